@@ -1,0 +1,16 @@
+//! sluice — a declarative workflow and batch engine for payment operations.
+//!
+//! A YAML workflow is loaded and validated by [`spec`], its templates are rendered by
+//! [`template`] with exact decimal money from [`money`], and [`plan`] turns it into a DAG.
+//! Provider adapters live in [`providers`]; [`sandbox`] emulates the four providers locally.
+//! The binary's commands live in [`cli`].
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod money;
+pub mod plan;
+pub mod providers;
+pub mod sandbox;
+pub mod spec;
+pub mod store;
+pub mod template;

@@ -1,0 +1,1 @@
+//! From a validated workflow to a DAG of steps.

@@ -1,0 +1,1 @@
+//! A local emulator of the four payment providers (DESIGN.md §8).

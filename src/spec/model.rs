@@ -1,0 +1,306 @@
+//! The serde model of a workflow file, as written (DESIGN.md §2).
+//!
+//! These types mirror the YAML one to one; their doc comments are the reference that
+//! `schemas/workflow.schema.json` is generated from. Semantic checks (references, cycles,
+//! capabilities, money precision) live in [`super::validate`].
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::duration::HumanDuration;
+use crate::providers::ProviderKind;
+
+/// A workflow file.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "sluice workflow")]
+pub struct WorkflowConfig {
+    /// The language version; only `1` exists.
+    pub version: u32,
+    /// The workflow's name: lower case letters, digits, `-` and `_`. Run ids and schedule
+    /// slots are derived from it.
+    pub name: String,
+    /// What the workflow does, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// When `sluice serve` starts runs of this workflow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleConfig>,
+    /// Values given at run time with `--input name=value` or `--input name=@file`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<String, InputConfig>,
+    /// Provider accounts the steps use, by a name of your choice.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Settings every step inherits unless it sets its own.
+    #[serde(default)]
+    pub defaults: DefaultsConfig,
+    /// The most steps and items in flight at once for the whole run (default 8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub concurrency: Option<u32>,
+    /// The steps, in any order: dependencies decide the execution order.
+    pub steps: Vec<StepConfig>,
+}
+
+/// A cron schedule (DESIGN.md §6).
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// A 5-field crontab expression (`0 9 * * FRI`), or 6 fields with seconds first.
+    pub cron: String,
+    /// IANA time zone the expression is read in (default `UTC`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// What to do with slots missed while nothing was running.
+    #[serde(default)]
+    pub catch_up: CatchUp,
+    /// What to do when a slot fires while the previous run is still live.
+    #[serde(default)]
+    pub overlap: Overlap,
+    /// Inputs for scheduled runs; templates may use `slot.date` and `slot.time`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub inputs: BTreeMap<String, String>,
+}
+
+/// Missed-slot policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CatchUp {
+    /// Missed slots are dropped.
+    None,
+    /// Only the most recent missed slot runs.
+    #[default]
+    Latest,
+    /// Every missed slot runs, oldest first.
+    All,
+}
+
+/// Overlap policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Overlap {
+    /// The new slot is recorded as skipped.
+    #[default]
+    Skip,
+    /// The new slot waits for the live run to finish.
+    Queue,
+    /// Both run at once.
+    Allow,
+}
+
+/// A declared input.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InputConfig {
+    /// The input's type.
+    #[serde(rename = "type")]
+    pub kind: InputType,
+    /// Whether the run refuses to start without it.
+    #[serde(default)]
+    pub required: bool,
+    /// The value used when none is given, written as text (`"25000.00"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<serde_json::Value>,
+    /// What the input is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// For `csv` inputs: the columns every row must have, with their types. Decimal columns
+    /// are checked to be plain decimals when the file is read.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub columns: BTreeMap<String, ColumnType>,
+}
+
+/// Types of inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InputType {
+    /// Free text.
+    String,
+    /// An exact decimal number, kept as text.
+    Decimal,
+    /// A whole number.
+    Integer,
+    /// `true` or `false`.
+    Boolean,
+    /// A CSV file with a header row; each row becomes an object keyed by column name.
+    Csv,
+    /// A JSON document.
+    Json,
+    /// A comma-separated list of strings.
+    List,
+}
+
+/// Types of CSV columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnType {
+    /// Free text.
+    String,
+    /// An exact decimal number.
+    Decimal,
+    /// A whole number.
+    Integer,
+}
+
+/// A provider account. String values may use `${VAR}` and `${VAR:-default}`, read from the
+/// environment when the workflow runs; credentials are never printed, logged or stored.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Which adapter talks to this account.
+    pub kind: ProviderKind,
+    /// The API's base URL (the sandbox's, in the examples).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    /// API key (Whalestack, WHITESTONES).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// API secret (Whalestack, WHITESTONES).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_secret: Option<String>,
+    /// Secret key, sent as the Basic-auth user name (White Payments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key: Option<String>,
+    /// Private API token (Whitepay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Secret that signs incoming webhooks, when it differs from the API secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
+    /// Header carrying the webhook signature, where the provider's docs are silent
+    /// (WHITESTONES `X-WS-Signature`, Whitepay `Signature`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_signature_header: Option<String>,
+    /// Whalestack request signing: `digest` (default) or `basic`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthMode>,
+    /// Per-request timeout (default `30s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<HumanDuration>,
+    /// Requests per second to this account, shared by every step that uses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub rate_limit: Option<u32>,
+    /// Requests in flight to this account at once, shared by every step that uses it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_in_flight: Option<u32>,
+    /// Path overrides where the provider's docs are silent, by operation name
+    /// (e.g. `payouts: /v2/payouts`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub paths: BTreeMap<String, String>,
+}
+
+/// Whalestack request authentication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMode {
+    /// HMAC-SHA256 signed requests (`X-Digest-*` headers).
+    Digest,
+    /// `X-Basic` = sha256 of `key:secret`.
+    Basic,
+}
+
+/// Settings every step inherits.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultsConfig {
+    /// The provider of steps that name none (needed when there is more than one provider).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// How long one step (or item) may take.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<HumanDuration>,
+    /// How retryable failures are retried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetryConfig>,
+}
+
+/// Retries of failures classified `retryable` (never of rejected or in-doubt writes).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetryConfig {
+    /// Attempts in all, the first included (default 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_attempts: Option<u32>,
+    /// How the wait grows between attempts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff: Option<Backoff>,
+    /// The first wait (default `1s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial: Option<HumanDuration>,
+    /// The longest wait (default `1m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<HumanDuration>,
+    /// Randomise waits so that many items do not retry in lock-step (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter: Option<bool>,
+}
+
+/// Backoff shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Backoff {
+    /// The wait doubles each time, up to `max`.
+    Exponential,
+    /// The wait stays at `initial`.
+    Fixed,
+}
+
+/// One step of the workflow.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepConfig {
+    /// Unique id, `[a-z][a-z0-9_]*`; other steps refer to it as `steps.<id>`.
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9_]*$"))]
+    pub id: String,
+    /// The action: a payment action (`transfer`, `swap`, …) or a control action
+    /// (`assert`, `approval`, `webhook.await`, `sleep`, `log`).
+    pub uses: String,
+    /// What the step is for, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The action's parameters; string values are templates.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
+    pub with: serde_json::Map<String, serde_json::Value>,
+    /// Steps that must finish first, besides those the templates refer to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub needs: Vec<String>,
+    /// A template; the step (or item) is skipped unless it renders `true`.
+    #[serde(default, rename = "if", skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// A path to a list (`inputs.payees`): the step runs once per element.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub for_each: Option<String>,
+    /// The name of the current element in templates (default `item`).
+    #[serde(default, rename = "as", skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    /// A template giving each element a stable, unique key; the idempotency key is
+    /// derived from it, so it must not change between runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The most elements of this step in flight at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub max_parallel: Option<u32>,
+    /// How many elements may fail before the step fails: a count (`3`) or a percentage (`"5%"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerate_failures: Option<String>,
+    /// The provider account, by its name in `providers`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// How long the step (or each element) may take.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<HumanDuration>,
+    /// Overrides `defaults.retry`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetryConfig>,
+    /// A failure of this step does not fail the run, and dependants still run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub continue_on_error: bool,
+}

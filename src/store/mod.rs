@@ -1,0 +1,1 @@
+//! Durable checkpoints of runs, steps, attempts and events (DESIGN.md §4).

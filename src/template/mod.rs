@@ -1,0 +1,1 @@
+//! Strict handlebars rendering with exact decimal helpers.

@@ -1,0 +1,1 @@
+//! sluice's integration tests: one binary, real HTTP on loopback, real SQLite files.
