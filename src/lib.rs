@@ -11,6 +11,7 @@ pub mod money;
 pub mod plan;
 pub mod providers;
 pub mod sandbox;
+pub mod signing;
 pub mod spec;
 pub mod store;
 pub mod template;

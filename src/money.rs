@@ -119,7 +119,12 @@ const ASSET_PRECISIONS: &[(&str, u32)] = &[
 /// precision for an asset. An asset id such as `USDC:GA5Z…` or `XLM:NATIVE` is looked up
 /// by its code before the colon. Codes are case-insensitive.
 pub fn precision(code: &str) -> Option<u32> {
-    let code = code.split(':').next().unwrap_or(code).trim().to_ascii_uppercase();
+    let code = code
+        .split(':')
+        .next()
+        .unwrap_or(code)
+        .trim()
+        .to_ascii_uppercase();
     if let Some((_, e)) = ISO_EXPONENTS.iter().find(|(c, _)| *c == code) {
         return Some(*e);
     }
@@ -283,9 +288,12 @@ impl FromStr for Money {
 
     /// Parses `12.34 USD`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (amount, unit) = s.trim().split_once(' ').ok_or_else(|| MoneyError::NotDecimal {
-            text: s.to_string(),
-        })?;
+        let (amount, unit) = s
+            .trim()
+            .split_once(' ')
+            .ok_or_else(|| MoneyError::NotDecimal {
+                text: s.to_string(),
+            })?;
         Money::new(parse_amount(amount)?, unit.trim())
     }
 }
@@ -314,7 +322,9 @@ mod tests {
     fn parse_amount_refuses_what_a_float_would_accept() {
         assert_eq!(parse_amount("12.50").unwrap(), dec!(12.50));
         assert_eq!(parse_amount("-0.1").unwrap(), dec!(-0.1));
-        for bad in ["", "1e3", "NaN", "1,000", " 1", "1.", ".5", "+1", "inf", "1.2.3"] {
+        for bad in [
+            "", "1e3", "NaN", "1,000", " 1", "1.", ".5", "+1", "inf", "1.2.3",
+        ] {
             assert!(parse_amount(bad).is_err(), "{bad:?} was accepted");
         }
     }
@@ -328,7 +338,11 @@ mod tests {
         assert_eq!(to_minor(dec!(500.00), "JPY").unwrap(), 500);
         assert!(matches!(
             to_minor(dec!(12.345), "USD"),
-            Err(MoneyError::ExcessPrecision { scale: 3, allowed: 2, .. })
+            Err(MoneyError::ExcessPrecision {
+                scale: 3,
+                allowed: 2,
+                ..
+            })
         ));
         assert!(to_minor(dec!(0.5), "JPY").is_err());
         assert_eq!(from_minor(1234, "USD").unwrap().to_string(), "12.34");
@@ -342,7 +356,10 @@ mod tests {
         let b: Money = "2.20 EUR".parse().unwrap();
         assert_eq!(a.checked_add(&b).unwrap().to_string(), "3.30 EUR");
         let c: Money = "1 USD".parse().unwrap();
-        assert!(matches!(a.checked_add(&c), Err(MoneyError::UnitMismatch { .. })));
+        assert!(matches!(
+            a.checked_add(&c),
+            Err(MoneyError::UnitMismatch { .. })
+        ));
         assert!("1.001 EUR".parse::<Money>().is_err());
     }
 

@@ -285,7 +285,14 @@ pub const ACTIONS: &[ActionSpec] = &[
         kind: ActionKind::Await,
         required: &["event"],
         one_of: &[],
-        optional: &["match", "object", "id", "timeout", "poll_every", "on_timeout"],
+        optional: &[
+            "match",
+            "object",
+            "id",
+            "timeout",
+            "poll_every",
+            "on_timeout",
+        ],
         money: &[],
     },
 ];

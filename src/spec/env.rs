@@ -181,9 +181,7 @@ pub fn resolve_provider(
             "webhook_signature_header",
         )?,
         auth: config.auth.unwrap_or(AuthMode::Digest),
-        timeout: config
-            .timeout
-            .map_or(DEFAULT_PROVIDER_TIMEOUT, |t| t.get()),
+        timeout: config.timeout.map_or(DEFAULT_PROVIDER_TIMEOUT, |t| t.get()),
         rate_limit: config.rate_limit,
         max_in_flight: config.max_in_flight,
         paths: config
@@ -214,7 +212,10 @@ mod tests {
     #[test]
     fn interpolates_with_defaults_and_names_missing_variables() {
         assert_eq!(interpolate("a${KEY}b", "f", &env).unwrap(), "ak-1b");
-        assert_eq!(interpolate("${NOPE:-http://x}", "f", &env).unwrap(), "http://x");
+        assert_eq!(
+            interpolate("${NOPE:-http://x}", "f", &env).unwrap(),
+            "http://x"
+        );
         assert_eq!(interpolate("${KEY:-unused}", "f", &env).unwrap(), "k-1");
         assert_eq!(interpolate("plain", "f", &env).unwrap(), "plain");
         let err = interpolate("${NOPE}", "providers.ws.api_key", &env).unwrap_err();
@@ -222,8 +223,14 @@ mod tests {
             err.to_string(),
             "environment variable `NOPE` is not set (used in `providers.ws.api_key`)"
         );
-        assert!(matches!(interpolate("${KEY", "f", &env), Err(EnvError::Malformed { .. })));
-        assert!(matches!(interpolate("${1X}", "f", &env), Err(EnvError::Malformed { .. })));
+        assert!(matches!(
+            interpolate("${KEY", "f", &env),
+            Err(EnvError::Malformed { .. })
+        ));
+        assert!(matches!(
+            interpolate("${1X}", "f", &env),
+            Err(EnvError::Malformed { .. })
+        ));
     }
 
     #[test]
@@ -244,8 +251,14 @@ mod tests {
             paths: BTreeMap::new(),
         };
         let p = resolve_provider("ws", &config, &env).unwrap();
-        assert_eq!(p.base_url.as_deref(), Some("http://127.0.0.1:8788/whalestack/api/v1"));
-        assert_eq!(p.api_secret.as_ref().unwrap().expose(), "sentinel-secret-9d1c");
+        assert_eq!(
+            p.base_url.as_deref(),
+            Some("http://127.0.0.1:8788/whalestack/api/v1")
+        );
+        assert_eq!(
+            p.api_secret.as_ref().unwrap().expose(),
+            "sentinel-secret-9d1c"
+        );
         assert!(!format!("{p:?}").contains("sentinel-secret-9d1c"));
         assert_eq!(p.auth, AuthMode::Digest);
     }
