@@ -1,12 +1,21 @@
 //! The workflow language: the serde model of a workflow file, loading with source spans,
-//! `${VAR}` resolution in provider blocks, and semantic validation (DESIGN.md §2).
+//! diagnostics, and `${VAR}` resolution in provider blocks (DESIGN.md §2).
+//!
+//! Semantic validation (references, cycles, capabilities) needs templates and the DAG, so it
+//! lives in `plan::compile`.
 
 pub mod actions;
+pub mod diagnostic;
 pub mod duration;
 pub mod env;
+pub mod load;
 pub mod model;
 pub mod secret;
+pub mod source;
 
+pub use diagnostic::{Code, Diagnostic, Diagnostics, Span};
 pub use duration::HumanDuration;
+pub use load::{LoadError, LoadFailure, Loaded, load_file, parse};
 pub use model::*;
 pub use secret::Secret;
+pub use source::{Seg, Source};
