@@ -103,7 +103,11 @@ fn yaml_error(source: &Source, e: &marked_yaml::LoadError) -> Diagnostic {
         E::UnexpectedTag(m) => (*m, "YAML tags are not supported".into()),
         E::ScanError(m, scan) => (*m, format!("invalid YAML: {}", scan.info())),
         E::DuplicateKey(inner) => (
-            *inner.key.span().start().unwrap_or(&marked_yaml::Marker::new(0, 0, 1, 1)),
+            *inner
+                .key
+                .span()
+                .start()
+                .unwrap_or(&marked_yaml::Marker::new(0, 0, 1, 1)),
             format!("duplicate key `{}`", inner.key.as_str()),
         ),
     };
@@ -201,7 +205,9 @@ enum PathSeg {
 fn parse_path(path: &str) -> Vec<PathSeg> {
     let mut out = Vec::new();
     for part in path.split('.').filter(|p| !p.is_empty() && *p != "?") {
-        let (key, indices) = part.split_once('[').map_or((part, ""), |(k, rest)| (k, rest));
+        let (key, indices) = part
+            .split_once('[')
+            .map_or((part, ""), |(k, rest)| (k, rest));
         if !key.is_empty() {
             out.push(PathSeg::Key(key.to_string()));
         }
@@ -238,7 +244,10 @@ mod tests {
         .unwrap();
         let with = &loaded.config.steps[0].with;
         assert_eq!(with["amount"], serde_json::json!("1.10"));
-        assert_eq!(with["big"], serde_json::json!("12345678901234567890.123456789"));
+        assert_eq!(
+            with["big"],
+            serde_json::json!("12345678901234567890.123456789")
+        );
     }
 
     #[test]
@@ -263,7 +272,11 @@ mod tests {
         assert!(d.message.contains("missing field `uses`"), "{}", d.message);
         let text = "version: 1\nname: x\nsteps:\n  - id: a\n    uses: log\n    timeout: soon\n";
         let d = error(text);
-        assert!(d.message.contains("invalid duration `soon`"), "{}", d.message);
+        assert!(
+            d.message.contains("invalid duration `soon`"),
+            "{}",
+            d.message
+        );
         assert_eq!(spanned(text, &d), "soon");
     }
 

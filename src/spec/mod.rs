@@ -10,6 +10,7 @@ pub mod duration;
 pub mod env;
 pub mod load;
 pub mod model;
+pub mod schema;
 pub mod secret;
 pub mod source;
 

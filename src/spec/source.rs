@@ -161,7 +161,8 @@ fn token_len(text: &str) -> usize {
 mod tests {
     use super::*;
 
-    const YAML: &str = "name: x\nsteps:\n  - id: a\n    needs: [b, \"c\"]\n    with: { amount: '1.5' } # note\n";
+    const YAML: &str =
+        "name: x\nsteps:\n  - id: a\n    needs: [b, \"c\"]\n    with: { amount: '1.5' } # note\n";
 
     fn source() -> Source {
         let root = marked_yaml::parse_yaml(0, YAML).unwrap();
@@ -177,13 +178,35 @@ mod tests {
     fn finds_values_and_keys_by_path() {
         let src = source();
         let needs = [Seg::Key("steps"), Seg::Index(0), Seg::Key("needs")];
-        assert_eq!(text(&src, src.span(&[needs[0], needs[1], needs[2], Seg::Index(0)])), "b");
-        assert_eq!(text(&src, src.span(&[needs[0], needs[1], needs[2], Seg::Index(1)])), "\"c\"");
+        assert_eq!(
+            text(
+                &src,
+                src.span(&[needs[0], needs[1], needs[2], Seg::Index(0)])
+            ),
+            "b"
+        );
+        assert_eq!(
+            text(
+                &src,
+                src.span(&[needs[0], needs[1], needs[2], Seg::Index(1)])
+            ),
+            "\"c\""
+        );
         assert_eq!(text(&src, src.key_span(&needs)), "needs");
-        let amount = [Seg::Key("steps"), Seg::Index(0), Seg::Key("with"), Seg::Key("amount")];
+        let amount = [
+            Seg::Key("steps"),
+            Seg::Index(0),
+            Seg::Key("with"),
+            Seg::Key("amount"),
+        ];
         assert_eq!(text(&src, src.span(&amount)), "'1.5'");
         // A missing leaf falls back to its closest existing ancestor.
-        let missing = [Seg::Key("steps"), Seg::Index(0), Seg::Key("id"), Seg::Key("nope")];
+        let missing = [
+            Seg::Key("steps"),
+            Seg::Index(0),
+            Seg::Key("id"),
+            Seg::Key("nope"),
+        ];
         assert_eq!(text(&src, src.span(&missing)), "a");
     }
 
