@@ -130,7 +130,10 @@ fn model_error(source: &Source, e: &marked_yaml::FromNodeError) -> Diagnostic {
     match &**e {
         E::UnknownFieldError(field, expected, span) => {
             let mut key_path = segs.clone();
-            if key_path.last() != Some(&Seg::Key(field)) {
+            let mut parent = path.clone();
+            if key_path.last() == Some(&Seg::Key(field)) {
+                parent.pop();
+            } else {
                 key_path.push(Seg::Key(field));
             }
             let span = source
@@ -148,7 +151,7 @@ fn model_error(source: &Source, e: &marked_yaml::FromNodeError) -> Diagnostic {
             });
             Diagnostic::new(
                 Code::E003,
-                format!("unknown field `{field}`{}", at_path(&path)),
+                format!("unknown field `{field}`{}", at_path(&parent)),
             )
             .at(span)
             .label("not a field here")

@@ -18,6 +18,7 @@ use crate::providers::ProviderKind;
 #[schemars(title = "sluice workflow")]
 pub struct WorkflowConfig {
     /// The language version; only `1` exists.
+    #[schemars(range(min = 1, max = 1))]
     pub version: u32,
     /// The workflow's name: lower case letters, digits, `-` and `_`. Run ids and schedule
     /// slots are derived from it.
@@ -260,6 +261,7 @@ pub struct StepConfig {
     pub id: String,
     /// The action: a payment action (`transfer`, `swap`, …) or a control action
     /// (`assert`, `approval`, `webhook.await`, `sleep`, `log`).
+    #[schemars(schema_with = "action_names")]
     pub uses: String,
     /// What the step is for, for people.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -290,6 +292,7 @@ pub struct StepConfig {
     pub max_parallel: Option<u32>,
     /// How many elements may fail before the step fails: a count (`3`) or a percentage (`"5%"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "count_or_percent")]
     pub tolerate_failures: Option<String>,
     /// The provider account, by its name in `providers`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -303,4 +306,20 @@ pub struct StepConfig {
     /// A failure of this step does not fail the run, and dependants still run.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub continue_on_error: bool,
+}
+
+/// `uses:` is one of the catalogue's actions; listing them lets editors complete them.
+fn action_names(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let names: Vec<&str> = super::actions::ACTIONS.iter().map(|a| a.name).collect();
+    schemars::json_schema!({ "type": "string", "enum": names })
+}
+
+/// `tolerate_failures:` is a count or a percentage string.
+fn count_or_percent(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "anyOf": [
+            { "type": "integer", "minimum": 0 },
+            { "type": "string", "pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*%?\s*$" }
+        ]
+    })
 }

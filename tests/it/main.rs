@@ -1,1 +1,5 @@
 //! sluice's integration tests: one binary, real HTTP on loopback, real SQLite files.
+
+mod cli_validate;
+mod schema;
+mod support;
