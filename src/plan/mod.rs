@@ -5,6 +5,7 @@ pub mod checks;
 pub mod compile;
 pub mod dag;
 pub mod graph;
+pub mod inputs;
 
 pub use compile::{CompiledStep, CompiledWorkflow, compile};
 pub use dag::Dag;

@@ -1,0 +1,249 @@
+//! Run inputs: `--input name=value` and `--input name=@file`, checked against the declared
+//! types and turned into the template context's `inputs` object.
+//!
+//! Decimals stay text (never a float); CSV rows become objects of strings, with declared
+//! decimal columns checked row by row, so a bad amount is caught before anything runs.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use crate::money::parse_amount;
+use crate::spec::{ColumnType, InputConfig, InputType};
+
+/// A value given on the command line: literal text, or the contents of a file (`@path`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Given {
+    /// `name=value`.
+    Literal(String),
+    /// `name=@path`: the file's name (for messages) and its text.
+    File {
+        /// The path as given.
+        path: String,
+        /// The file's contents.
+        text: String,
+    },
+}
+
+impl Given {
+    fn text(&self) -> &str {
+        match self {
+            Given::Literal(t) => t,
+            Given::File { text, .. } => text,
+        }
+    }
+}
+
+/// Why an input was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    /// A required input was not given and has no default.
+    #[error("input `{name}` is required")]
+    Missing {
+        /// The input's name.
+        name: String,
+    },
+    /// An input that the workflow does not declare.
+    #[error("unknown input `{name}`{}", hint.as_deref().map(|h| format!(" ({h})")).unwrap_or_default())]
+    Unknown {
+        /// The name given.
+        name: String,
+        /// A "did you mean".
+        hint: Option<String>,
+    },
+    /// A value that does not fit the input's type.
+    #[error("input `{name}`: {problem}")]
+    Invalid {
+        /// The input's name.
+        name: String,
+        /// What is wrong, with the row and column for CSV.
+        problem: String,
+    },
+}
+
+/// Parses `name=value` or `name=@path` (the file is read by the caller).
+///
+/// # Errors
+/// A message when there is no `=`.
+pub fn split_arg(arg: &str) -> Result<(&str, &str), String> {
+    arg.split_once('=')
+        .filter(|(name, _)| !name.is_empty())
+        .ok_or_else(|| format!("`{arg}` is not `name=value` or `name=@file`"))
+}
+
+/// Builds the `inputs` object from the declared inputs and the given values: defaults fill
+/// the gaps, every value is checked against its type, and every problem is reported.
+///
+/// # Errors
+/// Every missing, unknown or invalid input.
+pub fn resolve(
+    declared: &BTreeMap<String, InputConfig>,
+    given: &BTreeMap<String, Given>,
+) -> Result<Map<String, Value>, Vec<InputError>> {
+    let mut errors = Vec::new();
+    for name in given.keys().filter(|n| !declared.contains_key(*n)) {
+        errors.push(InputError::Unknown {
+            name: name.clone(),
+            hint: crate::spec::diagnostic::did_you_mean(name, declared.keys().map(String::as_str)),
+        });
+    }
+    let mut out = Map::new();
+    for (name, config) in declared {
+        let value = match (given.get(name), &config.default) {
+            (Some(g), _) => convert(name, config, g),
+            (None, Some(Value::String(d))) => convert(name, config, &Given::Literal(d.clone())),
+            (None, Some(other)) => Ok(other.clone()),
+            (None, None) if config.required => Err(InputError::Missing { name: name.clone() }),
+            (None, None) => Ok(Value::Null),
+        };
+        match value {
+            Ok(v) => {
+                out.insert(name.clone(), v);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() { Ok(out) } else { Err(errors) }
+}
+
+fn convert(name: &str, config: &InputConfig, given: &Given) -> Result<Value, InputError> {
+    let invalid = |problem: String| InputError::Invalid {
+        name: name.to_string(),
+        problem,
+    };
+    let text = given.text();
+    match config.kind {
+        InputType::String => Ok(Value::String(text.to_string())),
+        InputType::Decimal => parse_amount(text.trim())
+            .map(|_| Value::String(text.trim().to_string()))
+            .map_err(|e| invalid(e.to_string())),
+        InputType::Integer => text
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| invalid(format!("`{text}` is not a whole number"))),
+        InputType::Boolean => match text.trim() {
+            "true" => Ok(Value::Bool(true)),
+            "false" => Ok(Value::Bool(false)),
+            other => Err(invalid(format!("`{other}` is not `true` or `false`"))),
+        },
+        InputType::List => Ok(Value::Array(
+            text.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.to_string()))
+                .collect(),
+        )),
+        InputType::Json => serde_json::from_str(text).map_err(|e| invalid(format!("invalid JSON: {e}"))),
+        InputType::Csv => parse_csv(text, &config.columns).map_err(invalid),
+    }
+}
+
+/// Parses CSV text with a header row into a list of row objects (all values text).
+///
+/// # Errors
+/// A message naming the row (1-based, the header is row 1) and column of the first problem:
+/// a malformed record, a missing declared column, or a bad decimal or integer.
+pub fn parse_csv(text: &str, columns: &BTreeMap<String, ColumnType>) -> Result<Value, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("invalid CSV header: {e}"))?
+        .clone();
+    for column in columns.keys() {
+        if !headers.iter().any(|h| h == column) {
+            return Err(format!(
+                "the CSV has no column `{column}` (it has {})",
+                headers.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let row = i + 2;
+        let record = record.map_err(|e| format!("row {row}: {e}"))?;
+        let mut object = Map::with_capacity(headers.len());
+        for (header, value) in headers.iter().zip(record.iter()) {
+            match columns.get(header) {
+                Some(ColumnType::Decimal) => {
+                    parse_amount(value).map_err(|e| format!("row {row}, column `{header}`: {e}"))?;
+                }
+                Some(ColumnType::Integer) => {
+                    value.parse::<i64>().map_err(|_| {
+                        format!("row {row}, column `{header}`: `{value}` is not a whole number")
+                    })?;
+                }
+                Some(ColumnType::String) | None => {}
+            }
+            object.insert(header.to_string(), Value::String(value.to_string()));
+        }
+        rows.push(Value::Object(object));
+    }
+    Ok(Value::Array(rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decl(kind: InputType, required: bool, default: Option<&str>) -> InputConfig {
+        InputConfig {
+            kind,
+            required,
+            default: default.map(|d| Value::String(d.into())),
+            description: None,
+            columns: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn defaults_types_and_every_error_at_once() {
+        let mut declared = BTreeMap::new();
+        declared.insert("budget".to_string(), decl(InputType::Decimal, false, Some("25000.00")));
+        declared.insert("count".to_string(), decl(InputType::Integer, true, None));
+        declared.insert("flag".to_string(), decl(InputType::Boolean, false, Some("false")));
+        declared.insert("tags".to_string(), decl(InputType::List, false, None));
+        let mut given = BTreeMap::new();
+        given.insert("count".to_string(), Given::Literal("3".into()));
+        given.insert("tags".to_string(), Given::Literal("a, b".into()));
+        let inputs = resolve(&declared, &given).unwrap();
+        assert_eq!(inputs["budget"], Value::String("25000.00".into()));
+        assert_eq!(inputs["count"], Value::from(3));
+        assert_eq!(inputs["flag"], Value::Bool(false));
+        assert_eq!(inputs["tags"], serde_json::json!(["a", "b"]));
+
+        let mut bad = BTreeMap::new();
+        bad.insert("budget".to_string(), Given::Literal("1e3".into()));
+        bad.insert("budgte".to_string(), Given::Literal("1".into()));
+        let errors = resolve(&declared, &bad).unwrap_err();
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 3, "{text:?}");
+        assert!(text[0].contains("unknown input `budgte` (did you mean `budget`?)"), "{text:?}");
+        assert!(text.iter().any(|t| t.contains("`1e3` is not a decimal")), "{text:?}");
+        assert!(text.iter().any(|t| t == "input `count` is required"), "{text:?}");
+    }
+
+    #[test]
+    fn csv_rows_keep_amount_text_and_name_bad_cells() {
+        let mut columns = BTreeMap::new();
+        columns.insert("amount".to_string(), ColumnType::Decimal);
+        let rows = parse_csv("id,amount\nE1, 10.50\nE2,0.10\n", &columns).unwrap();
+        assert_eq!(rows, serde_json::json!([{"id":"E1","amount":"10.50"},{"id":"E2","amount":"0.10"}]));
+        let err = parse_csv("id,amount\nE1,10.50\nE2,12,50\n", &columns).unwrap_err();
+        assert!(err.starts_with("row 3:"), "{err}");
+        let err = parse_csv("id,amount\nE1,10.50\nE2,ten\n", &columns).unwrap_err();
+        assert_eq!(err, "row 3, column `amount`: `ten` is not a decimal amount (expected digits with an optional `.` and sign)");
+        let err = parse_csv("id,amt\nE1,1\n", &columns).unwrap_err();
+        assert!(err.contains("no column `amount`"), "{err}");
+    }
+
+    #[test]
+    fn split_arg_requires_a_name() {
+        assert_eq!(split_arg("payees=@p.csv"), Ok(("payees", "@p.csv")));
+        assert_eq!(split_arg("note=a=b"), Ok(("note", "a=b")));
+        assert!(split_arg("=x").is_err());
+        assert!(split_arg("novalue").is_err());
+    }
+}
