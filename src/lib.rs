@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod engine;
 pub mod money;
 pub mod plan;
 pub mod providers;

@@ -103,7 +103,11 @@ pub fn resolve(
             Err(e) => errors.push(e),
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 fn convert(name: &str, config: &InputConfig, given: &Given) -> Result<Value, InputError> {
@@ -134,7 +138,9 @@ fn convert(name: &str, config: &InputConfig, given: &Given) -> Result<Value, Inp
                 .map(|s| Value::String(s.to_string()))
                 .collect(),
         )),
-        InputType::Json => serde_json::from_str(text).map_err(|e| invalid(format!("invalid JSON: {e}"))),
+        InputType::Json => {
+            serde_json::from_str(text).map_err(|e| invalid(format!("invalid JSON: {e}")))
+        }
         InputType::Csv => parse_csv(text, &config.columns).map_err(invalid),
     }
 }
@@ -156,7 +162,11 @@ pub fn parse_csv(text: &str, columns: &BTreeMap<String, ColumnType>) -> Result<V
         if !headers.iter().any(|h| h == column) {
             return Err(format!(
                 "the CSV has no column `{column}` (it has {})",
-                headers.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", ")
+                headers
+                    .iter()
+                    .map(|h| format!("`{h}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
     }
@@ -168,7 +178,8 @@ pub fn parse_csv(text: &str, columns: &BTreeMap<String, ColumnType>) -> Result<V
         for (header, value) in headers.iter().zip(record.iter()) {
             match columns.get(header) {
                 Some(ColumnType::Decimal) => {
-                    parse_amount(value).map_err(|e| format!("row {row}, column `{header}`: {e}"))?;
+                    parse_amount(value)
+                        .map_err(|e| format!("row {row}, column `{header}`: {e}"))?;
                 }
                 Some(ColumnType::Integer) => {
                     value.parse::<i64>().map_err(|_| {
@@ -201,9 +212,15 @@ mod tests {
     #[test]
     fn defaults_types_and_every_error_at_once() {
         let mut declared = BTreeMap::new();
-        declared.insert("budget".to_string(), decl(InputType::Decimal, false, Some("25000.00")));
+        declared.insert(
+            "budget".to_string(),
+            decl(InputType::Decimal, false, Some("25000.00")),
+        );
         declared.insert("count".to_string(), decl(InputType::Integer, true, None));
-        declared.insert("flag".to_string(), decl(InputType::Boolean, false, Some("false")));
+        declared.insert(
+            "flag".to_string(),
+            decl(InputType::Boolean, false, Some("false")),
+        );
         declared.insert("tags".to_string(), decl(InputType::List, false, None));
         let mut given = BTreeMap::new();
         given.insert("count".to_string(), Given::Literal("3".into()));
@@ -220,9 +237,18 @@ mod tests {
         let errors = resolve(&declared, &bad).unwrap_err();
         let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert_eq!(text.len(), 3, "{text:?}");
-        assert!(text[0].contains("unknown input `budgte` (did you mean `budget`?)"), "{text:?}");
-        assert!(text.iter().any(|t| t.contains("`1e3` is not a decimal")), "{text:?}");
-        assert!(text.iter().any(|t| t == "input `count` is required"), "{text:?}");
+        assert!(
+            text[0].contains("unknown input `budgte` (did you mean `budget`?)"),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|t| t.contains("`1e3` is not a decimal")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|t| t == "input `count` is required"),
+            "{text:?}"
+        );
     }
 
     #[test]
@@ -230,11 +256,17 @@ mod tests {
         let mut columns = BTreeMap::new();
         columns.insert("amount".to_string(), ColumnType::Decimal);
         let rows = parse_csv("id,amount\nE1, 10.50\nE2,0.10\n", &columns).unwrap();
-        assert_eq!(rows, serde_json::json!([{"id":"E1","amount":"10.50"},{"id":"E2","amount":"0.10"}]));
+        assert_eq!(
+            rows,
+            serde_json::json!([{"id":"E1","amount":"10.50"},{"id":"E2","amount":"0.10"}])
+        );
         let err = parse_csv("id,amount\nE1,10.50\nE2,12,50\n", &columns).unwrap_err();
         assert!(err.starts_with("row 3:"), "{err}");
         let err = parse_csv("id,amount\nE1,10.50\nE2,ten\n", &columns).unwrap_err();
-        assert_eq!(err, "row 3, column `amount`: `ten` is not a decimal amount (expected digits with an optional `.` and sign)");
+        assert_eq!(
+            err,
+            "row 3, column `amount`: `ten` is not a decimal amount (expected digits with an optional `.` and sign)"
+        );
         let err = parse_csv("id,amt\nE1,1\n", &columns).unwrap_err();
         assert!(err.contains("no column `amount`"), "{err}");
     }
