@@ -30,11 +30,11 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
                     1 => ", 1 warning".to_string(),
                     n => format!(", {n} warnings"),
                 };
-                println!(
-                    "valid: {} ({} steps{note})",
-                    path.display(),
-                    compiled.steps.len()
-                );
+                let steps = match compiled.steps.len() {
+                    1 => "1 step".to_string(),
+                    n => format!("{n} steps"),
+                };
+                println!("valid: {} ({steps}{note})", path.display());
             }
             Err(workflow::Invalid::Io(e)) => {
                 invalid += 1;

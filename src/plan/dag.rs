@@ -94,10 +94,7 @@ fn find_cycles(deps: &[BTreeSet<usize>], ordered: &[usize]) -> Vec<Vec<usize>> {
         // unordered step has an unordered dependency, so the walk always closes.
         let mut path = vec![start];
         let mut current = start;
-        loop {
-            let Some(&next) = deps[current].iter().find(|d| !done.contains(d)) else {
-                break;
-            };
+        while let Some(&next) = deps[current].iter().find(|d| !done.contains(d)) {
             if let Some(pos) = path.iter().position(|&p| p == next) {
                 let mut cycle: Vec<usize> = path[pos..].to_vec();
                 // Dependencies point backwards; reverse so the cycle reads a → b (b needs a).

@@ -31,7 +31,7 @@ pub enum Code {
     E014,
     /// The dependencies form a cycle.
     E015,
-    /// `for_each` without `key`, or `as`/`key` without `for_each`.
+    /// `for_each` without `key`, or `as`/`key`/`tolerate_failures` without `for_each`.
     E016,
     /// `uses` names an action that does not exist.
     E017,

@@ -57,7 +57,7 @@ pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
         path: name.clone(),
         source,
     })?;
-    parse(&name, &text).map_err(|f| LoadError::Invalid(Box::new(f)))
+    parse(&name, &text).map_err(LoadError::Invalid)
 }
 
 /// Parses workflow text; `name` is used in messages.
@@ -65,17 +65,17 @@ pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
 /// # Errors
 /// A [`LoadFailure`] holding the diagnostics: YAML syntax (E001), a wrong type or missing
 /// field (E002), an unknown field with a "did you mean" hint (E003).
-pub fn parse(name: &str, text: &str) -> Result<Loaded, LoadFailure> {
+pub fn parse(name: &str, text: &str) -> Result<Loaded, Box<LoadFailure>> {
     let options = LoaderOptions::default().error_on_duplicate_keys(true);
     let root = match marked_yaml::parse_yaml_with_options(0, text, options) {
         Ok(root) => root,
         Err(e) => {
             let source = Source::new(name, text, None);
             let diagnostic = yaml_error(&source, &e);
-            return Err(LoadFailure {
+            return Err(Box::new(LoadFailure {
                 source,
                 diagnostics: Diagnostics(vec![diagnostic]),
-            });
+            }));
         }
     };
     let source = Source::new(name, text, Some(root));
@@ -84,10 +84,10 @@ pub fn parse(name: &str, text: &str) -> Result<Loaded, LoadFailure> {
         Ok(config) => Ok(Loaded { source, config }),
         Err(e) => {
             let diagnostic = model_error(&source, &e);
-            Err(LoadFailure {
+            Err(Box::new(LoadFailure {
                 source,
                 diagnostics: Diagnostics(vec![diagnostic]),
-            })
+            }))
         }
     }
 }

@@ -16,7 +16,12 @@ pub fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
         6 => expr.to_string(),
         n => return Err(format!("expected 5 fields (or 6 with seconds), found {n}")),
     };
-    cron::Schedule::from_str(&full).map_err(|e| e.to_string())
+    cron::Schedule::from_str(&full).map_err(|e| {
+        // The cron crate repeats the expression with a caret line; its last line says why.
+        let text = e.to_string();
+        let reason = text.lines().map(str::trim).rfind(|l| !l.is_empty());
+        reason.unwrap_or("unparseable").to_string()
+    })
 }
 
 /// Checks the schedule, if there is one.

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use super::Checker;
 use crate::spec::diagnostic::did_you_mean;
 use crate::spec::{Code, Diagnostic, Seg, Span};
-use crate::template::references;
+use crate::template::{TemplateError, references};
 
 /// The `run.*` fields templates may use.
 pub const RUN_FIELDS: &[&str] = &["id", "started_at", "scheduled_for"];
@@ -27,14 +27,26 @@ pub fn check(c: &mut Checker<'_>, index: usize, site: &Site<'_, '_>) -> BTreeSet
     }
     let scalar = c.src.span(site.path);
     if let Err(e) = c.templates.check(site.text) {
-        let d = Diagnostic::new(Code::E021, format!("invalid template: {e}")).at(scalar);
+        let at = match (&e, scalar) {
+            (
+                TemplateError::Syntax {
+                    offset: Some(o), ..
+                },
+                Some(s),
+            ) => Some(
+                c.src
+                    .sub_span(s, site.text, *o..(*o + 1).min(site.text.len())),
+            ),
+            _ => scalar,
+        };
+        let d = Diagnostic::new(Code::E021, e.to_string()).at(at);
         c.report(d);
         return deps;
     }
     let refs = match references(site.text) {
         Ok(refs) => refs,
         Err(e) => {
-            c.report(Diagnostic::new(Code::E021, format!("invalid template: {e}")).at(scalar));
+            c.report(Diagnostic::new(Code::E021, e.to_string()).at(scalar));
             return deps;
         }
     };

@@ -16,20 +16,25 @@ pub fn check(c: &mut Checker<'_>, index: usize, action: &ActionSpec, kind: Optio
         .key_span(&[step_path[0], step_path[1], Seg::Key("with")])
         .or_else(|| c.src.span(&[step_path[0], step_path[1], Seg::Key("uses")]));
     let extra = kind.map_or(&[][..], |k| extra_required(k, action.name));
-    let mut missing: Vec<String> = action
-        .required
+    let mut required: Vec<&str> = Vec::new();
+    for f in action.required.iter().chain(extra) {
+        if !required.contains(f) {
+            required.push(f);
+        }
+    }
+    let mut missing: Vec<String> = required
         .iter()
-        .chain(extra)
         .filter(|f| !with.contains_key(**f))
         .map(|f| format!("`{f}`"))
         .collect();
     for group in action.one_of {
-        if !group.iter().any(|f| with.contains_key(*f)) {
+        // A group one of whose fields is itself required is already covered above.
+        let covered = group.iter().any(|f| required.contains(f));
+        if !covered && !group.iter().any(|f| with.contains_key(*f)) {
             let names: Vec<String> = group.iter().map(|f| format!("`{f}`")).collect();
             missing.push(format!("one of {}", names.join(" or ")));
         }
     }
-    missing.dedup();
     if !missing.is_empty() {
         let d = Diagnostic::new(
             Code::E019,
