@@ -272,6 +272,31 @@ mod tests {
     }
 
     #[test]
+    fn sum_over_a_10000_row_csv_column_is_exact() {
+        let mut text = String::from("id,amount\n");
+        let mut cents: i64 = 0;
+        for i in 0..10_000_i64 {
+            // Amounts whose float sum drifts: 0.01, 0.10, 1.11, ...
+            let c = (i * 7919) % 1_000_003 + 1;
+            cents += c;
+            text.push_str(&format!("E{i},{}.{:02}\n", c / 100, c % 100));
+        }
+        let mut columns = BTreeMap::new();
+        columns.insert("amount".to_string(), ColumnType::Decimal);
+        let rows = parse_csv(&text, &columns).unwrap();
+        let ctx = serde_json::json!({ "inputs": { "payees": rows } });
+        let templates = crate::template::Templates::new();
+        let total = templates
+            .render("{{sum inputs.payees 'amount'}}", &ctx)
+            .unwrap();
+        assert_eq!(total, format!("{}.{:02}", cents / 100, cents % 100));
+        assert_eq!(
+            templates.render("{{add '0.1' '0.2'}}", &ctx).unwrap(),
+            "0.3"
+        );
+    }
+
+    #[test]
     fn split_arg_requires_a_name() {
         assert_eq!(split_arg("payees=@p.csv"), Ok(("payees", "@p.csv")));
         assert_eq!(split_arg("note=a=b"), Ok(("note", "a=b")));

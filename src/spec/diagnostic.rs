@@ -67,6 +67,8 @@ pub enum Code {
     W001,
     /// A declared input no step uses.
     W002,
+    /// A credential written in the file instead of read from the environment.
+    W003,
 }
 
 impl fmt::Display for Code {
@@ -78,7 +80,7 @@ impl fmt::Display for Code {
 impl Code {
     /// Warnings do not stop a workflow from running.
     pub fn is_warning(self) -> bool {
-        matches!(self, Code::W001 | Code::W002)
+        matches!(self, Code::W001 | Code::W002 | Code::W003)
     }
 }
 

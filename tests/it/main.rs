@@ -2,4 +2,5 @@
 
 mod cli_validate;
 mod schema;
+mod secrets;
 mod support;

@@ -23,6 +23,28 @@ pub fn check(c: &mut Checker<'_>) {
                 c.report(d);
             }
         }
+        for field in [
+            "api_key",
+            "api_secret",
+            "secret_key",
+            "token",
+            "webhook_secret",
+        ] {
+            let literal = credential(p, field).is_some_and(|v| !v.contains("${"));
+            if literal {
+                // No caret: the caret line would print the credential itself.
+                let d = Diagnostic::new(
+                    Code::W003,
+                    format!("`providers.{name}.{field}` is written in the file"),
+                )
+                .at(c.src.key_span(&[Seg::Key("providers"), Seg::Key(name)]))
+                .hint(format!(
+                    "read it from the environment: `{field}: ${{{}}}`",
+                    suggested_var(name, field)
+                ));
+                c.report(d);
+            }
+        }
         for (field, value) in interpolated_fields(p) {
             if let Err(e) = env::parse(value, &format!("providers.{name}.{field}")) {
                 let d = Diagnostic::new(Code::E027, e.to_string()).at(c.src.span(&[
@@ -98,6 +120,7 @@ fn credential<'p>(p: &'p ProviderConfig, field: &str) -> Option<&'p String> {
         "api_secret" => p.api_secret.as_ref(),
         "secret_key" => p.secret_key.as_ref(),
         "token" => p.token.as_ref(),
+        "webhook_secret" => p.webhook_secret.as_ref(),
         _ => None,
     }
 }

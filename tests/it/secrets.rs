@@ -1,0 +1,54 @@
+//! No secret value appears in any output: a sentinel secret is set in the environment (and
+//! written literally in a file) and every command's stdout and stderr is searched for it.
+
+use std::process::Command;
+
+use crate::support::root;
+
+const SENTINEL: &str = "sentinel-env-secret-91d3";
+
+fn run(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env("SLUICE_TEST_KEY", SENTINEL)
+        .env("SLUICE_TEST_SECRET", SENTINEL)
+        .output()
+        .unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn commands_never_print_environment_secrets() {
+    let file = "tests/fixtures/secrets/env-secret.yaml";
+    for args in [
+        vec!["validate", file],
+        vec!["graph", file],
+        vec!["graph", file, "--format", "dot"],
+    ] {
+        let text = run(&args);
+        assert!(
+            !text.contains(SENTINEL),
+            "{args:?} printed the secret: {text}"
+        );
+        assert!(!text.is_empty(), "{args:?} printed nothing");
+    }
+    // The broken step is reported, so the check above did look at a diagnostic.
+    assert!(run(&["validate", file]).contains("error[E022]"));
+}
+
+#[test]
+fn a_credential_written_in_the_file_is_flagged_without_printing_it() {
+    let text = run(&["validate", "tests/fixtures/secrets/literal-secret.yaml"]);
+    assert!(
+        text.contains("warning[W003]: `providers.ws.api_secret` is written in the file"),
+        "{text}"
+    );
+    assert!(text.contains("`api_key: ${WS_API_KEY}`"), "{text}");
+    assert!(!text.contains("sentinel-literal"), "{text}");
+}
