@@ -25,7 +25,7 @@ pub enum StoreError {
     #[error(
         "`{}` is a SQLite database of another application (tables: {}); it was left untouched",
         path.display(),
-        tables.join(", ")
+        list_text(tables)
     )]
     ForeignDatabase {
         /// The file that was opened.
@@ -230,6 +230,14 @@ fn holder_text(holder: &Option<String>) -> String {
     match holder {
         Some(holder) => format!(" (now held by `{holder}`)"),
         None => String::new(),
+    }
+}
+
+fn list_text(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(", ")
     }
 }
 

@@ -140,7 +140,8 @@ pub struct RunRecord {
 pub struct Lease {
     /// The run held.
     pub run_id: String,
-    /// Who holds it (e.g. `host:pid`), shown to anyone else who tries.
+    /// Who holds it, shown to anyone else who tries. Must be unique per process (e.g.
+    /// `host:pid:random`): two processes using the same owner would share the lease.
     pub owner: String,
     /// When it runs out unless renewed.
     pub expires_at: DateTime<Utc>,

@@ -336,6 +336,7 @@ pub struct Skip {
 }
 
 /// "An operator must decide", with the message that tells them what to check and how to go on.
+/// The message becomes the step's error, with class `needs_attention`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attention {
     /// Which step run.

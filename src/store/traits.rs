@@ -25,6 +25,15 @@
 //! `mark_dispatching` again with the same key and request (provably absent; a changed request
 //! is refused with [`StoreError::RequestChanged`]), or [`StepStore::mark_needs_attention`]
 //! (cannot tell). An `in_flight` step continues its second phase from its checkpoint.
+//!
+//! # Awaits
+//!
+//! The step calls [`StepStore::mark_waiting`] with its rendered `event` and `match`, then looks
+//! for an event that came first ([`EventStore::list_events`] with `unmatched_only`, and
+//! [`EventStore::mark_event_matched`] on the one it takes). The webhook receiver reads
+//! [`StepStore::waiting_steps`], matches, and calls [`EventStore::insert_event`] with the keys
+//! to wake before answering 200. A woken step is `pending` with `event_id` set: the engine
+//! confirms the object's state with the provider, then records the result or waits again.
 
 use std::time::Duration;
 

@@ -13,6 +13,10 @@ use crate::store::event::{EventRecord, NewEvent};
 use crate::store::run::{Lease, RunRecord, RunStatus};
 use crate::store::step::{StepError, StepKey, StepRecord, StepState};
 
+/// The SQLite result code for "database is locked" (by another connection).
+pub(super) const SQLITE_BUSY: i32 = 5;
+/// The SQLite result code for "database table is locked".
+pub(super) const SQLITE_LOCKED: i32 = 6;
 /// The SQLite result code for "attempt to write a readonly database".
 const SQLITE_READONLY: i32 = 8;
 /// The SQLite result code for "file is not a database".

@@ -9,7 +9,7 @@
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
@@ -18,7 +18,9 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
 
-use super::codec::{SQLITE_NOTADB, is_read_only, sqlite_code, truncate};
+use super::codec::{
+    SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOTADB, is_read_only, sqlite_code, truncate,
+};
 use crate::store::clock::{Clock, SystemClock};
 use crate::store::error::StoreError;
 
@@ -163,27 +165,12 @@ impl SqliteStore {
             Err(source) => return Err(StoreError::Io { path, source }),
         };
 
-        let pool = connect(&config).await.map_err(|source| {
-            if is_read_only(&source) {
-                StoreError::ReadOnly { path: path.clone() }
-            } else {
-                StoreError::Open {
-                    path: path.clone(),
-                    source,
-                }
-            }
-        })?;
-        match config.access {
-            Access::ReadWrite => {
-                MIGRATOR
-                    .run(&pool)
-                    .await
-                    .map_err(|source| StoreError::Migrate {
-                        path: path.clone(),
-                        source,
-                    })?
-            }
+        let pool = match config.access {
+            Access::ReadWrite => connect_and_migrate(&config).await?,
             Access::ReadOnly => {
+                let pool = connect(&config)
+                    .await
+                    .map_err(|source| open_error(&path, source))?;
                 let found = match found {
                     Found::Empty => 0,
                     Found::Sluice(version) => version,
@@ -196,8 +183,9 @@ impl SqliteStore {
                         expected: schema_version(),
                     });
                 }
+                pool
             }
-        }
+        };
         Ok(Self {
             pool,
             path,
@@ -242,6 +230,65 @@ impl SqliteStore {
 /// The newest schema version this build knows.
 pub fn schema_version() -> i64 {
     MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// How often a migration that lost a race with another process is tried again.
+const MIGRATION_TRIES: u32 = 3;
+
+/// Connects read-write and brings the schema up to date, waiting out another process doing the
+/// same on the same new file: switching to WAL needs an exclusive lock that SQLite's busy
+/// timeout does not wait for, and two migrators racing on a fresh file make the slower one
+/// fail on tables the faster one created. Both are retried until the busy timeout; once the
+/// other process has committed, the migration finds the schema current.
+async fn connect_and_migrate(config: &SqliteConfig) -> Result<SqlitePool, StoreError> {
+    let path = &config.path;
+    let deadline = Instant::now() + config.busy_timeout;
+    let mut migration_tries = 0;
+    loop {
+        let pool = match connect(config).await {
+            Ok(pool) => pool,
+            Err(source) if is_busy(&source) && Instant::now() < deadline => {
+                tokio::time::sleep(RACE_PAUSE).await;
+                continue;
+            }
+            Err(source) => return Err(open_error(path, source)),
+        };
+        match MIGRATOR.run(&pool).await {
+            Ok(()) => return Ok(pool),
+            Err(source) => {
+                pool.close().await;
+                migration_tries += 1;
+                if migration_tries >= MIGRATION_TRIES || Instant::now() >= deadline {
+                    return Err(StoreError::Migrate {
+                        path: path.clone(),
+                        source,
+                    });
+                }
+                tokio::time::sleep(RACE_PAUSE).await;
+            }
+        }
+    }
+}
+
+/// The pause between two tries of a step that lost a race with another process.
+const RACE_PAUSE: Duration = Duration::from_millis(20);
+
+/// Whether SQLite gave up on a lock held by another connection.
+fn is_busy(error: &sqlx::Error) -> bool {
+    matches!(sqlite_code(error), Some(SQLITE_BUSY | SQLITE_LOCKED))
+}
+
+fn open_error(path: &Path, source: sqlx::Error) -> StoreError {
+    if is_read_only(&source) {
+        StoreError::ReadOnly {
+            path: path.to_owned(),
+        }
+    } else {
+        StoreError::Open {
+            path: path.to_owned(),
+            source,
+        }
+    }
 }
 
 async fn connect(config: &SqliteConfig) -> Result<SqlitePool, sqlx::Error> {
@@ -312,8 +359,21 @@ async fn inspect(conn: &mut SqliteConnection, path: &Path) -> Result<Found, Stor
     .map(|row| row.try_get(0))
     .collect::<Result<_, _>>()?;
 
-    if application_id == 0 && tables.is_empty() {
-        return Ok(Found::Empty);
+    if application_id == 0 && tables.iter().all(|t| t == "_sqlx_migrations") {
+        // sqlx creates its bookkeeping table before the first migration marks the file, so
+        // an unmarked file with nothing but an empty one is a sluice database being created by
+        // another process right now (or an empty one): nothing to protect either way.
+        let applied: i64 = if tables.is_empty() {
+            0
+        } else {
+            sqlx::query("SELECT COUNT(*) FROM _sqlx_migrations")
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?
+        };
+        if applied == 0 {
+            return Ok(Found::Empty);
+        }
     }
     if application_id != SLUICE_APPLICATION_ID {
         return Err(StoreError::ForeignDatabase {
@@ -479,6 +539,33 @@ mod tests {
         }
         assert!(error.to_string().contains("tables: foo"), "{error}");
         assert_eq!(std::fs::read(&path).unwrap(), before);
+
+        // Another sqlx application's database, and a file marked by another application.
+        for (name, setup) in [
+            (
+                "sqlx-app.db",
+                "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY); \
+                 INSERT INTO _sqlx_migrations VALUES (20240101);",
+            ),
+            ("marked.db", "PRAGMA application_id = 42;"),
+        ] {
+            let path = dir.path().join(name);
+            let mut conn = raw_connection(&path).await;
+            sqlx::raw_sql(setup).execute(&mut conn).await.unwrap();
+            conn.close().await.unwrap();
+            let before = std::fs::read(&path).unwrap();
+            let error = SqliteStore::open(SqliteConfig::new(&path))
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(error, StoreError::ForeignDatabase { .. }),
+                "{name}: {error:?}"
+            );
+            assert_eq!(std::fs::read(&path).unwrap(), before, "{name} was modified");
+            if name == "marked.db" {
+                assert!(error.to_string().contains("(tables: none)"), "{error}");
+            }
+        }
     }
 
     #[tokio::test]
@@ -563,5 +650,19 @@ mod tests {
             SqliteStore::open(SqliteConfig::new(dir.path())).await,
             Err(StoreError::Io { .. })
         ));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_processes_creating_the_same_database_at_once_both_succeed() {
+        for round in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(".sluice/sluice.db");
+            let open = |path: PathBuf| {
+                tokio::spawn(async move { SqliteStore::open(SqliteConfig::new(path)).await })
+            };
+            let (a, b) = tokio::join!(open(path.clone()), open(path.clone()));
+            let (a, b) = (a.unwrap(), b.unwrap());
+            assert!(a.is_ok() && b.is_ok(), "round {round}: {a:?} {b:?}");
+        }
     }
 }

@@ -633,4 +633,44 @@ mod tests {
             .unwrap();
         assert_eq!((c.run_id.as_str(), c.owner.as_str()), ("run_2", "c"));
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writers_on_two_handles_take_turns_and_one_wins_a_lease_race() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, clock) = store_in(&dir).await;
+        let second = SqliteStore::open(SqliteConfig::new(first.path()).clock(clock))
+            .await
+            .unwrap();
+        let writer = |store: SqliteStore, prefix: &'static str| {
+            tokio::spawn(async move {
+                for i in 0..25 {
+                    let steps = [NewStep::step("fund"), NewStep::item("pay", "e1")];
+                    store
+                        .create_run(&new_run(&format!("run_{prefix}{i}")), &steps)
+                        .await?;
+                }
+                Ok::<_, StoreError>(())
+            })
+        };
+        let (a, b) = tokio::join!(writer(first.clone(), "a"), writer(second.clone(), "b"));
+        a.unwrap().unwrap();
+        b.unwrap().unwrap();
+        assert_eq!(
+            first.list_runs(&RunFilter::default()).await.unwrap().len(),
+            50
+        );
+
+        let race = |store: SqliteStore, owner: &'static str| {
+            tokio::spawn(async move { store.acquire_lease("run_a0", owner, MINUTE).await })
+        };
+        let (a, b) = tokio::join!(race(first.clone(), "a"), race(second.clone(), "b"));
+        let results = [a.unwrap(), b.unwrap()];
+        let winners: Vec<&Lease> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(winners.len(), 1, "{results:?}");
+        let loser = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+        assert!(
+            matches!(loser, StoreError::Leased { owner, .. } if *owner == winners[0].owner),
+            "{loser:?}"
+        );
+    }
 }
