@@ -1,1 +1,34 @@
-//! Durable checkpoints of runs, steps, attempts and events (DESIGN.md §4).
+//! Durable checkpoints of runs, steps, attempts, events, operator actions and schedule slots
+//! (DESIGN.md §4–§6).
+//!
+//! The engine talks to the [`Store`] traits (see [`traits`] for the write protocol it must
+//! follow); [`sqlite`] implements them on one SQLite file. The pure helpers in [`keys`] derive
+//! the idempotency keys, request digests and run ids the protocol depends on. This module owns
+//! persistence only: when to dispatch, retry or reconcile is the engine's business.
+
+pub mod attempt;
+pub mod clock;
+pub mod error;
+pub mod event;
+pub mod keys;
+pub mod operator;
+pub mod run;
+pub mod schedule;
+pub mod sqlite;
+pub mod step;
+pub mod traits;
+
+pub use attempt::{AttemptRecord, NewAttempt};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::StoreError;
+pub use event::{EventFilter, EventInsert, EventRecord, NewEvent};
+pub use keys::{canonical_json, idempotency_key, new_run_id, request_diff, request_digest};
+pub use operator::{ActionKind, OperatorAction, OperatorRecord};
+pub use run::{Lease, NewRun, RunFilter, RunRecord, RunStatus};
+pub use schedule::SlotRecord;
+pub use sqlite::{Access, DEFAULT_DB_PATH, Durability, SqliteConfig, SqliteStore};
+pub use step::{
+    Attention, Checkpoint, Dispatch, NewStep, Outcome, RetryLater, Skip, StepCount, StepError,
+    StepKey, StepRecord, StepResult, StepState, Waiting,
+};
+pub use traits::{EventStore, OperatorStore, RunStore, ScheduleStore, StepStore, Store};

@@ -1,0 +1,179 @@
+//! Runs as the store keeps them: their status, what they were started from, and who holds them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+/// Where a run stands as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RunStatus {
+    /// Created, not started yet (or made runnable again by an operator).
+    Pending,
+    /// A process is executing it.
+    Running,
+    /// Every remaining step waits for something outside (a webhook, an approval, a timer).
+    Waiting,
+    /// Every step succeeded or was skipped.
+    Succeeded,
+    /// A step failed and the run stopped.
+    Failed,
+    /// A step is in doubt; an operator must decide (`sluice resolve`).
+    NeedsAttention,
+    /// Cancelled by an operator.
+    Cancelled,
+}
+
+impl RunStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [RunStatus; 7] = [
+        Self::Pending,
+        Self::Running,
+        Self::Waiting,
+        Self::Succeeded,
+        Self::Failed,
+        Self::NeedsAttention,
+        Self::Cancelled,
+    ];
+
+    /// The name stored in the database and shown to users (`needs_attention`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Waiting => "waiting",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::NeedsAttention => "needs_attention",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether the run is over: succeeded, failed or cancelled. A run that needs attention is
+    /// not over; it continues once resolved.
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is not a [`RunStatus`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown run status `{0}`")]
+pub struct UnknownRunStatus(pub String);
+
+impl FromStr for RunStatus {
+    type Err = UnknownRunStatus;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| UnknownRunStatus(s.to_owned()))
+    }
+}
+
+/// A run to create, with what it is bound to: resume compares these hashes to refuse a changed
+/// workflow file or changed inputs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRun {
+    /// `run_…` from [`new_run_id`](super::new_run_id), or a scheduler's deterministic id.
+    pub id: String,
+    /// The workflow's `name`.
+    pub workflow_name: String,
+    /// The workflow file it was started from, as given on the command line.
+    pub workflow_path: String,
+    /// Hash of the workflow file's bytes.
+    pub workflow_hash: String,
+    /// Hash of the canonical inputs.
+    pub inputs_hash: String,
+    /// The inputs, as JSON (amounts as decimal strings; never secrets).
+    pub inputs: Value,
+    /// The plan hash, when started from `sluice run --plan`.
+    pub plan_hash: Option<String>,
+    /// The schedule slot this run was fired for.
+    pub scheduled_for: Option<DateTime<Utc>>,
+}
+
+/// A run as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRecord {
+    /// The run id.
+    pub id: String,
+    /// The workflow's `name`.
+    pub workflow_name: String,
+    /// The workflow file it was started from.
+    pub workflow_path: String,
+    /// Hash of the workflow file's bytes when the run was created.
+    pub workflow_hash: String,
+    /// Hash of the canonical inputs.
+    pub inputs_hash: String,
+    /// The inputs.
+    pub inputs: Value,
+    /// The plan hash, if the run was started from a plan file.
+    pub plan_hash: Option<String>,
+    /// Where the run stands.
+    pub status: RunStatus,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When its row last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When it reached a finished status.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The last lease taken on it (possibly expired), if any.
+    pub lease: Option<Lease>,
+    /// The schedule slot it was fired for.
+    pub scheduled_for: Option<DateTime<Utc>>,
+    /// Why it failed or needs attention.
+    pub error: Option<String>,
+}
+
+/// The right of one process to execute a run until `expires_at`. Only the holder may mark
+/// steps as dispatching; renew it well before it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The run held.
+    pub run_id: String,
+    /// Who holds it, shown to anyone else who tries. Must be unique per process (e.g.
+    /// `host:pid:random`): two processes using the same owner would share the lease.
+    pub owner: String,
+    /// When it runs out unless renewed.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Which runs [`RunStore::list_runs`](super::RunStore::list_runs) returns. The default lists
+/// every run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunFilter {
+    /// Only runs of this workflow.
+    pub workflow: Option<String>,
+    /// Only runs in one of these statuses (empty: any status).
+    pub statuses: Vec<RunStatus>,
+    /// At most this many runs, newest first.
+    pub limit: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_names_round_trip() {
+        for status in RunStatus::ALL {
+            assert_eq!(status.as_str().parse::<RunStatus>(), Ok(status));
+            assert_eq!(status.to_string(), status.as_str());
+        }
+        assert_eq!(
+            "done".parse::<RunStatus>(),
+            Err(UnknownRunStatus("done".into()))
+        );
+        assert!(RunStatus::Cancelled.is_finished());
+        assert!(!RunStatus::NeedsAttention.is_finished());
+    }
+}

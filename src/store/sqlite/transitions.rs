@@ -1,0 +1,712 @@
+//! The guarded state changes of step runs on SQLite, one transaction per batch.
+//!
+//! Every change is an `UPDATE … WHERE state IN (the states it may come from)`; a row that does
+//! not match is explained (missing, wrong state, changed request) and the whole batch is rolled
+//! back, so a batch is never half applied. [`StepStore`](crate::store::StepStore) in `steps.rs`
+//! exposes these.
+
+use sqlx::{Row, SqliteConnection};
+
+use super::SqliteStore;
+use super::codec::{json_text, opt_json_text, opt_ts, parse_step_state, ts};
+use crate::store::attempt::NewAttempt;
+use crate::store::error::StoreError;
+use crate::store::keys::{request_diff, request_digest};
+use crate::store::run::Lease;
+use crate::store::step::{
+    Attention, Checkpoint, Dispatch, Outcome, RetryLater, Skip, StepKey, StepResult, StepState,
+    Waiting,
+};
+
+/// Why a guarded update matched no row: the step does not exist, or its state does not allow
+/// becoming `to`.
+pub(super) async fn refusal(
+    conn: &mut SqliteConnection,
+    key: &StepKey,
+    to: StepState,
+) -> StoreError {
+    let state = sqlx::query(
+        "SELECT state FROM step_runs WHERE run_id = $1 AND step_id = $2 AND item_key = $3",
+    )
+    .bind(&key.run_id)
+    .bind(&key.step_id)
+    .bind(&key.item_key)
+    .fetch_optional(&mut *conn)
+    .await;
+    let state = match state {
+        Ok(Some(row)) => row.try_get::<String, _>("state"),
+        Ok(None) => return StoreError::StepNotFound { key: key.clone() },
+        Err(error) => return error.into(),
+    };
+    match state
+        .map_err(StoreError::from)
+        .and_then(|s| parse_step_state(&s))
+    {
+        Ok(from) => StoreError::InvalidTransition {
+            key: key.clone(),
+            from,
+            to,
+        },
+        Err(error) => error,
+    }
+}
+
+/// Fails with [`refusal`] unless the guarded update changed exactly one row.
+async fn expect_one(
+    conn: &mut SqliteConnection,
+    rows_affected: u64,
+    key: &StepKey,
+    to: StepState,
+) -> Result<(), StoreError> {
+    if rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(refusal(conn, key, to).await)
+    }
+}
+
+pub(super) async fn insert_attempt(
+    conn: &mut SqliteConnection,
+    attempt: &NewAttempt,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO attempts (run_id, step_id, item_key, attempt_no, operation, \
+         idempotency_key, request_digest, started_at, finished_at, outcome, error_class, \
+         error_message, http_status) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(&attempt.key.run_id)
+    .bind(&attempt.key.step_id)
+    .bind(&attempt.key.item_key)
+    .bind(i64::from(attempt.attempt_no))
+    .bind(&attempt.operation)
+    .bind(&attempt.idempotency_key)
+    .bind(&attempt.request_digest)
+    .bind(ts(attempt.started_at))
+    .bind(opt_ts(attempt.finished_at))
+    .bind(&attempt.outcome)
+    .bind(attempt.error.as_ref().map(|e| e.class.as_str()))
+    .bind(attempt.error.as_ref().map(|e| e.message.as_str()))
+    .bind(attempt.http_status.map(i64::from))
+    .execute(&mut *conn)
+    .await
+    .map_err(|error| match error.as_database_error() {
+        Some(db) if db.kind() == sqlx::error::ErrorKind::ForeignKeyViolation => {
+            StoreError::StepNotFound {
+                key: attempt.key.clone(),
+            }
+        }
+        _ => error.into(),
+    })?;
+    Ok(())
+}
+
+/// `failed → pending` for a run, optionally narrowed to a step and an item.
+pub(super) async fn reset_failed(
+    conn: &mut SqliteConnection,
+    run_id: &str,
+    step_id: Option<&str>,
+    item_key: Option<&str>,
+    now: &str,
+) -> Result<u64, StoreError> {
+    let result = sqlx::query(
+        "UPDATE step_runs SET state = 'pending', error_class = NULL, error_message = NULL, \
+         next_attempt_at = NULL, updated_at = $1 \
+         WHERE run_id = $2 AND state = 'failed' \
+           AND ($3 IS NULL OR step_id = $3) AND ($4 IS NULL OR item_key = $4)",
+    )
+    .bind(now)
+    .bind(run_id)
+    .bind(step_id)
+    .bind(item_key)
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+impl SqliteStore {
+    pub(super) async fn mark_dispatching_inner(
+        &self,
+        lease: &Lease,
+        batch: &[Dispatch],
+    ) -> Result<(), StoreError> {
+        let now = ts(self.now());
+        let mut tx = self.begin_write().await?;
+        // The fence: only the current, unexpired holder may let requests out.
+        let held = sqlx::query(
+            "UPDATE runs SET updated_at = $1 \
+             WHERE id = $2 AND lease_owner = $3 AND lease_expires_at > $1",
+        )
+        .bind(&now)
+        .bind(&lease.run_id)
+        .bind(&lease.owner)
+        .execute(&mut *tx)
+        .await?;
+        if held.rows_affected() == 0 {
+            let row = sqlx::query("SELECT lease_owner FROM runs WHERE id = $1")
+                .bind(&lease.run_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StoreError::RunNotFound {
+                    run_id: lease.run_id.clone(),
+                })?;
+            return Err(StoreError::LeaseLost {
+                run_id: lease.run_id.clone(),
+                owner: lease.owner.clone(),
+                holder: row
+                    .try_get::<Option<String>, _>("lease_owner")?
+                    .filter(|holder| *holder != lease.owner),
+            });
+        }
+
+        for item in batch {
+            let digest = request_digest(&item.request);
+            let request = json_text("request_json", &item.request)?;
+            let result = sqlx::query(
+                "UPDATE step_runs SET state = 'dispatching', idempotency_key = $1, \
+                 request_digest = $2, request_json = $3, attempts = attempts + 1, \
+                 next_attempt_at = NULL, updated_at = $4 \
+                 WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
+                   AND (state = 'pending' OR (state = 'dispatching' \
+                        AND idempotency_key = $1 AND request_digest = $2))",
+            )
+            .bind(&item.idempotency_key)
+            .bind(&digest)
+            .bind(&request)
+            .bind(&now)
+            .bind(&lease.run_id)
+            .bind(&item.step_id)
+            .bind(&item.item_key)
+            .execute(&mut *tx)
+            .await?;
+            if result.rows_affected() == 0 {
+                let key = StepKey::item(&lease.run_id, &item.step_id, &item.item_key);
+                return Err(dispatch_refusal(&mut tx, key, item).await);
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn record_checkpoints_inner(
+        &self,
+        batch: &[Checkpoint],
+    ) -> Result<(), StoreError> {
+        let now = ts(self.now());
+        let mut tx = self.begin_write().await?;
+        for item in batch {
+            let result = sqlx::query(
+                "UPDATE step_runs SET state = 'in_flight', provider_ref = $1, \
+                 checkpoint_json = $2, updated_at = $3 \
+                 WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
+                   AND state IN ('dispatching', 'in_flight')",
+            )
+            .bind(&item.provider_ref)
+            .bind(json_text("checkpoint_json", &item.checkpoint)?)
+            .bind(&now)
+            .bind(&item.key.run_id)
+            .bind(&item.key.step_id)
+            .bind(&item.key.item_key)
+            .execute(&mut *tx)
+            .await?;
+            expect_one(
+                &mut tx,
+                result.rows_affected(),
+                &item.key,
+                StepState::InFlight,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn record_results_inner(
+        &self,
+        batch: &[StepResult],
+    ) -> Result<(), StoreError> {
+        let now = ts(self.now());
+        let mut tx = self.begin_write().await?;
+        for item in batch {
+            let key = &item.key;
+            let (result, to) = match &item.outcome {
+                Outcome::Succeeded {
+                    output,
+                    provider_ref,
+                } => {
+                    let result = sqlx::query(
+                        "UPDATE step_runs SET state = 'succeeded', output_json = $1, \
+                         provider_ref = COALESCE($2, provider_ref), error_class = NULL, \
+                         error_message = NULL, next_attempt_at = NULL, updated_at = $3 \
+                         WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
+                           AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
+                    )
+                    .bind(json_text("output_json", output)?)
+                    .bind(provider_ref)
+                    .bind(&now)
+                    .bind(&key.run_id)
+                    .bind(&key.step_id)
+                    .bind(&key.item_key)
+                    .execute(&mut *tx)
+                    .await?;
+                    (result, StepState::Succeeded)
+                }
+                Outcome::Failed(error) => {
+                    let result = sqlx::query(
+                        "UPDATE step_runs SET state = 'failed', error_class = $1, \
+                         error_message = $2, next_attempt_at = NULL, updated_at = $3 \
+                         WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
+                           AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
+                    )
+                    .bind(&error.class)
+                    .bind(&error.message)
+                    .bind(&now)
+                    .bind(&key.run_id)
+                    .bind(&key.step_id)
+                    .bind(&key.item_key)
+                    .execute(&mut *tx)
+                    .await?;
+                    (result, StepState::Failed)
+                }
+            };
+            expect_one(&mut tx, result.rows_affected(), key, to).await?;
+            if let Some(attempt) = &item.attempt {
+                insert_attempt(&mut tx, attempt).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn record_retries_inner(
+        &self,
+        batch: &[RetryLater],
+    ) -> Result<(), StoreError> {
+        let now = ts(self.now());
+        let mut tx = self.begin_write().await?;
+        for item in batch {
+            let result = sqlx::query(
+                "UPDATE step_runs SET \
+                 state = CASE WHEN state = 'dispatching' THEN 'pending' ELSE state END, \
+                 error_class = $1, error_message = $2, next_attempt_at = $3, updated_at = $4 \
+                 WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
+                   AND state IN ('pending', 'dispatching', 'in_flight')",
+            )
+            .bind(&item.error.class)
+            .bind(&item.error.message)
+            .bind(ts(item.next_attempt_at))
+            .bind(&now)
+            .bind(&item.key.run_id)
+            .bind(&item.key.step_id)
+            .bind(&item.key.item_key)
+            .execute(&mut *tx)
+            .await?;
+            expect_one(
+                &mut tx,
+                result.rows_affected(),
+                &item.key,
+                StepState::Pending,
+            )
+            .await?;
+            if let Some(attempt) = &item.attempt {
+                insert_attempt(&mut tx, attempt).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn mark_waiting_inner(&self, batch: &[Waiting]) -> Result<(), StoreError> {
+        let now = ts(self.now());
+        let mut tx = self.begin_write().await?;
+        for item in batch {
+            let result = sqlx::query(
+                "UPDATE step_runs SET state = 'waiting', \
+                 request_json = COALESCE($1, request_json), next_attempt_at = $2, \
+                 deadline_at = $3, event_id = NULL, updated_at = $4 \
+                 WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
+                   AND state IN ('pending', 'waiting')",
+            )
+            .bind(opt_json_text("request_json", item.request.as_ref())?)
+            .bind(opt_ts(item.next_check_at))
+            .bind(opt_ts(item.deadline_at))
+            .bind(&now)
+            .bind(&item.key.run_id)
+            .bind(&item.key.step_id)
+            .bind(&item.key.item_key)
+            .execute(&mut *tx)
+            .await?;
+            expect_one(
+                &mut tx,
+                result.rows_affected(),
+                &item.key,
+                StepState::Waiting,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn mark_skipped_inner(&self, batch: &[Skip]) -> Result<(), StoreError> {
+        let now = ts(self.now());
+        let mut tx = self.begin_write().await?;
+        for item in batch {
+            let result = sqlx::query(
+                "UPDATE step_runs SET state = 'skipped', skip_reason = $1, \
+                 next_attempt_at = NULL, updated_at = $2 \
+                 WHERE run_id = $3 AND step_id = $4 AND item_key = $5 \
+                   AND state IN ('pending', 'waiting')",
+            )
+            .bind(&item.reason)
+            .bind(&now)
+            .bind(&item.key.run_id)
+            .bind(&item.key.step_id)
+            .bind(&item.key.item_key)
+            .execute(&mut *tx)
+            .await?;
+            expect_one(
+                &mut tx,
+                result.rows_affected(),
+                &item.key,
+                StepState::Skipped,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn mark_needs_attention_inner(
+        &self,
+        batch: &[Attention],
+    ) -> Result<(), StoreError> {
+        let now = ts(self.now());
+        let mut tx = self.begin_write().await?;
+        for item in batch {
+            let result = sqlx::query(
+                "UPDATE step_runs SET state = 'needs_attention', error_class = 'needs_attention', \
+                 error_message = $1, next_attempt_at = NULL, updated_at = $2 \
+                 WHERE run_id = $3 AND step_id = $4 AND item_key = $5 \
+                   AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
+            )
+            .bind(&item.message)
+            .bind(&now)
+            .bind(&item.key.run_id)
+            .bind(&item.key.step_id)
+            .bind(&item.key.item_key)
+            .execute(&mut *tx)
+            .await?;
+            expect_one(
+                &mut tx,
+                result.rows_affected(),
+                &item.key,
+                StepState::NeedsAttention,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn reset_failed_items_inner(
+        &self,
+        run_id: &str,
+        step_id: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let now = ts(self.now());
+        let mut tx = self.begin_write().await?;
+        let count = reset_failed(&mut tx, run_id, step_id, None, &now).await?;
+        tx.commit().await?;
+        Ok(count)
+    }
+
+    pub(super) async fn record_attempts_inner(
+        &self,
+        batch: &[NewAttempt],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        for attempt in batch {
+            insert_attempt(&mut tx, attempt).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Why a dispatch matched no row; for a step already dispatching, names what changed.
+async fn dispatch_refusal(
+    conn: &mut SqliteConnection,
+    key: StepKey,
+    item: &Dispatch,
+) -> StoreError {
+    let row = sqlx::query(
+        "SELECT state, idempotency_key, request_json FROM step_runs \
+         WHERE run_id = $1 AND step_id = $2 AND item_key = $3 AND state = 'dispatching'",
+    )
+    .bind(&key.run_id)
+    .bind(&key.step_id)
+    .bind(&key.item_key)
+    .fetch_optional(&mut *conn)
+    .await;
+    let row = match row {
+        Ok(Some(row)) => row,
+        Ok(None) => return refusal(conn, &key, StepState::Dispatching).await,
+        Err(error) => return error.into(),
+    };
+    let old_key: Option<String> = row.try_get("idempotency_key").unwrap_or_default();
+    let old_request: Option<String> = row.try_get("request_json").unwrap_or_default();
+    let old_request = old_request
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let mut differences = request_diff(&old_request, &item.request);
+    if old_key.as_deref() != Some(item.idempotency_key.as_str()) {
+        differences.insert(0, "idempotency_key".to_owned());
+    }
+    StoreError::RequestChanged { key, differences }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::TimeDelta;
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::keys::idempotency_key;
+    use crate::store::sqlite::testing::{attempt, dispatch, leased_run, store_in, transfer};
+    use crate::store::step::{StepCount, StepError};
+    use crate::store::traits::{RunStore, StepStore};
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    #[tokio::test]
+    async fn group_commit_dispatch_then_results() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = store_in(&dir).await;
+        let items: Vec<String> = (0..100).map(|i| format!("e{i:03}")).collect();
+        let mut item_refs: Vec<&str> = items.iter().map(String::as_str).collect();
+        item_refs.push("spare");
+        let lease = leased_run(&store, &item_refs).await;
+
+        let batch: Vec<Dispatch> = items.iter().map(|i| dispatch(i, "10.00")).collect();
+        store.mark_dispatching(&lease, &batch).await.unwrap();
+        let dispatching = store
+            .steps_in_state("run_a", &[StepState::Dispatching])
+            .await
+            .unwrap();
+        assert_eq!(dispatching.len(), 100);
+        let first = &dispatching[0];
+        assert_eq!(first.attempts, 1);
+        assert_eq!(
+            first.idempotency_key,
+            Some(idempotency_key("run_a", "pay", "e000"))
+        );
+        assert_eq!(
+            first.request_digest,
+            Some(request_digest(&transfer("10.00", "e000")))
+        );
+        assert_eq!(first.request, Some(transfer("10.00", "e000")));
+
+        let results: Vec<StepResult> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| StepResult {
+                key: StepKey::item("run_a", "pay", item),
+                outcome: if i % 10 == 9 {
+                    Outcome::Failed(StepError::new("rejected", "insufficient funds"))
+                } else {
+                    Outcome::Succeeded {
+                        output: json!({"id": format!("tr_{i}"), "amount": "10.00"}),
+                        provider_ref: Some(format!("tr_{i}")),
+                    }
+                },
+                attempt: Some(attempt(item, if i % 10 == 9 { "rejected" } else { "ok" })),
+            })
+            .collect();
+        store.record_results(&results).await.unwrap();
+
+        let steps = store.load_steps("run_a").await.unwrap();
+        assert_eq!(
+            steps
+                .iter()
+                .filter(|s| s.state == StepState::Succeeded)
+                .count(),
+            90
+        );
+        assert_eq!(
+            steps[0].output,
+            Some(json!({"id": "tr_0", "amount": "10.00"}))
+        );
+        assert_eq!(steps[0].provider_ref.as_deref(), Some("tr_0"));
+        assert_eq!(steps[9].state, StepState::Failed);
+        assert_eq!(
+            steps[9].error,
+            Some(StepError::new("rejected", "insufficient funds"))
+        );
+        let attempts = store.load_attempts("run_a").await.unwrap();
+        assert_eq!(attempts.len(), 100);
+        assert_eq!(attempts[0].attempt, attempt("e000", "ok"));
+        let counts = store.count_steps("run_a").await.unwrap();
+        assert_eq!(
+            counts,
+            [
+                StepCount {
+                    step_id: "pay".into(),
+                    state: StepState::Pending,
+                    count: 1
+                },
+                StepCount {
+                    step_id: "pay".into(),
+                    state: StepState::Succeeded,
+                    count: 90
+                },
+                StepCount {
+                    step_id: "pay".into(),
+                    state: StepState::Failed,
+                    count: 10
+                },
+            ]
+        );
+
+        // A success is never overwritten, and the refusal leaves the whole batch unwritten.
+        let again = [
+            StepResult {
+                key: StepKey::item("run_a", "pay", "spare"),
+                outcome: Outcome::Succeeded {
+                    output: json!({}),
+                    provider_ref: None,
+                },
+                attempt: None,
+            },
+            StepResult {
+                key: StepKey::item("run_a", "pay", "e000"),
+                outcome: Outcome::Failed(StepError::new("rejected", "late")),
+                attempt: None,
+            },
+        ];
+        let error = store.record_results(&again).await.unwrap_err();
+        assert!(
+            matches!(&error, StoreError::InvalidTransition { from: StepState::Succeeded, to: StepState::Failed, key } if key.item_key == "e000"),
+            "{error:?}"
+        );
+        assert_eq!(store.load_steps("run_a").await.unwrap(), steps);
+
+        // Redrive: failed items go back to pending with their key.
+        assert_eq!(
+            store
+                .reset_failed_items("run_a", Some("pay"))
+                .await
+                .unwrap(),
+            10
+        );
+        let redriven = store
+            .load_step(&StepKey::item("run_a", "pay", "e009"))
+            .await
+            .unwrap();
+        assert_eq!((redriven.state, redriven.error), (StepState::Pending, None));
+        assert_eq!(
+            redriven.idempotency_key,
+            Some(idempotency_key("run_a", "pay", "e009"))
+        );
+        assert_eq!(store.reset_failed_items("run_a", None).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn only_the_lease_holder_may_dispatch() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, clock) = store_in(&dir).await;
+        let lease = leased_run(&store, &["e1"]).await;
+        clock.advance(TimeDelta::seconds(61));
+        let error = store
+            .mark_dispatching(&lease, &[dispatch("e1", "10.00")])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, StoreError::LeaseLost { holder: None, .. }),
+            "{error:?}"
+        );
+
+        let other = store.acquire_lease("run_a", "other", MINUTE).await.unwrap();
+        let error = store
+            .mark_dispatching(&lease, &[dispatch("e1", "10.00")])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, StoreError::LeaseLost { holder: Some(h), .. } if h == "other"),
+            "{error:?}"
+        );
+        let step = store
+            .load_step(&StepKey::item("run_a", "pay", "e1"))
+            .await
+            .unwrap();
+        assert_eq!((step.state, step.attempts), (StepState::Pending, 0));
+        store
+            .mark_dispatching(&other, &[dispatch("e1", "10.00")])
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_item_in_doubt_is_resent_only_with_the_same_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = store_in(&dir).await;
+        let lease = leased_run(&store, &["e1", "e2"]).await;
+        store
+            .mark_dispatching(&lease, &[dispatch("e1", "10.00")])
+            .await
+            .unwrap();
+
+        // Lookup proved it absent: the same request goes out again and counts an attempt.
+        store
+            .mark_dispatching(&lease, &[dispatch("e1", "10.00")])
+            .await
+            .unwrap();
+        let key = StepKey::item("run_a", "pay", "e1");
+        assert_eq!(store.load_step(&key).await.unwrap().attempts, 2);
+
+        // A changed amount is refused, naming the field, and the batch is not applied.
+        let error = store
+            .mark_dispatching(&lease, &[dispatch("e2", "5.00"), dispatch("e1", "10.01")])
+            .await
+            .unwrap_err();
+        match &error {
+            StoreError::RequestChanged {
+                key: k,
+                differences,
+            } => {
+                assert_eq!(k, &key);
+                assert_eq!(differences, &["amount"]);
+            }
+            other => panic!("expected RequestChanged, got {other:?}"),
+        }
+        assert!(error.to_string().contains("changed: amount"), "{error}");
+        let e2 = store
+            .load_step(&StepKey::item("run_a", "pay", "e2"))
+            .await
+            .unwrap();
+        assert_eq!(e2.state, StepState::Pending);
+
+        let mut other_key = dispatch("e1", "10.00");
+        other_key.idempotency_key = "sl_other".into();
+        let error = store
+            .mark_dispatching(&lease, &[other_key])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, StoreError::RequestChanged { differences, .. } if differences == &["idempotency_key"]),
+            "{error:?}"
+        );
+
+        // Unknown items are named.
+        let error = store
+            .mark_dispatching(&lease, &[dispatch("e404", "1.00")])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, StoreError::StepNotFound { .. }),
+            "{error:?}"
+        );
+    }
+}

@@ -1,0 +1,378 @@
+//! Step runs: one row per step of a run, and per item of a `for_each` step, with the state
+//! machine of DESIGN.md §4 and the batches the engine writes them with.
+//!
+//! The states and which write moves a step between them:
+//!
+//! ```text
+//!             mark_dispatching                record_checkpoints
+//!   pending ─────────────────► dispatching ───────────────────► in_flight
+//!     │  ▲                        │   │ ▲ (same key + request)      │
+//!     │  └──── record_retries ────┘   │ └─ mark_dispatching         │
+//!     │                               ├──── record_results ─────────┴──► succeeded | failed
+//!     ├─ mark_waiting ─► waiting ─(event wakes it)─► pending            (also from pending/waiting)
+//!     ├─ mark_skipped ─► skipped                     failed ─ reset_failed_items ─► pending
+//!     └─ mark_needs_attention (also from dispatching/in_flight/waiting) ─► needs_attention
+//! ```
+//!
+//! Every write names the states it accepts and refuses the whole batch with
+//! [`StoreError::InvalidTransition`](super::StoreError::InvalidTransition) otherwise, so a
+//! confused caller can never, say, overwrite a success or re-dispatch something in flight.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::attempt::NewAttempt;
+
+/// Where one step (or one item) of a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StepState {
+    /// Not started, or due to be tried again (see `next_attempt_at`). Nothing was sent, or what
+    /// was sent provably did not land.
+    Pending,
+    /// Committed as about to be sent. Found on resume, it is in doubt: reconcile with
+    /// `Provider::lookup` before anything else.
+    Dispatching,
+    /// A two-phase operation was created at the provider (its reference is checkpointed) and
+    /// is not finished yet.
+    InFlight,
+    /// Waiting for a webhook, an approval or a timer.
+    Waiting,
+    /// Done; its output is stored. Never executed again.
+    Succeeded,
+    /// Failed with a classified error.
+    Failed,
+    /// Skipped by `if:` or by an operator, with the reason.
+    Skipped,
+    /// In doubt and not reconcilable automatically; an operator must decide.
+    NeedsAttention,
+    /// Cancelled with its run before it started.
+    Cancelled,
+}
+
+impl StepState {
+    /// Every state.
+    pub const ALL: [StepState; 9] = [
+        Self::Pending,
+        Self::Dispatching,
+        Self::InFlight,
+        Self::Waiting,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Skipped,
+        Self::NeedsAttention,
+        Self::Cancelled,
+    ];
+
+    /// The name stored in the database and shown to users (`in_flight`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Dispatching => "dispatching",
+            Self::InFlight => "in_flight",
+            Self::Waiting => "waiting",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+            Self::NeedsAttention => "needs_attention",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether nothing will happen to the step without an operator: succeeded, failed,
+    /// skipped, needs attention or cancelled.
+    pub fn is_settled(self) -> bool {
+        matches!(
+            self,
+            Self::Succeeded | Self::Failed | Self::Skipped | Self::NeedsAttention | Self::Cancelled
+        )
+    }
+}
+
+impl fmt::Display for StepState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is not a [`StepState`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown step state `{0}`")]
+pub struct UnknownStepState(pub String);
+
+impl FromStr for StepState {
+    type Err = UnknownStepState;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| UnknownStepState(s.to_owned()))
+    }
+}
+
+/// Names one step run: a step of a run, and the item for `for_each` steps (`""` otherwise).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StepKey {
+    /// The run.
+    pub run_id: String,
+    /// The step's `id` in the workflow.
+    pub step_id: String,
+    /// The item's key for `for_each` steps, `""` for other steps.
+    pub item_key: String,
+}
+
+impl StepKey {
+    /// The key of a step that is not a `for_each`.
+    pub fn step(run_id: impl Into<String>, step_id: impl Into<String>) -> Self {
+        Self::item(run_id, step_id, "")
+    }
+
+    /// The key of one item of a `for_each` step.
+    pub fn item(
+        run_id: impl Into<String>,
+        step_id: impl Into<String>,
+        item_key: impl Into<String>,
+    ) -> Self {
+        Self {
+            run_id: run_id.into(),
+            step_id: step_id.into(),
+            item_key: item_key.into(),
+        }
+    }
+}
+
+impl fmt::Display for StepKey {
+    /// `run/step` or `run/step[item]`, as `sluice resolve` spells it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.run_id, self.step_id)?;
+        if !self.item_key.is_empty() {
+            write!(f, "[{}]", self.item_key)?;
+        }
+        Ok(())
+    }
+}
+
+/// One step run to create with its run, in plan order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStep {
+    /// The step's `id`.
+    pub step_id: String,
+    /// The item key (`""` unless `for_each`).
+    pub item_key: String,
+    /// `Some(reason)` creates it already skipped (an `if:` known false when planning).
+    pub skip_reason: Option<String>,
+}
+
+impl NewStep {
+    /// A pending step that is not a `for_each`.
+    pub fn step(step_id: impl Into<String>) -> Self {
+        Self::item(step_id, "")
+    }
+
+    /// A pending item of a `for_each` step.
+    pub fn item(step_id: impl Into<String>, item_key: impl Into<String>) -> Self {
+        Self {
+            step_id: step_id.into(),
+            item_key: item_key.into(),
+            skip_reason: None,
+        }
+    }
+
+    /// The same step, created skipped for `reason`.
+    pub fn skipped(mut self, reason: impl Into<String>) -> Self {
+        self.skip_reason = Some(reason.into());
+        self
+    }
+}
+
+/// A classified failure, as the adapters and the engine name it. The class is the engine's
+/// vocabulary (`retryable`, `rejected`, `in_doubt`, `timeout`, `assert`, …); the store keeps it
+/// as given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepError {
+    /// The classification.
+    pub class: String,
+    /// A message for the operator, with the provider's own text where there is one. Never
+    /// secrets.
+    pub message: String,
+}
+
+impl StepError {
+    /// An error of `class` with `message`.
+    pub fn new(class: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            class: class.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A step run as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRecord {
+    /// Which step run this is.
+    pub key: StepKey,
+    /// Position in the plan: steps in execution order, items in input order.
+    pub seq: i64,
+    /// Where it stands.
+    pub state: StepState,
+    /// The idempotency key it was (last) dispatched with.
+    pub idempotency_key: Option<String>,
+    /// SHA-256 of the canonical request it was dispatched with.
+    pub request_digest: Option<String>,
+    /// The rendered `with` it was dispatched (or set waiting) with. Never secrets.
+    pub request: Option<Value>,
+    /// The provider's id of the object created, once known.
+    pub provider_ref: Option<String>,
+    /// The two-phase checkpoint (e.g. the quote between create and commit).
+    pub checkpoint: Option<Value>,
+    /// The normalised output, once succeeded.
+    pub output: Option<Value>,
+    /// The last error (kept while retrying, so status can show it).
+    pub error: Option<StepError>,
+    /// Why it was skipped.
+    pub skip_reason: Option<String>,
+    /// How many times it was dispatched.
+    pub attempts: u32,
+    /// When to try again (retry backoff, next poll, a timer's end); `None`: now.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// When waiting gives up (an await's `timeout`), kept across restarts.
+    pub deadline_at: Option<DateTime<Utc>>,
+    /// The event that last woke it, for an await.
+    pub event_id: Option<i64>,
+    /// When its row last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// "About to send this": one item of a [`mark_dispatching`](super::StepStore::mark_dispatching)
+/// batch. The run is the lease's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dispatch {
+    /// The step's `id`.
+    pub step_id: String,
+    /// The item key (`""` unless `for_each`).
+    pub item_key: String,
+    /// From [`idempotency_key`](super::idempotency_key).
+    pub idempotency_key: String,
+    /// The rendered request (the step's `with`); the store records it and its
+    /// [`request_digest`](super::request_digest). Never secrets.
+    pub request: Value,
+}
+
+/// A two-phase checkpoint: the object exists at the provider, the operation is not finished.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checkpoint {
+    /// Which step run.
+    pub key: StepKey,
+    /// The provider's id of the created object.
+    pub provider_ref: String,
+    /// Whatever the second phase needs after a crash (quote id, expiry, …).
+    pub checkpoint: Value,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// It succeeded with this normalised output.
+    Succeeded {
+        /// The normalised output (`id`, `state`, `amount`, …, `raw`).
+        output: Value,
+        /// The provider's id of the object, if any.
+        provider_ref: Option<String>,
+    },
+    /// It failed for good (retries exhausted, rejected, assertion, timeout, …).
+    Failed(StepError),
+}
+
+/// One result of a [`record_results`](super::StepStore::record_results) batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepResult {
+    /// Which step run.
+    pub key: StepKey,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The provider call that produced it, recorded in the same transaction.
+    pub attempt: Option<NewAttempt>,
+}
+
+/// "Try again later": a retryable failure. A dispatching step goes back to pending (the
+/// request provably did not land); an in-flight step stays in flight (its next phase is retried).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryLater {
+    /// Which step run.
+    pub key: StepKey,
+    /// What went wrong this time.
+    pub error: StepError,
+    /// When to try again.
+    pub next_attempt_at: DateTime<Utc>,
+    /// The provider call that failed, recorded in the same transaction.
+    pub attempt: Option<NewAttempt>,
+}
+
+/// "Waiting for something outside": an await, an approval, a sleep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Waiting {
+    /// Which step run.
+    pub key: StepKey,
+    /// The rendered `with` (e.g. the await's `event` and `match`), stored so the webhook
+    /// receiver can match events against it.
+    pub request: Option<Value>,
+    /// When to look again without being woken (the next poll, the end of a sleep).
+    pub next_check_at: Option<DateTime<Utc>>,
+    /// When waiting gives up.
+    pub deadline_at: Option<DateTime<Utc>>,
+}
+
+/// "Skip this", with the reason shown in status and plans.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skip {
+    /// Which step run.
+    pub key: StepKey,
+    /// Why (e.g. `if: gt payee.amount '0' was false`).
+    pub reason: String,
+}
+
+/// "An operator must decide", with the message that tells them what to check and how to go on.
+/// The message becomes the step's error, with class `needs_attention`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attention {
+    /// Which step run.
+    pub key: StepKey,
+    /// What happened, what to check, which `sluice resolve` to run.
+    pub message: String,
+}
+
+/// How many step runs of one step are in one state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepCount {
+    /// The step's `id`.
+    pub step_id: String,
+    /// The state.
+    pub state: StepState,
+    /// How many of its step runs (items) are in it.
+    pub count: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_names_round_trip_and_keys_display_like_the_cli() {
+        for state in StepState::ALL {
+            assert_eq!(state.as_str().parse::<StepState>(), Ok(state));
+        }
+        assert_eq!(StepState::InFlight.to_string(), "in_flight");
+        assert!("flying".parse::<StepState>().is_err());
+        assert!(StepState::NeedsAttention.is_settled());
+        assert!(!StepState::Dispatching.is_settled());
+        assert_eq!(StepKey::step("run_1", "fund").to_string(), "run_1/fund");
+        assert_eq!(
+            StepKey::item("run_1", "pay", "emp-7").to_string(),
+            "run_1/pay[emp-7]"
+        );
+    }
+}
