@@ -38,13 +38,21 @@ pub fn supports(kind: ProviderKind, action: &str) -> bool {
 }
 
 /// `with` fields a provider needs for an action beyond the action's own required fields
-/// (WHITESTONES payouts need a recipient, for example).
+/// (WHITESTONES payouts need a recipient, for example), as the provider docs demand.
 pub fn extra_required(kind: ProviderKind, action: &str) -> &'static [&'static str] {
     match (kind, action) {
         (ProviderKind::Whitestones, "transfer") => &["recipient", "currency"],
         (ProviderKind::Whitestones, "checkout.create") => &["currency"],
         (ProviderKind::Whalestack, "transfer") => &["asset", "network"],
-        (ProviderKind::White, "charge.create") => &["source"],
+        // `charge.billingCurrency` is mandatory.
+        (ProviderKind::Whalestack, "checkout.create") => &["currency"],
+        // The commit names the customer's payment network.
+        (ProviderKind::Whalestack, "checkout.commit") => &["network"],
+        // `GET /exchange-rate` requires `amount`.
+        (ProviderKind::Whalestack, "rate.get") => &["amount"],
+        // A conversion converts a given amount of the source balance.
+        (ProviderKind::Whitepay, "swap") => &["source_amount"],
+        // White charges need a card or a customer; the adapter checks that one is given.
         _ => &[],
     }
 }

@@ -1,0 +1,41 @@
+//! Builds the adapter for a provider block: one explicit `match` on the kind.
+
+use std::sync::Arc;
+
+use super::clock::{Clock, SystemClock};
+use super::error::ProviderError;
+use super::http::HttpClient;
+use super::kind::ProviderKind;
+use super::traits::Provider;
+use super::{whalestack, white, whitepay, whitestones};
+use crate::spec::env::ResolvedProvider;
+
+/// The adapter for `resolved`, sharing `http`'s connection pool, on the system clock.
+///
+/// # Errors
+/// [`ProviderError::Config`] for a missing credential or a bad path override.
+pub fn build(
+    resolved: &ResolvedProvider,
+    http: &HttpClient,
+) -> Result<Arc<dyn Provider>, ProviderError> {
+    build_with_clock(resolved, http, Arc::new(SystemClock))
+}
+
+/// As [`build`], reading wall-clock time from `clock` (tests fix it).
+///
+/// # Errors
+/// As [`build`].
+pub fn build_with_clock(
+    resolved: &ResolvedProvider,
+    http: &HttpClient,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<dyn Provider>, ProviderError> {
+    Ok(match resolved.kind {
+        ProviderKind::Whalestack => Arc::new(whalestack::Whalestack::new(resolved, http, clock)?),
+        ProviderKind::White => Arc::new(white::White::new(resolved, http, clock)?),
+        ProviderKind::Whitestones => {
+            Arc::new(whitestones::Whitestones::new(resolved, http, clock)?)
+        }
+        ProviderKind::Whitepay => Arc::new(whitepay::Whitepay::new(resolved, http, clock)?),
+    })
+}

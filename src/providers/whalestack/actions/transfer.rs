@@ -1,0 +1,194 @@
+//! `transfer`: POST /transfer, then (after the checkpoint) POST /transfer/commit.
+//!
+//! The transfer's `note` carries the idempotency marker `[sluice:KEY]` (after the
+//! workflow's own note, if any), which is how `lookup` finds a transfer whose create
+//! answer was lost: it pages through `GET /transfers` for that marker.
+
+use serde_json::{Map, Value};
+
+use super::two_phase::{self, TRANSFER};
+use crate::providers::fields::{With, merge, number};
+use crate::providers::whalestack::assets::Resolver;
+use crate::providers::whalestack::client::{Client, Scan};
+use crate::providers::whalestack::convert;
+use crate::providers::{Call, Lookup, Outcome, ProviderError, WireRequest};
+
+const SUPPORTED: &[&str] = &[
+    "amount",
+    "asset",
+    "network",
+    "target_account",
+    "amount_type",
+    "note",
+    "webhook",
+];
+
+/// Stellar's precision.
+const DECIMALS: u32 = 7;
+
+/// `POST /transfer` with `{network, asset, amount, amountType, targetAccount, note, webhook}`.
+fn build(
+    w: &With<'_>,
+    call: &Call<'_>,
+    client: &Client,
+    assets: &Resolver<'_>,
+) -> Result<WireRequest, ProviderError> {
+    w.only(SUPPORTED)?;
+    let asset = w.required_text("asset")?;
+    let amount = w.required_amount("amount")?;
+    w.check_scale("amount", amount, &asset, DECIMALS)?;
+    let mut body = Map::new();
+    body.insert("network".into(), w.required_text("network")?.into());
+    body.insert("asset".into(), assets.resolve(w, "asset", &asset)?.into());
+    body.insert("amount".into(), number(amount));
+    if let Some(kind) = w.text("amount_type")? {
+        if kind != "source" && kind != "target" {
+            return Err(w.invalid(format!(
+                "`amount_type` must be `source` or `target`, got `{kind}`"
+            )));
+        }
+        body.insert("amountType".into(), kind.into());
+    }
+    if let Some(account) = w.text("target_account")? {
+        body.insert("targetAccount".into(), account.into());
+    }
+    let note = match w.text("note")? {
+        Some(note) => format!("{note} {}", call.key.marker()),
+        None => call.key.marker(),
+    };
+    body.insert("note".into(), note.into());
+    if let Some(hook) = w.text("webhook")? {
+        body.insert("webhook".into(), hook.into());
+    }
+    if let Some(extra) = w.extra()? {
+        merge(&mut body, extra);
+    }
+    let mut wire =
+        WireRequest::new("POST", client.paths().get("transfer")).json(&Value::Object(body));
+    if let Some(note) = assets.note("asset", &asset) {
+        wire = wire.note(note);
+    }
+    Ok(wire)
+}
+
+/// The create and the commit, as a plan shows them.
+pub(in crate::providers::whalestack) fn preview(
+    client: &Client,
+    call: &Call<'_>,
+) -> Result<Vec<WireRequest>, ProviderError> {
+    let w = With::new(client.transport().provider(), call);
+    let create = build(&w, call, client, &Resolver::as_given())?;
+    let commit = two_phase::commit_wire(client, TRANSFER, "{transfer id}").note(
+        "sent after the transfer id is checkpointed, and only if the transfer is still \
+         PENDING_API_COMMIT",
+    );
+    Ok(vec![create, commit])
+}
+
+/// Creates the transfer, or continues from a checkpoint to the commit.
+pub(in crate::providers::whalestack) async fn execute(
+    client: &Client,
+    call: &Call<'_>,
+) -> Result<Outcome, ProviderError> {
+    if let Some(checkpoint) = call.checkpoint {
+        return two_phase::resume(client, TRANSFER, call, checkpoint).await;
+    }
+    let w = With::new(client.transport().provider(), call);
+    let asset = w.required_text("asset")?;
+    let assets = client.resolver(&[&asset]).await?;
+    let answer = client.send(&build(&w, call, client, &assets)?).await?;
+    two_phase::created(client, TRANSFER, &answer)
+}
+
+/// By id when known; otherwise the transfer whose note carries this step's marker.
+pub(in crate::providers::whalestack) async fn lookup(
+    client: &Client,
+    call: &Call<'_>,
+    provider_ref: Option<&str>,
+) -> Result<Lookup, ProviderError> {
+    if let Some(id) = two_phase::known_id(call, provider_ref) {
+        return Ok(two_phase::found(
+            TRANSFER,
+            two_phase::get(client, TRANSFER, &id).await?,
+        ));
+    }
+    let marker = call.key.marker();
+    let scan = client
+        .scan("transfers", "transfers", |t| {
+            t.get("note")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.contains(&marker))
+        })
+        .await?;
+    Ok(match scan {
+        Scan::Found(item) => {
+            let mut answer = Map::new();
+            answer.insert("transfer".into(), item);
+            let tp = convert::transfer(&Value::Object(answer))
+                .map_err(|d| client.transport().unexpected(d, false))?;
+            two_phase::found(TRANSFER, tp)
+        }
+        Scan::Exhausted => Lookup::Absent,
+        Scan::Truncated { examined } => Lookup::Unknown {
+            reason: format!(
+                "none of the {examined} newest transfers carries `{marker}` in its note, but \
+                 older ones were not checked; search the Whalestack dashboard for that note"
+            ),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::providers::IdempotencyKey;
+    use crate::providers::whalestack::client::test_client;
+
+    #[test]
+    fn note_carries_the_marker_and_body_is_exact() {
+        let client = test_client(&BTreeMap::new());
+        let map = json!({
+            "network": "SEPA", "asset": "EURC", "amount": "1250.00",
+            "target_account": "payroll-iban-7", "note": "Payroll May"
+        });
+        let map = map.as_object().unwrap().clone();
+        let key = IdempotencyKey::new("idk_r1.pay.e7").unwrap();
+        let call = Call {
+            action: "transfer",
+            with: &map,
+            key: &key,
+            checkpoint: None,
+        };
+        let wires = preview(&client, &call).unwrap();
+        assert_eq!(
+            wires[0].body.as_deref(),
+            Some(
+                r#"{"network":"SEPA","asset":"EURC","amount":1250.00,"targetAccount":"payroll-iban-7","note":"Payroll May [sluice:idk_r1.pay.e7]"}"#
+            )
+        );
+        assert_eq!(wires[0].notes.len(), 1);
+        assert_eq!(
+            wires[1].body.as_deref(),
+            Some(r#"{"transferId":"{transfer id}"}"#)
+        );
+
+        let bad = json!({"network": "SEPA", "asset": "EURC", "amount": "1", "recipient": {"x": 1}});
+        let bad = bad.as_object().unwrap().clone();
+        let call = Call {
+            action: "transfer",
+            with: &bad,
+            key: &key,
+            checkpoint: None,
+        };
+        assert!(
+            preview(&client, &call)
+                .unwrap_err()
+                .to_string()
+                .contains("`recipient`")
+        );
+    }
+}
