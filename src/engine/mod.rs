@@ -1,4 +1,140 @@
-//! Durable execution of a compiled workflow (DESIGN.md §4).
+//! Durable execution of a compiled workflow (DESIGN.md §4): runs are created with every
+//! step and item as a checkpoint row, leased by one process at a time, and walked as a DAG;
+//! every provider write goes through dispatch → send → record, so a run killed at any
+//! instant resumes without moving money twice.
 
+pub mod await_step;
+pub mod call;
 pub mod context;
+pub mod control;
+pub mod error;
+pub mod executor;
+pub mod prepare;
+pub mod progress;
 pub mod retry;
+pub mod step;
+pub mod writer;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+pub use error::EngineError;
+pub use executor::{DEFAULT_LEASE_TTL, RunReport};
+pub use writer::{Write, Writer};
+
+use crate::plan::CompiledWorkflow;
+use crate::store::{NewRun, Store, new_run_id};
+use crate::template::{Scope, Templates};
+
+/// Settings of an engine.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Overrides the workflow's `concurrency`.
+    pub concurrency: Option<u32>,
+    /// How long a run's lease lasts without renewal.
+    pub lease_ttl: Duration,
+    /// Caps every await's polling interval (the sandbox answers in milliseconds).
+    pub max_poll: Option<Duration>,
+    /// Draw progress bars for batches on a terminal.
+    pub progress: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            concurrency: None,
+            lease_ttl: DEFAULT_LEASE_TTL,
+            max_poll: None,
+            progress: true,
+        }
+    }
+}
+
+/// Starts and runs workflows against a store.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    templates: Arc<Templates>,
+    owner: String,
+    options: EngineOptions,
+}
+
+/// Where a new run comes from.
+#[derive(Debug, Clone)]
+pub struct RunSource<'a> {
+    /// The workflow file as given.
+    pub path: &'a str,
+    /// Its exact text (hashed to bind the run to it).
+    pub text: &'a str,
+    /// The resolved inputs.
+    pub inputs: Map<String, Value>,
+    /// A run id chosen by the caller (`--run-id`, a schedule slot), or a fresh one.
+    pub run_id: Option<String>,
+    /// The schedule slot, for scheduled runs.
+    pub scheduled_for: Option<chrono::DateTime<chrono::Utc>>,
+    /// The hash of the reviewed plan this run executes, if any.
+    pub plan_hash: Option<String>,
+}
+
+impl Engine {
+    /// An engine on `store`. Its lease owner name is `host:pid:random`, so `status` can say
+    /// who holds a run.
+    pub fn new(store: Arc<dyn Store>, options: EngineOptions) -> Self {
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .map_or_else(|| "localhost".to_string(), |h| h.trim().to_string());
+        let owner = format!("{host}:{}:{:04x}", std::process::id(), rand::random::<u16>());
+        Engine {
+            store,
+            templates: Arc::new(Templates::new()),
+            owner,
+            options,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Creates a run: every step and `for_each` item as a `pending` row, bound to the file's
+    /// and the inputs' hashes. Nothing is sent.
+    ///
+    /// # Errors
+    /// A bad `for_each` list or key (duplicates), or a store error (the id is taken).
+    pub async fn create(&self, compiled: &CompiledWorkflow, source: RunSource<'_>) -> Result<String, EngineError> {
+        let run_id = source.run_id.clone().unwrap_or_else(|| new_run_id(chrono::Utc::now()));
+        let base = Scope::new(serde_json::json!({
+            "inputs": Value::Object(source.inputs.clone()),
+            "steps": {},
+            "run": { "id": run_id, "started_at": "", "scheduled_for": "" },
+        }));
+        let (rows, _) = prepare::step_rows(compiled, &self.templates, &source.inputs, &base)?;
+        let run = NewRun {
+            id: run_id.clone(),
+            workflow_name: compiled.config.name.clone(),
+            workflow_path: source.path.to_string(),
+            workflow_hash: prepare::workflow_hash(source.text),
+            inputs_hash: prepare::inputs_hash(&source.inputs),
+            inputs: Value::Object(source.inputs),
+            plan_hash: source.plan_hash,
+            scheduled_for: source.scheduled_for,
+        };
+        self.store.create_run(&run, &rows).await?;
+        Ok(run_id)
+    }
+}
+
+/// A named point in the write protocol where the `failpoints` feature can stop the process,
+/// to prove that a run killed there resumes without paying twice. `FAILPOINTS=NAME=return`
+/// aborts the process at NAME (like `kill -9`); without the feature this compiles to nothing.
+#[inline]
+pub fn failpoint(name: &str) {
+    let _ = name;
+    fail::fail_point!(name, |_| {
+        eprintln!("failpoint `{name}` hit: aborting");
+        std::process::abort();
+    });
+}

@@ -1,0 +1,312 @@
+//! Running a whole run: the lease, the DAG walk, and the run's final status.
+//!
+//! Steps whose dependencies are done start at once and run concurrently under the run's
+//! `concurrency`; a failed dependency blocks its dependants (they stay `pending`, so a
+//! redrive can still run them); a skipped one does not, unless they use its output.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::SecondsFormat;
+use serde_json::{Map, Value, json};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::context::{RunContext, Uses};
+use super::error::EngineError;
+use super::prepare::{DEFAULT_ALIAS, expand_items, for_each_list};
+use super::step::{self, Shared, StepEnd, StepOutput};
+use super::writer::Writer;
+use super::{Engine, Write};
+use crate::plan::CompiledWorkflow;
+use crate::providers::Provider;
+use crate::store::{RunStatus, Skip, StepRecord, StepState};
+use crate::template::Scope;
+
+/// How a run ended (this time: a waiting or attention run can be resumed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunReport {
+    /// The run.
+    pub run_id: String,
+    /// Its status now.
+    pub status: RunStatus,
+    /// One line per step that did not succeed: why, and what to do.
+    pub messages: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Status {
+    NotStarted,
+    Running,
+    Done(StepEnd),
+}
+
+impl Engine {
+    /// Runs (or resumes) `run_id` until every step it can run has ended.
+    ///
+    /// # Errors
+    /// [`EngineError`] when the run cannot be leased or a checkpoint cannot be written; the
+    /// run is then left exactly as far as it durably got.
+    pub async fn execute(
+        &self,
+        run_id: &str,
+        compiled: Arc<CompiledWorkflow>,
+        providers: HashMap<String, Arc<dyn Provider>>,
+    ) -> Result<RunReport, EngineError> {
+        let run = self.store.load_run(run_id).await?;
+        if run.status.is_finished() {
+            return Err(EngineError::Finished {
+                run_id: run_id.into(),
+                status: run.status.as_str().into(),
+            });
+        }
+        let lease = self
+            .store
+            .acquire_lease(run_id, &self.owner, self.options.lease_ttl)
+            .await?;
+        let renewer = {
+            let store = self.store.clone();
+            let lease = lease.clone();
+            let ttl = self.options.lease_ttl;
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(ttl / 3).await;
+                    if let Err(e) = store.renew_lease(&lease, ttl).await {
+                        tracing::error!(error = %e, "Lost the run's lease; no further request will be sent.");
+                        return;
+                    }
+                }
+            })
+        };
+        let result = self.walk(&run, compiled, providers, Writer::start(self.store.clone(), lease.clone())).await;
+        renewer.abort();
+        let report = match result {
+            Ok(report) => report,
+            Err(e) => {
+                let _ = self.store.release_lease(&lease).await;
+                return Err(e);
+            }
+        };
+        let error = (!report.messages.is_empty()).then(|| report.messages.join("\n"));
+        self.store.set_run_status(run_id, report.status, error.as_deref()).await?;
+        self.store.release_lease(&lease).await?;
+        Ok(report)
+    }
+
+    async fn walk(
+        &self,
+        run: &crate::store::RunRecord,
+        compiled: Arc<CompiledWorkflow>,
+        providers: HashMap<String, Arc<dyn Provider>>,
+        writer: Writer,
+    ) -> Result<RunReport, EngineError> {
+        self.store.set_run_status(&run.id, RunStatus::Running, None).await?;
+        let inputs: Map<String, Value> = run.inputs.as_object().cloned().unwrap_or_default();
+        let started = run.created_at.to_rfc3339_opts(SecondsFormat::Secs, true);
+        let scheduled = run
+            .scheduled_for
+            .map_or_else(|| started.clone(), |s| s.to_rfc3339_opts(SecondsFormat::Secs, true));
+        let mut ctx = RunContext::new(
+            inputs.clone(),
+            json!({ "id": run.id, "started_at": started, "scheduled_for": scheduled }),
+        );
+        let n = compiled.steps.len();
+        let uses: Vec<Uses> = (0..n).map(|i| Uses::of(step_templates(&compiled, i).iter().map(String::as_str))).collect();
+        let referenced: BTreeSet<String> = uses.iter().flat_map(|u| u.steps.iter().cloned()).collect();
+
+        let mut rows: HashMap<String, Vec<StepRecord>> = HashMap::new();
+        for record in self.store.load_steps(&run.id).await? {
+            rows.entry(record.key.step_id.clone()).or_default().push(record);
+        }
+        let concurrency = self
+            .options
+            .concurrency
+            .or(compiled.config.concurrency)
+            .unwrap_or(8)
+            .max(1) as usize;
+        let shared = Arc::new(Shared {
+            compiled: compiled.clone(),
+            templates: self.templates.clone(),
+            providers,
+            writer: writer.clone(),
+            slots: Arc::new(Semaphore::new(concurrency)),
+            run_id: run.id.clone(),
+            max_poll: self.options.max_poll,
+            progress: self.options.progress,
+        });
+
+        let mut status: Vec<Status> = vec![Status::NotStarted; n];
+        let mut tasks = JoinSet::new();
+        loop {
+            for &i in compiled.dag.order() {
+                if status[i] != Status::NotStarted {
+                    continue;
+                }
+                let deps = compiled.dag.deps(i);
+                let dep_done = |d: &usize| matches!(&status[*d], Status::Done(StepEnd::Succeeded(_) | StepEnd::Skipped(_)))
+                    || matches!(&status[*d], Status::Done(StepEnd::Failed(_)) if compiled.config.steps[*d].continue_on_error);
+                if !deps.iter().all(dep_done) {
+                    continue;
+                }
+                let step = &compiled.config.steps[i];
+                let step_rows = rows.remove(&step.id).unwrap_or_default();
+                // A skipped dependency whose output this step uses skips it too.
+                let skipped_dep = deps.iter().find(|d| {
+                    matches!(status[**d], Status::Done(StepEnd::Skipped(_)))
+                        && uses[i].steps.contains(&compiled.steps[**d].id)
+                });
+                if let Some(&d) = skipped_dep
+                    && step_rows.first().is_some_and(|r| r.state == StepState::Pending)
+                {
+                    let reason = format!("`{}` was skipped and this step uses its output", compiled.steps[d].id);
+                    for r in &step_rows {
+                        writer
+                            .write(Write::Skip(Skip { key: r.key.clone(), reason: reason.clone() }))
+                            .await
+                            .map_err(|e| EngineError::Halted(e.to_string()))?;
+                    }
+                    status[i] = Status::Done(StepEnd::Skipped(reason));
+                    continue;
+                }
+                if let Some(end) = finished(&step_rows) {
+                    let end = match end {
+                        StepEnd::Succeeded(_) if step.for_each.is_some() => StepEnd::Succeeded(StepOutput::Items(
+                            step_rows[1..]
+                                .iter()
+                                .filter(|r| r.state == StepState::Succeeded)
+                                .map(|r| (r.key.item_key.clone(), r.output.clone().unwrap_or(Value::Null)))
+                                .collect(),
+                        )),
+                        other => other,
+                    };
+                    record_output(&mut ctx, &referenced, &step.id, &end);
+                    status[i] = Status::Done(end);
+                    continue;
+                }
+                let mut scope = Scope::new(Value::Object(ctx.for_step(&uses[i])));
+                let items = match (&step.for_each, &step.key) {
+                    (Some(expr), Some(key)) => {
+                        let alias = step.alias.as_deref().unwrap_or(DEFAULT_ALIAS);
+                        let list = for_each_list(&step.id, expr, &inputs)?;
+                        Some(expand_items(&self.templates, &step.id, alias, key, list, &scope)?)
+                    }
+                    _ => None,
+                };
+                if items.is_some() {
+                    scope.data_mut();
+                }
+                status[i] = Status::Running;
+                let shared = shared.clone();
+                tasks.spawn(async move { (i, step::run(shared, i, scope, step_rows, items).await) });
+            }
+            let Some(joined) = tasks.join_next().await else {
+                break;
+            };
+            let (i, end) = joined.expect("step tasks do not panic");
+            let end = end.map_err(|e| EngineError::Halted(e.to_string()))?;
+            let id = &compiled.steps[i].id;
+            match &end {
+                StepEnd::Succeeded(_) => tracing::info!(step = %id, "Step succeeded."),
+                StepEnd::Skipped(r) => tracing::info!(step = %id, reason = %r, "Step skipped."),
+                StepEnd::Failed(m) => tracing::error!(step = %id, error = %m, "Step failed."),
+                StepEnd::NeedsAttention(m) => tracing::warn!(step = %id, message = %m, "Step needs attention."),
+                StepEnd::Waiting(m) => tracing::warn!(step = %id, message = %m, "Step waiting."),
+            }
+            record_output(&mut ctx, &referenced, id, &end);
+            status[i] = Status::Done(end);
+        }
+        Ok(report(&run.id, &compiled, &status))
+    }
+}
+
+/// The end of a step whose rows say it is over (on resume).
+fn finished(rows: &[StepRecord]) -> Option<StepEnd> {
+    let parent = rows.first()?;
+    let message = || parent.error.as_ref().map(|e| e.message.clone()).unwrap_or_default();
+    match parent.state {
+        StepState::Succeeded => Some(StepEnd::Succeeded(StepOutput::Single(
+            parent.output.clone().unwrap_or(Value::Null),
+        ))),
+        StepState::Skipped => Some(StepEnd::Skipped(parent.skip_reason.clone().unwrap_or_default())),
+        StepState::Failed => Some(StepEnd::Failed(message())),
+        StepState::Cancelled => Some(StepEnd::Skipped("cancelled".into())),
+        _ => None,
+    }
+}
+
+fn record_output(ctx: &mut RunContext, referenced: &BTreeSet<String>, id: &str, end: &StepEnd) {
+    if !referenced.contains(id) {
+        return;
+    }
+    match end {
+        StepEnd::Succeeded(StepOutput::Single(v)) => ctx.set_output(id, v.clone()),
+        StepEnd::Succeeded(StepOutput::Items(items)) => ctx.set_items(id, items.clone()),
+        _ => {}
+    }
+}
+
+/// Every template of step `i`: `with` strings, `if`, `key`.
+fn step_templates(compiled: &CompiledWorkflow, i: usize) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            Value::Object(m) => m.values().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let step = &compiled.config.steps[i];
+    let mut out = Vec::new();
+    walk(&Value::Object(step.with.clone()), &mut out);
+    out.extend(step.condition.clone());
+    out.extend(step.key.clone());
+    out.extend(step.for_each.clone().map(|e| format!("{{{{{e}}}}}")));
+    out
+}
+
+fn report(run_id: &str, compiled: &CompiledWorkflow, status: &[Status]) -> RunReport {
+    let mut messages = Vec::new();
+    let mut attention = false;
+    let mut failed = false;
+    let mut waiting = false;
+    let mut blocked = false;
+    for &i in compiled.dag.order() {
+        let id = &compiled.steps[i].id;
+        match &status[i] {
+            Status::Done(StepEnd::NeedsAttention(m)) => {
+                attention = true;
+                messages.push(format!("`{id}` needs attention: {m}"));
+            }
+            Status::Done(StepEnd::Failed(m)) => {
+                if !compiled.config.steps[i].continue_on_error {
+                    failed = true;
+                }
+                messages.push(format!("`{id}` failed: {m}"));
+            }
+            Status::Done(StepEnd::Waiting(m)) => {
+                waiting = true;
+                messages.push(format!("`{id}` is {m}"));
+            }
+            Status::NotStarted | Status::Running => blocked = true,
+            Status::Done(_) => {}
+        }
+    }
+    let status = if attention {
+        RunStatus::NeedsAttention
+    } else if failed || (blocked && !waiting) {
+        RunStatus::Failed
+    } else if waiting {
+        RunStatus::Waiting
+    } else {
+        RunStatus::Succeeded
+    };
+    RunReport {
+        run_id: run_id.into(),
+        status,
+        messages,
+    }
+}
+
+/// How long a run's lease lasts without renewal; renewed every third of it.
+pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
