@@ -494,6 +494,48 @@ mod tests {
         assert_eq!(retry_after(&h, now), Some(Duration::ZERO));
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_429_pauses_the_whole_provider_for_its_retry_after() {
+        let t = test_transport("p");
+        let e = t.status_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(Duration::from_secs(2)),
+            b"",
+            true,
+        );
+        assert_eq!(e.class(), crate::providers::FailureClass::Retryable);
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
+        let start = tokio::time::Instant::now();
+        let _permit = t.limiter.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+        let e = t.status_error(StatusCode::TOO_MANY_REQUESTS, None, b"", false);
+        assert_eq!(e.retry_after(), None);
+        let start = tokio::time::Instant::now();
+        let _permit = t.limiter.acquire().await;
+        assert_eq!(start.elapsed(), DEFAULT_429_PAUSE);
+    }
+
+    #[test]
+    fn statuses_are_classified_by_method() {
+        use crate::providers::FailureClass::*;
+        let t = test_transport("p");
+        let class = |code: u16, write: bool| {
+            t.status_error(
+                StatusCode::from_u16(code).unwrap(),
+                None,
+                br#"{"message":"m"}"#,
+                write,
+            )
+            .class()
+        };
+        assert_eq!((class(500, true), class(500, false)), (InDoubt, Retryable));
+        assert_eq!((class(503, true), class(502, false)), (InDoubt, Retryable));
+        assert_eq!((class(400, true), class(404, false)), (Rejected, Rejected));
+        assert_eq!((class(302, true), class(302, false)), (InDoubt, Rejected));
+        let e = t.status_error(StatusCode::BAD_REQUEST, None, b"<html>bad</html>", true);
+        assert!(e.to_string().ends_with(": <html>bad</html>"), "{e}");
+    }
+
     #[test]
     fn common_error_shapes_are_read() {
         let m = |v: Value| read_common_error(&v);
