@@ -226,21 +226,24 @@ impl Transport {
         Ok(headers)
     }
 
-    /// Sends `wire` with the `auth` headers and returns the answer's JSON (`null` for an
-    /// empty body), credentials redacted.
+    /// Sends `wire` with the headers `auth` returns and gives the answer's JSON (`null` for
+    /// an empty body), credentials redacted. `auth` runs after the rate limiter let the
+    /// request go, so a signed timestamp is fresh however long the wait was.
     ///
     /// # Errors
     /// A [`ProviderError`] classified as in the module table.
     pub(crate) async fn send(
         &self,
         wire: &WireRequest,
-        auth: HeaderMap,
+        auth: impl FnOnce() -> Result<HeaderMap, ProviderError>,
     ) -> Result<Value, ProviderError> {
         let write = wire.is_write();
         let method = Method::from_bytes(wire.method.as_bytes())
             .map_err(|_| self.config_error(format!("`{}` is not an HTTP method", wire.method)))?;
         let url = self.url(wire)?;
-        let headers = self.headers(wire, auth)?;
+
+        let _permit = self.limiter.acquire().await;
+        let headers = self.headers(wire, auth()?)?;
         let mut request = self
             .http
             .client
@@ -250,8 +253,6 @@ impl Transport {
         if let Some(body) = &wire.body {
             request = request.body(body.clone().into_bytes());
         }
-
-        let _permit = self.limiter.acquire().await;
         let started = Instant::now();
         let result = self.exchange(request, write).await;
         let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);

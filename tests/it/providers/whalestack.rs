@@ -229,6 +229,25 @@ async fn unknown_state_at_resume_is_in_doubt_and_nothing_is_sent() {
 }
 
 #[tokio::test]
+async fn a_server_without_get_time_is_signed_with_the_local_clock() {
+    let fake = Fake::start("/api/v1").await;
+    fake.on("GET", "/swap", Reply::json(200, swap("COMPLETED", FUTURE)))
+        .on("GET", "/swap", Reply::json(200, swap("COMPLETED", FUTURE)));
+    let p = provider(&fake.base_url, AuthMode::Digest);
+    p.poll("swap", "5074f4ee055d").await.unwrap();
+    p.poll("swap", "5074f4ee055d").await.unwrap();
+    assert_eq!(
+        fake.lines(),
+        ["GET /time", "GET /swap", "GET /swap"],
+        "the clock is read once"
+    );
+    let got = fake.received();
+    assert_eq!(got[1].header("x-digest-timestamp"), LOCAL.to_string());
+    let expected = signing::whalestack_digest(SECRET, "/swap", &LOCAL.to_string(), "GET", b"");
+    assert_eq!(got[1].header("x-digest-signature"), expected);
+}
+
+#[tokio::test]
 async fn basic_auth_sends_x_basic_and_never_reads_the_server_clock() {
     let fake = Fake::start("/api/v1").await;
     fake.on("GET", "/swap", Reply::json(200, swap("COMPLETED", FUTURE)));
