@@ -226,21 +226,24 @@ impl Transport {
         Ok(headers)
     }
 
-    /// Sends `wire` with the `auth` headers and returns the answer's JSON (`null` for an
-    /// empty body), credentials redacted.
+    /// Sends `wire` with the headers `auth` returns and gives the answer's JSON (`null` for
+    /// an empty body), credentials redacted. `auth` runs after the rate limiter let the
+    /// request go, so a signed timestamp is fresh however long the wait was.
     ///
     /// # Errors
     /// A [`ProviderError`] classified as in the module table.
     pub(crate) async fn send(
         &self,
         wire: &WireRequest,
-        auth: HeaderMap,
+        auth: impl FnOnce() -> Result<HeaderMap, ProviderError>,
     ) -> Result<Value, ProviderError> {
         let write = wire.is_write();
         let method = Method::from_bytes(wire.method.as_bytes())
             .map_err(|_| self.config_error(format!("`{}` is not an HTTP method", wire.method)))?;
         let url = self.url(wire)?;
-        let headers = self.headers(wire, auth)?;
+
+        let _permit = self.limiter.acquire().await;
+        let headers = self.headers(wire, auth()?)?;
         let mut request = self
             .http
             .client
@@ -250,8 +253,6 @@ impl Transport {
         if let Some(body) = &wire.body {
             request = request.body(body.clone().into_bytes());
         }
-
-        let _permit = self.limiter.acquire().await;
         let started = Instant::now();
         let result = self.exchange(request, write).await;
         let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -492,6 +493,48 @@ mod tests {
             HeaderValue::from_static("Sun, 31 Dec 2023 23:00:00 GMT"),
         );
         assert_eq!(retry_after(&h, now), Some(Duration::ZERO));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_pauses_the_whole_provider_for_its_retry_after() {
+        let t = test_transport("p");
+        let e = t.status_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(Duration::from_secs(2)),
+            b"",
+            true,
+        );
+        assert_eq!(e.class(), crate::providers::FailureClass::Retryable);
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
+        let start = tokio::time::Instant::now();
+        let _permit = t.limiter.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+        let e = t.status_error(StatusCode::TOO_MANY_REQUESTS, None, b"", false);
+        assert_eq!(e.retry_after(), None);
+        let start = tokio::time::Instant::now();
+        let _permit = t.limiter.acquire().await;
+        assert_eq!(start.elapsed(), DEFAULT_429_PAUSE);
+    }
+
+    #[test]
+    fn statuses_are_classified_by_method() {
+        use crate::providers::FailureClass::*;
+        let t = test_transport("p");
+        let class = |code: u16, write: bool| {
+            t.status_error(
+                StatusCode::from_u16(code).unwrap(),
+                None,
+                br#"{"message":"m"}"#,
+                write,
+            )
+            .class()
+        };
+        assert_eq!((class(500, true), class(500, false)), (InDoubt, Retryable));
+        assert_eq!((class(503, true), class(502, false)), (InDoubt, Retryable));
+        assert_eq!((class(400, true), class(404, false)), (Rejected, Rejected));
+        assert_eq!((class(302, true), class(302, false)), (InDoubt, Rejected));
+        let e = t.status_error(StatusCode::BAD_REQUEST, None, b"<html>bad</html>", true);
+        assert!(e.to_string().ends_with(": <html>bad</html>"), "{e}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! provider's exact wire format, signs it, classifies every failure ([`FailureClass`]),
 //! normalises the answer ([`Output`]), and can find out what happened to a request whose
 //! answer was lost ([`Provider::lookup`]). Durability itself (what is committed when) is
-//! the engine's; see [`traits`] for the contract.
+//! the engine's; [`Provider`] states the contract.
 
 mod capabilities;
 mod clock;
@@ -20,7 +20,7 @@ mod ratelimit;
 mod redact;
 mod registry;
 mod settings;
-pub mod traits;
+mod traits;
 mod webhook;
 
 pub mod whalestack;

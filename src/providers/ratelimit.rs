@@ -78,9 +78,7 @@ impl Limiter {
         if let Some(p) = s.paused_until.filter(|p| *p > now) {
             return Some(p);
         }
-        let Some(interval) = self.interval else {
-            return None;
-        };
+        let interval = self.interval?;
         let next = s.next.map_or(now, |n| n.max(now));
         if next > now {
             return Some(next);

@@ -43,12 +43,6 @@ pub enum VerifyError {
         /// The header that carried it.
         header: String,
     },
-    /// No secret is configured to check with.
-    #[error("provider `{provider}` has no webhook secret configured")]
-    NoSecret {
-        /// The provider block's name.
-        provider: String,
-    },
     /// This provider sends no webhooks.
     #[error("provider `{provider}` sends no webhooks; await its objects by polling")]
     Unsupported {

@@ -86,12 +86,26 @@ impl Client {
         }
     }
 
-    /// Whalestack's clock minus ours, in seconds, read once from `GET /time`.
+    /// Whalestack's clock minus ours, in seconds, read once from `GET /time`. A server
+    /// that refuses `GET /time` (4xx) leaves the local clock in charge, with a warning;
+    /// a transport failure is returned (and the read retried on the next call).
     async fn offset(&self) -> Result<i64, ProviderError> {
         self.offset
             .get_or_try_init(|| async {
                 let wire = WireRequest::new("GET", self.paths.get("time"));
-                let answer = self.transport.send(&wire, HeaderMap::new()).await?;
+                let answer = match self.transport.send(&wire, || Ok(HeaderMap::new())).await {
+                    Ok(answer) => answer,
+                    Err(ProviderError::Rejected {
+                        status, message, ..
+                    }) => {
+                        tracing::warn!(
+                            provider = self.transport.provider(), status, error = %message,
+                            "Server time unavailable, signing with the local clock."
+                        );
+                        return Ok(0);
+                    }
+                    Err(e) => return Err(e),
+                };
                 let server = answer
                     .get("time")
                     .and_then(|t| t.to_string().trim_matches('"').parse::<i64>().ok())
@@ -115,11 +129,7 @@ impl Client {
     }
 
     /// The authentication headers for `wire` signed at `timestamp`.
-    pub(super) fn auth_headers(
-        &self,
-        wire: &WireRequest,
-        timestamp: i64,
-    ) -> Result<HeaderMap, ProviderError> {
+    fn auth_headers(&self, wire: &WireRequest, timestamp: i64) -> Result<HeaderMap, ProviderError> {
         let mut headers = HeaderMap::new();
         let mut put = |name: &'static str, value: &str| -> Result<(), ProviderError> {
             let mut v = HeaderValue::from_str(value).map_err(|_| ProviderError::Config {
@@ -156,12 +166,16 @@ impl Client {
     /// # Errors
     /// A classified [`ProviderError`].
     pub(super) async fn send(&self, wire: &WireRequest) -> Result<Value, ProviderError> {
-        let timestamp = match self.config.auth {
-            AuthMode::Digest => self.now().await?.timestamp(),
+        let offset = match self.config.auth {
+            AuthMode::Digest => self.offset().await?,
             AuthMode::Basic => 0,
         };
-        let auth = self.auth_headers(wire, timestamp)?;
-        self.transport.send(wire, auth).await
+        let clock = self.transport.clock();
+        self.transport
+            .send(wire, || {
+                self.auth_headers(wire, clock.now().timestamp() + offset)
+            })
+            .await
     }
 
     /// The asset catalog, read once from `GET /assets`.

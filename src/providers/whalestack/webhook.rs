@@ -87,6 +87,10 @@ mod tests {
             Err(VerifyError::Missing { .. })
         ));
         assert!(verify(&headers(&good[..63]), BODY, "X-Webhook-Auth", &secret).is_err());
+        assert!(matches!(
+            verify(&headers(""), BODY, "X-Webhook-Auth", &secret),
+            Err(VerifyError::Missing { .. })
+        ));
         let mut changed = BODY.to_vec();
         changed[20] ^= 1;
         assert!(verify(&headers(&good), &changed, "X-Webhook-Auth", &secret).is_err());

@@ -63,7 +63,7 @@ impl Client {
     /// # Errors
     /// A classified [`ProviderError`].
     pub(super) async fn send(&self, wire: &WireRequest) -> Result<Value, ProviderError> {
-        self.transport.send(wire, self.auth_headers()?).await
+        self.transport.send(wire, || self.auth_headers()).await
     }
 
     /// The items of a list answer: `{"<key>": [...]}` as documented, or a bare array.

@@ -54,6 +54,10 @@ impl Client {
     /// # Errors
     /// A classified [`ProviderError`].
     pub(super) async fn send(&self, wire: &WireRequest) -> Result<Value, ProviderError> {
+        self.transport.send(wire, || self.auth_headers()).await
+    }
+
+    fn auth_headers(&self) -> Result<HeaderMap, ProviderError> {
         let mut value = HeaderValue::from_str(&format!("Bearer {}", self.config.token.expose()))
             .map_err(|_| ProviderError::Config {
                 provider: self.transport.provider().to_string(),
@@ -62,7 +66,7 @@ impl Client {
         value.set_sensitive(true);
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, value);
-        self.transport.send(wire, headers).await
+        Ok(headers)
     }
 
     /// `GET /private-api/balances`.

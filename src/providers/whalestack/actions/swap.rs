@@ -25,7 +25,7 @@ const SUPPORTED: &[&str] = &[
 /// Stellar's precision.
 const DECIMALS: u32 = 7;
 
-/// The amount field that is given: (`neutral`, `wire`, amount, its asset).
+/// The amount field that is given: its neutral name, its wire name and the amount.
 struct Side {
     neutral: &'static str,
     wire: &'static str,
