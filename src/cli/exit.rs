@@ -13,3 +13,5 @@ pub const INVALID: u8 = 2;
 pub fn code(c: u8) -> ExitCode {
     ExitCode::from(c)
 }
+/// The run stopped and needs an operator (an item in doubt, an approval).
+pub const NEEDS_ATTENTION: u8 = 3;

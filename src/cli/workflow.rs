@@ -42,3 +42,12 @@ pub fn load_and_compile(path: &Path) -> Result<(Loaded, CompiledWorkflow), Inval
         }
     }
 }
+
+/// Prints an unreadable file's error; diagnostics were printed already. For
+/// `load_and_compile(..).map_err(report_io)`.
+pub fn report_io(e: Invalid) -> Invalid {
+    if let Invalid::Io(io) = &e {
+        eprintln!("error: {}", super::error_chain(io));
+    }
+    e
+}

@@ -44,14 +44,19 @@ impl AwaitSpec {
     pub fn parse(with: &Map<String, Value>) -> Result<AwaitSpec, String> {
         let events: Vec<String> = match with.get("event") {
             Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(list)) => list.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+            Some(Value::Array(list)) => list
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
             _ => Vec::new(),
         };
         let first = events.first().ok_or("`event` must name an event type")?;
         let object = match with.get("object").and_then(Value::as_str) {
             Some(o) => o.to_string(),
             None => object_of(first).ok_or_else(|| {
-                format!("cannot tell which object `{first}` is about: add `object:` (e.g. `checkout`)")
+                format!(
+                    "cannot tell which object `{first}` is about: add `object:` (e.g. `checkout`)"
+                )
             })?,
         };
         let id = with
@@ -63,7 +68,8 @@ impl AwaitSpec {
             .to_string();
         let duration = |field: &str, default: Duration| -> Result<Duration, String> {
             match with.get(field).and_then(Value::as_str) {
-                Some(t) => humantime::parse_duration(t.trim()).map_err(|e| format!("invalid `{field}` `{t}`: {e}")),
+                Some(t) => humantime::parse_duration(t.trim())
+                    .map_err(|e| format!("invalid `{field}` `{t}`: {e}")),
                 None => Ok(default),
             }
         };
@@ -89,7 +95,9 @@ impl AwaitSpec {
                 .unwrap_or(event)
                 .to_ascii_uppercase();
             match suffix.as_str() {
-                "COMPLETED" | "SUCCEEDED" | "PAID" => out.state.normalized == NormalizedState::Succeeded,
+                "COMPLETED" | "SUCCEEDED" | "PAID" => {
+                    out.state.normalized == NormalizedState::Succeeded
+                }
                 "FAILED" => out.state.normalized == NormalizedState::Failed,
                 other => out
                     .state
@@ -139,9 +147,9 @@ pub async fn run(
         Err(message) => return record_end(env, record, ItemEnd::Failed(message)).await,
     };
     let poll = max_poll.map_or(spec.poll_every, |m| m.min(spec.poll_every));
-    let deadline = record
-        .deadline_at
-        .unwrap_or_else(|| Utc::now() + chrono::TimeDelta::from_std(spec.timeout).unwrap_or_default());
+    let deadline = record.deadline_at.unwrap_or_else(|| {
+        Utc::now() + chrono::TimeDelta::from_std(spec.timeout).unwrap_or_default()
+    });
     env.writer
         .write(Write::Wait(Waiting {
             key: record.key.clone(),
@@ -160,18 +168,24 @@ pub async fn run(
                     "`{}` `{}` ended as `{}` while waiting for {}",
                     spec.object,
                     spec.id,
-                    out.state.raw.as_deref().unwrap_or(out.state.normalized.as_str()),
+                    out.state
+                        .raw
+                        .as_deref()
+                        .unwrap_or(out.state.normalized.as_str()),
                     spec.events.join(" or ")
                 );
                 return record_end(env, record, ItemEnd::Failed(message)).await;
             }
             Ok(_) => {}
-            Err(e) if e.class() == crate::providers::FailureClass::Rejected
-                || e.class() == crate::providers::FailureClass::Invalid =>
+            Err(e)
+                if e.class() == crate::providers::FailureClass::Rejected
+                    || e.class() == crate::providers::FailureClass::Invalid =>
             {
                 return record_end(env, record, ItemEnd::Failed(e.to_string())).await;
             }
-            Err(e) => tracing::warn!(step = %record.key.step_id, error = %e, "Polling failed; trying again."),
+            Err(e) => {
+                tracing::warn!(step = %record.key.step_id, error = %e, "Polling failed; trying again.")
+            }
         }
         let now = Utc::now();
         if now >= deadline {
@@ -199,7 +213,9 @@ async fn record_end(env: &CallEnv<'_>, record: &StepRecord, end: ItemEnd) -> Res
             output: output.clone(),
             provider_ref: output.get("id").and_then(Value::as_str).map(String::from),
         },
-        ItemEnd::Failed(m) => crate::store::Outcome::Failed(crate::store::StepError::new("await", m.clone())),
+        ItemEnd::Failed(m) => {
+            crate::store::Outcome::Failed(crate::store::StepError::new("await", m.clone()))
+        }
         _ => return Ok(end),
     };
     env.writer
@@ -225,17 +241,32 @@ mod tests {
     fn events_map_to_objects_and_states() {
         assert_eq!(object_of("CHECKOUT_COMPLETED").as_deref(), Some("checkout"));
         assert_eq!(object_of("payout.completed").as_deref(), Some("payout"));
-        assert_eq!(object_of("payment.succeeded").as_deref(), Some("payment_intent"));
+        assert_eq!(
+            object_of("payment.succeeded").as_deref(),
+            Some("payment_intent")
+        );
         assert_eq!(object_of("SOMETHING"), None);
         let with: Map<String, Value> = serde_json::from_value(serde_json::json!({
             "event": "CHECKOUT_COMPLETED", "match": {"id": "abc"}, "timeout": "2h", "poll_every": "1m"
         }))
         .unwrap();
         let spec = AwaitSpec::parse(&with).unwrap();
-        assert_eq!((spec.object.as_str(), spec.id.as_str()), ("checkout", "abc"));
+        assert_eq!(
+            (spec.object.as_str(), spec.id.as_str()),
+            ("checkout", "abc")
+        );
         assert!(spec.reached(&out("COMPLETED", NormalizedState::Succeeded)));
-        assert!(!spec.reached(&out("UNRESOLVED_UNDERPAID", NormalizedState::RequiresAction)));
-        let underpaid = AwaitSpec { events: vec!["CHECKOUT_UNDERPAID".into()], ..spec };
-        assert!(underpaid.reached(&out("UNRESOLVED_UNDERPAID", NormalizedState::RequiresAction)));
+        assert!(!spec.reached(&out(
+            "UNRESOLVED_UNDERPAID",
+            NormalizedState::RequiresAction
+        )));
+        let underpaid = AwaitSpec {
+            events: vec!["CHECKOUT_UNDERPAID".into()],
+            ..spec
+        };
+        assert!(underpaid.reached(&out(
+            "UNRESOLVED_UNDERPAID",
+            NormalizedState::RequiresAction
+        )));
     }
 }

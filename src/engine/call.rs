@@ -12,9 +12,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use super::Write;
 use super::retry::RetryPolicy;
 use super::writer::{WriteError, Writer};
-use super::Write;
 use crate::providers::{
     Call, FailureClass, IdempotencyKey, Lookup, NormalizedState, Outcome, Output, Provider,
     ProviderError,
@@ -101,7 +101,15 @@ pub async fn run(
             )
             .await;
         }
-        match reconcile(env, &make_call(action, &request, &ikey, None), &p, key, &idk).await? {
+        match reconcile(
+            env,
+            &make_call(action, &request, &ikey, None),
+            &p,
+            key,
+            &idk,
+        )
+        .await?
+        {
             Reconciled::Done(end) => return Ok(end),
             Reconciled::Continue(cp, out) => {
                 p.provider_ref = out.id.clone();
@@ -133,15 +141,26 @@ pub async fn run(
         }
         crate::engine::failpoint("after_dispatch");
         let started = Utc::now();
-        let phase = if p.checkpoint.is_some() { "commit" } else { "execute" };
-        let result = env.provider.execute(&make_call(action, &request, &ikey, p.checkpoint.as_ref())).await;
+        let phase = if p.checkpoint.is_some() {
+            "commit"
+        } else {
+            "execute"
+        };
+        let result = env
+            .provider
+            .execute(&make_call(action, &request, &ikey, p.checkpoint.as_ref()))
+            .await;
         crate::engine::failpoint("after_send");
         match result {
             Ok(Outcome::Done(out)) => {
-                let attempt = attempt_record(key, &p, phase, &idk, &request_json, started, "ok", None);
+                let attempt =
+                    attempt_record(key, &p, phase, &idk, &request_json, started, "ok", None);
                 return finish(env, key, out, attempt).await;
             }
-            Ok(Outcome::Continue { checkpoint: cp, output }) => {
+            Ok(Outcome::Continue {
+                checkpoint: cp,
+                output,
+            }) => {
                 p.provider_ref = output.id.clone();
                 checkpoint(env, key, &output, &cp).await?;
                 crate::engine::failpoint("between_phases");
@@ -161,22 +180,35 @@ pub async fn run(
                 );
                 match e.class() {
                     FailureClass::Retryable => {
-                        let wait = env
-                            .policy
-                            .wait_after(p.attempts, e.retry_after(), rand::random::<f64>());
+                        let wait = env.policy.wait_after(
+                            p.attempts,
+                            e.retry_after(),
+                            rand::random::<f64>(),
+                        );
                         match wait.filter(|w| within(env.deadline, *w)) {
                             Some(wait) => {
                                 retry_later(env, key, error, wait, attempt).await?;
                                 tokio::time::sleep(wait).await;
                             }
-                            None => return fail(env, key, exhausted(&e, p.attempts), Some(attempt)).await,
+                            None => {
+                                return fail(env, key, exhausted(&e, p.attempts), Some(attempt))
+                                    .await;
+                            }
                         }
                     }
                     FailureClass::InDoubt if kind == ActionKind::Write => {
                         // The step stays `dispatching` until the lookup decides: a crash
                         // from here on resumes into the same lookup, never into a resend.
                         tracing::warn!(step = %key.step_id, item = %key.item_key, error = %e, "Write in doubt; looking it up.");
-                        match reconcile(env, &make_call(action, &request, &ikey, p.checkpoint.as_ref()), &p, key, &idk).await? {
+                        match reconcile(
+                            env,
+                            &make_call(action, &request, &ikey, p.checkpoint.as_ref()),
+                            &p,
+                            key,
+                            &idk,
+                        )
+                        .await?
+                        {
                             Reconciled::Done(end) => return Ok(end),
                             Reconciled::Continue(cp, out) => {
                                 p.provider_ref = out.id.clone();
@@ -193,10 +225,15 @@ pub async fn run(
                     }
                     FailureClass::InDoubt => {
                         // A read that may or may not have been answered is simply asked again.
-                        let wait = env.policy.wait_after(p.attempts, None, rand::random::<f64>());
+                        let wait = env
+                            .policy
+                            .wait_after(p.attempts, None, rand::random::<f64>());
                         match wait.filter(|w| within(env.deadline, *w)) {
                             Some(wait) => tokio::time::sleep(wait).await,
-                            None => return fail(env, key, exhausted(&e, p.attempts), Some(attempt)).await,
+                            None => {
+                                return fail(env, key, exhausted(&e, p.attempts), Some(attempt))
+                                    .await;
+                            }
                         }
                     }
                     FailureClass::Rejected | FailureClass::Invalid => {
@@ -231,7 +268,7 @@ struct Progress {
 
 enum Reconciled {
     Done(ItemEnd),
-    Continue(Value, Output),
+    Continue(Value, Box<Output>),
     Resend,
 }
 
@@ -264,14 +301,19 @@ async fn reconcile(
                 return finish(env, key, out, attempt).await.map(Reconciled::Done);
             }
             Ok(Lookup::Continue { checkpoint, output }) => {
-                return Ok(Reconciled::Continue(checkpoint, output));
+                return Ok(Reconciled::Continue(checkpoint, Box::new(output)));
             }
             Ok(Lookup::Absent) => return Ok(Reconciled::Resend),
             Ok(Lookup::Unknown { reason }) => {
                 return attention(env, key, idk, reason).await.map(Reconciled::Done);
             }
-            Err(e) if e.class() == FailureClass::Retryable || e.class() == FailureClass::InDoubt => {
-                match env.policy.wait_after(tries, e.retry_after(), rand::random::<f64>()) {
+            Err(e)
+                if e.class() == FailureClass::Retryable || e.class() == FailureClass::InDoubt =>
+            {
+                match env
+                    .policy
+                    .wait_after(tries, e.retry_after(), rand::random::<f64>())
+                {
                     Some(wait) => tokio::time::sleep(wait).await,
                     None => {
                         let reason = format!("looking it up failed: {e}");
@@ -287,7 +329,12 @@ async fn reconcile(
     }
 }
 
-async fn checkpoint(env: &CallEnv<'_>, key: &StepKey, out: &Output, cp: &Value) -> Result<(), Halt> {
+async fn checkpoint(
+    env: &CallEnv<'_>,
+    key: &StepKey,
+    out: &Output,
+    cp: &Value,
+) -> Result<(), Halt> {
     env.writer
         .write(Write::Checkpoint(Checkpoint {
             key: key.clone(),
@@ -299,7 +346,12 @@ async fn checkpoint(env: &CallEnv<'_>, key: &StepKey, out: &Output, cp: &Value) 
 }
 
 /// Records a final answer: succeeded, or failed when the provider reports the object failed.
-async fn finish(env: &CallEnv<'_>, key: &StepKey, out: Output, attempt: NewAttempt) -> Result<ItemEnd, Halt> {
+async fn finish(
+    env: &CallEnv<'_>,
+    key: &StepKey,
+    out: Output,
+    attempt: NewAttempt,
+) -> Result<ItemEnd, Halt> {
     let json = out.to_json();
     if out.state.normalized == NormalizedState::Failed {
         let message = format!(
@@ -323,7 +375,12 @@ async fn finish(env: &CallEnv<'_>, key: &StepKey, out: Output, attempt: NewAttem
     Ok(ItemEnd::Succeeded(json))
 }
 
-async fn fail(env: &CallEnv<'_>, key: &StepKey, message: String, attempt: Option<NewAttempt>) -> Result<ItemEnd, Halt> {
+async fn fail(
+    env: &CallEnv<'_>,
+    key: &StepKey,
+    message: String,
+    attempt: Option<NewAttempt>,
+) -> Result<ItemEnd, Halt> {
     let class = attempt
         .as_ref()
         .and_then(|a| a.error.as_ref().map(|e| e.class.clone()))
@@ -358,7 +415,12 @@ async fn retry_later(
 }
 
 /// Stops the item for an operator, saying what to check and the commands that continue.
-pub async fn attention(env: &CallEnv<'_>, key: &StepKey, idk: &str, reason: String) -> Result<ItemEnd, Halt> {
+pub async fn attention(
+    env: &CallEnv<'_>,
+    key: &StepKey,
+    idk: &str,
+    reason: String,
+) -> Result<ItemEnd, Halt> {
     let message = attention_message(key, idk, &reason);
     env.writer
         .write(Write::Attention(Attention {

@@ -30,14 +30,17 @@ pub fn run(action: &str, step: &str, run_id: &str, with: &Map<String, Value>) ->
             };
             match holds {
                 Some(true) => ControlEnd::Done(json!({ "passed": true })),
-                Some(false) => ControlEnd::Failed(
-                    with.get("message")
-                        .and_then(Value::as_str)
-                        .map_or_else(|| "assertion failed".to_string(), |m| format!("assertion failed: {m}")),
-                ),
+                Some(false) => {
+                    ControlEnd::Failed(with.get("message").and_then(Value::as_str).map_or_else(
+                        || "assertion failed".to_string(),
+                        |m| format!("assertion failed: {m}"),
+                    ))
+                }
                 None => ControlEnd::Failed(format!(
                     "`that` must render `true` or `false`, got `{}`",
-                    with.get("that").map(ToString::to_string).unwrap_or_default()
+                    with.get("that")
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
                 )),
             }
         }
@@ -82,7 +85,9 @@ impl From<ControlEnd> for ItemEnd {
         match end {
             ControlEnd::Done(v) => ItemEnd::Succeeded(v),
             ControlEnd::Failed(m) => ItemEnd::Failed(m),
-            ControlEnd::Sleep(d) => ItemEnd::Succeeded(json!({ "slept": humantime::format_duration(d).to_string() })),
+            ControlEnd::Sleep(d) => {
+                ItemEnd::Succeeded(json!({ "slept": humantime::format_duration(d).to_string() }))
+            }
             ControlEnd::AwaitApproval(m) => ItemEnd::Waiting(m),
         }
     }
@@ -98,12 +103,23 @@ mod tests {
 
     #[test]
     fn assert_passes_fails_and_refuses_non_booleans() {
-        assert_eq!(run("assert", "s", "r", &with(json!({"that": true}))), ControlEnd::Done(json!({"passed": true})));
         assert_eq!(
-            run("assert", "s", "r", &with(json!({"that": "false", "message": "over budget"}))),
+            run("assert", "s", "r", &with(json!({"that": true}))),
+            ControlEnd::Done(json!({"passed": true}))
+        );
+        assert_eq!(
+            run(
+                "assert",
+                "s",
+                "r",
+                &with(json!({"that": "false", "message": "over budget"}))
+            ),
             ControlEnd::Failed("assertion failed: over budget".into())
         );
-        assert!(matches!(run("assert", "s", "r", &with(json!({"that": "maybe"}))), ControlEnd::Failed(_)));
+        assert!(matches!(
+            run("assert", "s", "r", &with(json!({"that": "maybe"}))),
+            ControlEnd::Failed(_)
+        ));
     }
 
     #[test]

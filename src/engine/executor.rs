@@ -79,7 +79,14 @@ impl Engine {
                 }
             })
         };
-        let result = self.walk(&run, compiled, providers, Writer::start(self.store.clone(), lease.clone())).await;
+        let result = self
+            .walk(
+                &run,
+                compiled,
+                providers,
+                Writer::start(self.store.clone(), lease.clone()),
+            )
+            .await;
         renewer.abort();
         let report = match result {
             Ok(report) => report,
@@ -89,7 +96,9 @@ impl Engine {
             }
         };
         let error = (!report.messages.is_empty()).then(|| report.messages.join("\n"));
-        self.store.set_run_status(run_id, report.status, error.as_deref()).await?;
+        self.store
+            .set_run_status(run_id, report.status, error.as_deref())
+            .await?;
         self.store.release_lease(&lease).await?;
         Ok(report)
     }
@@ -101,23 +110,31 @@ impl Engine {
         providers: HashMap<String, Arc<dyn Provider>>,
         writer: Writer,
     ) -> Result<RunReport, EngineError> {
-        self.store.set_run_status(&run.id, RunStatus::Running, None).await?;
+        self.store
+            .set_run_status(&run.id, RunStatus::Running, None)
+            .await?;
         let inputs: Map<String, Value> = run.inputs.as_object().cloned().unwrap_or_default();
         let started = run.created_at.to_rfc3339_opts(SecondsFormat::Secs, true);
-        let scheduled = run
-            .scheduled_for
-            .map_or_else(|| started.clone(), |s| s.to_rfc3339_opts(SecondsFormat::Secs, true));
+        let scheduled = run.scheduled_for.map_or_else(
+            || started.clone(),
+            |s| s.to_rfc3339_opts(SecondsFormat::Secs, true),
+        );
         let mut ctx = RunContext::new(
             inputs.clone(),
             json!({ "id": run.id, "started_at": started, "scheduled_for": scheduled }),
         );
         let n = compiled.steps.len();
-        let uses: Vec<Uses> = (0..n).map(|i| Uses::of(step_templates(&compiled, i).iter().map(String::as_str))).collect();
-        let referenced: BTreeSet<String> = uses.iter().flat_map(|u| u.steps.iter().cloned()).collect();
+        let uses: Vec<Uses> = (0..n)
+            .map(|i| Uses::of(step_templates(&compiled, i).iter().map(String::as_str)))
+            .collect();
+        let referenced: BTreeSet<String> =
+            uses.iter().flat_map(|u| u.steps.iter().cloned()).collect();
 
         let mut rows: HashMap<String, Vec<StepRecord>> = HashMap::new();
         for record in self.store.load_steps(&run.id).await? {
-            rows.entry(record.key.step_id.clone()).or_default().push(record);
+            rows.entry(record.key.step_id.clone())
+                .or_default()
+                .push(record);
         }
         let concurrency = self
             .options
@@ -144,8 +161,12 @@ impl Engine {
                     continue;
                 }
                 let deps = compiled.dag.deps(i);
-                let dep_done = |d: &usize| matches!(&status[*d], Status::Done(StepEnd::Succeeded(_) | StepEnd::Skipped(_)))
-                    || matches!(&status[*d], Status::Done(StepEnd::Failed(_)) if compiled.config.steps[*d].continue_on_error);
+                let dep_done = |d: &usize| {
+                    matches!(
+                        &status[*d],
+                        Status::Done(StepEnd::Succeeded(_) | StepEnd::Skipped(_))
+                    ) || matches!(&status[*d], Status::Done(StepEnd::Failed(_)) if compiled.config.steps[*d].continue_on_error)
+                };
                 if !deps.iter().all(dep_done) {
                     continue;
                 }
@@ -157,12 +178,20 @@ impl Engine {
                         && uses[i].steps.contains(&compiled.steps[**d].id)
                 });
                 if let Some(&d) = skipped_dep
-                    && step_rows.first().is_some_and(|r| r.state == StepState::Pending)
+                    && step_rows
+                        .first()
+                        .is_some_and(|r| r.state == StepState::Pending)
                 {
-                    let reason = format!("`{}` was skipped and this step uses its output", compiled.steps[d].id);
+                    let reason = format!(
+                        "`{}` was skipped and this step uses its output",
+                        compiled.steps[d].id
+                    );
                     for r in &step_rows {
                         writer
-                            .write(Write::Skip(Skip { key: r.key.clone(), reason: reason.clone() }))
+                            .write(Write::Skip(Skip {
+                                key: r.key.clone(),
+                                reason: reason.clone(),
+                            }))
                             .await
                             .map_err(|e| EngineError::Halted(e.to_string()))?;
                     }
@@ -171,13 +200,20 @@ impl Engine {
                 }
                 if let Some(end) = finished(&step_rows) {
                     let end = match end {
-                        StepEnd::Succeeded(_) if step.for_each.is_some() => StepEnd::Succeeded(StepOutput::Items(
-                            step_rows[1..]
-                                .iter()
-                                .filter(|r| r.state == StepState::Succeeded)
-                                .map(|r| (r.key.item_key.clone(), r.output.clone().unwrap_or(Value::Null)))
-                                .collect(),
-                        )),
+                        StepEnd::Succeeded(_) if step.for_each.is_some() => {
+                            StepEnd::Succeeded(StepOutput::Items(
+                                step_rows[1..]
+                                    .iter()
+                                    .filter(|r| r.state == StepState::Succeeded)
+                                    .map(|r| {
+                                        (
+                                            r.key.item_key.clone(),
+                                            r.output.clone().unwrap_or(Value::Null),
+                                        )
+                                    })
+                                    .collect(),
+                            ))
+                        }
                         other => other,
                     };
                     record_output(&mut ctx, &referenced, &step.id, &end);
@@ -189,7 +225,14 @@ impl Engine {
                     (Some(expr), Some(key)) => {
                         let alias = step.alias.as_deref().unwrap_or(DEFAULT_ALIAS);
                         let list = for_each_list(&step.id, expr, &inputs)?;
-                        Some(expand_items(&self.templates, &step.id, alias, key, list, &scope)?)
+                        Some(expand_items(
+                            &self.templates,
+                            &step.id,
+                            alias,
+                            key,
+                            list,
+                            &scope,
+                        )?)
                     }
                     _ => None,
                 };
@@ -198,7 +241,8 @@ impl Engine {
                 }
                 status[i] = Status::Running;
                 let shared = shared.clone();
-                tasks.spawn(async move { (i, step::run(shared, i, scope, step_rows, items).await) });
+                tasks
+                    .spawn(async move { (i, step::run(shared, i, scope, step_rows, items).await) });
             }
             let Some(joined) = tasks.join_next().await else {
                 break;
@@ -210,7 +254,9 @@ impl Engine {
                 StepEnd::Succeeded(_) => tracing::info!(step = %id, "Step succeeded."),
                 StepEnd::Skipped(r) => tracing::info!(step = %id, reason = %r, "Step skipped."),
                 StepEnd::Failed(m) => tracing::error!(step = %id, error = %m, "Step failed."),
-                StepEnd::NeedsAttention(m) => tracing::warn!(step = %id, message = %m, "Step needs attention."),
+                StepEnd::NeedsAttention(m) => {
+                    tracing::warn!(step = %id, message = %m, "Step needs attention.")
+                }
                 StepEnd::Waiting(m) => tracing::warn!(step = %id, message = %m, "Step waiting."),
             }
             record_output(&mut ctx, &referenced, id, &end);
@@ -223,12 +269,20 @@ impl Engine {
 /// The end of a step whose rows say it is over (on resume).
 fn finished(rows: &[StepRecord]) -> Option<StepEnd> {
     let parent = rows.first()?;
-    let message = || parent.error.as_ref().map(|e| e.message.clone()).unwrap_or_default();
+    let message = || {
+        parent
+            .error
+            .as_ref()
+            .map(|e| e.message.clone())
+            .unwrap_or_default()
+    };
     match parent.state {
         StepState::Succeeded => Some(StepEnd::Succeeded(StepOutput::Single(
             parent.output.clone().unwrap_or(Value::Null),
         ))),
-        StepState::Skipped => Some(StepEnd::Skipped(parent.skip_reason.clone().unwrap_or_default())),
+        StepState::Skipped => Some(StepEnd::Skipped(
+            parent.skip_reason.clone().unwrap_or_default(),
+        )),
         StepState::Failed => Some(StepEnd::Failed(message())),
         StepState::Cancelled => Some(StepEnd::Skipped("cancelled".into())),
         _ => None,

@@ -85,7 +85,11 @@ impl Engine {
             .ok()
             .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
             .map_or_else(|| "localhost".to_string(), |h| h.trim().to_string());
-        let owner = format!("{host}:{}:{:04x}", std::process::id(), rand::random::<u16>());
+        let owner = format!(
+            "{host}:{}:{:04x}",
+            std::process::id(),
+            rand::random::<u16>()
+        );
         Engine {
             store,
             templates: Arc::new(Templates::new()),
@@ -104,14 +108,21 @@ impl Engine {
     ///
     /// # Errors
     /// A bad `for_each` list or key (duplicates), or a store error (the id is taken).
-    pub async fn create(&self, compiled: &CompiledWorkflow, source: RunSource<'_>) -> Result<String, EngineError> {
-        let run_id = source.run_id.clone().unwrap_or_else(|| new_run_id(chrono::Utc::now()));
+    pub async fn create(
+        &self,
+        compiled: &CompiledWorkflow,
+        source: RunSource<'_>,
+    ) -> Result<String, EngineError> {
+        let run_id = source
+            .run_id
+            .clone()
+            .unwrap_or_else(|| new_run_id(chrono::Utc::now()));
         let base = Scope::new(serde_json::json!({
             "inputs": Value::Object(source.inputs.clone()),
             "steps": {},
             "run": { "id": run_id, "started_at": "", "scheduled_for": "" },
         }));
-        let (rows, _) = prepare::step_rows(compiled, &self.templates, &source.inputs, &base)?;
+        let rows = prepare::step_rows(compiled, &self.templates, &source.inputs, &base)?;
         let run = NewRun {
             id: run_id.clone(),
             workflow_name: compiled.config.name.clone(),

@@ -53,7 +53,9 @@ pub fn for_each_list<'v>(
     if root != "inputs" {
         return Err(EngineError::ForEach {
             step: step.into(),
-            reason: format!("`{path}`: only lists under `inputs` can be expanded when a run starts"),
+            reason: format!(
+                "`{path}`: only lists under `inputs` can be expanded when a run starts"
+            ),
         });
     }
     let mut node = segs
@@ -138,9 +140,8 @@ pub fn step_rows(
     templates: &Templates,
     inputs: &Map<String, Value>,
     base: &Scope,
-) -> Result<(Vec<NewStep>, BTreeMap<String, Vec<Item>>), EngineError> {
+) -> Result<Vec<NewStep>, EngineError> {
     let mut rows = Vec::new();
-    let mut expanded = BTreeMap::new();
     for &i in compiled.dag.order() {
         let step = &compiled.config.steps[i];
         rows.push(NewStep::step(&step.id));
@@ -149,10 +150,9 @@ pub fn step_rows(
             let list = for_each_list(&step.id, expr, inputs)?;
             let items = expand_items(templates, &step.id, alias, key, list, base)?;
             rows.extend(items.iter().map(|it| NewStep::item(&step.id, &it.key)));
-            expanded.insert(step.id.clone(), items);
         }
     }
-    Ok((rows, expanded))
+    Ok(rows)
 }
 
 #[cfg(test)]
@@ -174,7 +174,10 @@ mod tests {
             "step `pay`: for_each: duplicate keys: `E1` (elements 1 and 3)"
         );
         let items = expand_items(&t, "pay", "payee", "{{payee.id}}", &list[..2], &base).unwrap();
-        assert_eq!(items.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(), ["E1", "E2"]);
+        assert_eq!(
+            items.iter().map(|i| i.key.as_str()).collect::<Vec<_>>(),
+            ["E1", "E2"]
+        );
         let blank = vec![serde_json::json!({"id": " "})];
         assert!(expand_items(&t, "pay", "payee", "{{payee.id}}", &blank, &base).is_err());
     }
@@ -183,7 +186,10 @@ mod tests {
     fn for_each_lists_come_from_inputs() {
         let inputs: Map<String, Value> =
             serde_json::from_value(serde_json::json!({"payees": [1, 2], "n": "3"})).unwrap();
-        assert_eq!(for_each_list("s", "inputs.payees", &inputs).unwrap().len(), 2);
+        assert_eq!(
+            for_each_list("s", "inputs.payees", &inputs).unwrap().len(),
+            2
+        );
         assert!(for_each_list("s", "inputs.n", &inputs).is_err());
         assert!(for_each_list("s", "steps.x.output", &inputs).is_err());
         assert_eq!(workflow_hash("a").len(), 64);

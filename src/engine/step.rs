@@ -96,14 +96,18 @@ pub async fn run(
     let by_key: HashMap<String, StepRecord> = rows.map(|r| (r.key.item_key.clone(), r)).collect();
     let alias = step.alias.as_deref().unwrap_or(DEFAULT_ALIAS);
     let per_step = Arc::new(Semaphore::new(
-        step.max_parallel.map_or(Semaphore::MAX_PERMITS, |n| n.max(1) as usize),
+        step.max_parallel
+            .map_or(Semaphore::MAX_PERMITS, |n| n.max(1) as usize),
     ));
     let progress = Progress::new(&step.id, items.len() as u64, shared.progress);
     let mut ends: Vec<Option<ItemEnd>> = vec![None; items.len()];
     let mut tasks = JoinSet::new();
     for (i, item) in items.iter().enumerate() {
         let Some(record) = by_key.get(&item.key).cloned() else {
-            ends[i] = Some(ItemEnd::Failed(format!("item `{}` has no checkpoint row", item.key)));
+            ends[i] = Some(ItemEnd::Failed(format!(
+                "item `{}` has no checkpoint row",
+                item.key
+            )));
             continue;
         };
         if let Some(end) = settled(&record) {
@@ -111,8 +115,17 @@ pub async fn run(
             ends[i] = Some(end);
             continue;
         }
-        let step_permit = per_step.clone().acquire_owned().await.expect("never closed");
-        let run_permit = shared.slots.clone().acquire_owned().await.expect("never closed");
+        let step_permit = per_step
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("never closed");
+        let run_permit = shared
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("never closed");
         let mut item_scope = scope.clone();
         item_scope.insert(alias, item.value.clone());
         let shared = shared.clone();
@@ -144,14 +157,26 @@ pub async fn run(
 
 /// The end of an item that needs no work on resume.
 fn settled(record: &StepRecord) -> Option<ItemEnd> {
-    let message = || record.error.as_ref().map(|e| e.message.clone()).unwrap_or_default();
+    let message = || {
+        record
+            .error
+            .as_ref()
+            .map(|e| e.message.clone())
+            .unwrap_or_default()
+    };
     match record.state {
-        StepState::Succeeded => Some(ItemEnd::Succeeded(record.output.clone().unwrap_or(Value::Null))),
-        StepState::Skipped => Some(ItemEnd::Skipped(record.skip_reason.clone().unwrap_or_default())),
+        StepState::Succeeded => Some(ItemEnd::Succeeded(
+            record.output.clone().unwrap_or(Value::Null),
+        )),
+        StepState::Skipped => Some(ItemEnd::Skipped(
+            record.skip_reason.clone().unwrap_or_default(),
+        )),
         StepState::Failed => Some(ItemEnd::Failed(message())),
         StepState::NeedsAttention => Some(ItemEnd::NeedsAttention(message())),
         StepState::Cancelled => Some(ItemEnd::Skipped("cancelled".into())),
-        StepState::Pending | StepState::Dispatching | StepState::InFlight | StepState::Waiting => None,
+        StepState::Pending | StepState::Dispatching | StepState::InFlight | StepState::Waiting => {
+            None
+        }
     }
 }
 
@@ -210,13 +235,35 @@ async fn summarise(
         let first: Vec<String> = failures
             .iter()
             .take(3)
-            .map(|f| format!("`{}`: {}", f["key"].as_str().unwrap_or_default(), f["error"].as_str().unwrap_or_default()))
+            .map(|f| {
+                format!(
+                    "`{}`: {}",
+                    f["key"].as_str().unwrap_or_default(),
+                    f["error"].as_str().unwrap_or_default()
+                )
+            })
             .collect();
-        let message = format!("{failed} of {total} items failed (tolerated: {allowed}); {}", first.join("; "));
-        write_result(shared, key, Outcome::Failed(StepError::new("items", message.clone()))).await?;
+        let message = format!(
+            "{failed} of {total} items failed (tolerated: {allowed}); {}",
+            first.join("; ")
+        );
+        write_result(
+            shared,
+            key,
+            Outcome::Failed(StepError::new("items", message.clone())),
+        )
+        .await?;
         return Ok(StepEnd::Failed(message));
     }
-    write_result(shared, key, Outcome::Succeeded { output: summary, provider_ref: None }).await?;
+    write_result(
+        shared,
+        key,
+        Outcome::Succeeded {
+            output: summary,
+            provider_ref: None,
+        },
+    )
+    .await?;
     let outputs = ends
         .into_iter()
         .filter_map(|(k, e)| match e {
@@ -230,13 +277,22 @@ async fn summarise(
 async fn write_result(shared: &Shared, key: StepKey, outcome: Outcome) -> Result<(), Halt> {
     shared
         .writer
-        .write(Write::Result(StepResult { key, outcome, attempt: None }))
+        .write(Write::Result(StepResult {
+            key,
+            outcome,
+            attempt: None,
+        }))
         .await?;
     Ok(())
 }
 
 /// Runs one step row (the step itself, or one item): `if`, rendering, then the action.
-async fn run_item(shared: &Shared, index: usize, scope: &Scope, record: &StepRecord) -> Result<ItemEnd, Halt> {
+async fn run_item(
+    shared: &Shared,
+    index: usize,
+    scope: &Scope,
+    record: &StepRecord,
+) -> Result<ItemEnd, Halt> {
     let compiled = &shared.compiled;
     let step = &compiled.config.steps[index];
     let action = compiled.steps[index].action;
@@ -249,26 +305,43 @@ async fn run_item(shared: &Shared, index: usize, scope: &Scope, record: &StepRec
                 let reason = format!("`if` is false: {cond}");
                 shared
                     .writer
-                    .write(Write::Skip(Skip { key: record.key.clone(), reason: reason.clone() }))
+                    .write(Write::Skip(Skip {
+                        key: record.key.clone(),
+                        reason: reason.clone(),
+                    }))
                     .await?;
                 return Ok(ItemEnd::Skipped(reason));
             }
             Err(e) => return record_failure(shared, record, format!("`if`: {e}")).await,
         }
     }
-    let request = match shared.templates.render_value(&Value::Object(step.with.clone()), scope) {
+    let request = match shared
+        .templates
+        .render_value(&Value::Object(step.with.clone()), scope)
+    {
         Ok(Value::Object(map)) => map,
         Ok(_) => Map::new(),
         Err(e) => return record_failure(shared, record, format!("`with`: {e}")).await,
     };
     let policy = RetryPolicy::resolve(step.retry.as_ref(), compiled.config.defaults.retry.as_ref());
-    let timeout = step.timeout.or(compiled.config.defaults.timeout).map(|t| t.get());
+    let timeout = step
+        .timeout
+        .or(compiled.config.defaults.timeout)
+        .map(|t| t.get());
     match action.kind {
         ActionKind::Control => run_control(shared, record, action.name, &request).await,
         kind => {
-            let name = compiled.steps[index].provider.as_deref().unwrap_or_default();
+            let name = compiled.steps[index]
+                .provider
+                .as_deref()
+                .unwrap_or_default();
             let Some(provider) = shared.providers.get(name) else {
-                return record_failure(shared, record, format!("provider `{name}` is not configured")).await;
+                return record_failure(
+                    shared,
+                    record,
+                    format!("provider `{name}` is not configured"),
+                )
+                .await;
             };
             let env = CallEnv {
                 provider,
@@ -310,7 +383,10 @@ async fn run_control(
     }
     let end: ItemEnd = end.into();
     let outcome = match &end {
-        ItemEnd::Succeeded(v) => Outcome::Succeeded { output: v.clone(), provider_ref: None },
+        ItemEnd::Succeeded(v) => Outcome::Succeeded {
+            output: v.clone(),
+            provider_ref: None,
+        },
         ItemEnd::Failed(m) => Outcome::Failed(StepError::new(action, m.clone())),
         _ => return Ok(end),
     };
@@ -318,7 +394,16 @@ async fn run_control(
     Ok(end)
 }
 
-async fn record_failure(shared: &Shared, record: &StepRecord, message: String) -> Result<ItemEnd, Halt> {
-    write_result(shared, record.key.clone(), Outcome::Failed(StepError::new("template", message.clone()))).await?;
+async fn record_failure(
+    shared: &Shared,
+    record: &StepRecord,
+    message: String,
+) -> Result<ItemEnd, Halt> {
+    write_result(
+        shared,
+        record.key.clone(),
+        Outcome::Failed(StepError::new("template", message.clone())),
+    )
+    .await?;
     Ok(ItemEnd::Failed(message))
 }

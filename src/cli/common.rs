@@ -1,0 +1,155 @@
+//! What several commands share: the checkpoint database, run inputs, and provider adapters
+//! (against the real APIs, or against an in-process sandbox).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+
+use crate::engine::RunReport;
+use crate::plan::inputs::{Given, split_arg};
+use crate::providers::{HttpClient, Provider, build};
+use crate::sandbox::{SandboxConfig, SandboxHandle};
+use crate::spec::{ProviderConfig, WorkflowConfig};
+use crate::spec::env::{process_env, resolve_provider};
+use crate::spec::secret::Secret;
+use crate::store::{DEFAULT_DB_PATH, RunStatus, SqliteConfig, SqliteStore, Store};
+
+use super::exit;
+
+/// `--db`: where checkpoints live.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DbArgs {
+    /// The checkpoint database (SQLite file).
+    #[arg(long, env = "SLUICE_DB", value_name = "PATH", default_value = DEFAULT_DB_PATH)]
+    pub db: PathBuf,
+}
+
+impl DbArgs {
+    /// Opens the store (creating the file and its directory when missing).
+    ///
+    /// # Errors
+    /// The store's own error: not a database, a foreign or newer one, read-only.
+    pub async fn open(&self) -> Result<Arc<dyn Store>> {
+        let store = SqliteStore::open(SqliteConfig::new(&self.db))
+            .await
+            .with_context(|| format!("cannot open the checkpoint database `{}`", self.db.display()))?;
+        Ok(Arc::new(store))
+    }
+}
+
+/// `--sandbox`: run against an in-process emulator of every provider.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SandboxArgs {
+    /// Start an in-process sandbox of all four providers and point every provider block at
+    /// it, with the sandbox's credentials: no network, no real money. It pays open checkouts
+    /// by itself, accepts any target-account label, and runs its clock 20 times faster.
+    #[arg(long)]
+    pub sandbox: bool,
+}
+
+impl SandboxArgs {
+    /// Starts the sandbox when asked for.
+    ///
+    /// # Errors
+    /// When its port cannot be bound.
+    pub async fn start(&self) -> Result<Option<SandboxHandle>> {
+        if !self.sandbox {
+            return Ok(None);
+        }
+        let config = SandboxConfig {
+            addr: "127.0.0.1:0".parse().expect("a valid address"),
+            speed: 20,
+            auto_pay: Some(crate::sandbox::AutoPay::default()),
+            auto_target_accounts: true,
+            ..SandboxConfig::default()
+        };
+        let handle = crate::sandbox::start(config).await.context("cannot start the sandbox")?;
+        eprintln!("sandbox: listening on {}", handle.origin());
+        Ok(Some(handle))
+    }
+}
+
+/// Reads `--input name=value` and `--input name=@file` arguments.
+///
+/// # Errors
+/// A malformed argument or an unreadable file.
+pub fn read_inputs(args: &[String]) -> Result<BTreeMap<String, Given>> {
+    let mut given = BTreeMap::new();
+    for arg in args {
+        let (name, value) = split_arg(arg).map_err(anyhow::Error::msg)?;
+        let value = match value.strip_prefix('@') {
+            Some(path) => Given::File {
+                path: path.to_string(),
+                text: std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read `{path}` for input `{name}`"))?,
+            },
+            None => Given::Literal(value.to_string()),
+        };
+        given.insert(name.to_string(), value);
+    }
+    Ok(given)
+}
+
+/// Builds an adapter for every provider block: credentials from the environment, or the
+/// sandbox's URL and credentials when a sandbox runs.
+///
+/// # Errors
+/// An unset variable or an unusable provider block.
+pub fn build_providers(
+    config: &WorkflowConfig,
+    sandbox: Option<&SandboxHandle>,
+) -> Result<HashMap<String, Arc<dyn Provider>>> {
+    let http = HttpClient::new().context("cannot build the HTTP client")?;
+    let mut providers = HashMap::new();
+    for (name, block) in &config.providers {
+        let mut resolved = match sandbox {
+            // The sandbox supplies the URL and every credential, so those fields are not
+            // read from the environment at all.
+            Some(_) => {
+                let block = ProviderConfig {
+                    base_url: None,
+                    api_key: None,
+                    api_secret: None,
+                    secret_key: None,
+                    token: None,
+                    webhook_secret: None,
+                    ..block.clone()
+                };
+                resolve_provider(name, &block, &process_env)?
+            }
+            None => resolve_provider(name, block, &process_env)?,
+        };
+        if let Some(sandbox) = sandbox {
+            resolved.base_url = Some(sandbox.base_url(block.kind));
+            let key = Secret::new(crate::sandbox::DEFAULT_API_KEY);
+            let secret = Secret::new(crate::sandbox::DEFAULT_API_SECRET);
+            resolved.api_key = Some(key.clone());
+            resolved.api_secret = Some(secret);
+            resolved.secret_key = Some(key.clone());
+            resolved.token = Some(key);
+        }
+        providers.insert(name.clone(), build(&resolved, &http)?);
+    }
+    Ok(providers)
+}
+
+/// Prints a run's outcome and returns its exit code (DESIGN.md §9).
+pub fn finish(report: &RunReport) -> std::process::ExitCode {
+    for m in &report.messages {
+        eprintln!("  {m}");
+    }
+    let (word, code) = match report.status {
+        RunStatus::Succeeded => ("succeeded", exit::SUCCESS),
+        RunStatus::Failed | RunStatus::Cancelled => ("failed", exit::FAILED),
+        RunStatus::NeedsAttention => ("needs attention", exit::NEEDS_ATTENTION),
+        RunStatus::Waiting => ("is waiting", exit::NEEDS_ATTENTION),
+        RunStatus::Pending | RunStatus::Running => ("stopped", exit::FAILED),
+    };
+    println!("run {} {word}", report.run_id);
+    if report.status != RunStatus::Succeeded {
+        println!("  details: sluice status {}", report.run_id);
+    }
+    exit::code(code)
+}

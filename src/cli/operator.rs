@@ -1,0 +1,195 @@
+//! Operator decisions: `approve`, `resolve`, `cancel`. Each is recorded with who, when and
+//! why (`--as`, default `$USER`; `--reason`) and shown by `sluice status`.
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+
+use super::common::DbArgs;
+use super::exit;
+use crate::store::{ActionKind, OperatorAction};
+
+/// Who decided and why.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Who {
+    /// Who decides (default `$USER`).
+    #[arg(long = "as", value_name = "NAME")]
+    pub actor: Option<String>,
+    /// Why, in your words; recorded and shown by `sluice status`.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+}
+
+impl Who {
+    /// The deciding operator: `--as`, else `$USER`.
+    pub fn actor(&self) -> String {
+        self.actor
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "unknown".into())
+    }
+}
+
+/// Approve a waiting `approval` step.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:
+  sluice approve run_0193f0c2a1b4e5d6c7b8a9f0 sign_off --reason \"checked the totals\" && sluice resume run_0193f0c2a1b4e5d6c7b8a9f0")]
+pub struct ApproveArgs {
+    /// The run.
+    #[arg(value_name = "RUN")]
+    pub run_id: String,
+    /// The approval step.
+    #[arg(value_name = "STEP")]
+    pub step: String,
+    #[command(flatten)]
+    pub who: Who,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// Decide what happened to a step or item that needs attention (a request in doubt).
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  sluice resolve RUN pay[E003] --succeeded 8947deb6a087     # the provider has it: record it as done
+  sluice resolve RUN pay[E003] --retry                      # the provider has nothing: send again, same key
+  sluice resolve RUN pay[E003] --skip --reason \"paid by hand\"
+
+Then continue with `sluice resume RUN`.")]
+#[command(group(clap::ArgGroup::new("decision").required(true).args(["succeeded", "retry", "skip"])))]
+pub struct ResolveArgs {
+    /// The run.
+    #[arg(value_name = "RUN")]
+    pub run_id: String,
+    /// The step, or one item of it: `STEP` or `STEP[ITEM]`.
+    #[arg(value_name = "STEP[ITEM]")]
+    pub target: String,
+    /// It happened: the provider's id of the object you found.
+    #[arg(long, value_name = "PROVIDER_ID")]
+    pub succeeded: Option<String>,
+    /// It did not happen: send it again with the same idempotency key.
+    #[arg(long)]
+    pub retry: bool,
+    /// Skip it (its dependants run unless they use its output); give `--reason`.
+    #[arg(long, requires = "reason")]
+    pub skip: bool,
+    #[command(flatten)]
+    pub who: Who,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// Cancel a run: pending and waiting steps are cancelled; steps in doubt stay resolvable.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:
+  sluice cancel run_0193f0c2a1b4e5d6c7b8a9f0 --reason \"wrong payroll file\"")]
+pub struct CancelArgs {
+    /// The run.
+    #[arg(value_name = "RUN")]
+    pub run_id: String,
+    #[command(flatten)]
+    pub who: Who,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// Splits `pay[E003]` into the step and the item.
+///
+/// # Errors
+/// A malformed target.
+pub fn parse_target(target: &str) -> Result<(String, Option<String>)> {
+    match target.split_once('[') {
+        None => Ok((target.to_string(), None)),
+        Some((step, rest)) => match rest.strip_suffix(']') {
+            Some(item) if !step.is_empty() && !item.is_empty() => Ok((step.to_string(), Some(item.to_string()))),
+            _ => bail!("`{target}` is not `STEP` or `STEP[ITEM]`"),
+        },
+    }
+}
+
+async fn apply(db: &DbArgs, action: OperatorAction) -> Result<ExitCode> {
+    let store = db.open().await?;
+    let run_id = action.run_id.clone();
+    let kind = action.kind.clone();
+    let record = store.apply_operator_action(&action).await?;
+    println!("{} recorded for run {run_id} ({} step runs changed)", kind, record.steps_changed);
+    if !matches!(kind, ActionKind::Cancel) {
+        println!("continue with: sluice resume {run_id}");
+    }
+    Ok(exit::code(exit::SUCCESS))
+}
+
+/// Runs `approve`.
+///
+/// # Errors
+/// An unknown run or step, or a step that is not waiting.
+pub async fn approve(args: &ApproveArgs) -> Result<ExitCode> {
+    apply(
+        &args.db,
+        OperatorAction {
+            run_id: args.run_id.clone(),
+            step_id: Some(args.step.clone()),
+            item_key: None,
+            kind: ActionKind::Approve,
+            actor: args.who.actor(),
+            reason: args.who.reason.clone(),
+        },
+    )
+    .await
+}
+
+/// Runs `resolve`.
+///
+/// # Errors
+/// A malformed target, an unknown run or step, or one that does not need attention.
+pub async fn resolve(args: &ResolveArgs) -> Result<ExitCode> {
+    let (step, item) = parse_target(&args.target)?;
+    let kind = match (&args.succeeded, args.retry, args.skip) {
+        (Some(id), _, _) => ActionKind::ResolveSucceeded { provider_ref: id.clone() },
+        (None, true, _) => ActionKind::ResolveRetry,
+        _ => ActionKind::ResolveSkip,
+    };
+    apply(
+        &args.db,
+        OperatorAction {
+            run_id: args.run_id.clone(),
+            step_id: Some(step),
+            item_key: item,
+            kind,
+            actor: args.who.actor(),
+            reason: args.who.reason.clone(),
+        },
+    )
+    .await
+}
+
+/// Runs `cancel`.
+///
+/// # Errors
+/// An unknown run.
+pub async fn cancel(args: &CancelArgs) -> Result<ExitCode> {
+    apply(
+        &args.db,
+        OperatorAction {
+            run_id: args.run_id.clone(),
+            step_id: None,
+            item_key: None,
+            kind: ActionKind::Cancel,
+            actor: args.who.actor(),
+            reason: args.who.reason.clone(),
+        },
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_name_a_step_or_an_item() {
+        assert_eq!(parse_target("pay").unwrap(), ("pay".into(), None));
+        assert_eq!(parse_target("pay[E003]").unwrap(), ("pay".into(), Some("E003".into())));
+        assert!(parse_target("pay[").is_err());
+        assert!(parse_target("[x]").is_err());
+    }
+}

@@ -1,0 +1,91 @@
+//! `sluice resume RUN`: continues a run from its checkpoints.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+
+use super::common::{DbArgs, SandboxArgs, build_providers, finish};
+use super::{exit, workflow};
+use crate::engine::{Engine, EngineError, EngineOptions, prepare::workflow_hash};
+
+/// Continue a run from its checkpoints: nothing that succeeded or was skipped runs again;
+/// a request whose answer was lost is looked up at the provider before anything is resent.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  sluice resume run_0193f0c2a1b4e5d6c7b8a9f0
+  sluice resume run_0193f0c2a1b4e5d6c7b8a9f0 --allow-changed   # the workflow file was edited
+
+Exit status: 0 succeeded, 1 failed, 2 invalid, 3 needs attention or waiting.")]
+pub struct ResumeArgs {
+    /// The run.
+    #[arg(value_name = "RUN")]
+    pub run_id: String,
+    /// Run the rest with the workflow file as it is now, even though it changed since the
+    /// run started (requests already sent are still checked against what was sent).
+    #[arg(long)]
+    pub allow_changed: bool,
+    /// Read the workflow from this file instead of the path the run started from.
+    #[arg(long, value_name = "FILE")]
+    pub workflow: Option<PathBuf>,
+    /// Most steps and items in flight at once.
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<u32>,
+    #[command(flatten)]
+    pub sandbox: SandboxArgs,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// Runs `resume`.
+///
+/// # Errors
+/// An unknown run, a changed workflow without `--allow-changed`, a store failure.
+pub async fn run(args: &ResumeArgs) -> Result<ExitCode> {
+    let store = args.db.open().await?;
+    let record = store.load_run(&args.run_id).await?;
+    let path = args
+        .workflow
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&record.workflow_path));
+    let Ok((loaded, compiled)) = workflow::load_and_compile(&path).map_err(workflow::report_io) else {
+        return Ok(exit::code(exit::INVALID));
+    };
+    let found = workflow_hash(&loaded.source.text);
+    if found != record.workflow_hash && !args.allow_changed {
+        let e = EngineError::WorkflowChanged {
+            run_id: record.id.clone(),
+            path: path.display().to_string(),
+            expected: record.workflow_hash[..12].to_string(),
+            found: found[..12].to_string(),
+        };
+        eprintln!("error: {e}");
+        return Ok(exit::code(exit::INVALID));
+    }
+    if compiled.config.name != record.workflow_name {
+        bail!(
+            "`{}` is workflow `{}`, but run `{}` belongs to `{}`",
+            path.display(),
+            compiled.config.name,
+            record.id,
+            record.workflow_name
+        );
+    }
+    let sandbox = args.sandbox.start().await?;
+    let providers = build_providers(&compiled.config, sandbox.as_ref())?;
+    let engine = Engine::new(
+        store,
+        EngineOptions {
+            concurrency: args.concurrency,
+            max_poll: sandbox.as_ref().map(|_| std::time::Duration::from_millis(200)),
+            ..EngineOptions::default()
+        },
+    );
+    println!("run {} resumed", record.id);
+    let report = engine.execute(&record.id, Arc::new(compiled), providers).await?;
+    if let Some(sandbox) = sandbox {
+        sandbox.shutdown().await;
+    }
+    Ok(finish(&report))
+}

@@ -1,0 +1,165 @@
+//! `sluice status RUN`: every step and item with its state, attempts and last error, the
+//! operator's decisions, and what to do next.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::common::DbArgs;
+use super::exit;
+use crate::store::{OperatorRecord, RunRecord, RunStatus, StepRecord, StepState};
+
+/// Show a run: its steps and items, attempts, errors, operator actions, and the next command.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  sluice status run_0193f0c2a1b4e5d6c7b8a9f0
+  sluice status run_0193f0c2a1b4e5d6c7b8a9f0 --items      # list every item, not only the unfinished ones")]
+pub struct StatusArgs {
+    /// The run.
+    #[arg(value_name = "RUN")]
+    pub run_id: String,
+    /// List every item of `for_each` steps.
+    #[arg(long)]
+    pub items: bool,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// Items listed per step unless `--items`.
+const ITEMS_SHOWN: usize = 20;
+
+/// Runs `status`.
+///
+/// # Errors
+/// An unknown run or a store failure.
+pub async fn run(args: &StatusArgs) -> Result<ExitCode> {
+    let store = args.db.open().await?;
+    let run = store.load_run(&args.run_id).await?;
+    let steps = store.load_steps(&args.run_id).await?;
+    let actions = store.list_operator_actions(&args.run_id).await?;
+    super::print_stdout(&render(&run, &steps, &actions, args.items));
+    Ok(exit::code(exit::SUCCESS))
+}
+
+/// The status text (stable: no colour, no terminal width).
+pub fn render(run: &RunRecord, steps: &[StepRecord], actions: &[OperatorRecord], all_items: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "run {} ({}): {}", run.id, run.workflow_name, run.status.as_str());
+    let _ = writeln!(out, "  workflow  {}", run.workflow_path);
+    let _ = writeln!(out, "  started   {}", run.created_at.to_rfc3339());
+    if let Some(done) = run.finished_at {
+        let _ = writeln!(out, "  finished  {}", done.to_rfc3339());
+    }
+    if let Some(lease) = &run.lease {
+        let _ = writeln!(out, "  held by   {} until {}", lease.owner, lease.expires_at.to_rfc3339());
+    }
+    out.push_str("\nsteps\n");
+    let mut groups: Vec<(&str, Vec<&StepRecord>)> = Vec::new();
+    for s in steps {
+        match groups.last_mut() {
+            Some((id, rows)) if *id == s.key.step_id => rows.push(s),
+            _ => groups.push((&s.key.step_id, vec![s])),
+        }
+    }
+    for (id, rows) in &groups {
+        let parent = rows[0];
+        let _ = writeln!(out, "  {id:<24} {}{}", parent.state.as_str(), detail(parent));
+        let items = &rows[1..];
+        if items.is_empty() {
+            continue;
+        }
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for i in items {
+            *counts.entry(i.state.as_str()).or_default() += 1;
+        }
+        let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+        let _ = writeln!(out, "    {} items: {}", items.len(), summary.join(", "));
+        let shown: Vec<&&StepRecord> = items
+            .iter()
+            .filter(|i| all_items || i.state != StepState::Succeeded)
+            .collect();
+        for i in shown.iter().take(if all_items { usize::MAX } else { ITEMS_SHOWN }) {
+            let _ = writeln!(out, "    [{}] {}{}", i.key.item_key, i.state.as_str(), detail(i));
+        }
+        if !all_items && shown.len() > ITEMS_SHOWN {
+            let _ = writeln!(out, "    … {} more (sluice status {} --items)", shown.len() - ITEMS_SHOWN, run.id);
+        }
+    }
+    if !actions.is_empty() {
+        out.push_str("\noperator actions\n");
+        for a in actions {
+            let target = match (&a.action.step_id, &a.action.item_key) {
+                (Some(s), Some(i)) => format!(" {s}[{i}]"),
+                (Some(s), None) => format!(" {s}"),
+                _ => String::new(),
+            };
+            let why = a.action.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+            let _ = writeln!(out, "  {} {}{target} by {}{why}", a.at.to_rfc3339(), a.action.kind, a.action.actor);
+        }
+    }
+    let _ = writeln!(out, "\nnext: {}", next(run, steps));
+    out
+}
+
+fn detail(s: &StepRecord) -> String {
+    let mut d = String::new();
+    if s.attempts > 0 {
+        let _ = write!(d, " (attempts: {})", s.attempts);
+    }
+    if let Some(r) = &s.provider_ref {
+        let _ = write!(d, " ref {r}");
+    }
+    match s.state {
+        StepState::Skipped => {
+            if let Some(r) = &s.skip_reason {
+                let _ = write!(d, ": {r}");
+            }
+        }
+        StepState::Succeeded => {}
+        _ => {
+            if let Some(e) = &s.error {
+                let _ = write!(d, ": [{}] {}", e.class, e.message);
+            }
+        }
+    }
+    d
+}
+
+fn next(run: &RunRecord, steps: &[StepRecord]) -> String {
+    let id = &run.id;
+    match run.status {
+        RunStatus::Succeeded => "nothing: the run succeeded".into(),
+        RunStatus::Cancelled => "nothing: the run was cancelled".into(),
+        RunStatus::NeedsAttention => {
+            let first = steps.iter().find(|s| s.state == StepState::NeedsAttention);
+            match first {
+                Some(s) => {
+                    let target = if s.key.item_key.is_empty() {
+                        s.key.step_id.clone()
+                    } else {
+                        format!("{}[{}]", s.key.step_id, s.key.item_key)
+                    };
+                    format!(
+                        "check the provider, then `sluice resolve {id} {target} --succeeded PROVIDER_ID | --retry | --skip --reason TEXT`, then `sluice resume {id}`"
+                    )
+                }
+                None => format!("sluice resume {id}"),
+            }
+        }
+        RunStatus::Waiting => match steps.iter().find(|s| s.state == StepState::Waiting) {
+            Some(s) if s.request.as_ref().is_some_and(|r| r.get("approval").is_some()) => {
+                format!("sluice approve {id} {}, then sluice resume {id}", s.key.step_id)
+            }
+            _ => format!("sluice resume {id} (it waits for an event)"),
+        },
+        RunStatus::Failed => format!(
+            "fix the cause, then `sluice retry {id} --failed` (re-runs only what failed) or `sluice resume {id}`"
+        ),
+        RunStatus::Pending | RunStatus::Running => match &run.lease {
+            Some(l) => format!("wait: {} is running it", l.owner),
+            None => format!("sluice resume {id}"),
+        },
+    }
+}
