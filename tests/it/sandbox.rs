@@ -2,5 +2,9 @@
 //! endpoint of the four providers, their auth checks and shapes against the seed examples,
 //! state progression on an advanced clock, the ledger, webhooks and each fault kind.
 
+mod auth;
 mod support;
 mod whalestack;
+mod white;
+mod whitepay;
+mod whitestones;
