@@ -2,6 +2,7 @@
 
 mod cli_validate;
 mod providers;
+mod sandbox;
 mod schema;
 mod secrets;
 mod support;
