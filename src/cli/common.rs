@@ -11,9 +11,9 @@ use crate::engine::RunReport;
 use crate::plan::inputs::{Given, split_arg};
 use crate::providers::{HttpClient, Provider, build};
 use crate::sandbox::{SandboxConfig, SandboxHandle};
-use crate::spec::{ProviderConfig, WorkflowConfig};
 use crate::spec::env::{process_env, resolve_provider};
 use crate::spec::secret::Secret;
+use crate::spec::{ProviderConfig, WorkflowConfig};
 use crate::store::{DEFAULT_DB_PATH, RunStatus, SqliteConfig, SqliteStore, Store};
 
 use super::exit;
@@ -34,14 +34,19 @@ impl DbArgs {
     pub async fn open(&self) -> Result<Arc<dyn Store>> {
         let store = SqliteStore::open(SqliteConfig::new(&self.db))
             .await
-            .with_context(|| format!("cannot open the checkpoint database `{}`", self.db.display()))?;
+            .with_context(|| {
+                format!(
+                    "cannot open the checkpoint database `{}`",
+                    self.db.display()
+                )
+            })?;
         Ok(Arc::new(store))
     }
 }
 
 /// `--sandbox`: run against an in-process emulator of every provider.
 #[derive(Debug, Clone, clap::Args)]
-pub struct SandboxArgs {
+pub struct SandboxFlag {
     /// Start an in-process sandbox of all four providers and point every provider block at
     /// it, with the sandbox's credentials: no network, no real money. It pays open checkouts
     /// by itself, accepts any target-account label, and runs its clock 20 times faster.
@@ -49,7 +54,7 @@ pub struct SandboxArgs {
     pub sandbox: bool,
 }
 
-impl SandboxArgs {
+impl SandboxFlag {
     /// Starts the sandbox when asked for.
     ///
     /// # Errors
@@ -65,7 +70,9 @@ impl SandboxArgs {
             auto_target_accounts: true,
             ..SandboxConfig::default()
         };
-        let handle = crate::sandbox::start(config).await.context("cannot start the sandbox")?;
+        let handle = crate::sandbox::start(config)
+            .await
+            .context("cannot start the sandbox")?;
         eprintln!("sandbox: listening on {}", handle.origin());
         Ok(Some(handle))
     }

@@ -1,16 +1,24 @@
 //! The `sluice` command line: one file per command; this module parses and dispatches.
 
+mod common;
 mod exit;
 mod graph;
+mod operator;
 mod report;
+mod resume;
+mod retry;
+mod run;
+mod runs;
+mod sandbox;
 mod schema;
+mod status;
 mod validate;
 mod workflow;
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 pub use report::render_plain;
 
@@ -21,35 +29,153 @@ pub use report::render_plain;
     version,
     about = "Declarative payment workflows: validate, plan, run and resume without paying twice",
     after_help = "Examples:
+  sluice run workflows/settlement-sweep.yaml --sandbox
+  sluice run workflows/payroll.yaml --sandbox --input payees=@workflows/data/payroll.csv
+  sluice status RUN
   sluice validate workflows/*.yaml
-  sluice graph workflows/settlement-sweep.yaml --format mermaid
-  sluice schema > schemas/workflow.schema.json
+  sluice sandbox                     # the four providers on 127.0.0.1:8788
 
 Exit status: 0 success, 1 run failed, 2 invalid workflow or usage, 3 needs attention."
 )]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Check workflow files and report every problem with its line and column.
     Validate(validate::ValidateArgs),
+    /// Run a workflow, checkpointing every step and item.
+    Run(run::RunArgs),
+    /// Continue a run from its checkpoints.
+    Resume(resume::ResumeArgs),
+    /// Show a run's steps, items, errors and what to do next.
+    Status(status::StatusArgs),
+    /// List runs.
+    Runs(runs::RunsArgs),
+    /// Approve a waiting approval step.
+    Approve(operator::ApproveArgs),
+    /// Decide what happened to a step or item that needs attention.
+    Resolve(operator::ResolveArgs),
+    /// Cancel a run.
+    Cancel(operator::CancelArgs),
+    /// Re-run only what failed, keeping every success.
+    Retry(retry::RetryArgs),
     /// Draw a workflow's step graph as Mermaid or Graphviz dot.
     Graph(graph::GraphArgs),
     /// Print the JSON Schema of workflow files.
     Schema(schema::SchemaArgs),
+    /// Run a local emulator of the four payment providers.
+    Sandbox(sandbox::SandboxArgs),
 }
 
 /// Runs the command line and returns the process exit code (DESIGN.md §9).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match &cli.command {
-        Command::Validate(args) => validate::run(args),
-        Command::Graph(args) => graph::run(args),
-        Command::Schema(args) => schema::run(args),
+    init_logging(cli.log_format);
+    #[cfg(feature = "failpoints")]
+    let _failpoints = fail::FailScenario::setup();
+    match cli.command {
+        Command::Validate(args) => validate::run(&args),
+        Command::Graph(args) => graph::run(&args),
+        Command::Schema(args) => schema::run(&args),
+        command => {
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: cannot start the async runtime: {e}");
+                    return exit::code(exit::FAILED);
+                }
+            };
+            let result = runtime.block_on(async move {
+                match command {
+                    Command::Run(args) => run::run(&args).await,
+                    Command::Resume(args) => resume::run(&args).await,
+                    Command::Status(args) => status::run(&args).await,
+                    Command::Runs(args) => runs::run(&args).await,
+                    Command::Approve(args) => operator::approve(&args).await,
+                    Command::Resolve(args) => operator::resolve(&args).await,
+                    Command::Cancel(args) => operator::cancel(&args).await,
+                    Command::Retry(args) => retry::run(&args).await,
+                    Command::Sandbox(args) => {
+                        sandbox::run(args).await.map(|()| exit::code(exit::SUCCESS))
+                    }
+                    Command::Validate(_) | Command::Graph(_) | Command::Schema(_) => {
+                        unreachable!("handled without a runtime")
+                    }
+                }
+            });
+            match result {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("error: {}", error_chain(e.as_ref()));
+                    exit::code(usage_or_failure(&e))
+                }
+            }
+        }
     }
+}
+
+/// Refusals that mean "nothing ran" (a run held by another process, an unknown run, a
+/// database that is not sluice's) exit 2; anything else that went wrong exits 1.
+fn usage_or_failure(e: &anyhow::Error) -> u8 {
+    use crate::store::StoreError;
+    let store = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<StoreError>())
+        .or_else(|| {
+            e.chain()
+                .find_map(|c| c.downcast_ref::<crate::engine::EngineError>())
+                .and_then(|ee| match ee {
+                    crate::engine::EngineError::Store(s) => Some(s),
+                    _ => None,
+                })
+        });
+    match store {
+        Some(
+            StoreError::Leased { .. }
+            | StoreError::RunNotFound { .. }
+            | StoreError::StepNotFound { .. }
+            | StoreError::NotADatabase { .. }
+            | StoreError::ForeignDatabase { .. }
+            | StoreError::NewerSchema { .. }
+            | StoreError::InvalidAction { .. }
+            | StoreError::RunExists { .. },
+        ) => exit::INVALID,
+        _ => exit::FAILED,
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("sluice=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour())
+        .with_target(false);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.without_time().compact().init(),
+    }
+}
+
+/// Colour only on a terminal, and never with `NO_COLOR`.
+fn colour() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// Writes `text` to stdout; a closed pipe (`sluice graph … | head`) is not an error.
@@ -63,12 +189,15 @@ fn print_stdout(text: &str) {
 }
 
 /// An error and its causes on one line: `cannot read `x`: No such file or directory`.
-fn error_chain(e: &dyn std::error::Error) -> String {
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
+        let next = cause.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
         source = cause.source();
     }
     text

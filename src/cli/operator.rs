@@ -100,7 +100,9 @@ pub fn parse_target(target: &str) -> Result<(String, Option<String>)> {
     match target.split_once('[') {
         None => Ok((target.to_string(), None)),
         Some((step, rest)) => match rest.strip_suffix(']') {
-            Some(item) if !step.is_empty() && !item.is_empty() => Ok((step.to_string(), Some(item.to_string()))),
+            Some(item) if !step.is_empty() && !item.is_empty() => {
+                Ok((step.to_string(), Some(item.to_string())))
+            }
             _ => bail!("`{target}` is not `STEP` or `STEP[ITEM]`"),
         },
     }
@@ -111,7 +113,10 @@ async fn apply(db: &DbArgs, action: OperatorAction) -> Result<ExitCode> {
     let run_id = action.run_id.clone();
     let kind = action.kind.clone();
     let record = store.apply_operator_action(&action).await?;
-    println!("{} recorded for run {run_id} ({} step runs changed)", kind, record.steps_changed);
+    println!(
+        "{} recorded for run {run_id} ({} step runs changed)",
+        kind, record.steps_changed
+    );
     if !matches!(kind, ActionKind::Cancel) {
         println!("continue with: sluice resume {run_id}");
     }
@@ -144,7 +149,9 @@ pub async fn approve(args: &ApproveArgs) -> Result<ExitCode> {
 pub async fn resolve(args: &ResolveArgs) -> Result<ExitCode> {
     let (step, item) = parse_target(&args.target)?;
     let kind = match (&args.succeeded, args.retry, args.skip) {
-        (Some(id), _, _) => ActionKind::ResolveSucceeded { provider_ref: id.clone() },
+        (Some(id), _, _) => ActionKind::ResolveSucceeded {
+            provider_ref: id.clone(),
+        },
         (None, true, _) => ActionKind::ResolveRetry,
         _ => ActionKind::ResolveSkip,
     };
@@ -188,7 +195,10 @@ mod tests {
     #[test]
     fn targets_name_a_step_or_an_item() {
         assert_eq!(parse_target("pay").unwrap(), ("pay".into(), None));
-        assert_eq!(parse_target("pay[E003]").unwrap(), ("pay".into(), Some("E003".into())));
+        assert_eq!(
+            parse_target("pay[E003]").unwrap(),
+            ("pay".into(), Some("E003".into()))
+        );
         assert!(parse_target("pay[").is_err());
         assert!(parse_target("[x]").is_err());
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 
-use super::common::{DbArgs, SandboxArgs, build_providers, finish};
+use super::common::{DbArgs, SandboxFlag, build_providers, finish};
 use super::{exit, workflow};
 use crate::engine::{Engine, EngineError, EngineOptions, prepare::workflow_hash};
 
@@ -33,7 +33,7 @@ pub struct ResumeArgs {
     #[arg(long, value_name = "N")]
     pub concurrency: Option<u32>,
     #[command(flatten)]
-    pub sandbox: SandboxArgs,
+    pub sandbox: SandboxFlag,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -49,7 +49,8 @@ pub async fn run(args: &ResumeArgs) -> Result<ExitCode> {
         .workflow
         .clone()
         .unwrap_or_else(|| PathBuf::from(&record.workflow_path));
-    let Ok((loaded, compiled)) = workflow::load_and_compile(&path).map_err(workflow::report_io) else {
+    let Ok((loaded, compiled)) = workflow::load_and_compile(&path).map_err(workflow::report_io)
+    else {
         return Ok(exit::code(exit::INVALID));
     };
     let found = workflow_hash(&loaded.source.text);
@@ -78,12 +79,16 @@ pub async fn run(args: &ResumeArgs) -> Result<ExitCode> {
         store,
         EngineOptions {
             concurrency: args.concurrency,
-            max_poll: sandbox.as_ref().map(|_| std::time::Duration::from_millis(200)),
+            max_poll: sandbox
+                .as_ref()
+                .map(|_| std::time::Duration::from_millis(200)),
             ..EngineOptions::default()
         },
     );
     println!("run {} resumed", record.id);
-    let report = engine.execute(&record.id, Arc::new(compiled), providers).await?;
+    let report = engine
+        .execute(&record.id, Arc::new(compiled), providers)
+        .await?;
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;
     }

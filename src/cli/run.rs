@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use super::common::{DbArgs, SandboxArgs, build_providers, finish, read_inputs};
+use super::common::{DbArgs, SandboxFlag, build_providers, finish, read_inputs};
 use super::{exit, workflow};
 use crate::engine::{Engine, EngineError, EngineOptions, RunSource};
 use crate::plan::inputs::resolve;
@@ -35,7 +35,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub concurrency: Option<u32>,
     #[command(flatten)]
-    pub sandbox: SandboxArgs,
+    pub sandbox: SandboxFlag,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -45,7 +45,8 @@ pub struct RunArgs {
 /// # Errors
 /// Unexpected failures (store, network setup); invalid input is reported and exits 2.
 pub async fn run(args: &RunArgs) -> Result<ExitCode> {
-    let Ok((loaded, compiled)) = workflow::load_and_compile(&args.file).map_err(workflow::report_io)
+    let Ok((loaded, compiled)) =
+        workflow::load_and_compile(&args.file).map_err(workflow::report_io)
     else {
         return Ok(exit::code(exit::INVALID));
     };
@@ -66,7 +67,9 @@ pub async fn run(args: &RunArgs) -> Result<ExitCode> {
         store,
         EngineOptions {
             concurrency: args.concurrency,
-            max_poll: sandbox.as_ref().map(|_| std::time::Duration::from_millis(200)),
+            max_poll: sandbox
+                .as_ref()
+                .map(|_| std::time::Duration::from_millis(200)),
             ..EngineOptions::default()
         },
     );
@@ -88,7 +91,9 @@ pub async fn run(args: &RunArgs) -> Result<ExitCode> {
         Err(e) => return Err(e.into()),
     };
     println!("run {run_id} started ({} steps)", compiled.steps.len());
-    let report = engine.execute(&run_id, Arc::new(compiled), providers).await?;
+    let report = engine
+        .execute(&run_id, Arc::new(compiled), providers)
+        .await?;
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;
     }

@@ -35,7 +35,10 @@ pub async fn run(args: &RunsArgs) -> Result<ExitCode> {
     let statuses = args
         .status
         .iter()
-        .map(|s| s.parse::<RunStatus>().with_context(|| format!("unknown status `{s}`")))
+        .map(|s| {
+            s.parse::<RunStatus>()
+                .with_context(|| format!("unknown status `{s}`"))
+        })
         .collect::<Result<Vec<_>>>()?;
     let store = args.db.open().await?;
     let runs = store
@@ -45,7 +48,10 @@ pub async fn run(args: &RunsArgs) -> Result<ExitCode> {
             limit: Some(args.limit),
         })
         .await?;
-    let mut out = format!("{:<38} {:<24} {:<16} {}\n", "RUN", "WORKFLOW", "STATUS", "STARTED");
+    let mut out = format!(
+        "{:<38} {:<24} {:<16} {}\n",
+        "RUN", "WORKFLOW", "STATUS", "STARTED"
+    );
     for r in runs {
         out.push_str(&format!(
             "{:<38} {:<24} {:<16} {}\n",

@@ -44,16 +44,32 @@ pub async fn run(args: &StatusArgs) -> Result<ExitCode> {
 }
 
 /// The status text (stable: no colour, no terminal width).
-pub fn render(run: &RunRecord, steps: &[StepRecord], actions: &[OperatorRecord], all_items: bool) -> String {
+pub fn render(
+    run: &RunRecord,
+    steps: &[StepRecord],
+    actions: &[OperatorRecord],
+    all_items: bool,
+) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "run {} ({}): {}", run.id, run.workflow_name, run.status.as_str());
+    let _ = writeln!(
+        out,
+        "run {} ({}): {}",
+        run.id,
+        run.workflow_name,
+        run.status.as_str()
+    );
     let _ = writeln!(out, "  workflow  {}", run.workflow_path);
     let _ = writeln!(out, "  started   {}", run.created_at.to_rfc3339());
     if let Some(done) = run.finished_at {
         let _ = writeln!(out, "  finished  {}", done.to_rfc3339());
     }
     if let Some(lease) = &run.lease {
-        let _ = writeln!(out, "  held by   {} until {}", lease.owner, lease.expires_at.to_rfc3339());
+        let _ = writeln!(
+            out,
+            "  held by   {} until {}",
+            lease.owner,
+            lease.expires_at.to_rfc3339()
+        );
     }
     out.push_str("\nsteps\n");
     let mut groups: Vec<(&str, Vec<&StepRecord>)> = Vec::new();
@@ -65,7 +81,12 @@ pub fn render(run: &RunRecord, steps: &[StepRecord], actions: &[OperatorRecord],
     }
     for (id, rows) in &groups {
         let parent = rows[0];
-        let _ = writeln!(out, "  {id:<24} {}{}", parent.state.as_str(), detail(parent));
+        let _ = writeln!(
+            out,
+            "  {id:<24} {}{}",
+            parent.state.as_str(),
+            detail(parent)
+        );
         let items = &rows[1..];
         if items.is_empty() {
             continue;
@@ -80,11 +101,25 @@ pub fn render(run: &RunRecord, steps: &[StepRecord], actions: &[OperatorRecord],
             .iter()
             .filter(|i| all_items || i.state != StepState::Succeeded)
             .collect();
-        for i in shown.iter().take(if all_items { usize::MAX } else { ITEMS_SHOWN }) {
-            let _ = writeln!(out, "    [{}] {}{}", i.key.item_key, i.state.as_str(), detail(i));
+        for i in shown
+            .iter()
+            .take(if all_items { usize::MAX } else { ITEMS_SHOWN })
+        {
+            let _ = writeln!(
+                out,
+                "    [{}] {}{}",
+                i.key.item_key,
+                i.state.as_str(),
+                detail(i)
+            );
         }
         if !all_items && shown.len() > ITEMS_SHOWN {
-            let _ = writeln!(out, "    … {} more (sluice status {} --items)", shown.len() - ITEMS_SHOWN, run.id);
+            let _ = writeln!(
+                out,
+                "    … {} more (sluice status {} --items)",
+                shown.len() - ITEMS_SHOWN,
+                run.id
+            );
         }
     }
     if !actions.is_empty() {
@@ -95,8 +130,19 @@ pub fn render(run: &RunRecord, steps: &[StepRecord], actions: &[OperatorRecord],
                 (Some(s), None) => format!(" {s}"),
                 _ => String::new(),
             };
-            let why = a.action.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
-            let _ = writeln!(out, "  {} {}{target} by {}{why}", a.at.to_rfc3339(), a.action.kind, a.action.actor);
+            let why = a
+                .action
+                .reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {} {}{target} by {}{why}",
+                a.at.to_rfc3339(),
+                a.action.kind,
+                a.action.actor
+            );
         }
     }
     let _ = writeln!(out, "\nnext: {}", next(run, steps));
@@ -149,8 +195,15 @@ fn next(run: &RunRecord, steps: &[StepRecord]) -> String {
             }
         }
         RunStatus::Waiting => match steps.iter().find(|s| s.state == StepState::Waiting) {
-            Some(s) if s.request.as_ref().is_some_and(|r| r.get("approval").is_some()) => {
-                format!("sluice approve {id} {}, then sluice resume {id}", s.key.step_id)
+            Some(s)
+                if s.request
+                    .as_ref()
+                    .is_some_and(|r| r.get("approval").is_some()) =>
+            {
+                format!(
+                    "sluice approve {id} {}, then sluice resume {id}",
+                    s.key.step_id
+                )
             }
             _ => format!("sluice resume {id} (it waits for an event)"),
         },
