@@ -122,6 +122,7 @@ pub async fn run(
 
     loop {
         if p.checkpoint.is_none() && p.needs_dispatch {
+            crate::engine::failpoint("before_dispatch");
             let dispatch = Write::Dispatch(Dispatch {
                 step_id: key.step_id.clone(),
                 item_key: key.item_key.clone(),

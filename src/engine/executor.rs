@@ -21,7 +21,7 @@ use super::writer::Writer;
 use super::{Engine, Write};
 use crate::plan::CompiledWorkflow;
 use crate::providers::Provider;
-use crate::store::{RunStatus, Skip, StepRecord, StepState};
+use crate::store::{RunStatus, Skip, StepRecord, StepState, StoreError};
 use crate::template::Scope;
 
 /// How a run ended (this time: a waiting or attention run can be resumed).
@@ -61,10 +61,14 @@ impl Engine {
                 status: run.status.as_str().into(),
             });
         }
-        let lease = self
-            .store
-            .acquire_lease(run_id, &self.owner, self.options.lease_ttl)
-            .await?;
+        let ttl = self.options.lease_ttl;
+        let lease = match self.store.acquire_lease(run_id, &self.owner, ttl).await {
+            Err(StoreError::Leased { owner, .. }) if holder_is_dead(&owner) => {
+                tracing::warn!(run_id, holder = %owner, "The run's lease holder has exited; taking the run over.");
+                self.store.take_over_lease(run_id, &owner, &self.owner, ttl).await?
+            }
+            other => other?,
+        };
         let renewer = {
             let store = self.store.clone();
             let lease = lease.clone();
@@ -264,6 +268,20 @@ impl Engine {
         }
         Ok(report(&run.id, &compiled, &status))
     }
+}
+
+/// Whether a lease owner (`host:pid:tag`) is a process on this host that no longer exists,
+/// so its lease can be taken over without waiting for it to expire. Owners elsewhere, or
+/// whose liveness cannot be checked, are waited for.
+pub fn holder_is_dead(owner: &str) -> bool {
+    let mut parts = owner.rsplitn(3, ':');
+    let (Some(_tag), Some(pid), Some(host)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let proc = std::path::Path::new("/proc");
+    host == super::host_name()
+        && proc.join("self").exists()
+        && pid.parse::<u32>().is_ok_and(|p| !proc.join(p.to_string()).exists())
 }
 
 /// The end of a step whose rows say it is over (on resume).

@@ -138,6 +138,14 @@ impl Engine {
     }
 }
 
+/// This machine's name, for lease owners.
+pub fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map_or_else(|| "localhost".to_string(), |h| h.trim().to_string())
+}
+
 /// A named point in the write protocol where the `failpoints` feature can stop the process,
 /// to prove that a run killed there resumes without paying twice. `FAILPOINTS=NAME=return`
 /// aborts the process at NAME (like `kill -9`); without the feature this compiles to nothing.

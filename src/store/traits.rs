@@ -95,6 +95,19 @@ pub trait RunStore: Send + Sync {
         ttl: Duration,
     ) -> Result<Lease, StoreError>;
 
+    /// Takes the run from `from`, which must still be the holder (compare and swap), even
+    /// before its lease expires: for a holder known to be dead (a process on this host that
+    /// no longer exists).
+    ///
+    /// # Errors
+    /// [`StoreError::LeaseLost`] when `from` no longer holds it.
+    async fn take_over_lease(
+        &self,
+        run_id: &str,
+        from: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Lease, StoreError>;
     /// Leases the oldest run in one of `statuses` that nobody holds (or whose lease expired),
     /// if there is one. This is how `serve` workers pick up work.
     async fn claim_next_run(

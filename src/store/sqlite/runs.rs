@@ -213,6 +213,40 @@ impl SqliteStore {
         }
     }
 
+    async fn take_over_lease_inner(
+        &self,
+        run_id: &str,
+        from: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Lease, StoreError> {
+        let now = self.now();
+        let expires_at = now + ttl_delta(ttl);
+        let result = sqlx::query(
+            "UPDATE runs SET lease_owner = $1, lease_expires_at = $2, updated_at = $3 \
+             WHERE id = $4 AND lease_owner = $5",
+        )
+        .bind(owner)
+        .bind(ts(expires_at))
+        .bind(ts(now))
+        .bind(run_id)
+        .bind(from)
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 1 {
+            return Ok(Lease {
+                run_id: run_id.to_owned(),
+                owner: owner.to_owned(),
+                expires_at,
+            });
+        }
+        Err(StoreError::LeaseLost {
+            run_id: run_id.to_owned(),
+            owner: owner.to_owned(),
+            holder: self.current_holder(run_id).await?.map(|(h, _)| h),
+        })
+    }
+
     /// Who holds a run's lease (possibly expired).
     ///
     /// # Errors
@@ -353,6 +387,17 @@ impl RunStore for SqliteStore {
         ttl: Duration,
     ) -> Result<Lease, StoreError> {
         let result = self.acquire_lease_inner(run_id, owner, ttl).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn take_over_lease(
+        &self,
+        run_id: &str,
+        from: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Lease, StoreError> {
+        let result = self.take_over_lease_inner(run_id, from, owner, ttl).await;
         result.map_err(|e| self.classify(e))
     }
 

@@ -1,0 +1,127 @@
+//! A sandbox on loopback, a scratch directory with its own checkpoint database, and the real
+//! `sluice` binary pointed at both through the environment, as an operator would run it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use rust_decimal::Decimal;
+use sluice::providers::ProviderKind;
+use sluice::sandbox::{AutoPay, Faults, LedgerEntry, SandboxConfig, SandboxHandle};
+
+use crate::support::root;
+
+/// A payee row of a generated payroll.
+#[derive(Debug, Clone)]
+pub struct Payee {
+    pub id: String,
+    pub name: String,
+    pub amount: Decimal,
+}
+
+pub struct Harness {
+    pub sandbox: SandboxHandle,
+    pub dir: tempfile::TempDir,
+}
+
+impl Harness {
+    pub async fn start(faults: Faults) -> Harness {
+        let config = SandboxConfig {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            speed: 50,
+            auto_pay: Some(AutoPay::default()),
+            auto_target_accounts: true,
+            faults,
+            ..SandboxConfig::default()
+        };
+        Harness {
+            sandbox: sluice::sandbox::start(config).await.expect("sandbox starts"),
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("sluice.db")
+    }
+
+    /// `sluice ARGS` with the providers' URLs and credentials pointing at the sandbox.
+    pub fn command(&self, args: &[&str], failpoints: Option<&str>) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
+        cmd.args(args)
+            .current_dir(root())
+            .env("NO_COLOR", "1")
+            .env("SLUICE_DB", self.db())
+            .env("RUST_LOG", "sluice=warn")
+            .env_remove("FAILPOINTS");
+        for (kind, prefix) in [
+            (ProviderKind::Whalestack, "WHALESTACK"),
+            (ProviderKind::White, "WHITE"),
+            (ProviderKind::Whitestones, "WHITESTONES"),
+            (ProviderKind::Whitepay, "WHITEPAY"),
+        ] {
+            cmd.env(format!("{prefix}_BASE_URL"), self.sandbox.base_url(kind));
+        }
+        if let Some(fp) = failpoints {
+            cmd.env("FAILPOINTS", fp);
+        }
+        cmd
+    }
+
+    pub async fn sluice(&self, args: &[&str], failpoints: Option<&str>) -> Output {
+        let mut cmd = self.command(args, failpoints);
+        tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
+    }
+
+    /// Writes a payroll CSV of `n` payees with distinct amounts and returns them.
+    pub fn payroll(&self, n: usize) -> (PathBuf, Vec<Payee>) {
+        let mut csv = String::from("employee_id,name,amount,iban_label\n");
+        let mut payees = Vec::new();
+        for i in 1..=n {
+            let amount = Decimal::new((i as i64) * 1013 % 100_000 + 100, 2);
+            let p = Payee { id: format!("E{i:04}"), name: format!("Payee {i}"), amount };
+            csv.push_str(&format!("{},{},{},{} EUR\n", p.id, p.name, p.amount, p.name));
+            payees.push(p);
+        }
+        let path = self.dir.path().join("payroll.csv");
+        std::fs::write(&path, csv).unwrap();
+        (path, payees)
+    }
+
+    pub fn transfers(&self) -> Vec<LedgerEntry> {
+        self.sandbox
+            .ledger()
+            .into_iter()
+            .filter(|e| e.kind == "transfer.debit")
+            .collect()
+    }
+
+    /// Every payee was paid exactly once, with exactly its amount.
+    pub fn assert_paid_exactly_once(&self, payees: &[Payee]) {
+        let mut by_name: BTreeMap<String, Vec<Decimal>> = BTreeMap::new();
+        for e in self.transfers() {
+            let note = e.reference.clone().unwrap_or_default();
+            let name = note
+                .split_whitespace()
+                .skip(2)
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ");
+            by_name.entry(name).or_default().push(-e.amount);
+        }
+        for p in payees {
+            let paid = by_name.get(&p.name).cloned().unwrap_or_default();
+            assert_eq!(paid, vec![p.amount], "{} ({}) was paid {paid:?}", p.name, p.id);
+        }
+        assert_eq!(by_name.len(), payees.len(), "unexpected transfers: {by_name:?}");
+    }
+}
+
+/// Text of a process's output, for assertion messages.
+pub fn text(out: &Output) -> String {
+    format!(
+        "exit {:?}\n{}{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
