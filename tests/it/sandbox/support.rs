@@ -333,7 +333,13 @@ fn kind(v: &Value) -> &'static str {
 /// Values the client chose (a checkout's `payload`, `meta`, `metadata`), an error's free-form
 /// `extras`, and values that depend on the network (a target account's `fields`): only
 /// their JSON type is compared.
-const OPAQUE: &[&str] = &[".payload", ".meta", ".metadata", ".extras", ".targetAccount.fields"];
+const OPAQUE: &[&str] = &[
+    ".payload",
+    ".meta",
+    ".metadata",
+    ".extras",
+    ".targetAccount.fields",
+];
 
 fn shape_errors(actual: &Value, expected: &Value, path: &str, key: &str) -> Vec<String> {
     if OPAQUE.iter().any(|o| path.ends_with(o))
