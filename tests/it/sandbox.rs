@@ -3,6 +3,7 @@
 //! state progression on an advanced clock, the ledger, webhooks and each fault kind.
 
 mod auth;
+mod checkouts;
 mod faults;
 mod hooks;
 mod support;

@@ -288,3 +288,71 @@ async fn a_running_clock_moves_objects_without_advance() {
     assert_eq!(state, "COMPLETED");
     s.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_urls_handed_out_are_pages_that_can_pay() {
+    let s = sandbox().await;
+    let checkout = s
+        .ws(
+            Method::POST,
+            "/checkout/hosted",
+            Some(fixture("whalestack/checkout_request_minimal.json")),
+        )
+        .await
+        .expect(200);
+    let id = checkout["id"].as_str().unwrap().to_string();
+    let page = s
+        .http
+        .get(checkout["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&id) && html.contains("NEW_CHARGE"), "{html}");
+    // The page's button posts an empty form to the pay hook.
+    let paid = s
+        .http
+        .post(format!("{}/checkouts/{id}/pay", s.handle.hooks_url()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 200);
+    assert_eq!(
+        s.ws(Method::GET, &format!("/checkout?id={id}"), None)
+            .await
+            .expect(200)["checkout"]["state"],
+        "IN_PROGRESS"
+    );
+
+    let intent = s
+        .wst(
+            Method::POST,
+            "/payment_intents",
+            Some(json!({"amount": 999, "currency": "EUR", "description": "<b>tea</b>"})),
+            None,
+        )
+        .await
+        .expect(200);
+    let html = s
+        .http
+        .get(intent["payment_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("&lt;b&gt;tea&lt;/b&gt;") && html.contains("requires_payment_method"));
+    let missing = s
+        .http
+        .get(format!(
+            "{}/whalestack/en/checkout?id=nope",
+            s.handle.origin()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}
