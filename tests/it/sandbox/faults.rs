@@ -49,7 +49,7 @@ async fn error_faults_answer_in_each_providers_shape_and_run_nothing() {
             .unwrap()
             .is_empty()
     );
-    s.white(Method::POST, "/charges", &form).await.expect(200);
+    s.white(Method::POST, "/charges", &form).await.expect(201);
 
     assert_shape(
         &s.ws(Method::GET, "/wallets", None).await.expect(503),

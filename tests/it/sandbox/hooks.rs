@@ -149,7 +149,7 @@ async fn seed_routes_skip_credentials() {
         .send()
         .await
         .unwrap();
-    assert_eq!(white.status(), 200);
+    assert_eq!(white.status(), 201);
     assert_eq!(
         s.white(Method::GET, "/customers", &[]).await.expect(200)["customers"][0]["name"],
         "Seeded"
