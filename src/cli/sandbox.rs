@@ -23,7 +23,7 @@ Base URLs (point a provider block's `base_url` at them):
   whitepay     http://ADDR/whitepay
 Test hooks: http://ADDR/__sandbox/ (ledger, balances, reset, advance, clock, faults,
 webhooks, checkouts/{id}/pay, checkouts/{id}/accept-underpaid, outcomes,
-whalestack/deposits, seed/{provider}/...).
+whalestack/deposits, and seed/<base path>/... for each API without credentials).
 
 Every provider accepts the API key `sandbox-key` and the secret `sandbox-secret` unless
 told otherwise (White: the key is the Basic user name; Whitepay: the Bearer token;

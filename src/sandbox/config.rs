@@ -55,7 +55,8 @@ pub struct SandboxConfig {
     pub fees: Fees,
     /// Sandbox time between an object's states.
     pub delays: Delays,
-    /// WHITESTONES requests allowed per second per API key before a 429 with `Retry-After`.
+    /// WHITESTONES requests allowed per second (the sandbox has one merchant account) before
+    /// a 429 with `Retry-After`.
     pub rate_limit: Option<u32>,
     /// Register unknown Whalestack target-account labels on first use instead of refusing the
     /// transfer (the real API refuses them).

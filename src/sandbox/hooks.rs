@@ -14,7 +14,7 @@
 //! | `POST /__sandbox/checkouts/{id}/accept-underpaid` | settle an underpaid Whalestack checkout |
 //! | `POST /__sandbox/outcomes` `{"id", "outcome": "fail"}` | the object's next transition fails (swap, transfer, payout, payment, conversion) |
 //! | `POST /__sandbox/whalestack/deposits` `{"network", "asset", "amount"}` | a deposit arrives |
-//! | `/__sandbox/seed/{whalestack,white,whitestones,whitepay}/…` | each provider's API without authentication, to seed customers, target accounts and so on |
+//! | `/__sandbox/seed/<base path>/…` | each provider's API without authentication (`/__sandbox/seed/whalestack/api/v1/customer`, `/__sandbox/seed/white/customers`, …), to seed customers, target accounts and so on |
 //!
 //! Amounts are decimal strings (JSON numbers are read from their text); a WHITESTONES payment
 //! is in minor units, like its API.
@@ -73,15 +73,20 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/whalestack/deposits", post(deposit))
         .with_state(shared.clone())
         .nest(
-            "/seed/whalestack",
+            &seed(whalestack::PREFIX),
             whalestack::router(shared.clone(), false),
         )
-        .nest("/seed/white", white::router(shared.clone(), false))
+        .nest(&seed(white::PREFIX), white::router(shared.clone(), false))
         .nest(
-            "/seed/whitestones",
+            &seed(whitestones::PREFIX),
             whitestones::router(shared.clone(), false),
         )
-        .nest("/seed/whitepay", whitepay::router(shared, false))
+        .nest(&seed(whitepay::PREFIX), whitepay::router(shared, false))
+}
+
+/// Where the unauthenticated copy of an API mounted at `prefix` lives under the hooks.
+fn seed(prefix: &str) -> String {
+    format!("/seed{prefix}")
 }
 
 fn object(body: &[u8]) -> Result<Map<String, Value>, HookError> {
@@ -130,7 +135,7 @@ async fn index() -> Json<Value> {
             "GET /__sandbox/faults", "POST /__sandbox/faults", "DELETE /__sandbox/faults",
             "GET /__sandbox/webhooks", "POST /__sandbox/checkouts/{id}/pay",
             "POST /__sandbox/checkouts/{id}/accept-underpaid", "POST /__sandbox/outcomes",
-            "POST /__sandbox/whalestack/deposits", "/__sandbox/seed/{provider}/...",
+            "POST /__sandbox/whalestack/deposits", "/__sandbox/seed/{base path}/...",
         ]
     }))
 }

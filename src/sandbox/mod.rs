@@ -23,6 +23,7 @@ mod hooks;
 mod ids;
 mod ledger;
 mod listener;
+mod pages;
 mod prices;
 mod server;
 mod state;

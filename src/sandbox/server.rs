@@ -32,11 +32,11 @@ use tokio::task::JoinHandle;
 use super::config::SandboxConfig;
 use super::error::SandboxError;
 use super::faults::{FaultKind, FaultState, Faults};
-use super::hooks;
 use super::ledger::LedgerEntry;
 use super::listener::{Connection, SandboxListener};
 use super::state::Shared;
 use super::webhooks::{self, Delivery};
+use super::{hooks, pages};
 use super::{whalestack, white, whitepay, whitestones};
 use crate::providers::ProviderKind;
 
@@ -96,16 +96,15 @@ async fn inject_faults(
         .map(|c| c.0.clone());
     let mut lose_response = false;
     for fault in faults {
+        tracing::debug!(path, %fault, "Injecting a fault.");
         match fault {
             FaultKind::Latency { delay } => tokio::time::sleep(delay.get()).await,
             FaultKind::Error { status } => {
                 let status =
                     StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                return fault_response(
-                    &path,
-                    status,
-                    "internal server error (injected by the sandbox)",
-                );
+                let reason = status.canonical_reason().unwrap_or("server error");
+                let message = format!("{} (injected by the sandbox)", reason.to_lowercase());
+                return fault_response(&path, status, &message);
             }
             FaultKind::RateLimit { retry_after } => {
                 let seconds =
@@ -136,7 +135,8 @@ async fn inject_faults(
     response
 }
 
-/// The whole application: the four providers behind the fault layer, then the hooks.
+/// The whole application: the four providers behind the fault layer, then the customer
+/// pages and the hooks (never faulted).
 fn app(shared: Arc<Shared>) -> Router {
     Router::new()
         .nest(whalestack::PREFIX, whalestack::router(shared.clone(), true))
@@ -150,6 +150,7 @@ fn app(shared: Arc<Shared>) -> Router {
             shared.clone(),
             inject_faults,
         ))
+        .merge(pages::router(shared.clone()))
         .nest("/__sandbox", hooks::router(shared))
         .fallback(|| async {
             (
@@ -239,6 +240,26 @@ fn validate(config: &SandboxConfig) -> Result<(), SandboxError> {
         return fail(format!(
             "the auto-pay ratio `{}` must be above 0 and at most 10",
             auto.ratio
+        ));
+    }
+    let whalestack_balances = config.balances.get(&ProviderKind::Whalestack);
+    if let Some(code) = whalestack_balances
+        .into_iter()
+        .flat_map(|rows| rows.keys())
+        .find(|code| whalestack::catalog::asset_id(code).is_none())
+    {
+        return fail(format!(
+            "`{code}` is not a Whalestack asset (see GET /assets)"
+        ));
+    }
+    if let Some((code, amount)) = config
+        .balances
+        .values()
+        .flat_map(|rows| rows.iter())
+        .find(|(_, amount)| amount.is_sign_negative())
+    {
+        return fail(format!(
+            "the balance of `{code}` cannot be negative: `{amount}`"
         ));
     }
     let urls = config
@@ -359,7 +380,42 @@ pub fn balances_json(shared: &Shared) -> Value {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use rust_decimal_macros::dec;
+
     use super::*;
+    use crate::sandbox::config::AutoPay;
+
+    #[test]
+    fn unusable_configs_are_refused() {
+        assert!(validate(&SandboxConfig::default()).is_ok());
+        let refused = |change: fn(&mut SandboxConfig)| {
+            let mut config = SandboxConfig::default();
+            change(&mut config);
+            validate(&config).is_err()
+        };
+        assert!(refused(|c| c.api_key.clear()));
+        assert!(refused(|c| c.rate_limit = Some(0)));
+        assert!(refused(|c| c.webhooks.max_attempts = 0));
+        assert!(refused(|c| c.webhooks.url = Some("ftp://x".into())));
+        assert!(refused(|c| c.auto_pay = Some(AutoPay {
+            after: Duration::ZERO,
+            ratio: dec!(0)
+        })));
+        assert!(refused(|c| {
+            c.balances.insert(
+                ProviderKind::Whalestack,
+                BTreeMap::from([("DOGE".into(), dec!(1))]),
+            );
+        }));
+        assert!(refused(|c| {
+            c.balances.insert(
+                ProviderKind::White,
+                BTreeMap::from([("AED".into(), dec!(-1))]),
+            );
+        }));
+    }
 
     #[test]
     fn paths_belong_to_their_provider() {

@@ -69,10 +69,10 @@ pub struct World {
 }
 
 impl World {
-    /// A fresh world with the configured opening balances.
-    pub fn new(cx: &Ctx<'_>) -> Self {
+    /// A fresh world at `now` with the configured opening balances.
+    pub fn new(config: &SandboxConfig, now: DateTime<Utc>) -> Self {
         let mut merged = default_balances();
-        for (kind, rows) in &cx.config.balances {
+        for (kind, rows) in &config.balances {
             let table = merged.entry(*kind).or_default();
             for (code, amount) in rows {
                 table.insert(code.to_ascii_uppercase(), *amount);
@@ -91,7 +91,7 @@ impl World {
             }
         }
         World {
-            books: Books::opening(cx.now, &opening),
+            books: Books::opening(now, &opening),
             timers: Timers::default(),
             outbox: Vec::new(),
             forced_failures: HashSet::new(),
@@ -200,17 +200,8 @@ impl Shared {
         let prices = Prices::new(&config.prices);
         let clock = Clock::new(config.speed);
         let faults = FaultState::new(config.faults.clone());
-        let shared = Shared {
-            world: Mutex::new(World {
-                books: Books::default(),
-                timers: Timers::default(),
-                outbox: Vec::new(),
-                forced_failures: HashSet::new(),
-                whalestack: Default::default(),
-                white: Default::default(),
-                whitestones: Default::default(),
-                whitepay: Default::default(),
-            }),
+        Shared {
+            world: Mutex::new(World::new(&config, clock.now())),
             faults: Mutex::new(faults),
             deliveries: Mutex::new(Vec::new()),
             rate_windows: Mutex::new(BTreeMap::new()),
@@ -219,9 +210,7 @@ impl Shared {
             clock,
             origin,
             outbox_tx,
-        };
-        shared.reset();
-        shared
+        }
     }
 
     fn ctx(&self, now: DateTime<Utc>) -> Ctx<'_> {
@@ -262,8 +251,7 @@ impl Shared {
     /// Back to the starting state: objects, balances, ledger, faults and the delivery log.
     /// The clock keeps running where it is.
     pub fn reset(&self) {
-        let cx = self.ctx(self.clock.now());
-        *lock(&self.world) = World::new(&cx);
+        *lock(&self.world) = World::new(&self.config, self.clock.now());
         *lock(&self.faults) = FaultState::new(self.config.faults.clone());
         lock(&self.deliveries).clear();
         lock(&self.rate_windows).clear();

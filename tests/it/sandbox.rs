@@ -3,7 +3,11 @@
 //! state progression on an advanced clock, the ledger, webhooks and each fault kind.
 
 mod auth;
+mod checkouts;
+mod faults;
+mod hooks;
 mod support;
+mod webhooks;
 mod whalestack;
 mod white;
 mod whitepay;

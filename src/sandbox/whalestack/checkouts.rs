@@ -125,7 +125,8 @@ pub struct Checkout {
 }
 
 impl Checkout {
-    fn to_json(&self) -> Value {
+    /// The checkout as `GET /checkout` shows it.
+    pub fn to_json(&self) -> Value {
         let source = self.source.as_ref();
         let settlement_asset = source
             .map(|s| s.quote.asset)

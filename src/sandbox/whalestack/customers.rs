@@ -228,10 +228,7 @@ fn parties(state: &mut super::State, kind: PartyKind) -> &mut Parties {
     }
 }
 
-fn record<'a>(
-    body: &'a Map<String, Value>,
-    kind: PartyKind,
-) -> Result<&'a Map<String, Value>, WsError> {
+fn record(body: &Map<String, Value>, kind: PartyKind) -> Result<&Map<String, Value>, WsError> {
     body.get(kind.name())
         .and_then(Value::as_object)
         .ok_or_else(|| WsError::bad_request(format!("`{}` object is mandatory", kind.name())))

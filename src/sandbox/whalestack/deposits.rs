@@ -75,7 +75,15 @@ fn emit(world: &mut World, event: &str, id: &str) {
     let Some(d) = world.whalestack.deposits.get(id) else {
         return;
     };
-    let body = json!({"eventType": event, "data": {"deposit": d.to_json()}});
+    // The webhook examples show the deposit address as the address string itself, where
+    // `GET /deposit` shows the fields object.
+    let mut deposit = d.to_json();
+    let address = d.address["fields"]
+        .as_object()
+        .and_then(|f| f.values().next())
+        .cloned();
+    deposit["depositAddress"] = address.unwrap_or(Value::Null);
+    let body = json!({"eventType": event, "data": {"deposit": deposit}});
     let url = d.webhook.clone();
     world.emit(ProviderKind::Whalestack, event, id, url, &body);
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
@@ -170,7 +171,7 @@ fn luhn(number: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// A single-use token for a card.
@@ -227,7 +228,7 @@ pub fn card_param(world: &mut World, form: &Form) -> Result<Option<Card>, WhiteE
 pub async fn create_token(
     State(shared): State<Arc<Shared>>,
     body: Bytes,
-) -> Result<Json<Value>, WhiteError> {
+) -> Result<(StatusCode, Json<Value>), WhiteError> {
     let form = Form::parse(&body)?;
     let details: BTreeMap<String, String> = ["number", "exp_month", "exp_year", "cvc", "name"]
         .into_iter()
@@ -243,7 +244,7 @@ pub async fn create_token(
         };
         let out = token.to_json();
         world.white.tokens.insert(token.id.clone(), token);
-        Json(out)
+        (StatusCode::CREATED, Json(out))
     }))
 }
 

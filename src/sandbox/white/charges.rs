@@ -154,7 +154,7 @@ fn check_amount(cx: &Ctx<'_>, amount: i64, currency: &str) -> Result<(), WhiteEr
 pub async fn create(
     State(shared): State<Arc<Shared>>,
     body: Bytes,
-) -> Result<Json<Value>, WhiteError> {
+) -> Result<(StatusCode, Json<Value>), WhiteError> {
     let form = Form::parse(&body)?;
     let amount = form
         .positive_int("amount")?
@@ -261,7 +261,7 @@ pub async fn create(
         }
         let out = charge.to_json();
         world.white.charges.insert(charge.id.clone(), charge);
-        Ok(Json(out))
+        Ok((StatusCode::CREATED, Json(out)))
     })
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
@@ -80,7 +81,7 @@ fn email(text: &str) -> Result<String, WhiteError> {
 pub async fn create(
     State(shared): State<Arc<Shared>>,
     body: Bytes,
-) -> Result<Json<Value>, WhiteError> {
+) -> Result<(StatusCode, Json<Value>), WhiteError> {
     let form = Form::parse(&body)?;
     let email = email(
         form.get("email")
@@ -103,7 +104,7 @@ pub async fn create(
         }
         let out = customer.to_json();
         world.white.customers.insert(customer.id.clone(), customer);
-        Ok(Json(out))
+        Ok((StatusCode::CREATED, Json(out)))
     })
 }
 

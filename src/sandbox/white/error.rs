@@ -18,8 +18,8 @@ pub struct WhiteError {
     pub code: &'static str,
     /// A sentence for people.
     pub message: String,
-    /// Details, usually the params at fault.
-    pub extras: Value,
+    /// Details, usually the params at fault (boxed: errors travel by value).
+    pub extras: Box<Value>,
 }
 
 impl WhiteError {
@@ -30,7 +30,7 @@ impl WhiteError {
             kind: "request",
             code,
             message: message.into(),
-            extras: json!({ "params": [param] }),
+            extras: Box::new(json!({ "params": [param] })),
         }
     }
 
@@ -41,7 +41,7 @@ impl WhiteError {
             kind: "request",
             code,
             message: message.into(),
-            extras: json!({}),
+            extras: Box::new(json!({})),
         }
     }
 
@@ -52,7 +52,7 @@ impl WhiteError {
             kind: "request",
             code: "not_found",
             message: format!("No {what} with id `{id}`."),
-            extras: json!({ "id": id }),
+            extras: Box::new(json!({ "id": id })),
         }
     }
 
@@ -63,7 +63,7 @@ impl WhiteError {
             kind: "banking",
             code,
             message: message.into(),
-            extras,
+            extras: Box::new(extras),
         }
     }
 
@@ -79,7 +79,7 @@ impl WhiteError {
             kind: "processing",
             code,
             message: message.into(),
-            extras,
+            extras: Box::new(extras),
         }
     }
 
@@ -98,7 +98,7 @@ impl WhiteError {
             kind: "authentication",
             code: "unauthorized",
             message: "Can't authenticate with provided API Key.".into(),
-            extras: json!({ "provided_api_key": format!("***{tail}") }),
+            extras: Box::new(json!({ "provided_api_key": format!("***{tail}") })),
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The White Payments emulation, under `/white` (seed 001): charges, customers, refunds and
 //! tokens; form-encoded bodies, HTTP Basic with the secret key as user name, minor-unit
 //! integer amounts, and the documented error object (types request, banking,
-//! authentication, processing). White has no webhooks: clients poll `GET /charges/{id}`.
+//! authentication, processing). Creating a charge, customer, refund or token answers
+//! 201 Created (the seed's status list); reads and captures answer 200. White has no
+//! webhooks: clients poll `GET /charges/{id}`.
 
 pub mod cards;
 pub mod charges;

@@ -58,7 +58,7 @@ pub async fn create(
     State(shared): State<Arc<Shared>>,
     Path(id): Path<String>,
     body: Bytes,
-) -> Result<Json<Value>, WhiteError> {
+) -> Result<(StatusCode, Json<Value>), WhiteError> {
     let form = Form::parse(&body)?;
     let requested = form.positive_int("amount")?;
     let reason = form.get("reason").map(str::to_string);
@@ -131,7 +131,7 @@ pub async fn create(
         charge.updated = cx.now;
         let out = refund.to_json(charge);
         world.white.refunds.insert(refund.id.clone(), refund);
-        Ok(Json(out))
+        Ok((StatusCode::CREATED, Json(out)))
     })
 }
 

@@ -44,7 +44,8 @@ pub struct Intent {
 }
 
 impl Intent {
-    fn to_json(&self) -> Value {
+    /// The intent as `GET /payment_intents/{id}` shows it.
+    pub fn to_json(&self) -> Value {
         json!({
             "id": self.id,
             "object": "payment_intent",

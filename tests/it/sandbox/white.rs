@@ -42,7 +42,7 @@ async fn charges_capture_and_refund_with_real_balances() {
             ("metadata[sluice_key]", "run-7/item-3"),
         ],
     );
-    let charge = s.white(Method::POST, "/charges", &form).await.expect(200);
+    let charge = s.white(Method::POST, "/charges", &form).await.expect(201);
     assert_shape(&charge, "white/charge.json");
     assert_eq!(
         (charge["state"].clone(), charge["captured_amount"].clone()),
@@ -80,7 +80,7 @@ async fn charges_capture_and_refund_with_real_balances() {
             &[("amount", "300"), ("reason", "requested_by_customer")],
         )
         .await
-        .expect(200);
+        .expect(201);
     assert_shape(&refund, "white/refund.json");
     assert_eq!(
         (
@@ -109,7 +109,7 @@ async fn charges_capture_and_refund_with_real_balances() {
     let rest = s
         .white(Method::POST, &format!("/charges/{id}/refunds"), &[])
         .await
-        .expect(200);
+        .expect(201);
     assert_eq!(
         (rest["amount"].clone(), rest["charge"]["state"].clone()),
         (json!(700), json!("refunded"))
@@ -130,7 +130,7 @@ async fn charges_capture_and_refund_with_real_balances() {
             &charge_form("1000", "usd", &[("capture", "false")]),
         )
         .await
-        .expect(200);
+        .expect(201);
     assert_eq!(
         (auth["state"].clone(), auth["captured_amount"].clone()),
         (json!("authorized"), json!(0))
@@ -229,7 +229,7 @@ async fn amounts_are_exact_minor_units() {
     let kwd = s
         .white(Method::POST, "/charges", &charge_form("1234", "kwd", &[]))
         .await
-        .expect(200);
+        .expect(201);
     let entries = s.entries_of(kwd["id"].as_str().unwrap());
     assert_eq!(
         (
@@ -240,7 +240,7 @@ async fn amounts_are_exact_minor_units() {
     );
     s.white(Method::POST, "/charges", &charge_form("100", "jpy", &[]))
         .await
-        .expect(200);
+        .expect(201);
     for (amount, currency, code) in [
         ("10.5", "aed", "invalid_amount"),
         ("-100", "aed", "invalid_amount"),
@@ -284,7 +284,7 @@ async fn customers_and_tokens() {
             ],
         )
         .await
-        .expect(200);
+        .expect(201);
     assert_shape(&token, "white/token.json");
     let tok = token["id"].as_str().unwrap();
     let form = [
@@ -293,7 +293,7 @@ async fn customers_and_tokens() {
         ("email", "a@b.co"),
         ("card", tok),
     ];
-    s.white(Method::POST, "/charges", &form).await.expect(200);
+    s.white(Method::POST, "/charges", &form).await.expect(201);
     let reused = s.white(Method::POST, "/charges", &form).await.expect(400);
     assert_eq!(reused["error"]["code"], "token_already_used");
 
@@ -306,7 +306,7 @@ async fn customers_and_tokens() {
     let customer = s
         .white(Method::POST, "/customers", &customer_form)
         .await
-        .expect(200);
+        .expect(201);
     assert_shape(&customer, "white/customer.json");
     let cus = customer["id"].as_str().unwrap().to_string();
     let by_customer = s
@@ -320,7 +320,7 @@ async fn customers_and_tokens() {
             ],
         )
         .await
-        .expect(200);
+        .expect(201);
     assert_eq!(by_customer["email"], "abdullah@example.com");
     assert_eq!(by_customer["card"]["id"], customer["default_card_id"]);
 

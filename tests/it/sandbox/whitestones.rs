@@ -208,7 +208,7 @@ async fn payouts_debit_once_per_idempotency_key() {
 
     // Larger than the balance: refused, nothing recorded.
     let mut huge = request.clone();
-    huge["amount"] = json!(100_000_000_00_i64);
+    huge["amount"] = json!(10_000_000_000_i64);
     let refused = s
         .wst(Method::POST, "/payouts", Some(huge), Some("huge"))
         .await
