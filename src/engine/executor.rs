@@ -65,7 +65,9 @@ impl Engine {
         let lease = match self.store.acquire_lease(run_id, &self.owner, ttl).await {
             Err(StoreError::Leased { owner, .. }) if holder_is_dead(&owner) => {
                 tracing::warn!(run_id, holder = %owner, "The run's lease holder has exited; taking the run over.");
-                self.store.take_over_lease(run_id, &owner, &self.owner, ttl).await?
+                self.store
+                    .take_over_lease(run_id, &owner, &self.owner, ttl)
+                    .await?
             }
             other => other?,
         };
@@ -281,7 +283,9 @@ pub fn holder_is_dead(owner: &str) -> bool {
     let proc = std::path::Path::new("/proc");
     host == super::host_name()
         && proc.join("self").exists()
-        && pid.parse::<u32>().is_ok_and(|p| !proc.join(p.to_string()).exists())
+        && pid
+            .parse::<u32>()
+            .is_ok_and(|p| !proc.join(p.to_string()).exists())
 }
 
 /// The end of a step whose rows say it is over (on resume).

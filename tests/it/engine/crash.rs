@@ -34,7 +34,10 @@ async fn assert_nothing_in_doubt(h: &Harness, run_id: &str) {
     let status = h.sluice(&["status", run_id, "--items"], None).await;
     let shown = String::from_utf8_lossy(&status.stdout).to_string();
     assert!(shown.contains(": succeeded"), "{shown}");
-    assert!(!shown.contains("dispatching") && !shown.contains("in_flight"), "{shown}");
+    assert!(
+        !shown.contains("dispatching") && !shown.contains("in_flight"),
+        "{shown}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,14 +45,22 @@ async fn payroll_killed_at_every_protocol_point_pays_each_payee_exactly_once() {
     for fp in FAILPOINTS {
         let h = Harness::start(Faults::default()).await;
         let (csv, payees) = h.payroll(200);
-        let input = format!("payees=@{}", csv.display());
         let run_id = format!("run_crash_{fp}");
         let spec = format!("{fp}=40*off->return");
-        let out = h
-            .sluice(&["run", "workflows/payroll.yaml", "--run-id", &run_id, "--input", &input], Some(&spec))
-            .await;
-        assert_ne!(out.status.code(), Some(0), "{fp}: the failpoint did not fire: {}", text(&out));
-        assert!(text(&out).contains(&format!("failpoint `{fp}` hit")), "{fp}: {}", text(&out));
+        let args = Harness::payroll_run(&run_id, &csv);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = h.sluice(&args, Some(&spec)).await;
+        assert_ne!(
+            out.status.code(),
+            Some(0),
+            "{fp}: the failpoint did not fire: {}",
+            text(&out)
+        );
+        assert!(
+            text(&out).contains(&format!("failpoint `{fp}` hit")),
+            "{fp}: {}",
+            text(&out)
+        );
         resume_to_the_end(&h, &run_id).await;
         h.assert_paid_exactly_once(&payees);
         assert_nothing_in_doubt(&h, &run_id).await;
@@ -64,10 +75,15 @@ async fn settlement_sweep_killed_between_phases_swaps_and_transfers_once() {
         // The 1st hit is the swap's create, the 2nd the transfer's (after_send: the 2nd is
         // the swap's commit).
         let spec = format!("{fp}=1*off->return");
+        let workflow = h.fast_workflow("settlement-sweep.yaml");
         let out = h
-            .sluice(&["run", "workflows/settlement-sweep.yaml", "--run-id", &run_id], Some(&spec))
+            .sluice(&["run", &workflow, "--run-id", &run_id], Some(&spec))
             .await;
-        assert!(text(&out).contains(&format!("failpoint `{fp}` hit")), "{fp}: {}", text(&out));
+        assert!(
+            text(&out).contains(&format!("failpoint `{fp}` hit")),
+            "{fp}: {}",
+            text(&out)
+        );
         resume_to_the_end(&h, &run_id).await;
         let ledger = h.sandbox.ledger();
         let count = |kind: &str| ledger.iter().filter(|e| e.kind == kind).count();
@@ -77,7 +93,11 @@ async fn settlement_sweep_killed_between_phases_swaps_and_transfers_once() {
             .filter(|e| e.kind.starts_with("swap."))
             .map(|e| e.object_id.as_str())
             .collect();
-        assert_eq!(swaps.len(), 1, "{fp}: more than one swap moved money: {ledger:#?}");
+        assert_eq!(
+            swaps.len(),
+            1,
+            "{fp}: more than one swap moved money: {ledger:#?}"
+        );
         assert_nothing_in_doubt(&h, &run_id).await;
     }
 }
@@ -88,7 +108,9 @@ async fn sigkill_at_random_moments_never_pays_twice() {
     let faults = Faults {
         routes: vec![FaultRule {
             route: "POST /whalestack/api/v1/transfer/commit".into(),
-            fault: FaultKind::Latency { delay: "20ms".parse().unwrap() },
+            fault: FaultKind::Latency {
+                delay: "20ms".parse().unwrap(),
+            },
             times: None,
             skip: 0,
         }],
@@ -96,11 +118,12 @@ async fn sigkill_at_random_moments_never_pays_twice() {
     };
     let h = Harness::start(faults).await;
     let (csv, payees) = h.payroll(200);
-    let input = format!("payees=@{}", csv.display());
     let run_id = "run_sigkill";
     let delays = [150u64, 420, 90, 260];
+    let args = Harness::payroll_run(run_id, &csv);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut child = h
-        .command(&["run", "workflows/payroll.yaml", "--run-id", run_id, "--input", &input], None)
+        .command(&args, None)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -109,6 +132,10 @@ async fn sigkill_at_random_moments_never_pays_twice() {
         tokio::time::sleep(Duration::from_millis(*delay)).await;
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
+        if i == 0 {
+            let paid = h.transfers().len();
+            assert!(paid < payees.len(), "the first kill came after the batch ended ({paid} paid)");
+        }
         if i + 1 < delays.len() {
             child = h
                 .command(&["resume", run_id], None)

@@ -35,7 +35,9 @@ impl Harness {
             ..SandboxConfig::default()
         };
         Harness {
-            sandbox: sluice::sandbox::start(config).await.expect("sandbox starts"),
+            sandbox: sluice::sandbox::start(config)
+                .await
+                .expect("sandbox starts"),
             dir: tempfile::tempdir().unwrap(),
         }
     }
@@ -69,7 +71,9 @@ impl Harness {
 
     pub async fn sluice(&self, args: &[&str], failpoints: Option<&str>) -> Output {
         let mut cmd = self.command(args, failpoints);
-        tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap()
     }
 
     /// Writes a payroll CSV of `n` payees with distinct amounts and returns them.
@@ -78,13 +82,52 @@ impl Harness {
         let mut payees = Vec::new();
         for i in 1..=n {
             let amount = Decimal::new((i as i64) * 1013 % 100_000 + 100, 2);
-            let p = Payee { id: format!("E{i:04}"), name: format!("Payee {i}"), amount };
-            csv.push_str(&format!("{},{},{},{} EUR\n", p.id, p.name, p.amount, p.name));
+            let p = Payee {
+                id: format!("E{i:04}"),
+                name: format!("Payee {i}"),
+                amount,
+            };
+            csv.push_str(&format!(
+                "{},{},{},{} EUR\n",
+                p.id, p.name, p.amount, p.name
+            ));
             payees.push(p);
         }
         let path = self.dir.path().join("payroll.csv");
         std::fs::write(&path, csv).unwrap();
         (path, payees)
+    }
+
+    /// `run workflows/payroll.yaml` arguments for `csv`, with a budget large enough for any
+    /// generated payroll.
+    pub fn payroll_run(run_id: &str, csv: &std::path::Path) -> Vec<String> {
+        [
+            "run",
+            "workflows/payroll.yaml",
+            "--run-id",
+            run_id,
+            "--input",
+            &format!("payees=@{}", csv.display()),
+            "--input",
+            "budget=100000000.00",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    /// A copy of an example workflow whose awaits poll every 100ms instead of every minute.
+    pub fn fast_workflow(&self, name: &str) -> String {
+        let text = std::fs::read_to_string(root().join("workflows").join(name)).unwrap();
+        let fast: String = text
+            .lines()
+            .map(|l| match l.split_once("poll_every:") {
+                Some((indent, _)) => format!("{indent}poll_every: 100ms\n"),
+                None => format!("{l}\n"),
+            })
+            .collect();
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, fast).unwrap();
+        path.display().to_string()
     }
 
     pub fn transfers(&self) -> Vec<LedgerEntry> {
@@ -110,9 +153,19 @@ impl Harness {
         }
         for p in payees {
             let paid = by_name.get(&p.name).cloned().unwrap_or_default();
-            assert_eq!(paid, vec![p.amount], "{} ({}) was paid {paid:?}", p.name, p.id);
+            assert_eq!(
+                paid,
+                vec![p.amount],
+                "{} ({}) was paid {paid:?}",
+                p.name,
+                p.id
+            );
         }
-        assert_eq!(by_name.len(), payees.len(), "unexpected transfers: {by_name:?}");
+        assert_eq!(
+            by_name.len(),
+            payees.len(),
+            "unexpected transfers: {by_name:?}"
+        );
     }
 }
 

@@ -11,20 +11,37 @@ async fn payroll_pays_every_payee_once_and_status_shows_it() {
     let (csv, payees) = h.payroll(50);
     let input = format!("payees=@{}", csv.display());
     let out = h
-        .sluice(&["run", "workflows/payroll.yaml", "--run-id", "run_payroll_once", "--input", &input], None)
+        .sluice(
+            &[
+                "run",
+                "workflows/payroll.yaml",
+                "--run-id",
+                "run_payroll_once",
+                "--input",
+                &input,
+            ],
+            None,
+        )
         .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     h.assert_paid_exactly_once(&payees);
 
     let status = h.sluice(&["status", "run_payroll_once"], None).await;
     let shown = String::from_utf8_lossy(&status.stdout);
-    assert!(shown.contains("run run_payroll_once (payroll): succeeded"), "{shown}");
+    assert!(
+        shown.contains("run run_payroll_once (payroll): succeeded"),
+        "{shown}"
+    );
     assert!(shown.contains("50 items: 50 succeeded"), "{shown}");
 
     // A finished run is not run again, and nothing is sent.
     let again = h.sluice(&["resume", "run_payroll_once"], None).await;
     assert_ne!(again.status.code(), Some(0), "{}", text(&again));
-    assert!(text(&again).contains("already finished as `succeeded`"), "{}", text(&again));
+    assert!(
+        text(&again).contains("already finished as `succeeded`"),
+        "{}",
+        text(&again)
+    );
     h.assert_paid_exactly_once(&payees);
 }
 
@@ -44,10 +61,25 @@ async fn lost_responses_are_looked_up_never_resent() {
     let (csv, payees) = h.payroll(20);
     let input = format!("payees=@{}", csv.display());
     let out = h
-        .sluice(&["run", "workflows/payroll.yaml", "--run-id", "run_lost", "--input", &input], None)
+        .sluice(
+            &[
+                "run",
+                "workflows/payroll.yaml",
+                "--run-id",
+                "run_lost",
+                "--input",
+                &input,
+            ],
+            None,
+        )
         .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(text(&out).matches("Write in doubt").count(), 5, "{}", text(&out));
+    assert_eq!(
+        text(&out).matches("Write in doubt").count(),
+        5,
+        "{}",
+        text(&out)
+    );
     h.assert_paid_exactly_once(&payees);
 }
 
@@ -56,7 +88,9 @@ async fn a_run_held_by_another_process_is_refused_with_the_holder_named() {
     let faults = Faults {
         routes: vec![FaultRule {
             route: "POST /whalestack/api/v1/transfer".into(),
-            fault: FaultKind::Latency { delay: "400ms".parse().unwrap() },
+            fault: FaultKind::Latency {
+                delay: "400ms".parse().unwrap(),
+            },
             times: None,
             skip: 0,
         }],
@@ -66,10 +100,23 @@ async fn a_run_held_by_another_process_is_refused_with_the_holder_named() {
     let (csv, payees) = h.payroll(6);
     let input = format!("payees=@{}", csv.display());
     let mut first = h.command(
-        &["run", "workflows/payroll.yaml", "--run-id", "run_held", "--concurrency", "1", "--input", &input],
+        &[
+            "run",
+            "workflows/payroll.yaml",
+            "--run-id",
+            "run_held",
+            "--concurrency",
+            "1",
+            "--input",
+            &input,
+        ],
         None,
     );
-    let child = first.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let child = first
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let first_pid = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(child.id()));
     let first = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap());
     // Wait until the first process holds the run.
@@ -85,8 +132,15 @@ async fn a_run_held_by_another_process_is_refused_with_the_holder_named() {
     let second = second.expect("the second process was refused while the first ran");
     assert_eq!(second.status.code(), Some(2), "{}", text(&second));
     // The holder is named as `host:pid:tag`, with the first process's pid.
-    let holder = format!(":{pid}:", pid = first_pid.load(std::sync::atomic::Ordering::SeqCst));
-    assert!(text(&second).contains(&holder), "holder {holder} not named: {}", text(&second));
+    let holder = format!(
+        ":{pid}:",
+        pid = first_pid.load(std::sync::atomic::Ordering::SeqCst)
+    );
+    assert!(
+        text(&second).contains(&holder),
+        "holder {holder} not named: {}",
+        text(&second)
+    );
     let first = first.await.unwrap();
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
     h.assert_paid_exactly_once(&payees);
@@ -96,24 +150,50 @@ async fn a_run_held_by_another_process_is_refused_with_the_holder_named() {
 async fn bad_csv_input_is_refused_before_anything_runs() {
     let h = Harness::start(Faults::default()).await;
     let csv = h.dir.path().join("bad.csv");
-    std::fs::write(&csv, "employee_id,name,amount,iban_label\nE1,A,12.50,A EUR\nE2,B,12;50,B EUR\n").unwrap();
+    std::fs::write(
+        &csv,
+        "employee_id,name,amount,iban_label\nE1,A,12.50,A EUR\nE2,B,12;50,B EUR\n",
+    )
+    .unwrap();
     let input = format!("payees=@{}", csv.display());
-    let out = h.sluice(&["run", "workflows/payroll.yaml", "--input", &input], None).await;
+    let out = h
+        .sluice(&["run", "workflows/payroll.yaml", "--input", &input], None)
+        .await;
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("row 3, column `amount`: `12;50` is not a decimal"), "{}", text(&out));
+    assert!(
+        text(&out).contains("row 3, column `amount`: `12;50` is not a decimal"),
+        "{}",
+        text(&out)
+    );
 
-    std::fs::write(&csv, "employee_id,name,amount,iban_label\nE1,A,12.50,A EUR\nE1,B,1.00,B EUR\n").unwrap();
-    let out = h.sluice(&["run", "workflows/payroll.yaml", "--input", &input], None).await;
+    std::fs::write(
+        &csv,
+        "employee_id,name,amount,iban_label\nE1,A,12.50,A EUR\nE1,B,1.00,B EUR\n",
+    )
+    .unwrap();
+    let out = h
+        .sluice(&["run", "workflows/payroll.yaml", "--input", &input], None)
+        .await;
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("duplicate keys: `E1` (elements 1 and 2)"), "{}", text(&out));
+    assert!(
+        text(&out).contains("duplicate keys: `E1` (elements 1 and 2)"),
+        "{}",
+        text(&out)
+    );
 
     std::fs::write(&csv, "employee_id,name,iban_label\nE1,A,A EUR\n").unwrap();
-    let out = h.sluice(&["run", "workflows/payroll.yaml", "--input", &input], None).await;
+    let out = h
+        .sluice(&["run", "workflows/payroll.yaml", "--input", &input], None)
+        .await;
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("no column `amount`"), "{}", text(&out));
 
     let runs = h.sluice(&["runs"], None).await;
-    assert_eq!(String::from_utf8_lossy(&runs.stdout).lines().count(), 1, "no run was created");
+    assert_eq!(
+        String::from_utf8_lossy(&runs.stdout).lines().count(),
+        1,
+        "no run was created"
+    );
     assert!(h.transfers().is_empty());
 }
 
@@ -124,6 +204,14 @@ async fn a_corrupt_or_foreign_database_is_refused_and_left_untouched() {
     std::fs::write(h.db(), &garbage).unwrap();
     let out = h.sluice(&["runs"], None).await;
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("cannot open the checkpoint database"), "{}", text(&out));
-    assert_eq!(std::fs::read(h.db()).unwrap(), garbage, "the file was modified");
+    assert!(
+        text(&out).contains("cannot open the checkpoint database"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        std::fs::read(h.db()).unwrap(),
+        garbage,
+        "the file was modified"
+    );
 }
