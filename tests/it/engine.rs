@@ -3,4 +3,6 @@
 #[cfg(feature = "failpoints")]
 mod crash;
 mod harness;
+mod operator;
 mod runs;
+mod storage;

@@ -32,6 +32,11 @@ impl Harness {
             auto_pay: Some(AutoPay::default()),
             auto_target_accounts: true,
             faults,
+            balances: [(
+                ProviderKind::Whalestack,
+                [("EURC".to_string(), Decimal::new(100_000_000, 0))].into(),
+            )]
+            .into(),
             ..SandboxConfig::default()
         };
         Harness {
@@ -127,6 +132,18 @@ impl Harness {
             .collect();
         let path = self.dir.path().join(name);
         std::fs::write(&path, fast).unwrap();
+        path.display().to_string()
+    }
+
+    /// A copy of an example workflow with each `(from, to)` text replacement applied.
+    pub fn variant(&self, name: &str, file: &str, edits: &[(&str, &str)]) -> String {
+        let mut text = std::fs::read_to_string(root().join("workflows").join(name)).unwrap();
+        for (from, to) in edits {
+            assert!(text.contains(from), "`{from}` is not in {name}");
+            text = text.replace(from, to);
+        }
+        let path = self.dir.path().join(file);
+        std::fs::write(&path, text).unwrap();
         path.display().to_string()
     }
 
