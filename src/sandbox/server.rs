@@ -64,10 +64,13 @@ fn fault_response(path: &str, status: StatusCode, message: &str) -> Response {
         Some(ProviderKind::Whalestack) => json!({ "errors": [message] }),
         Some(ProviderKind::White) => white::routes::fault_body(status, message),
         Some(ProviderKind::Whitestones) => {
-            let code = if status == StatusCode::TOO_MANY_REQUESTS {
-                "rate_limited"
-            } else {
-                "server_error"
+            let code = match status {
+                StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+                StatusCode::UNAUTHORIZED => "unauthorized",
+                StatusCode::FORBIDDEN => "forbidden",
+                StatusCode::NOT_FOUND => "not_found",
+                s if s.is_server_error() => "server_error",
+                _ => "invalid_request",
             };
             whitestones::error::body(code, message)
         }

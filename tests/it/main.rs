@@ -1,6 +1,7 @@
 //! sluice's integration tests: one binary, real HTTP on loopback, real SQLite files.
 
 mod cli_validate;
+mod contract;
 mod engine;
 mod providers;
 mod sandbox;

@@ -4,11 +4,12 @@
 //! `succeeded` (payment.succeeded, amount credited) or `failed` (payment.failed: when told
 //! to, or when less than the amount was paid). `Idempotency-Key` is honoured.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -17,6 +18,7 @@ use serde_json::{Map, Value, json};
 
 use super::error::WstError;
 use super::idempotency::create_once;
+use super::list::ListQuery;
 use super::{events, input};
 use crate::money::from_minor;
 use crate::providers::ProviderKind;
@@ -130,6 +132,23 @@ pub async fn create(
             .ok_or_else(|| WstError::not_found("payment intent", &id))?;
         Ok(reply(intent.to_json(), replayed))
     })
+}
+
+/// `GET /payment_intents?idempotency_key=&limit=`: see [`ListQuery`].
+pub async fn list(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, WstError> {
+    let query = ListQuery::parse(&query)?;
+    Ok(shared.with_world(|world, _| {
+        let kept = world
+            .whitestones
+            .intents
+            .newest_first()
+            .filter(|o| query.keeps(o.idempotency_key.as_deref(), o.metadata.as_ref()))
+            .map(Intent::to_json);
+        Json(query.answer(kept))
+    }))
 }
 
 /// `GET /payment_intents/{id}`.

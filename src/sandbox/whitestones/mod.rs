@@ -1,5 +1,5 @@
 //! The WHITESTONES emulation, under `/whitestones/v1` (seed 000): merchant profile, payment
-//! intents (payins) and payouts, minor-unit amounts, Bearer key plus `X-WS-Secret`,
+//! intents (payins) and payouts (created, read back, and listed by idempotency key), minor-unit amounts, Bearer key plus `X-WS-Secret`,
 //! `Idempotency-Key` on writes, an optional rate limit, and `X-WS-Signature` webhooks. The
 //! seed gives no paths, error body or webhook shape; the choices are in each module's docs.
 
@@ -8,6 +8,7 @@ pub mod events;
 pub mod idempotency;
 pub mod input;
 pub mod intents;
+pub mod list;
 pub mod merchant;
 pub mod payouts;
 pub mod routes;

@@ -7,11 +7,12 @@
 //! The fee is a percentage of the amount rounded down to a minor unit (the seed shows 25 on
 //! 5000); `estimated_arrival` is the creation time plus the payout delay.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
@@ -21,6 +22,7 @@ use serde_json::{Map, Value, json};
 use super::error::WstError;
 use super::idempotency::create_once;
 use super::intents::reply;
+use super::list::ListQuery;
 use super::{events, input};
 use crate::money::from_minor;
 use crate::providers::ProviderKind;
@@ -193,6 +195,23 @@ pub async fn create(
         let payout = world.whitestones.payouts.get(&id).ok_or_else(|| WstError::not_found("payout", &id))?;
         Ok(reply(payout.to_json(), replayed))
     })
+}
+
+/// `GET /payouts?idempotency_key=&limit=`: see [`ListQuery`].
+pub async fn list(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, WstError> {
+    let query = ListQuery::parse(&query)?;
+    Ok(shared.with_world(|world, _| {
+        let kept = world
+            .whitestones
+            .payouts
+            .newest_first()
+            .filter(|o| query.keeps(o.idempotency_key.as_deref(), o.metadata.as_ref()))
+            .map(Payout::to_json);
+        Json(query.answer(kept))
+    }))
 }
 
 /// `GET /payouts/{id}`.

@@ -23,9 +23,9 @@ pub const PREFIX: &str = "/whitestones/v1";
 pub fn router(shared: Arc<Shared>, checked: bool) -> Router {
     let routes = Router::new()
         .route("/merchant/profile", get(merchant::profile))
-        .route("/payment_intents", post(intents::create))
+        .route("/payment_intents", post(intents::create).get(intents::list))
         .route("/payment_intents/{id}", get(intents::get_one))
-        .route("/payouts", post(payouts::create))
+        .route("/payouts", post(payouts::create).get(payouts::list))
         .route("/payouts/{id}", get(payouts::get_one));
     let routes = if checked {
         routes

@@ -2,7 +2,8 @@
 //!
 //! The transfer's `note` carries the idempotency marker `[sluice:KEY]` (after the
 //! workflow's own note, if any), which is how `lookup` finds a transfer whose create
-//! answer was lost: it pages through `GET /transfers` for that marker.
+//! answer was lost: it pages through `GET /transfers` for that marker (each item wrapped
+//! as `{"transfer": {...}}`, as the seed's example shows, or bare).
 
 use serde_json::{Map, Value};
 
@@ -100,6 +101,14 @@ pub(in crate::providers::whalestack) async fn execute(
     two_phase::created(client, TRANSFER, &answer)
 }
 
+/// A `GET /transfers` item: the seed's example wraps each one as `{"transfer": {...}}`
+/// (its field table lists the fields bare); both are read.
+fn unwrap_item(item: &Value) -> &Value {
+    item.get("transfer")
+        .filter(|t| t.is_object())
+        .unwrap_or(item)
+}
+
 /// By id when known; otherwise the transfer whose note carries this step's marker.
 pub(in crate::providers::whalestack) async fn lookup(
     client: &Client,
@@ -115,7 +124,8 @@ pub(in crate::providers::whalestack) async fn lookup(
     let marker = call.key.marker();
     let scan = client
         .scan("transfers", "transfers", |t| {
-            t.get("note")
+            unwrap_item(t)
+                .get("note")
                 .and_then(Value::as_str)
                 .is_some_and(|n| n.contains(&marker))
         })
@@ -123,7 +133,7 @@ pub(in crate::providers::whalestack) async fn lookup(
     Ok(match scan {
         Scan::Found(item) => {
             let mut answer = Map::new();
-            answer.insert("transfer".into(), item);
+            answer.insert("transfer".into(), unwrap_item(&item).clone());
             let tp = convert::transfer(&Value::Object(answer))
                 .map_err(|d| client.transport().unexpected(d, false))?;
             two_phase::found(TRANSFER, tp)
@@ -147,6 +157,14 @@ mod tests {
     use super::*;
     use crate::providers::IdempotencyKey;
     use crate::providers::whalestack::client::test_client;
+
+    #[test]
+    fn list_items_are_read_wrapped_as_the_seed_shows_or_bare() {
+        let bare = json!({"id": "t1", "note": "x"});
+        let wrapped = json!({"transfer": bare.clone()});
+        assert_eq!(unwrap_item(&wrapped), &bare);
+        assert_eq!(unwrap_item(&bare), &bare);
+    }
 
     #[test]
     fn note_carries_the_marker_and_body_is_exact() {
