@@ -4,6 +4,7 @@ mod cli_validate;
 mod engine;
 mod providers;
 mod sandbox;
+mod schedule;
 mod schema;
 mod secrets;
 mod support;

@@ -1,0 +1,13 @@
+//! Cron schedules (issue 8): catch-up after downtime, overlap policies, daylight-saving time
+//! in Europe/Berlin, exactly-once firing across services sharing one database, scheduled
+//! inputs, the engine running a fired slot, and `sluice schedule list`. Time comes from a
+//! manual clock (or tokio's paused clock); nothing sleeps.
+
+mod catch_up;
+mod dst;
+mod engine;
+mod exactly_once;
+mod inputs;
+mod overlap;
+mod service_loop;
+mod support;
