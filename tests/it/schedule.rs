@@ -4,6 +4,7 @@
 //! manual clock (or tokio's paused clock); nothing sleeps.
 
 mod catch_up;
+mod cli;
 mod dst;
 mod engine;
 mod exactly_once;
