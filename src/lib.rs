@@ -12,6 +12,7 @@ pub mod money;
 pub mod plan;
 pub mod providers;
 pub mod sandbox;
+pub mod scheduler;
 pub mod signing;
 pub mod spec;
 pub mod store;

@@ -10,6 +10,7 @@ mod retry;
 mod run;
 mod runs;
 mod sandbox;
+mod schedule;
 mod schema;
 mod status;
 mod validate;
@@ -77,6 +78,8 @@ enum Command {
     Graph(graph::GraphArgs),
     /// Print the JSON Schema of workflow files.
     Schema(schema::SchemaArgs),
+    /// Show when scheduled workflows fire next.
+    Schedule(schedule::ScheduleArgs),
     /// Run a local emulator of the four payment providers.
     Sandbox(sandbox::SandboxArgs),
 }
@@ -91,6 +94,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Schema(args) => schema::run(&args),
+        Command::Schedule(args) => schedule::run(&args),
         command => {
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(r) => r,
@@ -112,7 +116,10 @@ pub fn main() -> ExitCode {
                     Command::Sandbox(args) => {
                         sandbox::run(args).await.map(|()| exit::code(exit::SUCCESS))
                     }
-                    Command::Validate(_) | Command::Graph(_) | Command::Schema(_) => {
+                    Command::Validate(_)
+                    | Command::Graph(_)
+                    | Command::Schema(_)
+                    | Command::Schedule(_) => {
                         unreachable!("handled without a runtime")
                     }
                 }

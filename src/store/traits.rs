@@ -287,6 +287,22 @@ pub trait ScheduleStore: Send + Sync {
         steps: &[NewStep],
     ) -> Result<bool, StoreError>;
 
+    /// Claims a slot whose run could not be prepared (its inputs did not resolve, a
+    /// `for_each` list had duplicate keys) and records that run, with no steps, as `failed`
+    /// with `error`, in one transaction, so the failure shows where operators look for runs.
+    /// `true` if this call fired the slot, `false` (and nothing written) if it had fired
+    /// already.
+    ///
+    /// # Errors
+    /// [`StoreError::RunExists`] if the slot is free but a run already has `run.id`.
+    async fn fail_slot_run(
+        &self,
+        workflow: &str,
+        slot: DateTime<Utc>,
+        run: &NewRun,
+        error: &str,
+    ) -> Result<bool, StoreError>;
+
     /// The latest slot fired for a workflow, for `catch_up`.
     async fn last_slot(&self, workflow: &str) -> Result<Option<SlotRecord>, StoreError>;
 }

@@ -5,6 +5,7 @@ mod contract;
 mod engine;
 mod providers;
 mod sandbox;
+mod schedule;
 mod schema;
 mod secrets;
 mod support;

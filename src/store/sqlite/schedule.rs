@@ -8,7 +8,7 @@ use super::SqliteStore;
 use super::codec::{parse_ts, ts};
 use super::runs::insert_run;
 use crate::store::error::StoreError;
-use crate::store::run::NewRun;
+use crate::store::run::{NewRun, RunStatus};
 use crate::store::schedule::SlotRecord;
 use crate::store::step::NewStep;
 use crate::store::traits::ScheduleStore;
@@ -65,6 +65,30 @@ impl SqliteStore {
         Ok(true)
     }
 
+    async fn fail_slot_run_inner(
+        &self,
+        workflow: &str,
+        slot: DateTime<Utc>,
+        run: &NewRun,
+        error: &str,
+    ) -> Result<bool, StoreError> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        if !insert_slot(&mut tx, workflow, slot, &run.id, &ts(now)).await? {
+            return Ok(false);
+        }
+        insert_run(&mut tx, run, &[], now).await?;
+        sqlx::query("UPDATE runs SET status = $1, error = $2, finished_at = $3 WHERE id = $4")
+            .bind(RunStatus::Failed.as_str())
+            .bind(error)
+            .bind(ts(now))
+            .bind(&run.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn last_slot_inner(&self, workflow: &str) -> Result<Option<SlotRecord>, StoreError> {
         let row = sqlx::query(
             "SELECT workflow_name, slot_at, run_id, claimed_at FROM schedule_slots \
@@ -105,6 +129,17 @@ impl ScheduleStore for SqliteStore {
         steps: &[NewStep],
     ) -> Result<bool, StoreError> {
         let result = self.start_slot_run_inner(workflow, slot, run, steps).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn fail_slot_run(
+        &self,
+        workflow: &str,
+        slot: DateTime<Utc>,
+        run: &NewRun,
+        error: &str,
+    ) -> Result<bool, StoreError> {
+        let result = self.fail_slot_run_inner(workflow, slot, run, error).await;
         result.map_err(|e| self.classify(e))
     }
 
@@ -209,6 +244,46 @@ mod tests {
         assert_eq!(
             store.last_slot("payroll").await.unwrap().unwrap().slot_at,
             t0()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_slot_that_cannot_start_is_claimed_with_a_failed_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = store_in(&dir).await;
+        let run = NewRun {
+            scheduled_for: Some(t0()),
+            ..new_run("sched_payroll_20250307T090000Z")
+        };
+        let error = "cannot read `payroll/2025-03-07.csv` for input `payees`";
+        assert!(
+            store
+                .fail_slot_run("payroll", t0(), &run, error)
+                .await
+                .unwrap()
+        );
+        let record = store.load_run(&run.id).await.unwrap();
+        assert_eq!(
+            (record.status, record.error.as_deref(), record.finished_at),
+            (RunStatus::Failed, Some(error), Some(t0()))
+        );
+        assert!(store.load_steps(&run.id).await.unwrap().is_empty());
+        // Fired already: by a failure, or by a run.
+        assert!(
+            !store
+                .fail_slot_run("payroll", t0(), &run, error)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .start_slot_run("payroll", t0(), &run, &[])
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.last_slot("payroll").await.unwrap().unwrap().run_id,
+            run.id
         );
     }
 }

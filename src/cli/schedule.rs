@@ -1,0 +1,223 @@
+//! `sluice schedule list [DIR]`: the next fire times of every scheduled workflow in a
+//! directory, in the workflow's time zone and in UTC. Also loads a directory of workflow
+//! files for any command that serves them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+
+use super::{exit, report, workflow};
+use crate::plan::CompiledWorkflow;
+use crate::scheduler::Schedule;
+use crate::spec::{CatchUp, Loaded, Overlap};
+
+/// Show schedules.
+#[derive(Debug, clap::Args)]
+pub struct ScheduleArgs {
+    #[command(subcommand)]
+    command: ScheduleCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum ScheduleCommand {
+    /// Show the next fire times of every workflow with a `schedule:`.
+    List(ListArgs),
+}
+
+/// `schedule list`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  sluice schedule list
+  sluice schedule list workflows/ --count 10
+  sluice schedule list workflows/payroll.yaml
+
+Times are shown in each workflow's `timezone` and in UTC. A local time skipped by a
+daylight-saving change does not fire; one that happens twice fires once.
+
+Exit status: 0 when every file is valid, 2 otherwise (the valid ones are still listed).")]
+struct ListArgs {
+    /// A directory of workflow files (`*.yaml`, `*.yml`), or one file.
+    #[arg(value_name = "DIR", default_value = "workflows")]
+    dir: PathBuf,
+    /// How many fire times to show per workflow.
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 5)]
+    count: usize,
+    /// Count from this instant (RFC 3339) instead of the clock.
+    #[arg(long, hide = true, value_name = "TIME")]
+    now: Option<DateTime<Utc>>,
+}
+
+/// Runs `schedule`.
+pub fn run(args: &ScheduleArgs) -> ExitCode {
+    match &args.command {
+        ScheduleCommand::List(list_args) => list(list_args),
+    }
+}
+
+fn list(args: &ListArgs) -> ExitCode {
+    let dir = match load_dir(&args.dir) {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::code(exit::INVALID);
+        }
+    };
+    let now = args.now.unwrap_or_else(Utc::now);
+    let mut out = String::new();
+    let mut unscheduled = Vec::new();
+    for (loaded, compiled) in &dir.workflows {
+        let name = &compiled.config.name;
+        let Some(config) = &compiled.config.schedule else {
+            unscheduled.push(format!("{name} ({})", loaded.source.name));
+            continue;
+        };
+        // `plan::compile` has checked the expression and the time zone.
+        let Ok(schedule) = Schedule::new(config) else {
+            continue;
+        };
+        out.push_str(&format!("{name} ({})\n", loaded.source.name));
+        out.push_str(&format!(
+            "  `{}` in {}, catch_up: {}, overlap: {}\n",
+            config.cron,
+            schedule.timezone(),
+            catch_up_word(config.catch_up),
+            overlap_word(config.overlap)
+        ));
+        let tz = schedule.timezone();
+        let slots: Vec<(String, String)> = schedule
+            .upcoming(now)
+            .take(args.count)
+            .map(|slot| {
+                (
+                    slot.with_timezone(&tz)
+                        .format("%a %Y-%m-%d %H:%M:%S %Z")
+                        .to_string(),
+                    slot.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                )
+            })
+            .collect();
+        let width = slots
+            .iter()
+            .map(|(local, _)| local.len())
+            .max()
+            .unwrap_or(0);
+        for (local, utc) in &slots {
+            out.push_str(&format!("  {local:<width$}  {utc}\n"));
+        }
+        if slots.is_empty() {
+            out.push_str("  never fires\n");
+        }
+        out.push('\n');
+    }
+    if !unscheduled.is_empty() {
+        out.push_str(&format!("not scheduled: {}\n", unscheduled.join(", ")));
+    }
+    super::print_stdout(&out);
+    if dir.invalid > 0 {
+        eprintln!("{} of {} files invalid", dir.invalid, dir.files);
+        return exit::code(exit::INVALID);
+    }
+    exit::code(exit::SUCCESS)
+}
+
+fn catch_up_word(policy: CatchUp) -> &'static str {
+    match policy {
+        CatchUp::None => "none",
+        CatchUp::Latest => "latest",
+        CatchUp::All => "all",
+    }
+}
+
+fn overlap_word(policy: Overlap) -> &'static str {
+    match policy {
+        Overlap::Skip => "skip",
+        Overlap::Queue => "queue",
+        Overlap::Allow => "allow",
+    }
+}
+
+/// A directory of workflow files, loaded, compiled and checked for scheduling.
+pub(super) struct Dir {
+    /// The valid files, in file-name order.
+    pub workflows: Vec<(Loaded, CompiledWorkflow)>,
+    /// How many files were invalid (their diagnostics are printed).
+    pub invalid: usize,
+    /// How many files were read.
+    pub files: usize,
+}
+
+/// Loads every `*.yaml` and `*.yml` file of `path` (or the one file `path`), printing each
+/// problem like `validate` does: an invalid file, or a second file with a workflow name
+/// already taken, is reported and left out; the others are returned.
+///
+/// # Errors
+/// When `path` cannot be read, or holds no workflow file.
+pub(super) fn load_dir(path: &Path) -> anyhow::Result<Dir> {
+    let files = workflow_files(path)?;
+    let mut dir = Dir {
+        workflows: Vec::new(),
+        invalid: 0,
+        files: files.len(),
+    };
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    for file in &files {
+        let (loaded, compiled) = match workflow::load_and_compile(file) {
+            Ok(valid) => valid,
+            Err(e) => {
+                workflow::report_io(e);
+                dir.invalid += 1;
+                continue;
+            }
+        };
+        let problems = crate::scheduler::workflow::check(&loaded);
+        report::eprint(&loaded.source, &problems);
+        if problems.has_errors() {
+            dir.invalid += 1;
+            continue;
+        }
+        let name = compiled.config.name.clone();
+        if let Some(first) = names.get(&name) {
+            eprintln!(
+                "error: `{}` names its workflow `{name}`, like `{first}`; it is left out",
+                loaded.source.name
+            );
+            dir.invalid += 1;
+            continue;
+        }
+        names.insert(name, loaded.source.name.clone());
+        dir.workflows.push((loaded, compiled));
+    }
+    Ok(dir)
+}
+
+/// The workflow files of a directory, sorted, or the one file given.
+fn workflow_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    use anyhow::Context;
+    if path.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries = std::fs::read_dir(path)
+        .with_context(|| format!("cannot read the directory `{}`", path.display()))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let file = entry
+            .with_context(|| format!("cannot read the directory `{}`", path.display()))?
+            .path();
+        let yaml = file
+            .extension()
+            .is_some_and(|ext| ext == "yaml" || ext == "yml");
+        if yaml && file.is_file() {
+            files.push(file);
+        }
+    }
+    if files.is_empty() {
+        anyhow::bail!(
+            "no workflow files (`*.yaml`, `*.yml`) in `{}`",
+            path.display()
+        );
+    }
+    files.sort();
+    Ok(files)
+}

@@ -1,0 +1,380 @@
+//! The scheduler service: watches a set of scheduled workflows, fires their due slots
+//! exactly once across processes, applies the overlap policy, and hands each new run to a
+//! [`Launcher`].
+//!
+//! Exactly once: a slot's run has a deterministic id ([`slot_run_id`]) and is created in the
+//! same transaction that claims the slot ([`ScheduleStore::start_slot_run`]), so of two
+//! services on one database (or one restarted after `kill -9`, or one whose clock jumped
+//! back) only one ever fires a slot. What fired last is read from the store on every tick;
+//! the only memory a service keeps is since when it has watched each workflow, which is
+//! what tells slots that came due while it ran (always fired) from slots missed before it
+//! started (`catch_up`).
+//!
+//! Overlap, when a slot comes due while another run of the workflow is live (not finished:
+//! pending, running, waiting, or needing attention; whoever started it):
+//! - `skip`: the slot is claimed with no run, and logged; it counts as fired for `catch_up`.
+//! - `queue`: the slot waits, unclaimed, and fires when the live run has ended, oldest
+//!   first. A queued slot that has not fired when the service stops counts as missed at the
+//!   next start.
+//! - `allow`: it fires.
+//!
+//! A slot whose run cannot be prepared (an input file missing, a CSV that does not fit) is
+//! claimed with a `failed` run holding the reason, so it shows in `sluice runs`.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use tokio::sync::{Notify, watch};
+
+use super::launcher::{Launch, Launcher, RunDone};
+use super::prepare::{failed_run, slot_run};
+use super::slots::slot_run_id;
+use super::workflow::ScheduledWorkflow;
+use crate::spec::Overlap;
+use crate::store::{Clock, RunFilter, RunStatus, Store, StoreError};
+use crate::template::Templates;
+
+/// Run statuses that make a run live for the overlap policy: every status but the finished
+/// ones. A run that needs attention may still move money once resolved.
+const LIVE: [RunStatus; 4] = [
+    RunStatus::Pending,
+    RunStatus::Running,
+    RunStatus::Waiting,
+    RunStatus::NeedsAttention,
+];
+
+/// Settings of a [`Service`].
+#[derive(Debug, Clone)]
+pub struct ServiceOptions {
+    /// How soon a workflow is looked at again when a slot is queued behind a run this
+    /// service did not launch, or the store failed. (A run it launched wakes it when it
+    /// ends.)
+    pub recheck: Duration,
+    /// The longest sleep between two looks at the clock, so that a wall-clock change is
+    /// noticed.
+    pub max_sleep: Duration,
+    /// The most slots of one workflow fired in one tick; the rest follow at once.
+    pub batch: usize,
+}
+
+impl Default for ServiceOptions {
+    fn default() -> Self {
+        ServiceOptions {
+            recheck: Duration::from_secs(5),
+            max_sleep: Duration::from_secs(60),
+            batch: 100,
+        }
+    }
+}
+
+/// What became of one due slot in a tick.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlotOutcome {
+    /// Its run was created and launched by this service.
+    Started,
+    /// Another service (or an earlier life of this one) fired it first; nothing was done.
+    FiredElsewhere,
+    /// `overlap: skip`: claimed without a run because `live_run` was live.
+    Skipped {
+        /// The live run.
+        live_run: String,
+    },
+    /// `overlap: queue`: waits for `live_run` to end; not claimed yet.
+    Queued {
+        /// The live run.
+        live_run: String,
+    },
+    /// Its run could not be prepared; it was recorded as `failed` with this message.
+    Failed {
+        /// Why, as recorded on the run.
+        error: String,
+    },
+}
+
+/// One due slot and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotReport {
+    /// The workflow's name.
+    pub workflow: String,
+    /// The slot, in UTC.
+    pub slot: DateTime<Utc>,
+    /// The slot's run id (whether or not a run was created).
+    pub run_id: String,
+    /// What happened.
+    pub outcome: SlotOutcome,
+}
+
+/// The result of one [`Service::tick`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tick {
+    /// Every due slot looked at, in order per workflow.
+    pub slots: Vec<SlotReport>,
+    /// When something may next be due (`None`: no schedule has a future slot).
+    pub wake_at: Option<DateTime<Utc>>,
+}
+
+/// The scheduler: see the module docs.
+pub struct Service {
+    store: Arc<dyn Store>,
+    launcher: Arc<dyn Launcher>,
+    clock: Arc<dyn Clock>,
+    options: ServiceOptions,
+    templates: Templates,
+    /// Since when each workflow (by name) has been watched.
+    watching: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// Notified when a launched run ends.
+    woken: Arc<Notify>,
+}
+
+impl Service {
+    /// A service firing slots into `store`, handing runs to `launcher`, reading the time
+    /// from `clock`.
+    pub fn new(store: Arc<dyn Store>, launcher: Arc<dyn Launcher>, clock: Arc<dyn Clock>) -> Self {
+        Service {
+            store,
+            launcher,
+            clock,
+            options: ServiceOptions::default(),
+            templates: Templates::new(),
+            watching: Mutex::new(HashMap::new()),
+            woken: Arc::new(Notify::new()),
+        }
+    }
+
+    /// The same service with other settings.
+    pub fn with_options(mut self, options: ServiceOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Fires slots until `shutdown` completes, then returns (runs already launched are the
+    /// launcher's to finish). Each round fires what is due ([`tick`](Self::tick)), then
+    /// sleeps until the next slot, a launched run's end, or a new set of workflows on
+    /// `workflows` (send one to reload, e.g. on SIGHUP; a workflow that stays keeps its
+    /// watch, one that is new starts being watched, and one that is gone stops).
+    pub async fn run(
+        &self,
+        mut workflows: watch::Receiver<Vec<Arc<ScheduledWorkflow>>>,
+        shutdown: impl Future<Output = ()>,
+    ) {
+        tokio::pin!(shutdown);
+        let mut reloads = true;
+        tracing::info!(workflows = workflows.borrow().len(), "Scheduler started.");
+        loop {
+            let current = workflows.borrow_and_update().clone();
+            let tick = self.tick(&current).await;
+            // A wake-up time already past (a full batch, a late tick) means at once.
+            let sleep = tick.wake_at.map_or(self.options.max_sleep, |at| {
+                let until = (at - self.clock.now()).to_std().unwrap_or(Duration::ZERO);
+                until.min(self.options.max_sleep)
+            });
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = tokio::time::sleep(sleep) => {}
+                () = self.woken.notified() => {}
+                changed = workflows.changed(), if reloads => {
+                    if changed.is_err() {
+                        // The sender is gone: keep the last set, stop listening.
+                        reloads = false;
+                    }
+                }
+            }
+        }
+        tracing::info!("Scheduler stopped.");
+    }
+
+    /// Fires every slot of `workflows` due now, by the service's clock, and says when to
+    /// look again. A workflow whose store calls fail is logged and looked at again after
+    /// [`ServiceOptions::recheck`]; the others go on.
+    pub async fn tick(&self, workflows: &[Arc<ScheduledWorkflow>]) -> Tick {
+        let now = self.clock.now();
+        let since = self.watch(workflows, now);
+        let recheck = now + delta(self.options.recheck);
+        let mut tick = Tick::default();
+        for workflow in workflows {
+            let wake = match self
+                .tick_workflow(workflow, since[workflow.name()], now, &mut tick)
+                .await
+            {
+                Ok(wake) => wake,
+                Err(error) => {
+                    tracing::error!(
+                        workflow = workflow.name(),
+                        error = %error,
+                        "Cannot fire the workflow's slots; trying again shortly."
+                    );
+                    Some(recheck)
+                }
+            };
+            tick.wake_at = earliest(tick.wake_at, wake);
+        }
+        tick
+    }
+
+    /// Records when each workflow started being watched, forgetting those no longer in the
+    /// set, and returns the map.
+    fn watch(
+        &self,
+        workflows: &[Arc<ScheduledWorkflow>],
+        now: DateTime<Utc>,
+    ) -> HashMap<String, DateTime<Utc>> {
+        let mut watching = self.watching.lock().unwrap_or_else(PoisonError::into_inner);
+        watching.retain(|name, _| workflows.iter().any(|w| w.name() == name));
+        for workflow in workflows {
+            watching.entry(workflow.name().to_string()).or_insert(now);
+        }
+        watching.clone()
+    }
+
+    /// Fires one workflow's due slots in order; returns when to look at it again.
+    async fn tick_workflow(
+        &self,
+        workflow: &Arc<ScheduledWorkflow>,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+        tick: &mut Tick,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let name = workflow.name();
+        let last = self.store.last_slot(name).await?.map(|s| s.slot_at);
+        let due = workflow.schedule.due(last, since, now, self.options.batch);
+        let mut wake = if due.len() >= self.options.batch {
+            Some(now)
+        } else {
+            workflow.schedule.next_after(now)
+        };
+        for slot in due {
+            let run_id = slot_run_id(name, slot);
+            let outcome = self.fire(workflow, slot, &run_id).await?;
+            log(name, slot, &run_id, &outcome);
+            let queued = matches!(outcome, SlotOutcome::Queued { .. });
+            tick.slots.push(SlotReport {
+                workflow: name.to_string(),
+                slot,
+                run_id,
+                outcome,
+            });
+            if queued {
+                wake = earliest(wake, Some(now + delta(self.options.recheck)));
+                break;
+            }
+        }
+        Ok(wake)
+    }
+
+    /// Fires one slot: overlap policy, then the run and the claim in one transaction.
+    async fn fire(
+        &self,
+        workflow: &Arc<ScheduledWorkflow>,
+        slot: DateTime<Utc>,
+        run_id: &str,
+    ) -> Result<SlotOutcome, StoreError> {
+        let name = workflow.name();
+        let overlap = workflow.schedule.overlap();
+        if overlap != Overlap::Allow
+            && let Some(live_run) = self.live_run(name, run_id).await?
+        {
+            if overlap == Overlap::Queue {
+                return Ok(SlotOutcome::Queued { live_run });
+            }
+            let claimed = self.store.claim_slot(name, slot, run_id).await?;
+            return Ok(if claimed {
+                SlotOutcome::Skipped { live_run }
+            } else {
+                SlotOutcome::FiredElsewhere
+            });
+        }
+        let (run, steps) = match slot_run(workflow, slot, run_id, &self.templates) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                let error = error_chain(&error);
+                let run = failed_run(workflow, slot, run_id);
+                let claimed = self.store.fail_slot_run(name, slot, &run, &error).await?;
+                return Ok(if claimed {
+                    SlotOutcome::Failed { error }
+                } else {
+                    SlotOutcome::FiredElsewhere
+                });
+            }
+        };
+        match self.store.start_slot_run(name, slot, &run, &steps).await {
+            Ok(true) => {}
+            Ok(false) => return Ok(SlotOutcome::FiredElsewhere),
+            // The slot is free but a run already has its id (started by hand with
+            // `--run-id`): that run is the slot's.
+            Err(StoreError::RunExists { .. }) => {
+                self.store.claim_slot(name, slot, run_id).await?;
+                return Ok(SlotOutcome::FiredElsewhere);
+            }
+            Err(error) => return Err(error),
+        }
+        self.launcher
+            .launch(Launch {
+                run_id: run_id.to_string(),
+                slot,
+                workflow: workflow.clone(),
+                done: RunDone(self.woken.clone()),
+            })
+            .await;
+        Ok(SlotOutcome::Started)
+    }
+
+    /// A live run of `workflow` other than `run_id`, the newest if several.
+    async fn live_run(&self, workflow: &str, run_id: &str) -> Result<Option<String>, StoreError> {
+        let filter = RunFilter {
+            workflow: Some(workflow.to_string()),
+            statuses: LIVE.to_vec(),
+            limit: Some(2),
+        };
+        let runs = self.store.list_runs(&filter).await?;
+        Ok(runs.into_iter().map(|r| r.id).find(|id| id != run_id))
+    }
+}
+
+fn log(workflow: &str, slot: DateTime<Utc>, run_id: &str, outcome: &SlotOutcome) {
+    match outcome {
+        SlotOutcome::Started => {
+            tracing::info!(workflow, %slot, run_id, "Slot fired.");
+        }
+        SlotOutcome::FiredElsewhere => {
+            tracing::debug!(workflow, %slot, run_id, "Slot already fired.");
+        }
+        SlotOutcome::Skipped { live_run } => {
+            tracing::info!(workflow, %slot, live_run, "Slot skipped: another run is still live (overlap: skip).");
+        }
+        SlotOutcome::Queued { live_run } => {
+            tracing::debug!(workflow, %slot, live_run, "Slot queued behind a live run (overlap: queue).");
+        }
+        SlotOutcome::Failed { error } => {
+            tracing::error!(workflow, %slot, run_id, error, "Slot could not start; its run is recorded as failed.");
+        }
+    }
+}
+
+/// An error and its causes on one line.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let next = cause.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn delta(d: Duration) -> TimeDelta {
+    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
+}
