@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 
-use super::{exit, report, workflow};
+use super::{exit, workflow};
 use crate::plan::CompiledWorkflow;
 use crate::scheduler::Schedule;
 use crate::spec::{CatchUp, Loaded, Overlap};
@@ -171,12 +171,6 @@ pub(super) fn load_dir(path: &Path) -> anyhow::Result<Dir> {
                 continue;
             }
         };
-        let problems = crate::scheduler::workflow::check(&loaded);
-        report::eprint(&loaded.source, &problems);
-        if problems.has_errors() {
-            dir.invalid += 1;
-            continue;
-        }
         let name = compiled.config.name.clone();
         if let Some(first) = names.get(&name) {
             eprintln!(

@@ -25,7 +25,7 @@ pub use executor::{DEFAULT_LEASE_TTL, RunReport};
 pub use writer::{Write, Writer};
 
 use crate::plan::CompiledWorkflow;
-use crate::store::{NewRun, Store, new_run_id};
+use crate::store::{NewRun, NewStep, Store, new_run_id};
 use crate::template::{Scope, Templates};
 
 /// Settings of an engine.
@@ -113,29 +113,48 @@ impl Engine {
         compiled: &CompiledWorkflow,
         source: RunSource<'_>,
     ) -> Result<String, EngineError> {
-        let run_id = source
-            .run_id
-            .clone()
-            .unwrap_or_else(|| new_run_id(chrono::Utc::now()));
-        let base = Scope::new(serde_json::json!({
-            "inputs": Value::Object(source.inputs.clone()),
-            "steps": {},
-            "run": { "id": run_id, "started_at": "", "scheduled_for": "" },
-        }));
-        let rows = prepare::step_rows(compiled, &self.templates, &source.inputs, &base)?;
-        let run = NewRun {
-            id: run_id.clone(),
-            workflow_name: compiled.config.name.clone(),
-            workflow_path: source.path.to_string(),
-            workflow_hash: prepare::workflow_hash(source.text),
-            inputs_hash: prepare::inputs_hash(&source.inputs),
-            inputs: Value::Object(source.inputs),
-            plan_hash: source.plan_hash,
-            scheduled_for: source.scheduled_for,
-        };
+        let (run, rows) = new_run(&self.templates, compiled, source)?;
         self.store.create_run(&run, &rows).await?;
-        Ok(run_id)
+        Ok(run.id)
     }
+}
+
+/// The rows of a new run, without writing them: the run (bound to the workflow file's and
+/// the inputs' hashes) and one row per step and `for_each` item. `sluice run` creates them
+/// with `create_run`; the scheduler with the slot's claim, in one transaction.
+///
+/// # Errors
+/// A bad `for_each` list or key (duplicates).
+pub fn new_run(
+    templates: &Templates,
+    compiled: &CompiledWorkflow,
+    source: RunSource<'_>,
+) -> Result<(NewRun, Vec<NewStep>), EngineError> {
+    let run_id = source
+        .run_id
+        .clone()
+        .unwrap_or_else(|| new_run_id(chrono::Utc::now()));
+    let scheduled = source
+        .scheduled_for
+        .map(|s| s.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default();
+    let base = Scope::new(serde_json::json!({
+        "inputs": Value::Object(source.inputs.clone()),
+        "steps": {},
+        "run": { "id": run_id, "started_at": "", "scheduled_for": scheduled },
+    }));
+    let rows = prepare::step_rows(compiled, templates, &source.inputs, &base)?;
+    let run = NewRun {
+        id: run_id,
+        workflow_name: compiled.config.name.clone(),
+        workflow_path: source.path.to_string(),
+        workflow_hash: prepare::workflow_hash(source.text),
+        inputs_hash: prepare::inputs_hash(&source.inputs),
+        inputs: Value::Object(source.inputs),
+        plan_hash: source.plan_hash,
+        scheduled_for: source.scheduled_for,
+    };
+    Ok((run, rows))
 }
 
 /// This machine's name, for lease owners.

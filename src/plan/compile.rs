@@ -50,6 +50,9 @@ pub fn compile(loaded: &Loaded) -> Result<CompiledWorkflow, Diagnostics> {
     checks::inputs::check(&mut checker);
     checks::providers::check(&mut checker);
     checks::schedule::check(&mut checker);
+    for d in checks::schedule::check_inputs(loaded, &checker.templates).0 {
+        checker.report(d);
+    }
     let mut steps = Vec::with_capacity(loaded.config.steps.len());
     for index in 0..loaded.config.steps.len() {
         steps.push(checks::step::check(&mut checker, index));

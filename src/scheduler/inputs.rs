@@ -7,8 +7,9 @@
 //! `payees: "@payroll/{{slot.date}}.csv"`. The values are then checked against the declared
 //! inputs by [`crate::plan::inputs::resolve`], like the command line's.
 //!
-//! [`check`] finds what can be found before any slot fires (undeclared names, template
-//! errors, a required input no slot would get); [`render`] builds one slot's values.
+//! `plan::checks::schedule::check_inputs` finds what can be found before any slot fires
+//! (undeclared names, template errors, a required input no slot would get); [`render`]
+//! builds one slot's values.
 
 use std::collections::BTreeMap;
 
@@ -17,12 +18,8 @@ use chrono_tz::Tz;
 use serde_json::{Value, json};
 
 use crate::plan::inputs::{Given, InputError};
-use crate::spec::diagnostic::did_you_mean;
-use crate::spec::{Code, Diagnostic, Diagnostics, Loaded, Seg};
-use crate::template::{TemplateError, Templates, references};
 
-/// The fields of `slot` that `schedule.inputs` templates may use.
-pub const SLOT_FIELDS: &[&str] = &["date", "time", "iso"];
+use crate::template::{TemplateError, Templates};
 
 /// Why a slot's inputs could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -100,71 +97,6 @@ pub fn render(
     Ok(given)
 }
 
-/// Checks `schedule.inputs` against the workflow before anything fires: every name is a
-/// declared input (E014), every template compiles (E021) and reads only `slot.*` (E014), and
-/// every required input without a default gets a value (E002). Empty without a schedule.
-pub fn check(loaded: &Loaded, templates: &Templates) -> Diagnostics {
-    let mut found = Diagnostics::default();
-    let Some(schedule) = &loaded.config.schedule else {
-        return found;
-    };
-    let src = &loaded.source;
-    let declared = &loaded.config.inputs;
-    for (name, template) in &schedule.inputs {
-        let path = [Seg::Key("schedule"), Seg::Key("inputs"), Seg::Key(name)];
-        if !declared.contains_key(name) {
-            found.push(
-                Diagnostic::new(
-                    Code::E014,
-                    format!("`schedule.inputs` sets `{name}`, which is not a declared input"),
-                )
-                .at(src.key_span(&path))
-                .maybe_hint(did_you_mean(name, declared.keys().map(String::as_str))),
-            );
-        }
-        let scalar = src.span(&path);
-        if let Err(e) = templates.check(template) {
-            found.push(Diagnostic::new(Code::E021, e.to_string()).at(scalar));
-            continue;
-        }
-        for r in references(template).unwrap_or_default() {
-            let known = r.path.len() == 2
-                && r.path[0] == "slot"
-                && SLOT_FIELDS.contains(&r.path[1].as_str());
-            if !known {
-                let text = r.path.join(".");
-                let at = scalar.map(|s| src.sub_span(s, template, r.offset..r.offset + text.len()));
-                found.push(
-                    Diagnostic::new(
-                        Code::E014,
-                        format!(
-                            "`schedule.inputs.{name}` uses `{text}`, which does not exist here"
-                        ),
-                    )
-                    .at(at)
-                    .label("not a slot field")
-                    .hint("scheduled inputs can use `slot.date`, `slot.time` and `slot.iso`"),
-                );
-            }
-        }
-    }
-    for (name, input) in declared {
-        if input.required && input.default.is_none() && !schedule.inputs.contains_key(name) {
-            found.push(
-                Diagnostic::new(
-                    Code::E002,
-                    format!("scheduled runs get no value for the required input `{name}`"),
-                )
-                .at(src.key_span(&[Seg::Key("schedule")]))
-                .hint(format!(
-                    "set it in `schedule.inputs`, e.g. `{name}: \"@data/{name}-{{{{slot.date}}}}.csv\"`"
-                )),
-            );
-        }
-    }
-    found.sorted()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,53 +149,5 @@ mod tests {
                 if name == "payees" && path.ends_with("2026-11-22.csv")),
             "{error:?}"
         );
-    }
-
-    #[test]
-    fn check_names_undeclared_inputs_bad_templates_and_missing_required_ones() {
-        let text = "version: 1
-name: payroll
-schedule:
-  cron: \"0 9 * * FRI\"
-  inputs:
-    payess: \"@data/{{slot.date}}.csv\"
-    budget: \"{{slot.dat}}\"
-    note: \"{{#if}}\"
-inputs:
-  payees: { type: csv, required: true }
-  budget: { type: decimal, default: \"10.00\" }
-  note: { type: string }
-steps:
-  - id: a
-    uses: log
-    with: { message: hi }
-";
-        let loaded = parse("payroll.yaml", text).unwrap();
-        let found = check(&loaded, &Templates::new());
-        let summary: Vec<(Code, &str)> = found
-            .0
-            .iter()
-            .map(|d| {
-                let span = d.span.unwrap();
-                (d.code, &text[span.start..span.end])
-            })
-            .collect();
-        assert_eq!(
-            summary,
-            [
-                (Code::E002, "schedule"),
-                (Code::E014, "payess"),
-                (Code::E014, "slot.dat"),
-                (Code::E021, "\"{{#if}}\""),
-            ]
-        );
-        assert_eq!(found.0[1].hint.as_deref(), Some("did you mean `payees`?"));
-
-        let fine = text
-            .replace("payess", "payees")
-            .replace("{{slot.dat}}", "{{slot.date}}")
-            .replace("{{#if}}", "x");
-        let loaded = parse("payroll.yaml", &fine).unwrap();
-        assert_eq!(check(&loaded, &Templates::new()), Diagnostics::default());
     }
 }

@@ -3,16 +3,17 @@
 //! `Engine::create` does for `sluice run`; here the store then creates the run together
 //! with the slot's claim (`ScheduleStore::start_slot_run`).
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{Map, Value, json};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
 
 use super::inputs::{self, SlotInputError};
 use super::workflow::ScheduledWorkflow;
 use crate::engine::EngineError;
-use crate::engine::prepare::{inputs_hash, step_rows, workflow_hash};
+use crate::engine::prepare::{inputs_hash, workflow_hash};
+use crate::engine::{RunSource, new_run};
 use crate::plan::inputs::resolve;
 use crate::store::{NewRun, NewStep};
-use crate::template::{Scope, Templates};
+use crate::template::Templates;
 
 /// Why a slot's run could not be prepared. The slot is then recorded with a `failed` run
 /// carrying this message.
@@ -50,30 +51,20 @@ pub fn slot_run(
         templates,
     )?;
     let inputs = resolve(&config.inputs, &given).map_err(SlotInputError::Invalid)?;
-    let base = Scope::new(json!({
-        "inputs": Value::Object(inputs.clone()),
-        "steps": {},
-        "run": {
-            "id": run_id,
-            "started_at": "",
-            "scheduled_for": slot.to_rfc3339_opts(SecondsFormat::Secs, true),
-        },
-    }));
-    let steps = step_rows(&workflow.compiled, templates, &inputs, &base)?;
-    Ok((new_run(workflow, slot, run_id, inputs), steps))
+    let source = RunSource {
+        path: &workflow.path,
+        text: &workflow.text,
+        inputs,
+        run_id: Some(run_id.to_string()),
+        scheduled_for: Some(slot),
+        plan_hash: None,
+    };
+    Ok(new_run(templates, &workflow.compiled, source)?)
 }
 
 /// The run recorded as failed when [`slot_run`] could not prepare one: no inputs, no steps.
 pub fn failed_run(workflow: &ScheduledWorkflow, slot: DateTime<Utc>, run_id: &str) -> NewRun {
-    new_run(workflow, slot, run_id, Map::new())
-}
-
-fn new_run(
-    workflow: &ScheduledWorkflow,
-    slot: DateTime<Utc>,
-    run_id: &str,
-    inputs: Map<String, Value>,
-) -> NewRun {
+    let inputs = Map::new();
     NewRun {
         id: run_id.to_string(),
         workflow_name: workflow.name().to_string(),

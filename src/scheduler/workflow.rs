@@ -5,12 +5,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use super::inputs;
 use super::slots::{Schedule, ScheduleError};
 use crate::plan::CompiledWorkflow;
 use crate::providers::Provider;
 use crate::spec::{Code, Diagnostic, Diagnostics, Loaded, Seg};
-use crate::template::Templates;
 
 /// Provider adapters by the name of their block in the workflow file.
 pub type Providers = HashMap<String, Arc<dyn Provider>>;
@@ -30,11 +28,11 @@ pub struct ScheduledWorkflow {
 }
 
 impl ScheduledWorkflow {
-    /// Builds the scheduled form of a loaded and compiled workflow, after the checks only
-    /// scheduling needs ([`check`]). `Ok(None)` when the workflow has no `schedule:`.
+    /// Builds the scheduled form of a loaded and compiled workflow (`plan::compile` has
+    /// checked the schedule and its inputs). `Ok(None)` when the workflow has no `schedule:`.
     ///
     /// # Errors
-    /// The diagnostics of [`check`], to be rendered against `loaded.source`.
+    /// A schedule the scheduler cannot use, as diagnostics against `loaded.source`.
     pub fn new(
         loaded: &Loaded,
         compiled: CompiledWorkflow,
@@ -43,10 +41,6 @@ impl ScheduledWorkflow {
         let Some(config) = &compiled.config.schedule else {
             return Ok(None);
         };
-        let problems = check(loaded);
-        if problems.has_errors() {
-            return Err(problems);
-        }
         let schedule =
             Schedule::new(config).map_err(|e| Diagnostics(vec![diagnostic(loaded, &e)]))?;
         Ok(Some(ScheduledWorkflow {
@@ -75,12 +69,6 @@ impl fmt::Debug for ScheduledWorkflow {
             .field("providers", &providers)
             .finish_non_exhaustive()
     }
-}
-
-/// What scheduling checks beyond `plan::compile` (which already checks the cron expression
-/// and the time zone): the `schedule.inputs` of [`inputs::check`]. Empty without a schedule.
-pub fn check(loaded: &Loaded) -> Diagnostics {
-    inputs::check(loaded, &Templates::new())
 }
 
 /// A schedule error as the diagnostic `plan::compile` would have given.

@@ -61,7 +61,9 @@ pub struct ScheduleConfig {
     /// What to do when a slot fires while the previous run is still live.
     #[serde(default)]
     pub overlap: Overlap,
-    /// Inputs for scheduled runs; templates may use `slot.date` and `slot.time`.
+    /// Inputs for scheduled runs: templates over the slot (`slot.date`, `slot.time`,
+    /// `slot.iso`, in the schedule's time zone); a value starting with `@` names a file, as
+    /// `--input name=@file` does (`payees: "@payroll/{{slot.date}}.csv"`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub inputs: BTreeMap<String, String>,
 }

@@ -141,6 +141,12 @@ impl SqliteStore {
     /// [`StoreError::Io`], [`StoreError::Open`], [`StoreError::Migrate`] otherwise.
     pub async fn open(config: SqliteConfig) -> Result<Self, StoreError> {
         let path = config.path.clone();
+        // Two processes opening one new file at once race on creating it, switching it to
+        // WAL and migrating it; an advisory lock beside the file makes them take turns.
+        let _turn = match config.access {
+            Access::ReadWrite => Some(init_lock(&path).await?),
+            Access::ReadOnly => None,
+        };
         let found = match std::fs::metadata(&path) {
             Ok(meta) if meta.is_dir() => {
                 return Err(StoreError::Io {
@@ -233,6 +239,34 @@ pub fn schema_version() -> i64 {
 }
 
 /// How often a migration that lost a race with another process is tried again.
+/// Takes the exclusive advisory lock on `<db>.lock` (created if missing), released when the
+/// returned file is dropped.
+async fn init_lock(path: &Path) -> Result<std::fs::File, StoreError> {
+    create_parent(path)?;
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    let io_error = |source: std::io::Error| match source.kind() {
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => StoreError::ReadOnly {
+            path: path.to_owned(),
+        },
+        _ => StoreError::Io {
+            path: lock_path.clone(),
+            source,
+        },
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io_error)?;
+    tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await
+        .map_err(|e| io_error(std::io::Error::other(e)))?
+        .map_err(io_error)
+}
+
 const MIGRATION_TRIES: u32 = 3;
 
 /// Connects read-write and brings the schema up to date, waiting out another process doing the
