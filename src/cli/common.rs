@@ -14,7 +14,10 @@ use crate::sandbox::{SandboxConfig, SandboxHandle};
 use crate::spec::env::{process_env, resolve_provider};
 use crate::spec::secret::Secret;
 use crate::spec::{ProviderConfig, WorkflowConfig};
-use crate::store::{DEFAULT_DB_PATH, RunStatus, SqliteConfig, SqliteStore, Store};
+use crate::store::{
+    DEFAULT_DB_PATH, Durability, RunStatus, SqliteConfig, SqliteStore, Store, display_location,
+    open_store,
+};
 
 use super::exit;
 
@@ -27,20 +30,26 @@ pub struct DbArgs {
 }
 
 impl DbArgs {
-    /// Opens the store (creating the file and its directory when missing).
+    /// Opens the store: a Postgres database when `--db` is a `postgres://` or
+    /// `postgresql://` URL, else a SQLite file (created with its directory when missing).
+    /// Either is migrated to the current schema.
     ///
     /// # Errors
-    /// The store's own error: not a database, a foreign or newer one, read-only.
+    /// The store's own error: not a database, a foreign or newer one, read-only, unreachable.
     pub async fn open(&self) -> Result<Arc<dyn Store>> {
-        let store = SqliteStore::open(SqliteConfig::new(&self.db))
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot open the checkpoint database `{}`",
-                    self.db.display()
-                )
-            })?;
-        Ok(Arc::new(store))
+        let opened = match self.db.to_str() {
+            Some(location) => open_store(location, Durability::Full).await,
+            // Not UTF-8, so not a URL: a file name only the operating system can spell.
+            None => SqliteStore::open(SqliteConfig::new(&self.db))
+                .await
+                .map(|store| Arc::new(store) as Arc<dyn Store>),
+        };
+        opened.with_context(|| {
+            format!(
+                "cannot open the checkpoint database `{}`",
+                display_location(&self.db.to_string_lossy())
+            )
+        })
     }
 }
 
