@@ -14,33 +14,49 @@ use crate::sandbox::{SandboxConfig, SandboxHandle};
 use crate::spec::env::{process_env, resolve_provider};
 use crate::spec::secret::Secret;
 use crate::spec::{ProviderConfig, WorkflowConfig};
-use crate::store::{DEFAULT_DB_PATH, RunStatus, SqliteConfig, SqliteStore, Store};
+use crate::store::{
+    DEFAULT_DB_PATH, Durability, RunStatus, SqliteConfig, SqliteStore, Store, display_location,
+    open_store,
+};
 
 use super::exit;
 
 /// `--db`: where checkpoints live.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DbArgs {
-    /// The checkpoint database (SQLite file).
-    #[arg(long, env = "SLUICE_DB", value_name = "PATH", default_value = DEFAULT_DB_PATH)]
+    /// The checkpoint database: a SQLite file, or a `postgres://` URL (put the password in
+    /// `PGPASSWORD` or `~/.pgpass`, not in the URL).
+    #[arg(
+        long,
+        env = "SLUICE_DB",
+        hide_env_values = true,
+        value_name = "PATH|URL",
+        default_value = DEFAULT_DB_PATH
+    )]
     pub db: PathBuf,
 }
 
 impl DbArgs {
-    /// Opens the store (creating the file and its directory when missing).
+    /// Opens the store: a Postgres database when `--db` is a `postgres://` or
+    /// `postgresql://` URL, else a SQLite file (created with its directory when missing).
+    /// Either is migrated to the current schema.
     ///
     /// # Errors
-    /// The store's own error: not a database, a foreign or newer one, read-only.
+    /// The store's own error: not a database, a foreign or newer one, read-only, unreachable.
     pub async fn open(&self) -> Result<Arc<dyn Store>> {
-        let store = SqliteStore::open(SqliteConfig::new(&self.db))
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot open the checkpoint database `{}`",
-                    self.db.display()
-                )
-            })?;
-        Ok(Arc::new(store))
+        let opened = match self.db.to_str() {
+            Some(location) => open_store(location, Durability::Full).await,
+            // Not UTF-8, so not a URL: a file name only the operating system can spell.
+            None => SqliteStore::open(SqliteConfig::new(&self.db))
+                .await
+                .map(|store| Arc::new(store) as Arc<dyn Store>),
+        };
+        opened.with_context(|| {
+            format!(
+                "cannot open the checkpoint database `{}`",
+                display_location(&self.db.to_string_lossy())
+            )
+        })
     }
 }
 

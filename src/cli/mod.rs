@@ -3,6 +3,7 @@
 mod common;
 mod exit;
 mod graph;
+mod migrate;
 mod operator;
 mod report;
 mod resume;
@@ -82,6 +83,8 @@ enum Command {
     Schedule(schedule::ScheduleArgs),
     /// Run a local emulator of the four payment providers.
     Sandbox(sandbox::SandboxArgs),
+    /// Apply pending schema migrations to the checkpoint database.
+    Migrate(migrate::MigrateArgs),
 }
 
 /// Runs the command line and returns the process exit code (DESIGN.md §9).
@@ -113,6 +116,7 @@ pub fn main() -> ExitCode {
                     Command::Resolve(args) => operator::resolve(&args).await,
                     Command::Cancel(args) => operator::cancel(&args).await,
                     Command::Retry(args) => retry::run(&args).await,
+                    Command::Migrate(args) => migrate::run(&args).await,
                     Command::Sandbox(args) => {
                         sandbox::run(args).await.map(|()| exit::code(exit::SUCCESS))
                     }

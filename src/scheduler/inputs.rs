@@ -100,7 +100,6 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::parse;
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text).unwrap().to_utc()

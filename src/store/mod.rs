@@ -2,28 +2,39 @@
 //! (DESIGN.md §4–§6).
 //!
 //! The engine talks to the [`Store`] traits (see [`traits`] for the write protocol it must
-//! follow); [`sqlite`] implements them on one SQLite file. The pure helpers in [`keys`] derive
-//! the idempotency keys, request digests and run ids the protocol depends on. This module owns
+//! follow). Two backends implement them with the same behaviour: [`sqlite`] on one SQLite
+//! file (the embedded default), and [`postgres`] on a database many processes share.
+//! [`open_store`] picks one from a `--db` value. The pure helpers in [`keys`] derive the
+//! idempotency keys, request digests and run ids the protocol depends on. This module owns
 //! persistence only: when to dispatch, retry or reconcile is the engine's business.
+//!
+//! The behaviour both backends share is tested once, in `conformance`, and run against each.
 
 pub mod attempt;
 pub mod clock;
 pub mod error;
 pub mod event;
 pub mod keys;
+mod open;
 pub mod operator;
+pub mod postgres;
 pub mod run;
 pub mod schedule;
 pub mod sqlite;
 pub mod step;
 pub mod traits;
 
+#[cfg(test)]
+mod conformance;
+
 pub use attempt::{AttemptRecord, NewAttempt};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use event::{EventFilter, EventInsert, EventRecord, NewEvent};
 pub use keys::{canonical_json, idempotency_key, new_run_id, request_diff, request_digest};
+pub use open::{SchemaVersions, display_location, is_postgres_url, migrate_store, open_store};
 pub use operator::{ActionKind, OperatorAction, OperatorRecord};
+pub use postgres::{PostgresConfig, PostgresStore};
 pub use run::{Lease, NewRun, RunFilter, RunRecord, RunStatus};
 pub use schedule::SlotRecord;
 pub use sqlite::{Access, DEFAULT_DB_PATH, Durability, SqliteConfig, SqliteStore};

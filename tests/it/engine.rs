@@ -4,5 +4,6 @@
 mod crash;
 mod harness;
 mod operator;
+mod postgres;
 mod runs;
 mod storage;

@@ -124,7 +124,7 @@ async fn a_run_held_by_another_process_is_refused_with_the_holder_named() {
     for _ in 0..100 {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         let out = h.sluice(&["resume", "run_held"], None).await;
-        if text(&out).contains("leased") || text(&out).contains("held") {
+        if text(&out).contains("is held by") {
             second = Some(out);
             break;
         }

@@ -1,0 +1,75 @@
+//! What the conformance tests build their runs from: a fixed start instant, a `payroll` run,
+//! transfers, their dispatches and attempts.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::{Value, json};
+
+use crate::store::attempt::NewAttempt;
+use crate::store::keys::{idempotency_key, request_digest};
+use crate::store::run::{Lease, NewRun};
+use crate::store::step::{Dispatch, NewStep, StepKey};
+use crate::store::traits::Store;
+
+/// A fixed instant tests start from.
+pub(crate) fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2025-03-07T09:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
+/// A run of the `payroll` workflow.
+pub(crate) fn new_run(id: &str) -> NewRun {
+    NewRun {
+        id: id.to_owned(),
+        workflow_name: "payroll".into(),
+        workflow_path: "workflows/payroll.yaml".into(),
+        workflow_hash: "wf-hash".into(),
+        inputs_hash: "in-hash".into(),
+        inputs: json!({"budget": "25000.00"}),
+        plan_hash: None,
+        scheduled_for: None,
+    }
+}
+
+/// The rendered request of a `transfer` to `payee`.
+pub(crate) fn transfer(amount: &str, payee: &str) -> Value {
+    json!({"network": "SEPA", "asset": "EURC", "amount": amount, "target_account": payee})
+}
+
+/// The dispatch of item `item` of step `pay` of `run_a`.
+pub(crate) fn dispatch(item: &str, amount: &str) -> Dispatch {
+    Dispatch {
+        step_id: "pay".into(),
+        item_key: item.into(),
+        idempotency_key: idempotency_key("run_a", "pay", item),
+        request: transfer(amount, item),
+    }
+}
+
+/// A first provider call for item `item` of step `pay` of `run_a`.
+pub(crate) fn attempt(item: &str, outcome: &str) -> NewAttempt {
+    NewAttempt {
+        key: StepKey::item("run_a", "pay", item),
+        attempt_no: 1,
+        operation: "execute".into(),
+        idempotency_key: idempotency_key("run_a", "pay", item),
+        request_digest: Some(request_digest(&transfer("10.00", item))),
+        started_at: t0(),
+        finished_at: Some(t0() + TimeDelta::milliseconds(120)),
+        outcome: outcome.into(),
+        error: None,
+        http_status: Some(200),
+    }
+}
+
+/// A run `run_a` with a `pay` step over `items`, leased by `engine` for a minute.
+pub(crate) async fn leased_run(store: &dyn Store, items: &[&str]) -> Lease {
+    let steps: Vec<NewStep> = items.iter().map(|i| NewStep::item("pay", *i)).collect();
+    store.create_run(&new_run("run_a"), &steps).await.unwrap();
+    store
+        .acquire_lease("run_a", "engine", Duration::from_secs(60))
+        .await
+        .unwrap()
+}

@@ -1,0 +1,91 @@
+//! The store's behaviour, tested once and run against every backend: each test below runs as
+//! `store::conformance::sqlite::…` on a fresh SQLite file and as
+//! `store::conformance::postgres::…` in a fresh Postgres schema (see
+//! [`TestSchema`](super::postgres::testing::TestSchema) for when those run or skip).
+//!
+//! Tests take an [`Env`]: the store under test, the manual clock it reads, and a way to open a
+//! second handle on the same database, as a second process would. What only one backend has
+//! (a SQLite file that is not a database, a Postgres URL's password) is tested beside that
+//! backend.
+
+mod env;
+mod events;
+pub(crate) mod fixtures;
+mod operator;
+mod runs;
+mod schedule;
+mod steps;
+
+pub(crate) use env::Env;
+
+/// Instantiates every listed test once per backend.
+macro_rules! conformance {
+    ($($module:ident { $($test:ident),* $(,)? })*) => {
+        mod sqlite {
+            $(mod $module {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $test() {
+                        let env = crate::store::conformance::Env::sqlite().await;
+                        crate::store::conformance::$module::$test(&env).await;
+                        env.finish().await;
+                    }
+                )*
+            })*
+        }
+
+        mod postgres {
+            $(mod $module {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $test() {
+                        let Some(env) = crate::store::conformance::Env::postgres().await else {
+                            return;
+                        };
+                        crate::store::conformance::$module::$test(&env).await;
+                        env.finish().await;
+                    }
+                )*
+            })*
+        }
+    };
+}
+
+conformance! {
+    runs {
+        creates_a_run_with_ten_thousand_items_and_loads_them_in_plan_order,
+        refuses_duplicate_runs_and_steps_without_writing_anything,
+        lists_runs_newest_first_by_workflow_and_status,
+        one_process_holds_a_run_and_the_other_learns_who,
+        an_expired_lease_lets_another_process_take_over,
+        a_dead_holders_lease_is_taken_over_only_from_that_holder,
+        workers_claim_the_oldest_free_run_once,
+        concurrent_claimers_never_get_the_same_run,
+        writers_on_two_handles_take_turns_and_one_wins_a_lease_race,
+    }
+    steps {
+        group_commit_dispatch_then_results,
+        only_the_lease_holder_may_dispatch,
+        an_item_in_doubt_is_resent_only_with_the_same_request,
+        two_phase_checkpoints_retries_and_attention,
+        waiting_and_skipping,
+        two_handles_finishing_one_step_cannot_both_succeed,
+        batches_in_opposite_orders_from_two_handles_both_commit,
+    }
+    events {
+        an_event_wakes_its_waiter_in_the_same_transaction_and_a_duplicate_changes_nothing,
+        an_event_that_arrives_before_its_waiter_is_found_and_matched_later,
+        one_delivery_received_twice_at_once_is_stored_and_wakes_once,
+    }
+    operator {
+        approval_is_recorded_with_who_when_and_why,
+        resolving_items_in_doubt,
+        cancel_keeps_steps_in_doubt_and_retry_redrives_failures,
+    }
+    schedule {
+        a_slot_is_claimed_once_across_two_handles,
+        a_slot_run_is_created_with_its_claim_or_not_at_all,
+        a_slot_fired_from_two_handles_at_once_starts_one_run,
+        a_slot_that_cannot_start_is_claimed_with_a_failed_run,
+    }
+}

@@ -1,0 +1,277 @@
+//! Operator decisions: approvals, resolving items in doubt, cancel and redrive, each recorded
+//! with who, when and why.
+
+use chrono::TimeDelta;
+use serde_json::json;
+
+use super::Env;
+use super::fixtures::{new_run, t0};
+use crate::store::error::StoreError;
+use crate::store::operator::{ActionKind, OperatorAction};
+use crate::store::run::RunStatus;
+use crate::store::step::{
+    Attention, NewStep, Outcome, StepError, StepKey, StepResult, StepState, Waiting,
+};
+use crate::store::traits::Store;
+
+fn action(kind: ActionKind, step: Option<&str>, item: Option<&str>) -> OperatorAction {
+    OperatorAction {
+        run_id: "run_a".into(),
+        step_id: step.map(str::to_owned),
+        item_key: item.map(str::to_owned),
+        kind,
+        actor: "alice".into(),
+        reason: Some("checked the dashboard".into()),
+    }
+}
+
+async fn run_with_steps(store: &dyn Store) {
+    let steps = [
+        NewStep::step("approve"),
+        NewStep::item("pay", "e1"),
+        NewStep::item("pay", "e2"),
+        NewStep::item("pay", "e3"),
+        NewStep::step("report"),
+    ];
+    store.create_run(&new_run("run_a"), &steps).await.unwrap();
+}
+
+pub(super) async fn approval_is_recorded_with_who_when_and_why(env: &Env) {
+    let store = &*env.store;
+    let clock = &env.clock;
+    run_with_steps(store).await;
+    let approve = action(ActionKind::Approve, Some("approve"), None);
+    let error = store.apply_operator_action(&approve).await.unwrap_err();
+    assert!(matches!(
+        error,
+        StoreError::InvalidTransition {
+            from: StepState::Pending,
+            ..
+        }
+    ));
+
+    let key = StepKey::step("run_a", "approve");
+    store
+        .mark_waiting(&[Waiting {
+            key: key.clone(),
+            request: None,
+            next_check_at: None,
+            deadline_at: None,
+        }])
+        .await
+        .unwrap();
+    store
+        .set_run_status("run_a", RunStatus::Waiting, None)
+        .await
+        .unwrap();
+    clock.advance(TimeDelta::minutes(10));
+    let record = store.apply_operator_action(&approve).await.unwrap();
+    assert_eq!(
+        (record.steps_changed, record.at),
+        (1, t0() + TimeDelta::minutes(10))
+    );
+
+    let step = store.load_step(&key).await.unwrap();
+    assert_eq!(step.state, StepState::Succeeded);
+    assert_eq!(
+        step.output,
+        Some(json!({
+            "approved_by": "alice",
+            "reason": "checked the dashboard",
+            "approved_at": "2025-03-07T09:10:00.000000Z",
+        }))
+    );
+    assert_eq!(
+        store.load_run("run_a").await.unwrap().status,
+        RunStatus::Pending
+    );
+    assert_eq!(
+        store.list_operator_actions("run_a").await.unwrap(),
+        [record]
+    );
+
+    let error = store
+        .apply_operator_action(&action(ActionKind::Approve, None, None))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        StoreError::InvalidAction {
+            action: "approve",
+            ..
+        }
+    ));
+    let mut unknown = approve.clone();
+    unknown.run_id = "run_z".into();
+    assert!(matches!(
+        store.apply_operator_action(&unknown).await,
+        Err(StoreError::RunNotFound { .. })
+    ));
+}
+
+pub(super) async fn resolving_items_in_doubt(env: &Env) {
+    let store = &*env.store;
+    run_with_steps(store).await;
+    let doubt: Vec<Attention> = ["e1", "e2", "e3"]
+        .map(|item| Attention {
+            key: StepKey::item("run_a", "pay", item),
+            message: "lookup could not tell".into(),
+        })
+        .to_vec();
+    store.mark_needs_attention(&doubt).await.unwrap();
+    store
+        .set_run_status("run_a", RunStatus::NeedsAttention, Some("3 items in doubt"))
+        .await
+        .unwrap();
+
+    let found = ActionKind::ResolveSucceeded {
+        provider_ref: "tr_77".into(),
+    };
+    let record = store
+        .apply_operator_action(&action(found.clone(), Some("pay"), Some("e1")))
+        .await
+        .unwrap();
+    assert_eq!(record.steps_changed, 1);
+    let e1 = store
+        .load_step(&StepKey::item("run_a", "pay", "e1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (e1.state, e1.provider_ref.as_deref()),
+        (StepState::Succeeded, Some("tr_77"))
+    );
+    assert_eq!(e1.output.unwrap()["resolved_by"], "alice");
+    let run = store.load_run("run_a").await.unwrap();
+    assert_eq!((run.status, run.error), (RunStatus::Pending, None));
+
+    // Retry without an item: every item of the step still in doubt.
+    let record = store
+        .apply_operator_action(&action(ActionKind::ResolveRetry, Some("pay"), None))
+        .await
+        .unwrap();
+    assert_eq!(record.steps_changed, 2);
+    let pending = store
+        .steps_in_state("run_a", &[StepState::Pending])
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 4);
+
+    // Nothing left in doubt: the refusal names the first item's state.
+    let error = store
+        .apply_operator_action(&action(ActionKind::ResolveSkip, Some("pay"), None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, StoreError::InvalidTransition { from: StepState::Succeeded, to: StepState::Skipped, key } if key.item_key == "e1"),
+        "{error:?}"
+    );
+    let error = store
+        .apply_operator_action(&action(ActionKind::ResolveSkip, Some("nope"), None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, StoreError::StepNotFound { .. }),
+        "{error:?}"
+    );
+
+    // A failed item can be skipped.
+    store
+        .record_results(&[StepResult {
+            key: StepKey::item("run_a", "pay", "e2"),
+            outcome: Outcome::Failed(StepError::new("rejected", "closed account")),
+            attempt: None,
+        }])
+        .await
+        .unwrap();
+    store
+        .apply_operator_action(&action(ActionKind::ResolveSkip, Some("pay"), Some("e2")))
+        .await
+        .unwrap();
+    let e2 = store
+        .load_step(&StepKey::item("run_a", "pay", "e2"))
+        .await
+        .unwrap();
+    assert_eq!(e2.state, StepState::Skipped);
+    assert_eq!(
+        e2.skip_reason.as_deref(),
+        Some("skipped by alice: checked the dashboard")
+    );
+    let kinds: Vec<&str> = store
+        .list_operator_actions("run_a")
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.action.kind.as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["resolve_succeeded", "resolve_retry", "resolve_skip"]
+    );
+}
+
+pub(super) async fn cancel_keeps_steps_in_doubt_and_retry_redrives_failures(env: &Env) {
+    let store = &*env.store;
+    run_with_steps(store).await;
+    store
+        .record_results(&[StepResult {
+            key: StepKey::item("run_a", "pay", "e1"),
+            outcome: Outcome::Failed(StepError::new("rejected", "bad iban")),
+            attempt: None,
+        }])
+        .await
+        .unwrap();
+    store
+        .set_run_status("run_a", RunStatus::Failed, Some("pay failed"))
+        .await
+        .unwrap();
+    let record = store
+        .apply_operator_action(&action(ActionKind::Retry, None, None))
+        .await
+        .unwrap();
+    assert_eq!(record.steps_changed, 1);
+    assert_eq!(
+        store.load_run("run_a").await.unwrap().status,
+        RunStatus::Pending
+    );
+
+    store
+        .mark_needs_attention(&[Attention {
+            key: StepKey::item("run_a", "pay", "e2"),
+            message: "in doubt".into(),
+        }])
+        .await
+        .unwrap();
+    let record = store
+        .apply_operator_action(&action(ActionKind::Cancel, None, None))
+        .await
+        .unwrap();
+    assert_eq!(record.steps_changed, 4);
+    let run = store.load_run("run_a").await.unwrap();
+    assert_eq!(run.status, RunStatus::Cancelled);
+    assert!(run.finished_at.is_some());
+    let e2 = store
+        .load_step(&StepKey::item("run_a", "pay", "e2"))
+        .await
+        .unwrap();
+    assert_eq!(e2.state, StepState::NeedsAttention);
+    let error = store
+        .apply_operator_action(&action(ActionKind::Cancel, None, None))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        StoreError::InvalidAction {
+            action: "cancel",
+            ..
+        }
+    ));
+    // Still resolvable after the cancel; the run stays cancelled.
+    store
+        .apply_operator_action(&action(ActionKind::ResolveSkip, Some("pay"), Some("e2")))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.load_run("run_a").await.unwrap().status,
+        RunStatus::Cancelled
+    );
+}

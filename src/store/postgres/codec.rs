@@ -1,0 +1,294 @@
+//! How values are written to and read back from Postgres columns: TIMESTAMPTZ for times
+//! (microseconds, like the store's clock), JSON as text (numbers keep their exact text), enums
+//! by name, and rows decoded into the store's records. Also the SQLSTATE codes the store reacts
+//! to.
+
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use serde_json::Value;
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use crate::store::attempt::{AttemptRecord, NewAttempt};
+use crate::store::error::StoreError;
+use crate::store::event::{EventRecord, NewEvent};
+use crate::store::run::{Lease, RunRecord, RunStatus};
+use crate::store::step::{StepError, StepKey, StepRecord, StepState};
+
+/// SQLSTATE `read_only_sql_transaction`: a write in a read-only session or on a standby.
+const READ_ONLY_SQL_TRANSACTION: &str = "25006";
+
+/// The SQLSTATE of a database error, if it is one.
+fn sqlstate(error: &sqlx::Error) -> Option<String> {
+    Some(error.as_database_error()?.code()?.into_owned())
+}
+
+/// Whether Postgres refused a write because the session or the server is read-only.
+pub(super) fn is_read_only(error: &sqlx::Error) -> bool {
+    sqlstate(error).as_deref() == Some(READ_ONLY_SQL_TRANSACTION)
+}
+
+/// Whether the error is a UNIQUE or PRIMARY KEY violation.
+pub(super) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}
+
+/// Whether the error is a FOREIGN KEY violation.
+pub(super) fn is_foreign_key_violation(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::ForeignKeyViolation)
+}
+
+/// Times are truncated to microseconds, the precision TIMESTAMPTZ keeps, so a value handed
+/// back to the caller equals the one read later.
+pub(super) fn truncate(time: DateTime<Utc>) -> DateTime<Utc> {
+    time.trunc_subsecs(6)
+}
+
+/// `2025-01-31T09:00:00.000000Z`, the form times take inside JSON the store writes (an
+/// approval's `approved_at`), identical to the SQLite store's.
+pub(super) fn ts_text(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub(super) fn json_text(column: &'static str, value: &Value) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|source| StoreError::Json { column, source })
+}
+
+pub(super) fn opt_json_text(
+    column: &'static str,
+    value: Option<&Value>,
+) -> Result<Option<String>, StoreError> {
+    value.map(|value| json_text(column, value)).transpose()
+}
+
+fn get_json(row: &PgRow, column: &'static str) -> Result<Value, StoreError> {
+    let text: String = row.try_get(column)?;
+    serde_json::from_str(&text).map_err(|source| StoreError::Json { column, source })
+}
+
+fn get_opt_json(row: &PgRow, column: &'static str) -> Result<Option<Value>, StoreError> {
+    row.try_get::<Option<String>, _>(column)?
+        .map(|text| {
+            serde_json::from_str(&text).map_err(|source| StoreError::Json { column, source })
+        })
+        .transpose()
+}
+
+pub(super) fn parse_step_state(text: &str) -> Result<StepState, StoreError> {
+    text.parse().map_err(|_| StoreError::Corrupt {
+        column: "state",
+        value: text.to_owned(),
+    })
+}
+
+fn get_error(
+    row: &PgRow,
+    class_column: &'static str,
+    message_column: &'static str,
+) -> Result<Option<StepError>, StoreError> {
+    let class: Option<String> = row.try_get(class_column)?;
+    let message: Option<String> = row.try_get(message_column)?;
+    Ok(class.map(|class| StepError {
+        class,
+        message: message.unwrap_or_default(),
+    }))
+}
+
+fn get_u32(row: &PgRow, column: &'static str) -> Result<u32, StoreError> {
+    let value: i64 = row.try_get(column)?;
+    u32::try_from(value).map_err(|_| StoreError::Corrupt {
+        column,
+        value: value.to_string(),
+    })
+}
+
+/// A non-negative count column.
+pub(super) fn get_count(row: &PgRow, column: &'static str) -> Result<u64, StoreError> {
+    let value: i64 = row.try_get(column)?;
+    u64::try_from(value).map_err(|_| StoreError::Corrupt {
+        column,
+        value: value.to_string(),
+    })
+}
+
+/// The columns [`run_from_row`] reads, as a literal for `concat!` (SQL stays `&'static str`).
+macro_rules! run_columns {
+    () => {
+        "id, workflow_name, workflow_path, workflow_hash, \
+    inputs_hash, inputs_json, plan_hash, status, created_at, updated_at, finished_at, \
+    lease_owner, lease_expires_at, scheduled_for, error"
+    };
+}
+pub(super) use run_columns;
+
+pub(super) fn run_from_row(row: &PgRow) -> Result<RunRecord, StoreError> {
+    let id: String = row.try_get("id")?;
+    let status: String = row.try_get("status")?;
+    let status = status
+        .parse::<RunStatus>()
+        .map_err(|_| StoreError::Corrupt {
+            column: "status",
+            value: status,
+        })?;
+    let lease = match (
+        row.try_get::<Option<String>, _>("lease_owner")?,
+        row.try_get::<Option<DateTime<Utc>>, _>("lease_expires_at")?,
+    ) {
+        (Some(owner), Some(expires_at)) => Some(Lease {
+            run_id: id.clone(),
+            owner,
+            expires_at,
+        }),
+        _ => None,
+    };
+    Ok(RunRecord {
+        workflow_name: row.try_get("workflow_name")?,
+        workflow_path: row.try_get("workflow_path")?,
+        workflow_hash: row.try_get("workflow_hash")?,
+        inputs_hash: row.try_get("inputs_hash")?,
+        inputs: get_json(row, "inputs_json")?,
+        plan_hash: row.try_get("plan_hash")?,
+        status,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        finished_at: row.try_get("finished_at")?,
+        lease,
+        scheduled_for: row.try_get("scheduled_for")?,
+        error: row.try_get("error")?,
+        id,
+    })
+}
+
+/// The columns [`step_from_row`] reads, as a literal for `concat!` (SQL stays `&'static str`).
+macro_rules! step_columns {
+    () => {
+        "run_id, step_id, item_key, seq, state, idempotency_key, \
+    request_digest, request_json, provider_ref, checkpoint_json, output_json, error_class, \
+    error_message, skip_reason, attempts, next_attempt_at, deadline_at, event_id, updated_at"
+    };
+}
+pub(super) use step_columns;
+
+pub(super) fn step_from_row(row: &PgRow) -> Result<StepRecord, StoreError> {
+    let state: String = row.try_get("state")?;
+    Ok(StepRecord {
+        key: StepKey {
+            run_id: row.try_get("run_id")?,
+            step_id: row.try_get("step_id")?,
+            item_key: row.try_get("item_key")?,
+        },
+        seq: row.try_get("seq")?,
+        state: parse_step_state(&state)?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        request_digest: row.try_get("request_digest")?,
+        request: get_opt_json(row, "request_json")?,
+        provider_ref: row.try_get("provider_ref")?,
+        checkpoint: get_opt_json(row, "checkpoint_json")?,
+        output: get_opt_json(row, "output_json")?,
+        error: get_error(row, "error_class", "error_message")?,
+        skip_reason: row.try_get("skip_reason")?,
+        attempts: get_u32(row, "attempts")?,
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        deadline_at: row.try_get("deadline_at")?,
+        event_id: row.try_get("event_id")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// The columns [`attempt_from_row`] reads, as a literal for `concat!` (SQL stays `&'static str`).
+macro_rules! attempt_columns {
+    () => {
+        "id, run_id, step_id, item_key, attempt_no, operation, \
+    idempotency_key, request_digest, started_at, finished_at, outcome, error_class, \
+    error_message, http_status"
+    };
+}
+pub(super) use attempt_columns;
+
+pub(super) fn attempt_from_row(row: &PgRow) -> Result<AttemptRecord, StoreError> {
+    let http_status = row
+        .try_get::<Option<i64>, _>("http_status")?
+        .map(|status| {
+            u16::try_from(status).map_err(|_| StoreError::Corrupt {
+                column: "http_status",
+                value: status.to_string(),
+            })
+        })
+        .transpose()?;
+    Ok(AttemptRecord {
+        id: row.try_get("id")?,
+        attempt: NewAttempt {
+            key: StepKey {
+                run_id: row.try_get("run_id")?,
+                step_id: row.try_get("step_id")?,
+                item_key: row.try_get("item_key")?,
+            },
+            attempt_no: get_u32(row, "attempt_no")?,
+            operation: row.try_get("operation")?,
+            idempotency_key: row.try_get("idempotency_key")?,
+            request_digest: row.try_get("request_digest")?,
+            started_at: row.try_get("started_at")?,
+            finished_at: row.try_get("finished_at")?,
+            outcome: row.try_get("outcome")?,
+            error: get_error(row, "error_class", "error_message")?,
+            http_status,
+        },
+    })
+}
+
+/// The columns [`event_from_row`] reads, as a literal for `concat!` (SQL stays `&'static str`).
+macro_rules! event_columns {
+    () => {
+        "id, provider, dedupe_key, event_type, object_id, \
+    payload, signature_ok, received_at, matched_run_id, matched_step_id, matched_item_key"
+    };
+}
+pub(super) use event_columns;
+
+pub(super) fn event_from_row(row: &PgRow) -> Result<EventRecord, StoreError> {
+    let matched = match (
+        row.try_get::<Option<String>, _>("matched_run_id")?,
+        row.try_get::<Option<String>, _>("matched_step_id")?,
+        row.try_get::<Option<String>, _>("matched_item_key")?,
+    ) {
+        (Some(run_id), Some(step_id), item_key) => Some(StepKey {
+            run_id,
+            step_id,
+            item_key: item_key.unwrap_or_default(),
+        }),
+        _ => None,
+    };
+    Ok(EventRecord {
+        id: row.try_get("id")?,
+        event: NewEvent {
+            provider: row.try_get("provider")?,
+            dedupe_key: row.try_get("dedupe_key")?,
+            event_type: row.try_get("event_type")?,
+            object_id: row.try_get("object_id")?,
+            payload: row.try_get("payload")?,
+            signature_ok: row.try_get("signature_ok")?,
+        },
+        received_at: row.try_get("received_at")?,
+        matched,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_in_json_have_the_sqlite_stores_fixed_width_form() {
+        let at = DateTime::parse_from_rfc3339("2025-03-07T09:10:00.1234567Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(ts_text(truncate(at)), "2025-03-07T09:10:00.123456Z");
+        assert_eq!(
+            ts_text(truncate(at).trunc_subsecs(0)),
+            "2025-03-07T09:10:00.000000Z"
+        );
+    }
+}

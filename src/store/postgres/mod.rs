@@ -1,0 +1,22 @@
+//! The Postgres store: many `sluice` processes, on many machines, sharing one database
+//! (`--db postgres://…`).
+//!
+//! It implements the same traits, with the same statements, guards and errors, as the SQLite
+//! store; what differs stays in here: row-level locking instead of one writer (see
+//! `transitions.rs`), `FOR UPDATE SKIP LOCKED` for workers claiming runs, `UNNEST` to insert a
+//! run's step rows in one statement, TIMESTAMPTZ times, and the `sluice_schema` table that
+//! marks a schema as sluice's. Schema choices are explained in `migrations/postgres/`.
+
+mod codec;
+mod events;
+mod open;
+mod operator;
+mod runs;
+mod schedule;
+mod steps;
+mod transitions;
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use open::{PostgresConfig, PostgresStore, redact_url, schema_version};

@@ -1,0 +1,358 @@
+//! [`OperatorStore`] on Postgres: each decision is applied to the steps and recorded (who, when,
+//! why, how many steps changed) in one transaction.
+//!
+//! The transaction starts by locking the run's row, so decisions on one run (from two
+//! operators, or an operator and a worker's status change) are applied one after the other,
+//! each seeing what the previous one did, as with SQLite's single writer.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::{PgConnection, Row};
+
+use super::PostgresStore;
+use super::codec::{get_count, json_text, ts_text};
+use super::transitions::{refusal, reset_failed};
+use crate::store::error::StoreError;
+use crate::store::operator::{ActionKind, OperatorAction, OperatorRecord};
+use crate::store::step::{StepKey, StepState};
+use crate::store::traits::OperatorStore;
+
+/// Approval: `waiting → succeeded`.
+const APPROVE: &str = "UPDATE step_runs SET state = 'succeeded', output_json = $1, \
+     provider_ref = COALESCE($2, provider_ref), error_class = NULL, error_message = NULL, \
+     next_attempt_at = NULL, updated_at = $3 \
+     WHERE run_id = $4 AND step_id = $5 AND item_key = $6 AND state = 'waiting'";
+
+/// Resolution as done: `needs_attention | failed → succeeded`.
+const RESOLVE_SUCCEEDED: &str = "UPDATE step_runs SET state = 'succeeded', output_json = $1, \
+     provider_ref = COALESCE($2, provider_ref), error_class = NULL, error_message = NULL, \
+     next_attempt_at = NULL, updated_at = $3 \
+     WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
+       AND state IN ('needs_attention', 'failed')";
+
+impl PostgresStore {
+    async fn apply_inner(&self, action: &OperatorAction) -> Result<OperatorRecord, StoreError> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let status: String = sqlx::query("SELECT status FROM runs WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(&action.run_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::RunNotFound {
+                run_id: action.run_id.clone(),
+            })?
+            .try_get("status")?;
+
+        let changed = match &action.kind {
+            ActionKind::Cancel => cancel(&mut tx, action, &status, now).await?,
+            ActionKind::Retry => {
+                reset_failed(
+                    &mut tx,
+                    &action.run_id,
+                    action.step_id.as_deref(),
+                    action.item_key.as_deref(),
+                    now,
+                )
+                .await?
+            }
+            ActionKind::Approve => {
+                let key = single_key(action)?;
+                let output = json!({
+                    "approved_by": action.actor,
+                    "reason": action.reason,
+                    "approved_at": ts_text(now),
+                });
+                succeed(&mut tx, APPROVE, &key, None, &output, now).await?
+            }
+            ActionKind::ResolveSucceeded { provider_ref } => {
+                let key = single_key(action)?;
+                let output = json!({
+                    "id": provider_ref,
+                    "resolved_by": action.actor,
+                    "reason": action.reason,
+                });
+                succeed(
+                    &mut tx,
+                    RESOLVE_SUCCEEDED,
+                    &key,
+                    Some(provider_ref),
+                    &output,
+                    now,
+                )
+                .await?
+            }
+            ActionKind::ResolveRetry => resolve_retry(&mut tx, action, now).await?,
+            ActionKind::ResolveSkip => resolve_skip(&mut tx, action, now).await?,
+        };
+
+        if changed > 0 && action.kind != ActionKind::Cancel {
+            // The run can make progress again: let a worker or `sluice resume` pick it up.
+            sqlx::query(
+                "UPDATE runs SET status = 'pending', error = NULL, finished_at = NULL, \
+                 updated_at = $1 \
+                 WHERE id = $2 AND status IN ('failed', 'needs_attention', 'waiting')",
+            )
+            .bind(now)
+            .bind(&action.run_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+
+        let provider_ref = match &action.kind {
+            ActionKind::ResolveSucceeded { provider_ref } => Some(provider_ref.as_str()),
+            _ => None,
+        };
+        let id: i64 = sqlx::query(
+            "INSERT INTO operator_actions (run_id, step_id, item_key, action, provider_ref, \
+             actor, reason, at, steps_changed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             RETURNING id",
+        )
+        .bind(&action.run_id)
+        .bind(&action.step_id)
+        .bind(&action.item_key)
+        .bind(action.kind.as_str())
+        .bind(provider_ref)
+        .bind(&action.actor)
+        .bind(&action.reason)
+        .bind(now)
+        .bind(i64::try_from(changed).unwrap_or(i64::MAX))
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("id")?;
+        tx.commit().await?;
+        Ok(OperatorRecord {
+            id,
+            action: action.clone(),
+            at: now,
+            steps_changed: changed,
+        })
+    }
+
+    async fn list_inner(&self, run_id: &str) -> Result<Vec<OperatorRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, run_id, step_id, item_key, action, provider_ref, actor, reason, at, \
+             steps_changed FROM operator_actions WHERE run_id = $1 ORDER BY id",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let name: String = row.try_get("action")?;
+                let kind = match name.as_str() {
+                    "approve" => ActionKind::Approve,
+                    "resolve_succeeded" => ActionKind::ResolveSucceeded {
+                        provider_ref: row
+                            .try_get::<Option<String>, _>("provider_ref")?
+                            .unwrap_or_default(),
+                    },
+                    "resolve_retry" => ActionKind::ResolveRetry,
+                    "resolve_skip" => ActionKind::ResolveSkip,
+                    "cancel" => ActionKind::Cancel,
+                    "retry" => ActionKind::Retry,
+                    _ => {
+                        return Err(StoreError::Corrupt {
+                            column: "action",
+                            value: name,
+                        });
+                    }
+                };
+                let at: DateTime<Utc> = row.try_get("at")?;
+                Ok(OperatorRecord {
+                    id: row.try_get("id")?,
+                    action: OperatorAction {
+                        run_id: row.try_get("run_id")?,
+                        step_id: row.try_get("step_id")?,
+                        item_key: row.try_get("item_key")?,
+                        kind,
+                        actor: row.try_get("actor")?,
+                        reason: row.try_get("reason")?,
+                    },
+                    at,
+                    steps_changed: get_count(row, "steps_changed")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The step run an action names: its step, and its item or `""`.
+fn single_key(action: &OperatorAction) -> Result<StepKey, StoreError> {
+    let step_id = action
+        .step_id
+        .as_ref()
+        .ok_or_else(|| StoreError::InvalidAction {
+            run_id: action.run_id.clone(),
+            action: action.kind.as_str(),
+            problem: "it needs a step",
+        })?;
+    Ok(StepKey::item(
+        &action.run_id,
+        step_id,
+        action.item_key.clone().unwrap_or_default(),
+    ))
+}
+
+/// Runs [`APPROVE`] or [`RESOLVE_SUCCEEDED`] on one step run.
+async fn succeed(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    key: &StepKey,
+    provider_ref: Option<&String>,
+    output: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let result = sqlx::query(sql)
+        .bind(json_text("output_json", output)?)
+        .bind(provider_ref)
+        .bind(now)
+        .bind(&key.run_id)
+        .bind(&key.step_id)
+        .bind(&key.item_key)
+        .execute(&mut *conn)
+        .await?;
+    if result.rows_affected() == 0 {
+        return Err(refusal(conn, key, StepState::Succeeded).await);
+    }
+    Ok(result.rows_affected())
+}
+
+async fn resolve_retry(
+    conn: &mut PgConnection,
+    action: &OperatorAction,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let key = single_key(action)?;
+    let result = sqlx::query(
+        "UPDATE step_runs SET state = 'pending', error_class = NULL, error_message = NULL, \
+         next_attempt_at = NULL, updated_at = $1 \
+         WHERE run_id = $2 AND step_id = $3 AND ($4 IS NULL OR item_key = $4) \
+           AND state = 'needs_attention'",
+    )
+    .bind(now)
+    .bind(&key.run_id)
+    .bind(&key.step_id)
+    .bind(&action.item_key)
+    .execute(&mut *conn)
+    .await?;
+    settled_count(
+        conn,
+        result.rows_affected(),
+        action,
+        &key,
+        StepState::Pending,
+    )
+    .await
+}
+
+async fn resolve_skip(
+    conn: &mut PgConnection,
+    action: &OperatorAction,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let key = single_key(action)?;
+    let reason = match &action.reason {
+        Some(reason) => format!("skipped by {}: {reason}", action.actor),
+        None => format!("skipped by {}", action.actor),
+    };
+    let result = sqlx::query(
+        "UPDATE step_runs SET state = 'skipped', skip_reason = $1, next_attempt_at = NULL, \
+         updated_at = $2 \
+         WHERE run_id = $3 AND step_id = $4 AND ($5 IS NULL OR item_key = $5) \
+           AND state IN ('needs_attention', 'failed')",
+    )
+    .bind(reason)
+    .bind(now)
+    .bind(&key.run_id)
+    .bind(&key.step_id)
+    .bind(&action.item_key)
+    .execute(&mut *conn)
+    .await?;
+    settled_count(
+        conn,
+        result.rows_affected(),
+        action,
+        &key,
+        StepState::Skipped,
+    )
+    .await
+}
+
+/// The number of step runs changed, or why none could be: the named item's state, or, for a
+/// whole step, the state of its first item.
+async fn settled_count(
+    conn: &mut PgConnection,
+    changed: u64,
+    action: &OperatorAction,
+    key: &StepKey,
+    to: StepState,
+) -> Result<u64, StoreError> {
+    if changed > 0 {
+        return Ok(changed);
+    }
+    if action.item_key.is_some() {
+        return Err(refusal(conn, key, to).await);
+    }
+    let first = sqlx::query(
+        "SELECT item_key FROM step_runs WHERE run_id = $1 AND step_id = $2 ORDER BY seq LIMIT 1",
+    )
+    .bind(&key.run_id)
+    .bind(&key.step_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match first {
+        Some(row) => {
+            let item_key: String = row.try_get("item_key")?;
+            let first_key = StepKey::item(&key.run_id, &key.step_id, item_key);
+            Err(refusal(conn, &first_key, to).await)
+        }
+        None => Err(StoreError::StepNotFound { key: key.clone() }),
+    }
+}
+
+async fn cancel(
+    conn: &mut PgConnection,
+    action: &OperatorAction,
+    status: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    if matches!(status, "succeeded" | "cancelled") {
+        return Err(StoreError::InvalidAction {
+            run_id: action.run_id.clone(),
+            action: action.kind.as_str(),
+            problem: "the run has already finished",
+        });
+    }
+    sqlx::query(
+        "UPDATE runs SET status = 'cancelled', finished_at = $1, updated_at = $1 WHERE id = $2",
+    )
+    .bind(now)
+    .bind(&action.run_id)
+    .execute(&mut *conn)
+    .await?;
+    let result = sqlx::query(
+        "UPDATE step_runs SET state = 'cancelled', next_attempt_at = NULL, updated_at = $1 \
+         WHERE run_id = $2 AND state IN ('pending', 'waiting')",
+    )
+    .bind(now)
+    .bind(&action.run_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+#[async_trait::async_trait]
+impl OperatorStore for PostgresStore {
+    async fn apply_operator_action(
+        &self,
+        action: &OperatorAction,
+    ) -> Result<OperatorRecord, StoreError> {
+        let result = self.apply_inner(action).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn list_operator_actions(&self, run_id: &str) -> Result<Vec<OperatorRecord>, StoreError> {
+        let result = self.list_inner(run_id).await;
+        result.map_err(|e| self.classify(e))
+    }
+}

@@ -1,0 +1,154 @@
+//! [`ScheduleStore`] on Postgres: a slot is a row keyed by workflow and instant, inserted with
+//! `ON CONFLICT DO NOTHING`, so exactly one claimer across processes sees it inserted.
+//!
+//! A second claimer racing the first waits on the primary key until the first transaction
+//! ends: it conflicts if the first committed, and claims the slot itself if the first rolled
+//! back (say, its run could not be created), so a slot fires once, never zero times for a
+//! failed attempt.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, Row};
+
+use super::PostgresStore;
+use super::runs::insert_run;
+use crate::store::error::StoreError;
+use crate::store::run::{NewRun, RunStatus};
+use crate::store::schedule::SlotRecord;
+use crate::store::step::NewStep;
+use crate::store::traits::ScheduleStore;
+
+/// Inserts the slot row unless it exists; `true` if this call inserted it.
+async fn insert_slot(
+    conn: &mut PgConnection,
+    workflow: &str,
+    slot: DateTime<Utc>,
+    run_id: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let result = sqlx::query(
+        "INSERT INTO schedule_slots (workflow_name, slot_at, run_id, claimed_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (workflow_name, slot_at) DO NOTHING",
+    )
+    .bind(workflow)
+    .bind(slot)
+    .bind(run_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+impl PostgresStore {
+    async fn claim_slot_inner(
+        &self,
+        workflow: &str,
+        slot: DateTime<Utc>,
+        run_id: &str,
+    ) -> Result<bool, StoreError> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        let claimed = insert_slot(&mut tx, workflow, slot, run_id, now).await?;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn start_slot_run_inner(
+        &self,
+        workflow: &str,
+        slot: DateTime<Utc>,
+        run: &NewRun,
+        steps: &[NewStep],
+    ) -> Result<bool, StoreError> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        if !insert_slot(&mut tx, workflow, slot, &run.id, now).await? {
+            return Ok(false);
+        }
+        insert_run(&mut tx, run, steps, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn fail_slot_run_inner(
+        &self,
+        workflow: &str,
+        slot: DateTime<Utc>,
+        run: &NewRun,
+        error: &str,
+    ) -> Result<bool, StoreError> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        if !insert_slot(&mut tx, workflow, slot, &run.id, now).await? {
+            return Ok(false);
+        }
+        insert_run(&mut tx, run, &[], now).await?;
+        sqlx::query("UPDATE runs SET status = $1, error = $2, finished_at = $3 WHERE id = $4")
+            .bind(RunStatus::Failed.as_str())
+            .bind(error)
+            .bind(now)
+            .bind(&run.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn last_slot_inner(&self, workflow: &str) -> Result<Option<SlotRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT workflow_name, slot_at, run_id, claimed_at FROM schedule_slots \
+             WHERE workflow_name = $1 ORDER BY slot_at DESC LIMIT 1",
+        )
+        .bind(workflow)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(SlotRecord {
+                workflow_name: row.try_get("workflow_name")?,
+                slot_at: row.try_get("slot_at")?,
+                run_id: row.try_get("run_id")?,
+                claimed_at: row.try_get("claimed_at")?,
+            })
+        })
+        .transpose()
+    }
+}
+
+#[async_trait::async_trait]
+impl ScheduleStore for PostgresStore {
+    async fn claim_slot(
+        &self,
+        workflow: &str,
+        slot: DateTime<Utc>,
+        run_id: &str,
+    ) -> Result<bool, StoreError> {
+        let result = self.claim_slot_inner(workflow, slot, run_id).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn start_slot_run(
+        &self,
+        workflow: &str,
+        slot: DateTime<Utc>,
+        run: &NewRun,
+        steps: &[NewStep],
+    ) -> Result<bool, StoreError> {
+        let result = self.start_slot_run_inner(workflow, slot, run, steps).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn fail_slot_run(
+        &self,
+        workflow: &str,
+        slot: DateTime<Utc>,
+        run: &NewRun,
+        error: &str,
+    ) -> Result<bool, StoreError> {
+        let result = self.fail_slot_run_inner(workflow, slot, run, error).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn last_slot(&self, workflow: &str) -> Result<Option<SlotRecord>, StoreError> {
+        let result = self.last_slot_inner(workflow).await;
+        result.map_err(|e| self.classify(e))
+    }
+}

@@ -1,0 +1,191 @@
+//! [`StepStore`] on Postgres: reading step runs and attempts, and the trait's entry points for
+//! the guarded state changes in `transitions.rs`.
+
+use sqlx::{Postgres, QueryBuilder, Row};
+
+use super::PostgresStore;
+use super::codec::{
+    attempt_columns, attempt_from_row, get_count, parse_step_state, step_columns, step_from_row,
+};
+use crate::store::attempt::{AttemptRecord, NewAttempt};
+use crate::store::error::StoreError;
+use crate::store::run::Lease;
+use crate::store::step::{
+    Attention, Checkpoint, Dispatch, RetryLater, Skip, StepCount, StepKey, StepRecord, StepResult,
+    StepState, Waiting,
+};
+use crate::store::traits::StepStore;
+
+impl PostgresStore {
+    async fn fetch_steps(
+        &self,
+        query: &mut QueryBuilder<Postgres>,
+    ) -> Result<Vec<StepRecord>, StoreError> {
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows.iter().map(step_from_row).collect()
+    }
+
+    async fn load_step_inner(&self, key: &StepKey) -> Result<StepRecord, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            step_columns!(),
+            " FROM step_runs WHERE run_id = $1 AND step_id = $2 AND item_key = $3"
+        ))
+        .bind(&key.run_id)
+        .bind(&key.step_id)
+        .bind(&key.item_key)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::StepNotFound { key: key.clone() })?;
+        step_from_row(&row)
+    }
+
+    async fn count_steps_inner(&self, run_id: &str) -> Result<Vec<StepCount>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.step_id, s.state, COUNT(*) AS n, f.first_seq FROM step_runs s \
+             JOIN (SELECT step_id, MIN(seq) AS first_seq FROM step_runs WHERE run_id = $1 \
+                   GROUP BY step_id) f ON f.step_id = s.step_id \
+             WHERE s.run_id = $1 GROUP BY s.step_id, s.state, f.first_seq",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut counts = rows
+            .iter()
+            .map(|row| {
+                let count = StepCount {
+                    step_id: row.try_get("step_id")?,
+                    state: parse_step_state(&row.try_get::<String, _>("state")?)?,
+                    count: get_count(row, "n")?,
+                };
+                Ok((row.try_get::<i64, _>("first_seq")?, count))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        // Steps in plan order, states in lifecycle order.
+        counts.sort_by_key(|(first, count)| (*first, count.state));
+        Ok(counts.into_iter().map(|(_, count)| count).collect())
+    }
+
+    async fn load_attempts_inner(&self, run_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            attempt_columns!(),
+            " FROM attempts WHERE run_id = $1 ORDER BY id"
+        ))
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(attempt_from_row).collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl StepStore for PostgresStore {
+    async fn load_steps(&self, run_id: &str) -> Result<Vec<StepRecord>, StoreError> {
+        let mut query = QueryBuilder::new(concat!(
+            "SELECT ",
+            step_columns!(),
+            " FROM step_runs WHERE run_id = "
+        ));
+        query.push_bind(run_id).push(" ORDER BY seq");
+        let result = self.fetch_steps(&mut query).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn load_step(&self, key: &StepKey) -> Result<StepRecord, StoreError> {
+        let result = self.load_step_inner(key).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn steps_in_state(
+        &self,
+        run_id: &str,
+        states: &[StepState],
+    ) -> Result<Vec<StepRecord>, StoreError> {
+        if states.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = QueryBuilder::new(concat!(
+            "SELECT ",
+            step_columns!(),
+            " FROM step_runs WHERE run_id = "
+        ));
+        let names: Vec<&str> = states.iter().map(|state| state.as_str()).collect();
+        query
+            .push_bind(run_id)
+            .push(" AND state = ANY(")
+            .push_bind(names)
+            .push(") ORDER BY seq");
+        let result = self.fetch_steps(&mut query).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn waiting_steps(&self) -> Result<Vec<StepRecord>, StoreError> {
+        let mut query = QueryBuilder::new(concat!(
+            "SELECT ",
+            step_columns!(),
+            " FROM step_runs WHERE state = 'waiting' ORDER BY run_id COLLATE \"C\", seq"
+        ));
+        let result = self.fetch_steps(&mut query).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn count_steps(&self, run_id: &str) -> Result<Vec<StepCount>, StoreError> {
+        let result = self.count_steps_inner(run_id).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn mark_dispatching(&self, lease: &Lease, batch: &[Dispatch]) -> Result<(), StoreError> {
+        let result = self.mark_dispatching_inner(lease, batch).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn record_checkpoints(&self, batch: &[Checkpoint]) -> Result<(), StoreError> {
+        let result = self.record_checkpoints_inner(batch).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn record_results(&self, batch: &[StepResult]) -> Result<(), StoreError> {
+        let result = self.record_results_inner(batch).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn record_retries(&self, batch: &[RetryLater]) -> Result<(), StoreError> {
+        let result = self.record_retries_inner(batch).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn mark_waiting(&self, batch: &[Waiting]) -> Result<(), StoreError> {
+        let result = self.mark_waiting_inner(batch).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn mark_skipped(&self, batch: &[Skip]) -> Result<(), StoreError> {
+        let result = self.mark_skipped_inner(batch).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn mark_needs_attention(&self, batch: &[Attention]) -> Result<(), StoreError> {
+        let result = self.mark_needs_attention_inner(batch).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn reset_failed_items(
+        &self,
+        run_id: &str,
+        step_id: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let result = self.reset_failed_items_inner(run_id, step_id).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn record_attempts(&self, batch: &[NewAttempt]) -> Result<(), StoreError> {
+        let result = self.record_attempts_inner(batch).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn load_attempts(&self, run_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
+        let result = self.load_attempts_inner(run_id).await;
+        result.map_err(|e| self.classify(e))
+    }
+}

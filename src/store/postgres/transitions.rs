@@ -1,0 +1,496 @@
+//! The guarded state changes of step runs on Postgres, one transaction per batch.
+//!
+//! Every change is an `UPDATE … WHERE state IN (the states it may come from)`; a row that does
+//! not match is explained (missing, wrong state, changed request) and the whole batch is rolled
+//! back, so a batch is never half applied. [`StepStore`](crate::store::StepStore) in `steps.rs`
+//! exposes these.
+//!
+//! The statements are the SQLite store's. Where SQLite serialises whole write transactions,
+//! Postgres locks rows: every transaction that changes steps first locks their run's row
+//! ([`lock_runs`]; `mark_dispatching` does it with its lease fence, which also holds off any
+//! lease change until the batch commits), so writers of one run take turns and cannot
+//! deadlock on step rows. A guarded `UPDATE` is then checked against the committed row, so two
+//! processes can never both move one step out of the same state.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, Row};
+
+use super::PostgresStore;
+use super::codec::{is_foreign_key_violation, json_text, opt_json_text, parse_step_state};
+use crate::store::attempt::NewAttempt;
+use crate::store::error::StoreError;
+use crate::store::keys::{request_diff, request_digest};
+use crate::store::run::Lease;
+use crate::store::step::{
+    Attention, Checkpoint, Dispatch, Outcome, RetryLater, Skip, StepKey, StepResult, StepState,
+    Waiting,
+};
+
+/// Why a guarded update matched no row: the step does not exist, or its state does not allow
+/// becoming `to`.
+pub(super) async fn refusal(conn: &mut PgConnection, key: &StepKey, to: StepState) -> StoreError {
+    let state = sqlx::query(
+        "SELECT state FROM step_runs WHERE run_id = $1 AND step_id = $2 AND item_key = $3",
+    )
+    .bind(&key.run_id)
+    .bind(&key.step_id)
+    .bind(&key.item_key)
+    .fetch_optional(&mut *conn)
+    .await;
+    let state = match state {
+        Ok(Some(row)) => row.try_get::<String, _>("state"),
+        Ok(None) => return StoreError::StepNotFound { key: key.clone() },
+        Err(error) => return error.into(),
+    };
+    match state
+        .map_err(StoreError::from)
+        .and_then(|s| parse_step_state(&s))
+    {
+        Ok(from) => StoreError::InvalidTransition {
+            key: key.clone(),
+            from,
+            to,
+        },
+        Err(error) => error,
+    }
+}
+
+/// Locks the rows of the runs whose steps a transaction is about to change, in id order,
+/// before it touches any step row. Every transaction that changes step rows does this first
+/// (`mark_dispatching` through its lease fence, operator actions through their run check), so
+/// writers of one run's steps take turns, as SQLite's single writer does, and two batches
+/// can never each hold a step row the other waits for.
+pub(super) async fn lock_runs<'a>(
+    conn: &mut PgConnection,
+    run_ids: impl IntoIterator<Item = &'a str>,
+) -> Result<(), StoreError> {
+    let mut run_ids: Vec<&str> = run_ids.into_iter().collect();
+    run_ids.sort_unstable();
+    run_ids.dedup();
+    if !run_ids.is_empty() {
+        sqlx::query("SELECT id FROM runs WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
+            .bind(run_ids)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Fails with [`refusal`] unless the guarded update changed exactly one row.
+async fn expect_one(
+    conn: &mut PgConnection,
+    rows_affected: u64,
+    key: &StepKey,
+    to: StepState,
+) -> Result<(), StoreError> {
+    if rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(refusal(conn, key, to).await)
+    }
+}
+
+pub(super) async fn insert_attempt(
+    conn: &mut PgConnection,
+    attempt: &NewAttempt,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO attempts (run_id, step_id, item_key, attempt_no, operation, \
+         idempotency_key, request_digest, started_at, finished_at, outcome, error_class, \
+         error_message, http_status) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(&attempt.key.run_id)
+    .bind(&attempt.key.step_id)
+    .bind(&attempt.key.item_key)
+    .bind(i64::from(attempt.attempt_no))
+    .bind(&attempt.operation)
+    .bind(&attempt.idempotency_key)
+    .bind(&attempt.request_digest)
+    .bind(attempt.started_at)
+    .bind(attempt.finished_at)
+    .bind(&attempt.outcome)
+    .bind(attempt.error.as_ref().map(|e| e.class.as_str()))
+    .bind(attempt.error.as_ref().map(|e| e.message.as_str()))
+    .bind(attempt.http_status.map(i64::from))
+    .execute(&mut *conn)
+    .await
+    .map_err(|error| {
+        if is_foreign_key_violation(&error) {
+            StoreError::StepNotFound {
+                key: attempt.key.clone(),
+            }
+        } else {
+            error.into()
+        }
+    })?;
+    Ok(())
+}
+
+/// `failed → pending` for a run, optionally narrowed to a step and an item.
+pub(super) async fn reset_failed(
+    conn: &mut PgConnection,
+    run_id: &str,
+    step_id: Option<&str>,
+    item_key: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let result = sqlx::query(
+        "UPDATE step_runs SET state = 'pending', error_class = NULL, error_message = NULL, \
+         next_attempt_at = NULL, updated_at = $1 \
+         WHERE run_id = $2 AND state = 'failed' \
+           AND ($3 IS NULL OR step_id = $3) AND ($4 IS NULL OR item_key = $4)",
+    )
+    .bind(now)
+    .bind(run_id)
+    .bind(step_id)
+    .bind(item_key)
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+impl PostgresStore {
+    pub(super) async fn mark_dispatching_inner(
+        &self,
+        lease: &Lease,
+        batch: &[Dispatch],
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        // The fence: only the current, unexpired holder may let requests out.
+        let held = sqlx::query(
+            "UPDATE runs SET updated_at = $1 \
+             WHERE id = $2 AND lease_owner = $3 AND lease_expires_at > $1",
+        )
+        .bind(now)
+        .bind(&lease.run_id)
+        .bind(&lease.owner)
+        .execute(&mut *tx)
+        .await?;
+        if held.rows_affected() == 0 {
+            let row = sqlx::query("SELECT lease_owner FROM runs WHERE id = $1")
+                .bind(&lease.run_id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StoreError::RunNotFound {
+                    run_id: lease.run_id.clone(),
+                })?;
+            return Err(StoreError::LeaseLost {
+                run_id: lease.run_id.clone(),
+                owner: lease.owner.clone(),
+                holder: row
+                    .try_get::<Option<String>, _>("lease_owner")?
+                    .filter(|holder| *holder != lease.owner),
+            });
+        }
+
+        for item in batch {
+            let digest = request_digest(&item.request);
+            let request = json_text("request_json", &item.request)?;
+            let result = sqlx::query(
+                "UPDATE step_runs SET state = 'dispatching', idempotency_key = $1, \
+                 request_digest = $2, request_json = $3, attempts = attempts + 1, \
+                 next_attempt_at = NULL, updated_at = $4 \
+                 WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
+                   AND (state = 'pending' OR (state = 'dispatching' \
+                        AND idempotency_key = $1 AND request_digest = $2))",
+            )
+            .bind(&item.idempotency_key)
+            .bind(&digest)
+            .bind(&request)
+            .bind(now)
+            .bind(&lease.run_id)
+            .bind(&item.step_id)
+            .bind(&item.item_key)
+            .execute(&mut *tx)
+            .await?;
+            if result.rows_affected() == 0 {
+                let key = StepKey::item(&lease.run_id, &item.step_id, &item.item_key);
+                return Err(dispatch_refusal(&mut tx, key, item).await);
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn record_checkpoints_inner(
+        &self,
+        batch: &[Checkpoint],
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        lock_runs(&mut tx, batch.iter().map(|item| item.key.run_id.as_str())).await?;
+        for item in batch {
+            let result = sqlx::query(
+                "UPDATE step_runs SET state = 'in_flight', provider_ref = $1, \
+                 checkpoint_json = $2, updated_at = $3 \
+                 WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
+                   AND state IN ('dispatching', 'in_flight')",
+            )
+            .bind(&item.provider_ref)
+            .bind(json_text("checkpoint_json", &item.checkpoint)?)
+            .bind(now)
+            .bind(&item.key.run_id)
+            .bind(&item.key.step_id)
+            .bind(&item.key.item_key)
+            .execute(&mut *tx)
+            .await?;
+            expect_one(
+                &mut tx,
+                result.rows_affected(),
+                &item.key,
+                StepState::InFlight,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn record_results_inner(
+        &self,
+        batch: &[StepResult],
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        lock_runs(&mut tx, batch.iter().map(|item| item.key.run_id.as_str())).await?;
+        for item in batch {
+            let key = &item.key;
+            let (result, to) = match &item.outcome {
+                Outcome::Succeeded {
+                    output,
+                    provider_ref,
+                } => {
+                    let result = sqlx::query(
+                        "UPDATE step_runs SET state = 'succeeded', output_json = $1, \
+                         provider_ref = COALESCE($2, provider_ref), error_class = NULL, \
+                         error_message = NULL, next_attempt_at = NULL, updated_at = $3 \
+                         WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
+                           AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
+                    )
+                    .bind(json_text("output_json", output)?)
+                    .bind(provider_ref)
+                    .bind(now)
+                    .bind(&key.run_id)
+                    .bind(&key.step_id)
+                    .bind(&key.item_key)
+                    .execute(&mut *tx)
+                    .await?;
+                    (result, StepState::Succeeded)
+                }
+                Outcome::Failed(error) => {
+                    let result = sqlx::query(
+                        "UPDATE step_runs SET state = 'failed', error_class = $1, \
+                         error_message = $2, next_attempt_at = NULL, updated_at = $3 \
+                         WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
+                           AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
+                    )
+                    .bind(&error.class)
+                    .bind(&error.message)
+                    .bind(now)
+                    .bind(&key.run_id)
+                    .bind(&key.step_id)
+                    .bind(&key.item_key)
+                    .execute(&mut *tx)
+                    .await?;
+                    (result, StepState::Failed)
+                }
+            };
+            expect_one(&mut tx, result.rows_affected(), key, to).await?;
+            if let Some(attempt) = &item.attempt {
+                insert_attempt(&mut tx, attempt).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn record_retries_inner(
+        &self,
+        batch: &[RetryLater],
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        lock_runs(&mut tx, batch.iter().map(|item| item.key.run_id.as_str())).await?;
+        for item in batch {
+            let result = sqlx::query(
+                "UPDATE step_runs SET \
+                 state = CASE WHEN state = 'dispatching' THEN 'pending' ELSE state END, \
+                 error_class = $1, error_message = $2, next_attempt_at = $3, updated_at = $4 \
+                 WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
+                   AND state IN ('pending', 'dispatching', 'in_flight')",
+            )
+            .bind(&item.error.class)
+            .bind(&item.error.message)
+            .bind(item.next_attempt_at)
+            .bind(now)
+            .bind(&item.key.run_id)
+            .bind(&item.key.step_id)
+            .bind(&item.key.item_key)
+            .execute(&mut *tx)
+            .await?;
+            expect_one(
+                &mut tx,
+                result.rows_affected(),
+                &item.key,
+                StepState::Pending,
+            )
+            .await?;
+            if let Some(attempt) = &item.attempt {
+                insert_attempt(&mut tx, attempt).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn mark_waiting_inner(&self, batch: &[Waiting]) -> Result<(), StoreError> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        lock_runs(&mut tx, batch.iter().map(|item| item.key.run_id.as_str())).await?;
+        for item in batch {
+            let result = sqlx::query(
+                "UPDATE step_runs SET state = 'waiting', \
+                 request_json = COALESCE($1, request_json), next_attempt_at = $2, \
+                 deadline_at = $3, event_id = NULL, updated_at = $4 \
+                 WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
+                   AND state IN ('pending', 'waiting')",
+            )
+            .bind(opt_json_text("request_json", item.request.as_ref())?)
+            .bind(item.next_check_at)
+            .bind(item.deadline_at)
+            .bind(now)
+            .bind(&item.key.run_id)
+            .bind(&item.key.step_id)
+            .bind(&item.key.item_key)
+            .execute(&mut *tx)
+            .await?;
+            expect_one(
+                &mut tx,
+                result.rows_affected(),
+                &item.key,
+                StepState::Waiting,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn mark_skipped_inner(&self, batch: &[Skip]) -> Result<(), StoreError> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        lock_runs(&mut tx, batch.iter().map(|item| item.key.run_id.as_str())).await?;
+        for item in batch {
+            let result = sqlx::query(
+                "UPDATE step_runs SET state = 'skipped', skip_reason = $1, \
+                 next_attempt_at = NULL, updated_at = $2 \
+                 WHERE run_id = $3 AND step_id = $4 AND item_key = $5 \
+                   AND state IN ('pending', 'waiting')",
+            )
+            .bind(&item.reason)
+            .bind(now)
+            .bind(&item.key.run_id)
+            .bind(&item.key.step_id)
+            .bind(&item.key.item_key)
+            .execute(&mut *tx)
+            .await?;
+            expect_one(
+                &mut tx,
+                result.rows_affected(),
+                &item.key,
+                StepState::Skipped,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn mark_needs_attention_inner(
+        &self,
+        batch: &[Attention],
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        lock_runs(&mut tx, batch.iter().map(|item| item.key.run_id.as_str())).await?;
+        for item in batch {
+            let result = sqlx::query(
+                "UPDATE step_runs SET state = 'needs_attention', error_class = 'needs_attention', \
+                 error_message = $1, next_attempt_at = NULL, updated_at = $2 \
+                 WHERE run_id = $3 AND step_id = $4 AND item_key = $5 \
+                   AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
+            )
+            .bind(&item.message)
+            .bind(now)
+            .bind(&item.key.run_id)
+            .bind(&item.key.step_id)
+            .bind(&item.key.item_key)
+            .execute(&mut *tx)
+            .await?;
+            expect_one(
+                &mut tx,
+                result.rows_affected(),
+                &item.key,
+                StepState::NeedsAttention,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn reset_failed_items_inner(
+        &self,
+        run_id: &str,
+        step_id: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let now = self.now();
+        let mut tx = self.begin().await?;
+        lock_runs(&mut tx, [run_id]).await?;
+        let count = reset_failed(&mut tx, run_id, step_id, None, now).await?;
+        tx.commit().await?;
+        Ok(count)
+    }
+
+    pub(super) async fn record_attempts_inner(
+        &self,
+        batch: &[NewAttempt],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        for attempt in batch {
+            insert_attempt(&mut tx, attempt).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Why a dispatch matched no row; for a step already dispatching, names what changed.
+async fn dispatch_refusal(conn: &mut PgConnection, key: StepKey, item: &Dispatch) -> StoreError {
+    let row = sqlx::query(
+        "SELECT state, idempotency_key, request_json FROM step_runs \
+         WHERE run_id = $1 AND step_id = $2 AND item_key = $3 AND state = 'dispatching'",
+    )
+    .bind(&key.run_id)
+    .bind(&key.step_id)
+    .bind(&key.item_key)
+    .fetch_optional(&mut *conn)
+    .await;
+    let row = match row {
+        Ok(Some(row)) => row,
+        Ok(None) => return refusal(conn, &key, StepState::Dispatching).await,
+        Err(error) => return error.into(),
+    };
+    let old_key: Option<String> = row.try_get("idempotency_key").unwrap_or_default();
+    let old_request: Option<String> = row.try_get("request_json").unwrap_or_default();
+    let old_request = old_request
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let mut differences = request_diff(&old_request, &item.request);
+    if old_key.as_deref() != Some(item.idempotency_key.as_str()) {
+        differences.insert(0, "idempotency_key".to_owned());
+    }
+    StoreError::RequestChanged { key, differences }
+}
