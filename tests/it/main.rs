@@ -7,3 +7,4 @@ mod sandbox;
 mod schema;
 mod secrets;
 mod support;
+mod webhooks;
