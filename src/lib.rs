@@ -2,7 +2,8 @@
 //!
 //! A YAML workflow is loaded and validated by [`spec`], its templates are rendered by
 //! [`template`] with exact decimal money from [`money`], and [`plan`] turns it into a DAG.
-//! Provider adapters live in [`providers`]; [`sandbox`] emulates the four providers locally.
+//! Provider adapters live in [`providers`]; [`sandbox`] emulates the four providers locally;
+//! [`webhooks`] receives their events.
 //! The binary's commands live in [`cli`].
 #![warn(missing_docs)]
 
@@ -17,3 +18,4 @@ pub mod signing;
 pub mod spec;
 pub mod store;
 pub mod template;
+pub mod webhooks;

@@ -9,8 +9,8 @@ use anyhow::{Context, Result};
 
 use crate::engine::RunReport;
 use crate::plan::inputs::{Given, split_arg};
-use crate::providers::{HttpClient, Provider, build};
-use crate::sandbox::{SandboxConfig, SandboxHandle};
+use crate::providers::{HttpClient, Provider, ProviderKind, build};
+use crate::sandbox::{SandboxConfig, SandboxHandle, WebhookConfig};
 use crate::spec::env::{process_env, resolve_provider};
 use crate::spec::secret::Secret;
 use crate::spec::{ProviderConfig, WorkflowConfig};
@@ -76,6 +76,18 @@ impl SandboxFlag {
     /// # Errors
     /// When its port cannot be bound.
     pub async fn start(&self) -> Result<Option<SandboxHandle>> {
+        self.start_with_webhooks(BTreeMap::new()).await
+    }
+
+    /// Starts the sandbox when asked for, sending each provider kind's webhooks to its URL
+    /// in `webhooks` (the run's receiver).
+    ///
+    /// # Errors
+    /// When its port cannot be bound.
+    pub async fn start_with_webhooks(
+        &self,
+        webhooks: BTreeMap<ProviderKind, String>,
+    ) -> Result<Option<SandboxHandle>> {
         if !self.sandbox {
             return Ok(None);
         }
@@ -84,6 +96,10 @@ impl SandboxFlag {
             speed: 20,
             auto_pay: Some(crate::sandbox::AutoPay::default()),
             auto_target_accounts: true,
+            webhooks: WebhookConfig {
+                urls: webhooks,
+                ..WebhookConfig::default()
+            },
             ..SandboxConfig::default()
         };
         let handle = crate::sandbox::start(config)

@@ -1,6 +1,7 @@
 //! The `sluice` command line: one file per command; this module parses and dispatches.
 
 mod common;
+mod events;
 mod exit;
 mod graph;
 mod migrate;
@@ -13,6 +14,7 @@ mod runs;
 mod sandbox;
 mod schedule;
 mod schema;
+mod serve;
 mod status;
 mod validate;
 mod workflow;
@@ -36,6 +38,7 @@ pub use report::render_plain;
   sluice status RUN
   sluice validate workflows/*.yaml
   sluice sandbox                     # the four providers on 127.0.0.1:8788
+  sluice serve                       # webhooks on 127.0.0.1:8787; resumes runs
 
 Exit status: 0 success, 1 run failed, 2 invalid workflow or usage, 3 needs attention."
 )]
@@ -85,6 +88,10 @@ enum Command {
     Sandbox(sandbox::SandboxArgs),
     /// Apply pending schema migrations to the checkpoint database.
     Migrate(migrate::MigrateArgs),
+    /// Receive webhooks, serve `/healthz` and `/metrics`, and resume runs that can continue.
+    Serve(serve::ServeArgs),
+    /// List received webhook events, or redeliver one (`events replay ID`).
+    Events(events::EventsArgs),
 }
 
 /// Runs the command line and returns the process exit code (DESIGN.md §9).
@@ -120,6 +127,8 @@ pub fn main() -> ExitCode {
                     Command::Sandbox(args) => {
                         sandbox::run(args).await.map(|()| exit::code(exit::SUCCESS))
                     }
+                    Command::Serve(args) => serve::run(&args).await,
+                    Command::Events(args) => events::run(&args).await,
                     Command::Validate(_)
                     | Command::Graph(_)
                     | Command::Schema(_)

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use super::common::{DbArgs, SandboxFlag, build_providers, finish, read_inputs};
+use super::serve::RunReceiver;
 use super::{exit, workflow};
 use crate::engine::{Engine, EngineError, EngineOptions, RunSource};
 use crate::plan::inputs::resolve;
@@ -19,6 +20,7 @@ use crate::plan::inputs::resolve;
   sluice run workflows/settlement-sweep.yaml --sandbox
   sluice run workflows/payroll.yaml --sandbox --input payees=@workflows/data/payroll.csv
   sluice run workflows/payroll.yaml --input payees=@payroll.csv --input budget=30000.00
+  sluice run workflows/settlement-sweep.yaml --listen 127.0.0.1:9000   # webhooks to /webhooks/ws
 
 Exit status: 0 succeeded, 1 failed, 2 invalid workflow or inputs, 3 needs attention or waiting.")]
 pub struct RunArgs {
@@ -34,6 +36,10 @@ pub struct RunArgs {
     /// Most steps and items in flight at once (overrides the workflow's `concurrency`).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<u32>,
+    /// Where to receive webhooks when the workflow awaits them (`none`: only poll). Default
+    /// 127.0.0.1:8787, or a free port with `--sandbox`.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
     #[command(flatten)]
     pub sandbox: SandboxFlag,
     #[command(flatten)]
@@ -61,11 +67,17 @@ pub async fn run(args: &RunArgs) -> Result<ExitCode> {
         }
     };
     let store = args.db.open().await?;
-    let sandbox = args.sandbox.start().await?;
+    let mut receiver =
+        RunReceiver::bind(args.listen.as_deref(), &compiled, args.sandbox.sandbox).await?;
+    let sandbox = (args.sandbox)
+        .start_with_webhooks(receiver.sandbox_urls(&compiled))
+        .await?;
     let providers = build_providers(&compiled.config, sandbox.as_ref())?;
+    let wakeups = receiver.start(store.clone(), &providers)?;
     let engine = Engine::new(
         store,
         EngineOptions {
+            wakeups,
             concurrency: args.concurrency,
             max_poll: sandbox
                 .as_ref()
@@ -94,6 +106,7 @@ pub async fn run(args: &RunArgs) -> Result<ExitCode> {
     let report = engine
         .execute(&run_id, Arc::new(compiled), providers)
         .await?;
+    receiver.shutdown().await;
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;
     }

@@ -1,224 +1,445 @@
-//! `webhook.await`: wait until a provider object reaches the state an event names.
+//! `webhook.await`: wait until a provider event says an object reached a state, and the
+//! object, read back from the provider, agrees.
 //!
-//! Events are hints; the object's state read back from the provider is the truth
-//! (DESIGN.md §5). The wait is durable: its deadline is stored with the step, so a restarted
-//! run keeps the original timeout.
+//! Event first (DESIGN.md §5): the step is marked `waiting` with a durable deadline and its
+//! `event`/`match` (so a webhook receiver anywhere can wake it in the same transaction that
+//! stores the event), then it takes a stored event that already fits (one that came before
+//! the waiter), then it sleeps until woken — at once by a receiver in this process
+//! ([`Wakeups`]), or at its next store check when another process (`sluice serve`) woke its
+//! row — or until the next `poll_every` read-back, the fallback for lost webhooks.
+//!
+//! Events are hints: none of the providers signs a timestamp or an event id, so before an
+//! event satisfies the await the object is read back with [`Provider::poll`] and must have
+//! reached the announced state (an underpaid checkout never satisfies `CHECKOUT_COMPLETED`).
+//! Only where the provider cannot read the object does the event stand alone.
 
+mod spec;
+mod wake;
+
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Map, Value};
+
+pub use spec::{AwaitSpec, DEFAULT_POLL, DEFAULT_TIMEOUT, PROVIDER_KEY, object_of};
+pub use wake::{Waker, Wakeups};
 
 use super::Write;
 use super::call::{CallEnv, Halt, ItemEnd};
-use crate::providers::{NormalizedState, Output};
-use crate::store::{StepRecord, StepResult, Waiting};
+use crate::providers::{Event, FailureClass, Output, Provider, ProviderError};
+use crate::store::{
+    EventFilter, Outcome, StepError, StepKey, StepRecord, StepResult, StepState, Store, Waiting,
+};
 
-/// The await's settings, from its rendered `with`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AwaitSpec {
-    /// The event types that satisfy it.
-    pub events: Vec<String>,
-    /// The provider object polled (`checkout`, `swap`, `payout`, …).
-    pub object: String,
-    /// Its id.
-    pub id: String,
-    /// How long to wait in all.
-    pub timeout: Duration,
-    /// How often to read the object's state.
-    pub poll_every: Duration,
-    /// Whether a timeout lets the run continue (the output says `timed_out`).
-    pub continue_on_timeout: bool,
+/// How often a waiting await looks at its row and the stored events when nothing wakes it:
+/// the bound on how late it notices a wake-up by another process's receiver.
+pub const STORE_CHECK: Duration = Duration::from_secs(1);
+
+/// After an event fits but the object has not reached the state yet (providers can lag
+/// behind their own events), read it back again this soon rather than at the next poll.
+const RECHECK_AFTER_EVENT: Duration = Duration::from_secs(2);
+
+/// What an await needs besides the request.
+pub struct AwaitEnv<'a> {
+    /// The adapter and the checkpoint writer.
+    pub call: &'a CallEnv<'a>,
+    /// The store, for stored events and the step's own row.
+    pub store: &'a Arc<dyn Store>,
+    /// Wake-ups from a receiver in this process.
+    pub wakeups: &'a Wakeups,
+    /// Caps the polling interval and the store check (the sandbox answers in milliseconds).
+    pub max_poll: Option<Duration>,
 }
 
-/// The wait when `timeout` is not given.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
-/// The polling interval when `poll_every` is not given.
-pub const DEFAULT_POLL: Duration = Duration::from_secs(30);
-
-impl AwaitSpec {
-    /// Reads the rendered `with`.
-    ///
-    /// # Errors
-    /// A message for a missing id, an unknown object or a bad duration.
-    pub fn parse(with: &Map<String, Value>) -> Result<AwaitSpec, String> {
-        let events: Vec<String> = match with.get("event") {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(list)) => list
-                .iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect(),
-            _ => Vec::new(),
-        };
-        let first = events.first().ok_or("`event` must name an event type")?;
-        let object = match with.get("object").and_then(Value::as_str) {
-            Some(o) => o.to_string(),
-            None => object_of(first).ok_or_else(|| {
-                format!(
-                    "cannot tell which object `{first}` is about: add `object:` (e.g. `checkout`)"
-                )
-            })?,
-        };
-        let id = with
-            .get("id")
-            .or_else(|| with.get("match").and_then(|m| m.get("id")))
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .ok_or("the object's id is needed: add `match: { id: \"{{steps.x.output.id}}\" }`")?
-            .to_string();
-        let duration = |field: &str, default: Duration| -> Result<Duration, String> {
-            match with.get(field).and_then(Value::as_str) {
-                Some(t) => humantime::parse_duration(t.trim())
-                    .map_err(|e| format!("invalid `{field}` `{t}`: {e}")),
-                None => Ok(default),
-            }
-        };
-        Ok(AwaitSpec {
-            events,
-            object,
-            id,
-            timeout: duration("timeout", DEFAULT_TIMEOUT)?,
-            poll_every: duration("poll_every", DEFAULT_POLL)?,
-            continue_on_timeout: with.get("on_timeout").and_then(Value::as_str) == Some("continue"),
-        })
-    }
-
-    /// Whether `out` is the state one of the events announces. `COMPLETED`/`succeeded`
-    /// events need a succeeded object, `FAILED` a failed one; other events (`CHECKOUT_UNDERPAID`)
-    /// compare with the provider's own state, so an underpaid checkout never satisfies
-    /// `CHECKOUT_COMPLETED`.
-    pub fn reached(&self, out: &Output) -> bool {
-        self.events.iter().any(|event| {
-            let suffix = event
-                .rsplit(['_', '.'])
-                .next()
-                .unwrap_or(event)
-                .to_ascii_uppercase();
-            match suffix.as_str() {
-                "COMPLETED" | "SUCCEEDED" | "PAID" => {
-                    out.state.normalized == NormalizedState::Succeeded
-                }
-                "FAILED" => out.state.normalized == NormalizedState::Failed,
-                other => out
-                    .state
-                    .raw
-                    .as_deref()
-                    .is_some_and(|raw| raw.to_ascii_uppercase().contains(other)),
-            }
-        })
-    }
+/// A stored event that fits the await.
+#[derive(Debug, Clone)]
+struct Found {
+    id: i64,
+    event: Event,
+    body: Value,
 }
 
-/// The object an event type is about, in the adapters' `poll` vocabulary.
-pub fn object_of(event: &str) -> Option<String> {
-    let head = event.split(['_', '.']).next()?.to_ascii_lowercase();
-    Some(match head.as_str() {
-        "checkout" | "underpaid" => "checkout".into(),
-        "payment" => "payment_intent".into(),
-        "deposit" | "swap" | "transfer" | "payout" | "charge" | "refund" | "transaction" => head,
-        _ => return None,
-    })
+/// What reading the object back said.
+enum ReadBack {
+    /// It reached the awaited state.
+    Reached(Output),
+    /// It ended in another state; the message says which.
+    Ended(String),
+    /// Not yet.
+    NotYet,
+    /// The provider cannot read this kind of object.
+    Unreadable(ProviderError),
+    /// The provider refused the read for good (unknown id).
+    Refused(ProviderError),
+    /// It failed this time (network, 5xx): try again later.
+    Transient,
 }
 
-/// The await's output: the object's normalised fields plus the provider's own top-level
-/// fields (so `steps.paid.output.checkout.settlementAmountReceived` works as in the event).
-pub fn output_json(out: &Output) -> Value {
-    let mut json = out.to_json();
-    if let (Value::Object(map), Value::Object(raw)) = (&mut json, &out.raw) {
-        for (k, v) in raw {
-            map.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-    }
-    json
-}
-
-/// Waits for the object, polling until the deadline.
+/// Waits for the event, confirming with the provider, until the deadline.
 ///
 /// # Errors
 /// [`Halt`] when a checkpoint cannot be written.
 pub async fn run(
-    env: &CallEnv<'_>,
+    env: &AwaitEnv<'_>,
     record: &StepRecord,
     with: &Map<String, Value>,
-    max_poll: Option<Duration>,
 ) -> Result<ItemEnd, Halt> {
     let spec = match AwaitSpec::parse(with) {
         Ok(s) => s,
         Err(message) => return record_end(env, record, ItemEnd::Failed(message)).await,
     };
-    let poll = max_poll.map_or(spec.poll_every, |m| m.min(spec.poll_every));
-    let deadline = record.deadline_at.unwrap_or_else(|| {
-        Utc::now() + chrono::TimeDelta::from_std(spec.timeout).unwrap_or_default()
-    });
-    env.writer
-        .write(Write::Wait(Waiting {
-            key: record.key.clone(),
-            request: Some(Value::Object(with.clone())),
-            next_check_at: Some(Utc::now()),
-            deadline_at: Some(deadline),
-        }))
-        .await?;
+    let provider = env.call.provider;
+    let check = env.max_poll.map_or(STORE_CHECK, |m| m.min(STORE_CHECK));
+    let now = Utc::now();
+    let deadline = record
+        .deadline_at
+        .unwrap_or_else(|| now + delta(spec.timeout));
+    let mut w = Waiter::new(env, spec, record);
+    if w.target.is_none() {
+        tracing::info!(step = %record.key.step_id, "No object kind and id to read back; waiting for events only.");
+    }
+    // Registered before the step is marked waiting, so no wake-up can fall in between.
+    let waker = env.wakeups.register(&record.key);
+    let mut request = with.clone();
+    request.insert(PROVIDER_KEY.into(), provider.name().into());
+    let request = Value::Object(request);
+    // A step found pending with an event was woken while no process ran it.
+    let mut woken_by = match record.state {
+        StepState::Pending => record.event_id,
+        _ => None,
+    };
+    mark_waiting(env, record, &request, w.next_poll, deadline).await?;
     loop {
-        match env.provider.poll(&spec.object, &spec.id).await {
-            Ok(out) if spec.reached(&out) => {
-                return record_end(env, record, ItemEnd::Succeeded(output_json(&out))).await;
-            }
-            Ok(out) if out.state.normalized.is_final() => {
-                let message = format!(
-                    "`{}` `{}` ended as `{}` while waiting for {}",
-                    spec.object,
-                    spec.id,
-                    out.state
-                        .raw
-                        .as_deref()
-                        .unwrap_or(out.state.normalized.as_str()),
-                    spec.events.join(" or ")
-                );
-                return record_end(env, record, ItemEnd::Failed(message)).await;
-            }
-            Ok(_) => {}
-            Err(e)
-                if e.class() == crate::providers::FailureClass::Rejected
-                    || e.class() == crate::providers::FailureClass::Invalid =>
-            {
-                return record_end(env, record, ItemEnd::Failed(e.to_string())).await;
-            }
-            Err(e) => {
-                tracing::warn!(step = %record.key.step_id, error = %e, "Polling failed; trying again.")
-            }
-        }
-        let now = Utc::now();
-        if now >= deadline {
-            let end = if spec.continue_on_timeout {
-                ItemEnd::Succeeded(serde_json::json!({ "timed_out": true }))
-            } else {
-                ItemEnd::Failed(format!(
-                    "timed out after {} waiting for {} on `{}` `{}`",
-                    humantime::format_duration(spec.timeout),
-                    spec.events.join(" or "),
-                    spec.object,
-                    spec.id
-                ))
-            };
+        if let Some(end) = w.take_event(woken_by.take()).await {
             return record_end(env, record, end).await;
         }
-        let left = (deadline - now).to_std().unwrap_or_default();
-        tokio::time::sleep(poll.min(left)).await;
+        let now = Utc::now();
+        if now >= w.next_poll
+            && let Some(end) = w.read_target().await
+        {
+            return record_end(env, record, end).await;
+        }
+        if now >= deadline {
+            return record_end(env, record, w.timed_out()).await;
+        }
+        let mut until = deadline.min(now + delta(check));
+        if w.target.is_some() {
+            until = until.min(w.next_poll);
+        }
+        let pause = (until - now).to_std().unwrap_or_default();
+        tokio::select! {
+            () = waker.woken() => {}
+            () = tokio::time::sleep(pause) => {}
+        }
+        match env.store.load_step(&record.key).await {
+            Ok(row) if row.state == StepState::Pending => {
+                // Woken through the store: wait again (so later events can wake it too), and
+                // look at the event that woke it.
+                woken_by = row.event_id;
+                mark_waiting(env, record, &request, w.next_poll, deadline).await?;
+            }
+            Ok(row) if row.state.is_settled() => {
+                // An operator decided while it waited (resolved, skipped, cancelled).
+                return Ok(super::step::settled(&row).unwrap_or_else(|| {
+                    ItemEnd::Skipped(format!("the step became `{}`", row.state))
+                }));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(step = %record.key.step_id, error = %e, "Cannot read the step's row; trying again.");
+            }
+        }
     }
 }
 
-async fn record_end(env: &CallEnv<'_>, record: &StepRecord, end: ItemEnd) -> Result<ItemEnd, Halt> {
+/// One await's progress while it waits.
+struct Waiter<'a> {
+    env: &'a AwaitEnv<'a>,
+    spec: AwaitSpec,
+    key: &'a StepKey,
+    /// The polling interval, capped by `max_poll`.
+    poll: Duration,
+    /// When to read the object back next.
+    next_poll: DateTime<Utc>,
+    /// The object to read back: the await's own, or the one an event named.
+    target: Option<(String, String)>,
+    /// Stored events already looked at.
+    seen: HashSet<i64>,
+    /// The last event that fitted but whose object had not reached the state yet.
+    last_event: Option<Found>,
+}
+
+impl<'a> Waiter<'a> {
+    fn new(env: &'a AwaitEnv<'a>, spec: AwaitSpec, record: &'a StepRecord) -> Self {
+        let poll = env
+            .max_poll
+            .map_or(spec.poll_every, |m| m.min(spec.poll_every));
+        let first = Utc::now() + delta(poll);
+        // A resumed wait keeps the read-back it had scheduled, so restarts cannot starve it.
+        let next_poll = match (record.state, record.next_attempt_at) {
+            (StepState::Waiting, Some(at)) => at.min(first),
+            _ => first,
+        };
+        let target = match (&spec.object, &spec.id) {
+            (Some(object), Some(id)) => Some((object.clone(), id.clone())),
+            _ => None,
+        };
+        Waiter {
+            env,
+            spec,
+            key: &record.key,
+            poll,
+            next_poll,
+            target,
+            seen: HashSet::new(),
+            last_event: None,
+        }
+    }
+
+    /// Takes a stored event that fits, if the object read back agrees: the end of the
+    /// await, or `None` to keep waiting.
+    async fn take_event(&mut self, woken_by: Option<i64>) -> Option<ItemEnd> {
+        let found = find_event(self.env, &self.spec, self.key, woken_by, &mut self.seen).await?;
+        let object = found.event.object_type.clone();
+        let id = self
+            .spec
+            .id
+            .clone()
+            .or_else(|| found.event.object_id.clone());
+        let end = match &id {
+            None => ItemEnd::Succeeded(output_json(None, Some(&found))),
+            Some(id) => match read_back(self.env.call.provider, &self.spec, &object, id).await {
+                ReadBack::Reached(out) => ItemEnd::Succeeded(output_json(Some(&out), Some(&found))),
+                ReadBack::Ended(message) => ItemEnd::Failed(message),
+                ReadBack::Refused(e) => ItemEnd::Failed(e.to_string()),
+                ReadBack::Unreadable(e) => {
+                    tracing::warn!(step = %self.key.step_id, error = %e, "Cannot read the object back; trusting the signed event.");
+                    ItemEnd::Succeeded(output_json(None, Some(&found)))
+                }
+                ReadBack::NotYet => {
+                    self.target.get_or_insert_with(|| (object, id.clone()));
+                    let soon = Utc::now() + delta(self.poll.min(RECHECK_AFTER_EVENT));
+                    self.next_poll = self.next_poll.min(soon);
+                    self.last_event = Some(found);
+                    return None;
+                }
+                ReadBack::Transient => {
+                    self.seen.remove(&found.id);
+                    return None;
+                }
+            },
+        };
+        if let Err(e) = self.env.store.mark_event_matched(found.id, self.key).await {
+            tracing::warn!(step = %self.key.step_id, error = %e, "Cannot link the event to the step.");
+        }
+        Some(end)
+    }
+
+    /// Reads the object back (the fallback for lost webhooks): the end of the await, or
+    /// `None` to keep waiting.
+    async fn read_target(&mut self) -> Option<ItemEnd> {
+        let (object, id) = self.target.as_ref()?;
+        let end = match read_back(self.env.call.provider, &self.spec, object, id).await {
+            ReadBack::Reached(out) => Some(ItemEnd::Succeeded(output_json(
+                Some(&out),
+                self.last_event.as_ref(),
+            ))),
+            ReadBack::Ended(message) => Some(ItemEnd::Failed(message)),
+            ReadBack::Refused(e) | ReadBack::Unreadable(e) => Some(ItemEnd::Failed(e.to_string())),
+            ReadBack::NotYet | ReadBack::Transient => None,
+        };
+        self.next_poll = Utc::now() + delta(self.poll);
+        end
+    }
+
+    /// The end at the deadline.
+    fn timed_out(&self) -> ItemEnd {
+        if self.spec.continue_on_timeout {
+            return ItemEnd::Succeeded(serde_json::json!({ "timed_out": true }));
+        }
+        ItemEnd::Failed(format!(
+            "timed out after {} waiting for {} on {}",
+            humantime::format_duration(self.spec.timeout),
+            self.spec.events.join(" or "),
+            describe(&self.spec)
+        ))
+    }
+}
+
+/// The first stored event, not looked at before, that fits: the one that woke the step,
+/// then those about its object (or, without an id, those of its type that no step took).
+async fn find_event(
+    env: &AwaitEnv<'_>,
+    spec: &AwaitSpec,
+    key: &StepKey,
+    woken_by: Option<i64>,
+    seen: &mut HashSet<i64>,
+) -> Option<Found> {
+    let provider = env.call.provider;
+    let mut records = Vec::new();
+    if let Some(id) = woken_by.filter(|id| !seen.contains(id)) {
+        match env.store.load_event(id).await {
+            Ok(r) => records.push(r),
+            Err(e) => {
+                tracing::warn!(event_id = id, error = %e, "Cannot load the event that woke the step.")
+            }
+        }
+    }
+    let filter = EventFilter {
+        provider: Some(provider.name().to_string()),
+        event_type: match (&spec.id, spec.events.as_slice()) {
+            (None, [only]) => Some(only.clone()),
+            _ => None,
+        },
+        object_id: spec.id.clone(),
+        unmatched_only: spec.id.is_none(),
+        limit: None,
+    };
+    match env.store.list_events(&filter).await {
+        Ok(list) => records.extend(
+            list.into_iter()
+                .filter(|r| r.matched.as_ref().is_none_or(|m| m == key)),
+        ),
+        Err(e) => tracing::warn!(error = %e, "Cannot list stored events; trying again."),
+    }
+    for r in records {
+        if !seen.insert(r.id) || !r.event.signature_ok || !spec.accepts_type(&r.event.event_type) {
+            continue;
+        }
+        let Ok(event) = provider.parse_event(r.event.payload.as_bytes()) else {
+            continue;
+        };
+        let body = serde_json::from_str(&r.event.payload).unwrap_or(Value::Null);
+        if spec.fits(&event, &body) {
+            return Some(Found {
+                id: r.id,
+                event,
+                body,
+            });
+        }
+    }
+    None
+}
+
+/// Reads the object and compares it with the awaited state.
+async fn read_back(
+    provider: &Arc<dyn Provider>,
+    spec: &AwaitSpec,
+    object: &str,
+    id: &str,
+) -> ReadBack {
+    match provider.poll(object, id).await {
+        Ok(out) if spec.reached(&out) => ReadBack::Reached(out),
+        Ok(out) if out.state.normalized.is_final() => ReadBack::Ended(format!(
+            "`{object}` `{id}` ended as `{}` while waiting for {}",
+            out.state
+                .raw
+                .as_deref()
+                .unwrap_or(out.state.normalized.as_str()),
+            spec.events.join(" or ")
+        )),
+        Ok(_) => ReadBack::NotYet,
+        Err(e) if e.class() == FailureClass::Invalid => ReadBack::Unreadable(e),
+        Err(e) if e.class() == FailureClass::Rejected => ReadBack::Refused(e),
+        Err(e) => {
+            tracing::warn!(object, id, error = %e, "Reading the object back failed; trying again.");
+            ReadBack::Transient
+        }
+    }
+}
+
+/// The await's output: the object as read back (its normalised fields plus the provider's
+/// own top-level fields, so `steps.paid.output.checkout.settlementAmountReceived` works),
+/// and for an event, the event's object under its kind (`checkout`) and the entries of its
+/// `data`, with `event`, `event_id` and whether the read-back `confirmed` it. The read-back
+/// wins where both have a field.
+fn output_json(read: Option<&Output>, event: Option<&Found>) -> Value {
+    let mut map = match read.map(Output::to_json) {
+        Some(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    if let Some(Value::Object(raw)) = read.map(|o| &o.raw) {
+        for (k, v) in raw {
+            map.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    if let Some(found) = event {
+        if let Some(Value::Object(data)) = found.body.get("data") {
+            for (k, v) in data {
+                map.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        map.entry(found.event.object_type.clone())
+            .or_insert_with(|| found.event.data.clone());
+        map.entry("id").or_insert_with(|| {
+            found
+                .event
+                .object_id
+                .clone()
+                .map_or(Value::Null, Value::String)
+        });
+        map.insert("event".into(), found.event.kind.clone().into());
+        map.insert("event_id".into(), found.id.into());
+        map.insert("confirmed".into(), read.is_some().into());
+    }
+    Value::Object(map)
+}
+
+/// `` `checkout` `abc` ``, or the `match` when there is no id.
+fn describe(spec: &AwaitSpec) -> String {
+    match (&spec.object, &spec.id) {
+        (Some(object), Some(id)) => format!("`{object}` `{id}`"),
+        _ => {
+            let fields: Vec<String> = spec
+                .matches
+                .iter()
+                .map(|(path, value)| format!("`{path}` = `{value}`"))
+                .collect();
+            format!("an event with {}", fields.join(", "))
+        }
+    }
+}
+
+fn delta(d: Duration) -> TimeDelta {
+    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
+}
+
+async fn mark_waiting(
+    env: &AwaitEnv<'_>,
+    record: &StepRecord,
+    request: &Value,
+    next_check_at: DateTime<Utc>,
+    deadline_at: DateTime<Utc>,
+) -> Result<(), Halt> {
+    env.call
+        .writer
+        .write(Write::Wait(Waiting {
+            key: record.key.clone(),
+            request: Some(request.clone()),
+            next_check_at: Some(next_check_at),
+            deadline_at: Some(deadline_at),
+        }))
+        .await?;
+    Ok(())
+}
+
+async fn record_end(
+    env: &AwaitEnv<'_>,
+    record: &StepRecord,
+    end: ItemEnd,
+) -> Result<ItemEnd, Halt> {
     let outcome = match &end {
-        ItemEnd::Succeeded(output) => crate::store::Outcome::Succeeded {
+        ItemEnd::Succeeded(output) => Outcome::Succeeded {
             output: output.clone(),
             provider_ref: output.get("id").and_then(Value::as_str).map(String::from),
         },
-        ItemEnd::Failed(m) => {
-            crate::store::Outcome::Failed(crate::store::StepError::new("await", m.clone()))
-        }
+        ItemEnd::Failed(m) => Outcome::Failed(StepError::new("await", m.clone())),
         _ => return Ok(end),
     };
-    env.writer
+    env.call
+        .writer
         .write(Write::Result(StepResult {
             key: record.key.clone(),
             outcome,
@@ -230,43 +451,42 @@ async fn record_end(env: &CallEnv<'_>, record: &StepRecord, end: ItemEnd) -> Res
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::providers::State;
+    use serde_json::json;
 
-    fn out(raw: &str, n: NormalizedState) -> Output {
-        Output::new(State::reported(raw, n), Value::Null)
-    }
+    use super::*;
+    use crate::providers::{NormalizedState, State};
 
     #[test]
-    fn events_map_to_objects_and_states() {
-        assert_eq!(object_of("CHECKOUT_COMPLETED").as_deref(), Some("checkout"));
-        assert_eq!(object_of("payout.completed").as_deref(), Some("payout"));
-        assert_eq!(
-            object_of("payment.succeeded").as_deref(),
-            Some("payment_intent")
+    fn output_keeps_the_read_back_and_adds_the_event() {
+        let mut read = Output::new(
+            State::reported("COMPLETED", NormalizedState::Succeeded),
+            json!({"checkout": {"id": "c1", "settlementAmountReceived": "248.7500000"}}),
         );
-        assert_eq!(object_of("SOMETHING"), None);
-        let with: Map<String, Value> = serde_json::from_value(serde_json::json!({
-            "event": "CHECKOUT_COMPLETED", "match": {"id": "abc"}, "timeout": "2h", "poll_every": "1m"
-        }))
-        .unwrap();
-        let spec = AwaitSpec::parse(&with).unwrap();
-        assert_eq!(
-            (spec.object.as_str(), spec.id.as_str()),
-            ("checkout", "abc")
-        );
-        assert!(spec.reached(&out("COMPLETED", NormalizedState::Succeeded)));
-        assert!(!spec.reached(&out(
-            "UNRESOLVED_UNDERPAID",
-            NormalizedState::RequiresAction
-        )));
-        let underpaid = AwaitSpec {
-            events: vec!["CHECKOUT_UNDERPAID".into()],
-            ..spec
+        read.id = Some("c1".into());
+        let found = Found {
+            id: 7,
+            event: Event {
+                dedupe_key: "d".into(),
+                kind: "CHECKOUT_COMPLETED".into(),
+                object_type: "checkout".into(),
+                object_id: Some("c1".into()),
+                data: json!({"id": "c1", "settlementAmountReceived": "1.0000000"}),
+            },
+            body: json!({"eventType": "CHECKOUT_COMPLETED", "data": {"checkout": {"id": "c1"}}}),
         };
-        assert!(underpaid.reached(&out(
-            "UNRESOLVED_UNDERPAID",
-            NormalizedState::RequiresAction
-        )));
+        let out = output_json(Some(&read), Some(&found));
+        assert_eq!(out["checkout"]["settlementAmountReceived"], "248.7500000");
+        assert_eq!(out["state"], "succeeded");
+        assert_eq!(
+            (&out["event"], &out["event_id"], &out["confirmed"]),
+            (&json!("CHECKOUT_COMPLETED"), &json!(7), &json!(true))
+        );
+        let alone = output_json(None, Some(&found));
+        assert_eq!(alone["checkout"]["id"], "c1", "the body's `data` entry");
+        assert_eq!(alone["id"], "c1");
+        assert_eq!(alone["confirmed"], false);
+        let polled = output_json(Some(&read), None);
+        assert!(polled.get("event").is_none());
+        assert_eq!(polled["provider_state"], "COMPLETED");
     }
 }

@@ -157,6 +157,8 @@ impl Engine {
             run_id: run.id.clone(),
             max_poll: self.options.max_poll,
             progress: self.options.progress,
+            store: self.store.clone(),
+            wakeups: self.options.wakeups.clone(),
         });
 
         let mut status: Vec<Status> = vec![Status::NotStarted; n];

@@ -39,6 +39,8 @@ pub struct EngineOptions {
     pub max_poll: Option<Duration>,
     /// Draw progress bars for batches on a terminal.
     pub progress: bool,
+    /// Where a webhook receiver in this process wakes the run's awaits.
+    pub wakeups: await_step::Wakeups,
 }
 
 impl Default for EngineOptions {
@@ -48,6 +50,7 @@ impl Default for EngineOptions {
             lease_ttl: DEFAULT_LEASE_TTL,
             max_poll: None,
             progress: true,
+            wakeups: await_step::Wakeups::default(),
         }
     }
 }

@@ -9,7 +9,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::Write;
-use super::await_step;
+use super::await_step::{self, Wakeups};
 use super::call::{self, CallEnv, Halt, ItemEnd};
 use super::control::{self, ControlEnd};
 use super::prepare::{DEFAULT_ALIAS, Item};
@@ -20,7 +20,9 @@ use crate::plan::CompiledWorkflow;
 use crate::plan::checks::step::{Tolerance, parse_tolerance};
 use crate::providers::Provider;
 use crate::spec::actions::ActionKind;
-use crate::store::{Outcome, Skip, StepError, StepKey, StepRecord, StepResult, StepState, Waiting};
+use crate::store::{
+    Outcome, Skip, StepError, StepKey, StepRecord, StepResult, StepState, Store, Waiting,
+};
 use crate::template::{Scope, Templates};
 
 /// What the steps of one run share.
@@ -39,6 +41,10 @@ pub struct Shared {
     pub run_id: String,
     /// Upper bound on await polling intervals (the sandbox runs fast).
     pub max_poll: Option<Duration>,
+    /// The store, for awaits to read stored events.
+    pub store: Arc<dyn Store>,
+    /// Wake-ups for awaits from a webhook receiver in this process.
+    pub wakeups: Wakeups,
     /// Whether to draw progress bars.
     pub progress: bool,
 }
@@ -156,7 +162,7 @@ pub async fn run(
 }
 
 /// The end of an item that needs no work on resume.
-fn settled(record: &StepRecord) -> Option<ItemEnd> {
+pub(super) fn settled(record: &StepRecord) -> Option<ItemEnd> {
     let message = || {
         record
             .error
@@ -350,7 +356,13 @@ async fn run_item(
                 deadline: timeout.map(|t| tokio::time::Instant::now() + t),
             };
             if kind == ActionKind::Await {
-                await_step::run(&env, record, &request, shared.max_poll).await
+                let env = await_step::AwaitEnv {
+                    call: &env,
+                    store: &shared.store,
+                    wakeups: &shared.wakeups,
+                    max_poll: shared.max_poll,
+                };
+                await_step::run(&env, record, &request).await
             } else {
                 call::run(&env, kind, action.name, record, request).await
             }

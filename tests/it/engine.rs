@@ -2,7 +2,7 @@
 
 #[cfg(feature = "failpoints")]
 mod crash;
-mod harness;
+pub(crate) mod harness;
 mod operator;
 mod postgres;
 mod runs;

@@ -9,3 +9,4 @@ mod schedule;
 mod schema;
 mod secrets;
 mod support;
+mod webhooks;

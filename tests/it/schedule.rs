@@ -11,5 +11,6 @@ mod engine;
 mod exactly_once;
 mod inputs;
 mod overlap;
+mod serve;
 mod service_loop;
 mod support;

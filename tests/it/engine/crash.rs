@@ -128,6 +128,14 @@ async fn sigkill_at_random_moments_never_pays_twice() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    // Under load the process may take a while to create the run; the kills are timed
+    // from when it exists, so each lands mid-batch rather than before anything started.
+    for _ in 0..200 {
+        if h.sluice(&["status", run_id], None).await.status.code() == Some(0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     for (i, delay) in delays.iter().enumerate() {
         tokio::time::sleep(Duration::from_millis(*delay)).await;
         let _ = child.kill(); // SIGKILL

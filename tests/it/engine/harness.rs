@@ -26,7 +26,13 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start(faults: Faults) -> Harness {
-        let config = SandboxConfig {
+        Self::start_with(faults, |_| {}).await
+    }
+
+    /// As `start`, with `edit` applied to the sandbox's configuration (webhook targets,
+    /// auto-pay) first.
+    pub async fn start_with(faults: Faults, edit: impl FnOnce(&mut SandboxConfig)) -> Harness {
+        let mut config = SandboxConfig {
             addr: "127.0.0.1:0".parse().unwrap(),
             speed: 50,
             auto_pay: Some(AutoPay::default()),
@@ -39,6 +45,7 @@ impl Harness {
             .into(),
             ..SandboxConfig::default()
         };
+        edit(&mut config);
         Harness {
             sandbox: sluice::sandbox::start(config)
                 .await

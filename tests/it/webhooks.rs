@@ -1,0 +1,9 @@
+//! Webhook intake and `sluice serve` (issue 6): the receiver's refusals and durable intake,
+//! the settlement sweep driven by signed sandbox webhooks (duplicated and reordered), the
+//! polling fallback when every webhook is lost, and runs killed while awaiting that finish
+//! after a restart without paying twice.
+
+mod restart;
+mod router;
+mod support;
+mod sweep;
