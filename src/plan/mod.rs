@@ -6,6 +6,7 @@ pub mod compile;
 pub mod dag;
 pub mod graph;
 pub mod inputs;
+pub mod review;
 
 pub use compile::{CompiledStep, CompiledWorkflow, compile};
 pub use dag::Dag;
