@@ -2,5 +2,5 @@
 
 #[cfg(feature = "failpoints")]
 mod crash;
-mod harness;
+pub(crate) mod harness;
 mod runs;

@@ -2,6 +2,7 @@
 
 mod cli_validate;
 mod engine;
+mod plan;
 mod providers;
 mod sandbox;
 mod schema;

@@ -163,7 +163,12 @@ fn duplicate_payees(step: &StepPlan, out: &mut Vec<Problem>) {
         if items.len() < 2 {
             continue;
         }
-        let (target, unit, amount) = &key;
+        let (target, unit, _) = &key;
+        let amount = items[0]
+            .amounts
+            .iter()
+            .find(|a| &a.unit == unit)
+            .map_or("", |a| a.amount.as_str());
         let names: Vec<String> = items
             .iter()
             .take(5)

@@ -134,7 +134,10 @@ async fn sigkill_at_random_moments_never_pays_twice() {
         let _ = child.wait();
         if i == 0 {
             let paid = h.transfers().len();
-            assert!(paid < payees.len(), "the first kill came after the batch ended ({paid} paid)");
+            assert!(
+                paid < payees.len(),
+                "the first kill came after the batch ended ({paid} paid)"
+            );
         }
         if i + 1 < delays.len() {
             child = h
