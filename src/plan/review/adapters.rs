@@ -5,7 +5,7 @@
 //! exactly as `run` does and at once wraps it in a private type that implements only
 //! [`Preview`], so code that plans has no `execute`, `lookup` or `poll` to call:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0599
 //! # use sluice::plan::review::Preview;
 //! # use sluice::providers::Call;
 //! async fn sends(adapter: &dyn Preview, call: &Call<'_>) {

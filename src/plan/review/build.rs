@@ -22,20 +22,20 @@ use super::amounts;
 use super::hash;
 use super::model::{
     ASSIGNED_AT_APPLY, Decision, DryRun, FORMAT, ForEach, InputsRecord, ItemPlan,
-    KNOWN_AFTER_APPLY, Policy, Problem, ProblemKind, Request, RetryShown, RunFields, Severity,
-    StepKind, StepPlan, Summary, WaitShown, WorkflowRef,
+    KNOWN_AFTER_APPLY, Problem, ProblemKind, Request, RunFields, Severity, StepKind, StepPlan,
+    Summary, WorkflowRef,
 };
+use super::policy::policy;
 use super::totals;
+use super::unknown::{Condition, contains_unknown, mask_unknown, unknown_fields};
 use super::warnings::{self, Checks};
-use crate::engine::await_step::AwaitSpec;
 use crate::engine::context::{RunContext, Uses};
 use crate::engine::prepare::{DEFAULT_ALIAS, for_each_list, workflow_hash};
-use crate::engine::retry::RetryPolicy;
 use crate::plan::CompiledWorkflow;
 use crate::providers::{Call, IdempotencyKey, ProviderError};
+use crate::spec::StepConfig;
 use crate::spec::actions::{ActionKind, ActionSpec};
-use crate::spec::{Backoff, StepConfig};
-use crate::template::{Scope, Templates, references};
+use crate::template::{Scope, Templates};
 
 /// The idempotency key every previewed request carries (the real one derives from the
 /// run id, which does not exist yet).
@@ -97,7 +97,7 @@ pub fn build(source: Source<'_>, adapters: &PlanAdapters, checks: &Checks) -> Dr
                 let items = match for_each_list(&step.id, expr, source.inputs) {
                     Ok(list) => env.items(scope, alias, key_template, list, &mut problems),
                     Err(e) => {
-                        problems.push(problem(
+                        problems.push(Problem::new(
                             Severity::Error,
                             ProblemKind::ForEach,
                             &step.id,
@@ -166,61 +166,6 @@ pub fn build(source: Source<'_>, adapters: &PlanAdapters, checks: &Checks) -> Dr
     plan
 }
 
-/// How a step's `if` is decided.
-enum Condition<'a> {
-    /// From inputs and the element alone: rendered here.
-    Static(&'a str),
-    /// It reads something only known at apply (named).
-    AtApply(String),
-}
-
-impl<'a> Condition<'a> {
-    fn of(template: &'a str) -> Self {
-        match unknown_reference(template, &["steps", "run"]) {
-            Some(path) => Condition::AtApply(format!("`if` reads `{path}`")),
-            None => Condition::Static(template),
-        }
-    }
-}
-
-/// The first path of `template` under one of `roots`, if any.
-fn unknown_reference(template: &str, roots: &[&str]) -> Option<String> {
-    references(template)
-        .unwrap_or_default()
-        .into_iter()
-        .find(|r| {
-            r.path
-                .first()
-                .is_some_and(|root| roots.contains(&root.as_str()))
-        })
-        .map(|r| r.path.join("."))
-}
-
-/// `with` with every string that reads `steps.*` replaced by [`KNOWN_AFTER_APPLY`].
-fn mask_unknown(value: &Value) -> Value {
-    match value {
-        Value::String(t) if t.contains("{{") && unknown_reference(t, &["steps"]).is_some() => {
-            Value::String(KNOWN_AFTER_APPLY.to_string())
-        }
-        Value::Array(list) => Value::Array(list.iter().map(mask_unknown).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), mask_unknown(v)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
-fn contains_unknown(value: &Value) -> bool {
-    match value {
-        Value::String(s) => s == KNOWN_AFTER_APPLY,
-        Value::Array(list) => list.iter().any(contains_unknown),
-        Value::Object(map) => map.values().any(contains_unknown),
-        _ => false,
-    }
-}
-
 /// Every template of a step, for the context it needs.
 fn templates_of(step: &StepConfig) -> Vec<&str> {
     fn walk<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
@@ -271,7 +216,7 @@ impl StepEnv<'_> {
             let key = match self.templates.render(key_template, &scope) {
                 Ok(k) if !k.trim().is_empty() => k.trim().to_string(),
                 Ok(_) => {
-                    problems.push(problem(
+                    problems.push(Problem::new(
                         Severity::Error,
                         ProblemKind::ForEach,
                         id,
@@ -280,7 +225,7 @@ impl StepEnv<'_> {
                     format!("#{}", i + 1)
                 }
                 Err(e) => {
-                    problems.push(problem(
+                    problems.push(Problem::new(
                         Severity::Error,
                         ProblemKind::Template,
                         id,
@@ -290,7 +235,7 @@ impl StepEnv<'_> {
                 }
             };
             match first.get(&key) {
-                Some(f) => problems.push(problem(
+                Some(f) => problems.push(Problem::new(
                     Severity::Error,
                     ProblemKind::DuplicateKey,
                     &format!("{id}[{key}]"),
@@ -329,7 +274,7 @@ impl StepEnv<'_> {
         let mut fail = |item: &mut ItemPlan, kind: ProblemKind, message: String| {
             item.decision = Decision::Fail;
             item.reason = Some(message.clone());
-            problems.push(problem(Severity::Error, kind, &label, message));
+            problems.push(Problem::new(Severity::Error, kind, &label, message));
         };
         if let Some(reason) = &self.forced_skip {
             item.decision = Decision::Skip;
@@ -411,6 +356,13 @@ impl StepEnv<'_> {
                              checks them then ({})",
                             unknown_fields(&item.with).join(", ")
                         ));
+                        // The amounts that are known can still be checked here.
+                        if let Some(e) = item.amounts.iter().find_map(|a| {
+                            let amount = crate::money::parse_amount(&a.amount).ok()?;
+                            crate::money::check_precision(amount, &a.unit).err()
+                        }) {
+                            fail(&mut item, ProblemKind::InvalidRequest, e.to_string());
+                        }
                     }
                     Err(e) => fail(&mut item, ProblemKind::InvalidRequest, e.to_string()),
                 }
@@ -418,14 +370,6 @@ impl StepEnv<'_> {
         }
         item
     }
-}
-
-/// The top-level `with` fields that are known only after apply, in backticks.
-fn unknown_fields(with: &Map<String, Value>) -> Vec<String> {
-    with.iter()
-        .filter(|(_, v)| contains_unknown(v))
-        .map(|(k, _)| format!("`{k}`"))
-        .collect()
 }
 
 fn asserts_false(with: &Map<String, Value>) -> bool {
@@ -436,108 +380,12 @@ fn asserts_false(with: &Map<String, Value>) -> bool {
     }
 }
 
-fn problem(severity: Severity, kind: ProblemKind, subject: &str, message: String) -> Problem {
-    Problem {
-        severity,
-        kind,
-        subject: subject.to_string(),
-        message,
-    }
-}
-
 fn kind(kind: ActionKind) -> StepKind {
     match kind {
         ActionKind::Control => StepKind::Control,
         ActionKind::Read => StepKind::Read,
         ActionKind::Write => StepKind::Write,
         ActionKind::Await => StepKind::Await,
-    }
-}
-
-fn duration(d: std::time::Duration) -> String {
-    humantime::format_duration(d).to_string()
-}
-
-/// The step's effective retry and timeout policy, every default written out.
-fn policy(
-    compiled: &CompiledWorkflow,
-    i: usize,
-    adapters: &PlanAdapters,
-    first: Option<&ItemPlan>,
-    problems: &mut Vec<Problem>,
-) -> Policy {
-    let step = &compiled.config.steps[i];
-    let defaults = &compiled.config.defaults;
-    let action = compiled.steps[i].action;
-    let provider = compiled.steps[i]
-        .provider
-        .as_deref()
-        .and_then(|p| adapters.plans().iter().find(|d| d.name == p));
-    let from = |own: bool, default: bool| {
-        if own {
-            "step"
-        } else if default {
-            "defaults"
-        } else {
-            "built-in default"
-        }
-        .to_string()
-    };
-    let retry = action.needs_provider().then(|| {
-        let r = RetryPolicy::resolve(step.retry.as_ref(), defaults.retry.as_ref());
-        RetryShown {
-            max_attempts: r.max_attempts,
-            backoff: match r.backoff {
-                Backoff::Exponential => "exponential",
-                Backoff::Fixed => "fixed",
-            }
-            .to_string(),
-            initial: duration(r.initial),
-            max: duration(r.max),
-            jitter: r.jitter,
-            from: from(step.retry.is_some(), defaults.retry.is_some()),
-        }
-    });
-    let wait = if action.kind == ActionKind::Await {
-        first.and_then(|item| match AwaitSpec::parse(&item.with) {
-            Ok(spec) => Some(WaitShown {
-                events: spec.events,
-                object: spec.object,
-                timeout: duration(spec.timeout),
-                poll_every: duration(spec.poll_every),
-                on_timeout: if spec.continue_on_timeout {
-                    "continue"
-                } else {
-                    "fail"
-                }
-                .to_string(),
-            }),
-            Err(e) => {
-                problems.push(problem(
-                    Severity::Error,
-                    ProblemKind::InvalidRequest,
-                    &step.id,
-                    format!("`webhook.await`: {e}"),
-                ));
-                None
-            }
-        })
-    } else {
-        None
-    };
-    let calls = matches!(action.kind, ActionKind::Read | ActionKind::Write);
-    Policy {
-        retry,
-        timeout: calls.then(|| {
-            step.timeout
-                .or(defaults.timeout)
-                .map_or_else(|| "none".to_string(), |t| t.to_string())
-        }),
-        timeout_from: calls.then(|| from(step.timeout.is_some(), defaults.timeout.is_some())),
-        request_timeout: provider.map(|p| p.request_timeout.clone()),
-        wait,
-        continue_on_error: step.continue_on_error,
-        tolerate_failures: step.tolerate_failures.clone(),
     }
 }
 

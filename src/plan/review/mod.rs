@@ -16,6 +16,7 @@ pub mod diff;
 pub mod hash;
 pub mod json;
 pub mod model;
+pub mod policy;
 pub mod recorded;
 pub mod render_diff;
 pub mod render_markdown;
@@ -24,6 +25,7 @@ pub mod style;
 #[cfg(test)]
 mod testing;
 pub mod totals;
+pub mod unknown;
 pub mod verify;
 pub mod warnings;
 

@@ -523,6 +523,18 @@ pub struct Problem {
     pub message: String,
 }
 
+impl Problem {
+    /// A problem about `subject`.
+    pub fn new(severity: Severity, kind: ProblemKind, subject: &str, message: String) -> Self {
+        Problem {
+            severity,
+            kind,
+            subject: subject.to_string(),
+            message,
+        }
+    }
+}
+
 impl DryRun {
     /// The problems of `severity`.
     pub fn count(&self, severity: Severity) -> usize {
