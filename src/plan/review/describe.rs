@@ -3,7 +3,9 @@
 
 use serde_json::Value;
 
-use super::model::{Decision, DryRun, ItemPlan, ProviderPlan, StepPlan, Summary};
+use super::model::{
+    Decision, DryRun, ItemPlan, KNOWN_AFTER_APPLY, ProviderPlan, StepKind, StepPlan, Summary,
+};
 
 /// How many items of a batch text and Markdown list; the JSON plan has all.
 pub const BATCH_ROWS: usize = 20;
@@ -221,4 +223,20 @@ pub fn provider(p: &ProviderPlan) -> String {
         notes.push(format!("path `{op}` = `{path}`"));
     }
     format!("{} at {} ({})", p.kind, p.base_url, notes.join(", "))
+}
+
+/// Writes that will (or may) run whose amount is only known after apply.
+pub fn unknown_amounts(plan: &DryRun) -> usize {
+    plan.steps
+        .iter()
+        .filter(|s| s.kind == StepKind::Write)
+        .flat_map(|s| &s.items)
+        .filter(|i| {
+            matches!(i.decision, Decision::Run | Decision::AtApply)
+                && i.amounts.is_empty()
+                && i.with
+                    .values()
+                    .any(|v| v.as_str() == Some(KNOWN_AFTER_APPLY))
+        })
+        .count()
 }

@@ -121,6 +121,15 @@ fn problems_md(w: &mut String, plan: &DryRun) {
 
 fn totals_md(w: &mut String, plan: &DryRun) {
     let _ = writeln!(w, "\n### Totals\n");
+    let unknown = describe::unknown_amounts(plan);
+    if unknown > 0 {
+        let _ = writeln!(
+            w,
+            "{unknown} write{} whose amount is known after apply {} not counted.\n",
+            describe::plural(unknown),
+            if unknown == 1 { "is" } else { "are" }
+        );
+    }
     if plan.totals.is_empty() {
         let _ = writeln!(w, "No amounts are known at plan time.");
         return;

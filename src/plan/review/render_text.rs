@@ -304,19 +304,7 @@ fn totals_text(w: &mut String, plan: &DryRun, style: Style) {
             t.provider
         );
     }
-    let unknown = plan
-        .steps
-        .iter()
-        .flat_map(|s| s.items.iter().map(move |i| (s, i)))
-        .filter(|(s, i)| {
-            s.kind == super::model::StepKind::Write
-                && matches!(i.decision, Decision::Run | Decision::AtApply)
-                && i.amounts.is_empty()
-                && i.with
-                    .values()
-                    .any(|v| v.as_str() == Some(KNOWN_AFTER_APPLY))
-        })
-        .count();
+    let unknown = describe::unknown_amounts(plan);
     if unknown > 0 {
         let _ = writeln!(
             w,
