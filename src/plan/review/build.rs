@@ -13,7 +13,7 @@
 //! what the step's templates read, with the element swapped in place: no per-element copy
 //! of the context, so 10,000 rows plan in well under a second.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
@@ -69,13 +69,14 @@ pub fn build(source: Source<'_>, adapters: &PlanAdapters, checks: &Checks) -> Dr
     let key = IdempotencyKey::new(PLACEHOLDER_KEY).expect("a visible-ASCII placeholder");
     let mut problems = Vec::new();
     let mut steps: Vec<StepPlan> = Vec::with_capacity(compiled.steps.len());
-    let mut skipped: HashMap<String, bool> = HashMap::new();
+    // Steps that run once and will be skipped: their dependants that read them skip too.
+    let mut skipped: HashSet<String> = HashSet::new();
     for &i in compiled.dag.order() {
         let step = &compiled.config.steps[i];
         let uses = Uses::of(templates_of(step));
         let forced_skip = compiled.dag.deps(i).iter().find_map(|&d| {
             let dep = &compiled.steps[d].id;
-            (skipped.get(dep).copied().unwrap_or(false) && uses.steps.contains(dep))
+            (skipped.contains(dep) && uses.steps.contains(dep))
                 .then(|| format!("`{dep}` will be skipped and this step uses its output"))
         });
         let provider = compiled.steps[i].provider.as_deref();
@@ -116,13 +117,12 @@ pub fn build(source: Source<'_>, adapters: &PlanAdapters, checks: &Checks) -> Dr
             }
             _ => (vec![env.item(&scope, None, &mut problems)], None),
         };
-        if step.for_each.is_none() {
-            skipped.insert(
-                step.id.clone(),
-                items
-                    .first()
-                    .is_some_and(|it| it.decision == Decision::Skip),
-            );
+        if step.for_each.is_none()
+            && items
+                .first()
+                .is_some_and(|it| it.decision == Decision::Skip)
+        {
+            skipped.insert(step.id.clone());
         }
         let policy = policy(compiled, i, adapters, items.first(), &mut problems);
         steps.push(StepPlan {

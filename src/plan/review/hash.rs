@@ -11,15 +11,16 @@
 //!   request timeout, rate limits, path overrides and webhook header. Credentials are not
 //!   part of it: a plan never reads them, so rotating a key does not invalidate a reviewed
 //!   plan, while pointing a block at another URL does,
-//! - every step and item as planned: id, action, provider, key, decision, the rendered
-//!   `with` and the exact requests.
+//! - every step as planned: id, action, provider, and for each item the SHA-256 of the
+//!   canonical JSON of its key, decision, rendered `with` and exact requests (hashing item
+//!   by item keeps a 10,000-row plan from being copied whole just to be hashed).
 //!
 //! Warnings, totals and the text around them are derived from these and left out, so
 //! `--threshold` or `--balances` never change the hash.
 
 use serde_json::{Map, Value, json};
 
-use super::model::{DryRun, ProviderPlan};
+use super::model::{DryRun, ItemPlan, ProviderPlan};
 use crate::signing::sha256_hex;
 use crate::store::canonical_json;
 
@@ -48,19 +49,7 @@ fn hashed(plan: &DryRun) -> Value {
         .steps
         .iter()
         .map(|s| {
-            let items: Vec<Value> = s
-                .items
-                .iter()
-                .map(|i| {
-                    json!({
-                        "key": i.key,
-                        "decision": i.decision,
-                        "reason": i.reason,
-                        "with": i.with,
-                        "requests": i.requests,
-                    })
-                })
-                .collect();
+            let items: Vec<Value> = s.items.iter().map(item_digest).collect();
             json!({
                 "id": s.id,
                 "action": s.action,
@@ -76,4 +65,17 @@ fn hashed(plan: &DryRun) -> Value {
         "providers": providers,
         "steps": steps,
     })
+}
+
+/// The SHA-256 of the canonical JSON of what the hash covers of one item.
+fn item_digest(item: &ItemPlan) -> Value {
+    let mut map = Map::with_capacity(5);
+    map.insert("key".into(), json!(item.key));
+    map.insert("decision".into(), json!(item.decision));
+    map.insert("reason".into(), json!(item.reason));
+    map.insert("with".into(), Value::Object(item.with.clone()));
+    map.insert("requests".into(), json!(item.requests));
+    Value::String(sha256_hex(
+        &[canonical_json(&Value::Object(map)).as_bytes()],
+    ))
 }
