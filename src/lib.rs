@@ -12,6 +12,7 @@ pub mod engine;
 pub mod money;
 pub mod plan;
 pub mod providers;
+pub mod review;
 pub mod sandbox;
 pub mod scheduler;
 pub mod signing;

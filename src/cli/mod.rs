@@ -6,6 +6,7 @@ mod exit;
 mod graph;
 mod migrate;
 mod operator;
+mod plan;
 mod report;
 mod resume;
 mod retry;
@@ -62,6 +63,8 @@ enum LogFormat {
 enum Command {
     /// Check workflow files and report every problem with its line and column.
     Validate(validate::ValidateArgs),
+    /// Show what a run would send, for review, without sending anything.
+    Plan(plan::PlanArgs),
     /// Run a workflow, checkpointing every step and item.
     Run(run::RunArgs),
     /// Continue a run from its checkpoints.
@@ -115,6 +118,7 @@ pub fn main() -> ExitCode {
             };
             let result = runtime.block_on(async move {
                 match command {
+                    Command::Plan(args) => plan::run(&args),
                     Command::Run(args) => run::run(&args).await,
                     Command::Resume(args) => resume::run(&args).await,
                     Command::Status(args) => status::run(&args).await,

@@ -21,12 +21,13 @@ use crate::plan::inputs::resolve;
   sluice run workflows/payroll.yaml --sandbox --input payees=@workflows/data/payroll.csv
   sluice run workflows/payroll.yaml --input payees=@payroll.csv --input budget=30000.00
   sluice run workflows/settlement-sweep.yaml --listen 127.0.0.1:9000   # webhooks to /webhooks/ws
+  sluice run --plan plan.json        # exactly the plan reviewed with `sluice plan --out plan.json`
 
 Exit status: 0 succeeded, 1 failed, 2 invalid workflow or inputs, 3 needs attention or waiting.")]
 pub struct RunArgs {
-    /// The workflow file.
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    /// The workflow file (with `--plan`, the one the plan records unless given).
+    #[arg(value_name = "FILE", required_unless_present = "plan")]
+    pub file: Option<PathBuf>,
     /// An input: `name=value`, or `name=@file` to read a file (CSV, JSON).
     #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
     pub inputs: Vec<String>,
@@ -40,6 +41,10 @@ pub struct RunArgs {
     /// 127.0.0.1:8787, or a free port with `--sandbox`.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
+    /// Run exactly this reviewed plan (`sluice plan --out`), with the inputs it recorded;
+    /// refused when the workflow, an input or a provider block changed since.
+    #[arg(long, value_name = "PLAN", conflicts_with_all = ["inputs", "sandbox"])]
+    pub plan: Option<PathBuf>,
     #[command(flatten)]
     pub sandbox: SandboxFlag,
     #[command(flatten)]
@@ -51,19 +56,31 @@ pub struct RunArgs {
 /// # Errors
 /// Unexpected failures (store, network setup); invalid input is reported and exits 2.
 pub async fn run(args: &RunArgs) -> Result<ExitCode> {
-    let Ok((loaded, compiled)) =
-        workflow::load_and_compile(&args.file).map_err(workflow::report_io)
-    else {
-        return Ok(exit::code(exit::INVALID));
-    };
-    let given = read_inputs(&args.inputs)?;
-    let inputs = match resolve(&compiled.config.inputs, &given) {
-        Ok(inputs) => inputs,
-        Err(errors) => {
-            for e in errors {
-                eprintln!("error: {e}");
+    let (file, loaded, compiled, inputs, plan_hash) = match &args.plan {
+        Some(plan) => match super::plan::verify(plan, args.file.as_deref())? {
+            Ok(v) => (v.path, v.loaded, v.compiled, v.inputs, Some(v.plan_hash)),
+            Err(code) => return Ok(code),
+        },
+        None => {
+            let file = args
+                .file
+                .clone()
+                .expect("clap requires FILE without --plan");
+            let Ok((loaded, compiled)) =
+                workflow::load_and_compile(&file).map_err(workflow::report_io)
+            else {
+                return Ok(exit::code(exit::INVALID));
+            };
+            let given = read_inputs(&args.inputs)?;
+            match resolve(&compiled.config.inputs, &given) {
+                Ok(inputs) => (file, loaded, compiled, inputs, None),
+                Err(errors) => {
+                    for e in errors {
+                        eprintln!("error: {e}");
+                    }
+                    return Ok(exit::code(exit::INVALID));
+                }
             }
-            return Ok(exit::code(exit::INVALID));
         }
     };
     let store = args.db.open().await?;
@@ -85,14 +102,14 @@ pub async fn run(args: &RunArgs) -> Result<ExitCode> {
             ..EngineOptions::default()
         },
     );
-    let path = args.file.display().to_string();
+    let path = file.display().to_string();
     let source = RunSource {
         path: &path,
         text: &loaded.source.text,
         inputs,
         run_id: args.run_id.clone(),
         scheduled_for: None,
-        plan_hash: None,
+        plan_hash,
     };
     let run_id = match engine.create(&compiled, source).await {
         Ok(id) => id,

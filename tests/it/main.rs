@@ -3,6 +3,7 @@
 mod cli_validate;
 mod contract;
 mod engine;
+mod plan;
 mod providers;
 mod sandbox;
 mod schedule;

@@ -1,0 +1,593 @@
+//! Building a [`DryRun`]: every step in execution order, every `for_each` element, each
+//! rendered the way the engine renders it, then shown by the adapter's pure `preview`.
+//!
+//! What a plan cannot know it says so instead of guessing:
+//! - a `with` value whose template reads `steps.<id>…` is [`KNOWN_AFTER_APPLY`] (those
+//!   steps have not run), and the rest of the request is still rendered and previewed;
+//! - an `if` that reads `steps.*` or `run.*` is decided at apply; one that reads only
+//!   inputs and the element is decided here (`run.*` is not known either: its fields are
+//!   assigned when the run starts, and the plan shows them as [`ASSIGNED_AT_APPLY`]);
+//! - an idempotency key derives from the run id, so requests carry a placeholder key.
+//!
+//! A batch renders the same few templates once per element, in one [`Scope`] holding only
+//! what the step's templates read, with the element swapped in place: no per-element copy
+//! of the context, so 10,000 rows plan in well under a second.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Map, Value, json};
+
+use super::adapters::{PlanAdapters, Preview};
+use super::amounts;
+use super::hash;
+use super::model::{
+    ASSIGNED_AT_APPLY, Decision, DryRun, FORMAT, ForEach, InputsRecord, ItemPlan,
+    KNOWN_AFTER_APPLY, Problem, ProblemKind, Request, RunFields, Severity, StepKind, StepPlan,
+    Summary, WorkflowRef,
+};
+use super::policy::policy;
+use super::totals;
+use super::unknown::{Condition, contains_unknown, mask_unknown, unknown_fields};
+use super::warnings::{self, Checks};
+use crate::engine::context::{RunContext, Uses};
+use crate::engine::prepare::{DEFAULT_ALIAS, for_each_list, workflow_hash};
+use crate::plan::CompiledWorkflow;
+use crate::providers::{Call, IdempotencyKey, ProviderError};
+use crate::spec::StepConfig;
+use crate::spec::actions::{ActionKind, ActionSpec};
+use crate::template::{Scope, Templates};
+
+/// The idempotency key every previewed request carries (the real one derives from the
+/// run id, which does not exist yet).
+pub const PLACEHOLDER_KEY: &str = "{idempotency_key}";
+
+/// What a plan is made from.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    /// The workflow file as given.
+    pub path: &'a str,
+    /// Its exact text.
+    pub text: &'a str,
+    /// The workflow, validated.
+    pub compiled: &'a CompiledWorkflow,
+    /// The resolved inputs.
+    pub inputs: &'a Map<String, Value>,
+    /// How they were given.
+    pub recorded: &'a InputsRecord,
+}
+
+/// Plans `source` against the adapters' previews.
+pub fn build(source: Source<'_>, adapters: &PlanAdapters, checks: &Checks) -> DryRun {
+    let templates = Templates::new();
+    let compiled = source.compiled;
+    let run = json!({
+        "id": ASSIGNED_AT_APPLY,
+        "started_at": ASSIGNED_AT_APPLY,
+        "scheduled_for": ASSIGNED_AT_APPLY,
+    });
+    let context = RunContext::new(source.inputs.clone(), run);
+    let key = IdempotencyKey::new(PLACEHOLDER_KEY).expect("a visible-ASCII placeholder");
+    let mut problems = Vec::new();
+    let mut steps: Vec<StepPlan> = Vec::with_capacity(compiled.steps.len());
+    // Steps that run once and will be skipped: their dependants that read them skip too.
+    let mut skipped: HashSet<String> = HashSet::new();
+    for &i in compiled.dag.order() {
+        let step = &compiled.config.steps[i];
+        let uses = Uses::of(templates_of(step));
+        let forced_skip = compiled.dag.deps(i).iter().find_map(|&d| {
+            let dep = &compiled.steps[d].id;
+            (skipped.contains(dep) && uses.steps.contains(dep))
+                .then(|| format!("`{dep}` will be skipped and this step uses its output"))
+        });
+        let provider = compiled.steps[i].provider.as_deref();
+        let env = StepEnv {
+            templates: &templates,
+            step,
+            action: compiled.steps[i].action,
+            provider,
+            preview: provider.and_then(|p| adapters.get(p)),
+            with: mask_unknown(&Value::Object(step.with.clone())),
+            condition: step.condition.as_deref().map(Condition::of),
+            forced_skip,
+            key: &key,
+        };
+        let scope = Scope::new(Value::Object(context.for_step(&uses)));
+        let (items, for_each) = match (&step.for_each, &step.key) {
+            (Some(expr), Some(key_template)) => {
+                let alias = step.alias.as_deref().unwrap_or(DEFAULT_ALIAS);
+                let items = match for_each_list(&step.id, expr, source.inputs) {
+                    Ok(list) => env.items(scope, alias, key_template, list, &mut problems),
+                    Err(e) => {
+                        problems.push(Problem::new(
+                            Severity::Error,
+                            ProblemKind::ForEach,
+                            &step.id,
+                            e.to_string(),
+                        ));
+                        Vec::new()
+                    }
+                };
+                let for_each = ForEach {
+                    over: expr.clone(),
+                    alias: alias.to_string(),
+                    key: key_template.clone(),
+                    max_parallel: step.max_parallel,
+                };
+                (items, Some(for_each))
+            }
+            _ => (vec![env.item(&scope, None, &mut problems)], None),
+        };
+        if step.for_each.is_none()
+            && items
+                .first()
+                .is_some_and(|it| it.decision == Decision::Skip)
+        {
+            skipped.insert(step.id.clone());
+        }
+        let policy = policy(compiled, i, adapters, items.first(), &mut problems);
+        steps.push(StepPlan {
+            id: step.id.clone(),
+            action: env.action.name.to_string(),
+            kind: kind(env.action.kind),
+            provider: provider.map(String::from),
+            needs: compiled
+                .dag
+                .deps(i)
+                .iter()
+                .map(|&d| compiled.steps[d].id.clone())
+                .collect(),
+            condition: step.condition.clone(),
+            policy,
+            for_each,
+            items,
+        });
+    }
+    let providers = adapters.plans().to_vec();
+    problems.extend(warnings::check(&steps, &providers, checks));
+    problems.sort_by_key(|p| p.severity);
+    let mut plan = DryRun {
+        format: FORMAT.to_string(),
+        plan_hash: String::new(),
+        workflow: WorkflowRef {
+            path: source.path.to_string(),
+            name: compiled.config.name.clone(),
+            hash: workflow_hash(source.text),
+        },
+        inputs: source.recorded.clone(),
+        run: RunFields::placeholders(),
+        summary: summary(&steps),
+        totals: totals::totals(&steps),
+        largest: totals::largest(&steps),
+        providers,
+        steps,
+        problems,
+    };
+    plan.plan_hash = hash::plan_hash(&plan);
+    plan
+}
+
+/// Every template of a step, for the context it needs.
+fn templates_of(step: &StepConfig) -> Vec<&str> {
+    fn walk<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
+        match v {
+            Value::String(s) => out.push(s),
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            Value::Object(m) => m.values().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for v in step.with.values() {
+        walk(v, &mut out);
+    }
+    out.extend(step.condition.as_deref());
+    out.extend(step.key.as_deref());
+    out
+}
+
+/// What every item of one step shares.
+struct StepEnv<'a> {
+    templates: &'a Templates,
+    step: &'a StepConfig,
+    action: &'static ActionSpec,
+    provider: Option<&'a str>,
+    preview: Option<&'a dyn Preview>,
+    with: Value,
+    condition: Option<Condition<'a>>,
+    forced_skip: Option<String>,
+    key: &'a IdempotencyKey,
+}
+
+impl StepEnv<'_> {
+    /// Every element of a `for_each` list, keys checked like the engine checks them.
+    fn items(
+        &self,
+        mut scope: Scope,
+        alias: &str,
+        key_template: &str,
+        list: &[Value],
+        problems: &mut Vec<Problem>,
+    ) -> Vec<ItemPlan> {
+        let id = &self.step.id;
+        let mut first: HashMap<String, usize> = HashMap::with_capacity(list.len());
+        let mut items = Vec::with_capacity(list.len());
+        for (i, value) in list.iter().enumerate() {
+            scope.insert(alias, value.clone());
+            let key = match self.templates.render(key_template, &scope) {
+                Ok(k) if !k.trim().is_empty() => k.trim().to_string(),
+                Ok(_) => {
+                    problems.push(Problem::new(
+                        Severity::Error,
+                        ProblemKind::ForEach,
+                        id,
+                        format!("element {} has an empty key", i + 1),
+                    ));
+                    format!("#{}", i + 1)
+                }
+                Err(e) => {
+                    problems.push(Problem::new(
+                        Severity::Error,
+                        ProblemKind::Template,
+                        id,
+                        format!("element {}: `key`: {e}", i + 1),
+                    ));
+                    format!("#{}", i + 1)
+                }
+            };
+            match first.get(&key) {
+                Some(f) => problems.push(Problem::new(
+                    Severity::Error,
+                    ProblemKind::DuplicateKey,
+                    &format!("{id}[{key}]"),
+                    format!(
+                        "elements {} and {} have the key `{key}`; the run refuses to start \
+                         (each key is one payment's idempotency key)",
+                        f + 1,
+                        i + 1
+                    ),
+                )),
+                None => {
+                    first.insert(key.clone(), i);
+                }
+            }
+            items.push(self.item(&scope, Some(key), problems));
+        }
+        items
+    }
+
+    /// One step run: its `if`, its `with`, its requests.
+    fn item(&self, scope: &Scope, key: Option<String>, problems: &mut Vec<Problem>) -> ItemPlan {
+        let label = match &key {
+            Some(k) => format!("{}[{k}]", self.step.id),
+            None => self.step.id.clone(),
+        };
+        let mut item = ItemPlan {
+            key,
+            decision: Decision::Run,
+            reason: None,
+            with: Map::new(),
+            requests: Vec::new(),
+            requests_note: None,
+            amounts: Vec::new(),
+            target: None,
+        };
+        let mut fail = |item: &mut ItemPlan, kind: ProblemKind, message: String| {
+            item.decision = Decision::Fail;
+            item.reason = Some(message.clone());
+            problems.push(Problem::new(Severity::Error, kind, &label, message));
+        };
+        if let Some(reason) = &self.forced_skip {
+            item.decision = Decision::Skip;
+            item.reason = Some(reason.clone());
+        } else {
+            match &self.condition {
+                None => {}
+                Some(Condition::AtApply(why)) => {
+                    item.decision = Decision::AtApply;
+                    item.reason = Some(why.clone());
+                }
+                Some(Condition::Static(t)) => match self.templates.render_bool(t, scope) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        item.decision = Decision::Skip;
+                        item.reason = Some(format!("`if` is false: {t}"));
+                    }
+                    Err(e) => fail(&mut item, ProblemKind::Template, format!("`if`: {e}")),
+                },
+            }
+        }
+        match self.templates.render_value(&self.with, scope) {
+            Ok(Value::Object(map)) => item.with = map,
+            Ok(_) => {}
+            // A skipped item is never rendered by the engine, so its errors do not count.
+            Err(_) if item.decision == Decision::Skip => {}
+            Err(e) => {
+                fail(&mut item, ProblemKind::Template, format!("`with`: {e}"));
+                return item;
+            }
+        }
+        item.amounts = amounts::amounts(self.action, &item.with);
+        item.target = amounts::target(&item.with);
+        if matches!(item.decision, Decision::Skip | Decision::Fail) {
+            return item;
+        }
+        match self.action.kind {
+            ActionKind::Control => {
+                if self.action.name == "assert" && asserts_false(&item.with) {
+                    let message = item
+                        .with
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .map_or_else(
+                            || "the assertion fails".to_string(),
+                            |m| format!("the assertion fails: {m}"),
+                        );
+                    fail(&mut item, ProblemKind::Assert, message);
+                }
+            }
+            ActionKind::Await => {}
+            ActionKind::Read | ActionKind::Write => {
+                let Some(preview) = self.preview else {
+                    let name = self.provider.unwrap_or_default();
+                    fail(
+                        &mut item,
+                        ProblemKind::InvalidRequest,
+                        format!("provider `{name}` is not configured"),
+                    );
+                    return item;
+                };
+                let call = Call {
+                    action: self.action.name,
+                    with: &item.with,
+                    key: self.key,
+                    checkpoint: None,
+                };
+                match preview.preview(&call) {
+                    Ok(requests) => {
+                        item.requests = requests.into_iter().map(Request::from).collect()
+                    }
+                    // The adapter needs a value the plan does not have (an amount from an
+                    // earlier step): the neutral `with` is all that can be shown.
+                    Err(ProviderError::Invalid { .. })
+                        if item.with.values().any(contains_unknown) =>
+                    {
+                        item.requests_note = Some(format!(
+                            "the request is built from values known after apply; the adapter \
+                             checks them then ({})",
+                            unknown_fields(&item.with).join(", ")
+                        ));
+                        // The amounts that are known can still be checked here.
+                        if let Some(e) = item.amounts.iter().find_map(|a| {
+                            let amount = crate::money::parse_amount(&a.amount).ok()?;
+                            crate::money::check_precision(amount, &a.unit).err()
+                        }) {
+                            fail(&mut item, ProblemKind::InvalidRequest, e.to_string());
+                        }
+                    }
+                    Err(e) => fail(&mut item, ProblemKind::InvalidRequest, e.to_string()),
+                }
+            }
+        }
+        item
+    }
+}
+
+fn asserts_false(with: &Map<String, Value>) -> bool {
+    match with.get("that") {
+        Some(Value::Bool(b)) => !b,
+        Some(Value::String(s)) => s != KNOWN_AFTER_APPLY && s.trim() != "true",
+        _ => false,
+    }
+}
+
+fn kind(kind: ActionKind) -> StepKind {
+    match kind {
+        ActionKind::Control => StepKind::Control,
+        ActionKind::Read => StepKind::Read,
+        ActionKind::Write => StepKind::Write,
+        ActionKind::Await => StepKind::Await,
+    }
+}
+
+fn summary(steps: &[StepPlan]) -> Summary {
+    let mut s = Summary {
+        steps: steps.len(),
+        ..Summary::default()
+    };
+    for item in steps.iter().flat_map(|s| &s.items) {
+        s.items += 1;
+        match item.decision {
+            Decision::Run => s.run += 1,
+            Decision::Skip => s.skip += 1,
+            Decision::AtApply => s.at_apply += 1,
+            Decision::Fail => s.fail += 1,
+        }
+        if matches!(item.decision, Decision::Run | Decision::AtApply) {
+            s.requests += item.requests.len();
+            s.writes += item.requests.iter().filter(|r| r.is_write()).count();
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::model::{Direction, ProblemKind, Severity};
+    use super::super::testing::{PAYROLL, csv, plan};
+    use super::*;
+
+    fn kinds(plan: &DryRun) -> Vec<(Severity, ProblemKind, String)> {
+        plan.problems
+            .iter()
+            .map(|p| (p.severity, p.kind, p.subject.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn items_decisions_requests_and_unknowns() {
+        let payees = csv("id,amount,to\nE1,10.50,Ada\nE2,0,Bo\nE3,20,Cy\n");
+        let p = plan(PAYROLL, &[("payees", payees)], &Checks::default());
+        assert_eq!(
+            p.steps.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+            ["check", "pay", "done"]
+        );
+        assert_eq!(p.steps[0].items[0].decision, Decision::Run);
+        assert_eq!(p.steps[0].items[0].with["that"], Value::Bool(true));
+        let pay = &p.steps[1];
+        let decisions: Vec<Decision> = pay.items.iter().map(|i| i.decision).collect();
+        assert_eq!(decisions, [Decision::Run, Decision::Skip, Decision::Run]);
+        assert_eq!(
+            pay.items[1].reason.as_deref(),
+            Some("`if` is false: {{gt p.amount '0'}}")
+        );
+        assert!(pay.items[1].requests.is_empty());
+        let first = &pay.items[0];
+        assert_eq!(first.key.as_deref(), Some("E1"));
+        assert_eq!(first.requests.len(), 2);
+        assert_eq!(first.requests[0].line(), "POST /transfer");
+        let body = first.requests[0].body.as_deref().unwrap();
+        assert!(body.contains(r#""amount":10.50"#), "{body}");
+        assert!(body.contains("[sluice:{idempotency_key}]"), "{body}");
+        assert!(
+            first.requests[0]
+                .headers
+                .contains(&"X-Digest-Signature: ***".to_string())
+        );
+        assert_eq!(first.target.as_deref(), Some("Ada"));
+        assert_eq!(p.steps[2].items[0].with["message"], KNOWN_AFTER_APPLY);
+        assert_eq!(p.summary.requests, 4);
+        assert_eq!(p.summary.skip, 1);
+        assert_eq!(p.totals.len(), 1);
+        assert_eq!(p.totals[0].amount, "30.50");
+        assert_eq!(p.totals[0].direction, Direction::Out);
+        assert_eq!(p.largest[0].item, "pay[E3]");
+        assert!(p.problems.is_empty(), "{:?}", p.problems);
+        assert_eq!(p.plan_hash, hash::plan_hash(&p));
+        assert_eq!(p.plan_hash.len(), 64);
+
+        // Deterministic, and any change to an amount changes the hash.
+        let again = plan(
+            PAYROLL,
+            &[(
+                "payees",
+                csv("id,amount,to\nE1,10.50,Ada\nE2,0,Bo\nE3,20,Cy\n"),
+            )],
+            &Checks::default(),
+        );
+        assert_eq!(again, p);
+        let changed = plan(
+            PAYROLL,
+            &[(
+                "payees",
+                csv("id,amount,to\nE1,10.51,Ada\nE2,0,Bo\nE3,20,Cy\n"),
+            )],
+            &Checks::default(),
+        );
+        assert_ne!(changed.plan_hash, p.plan_hash);
+    }
+
+    #[test]
+    fn duplicates_precision_and_failing_assertions_are_problems_not_crashes() {
+        let payees = csv("id,amount,to\nE1,60,Ada\nE1,1.123456789,Bo\nE3,60,Ada\n");
+        let p = plan(PAYROLL, &[("payees", payees)], &Checks::default());
+        let found = kinds(&p);
+        assert!(
+            found.contains(&(Severity::Error, ProblemKind::DuplicateKey, "pay[E1]".into())),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&(
+                Severity::Error,
+                ProblemKind::InvalidRequest,
+                "pay[E1]".into()
+            )),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&(Severity::Error, ProblemKind::Assert, "check".into())),
+            "{found:?}"
+        );
+        assert!(
+            found.contains(&(Severity::Warning, ProblemKind::DuplicatePayee, "pay".into())),
+            "{found:?}"
+        );
+        assert_eq!(p.steps[1].items.len(), 3);
+        assert_eq!(p.steps[1].items[1].decision, Decision::Fail);
+        let precision = p
+            .problems
+            .iter()
+            .find(|x| x.kind == ProblemKind::InvalidRequest)
+            .unwrap();
+        assert!(
+            precision.message.contains("1.123456789"),
+            "{}",
+            precision.message
+        );
+        assert_eq!(p.steps[0].items[0].decision, Decision::Fail);
+        assert_eq!(
+            p.steps[0].items[0].reason.as_deref(),
+            Some("the assertion fails: over budget")
+        );
+        // Errors first.
+        assert_eq!(p.problems[0].severity, Severity::Error);
+        assert_eq!(p.problems.last().unwrap().severity, Severity::Warning);
+    }
+
+    #[test]
+    fn conditions_on_earlier_steps_are_decided_at_apply_and_skips_propagate() {
+        let yaml = r#"
+version: 1
+name: t
+inputs:
+  go: { type: boolean, default: "false" }
+providers:
+  wp: { kind: whitepay, base_url: "http://127.0.0.1:9/whitepay", token: "${WP_TOKEN}" }
+steps:
+  - id: balance
+    uses: balance.get
+    with: { currency: USDT }
+  - id: convert
+    uses: swap
+    if: "{{gt steps.balance.output.amount '10'}}"
+    with: { source_asset: USDT, target_asset: USDC, source_amount: "{{steps.balance.output.amount}}" }
+  - id: maybe
+    uses: swap
+    if: "{{eq inputs.go true}}"
+    with: { source_asset: USDT, target_asset: USDC, source_amount: "5.00" }
+  - id: after
+    uses: log
+    with: { message: "{{json steps.maybe.output}}" }
+"#;
+        let p = plan(yaml, &[], &Checks::default());
+        let convert = &p.steps[1].items[0];
+        assert_eq!(convert.decision, Decision::AtApply);
+        assert_eq!(
+            convert.reason.as_deref(),
+            Some("`if` reads `steps.balance.output.amount`")
+        );
+        assert!(convert.requests.is_empty());
+        assert!(
+            convert
+                .requests_note
+                .as_deref()
+                .unwrap()
+                .contains("`source_amount`")
+        );
+        assert_eq!(p.steps[2].items[0].decision, Decision::Skip);
+        assert_eq!(p.steps[3].items[0].decision, Decision::Skip);
+        assert_eq!(
+            p.steps[3].items[0].reason.as_deref(),
+            Some("`maybe` will be skipped and this step uses its output")
+        );
+        assert!(p.problems.is_empty(), "{:?}", p.problems);
+        assert!(p.totals.is_empty());
+        let retry = p.steps[0].policy.retry.as_ref().unwrap();
+        assert_eq!(
+            (retry.max_attempts, retry.from.as_str()),
+            (5, "built-in default")
+        );
+        assert_eq!(p.steps[0].policy.timeout.as_deref(), Some("none"));
+        assert_eq!(p.steps[0].policy.request_timeout.as_deref(), Some("30s"));
+        assert_eq!(p.steps[3].policy.retry, None);
+    }
+}
