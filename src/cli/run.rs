@@ -8,10 +8,12 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use super::common::{DbArgs, SandboxFlag, build_providers, finish, read_inputs};
+use super::resume::ResumeArgs;
 use super::serve::RunReceiver;
 use super::{exit, workflow};
 use crate::engine::{Engine, EngineError, EngineOptions, RunSource};
 use crate::plan::inputs::resolve;
+use crate::store::StoreError;
 
 /// Run a workflow: every step and item is checkpointed before anything is sent, so a run
 /// killed at any moment resumes (`sluice resume RUN`) without paying twice.
@@ -31,9 +33,15 @@ pub struct RunArgs {
     /// An input: `name=value`, or `name=@file` to read a file (CSV, JSON).
     #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
     pub inputs: Vec<String>,
-    /// Use this run id instead of a generated one (a second run with the same id is refused).
+    /// Use this run id instead of a generated one (a second run with the same id is refused,
+    /// unless `--resume`).
     #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,
+    /// With `--run-id`: if that run exists, continue it as `sluice resume` would (so a job
+    /// can simply be started again after a crash; the run keeps the inputs it started with);
+    /// otherwise start it.
+    #[arg(long, requires = "run_id", conflicts_with = "plan")]
+    pub resume: bool,
     /// Most steps and items in flight at once (overrides the workflow's `concurrency`).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<u32>,
@@ -56,6 +64,24 @@ pub struct RunArgs {
 /// # Errors
 /// Unexpected failures (store, network setup); invalid input is reported and exits 2.
 pub async fn run(args: &RunArgs) -> Result<ExitCode> {
+    if let (true, Some(run_id)) = (args.resume, &args.run_id) {
+        let exists = match args.db.open().await?.load_run(run_id).await {
+            Ok(_) => true,
+            Err(StoreError::RunNotFound { .. }) => false,
+            Err(e) => return Err(e.into()),
+        };
+        if exists {
+            return super::resume::run(&ResumeArgs {
+                run_id: run_id.clone(),
+                allow_changed: false,
+                workflow: args.file.clone(),
+                concurrency: args.concurrency,
+                sandbox: args.sandbox.clone(),
+                db: args.db.clone(),
+            })
+            .await;
+        }
+    }
     let (file, loaded, compiled, inputs, plan_hash) = match &args.plan {
         Some(plan) => match super::plan::verify(plan, args.file.as_deref())? {
             Ok(v) => (v.path, v.loaded, v.compiled, v.inputs, Some(v.plan_hash)),

@@ -160,3 +160,26 @@ async fn sigkill_at_random_moments_never_pays_twice() {
     h.assert_paid_exactly_once(&payees);
     assert_nothing_in_doubt(&h, run_id).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_run_command_with_resume_finishes_a_crashed_job_once() {
+    let h = Harness::start(Faults::default()).await;
+    let (csv, payees) = h.payroll(30);
+    let mut args = Harness::payroll_run("run_again", &csv);
+    args.push("--resume".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = h.sluice(&args, Some("after_send=10*off->return")).await;
+    assert!(
+        text(&out).contains("failpoint `after_send` hit"),
+        "{}",
+        text(&out)
+    );
+    let out = h.sluice(&args, None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("run run_again resumed"),
+        "{}",
+        text(&out)
+    );
+    h.assert_paid_exactly_once(&payees);
+}
