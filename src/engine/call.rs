@@ -181,11 +181,7 @@ pub async fn run(
                 );
                 match e.class() {
                     FailureClass::Retryable => {
-                        let wait = env.policy.wait_after(
-                            p.attempts,
-                            e.retry_after(),
-                            rand::random::<f64>(),
-                        );
+                        let wait = env.policy.wait_after(p.attempts, e.retry_after());
                         match wait.filter(|w| within(env.deadline, *w)) {
                             Some(wait) => {
                                 retry_later(env, key, error, wait, attempt).await?;
@@ -226,9 +222,7 @@ pub async fn run(
                     }
                     FailureClass::InDoubt => {
                         // A read that may or may not have been answered is simply asked again.
-                        let wait = env
-                            .policy
-                            .wait_after(p.attempts, None, rand::random::<f64>());
+                        let wait = env.policy.wait_after(p.attempts, None);
                         match wait.filter(|w| within(env.deadline, *w)) {
                             Some(wait) => tokio::time::sleep(wait).await,
                             None => {
@@ -311,10 +305,7 @@ async fn reconcile(
             Err(e)
                 if e.class() == FailureClass::Retryable || e.class() == FailureClass::InDoubt =>
             {
-                match env
-                    .policy
-                    .wait_after(tries, e.retry_after(), rand::random::<f64>())
-                {
+                match env.policy.wait_after(tries, e.retry_after()) {
                     Some(wait) => tokio::time::sleep(wait).await,
                     None => {
                         let reason = format!("looking it up failed: {e}");

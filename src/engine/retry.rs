@@ -63,9 +63,14 @@ impl RetryPolicy {
     }
 
     /// The wait before attempt `attempt + 1`, after `attempt` (1-based) failed; None when
-    /// no attempt is left. `unit` in `[0, 1)` draws the jitter (full jitter: a uniform wait
-    /// between half the computed wait and all of it), so tests can pass a fixed value.
-    pub fn wait_after(
+    /// no attempt is left. A provider's `Retry-After` wins when it is longer.
+    pub fn wait_after(&self, attempt: u32, retry_after: Option<Duration>) -> Option<Duration> {
+        self.wait_with_jitter(attempt, retry_after, rand::random())
+    }
+
+    /// [`wait_after`](Self::wait_after) with the jitter drawn as `unit` in `[0, 1)`: a
+    /// uniform wait between half the computed wait and all of it, so tests can fix it.
+    pub fn wait_with_jitter(
         &self,
         attempt: u32,
         retry_after: Option<Duration>,
@@ -124,7 +129,7 @@ mod tests {
             max: Duration::from_secs(5),
             ..RetryPolicy::default()
         };
-        let waits: Vec<_> = (1..=5).map(|a| p.wait_after(a, None, 0.0)).collect();
+        let waits: Vec<_> = (1..=5).map(|a| p.wait_with_jitter(a, None, 0.0)).collect();
         assert_eq!(
             waits,
             vec![
@@ -136,15 +141,15 @@ mod tests {
             ]
         );
         assert_eq!(
-            p.wait_after(1, Some(Duration::from_secs(30)), 0.0),
+            p.wait_with_jitter(1, Some(Duration::from_secs(30)), 0.0),
             Some(Duration::from_secs(30))
         );
         let jittered = RetryPolicy::default();
         assert_eq!(
-            jittered.wait_after(1, None, 0.0),
+            jittered.wait_with_jitter(1, None, 0.0),
             Some(Duration::from_millis(500))
         );
-        let high = jittered.wait_after(1, None, 0.999).unwrap();
+        let high = jittered.wait_with_jitter(1, None, 0.999).unwrap();
         assert!(high > Duration::from_millis(990) && high <= Duration::from_secs(1));
     }
 }
