@@ -120,7 +120,11 @@ pub async fn run(
         }
     }
 
+    // Every call counts toward the retry policy, per phase: a second phase dispatches
+    // nothing new (`p.attempts` counts dispatches, as the store does).
+    let mut tries: u32 = 0;
     loop {
+        tries += 1;
         if p.checkpoint.is_none() && p.needs_dispatch {
             crate::engine::failpoint("before_dispatch");
             let dispatch = Write::Dispatch(Dispatch {
@@ -166,6 +170,8 @@ pub async fn run(
                 checkpoint(env, key, &output, &cp).await?;
                 crate::engine::failpoint("between_phases");
                 p.checkpoint = Some(cp);
+                // The next phase gets its own `max_attempts`.
+                tries = 0;
             }
             Err(e) => {
                 let error = StepError::new(e.class().as_str(), e.to_string());
@@ -181,15 +187,14 @@ pub async fn run(
                 );
                 match e.class() {
                     FailureClass::Retryable => {
-                        let wait = env.policy.wait_after(p.attempts, e.retry_after());
+                        let wait = env.policy.wait_after(tries, e.retry_after());
                         match wait.filter(|w| within(env.deadline, *w)) {
                             Some(wait) => {
                                 retry_later(env, key, error, wait, attempt).await?;
                                 tokio::time::sleep(wait).await;
                             }
                             None => {
-                                return fail(env, key, exhausted(&e, p.attempts), Some(attempt))
-                                    .await;
+                                return fail(env, key, exhausted(&e, tries), Some(attempt)).await;
                             }
                         }
                     }
@@ -212,22 +217,21 @@ pub async fn run(
                                 checkpoint(env, key, &out, &cp).await?;
                                 p.checkpoint = Some(cp);
                             }
-                            Reconciled::Resend if p.attempts < env.policy.max_attempts => {
+                            Reconciled::Resend if tries < env.policy.max_attempts => {
                                 p.needs_dispatch = true;
                             }
                             Reconciled::Resend => {
-                                return fail(env, key, exhausted(&e, p.attempts), None).await;
+                                return fail(env, key, exhausted(&e, tries), None).await;
                             }
                         }
                     }
                     FailureClass::InDoubt => {
                         // A read that may or may not have been answered is simply asked again.
-                        let wait = env.policy.wait_after(p.attempts, None);
+                        let wait = env.policy.wait_after(tries, None);
                         match wait.filter(|w| within(env.deadline, *w)) {
                             Some(wait) => tokio::time::sleep(wait).await,
                             None => {
-                                return fail(env, key, exhausted(&e, p.attempts), Some(attempt))
-                                    .await;
+                                return fail(env, key, exhausted(&e, tries), Some(attempt)).await;
                             }
                         }
                     }

@@ -215,3 +215,57 @@ async fn a_corrupt_or_foreign_database_is_refused_and_left_untouched() {
         "the file was modified"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retryable_failures_of_a_second_phase_give_up_after_max_attempts() {
+    // Every commit is rate limited: the quote exists, nothing is committed, and the retry
+    // policy (2 attempts) must end the item instead of retrying forever.
+    let faults = Faults {
+        routes: vec![FaultRule {
+            route: "POST /whalestack/api/v1/transfer/commit".into(),
+            fault: FaultKind::RateLimit {
+                retry_after: "1s".parse().unwrap(),
+            },
+            times: None,
+            skip: 0,
+        }],
+        webhooks: vec![],
+    };
+    let h = Harness::start(faults).await;
+    let workflow = h.variant(
+        "payroll.yaml",
+        "payroll.yaml",
+        &[("retry: { max_attempts: 5,", "retry: { max_attempts: 2,")],
+    );
+    let (csv, _) = h.payroll(1);
+    let input = format!("payees=@{}", csv.display());
+    let run = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        h.sluice(
+            &[
+                "run",
+                &workflow,
+                "--run-id",
+                "run_phase2",
+                "--input",
+                &input,
+            ],
+            None,
+        ),
+    )
+    .await
+    .expect("the run gave up in time");
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run));
+    assert!(
+        text(&run).contains("gave up after 2 attempts"),
+        "{}",
+        text(&run)
+    );
+    assert!(h.transfers().is_empty(), "nothing was committed");
+    assert_eq!(
+        text(&run).matches("path=/transfer/commit").count(),
+        2,
+        "{}",
+        text(&run)
+    );
+}
