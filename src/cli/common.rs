@@ -14,7 +14,7 @@ use crate::sandbox::{SandboxConfig, SandboxHandle};
 use crate::spec::env::{process_env, resolve_provider};
 use crate::spec::secret::Secret;
 use crate::spec::{ProviderConfig, WorkflowConfig};
-use crate::store::{DEFAULT_DB_PATH, RunStatus, SqliteConfig, SqliteStore, Store};
+use crate::store::{DEFAULT_DB_PATH, Durability, RunStatus, SqliteConfig, SqliteStore, Store};
 
 use super::exit;
 
@@ -27,12 +27,19 @@ pub struct DbArgs {
 }
 
 impl DbArgs {
-    /// Opens the store (creating the file and its directory when missing).
+    /// Opens the store (creating the file and its directory when missing), at the
+    /// durability `SLUICE_SQLITE_SYNC` asks for: `full` (the default) or `normal`.
     ///
     /// # Errors
-    /// The store's own error: not a database, a foreign or newer one, read-only.
+    /// The store's own error: not a database, a foreign or newer one, read-only; or an
+    /// unknown `SLUICE_SQLITE_SYNC`.
     pub async fn open(&self) -> Result<Arc<dyn Store>> {
-        let store = SqliteStore::open(SqliteConfig::new(&self.db))
+        let durability = match std::env::var("SLUICE_SQLITE_SYNC").as_deref() {
+            Err(_) | Ok("" | "full" | "FULL") => Durability::Full,
+            Ok("normal" | "NORMAL") => Durability::Normal,
+            Ok(other) => anyhow::bail!("SLUICE_SQLITE_SYNC is `{other}`, not `full` or `normal`"),
+        };
+        let store = SqliteStore::open(SqliteConfig::new(&self.db).durability(durability))
             .await
             .with_context(|| {
                 format!(
