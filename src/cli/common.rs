@@ -39,15 +39,23 @@ pub struct DbArgs {
 impl DbArgs {
     /// Opens the store: a Postgres database when `--db` is a `postgres://` or
     /// `postgresql://` URL, else a SQLite file (created with its directory when missing).
-    /// Either is migrated to the current schema.
+    /// Either is migrated to the current schema. The durability is what `SLUICE_SQLITE_SYNC`
+    /// asks for: `full` (the default: SQLite `synchronous=FULL`, Postgres synchronous
+    /// commit) or `normal`.
     ///
     /// # Errors
-    /// The store's own error: not a database, a foreign or newer one, read-only, unreachable.
+    /// The store's own error: not a database, a foreign or newer one, read-only,
+    /// unreachable; or an unknown `SLUICE_SQLITE_SYNC`.
     pub async fn open(&self) -> Result<Arc<dyn Store>> {
+        let durability = match std::env::var("SLUICE_SQLITE_SYNC").as_deref() {
+            Err(_) | Ok("" | "full" | "FULL") => Durability::Full,
+            Ok("normal" | "NORMAL") => Durability::Normal,
+            Ok(other) => anyhow::bail!("SLUICE_SQLITE_SYNC is `{other}`, not `full` or `normal`"),
+        };
         let opened = match self.db.to_str() {
-            Some(location) => open_store(location, Durability::Full).await,
+            Some(location) => open_store(location, durability).await,
             // Not UTF-8, so not a URL: a file name only the operating system can spell.
-            None => SqliteStore::open(SqliteConfig::new(&self.db))
+            None => SqliteStore::open(SqliteConfig::new(&self.db).durability(durability))
                 .await
                 .map(|store| Arc::new(store) as Arc<dyn Store>),
         };

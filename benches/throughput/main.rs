@@ -1,0 +1,250 @@
+//! The throughput and overhead benchmark of sluice (README "Benchmark"), in one command:
+//! `bench/run.sh` (or `cargo bench --bench throughput -- [--quick]`).
+//!
+//! 1. generates payroll CSVs of 1,000, 10,000 and 100,000 payees from a fixed seed;
+//! 2. starts the sandbox on loopback in this process: webhooks off, clock stopped (no
+//!    artificial latency; a transfer stays `PROCESSING` after its commit, which is where
+//!    the engine's part ends), unknown target accounts registered on first use;
+//! 3. runs `workflows/payroll.yaml` through the release `sluice` binary on a fresh SQLite
+//!    database at `synchronous=FULL` and `NORMAL`, at concurrency 1, 16 and 64;
+//! 4. measures wall time, items/s, provider calls/s, peak RSS (`/usr/bin/time -v`), DB size;
+//! 5. runs the same batch through the engine against an in-process provider stub, which
+//!    isolates the cost of checkpoints and scheduling;
+//! 6. times `sluice validate`, `sluice plan` (a hook, skipped while this build has no such
+//!    command) and `sluice resume` of a completed 10k run;
+//! 7. prints the tables and writes `bench/results.json`.
+//!
+//! Not part of `cargo test`. `--quick` (about a minute) runs 1,000 payees only.
+
+mod data;
+mod e2e;
+mod overhead;
+mod report;
+mod stub;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Parser;
+use rust_decimal::Decimal;
+use sluice::providers::ProviderKind;
+use sluice::sandbox::SandboxConfig;
+
+use e2e::{Cli, Sync};
+use report::Results;
+
+/// The throughput and overhead benchmark.
+#[derive(Debug, Parser)]
+#[command(name = "throughput")]
+struct Args {
+    /// 1,000 payees only: every configuration once, in about a minute (for CI).
+    #[arg(long)]
+    quick: bool,
+    /// A name for this run, kept in the JSON (`before`, `after`).
+    #[arg(long, default_value = "current")]
+    label: String,
+    /// Where to write the JSON results, relative to the repository root.
+    #[arg(long, default_value = "bench/results.json")]
+    out: PathBuf,
+    /// Payroll sizes (default: 1000,10000,100000; with `--quick`: 1000).
+    #[arg(long, value_delimiter = ',')]
+    sizes: Vec<usize>,
+    /// Concurrencies (default: 1,16,64; the 100k runs use the widest).
+    #[arg(long, value_delimiter = ',')]
+    concurrency: Vec<u32>,
+    /// Only these parts: `e2e`, `overhead`, `commands` (default: all).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+/// Concurrencies of the matrix.
+const CONCURRENCY: &[u32] = &[1, 16, 64];
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    let started = Instant::now();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let bin = PathBuf::from(env!("CARGO_BIN_EXE_sluice"));
+    let work = root.join("target/bench");
+    std::fs::create_dir_all(&work).map_err(|e| format!("cannot create `target/bench`: {e}"))?;
+    let part = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
+
+    let sizes: &[usize] = match (&args.sizes[..], args.quick) {
+        ([], true) => &[1_000],
+        ([], false) => &[1_000, 10_000, 100_000],
+        (given, _) => given,
+    };
+    let payrolls = sizes
+        .iter()
+        .map(|&n| data::write(&work, n))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("cannot write the payroll CSVs: {e}"))?;
+    let concurrency = if args.concurrency.is_empty() {
+        CONCURRENCY
+    } else {
+        &args.concurrency[..]
+    };
+    let widest = concurrency.iter().copied().max().unwrap_or(64);
+    let by_size = |n: usize| payrolls.iter().find(|p| p.rows == n);
+    let small = &payrolls[0];
+    let (medium, large) = (by_size(10_000), by_size(100_000));
+
+    let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    let sandbox = rt
+        .block_on(sluice::sandbox::start(SandboxConfig {
+            addr: "127.0.0.1:0".parse().expect("a loopback address"),
+            speed: 0,
+            auto_target_accounts: true,
+            balances: [(
+                ProviderKind::Whalestack,
+                [("EURC".to_string(), Decimal::from(1_000_000_000_000u64))].into(),
+            )]
+            .into(),
+            ..SandboxConfig::default()
+        }))
+        .map_err(|e| format!("cannot start the sandbox: {e}"))?;
+    let cli = Cli {
+        bin,
+        root: root.clone(),
+        work: work.clone(),
+        sandbox: &sandbox,
+        time_v: std::path::Path::new("/usr/bin/time").exists(),
+    };
+    if !cli.time_v {
+        eprintln!("note: /usr/bin/time is missing; peak RSS is not measured");
+    }
+
+    let mut results = Results {
+        label: args.label.clone(),
+        commit: git_describe(&root),
+        at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        cpus: std::thread::available_parallelism().map_or(0, usize::from),
+        quick: args.quick,
+        calls_per_item: 0.0,
+        e2e: Vec::new(),
+        overhead: Vec::new(),
+        commands: Vec::new(),
+        targets: Vec::new(),
+        total_s: 0.0,
+    };
+
+    if part("e2e") {
+        results.calls_per_item = cli.calls_per_item(small)?;
+        eprintln!("calls per payee: {:.3}", results.calls_per_item);
+        let mut matrix: Vec<(&data::Payroll, Sync, u32)> = Vec::new();
+        for p in payrolls.iter().filter(|p| p.rows <= 10_000) {
+            for sync in Sync::BOTH {
+                for &c in concurrency {
+                    matrix.push((p, sync, c));
+                }
+            }
+        }
+        // 100,000 payees one at a time would take most of an hour; the scale run uses the
+        // widest concurrency, where per-item cost is lowest and comparable with 10k.
+        if let Some(p) = large {
+            for sync in Sync::BOTH {
+                matrix.push((p, sync, widest));
+            }
+        }
+        for (p, sync, c) in matrix {
+            let r = cli.run(p, sync, c, results.calls_per_item)?;
+            eprintln!(
+                "e2e {:>6} {:<6} c{:<3} {:>7.2} s {:>6.0} items/s rss {} MiB",
+                r.items,
+                sync.label(),
+                c,
+                r.wall_s,
+                r.items_per_s,
+                r.peak_rss_mib.map_or("-".into(), |m| format!("{m:.0}"))
+            );
+            results.e2e.push(r);
+        }
+    }
+
+    if part("overhead") {
+        let mut matrix: Vec<(&data::Payroll, Sync, u32)> = Vec::new();
+        let base = medium.unwrap_or(small);
+        for sync in Sync::BOTH {
+            for &c in concurrency {
+                matrix.push((base, sync, c));
+            }
+        }
+        if let Some(p) = large {
+            for sync in Sync::BOTH {
+                matrix.push((p, sync, widest));
+            }
+        }
+        for (p, sync, c) in matrix {
+            let r = rt.block_on(overhead::run(&root, &work, p, sync, c))?;
+            eprintln!(
+                "overhead {:>6} {:<6} c{:<3} {:>7.1} us/item",
+                r.items,
+                sync.label(),
+                c,
+                r.us_per_item
+            );
+            results.overhead.push(r);
+        }
+    }
+
+    if part("commands") {
+        results.commands.push(cli.validate(5));
+        for p in [medium, large]
+            .into_iter()
+            .flatten()
+            .chain(args.quick.then_some(small))
+        {
+            results.commands.push(cli.plan(p, 3));
+        }
+        // The resume measurements need a completed run: the FULL one at the widest concurrency.
+        let base = medium.unwrap_or(small);
+        let done = match results
+            .e2e
+            .iter()
+            .find(|e| e.items == base.rows && e.sync == Sync::Full && e.concurrency == widest)
+        {
+            Some(done) => done.clone(),
+            None => cli.run(base, Sync::Full, widest, results.calls_per_item)?,
+        };
+        results.commands.extend(cli.resumes(&done, 3));
+    }
+
+    drop(cli);
+    rt.block_on(sandbox.shutdown());
+    results.total_s = started.elapsed().as_secs_f64();
+    results.targets = report::targets(&results);
+    let table = report::table(&results);
+    println!("{table}");
+    let out = root.join(&args.out);
+    let json = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
+    std::fs::write(&out, json + "\n")
+        .map_err(|e| format!("cannot write `{}`: {e}", out.display()))?;
+    eprintln!("wrote {}", out.display());
+    Ok(())
+}
+
+fn git_describe(root: &std::path::Path) -> String {
+    std::process::Command::new("git")
+        .args(["describe", "--always", "--dirty"])
+        .current_dir(root)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or_else(
+            || "unknown".into(),
+            |o| String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        )
+}

@@ -1,0 +1,233 @@
+//! The printed tables, the targets of the benchmark, and `bench/results.json`.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::e2e::{CommandRun, E2eRun, Sync};
+use crate::overhead::OverheadRun;
+
+/// Everything one benchmark run measured.
+#[derive(Debug, Serialize)]
+pub struct Results {
+    /// `--label`, to tell runs apart (`before`, `after`).
+    pub label: String,
+    /// `git describe --always --dirty` of the tree measured.
+    pub commit: String,
+    /// When, UTC.
+    pub at: String,
+    /// CPUs the machine shows.
+    pub cpus: usize,
+    /// `--quick` or the full matrix.
+    pub quick: bool,
+    /// HTTP requests per payee, counted once.
+    pub calls_per_item: f64,
+    /// End-to-end runs.
+    pub e2e: Vec<E2eRun>,
+    /// Engine-only runs.
+    pub overhead: Vec<OverheadRun>,
+    /// validate, plan, resume.
+    pub commands: Vec<CommandRun>,
+    /// The targets, measured.
+    pub targets: Vec<Target>,
+    /// The whole benchmark's wall time.
+    pub total_s: f64,
+}
+
+/// One target and where the benchmark stands.
+#[derive(Debug, Serialize)]
+pub struct Target {
+    /// What is measured.
+    pub what: String,
+    /// The bar.
+    pub bar: String,
+    /// The measurement, in words.
+    pub measured: String,
+    /// Met, missed, or not measured (`None`).
+    pub met: Option<bool>,
+}
+
+fn fmt_opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "-".into(), |v| format!("{v:.digits$}"))
+}
+
+/// The targets against `r`.
+pub fn targets(r: &Results) -> Vec<Target> {
+    let mut out = Vec::new();
+    let best_e2e = |items: usize, sync: Sync| {
+        r.e2e
+            .iter()
+            .filter(|e| e.items == items && e.sync == sync)
+            .min_by(|a, b| a.wall_s.total_cmp(&b.wall_s))
+    };
+    let e10 = best_e2e(10_000, Sync::Full);
+    out.push(Target {
+        what: "10k payroll end to end, FULL".into(),
+        bar: "<= 10 s".into(),
+        measured: e10.map_or("not run".into(), |e| {
+            format!("{:.2} s (concurrency {})", e.wall_s, e.concurrency)
+        }),
+        met: e10.map(|e| e.wall_s <= 10.0),
+    });
+    for (sync, bar) in [(Sync::Full, 250.0), (Sync::Normal, 60.0)] {
+        let best = r
+            .overhead
+            .iter()
+            .filter(|o| o.sync == sync)
+            .max_by_key(|o| (o.items, std::cmp::Reverse((o.us_per_item * 1000.0) as u64)));
+        out.push(Target {
+            what: format!("engine overhead per item, {}", sync.label()),
+            bar: format!("<= {bar} us"),
+            measured: best.map_or("not run".into(), |o| {
+                format!(
+                    "{:.1} us ({} items, concurrency {})",
+                    o.us_per_item, o.items, o.concurrency
+                )
+            }),
+            met: best.map(|o| o.us_per_item <= bar),
+        });
+    }
+    let e100 = best_e2e(100_000, Sync::Full);
+    out.push(Target {
+        what: "100k payroll peak RSS".into(),
+        bar: "<= 200 MiB".into(),
+        measured: e100
+            .and_then(|e| e.peak_rss_mib)
+            .map_or("not run".into(), |m| format!("{m:.1} MiB")),
+        met: e100.and_then(|e| e.peak_rss_mib).map(|m| m <= 200.0),
+    });
+    let same10 = e100.and_then(|big| {
+        r.e2e
+            .iter()
+            .find(|e| e.items == 10_000 && e.sync == big.sync && e.concurrency == big.concurrency)
+    });
+    out.push(Target {
+        what: "100k throughput per item vs 10k (FULL, same concurrency)".into(),
+        bar: ">= 10k items/s".into(),
+        measured: match (e100, same10) {
+            (Some(big), Some(small)) => format!(
+                "{:.0} vs {:.0} items/s ({:+.1} %)",
+                big.items_per_s,
+                small.items_per_s,
+                (big.items_per_s / small.items_per_s - 1.0) * 100.0
+            ),
+            _ => "not run".into(),
+        },
+        // Within 5 %: two runs of one configuration differ by about that much here.
+        met: e100
+            .zip(same10)
+            .map(|(big, small)| big.items_per_s >= small.items_per_s * 0.95),
+    });
+    let plan = r.commands.iter().find(|c| c.name == "plan 100000 rows");
+    out.push(Target {
+        what: "`sluice plan` on 100k rows".into(),
+        bar: "<= 2 s".into(),
+        measured: plan.map_or("not run".into(), |c| match c.wall_s {
+            Some(w) => format!("{w:.2} s"),
+            None => c.note.clone(),
+        }),
+        met: plan.and_then(|c| c.wall_s).map(|w| w <= 2.0),
+    });
+    let resume = r
+        .commands
+        .iter()
+        .filter(|c| c.name.starts_with("resume") && c.name.contains("10000"))
+        .filter_map(|c| c.wall_s)
+        .reduce(f64::max);
+    out.push(Target {
+        what: "no-op resume of a completed 10k run (slowest variant)".into(),
+        bar: "<= 1 s".into(),
+        measured: resume.map_or("not run".into(), |w| format!("{w:.3} s")),
+        met: resume.map(|w| w <= 1.0),
+    });
+    out
+}
+
+/// The tables, as printed.
+pub fn table(r: &Results) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "sluice benchmark `{}` at {} ({} CPUs, calls/item {:.3})\n",
+        r.label, r.commit, r.cpus, r.calls_per_item
+    );
+    let _ = writeln!(
+        t,
+        "End to end: `sluice run workflows/payroll.yaml` against the loopback sandbox"
+    );
+    let _ = writeln!(
+        t,
+        "| payees  | sync   | conc | wall s  | items/s | calls/s | peak RSS MiB | DB MiB |"
+    );
+    let _ = writeln!(
+        t,
+        "|--------:|--------|-----:|--------:|--------:|--------:|-------------:|-------:|"
+    );
+    for e in &r.e2e {
+        let _ = writeln!(
+            t,
+            "| {:>7} | {:<6} | {:>4} | {:>7.2} | {:>7.0} | {:>7.0} | {:>12} | {:>6.1} |",
+            e.items,
+            e.sync.label(),
+            e.concurrency,
+            e.wall_s,
+            e.items_per_s,
+            e.calls_per_s,
+            fmt_opt(e.peak_rss_mib, 1),
+            e.db_mib
+        );
+    }
+    let _ = writeln!(
+        t,
+        "\nEngine overhead: Engine::create + execute against an in-process provider stub (no HTTP)"
+    );
+    let _ = writeln!(
+        t,
+        "| payees  | sync   | conc | create s | execute s | us/item | items/s | DB MiB |"
+    );
+    let _ = writeln!(
+        t,
+        "|--------:|--------|-----:|---------:|----------:|--------:|--------:|-------:|"
+    );
+    for o in &r.overhead {
+        let _ = writeln!(
+            t,
+            "| {:>7} | {:<6} | {:>4} | {:>8.3} | {:>9.3} | {:>7.1} | {:>7.0} | {:>6.1} |",
+            o.items,
+            o.sync.label(),
+            o.concurrency,
+            o.create_s,
+            o.execute_s,
+            o.us_per_item,
+            o.items_per_s,
+            o.db_mib
+        );
+    }
+    let _ = writeln!(t, "\nCommands (median wall time)");
+    let _ = writeln!(t, "| command | wall s | peak RSS MiB | exit | note |");
+    let _ = writeln!(t, "|---|---:|---:|---:|---|");
+    for c in &r.commands {
+        let _ = writeln!(
+            t,
+            "| {} | {} | {} | {} | {} |",
+            c.name,
+            fmt_opt(c.wall_s, 3),
+            fmt_opt(c.peak_rss_mib, 1),
+            c.exit.map_or("-".into(), |e| e.to_string()),
+            c.note
+        );
+    }
+    let _ = writeln!(t, "\nTargets");
+    let _ = writeln!(t, "| target | bar | measured | met |");
+    let _ = writeln!(t, "|---|---|---|---|");
+    for g in &r.targets {
+        let met = match g.met {
+            Some(true) => "yes",
+            Some(false) => "NO",
+            None => "-",
+        };
+        let _ = writeln!(t, "| {} | {} | {} | {met} |", g.what, g.bar, g.measured);
+    }
+    let _ = writeln!(t, "\nTotal benchmark time: {:.0} s", r.total_s);
+    t
+}

@@ -1,0 +1,146 @@
+//! A provider that answers in-process, with no HTTP: what is left of a run's wall time is
+//! the engine's own cost (rendering, scheduling, checkpoints). It plays a Whalestack
+//! transfer: the create answers `Continue` with a checkpoint, the commit answers `Done`,
+//! with an output of the same shape and size as the sandbox's. Benchmark code only: no
+//! test uses it to prove anything.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use reqwest::header::HeaderMap;
+use rust_decimal::Decimal;
+use serde_json::{Map, Value, json};
+use sluice::providers::{
+    Call, Event, Lookup, NormalizedState, Outcome, Output, ParseError, Provider, ProviderError,
+    ProviderKind, State, Unit, VerifyError, WireRequest,
+};
+
+/// The stub; counts the calls it answered.
+#[derive(Debug, Default)]
+pub struct Stub {
+    calls: AtomicU64,
+}
+
+impl Stub {
+    /// Calls answered so far.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+}
+
+const ASSET: &str = "EURC:GDHU6WRG4IEQXM5NZ4BMPKOXHW76MZM4Y2IEMFDVXBSDP6SJY4ITNPP2";
+
+fn transfer(call: &Call<'_>, state: &str, normalized: NormalizedState) -> Output {
+    let id = format!(
+        "tr_{}",
+        &call.key.as_str()[call.key.as_str().len().saturating_sub(12)..]
+    );
+    let text = |field: &str| {
+        call.with
+            .get(field)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    let amount: Decimal = text("amount").parse().unwrap_or_default();
+    let note = format!("{} {}", text("note"), call.key.marker());
+    let raw = json!({
+        "transfer": {
+            "id": id,
+            "type": "TRANSFER",
+            "state": state,
+            "origin": "API",
+            "network": text("network"),
+            "timestamp": "2025-03-07T09:00:00+00:00",
+            "note": note,
+            "sourceAmountGross": format!("{amount:.7}"),
+            "sourceAsset": ASSET,
+            "networkFeeAmount": "0.0000000",
+            "networkFeeAsset": ASSET,
+            "targetAmountNet": format!("{amount:.7}"),
+            "targetAsset": ASSET,
+            "blockchainTransactions": [],
+            "targetAccount": {"label": text("target_account"), "network": text("network")},
+            "webhook": null,
+        }
+    });
+    let mut fields = Map::new();
+    fields.insert("expire_time".into(), "2025-03-07T09:05:00+00:00".into());
+    Output {
+        id: Some(id),
+        state: State::reported(state, normalized),
+        amount: Some(amount),
+        unit: Some(Unit::Asset(ASSET.into())),
+        fee: Some(Decimal::ZERO),
+        fields,
+        raw,
+    }
+}
+
+#[async_trait::async_trait]
+impl Provider for Stub {
+    fn name(&self) -> &str {
+        "ws"
+    }
+
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Whalestack
+    }
+
+    async fn execute(&self, call: &Call<'_>) -> Result<Outcome, ProviderError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        Ok(match call.checkpoint {
+            None => {
+                let output = transfer(call, "PENDING_API_COMMIT", NormalizedState::RequiresAction);
+                Outcome::Continue {
+                    checkpoint: json!({
+                        "object": "transfer",
+                        "id": output.id,
+                        "expire_time": "2025-03-07T09:05:00+00:00",
+                    }),
+                    output,
+                }
+            }
+            Some(_) => Outcome::Done(transfer(call, "PROCESSING", NormalizedState::Processing)),
+        })
+    }
+
+    async fn lookup(
+        &self,
+        _call: &Call<'_>,
+        _provider_ref: Option<&str>,
+    ) -> Result<Lookup, ProviderError> {
+        Ok(Lookup::Unknown {
+            reason: "the benchmark stub keeps no state to look up".into(),
+        })
+    }
+
+    async fn poll(&self, object: &str, _id: &str) -> Result<Output, ProviderError> {
+        Err(self.unsupported(object))
+    }
+
+    fn preview(&self, call: &Call<'_>) -> Result<Vec<WireRequest>, ProviderError> {
+        Err(self.unsupported(call.action))
+    }
+
+    fn verify_webhook(&self, _headers: &HeaderMap, _body: &[u8]) -> Result<(), VerifyError> {
+        Err(VerifyError::Unsupported {
+            provider: self.name().into(),
+        })
+    }
+
+    fn parse_event(&self, _body: &[u8]) -> Result<Event, ParseError> {
+        Err(ParseError::Unsupported {
+            provider: self.name().into(),
+        })
+    }
+}
+
+impl Stub {
+    fn unsupported(&self, action: &str) -> ProviderError {
+        ProviderError::Invalid {
+            provider: self.name().into(),
+            action: action.into(),
+            reason: "the benchmark stub only executes transfers".into(),
+            source: None,
+        }
+    }
+}
