@@ -7,15 +7,43 @@ use std::path::{Path, PathBuf};
 use rust_decimal::Decimal;
 
 /// The seed of every generated payroll.
-pub const SEED: u64 = 0x5eed_0f_5a1a_2e5;
+pub const SEED: u64 = 0x5eed_0f5a_1a2e_5eed;
 
 const FIRST: &[&str] = &[
-    "Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "John", "Katherine",
-    "Leslie", "Margaret", "Niklaus", "Radia", "Tony", "Shafi", "Ken",
+    "Ada",
+    "Alan",
+    "Grace",
+    "Edsger",
+    "Barbara",
+    "Donald",
+    "Frances",
+    "John",
+    "Katherine",
+    "Leslie",
+    "Margaret",
+    "Niklaus",
+    "Radia",
+    "Tony",
+    "Shafi",
+    "Ken",
 ];
 const LAST: &[&str] = &[
-    "Lovelace", "Turing", "Hopper", "Dijkstra", "Liskov", "Knuth", "Allen", "McCarthy",
-    "Johnson", "Lamport", "Hamilton", "Wirth", "Perlman", "Hoare", "Goldwasser", "Thompson",
+    "Lovelace",
+    "Turing",
+    "Hopper",
+    "Dijkstra",
+    "Liskov",
+    "Knuth",
+    "Allen",
+    "McCarthy",
+    "Johnson",
+    "Lamport",
+    "Hamilton",
+    "Wirth",
+    "Perlman",
+    "Hoare",
+    "Goldwasser",
+    "Thompson",
 ];
 
 /// A deterministic 64-bit generator (splitmix64).

@@ -116,7 +116,10 @@ pub async fn run(
     let done = Instant::now();
     store.close().await;
     if report.status != RunStatus::Succeeded {
-        return Err(format!("the stub run ended {:?}: {:?}", report.status, report.messages));
+        return Err(format!(
+            "the stub run ended {:?}: {:?}",
+            report.status, report.messages
+        ));
     }
     let total = (done - started).as_secs_f64();
     Ok(OverheadRun {
