@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use rust_decimal::Decimal;
 
 /// The seed of every generated payroll.
-pub const SEED: u64 = 0x0005_eed0_f5a1_a2e5;
+pub const SEED: u64 = 0x5eed_0f5a_1a2e_5eed;
 
 const FIRST: &[&str] = &[
     "Ada",

@@ -20,6 +20,7 @@ mod data;
 mod e2e;
 mod overhead;
 mod report;
+mod store;
 mod stub;
 
 use std::path::PathBuf;
@@ -52,7 +53,10 @@ struct Args {
     /// Concurrencies (default: 1,16,64; the 100k runs use the widest).
     #[arg(long, value_delimiter = ',')]
     concurrency: Vec<u32>,
-    /// Only these parts: `e2e`, `overhead`, `commands` (default: all).
+    /// Durabilities (default: full,normal).
+    #[arg(long, value_delimiter = ',')]
+    sync: Vec<String>,
+    /// Only these parts: `e2e`, `overhead`, `store`, `commands` (default: all).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Passed by `cargo bench`; ignored.
@@ -97,6 +101,14 @@ fn run(args: &Args) -> Result<(), String> {
     } else {
         &args.concurrency[..]
     };
+    let syncs: Vec<Sync> = if args.sync.is_empty() {
+        Sync::BOTH.to_vec()
+    } else {
+        Sync::BOTH
+            .into_iter()
+            .filter(|s| args.sync.iter().any(|a| a.eq_ignore_ascii_case(s.env())))
+            .collect()
+    };
     let widest = concurrency.iter().copied().max().unwrap_or(64);
     let by_size = |n: usize| payrolls.iter().find(|p| p.rows == n);
     let small = &payrolls[0];
@@ -136,17 +148,23 @@ fn run(args: &Args) -> Result<(), String> {
         calls_per_item: 0.0,
         e2e: Vec::new(),
         overhead: Vec::new(),
+        store: Vec::new(),
         commands: Vec::new(),
         targets: Vec::new(),
         total_s: 0.0,
     };
 
     if part("e2e") {
-        results.calls_per_item = cli.calls_per_item(small)?;
+        // Counted on 1,000 payees: the count per payee does not depend on the batch's size.
+        let calibration = match by_size(1_000) {
+            Some(p) => p.clone(),
+            None => data::write(&work, 1_000).map_err(|e| e.to_string())?,
+        };
+        results.calls_per_item = cli.calls_per_item(&calibration)?;
         eprintln!("calls per payee: {:.3}", results.calls_per_item);
         let mut matrix: Vec<(&data::Payroll, Sync, u32)> = Vec::new();
         for p in payrolls.iter().filter(|p| p.rows <= 10_000) {
-            for sync in Sync::BOTH {
+            for &sync in &syncs {
                 for &c in concurrency {
                     matrix.push((p, sync, c));
                 }
@@ -155,7 +173,7 @@ fn run(args: &Args) -> Result<(), String> {
         // 100,000 payees one at a time would take most of an hour; the scale run uses the
         // widest concurrency, where per-item cost is lowest and comparable with 10k.
         if let Some(p) = large {
-            for sync in Sync::BOTH {
+            for &sync in &syncs {
                 matrix.push((p, sync, widest));
             }
         }
@@ -177,13 +195,13 @@ fn run(args: &Args) -> Result<(), String> {
     if part("overhead") {
         let mut matrix: Vec<(&data::Payroll, Sync, u32)> = Vec::new();
         let base = medium.unwrap_or(small);
-        for sync in Sync::BOTH {
+        for &sync in &syncs {
             for &c in concurrency {
                 matrix.push((base, sync, c));
             }
         }
         if let Some(p) = large {
-            for sync in Sync::BOTH {
+            for &sync in &syncs {
                 matrix.push((p, sync, widest));
             }
         }
@@ -197,6 +215,28 @@ fn run(args: &Args) -> Result<(), String> {
                 r.us_per_item
             );
             results.overhead.push(r);
+        }
+    }
+
+    if part("store") {
+        for &sync in &syncs {
+            for batch in [1, 16, 64] {
+                // One item per transaction is slow enough that fewer items tell as much.
+                let items = if args.quick || batch == 1 {
+                    1_000
+                } else {
+                    10_000
+                };
+                let r = rt.block_on(store::run(&work, items, sync, batch))?;
+                eprintln!(
+                    "store {:>6} {:<6} batch {:<3} {:>7.1} us/item",
+                    r.items,
+                    sync.label(),
+                    batch,
+                    r.total_us
+                );
+                results.store.push(r);
+            }
         }
     }
 

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::e2e::{CommandRun, E2eRun, Sync};
 use crate::overhead::OverheadRun;
+use crate::store::StoreRun;
 
 /// Everything one benchmark run measured.
 #[derive(Debug, Serialize)]
@@ -26,6 +27,8 @@ pub struct Results {
     pub e2e: Vec<E2eRun>,
     /// Engine-only runs.
     pub overhead: Vec<OverheadRun>,
+    /// Store-only runs.
+    pub store: Vec<StoreRun>,
     /// validate, plan, resume.
     pub commands: Vec<CommandRun>,
     /// The targets, measured.
@@ -201,6 +204,31 @@ pub fn table(r: &Results) -> String {
             o.us_per_item,
             o.items_per_s,
             o.db_mib
+        );
+    }
+    let _ = writeln!(
+        t,
+        "\nCheckpoint store alone: dispatch + checkpoint + result per item, one batch per transaction"
+    );
+    let _ = writeln!(
+        t,
+        "| items  | sync   | batch | dispatch us | checkpoint us | result us | total us/item |"
+    );
+    let _ = writeln!(
+        t,
+        "|-------:|--------|------:|------------:|--------------:|----------:|--------------:|"
+    );
+    for s in &r.store {
+        let _ = writeln!(
+            t,
+            "| {:>6} | {:<6} | {:>5} | {:>11.1} | {:>13.1} | {:>9.1} | {:>13.1} |",
+            s.items,
+            s.sync.label(),
+            s.batch,
+            s.dispatch_us,
+            s.checkpoint_us,
+            s.result_us,
+            s.total_us
         );
     }
     let _ = writeln!(t, "\nCommands (median wall time)");

@@ -1,7 +1,7 @@
 //! A provider that answers in-process, with no HTTP: what is left of a run's wall time is
 //! the engine's own cost (rendering, scheduling, checkpoints). It plays a Whalestack
 //! transfer: the create answers `Continue` with a checkpoint, the commit answers `Done`,
-//! with an output of the same shape and size as the sandbox's. Benchmark code only: no
+//! with an output of the same shape and size as the sandbox's (about 1.8 kB of JSON). Benchmark code only: no
 //! test uses it to prove anything.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,12 +58,42 @@ fn transfer(call: &Call<'_>, state: &str, normalized: NormalizedState) -> Output
             "targetAmountNet": format!("{amount:.7}"),
             "targetAsset": ASSET,
             "blockchainTransactions": [],
-            "targetAccount": {"label": text("target_account"), "network": text("network")},
+            "targetAccount": {
+                "network": text("network"),
+                "label": text("target_account"),
+                "fields": {
+                    "iban": "SANDBOX2C0BEC4FF3758B42",
+                    "bic": "SANDBOX2C0BEC4FF3758B42",
+                    "bankName": "SANDBOX2C0BEC4FF3758B42",
+                    "bankAddress": "SANDBOX2C0BEC4FF3758B42",
+                },
+                "fieldConfig": [
+                    {"key": "iban", "label": "IBAN",
+                     "description": "The international bank account number (IBAN)."},
+                    {"key": "bic", "label": "SWIFT/BIC",
+                     "description": "The 8-11 character SWIFT or BIC code identifying your bank or financial institution."},
+                    {"key": "bankName", "label": "Bank Name",
+                     "description": "The beneficiary bank name."},
+                    {"key": "bankAddress", "label": "Bank Address",
+                     "description": "The beneficiary bank address."},
+                ],
+                "state": "ACTIVE",
+                "timestamp": "2025-03-07T09:00:00+00:00",
+                "beneficiaryId": null,
+            },
             "webhook": null,
         }
     });
     let mut fields = Map::new();
-    fields.insert("expire_time".into(), "2025-03-07T09:05:00+00:00".into());
+    for (name, value) in [
+        ("target_amount", format!("{amount:.7}")),
+        ("target_asset", ASSET.to_string()),
+        ("fee_asset", ASSET.to_string()),
+        ("network", text("network").to_string()),
+        ("note", note.clone()),
+    ] {
+        fields.insert(name.into(), value.into());
+    }
     Output {
         id: Some(id),
         state: State::reported(state, normalized),

@@ -142,7 +142,7 @@ pub async fn run(
             }
             Ok(row) if row.state.is_settled() => {
                 // An operator decided while it waited (resolved, skipped, cancelled).
-                return Ok(super::step::settled(&row).unwrap_or_else(|| {
+                return Ok(super::step::settled_item(&row).unwrap_or_else(|| {
                     ItemEnd::Skipped(format!("the step became `{}`", row.state))
                 }));
             }

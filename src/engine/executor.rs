@@ -13,10 +13,10 @@ use serde_json::{Map, Value, json};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::context::{RunContext, Uses};
+use super::context::{RunContext, Uses, counted_entry, items_entry};
 use super::error::EngineError;
-use super::prepare::{DEFAULT_ALIAS, expand_items, for_each_list};
-use super::step::{self, Shared, StepEnd, StepOutput};
+use super::prepare::{DEFAULT_ALIAS, for_each_list, item_keys};
+use super::step::{self, Elements, Shared, StepEnd, StepOutput};
 use super::writer::Writer;
 use super::{Engine, Write};
 use crate::plan::CompiledWorkflow;
@@ -54,7 +54,7 @@ impl Engine {
         compiled: Arc<CompiledWorkflow>,
         providers: HashMap<String, Arc<dyn Provider>>,
     ) -> Result<RunReport, EngineError> {
-        let run = self.store.load_run(run_id).await?;
+        let mut run = self.store.load_run(run_id).await?;
         if run.status.is_finished() {
             return Err(EngineError::Finished {
                 run_id: run_id.into(),
@@ -87,7 +87,7 @@ impl Engine {
         };
         let result = self
             .walk(
-                &run,
+                &mut run,
                 compiled,
                 providers,
                 Writer::start(self.store.clone(), lease.clone()),
@@ -111,7 +111,7 @@ impl Engine {
 
     async fn walk(
         &self,
-        run: &crate::store::RunRecord,
+        run: &mut crate::store::RunRecord,
         compiled: Arc<CompiledWorkflow>,
         providers: HashMap<String, Arc<dyn Provider>>,
         writer: Writer,
@@ -119,14 +119,18 @@ impl Engine {
         self.store
             .set_run_status(&run.id, RunStatus::Running, None)
             .await?;
-        let inputs: Map<String, Value> = run.inputs.as_object().cloned().unwrap_or_default();
+        // Taken, not copied: the inputs can hold a CSV of 100,000 rows.
+        let inputs = match std::mem::take(&mut run.inputs) {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
         let started = run.created_at.to_rfc3339_opts(SecondsFormat::Secs, true);
         let scheduled = run.scheduled_for.map_or_else(
             || started.clone(),
             |s| s.to_rfc3339_opts(SecondsFormat::Secs, true),
         );
         let mut ctx = RunContext::new(
-            inputs.clone(),
+            inputs,
             json!({ "id": run.id, "started_at": started, "scheduled_for": scheduled }),
         );
         let n = compiled.steps.len();
@@ -194,15 +198,7 @@ impl Engine {
                         "`{}` was skipped and this step uses its output",
                         compiled.steps[d].id
                     );
-                    for r in &step_rows {
-                        writer
-                            .write(Write::Skip(Skip {
-                                key: r.key.clone(),
-                                reason: reason.clone(),
-                            }))
-                            .await
-                            .map_err(|e| EngineError::Halted(e.to_string()))?;
-                    }
+                    skip_all(&writer, &step_rows, &reason).await?;
                     status[i] = Status::Done(StepEnd::Skipped(reason));
                     continue;
                 }
@@ -213,13 +209,7 @@ impl Engine {
                                 step_rows[1..]
                                     .iter()
                                     .filter(|r| r.state == StepState::Succeeded)
-                                    .map(|r| {
-                                        (
-                                            r.key.item_key.clone(),
-                                            r.output.clone().unwrap_or(Value::Null),
-                                        )
-                                    })
-                                    .collect(),
+                                    .count(),
                             ))
                         }
                         other => other,
@@ -228,29 +218,43 @@ impl Engine {
                     status[i] = Status::Done(end);
                     continue;
                 }
-                let mut scope = Scope::new(Value::Object(ctx.for_step(&uses[i])));
-                let items = match (&step.for_each, &step.key) {
+                let mut data = ctx.for_step(&uses[i]);
+                for d in deps.iter().copied() {
+                    let id = &compiled.steps[d].id;
+                    let Status::Done(StepEnd::Succeeded(StepOutput::Items(n))) = status[d] else {
+                        continue;
+                    };
+                    if !uses[i].steps.contains(id) {
+                        continue;
+                    }
+                    let entry = if uses[i].counted.contains(id) && !uses[i].wants(id, "items") {
+                        counted_entry(n)
+                    } else {
+                        items_entry(id, &uses[i], self.item_outputs(&run.id, id).await?)
+                    };
+                    if let Some(Value::Object(steps)) = data.get_mut("steps") {
+                        steps.insert(id.clone(), entry);
+                    }
+                }
+                let scope = Scope::new(Value::Object(data));
+                let elements = match (&step.for_each, &step.key) {
                     (Some(expr), Some(key)) => {
                         let alias = step.alias.as_deref().unwrap_or(DEFAULT_ALIAS);
+                        let inputs = ctx.inputs();
                         let list = for_each_list(&step.id, expr, &inputs)?;
-                        Some(expand_items(
-                            &self.templates,
-                            &step.id,
-                            alias,
-                            key,
-                            list,
-                            &scope,
-                        )?)
+                        let key_scope =
+                            Scope::new(Value::Object(ctx.for_step(&Uses::of([key.as_str()]))));
+                        let keys =
+                            item_keys(&self.templates, &step.id, alias, key, list, key_scope)?;
+                        Some(Elements { keys, inputs })
                     }
                     _ => None,
                 };
-                if items.is_some() {
-                    scope.data_mut();
-                }
                 status[i] = Status::Running;
                 let shared = shared.clone();
-                tasks
-                    .spawn(async move { (i, step::run(shared, i, scope, step_rows, items).await) });
+                tasks.spawn(
+                    async move { (i, step::run(shared, i, scope, step_rows, elements).await) },
+                );
             }
             let Some(joined) = tasks.join_next().await else {
                 break;
@@ -272,6 +276,50 @@ impl Engine {
         }
         Ok(report(&run.id, &compiled, &status))
     }
+}
+
+impl Engine {
+    /// The outputs of a `for_each` step's succeeded items, in item order, read back from the
+    /// store for a step that uses them.
+    async fn item_outputs(
+        &self,
+        run_id: &str,
+        step_id: &str,
+    ) -> Result<Vec<(String, Value)>, EngineError> {
+        Ok(self
+            .store
+            .load_steps(run_id)
+            .await?
+            .into_iter()
+            .filter(|r| {
+                r.key.step_id == step_id
+                    && !r.key.item_key.is_empty()
+                    && r.state == StepState::Succeeded
+            })
+            .map(|r| (r.key.item_key, r.output.unwrap_or(Value::Null)))
+            .collect())
+    }
+}
+
+/// Skips every row of a step, the writes of a chunk in flight together so that they share
+/// commits instead of paying one each.
+async fn skip_all(writer: &Writer, rows: &[StepRecord], reason: &str) -> Result<(), EngineError> {
+    for chunk in rows.chunks(512) {
+        let mut writes = JoinSet::new();
+        for r in chunk {
+            let writer = writer.clone();
+            let skip = Skip {
+                key: r.key.clone(),
+                reason: reason.to_string(),
+            };
+            writes.spawn(async move { writer.write(Write::Skip(skip)).await });
+        }
+        while let Some(done) = writes.join_next().await {
+            done.expect("writes do not panic")
+                .map_err(|e| EngineError::Halted(e.to_string()))?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether a lease owner (`host:pid:tag`) is a process on this host that no longer exists,
@@ -317,14 +365,13 @@ fn record_output(ctx: &mut RunContext, referenced: &BTreeSet<String>, id: &str, 
     if !referenced.contains(id) {
         return;
     }
-    match end {
-        StepEnd::Succeeded(StepOutput::Single(v)) => ctx.set_output(id, v.clone()),
-        StepEnd::Succeeded(StepOutput::Items(items)) => ctx.set_items(id, items.clone()),
-        _ => {}
+    if let StepEnd::Succeeded(StepOutput::Single(v)) = end {
+        ctx.set_output(id, v.clone());
     }
 }
 
-/// Every template of step `i`: `with` strings, `if`, `key`.
+/// Every template of step `i`: `with` strings, `if`, `key`. Not `for_each`: its list is
+/// read from the inputs when the step starts, so the step's context need not carry it.
 fn step_templates(compiled: &CompiledWorkflow, i: usize) -> Vec<String> {
     fn walk(v: &Value, out: &mut Vec<String>) {
         match v {
@@ -339,7 +386,6 @@ fn step_templates(compiled: &CompiledWorkflow, i: usize) -> Vec<String> {
     walk(&Value::Object(step.with.clone()), &mut out);
     out.extend(step.condition.clone());
     out.extend(step.key.clone());
-    out.extend(step.for_each.clone().map(|e| format!("{{{{{e}}}}}")));
     out
 }
 

@@ -2,14 +2,15 @@
 //! a row, item keys rendered and checked for duplicates, and the hashes that bind the run to
 //! its file and inputs.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use super::context::Uses;
 use super::error::EngineError;
 use crate::plan::CompiledWorkflow;
 use crate::signing::sha256_hex;
-use crate::store::{NewStep, request_digest};
+use crate::store::{NewStep, canonical_json};
 use crate::template::{Scope, Templates};
 
 /// The default name of the current element in a `for_each` step's templates.
@@ -29,9 +30,24 @@ pub fn workflow_hash(text: &str) -> String {
     sha256_hex(&[text.as_bytes()])
 }
 
-/// The hash that binds a run (or a plan) to its inputs.
+/// The hash that binds a run (or a plan) to its inputs: the
+/// [`request_digest`](crate::store::request_digest) of the inputs object, computed
+/// member by member so that the inputs (a CSV of 100,000 rows is about 90 MB of JSON values)
+/// are not copied into one first.
 pub fn inputs_hash(inputs: &Map<String, Value>) -> String {
-    request_digest(&Value::Object(inputs.clone()))
+    let mut names: Vec<&String> = inputs.keys().collect();
+    names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    let mut text = String::from("{");
+    for (i, name) in names.into_iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&Value::String(name.clone()).to_string());
+        text.push(':');
+        text.push_str(&canonical_json(&inputs[name]));
+    }
+    text.push('}');
+    sha256_hex(&[text.as_bytes()])
 }
 
 /// The list a `for_each` walks, found in `inputs` (a path like `inputs.payees`).
@@ -92,9 +108,32 @@ pub fn expand_items(
     list: &[Value],
     base: &Scope,
 ) -> Result<Vec<Item>, EngineError> {
-    let mut scope = base.clone();
-    let mut items = Vec::with_capacity(list.len());
-    let mut first_row: BTreeMap<String, usize> = BTreeMap::new();
+    let keys = item_keys(templates, step, alias, key_template, list, base.clone())?;
+    Ok(keys
+        .into_iter()
+        .zip(list)
+        .map(|(key, value)| Item {
+            key,
+            value: value.clone(),
+        })
+        .collect())
+}
+
+/// The keys of [`expand_items`], in list order, without copying the elements: `scope` is the
+/// context the key template sees, and each element is set under `alias` in turn.
+///
+/// # Errors
+/// As [`expand_items`].
+pub fn item_keys(
+    templates: &Templates,
+    step: &str,
+    alias: &str,
+    key_template: &str,
+    list: &[Value],
+    mut scope: Scope,
+) -> Result<Vec<String>, EngineError> {
+    let mut keys = Vec::with_capacity(list.len());
+    let mut first_row: HashMap<String, usize> = HashMap::with_capacity(list.len());
     let mut duplicates = Vec::new();
     for (i, value) in list.iter().enumerate() {
         scope.insert(alias, value.clone());
@@ -116,10 +155,7 @@ pub fn expand_items(
         } else {
             first_row.insert(key.clone(), i);
         }
-        items.push(Item {
-            key,
-            value: value.clone(),
-        });
+        keys.push(key);
     }
     if !duplicates.is_empty() {
         return Err(EngineError::ForEach {
@@ -127,7 +163,28 @@ pub fn expand_items(
             reason: format!("duplicate keys: {}", duplicates.join(", ")),
         });
     }
-    Ok(items)
+    Ok(keys)
+}
+
+/// The part of `base` the templates in `uses` read: the inputs, steps and `run` they name.
+/// A key template reads one element, so its scope should not carry (and copy) every list.
+pub fn narrow(base: &Scope, uses: &Uses) -> Scope {
+    let data = base.data();
+    let pick = |root: &str, names: &mut dyn Iterator<Item = &String>| -> Value {
+        let all = data.get(root).and_then(Value::as_object);
+        Value::Object(
+            names
+                .filter_map(|n| all?.get(n).map(|v| (n.clone(), v.clone())))
+                .collect(),
+        )
+    };
+    let mut out = Map::new();
+    out.insert("inputs".into(), pick("inputs", &mut uses.inputs.iter()));
+    out.insert("steps".into(), pick("steps", &mut uses.steps.iter()));
+    if let Some(run) = data.get("run") {
+        out.insert("run".into(), run.clone());
+    }
+    Scope::new(Value::Object(out))
 }
 
 /// Every step row of a new run, in execution order: one row per step, plus one per item
@@ -148,8 +205,10 @@ pub fn step_rows(
         if let (Some(expr), Some(key)) = (&step.for_each, &step.key) {
             let alias = step.alias.as_deref().unwrap_or(DEFAULT_ALIAS);
             let list = for_each_list(&step.id, expr, inputs)?;
-            let items = expand_items(templates, &step.id, alias, key, list, base)?;
-            rows.extend(items.iter().map(|it| NewStep::item(&step.id, &it.key)));
+            let scope = narrow(base, &Uses::of([key.as_str()]));
+            let keys = item_keys(templates, &step.id, alias, key, list, scope)?;
+            rows.reserve(keys.len());
+            rows.extend(keys.iter().map(|k| NewStep::item(&step.id, k)));
         }
     }
     Ok(rows)
@@ -193,5 +252,21 @@ mod tests {
         assert!(for_each_list("s", "inputs.n", &inputs).is_err());
         assert!(for_each_list("s", "steps.x.output", &inputs).is_err());
         assert_eq!(workflow_hash("a").len(), 64);
+    }
+
+    #[test]
+    fn the_inputs_hash_is_the_digest_of_the_inputs_object() {
+        let inputs: Map<String, Value> = serde_json::from_str(
+            r#"{"payees": [{"id": "E1", "amount": 1.50}], "b": "x\"y", "a": {"z": 1, "é": [true, null]}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            inputs_hash(&inputs),
+            crate::store::request_digest(&Value::Object(inputs.clone()))
+        );
+        assert_eq!(
+            inputs_hash(&Map::new()),
+            crate::store::request_digest(&serde_json::json!({}))
+        );
     }
 }

@@ -12,7 +12,7 @@ use super::Write;
 use super::await_step::{self, Wakeups};
 use super::call::{self, CallEnv, Halt, ItemEnd};
 use super::control::{self, ControlEnd};
-use super::prepare::{DEFAULT_ALIAS, Item};
+use super::prepare::{DEFAULT_ALIAS, for_each_list};
 use super::progress::Progress;
 use super::retry::RetryPolicy;
 use super::writer::Writer;
@@ -69,28 +69,66 @@ pub enum StepEnd {
 pub enum StepOutput {
     /// A step that ran once.
     Single(Value),
-    /// A `for_each` step's items, in order, with their outputs (skipped and failed items
-    /// tolerated by `tolerate_failures` have none).
-    Items(Vec<(String, Value)>),
+    /// A `for_each` step, with how many of its items succeeded. Their outputs stay in the
+    /// checkpoint store, where the steps that use them read them (a large batch is never
+    /// held in memory).
+    Items(usize),
+}
+
+/// The elements of a `for_each` step, in list order.
+#[derive(Debug, Clone)]
+pub struct Elements {
+    /// Their rendered keys.
+    pub keys: Vec<String>,
+    /// The run's inputs, which hold the list; shared, never copied.
+    pub inputs: Arc<Map<String, Value>>,
+}
+
+/// How one item ended, without its output (which is in the store by then).
+#[derive(Debug, Clone, PartialEq)]
+enum End {
+    Succeeded,
+    Skipped,
+    Failed(String),
+    NeedsAttention,
+    Waiting,
+}
+
+impl From<ItemEnd> for End {
+    fn from(end: ItemEnd) -> Self {
+        match end {
+            ItemEnd::Succeeded(_) => End::Succeeded,
+            ItemEnd::Skipped(_) => End::Skipped,
+            ItemEnd::Failed(m) => End::Failed(m),
+            ItemEnd::NeedsAttention(_) => End::NeedsAttention,
+            ItemEnd::Waiting(_) => End::Waiting,
+        }
+    }
 }
 
 /// Runs step `index`, starting from its stored rows.
+///
+/// The items of a `for_each` step are rendered here, one after the other in the one
+/// `scope` (only the element changes), and each runs as its own task once the step's and
+/// the run's concurrency let it: rendering never copies the context, and a finished item
+/// keeps nothing but how it ended.
 ///
 /// # Errors
 /// [`Halt`] when a checkpoint cannot be written.
 pub async fn run(
     shared: Arc<Shared>,
     index: usize,
-    scope: Scope,
+    mut scope: Scope,
     rows: Vec<StepRecord>,
-    items: Option<Vec<Item>>,
+    elements: Option<Elements>,
 ) -> Result<StepEnd, Halt> {
     let step = &shared.compiled.config.steps[index];
     let mut rows = rows.into_iter();
     let parent = rows.next().expect("every step has its own row");
-    let Some(items) = items else {
+    let Some(elements) = elements else {
         let _slot = shared.slots.clone().acquire_owned().await;
-        let end = run_item(&shared, index, &scope, &parent).await?;
+        let rendered = render(&shared, index, &scope, &parent);
+        let end = run_item(&shared, index, &parent, rendered).await?;
         return Ok(match end {
             ItemEnd::Succeeded(v) => StepEnd::Succeeded(StepOutput::Single(v)),
             ItemEnd::Failed(m) => StepEnd::Failed(m),
@@ -99,21 +137,24 @@ pub async fn run(
             ItemEnd::Waiting(m) => StepEnd::Waiting(m),
         });
     };
-    let by_key: HashMap<String, StepRecord> = rows.map(|r| (r.key.item_key.clone(), r)).collect();
+    let expr = step.for_each.as_deref().unwrap_or_default();
+    let list = match for_each_list(&step.id, expr, &elements.inputs) {
+        Ok(list) => list,
+        Err(e) => return Ok(StepEnd::Failed(e.to_string())),
+    };
+    let mut records = Records::new(rows.collect());
     let alias = step.alias.as_deref().unwrap_or(DEFAULT_ALIAS);
     let per_step = Arc::new(Semaphore::new(
         step.max_parallel
             .map_or(Semaphore::MAX_PERMITS, |n| n.max(1) as usize),
     ));
-    let progress = Progress::new(&step.id, items.len() as u64, shared.progress);
-    let mut ends: Vec<Option<ItemEnd>> = vec![None; items.len()];
+    let keys = &elements.keys;
+    let progress = Progress::new(&step.id, keys.len() as u64, shared.progress);
+    let mut ends: Vec<Option<End>> = vec![None; keys.len()];
     let mut tasks = JoinSet::new();
-    for (i, item) in items.iter().enumerate() {
-        let Some(record) = by_key.get(&item.key).cloned() else {
-            ends[i] = Some(ItemEnd::Failed(format!(
-                "item `{}` has no checkpoint row",
-                item.key
-            )));
+    for (i, (key, value)) in keys.iter().zip(list).enumerate() {
+        let Some(record) = records.take(i, key) else {
+            ends[i] = Some(End::Failed(format!("item `{key}` has no checkpoint row")));
             continue;
         };
         if let Some(end) = settled(&record) {
@@ -132,15 +173,15 @@ pub async fn run(
             .acquire_owned()
             .await
             .expect("never closed");
-        let mut item_scope = scope.clone();
-        item_scope.insert(alias, item.value.clone());
+        scope.insert(alias, value.clone());
+        let rendered = render(&shared, index, &scope, &record);
         let shared = shared.clone();
         tasks.spawn(async move {
-            let end = run_item(&shared, index, &item_scope, &record).await;
+            let end = run_item(&shared, index, &record, rendered).await;
             drop((step_permit, run_permit));
-            (i, end)
+            (i, end.map(End::from))
         });
-        // Reap finished items as we go so a large batch does not hold every result at once.
+        // Reap finished items as we go so a large batch does not hold every task at once.
         while let Some(done) = tasks.try_join_next() {
             let (i, end) = done.expect("item tasks do not panic");
             progress.inc();
@@ -153,16 +194,55 @@ pub async fn run(
         ends[i] = Some(end?);
     }
     progress.finish();
-    let ends: Vec<(String, ItemEnd)> = items
+    let ends: Vec<(&String, End)> = keys
         .iter()
         .zip(ends)
-        .map(|(it, e)| (it.key.clone(), e.expect("every item ended")))
+        .map(|(k, e)| {
+            (
+                k,
+                e.unwrap_or_else(|| End::Failed(format!("item `{k}` is not in the list"))),
+            )
+        })
         .collect();
     summarise(&shared, &parent, step.tolerate_failures.as_deref(), ends).await
 }
 
-/// The end of an item that needs no work on resume.
-pub(super) fn settled(record: &StepRecord) -> Option<ItemEnd> {
+/// The checkpoint rows of a batch's items. Rows are stored in list order, so item `i`'s row
+/// is found by position; only a list that changed since the run was created (`resume
+/// --allow-changed`) needs the index by key, built the first time a position does not match.
+struct Records {
+    rows: Vec<Option<StepRecord>>,
+    by_key: Option<HashMap<String, usize>>,
+}
+
+impl Records {
+    fn new(rows: Vec<StepRecord>) -> Self {
+        Records {
+            rows: rows.into_iter().map(Some).collect(),
+            by_key: None,
+        }
+    }
+
+    fn take(&mut self, i: usize, key: &str) -> Option<StepRecord> {
+        let at = |r: &Option<StepRecord>| r.as_ref().is_some_and(|r| r.key.item_key == key);
+        if self.rows.get(i).is_some_and(at) {
+            return self.rows[i].take();
+        }
+        let rows = &self.rows;
+        let by_key = self.by_key.get_or_insert_with(|| {
+            rows.iter()
+                .enumerate()
+                .filter_map(|(j, r)| Some((r.as_ref()?.key.item_key.clone(), j)))
+                .collect()
+        });
+        let j = by_key.remove(key)?;
+        self.rows[j].take()
+    }
+}
+
+/// The end of a step row another process settled while an await watched it (approved,
+/// resolved, cancelled), as the await reports it.
+pub(super) fn settled_item(record: &StepRecord) -> Option<ItemEnd> {
     let message = || {
         record
             .error
@@ -177,9 +257,28 @@ pub(super) fn settled(record: &StepRecord) -> Option<ItemEnd> {
         StepState::Skipped => Some(ItemEnd::Skipped(
             record.skip_reason.clone().unwrap_or_default(),
         )),
+        StepState::Cancelled => Some(ItemEnd::Skipped("cancelled".into())),
         StepState::Failed => Some(ItemEnd::Failed(message())),
         StepState::NeedsAttention => Some(ItemEnd::NeedsAttention(message())),
-        StepState::Cancelled => Some(ItemEnd::Skipped("cancelled".into())),
+        StepState::Pending | StepState::Dispatching | StepState::InFlight | StepState::Waiting => {
+            None
+        }
+    }
+}
+
+/// The end of an item that needs no work on resume.
+fn settled(record: &StepRecord) -> Option<End> {
+    match record.state {
+        StepState::Succeeded => Some(End::Succeeded),
+        StepState::Skipped | StepState::Cancelled => Some(End::Skipped),
+        StepState::Failed => Some(End::Failed(
+            record
+                .error
+                .as_ref()
+                .map(|e| e.message.clone())
+                .unwrap_or_default(),
+        )),
+        StepState::NeedsAttention => Some(End::NeedsAttention),
         StepState::Pending | StepState::Dispatching | StepState::InFlight | StepState::Waiting => {
             None
         }
@@ -191,15 +290,15 @@ async fn summarise(
     shared: &Shared,
     parent: &StepRecord,
     tolerance: Option<&str>,
-    ends: Vec<(String, ItemEnd)>,
+    ends: Vec<(&String, End)>,
 ) -> Result<StepEnd, Halt> {
-    let count = |f: fn(&ItemEnd) -> bool| ends.iter().filter(|(_, e)| f(e)).count();
-    let failed = count(|e| matches!(e, ItemEnd::Failed(_)));
+    let count = |f: fn(&End) -> bool| ends.iter().filter(|(_, e)| f(e)).count();
+    let failed = count(|e| matches!(e, End::Failed(_)));
     let attention: Vec<&String> = ends
         .iter()
-        .filter_map(|(k, e)| matches!(e, ItemEnd::NeedsAttention(_)).then_some(k))
+        .filter_map(|(k, e)| matches!(e, End::NeedsAttention).then_some(*k))
         .collect();
-    let waiting = count(|e| matches!(e, ItemEnd::Waiting(_)));
+    let waiting = count(|e| matches!(e, End::Waiting));
     if !attention.is_empty() {
         let keys: Vec<String> = attention.iter().take(5).map(|k| format!("`{k}`")).collect();
         return Ok(StepEnd::NeedsAttention(format!(
@@ -225,14 +324,14 @@ async fn summarise(
     let failures: Vec<Value> = ends
         .iter()
         .filter_map(|(k, e)| match e {
-            ItemEnd::Failed(m) => Some(json!({ "key": k, "error": m })),
+            End::Failed(m) => Some(json!({ "key": k, "error": m })),
             _ => None,
         })
         .collect();
     let summary = json!({
         "items": total,
-        "succeeded": count(|e| matches!(e, ItemEnd::Succeeded(_))),
-        "skipped": count(|e| matches!(e, ItemEnd::Skipped(_))),
+        "succeeded": count(|e| matches!(e, End::Succeeded)),
+        "skipped": count(|e| matches!(e, End::Skipped)),
         "failed": failed,
         "failures": failures,
     });
@@ -270,14 +369,9 @@ async fn summarise(
         },
     )
     .await?;
-    let outputs = ends
-        .into_iter()
-        .filter_map(|(k, e)| match e {
-            ItemEnd::Succeeded(v) => Some((k, v)),
-            _ => None,
-        })
-        .collect();
-    Ok(StepEnd::Succeeded(StepOutput::Items(outputs)))
+    Ok(StepEnd::Succeeded(StepOutput::Items(count(|e| {
+        matches!(e, End::Succeeded)
+    }))))
 }
 
 async fn write_result(shared: &Shared, key: StepKey, outcome: Outcome) -> Result<(), Halt> {
@@ -292,42 +386,64 @@ async fn write_result(shared: &Shared, key: StepKey, outcome: Outcome) -> Result
     Ok(())
 }
 
-/// Runs one step row (the step itself, or one item): `if`, rendering, then the action.
-async fn run_item(
-    shared: &Shared,
-    index: usize,
-    scope: &Scope,
-    record: &StepRecord,
-) -> Result<ItemEnd, Halt> {
-    let compiled = &shared.compiled;
-    let step = &compiled.config.steps[index];
-    let action = compiled.steps[index].action;
+/// A step row's templates, rendered: the request, or why the row does not run.
+enum Rendered {
+    /// The rendered `with`.
+    Request(Map<String, Value>),
+    /// `if` is false; the reason.
+    Skip(String),
+    /// A template failed; the message.
+    Invalid(String),
+}
+
+/// Renders a step row's `if` (for a row that has not started) and `with`.
+fn render(shared: &Shared, index: usize, scope: &Scope, record: &StepRecord) -> Rendered {
+    let step = &shared.compiled.config.steps[index];
     if let Some(cond) = &step.condition
         && record.state == StepState::Pending
     {
         match shared.templates.render_bool(cond, scope) {
             Ok(true) => {}
-            Ok(false) => {
-                let reason = format!("`if` is false: {cond}");
-                shared
-                    .writer
-                    .write(Write::Skip(Skip {
-                        key: record.key.clone(),
-                        reason: reason.clone(),
-                    }))
-                    .await?;
-                return Ok(ItemEnd::Skipped(reason));
-            }
-            Err(e) => return record_failure(shared, record, format!("`if`: {e}")).await,
+            Ok(false) => return Rendered::Skip(format!("`if` is false: {cond}")),
+            Err(e) => return Rendered::Invalid(format!("`if`: {e}")),
         }
     }
-    let request = match shared
-        .templates
-        .render_value(&Value::Object(step.with.clone()), scope)
-    {
-        Ok(Value::Object(map)) => map,
-        Ok(_) => Map::new(),
-        Err(e) => return record_failure(shared, record, format!("`with`: {e}")).await,
+    // Field by field, as `render_value` walks an object, without copying `with` first.
+    let mut request = Map::with_capacity(step.with.len());
+    for (name, template) in &step.with {
+        match shared.templates.render_value(template, scope) {
+            Ok(value) => {
+                request.insert(name.clone(), value);
+            }
+            Err(e) => return Rendered::Invalid(format!("`with`: {e}")),
+        }
+    }
+    Rendered::Request(request)
+}
+
+/// Runs one step row (the step itself, or one item) from its rendered templates.
+async fn run_item(
+    shared: &Shared,
+    index: usize,
+    record: &StepRecord,
+    rendered: Rendered,
+) -> Result<ItemEnd, Halt> {
+    let compiled = &shared.compiled;
+    let step = &compiled.config.steps[index];
+    let action = compiled.steps[index].action;
+    let request = match rendered {
+        Rendered::Request(request) => request,
+        Rendered::Skip(reason) => {
+            shared
+                .writer
+                .write(Write::Skip(Skip {
+                    key: record.key.clone(),
+                    reason: reason.clone(),
+                }))
+                .await?;
+            return Ok(ItemEnd::Skipped(reason));
+        }
+        Rendered::Invalid(message) => return record_failure(shared, record, message).await,
     };
     let policy = RetryPolicy::resolve(step.retry.as_ref(), compiled.config.defaults.retry.as_ref());
     let timeout = step

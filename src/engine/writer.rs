@@ -95,9 +95,9 @@ async fn run(store: Arc<dyn Store>, lease: Lease, mut rx: mpsc::UnboundedReceive
 /// (one bad item refuses the whole group), its writes are retried one by one so that only
 /// the bad one fails.
 async fn commit(store: &dyn Store, lease: &Lease, batch: Vec<Queued>) {
-    let mut groups: [Vec<Queued>; 7] = Default::default();
-    for q in batch {
-        let slot = match q.write {
+    let mut groups: [Group; 7] = Default::default();
+    for Queued { write, done } in batch {
+        let slot = match write {
             Write::Dispatch(_) => 0,
             Write::Checkpoint(_) => 1,
             Write::Result(_) => 2,
@@ -106,53 +106,97 @@ async fn commit(store: &dyn Store, lease: &Lease, batch: Vec<Queued>) {
             Write::Wait(_) => 5,
             Write::Attention(_) => 6,
         };
-        groups[slot].push(q);
+        groups[slot].push(write, done);
     }
-    for group in groups.into_iter().filter(|g| !g.is_empty()) {
-        let writes: Vec<&Write> = group.iter().map(|q| &q.write).collect();
-        match apply(store, lease, &writes).await {
+    for group in groups.into_iter().filter(|g| !g.done.is_empty()) {
+        group.apply(store, lease).await;
+    }
+}
+
+/// The writes of one kind in a batch, moved (not copied) into the slice the store takes.
+#[derive(Default)]
+struct Group {
+    writes: Writes,
+    done: Vec<oneshot::Sender<Result<(), Arc<StoreError>>>>,
+}
+
+/// One kind of write, as the store's batch methods take them.
+#[derive(Default)]
+enum Writes {
+    #[default]
+    Empty,
+    Dispatch(Vec<Dispatch>),
+    Checkpoint(Vec<Checkpoint>),
+    Result(Vec<StepResult>),
+    Retry(Vec<RetryLater>),
+    Skip(Vec<Skip>),
+    Wait(Vec<Waiting>),
+    Attention(Vec<Attention>),
+}
+
+impl Group {
+    fn push(&mut self, write: Write, done: oneshot::Sender<Result<(), Arc<StoreError>>>) {
+        macro_rules! push {
+            ($variant:ident, $x:expr) => {
+                match &mut self.writes {
+                    Writes::$variant(v) => v.push($x),
+                    w => *w = Writes::$variant(vec![$x]),
+                }
+            };
+        }
+        match write {
+            Write::Dispatch(x) => push!(Dispatch, x),
+            Write::Checkpoint(x) => push!(Checkpoint, x),
+            Write::Result(x) => push!(Result, x),
+            Write::Retry(x) => push!(Retry, x),
+            Write::Skip(x) => push!(Skip, x),
+            Write::Wait(x) => push!(Wait, x),
+            Write::Attention(x) => push!(Attention, x),
+        }
+        self.done.push(done);
+    }
+
+    async fn apply(self, store: &dyn Store, lease: &Lease) {
+        let n = self.done.len();
+        match self.writes.apply(store, lease, 0..n).await {
             Ok(()) => {
-                for q in group {
-                    let _ = q.done.send(Ok(()));
+                for done in self.done {
+                    let _ = done.send(Ok(()));
                 }
             }
-            Err(_) if group.len() > 1 => {
-                for q in group {
-                    let result = apply(store, lease, &[&q.write]).await.map_err(Arc::new);
-                    let _ = q.done.send(result);
+            Err(_) if n > 1 => {
+                for (i, done) in self.done.into_iter().enumerate() {
+                    let result = self.writes.apply(store, lease, i..i + 1).await;
+                    let _ = done.send(result.map_err(Arc::new));
                 }
             }
             Err(e) => {
                 let e = Arc::new(e);
-                for q in group {
-                    let _ = q.done.send(Err(e.clone()));
+                for done in self.done {
+                    let _ = done.send(Err(e.clone()));
                 }
             }
         }
     }
 }
 
-/// Applies writes that are all of one kind in one transaction.
-async fn apply(store: &dyn Store, lease: &Lease, writes: &[&Write]) -> Result<(), StoreError> {
-    macro_rules! collect {
-        ($variant:ident) => {
-            writes
-                .iter()
-                .filter_map(|w| match w {
-                    Write::$variant(x) => Some(x.clone()),
-                    _ => None,
-                })
-                .collect::<Vec<_>>()
-        };
-    }
-    match writes.first() {
-        None => Ok(()),
-        Some(Write::Dispatch(_)) => store.mark_dispatching(lease, &collect!(Dispatch)).await,
-        Some(Write::Checkpoint(_)) => store.record_checkpoints(&collect!(Checkpoint)).await,
-        Some(Write::Result(_)) => store.record_results(&collect!(Result)).await,
-        Some(Write::Retry(_)) => store.record_retries(&collect!(Retry)).await,
-        Some(Write::Skip(_)) => store.mark_skipped(&collect!(Skip)).await,
-        Some(Write::Wait(_)) => store.mark_waiting(&collect!(Wait)).await,
-        Some(Write::Attention(_)) => store.mark_needs_attention(&collect!(Attention)).await,
+impl Writes {
+    /// Applies the writes in `range` in one transaction.
+    async fn apply(
+        &self,
+        store: &dyn Store,
+        lease: &Lease,
+        range: std::ops::Range<usize>,
+    ) -> Result<(), StoreError> {
+        match self {
+            Writes::Empty => Ok(()),
+            Writes::Dispatch(v) => store.mark_dispatching(lease, &v[range]).await,
+            Writes::Checkpoint(v) => store.record_checkpoints(&v[range]).await,
+            Writes::Result(v) => store.record_results(&v[range]).await,
+            Writes::Retry(v) => store.record_retries(&v[range]).await,
+            Writes::Skip(v) => store.mark_skipped(&v[range]).await,
+            Writes::Wait(v) => store.mark_waiting(&v[range]).await,
+            Writes::Attention(v) => store.mark_needs_attention(&v[range]).await,
+        }
     }
 }

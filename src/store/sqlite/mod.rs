@@ -4,6 +4,7 @@
 //! `application_id` that marks a sluice file, fixed-width text timestamps, pragmas. The SQL
 //! itself sticks to what Postgres also accepts (`$n` parameters, `ON CONFLICT`, `RETURNING`).
 
+mod batch;
 mod codec;
 mod events;
 mod open;

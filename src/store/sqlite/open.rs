@@ -69,7 +69,8 @@ pub struct SqliteConfig {
     pub access: Access,
     /// How long a write waits for another process's write lock before failing.
     pub busy_timeout: Duration,
-    /// Connections in the pool (readers run in parallel; writers take turns).
+    /// Connections in the read pool (readers run in parallel; every write goes through one
+    /// more connection of its own).
     pub max_connections: u32,
     /// Where "now" comes from.
     pub clock: Arc<dyn Clock>,
@@ -115,9 +116,16 @@ impl Default for SqliteConfig {
 }
 
 /// The SQLite implementation of [`Store`](crate::store::Store).
+///
+/// Reads go through a pool of connections; every write goes through one connection of its
+/// own. SQLite lets one writer in at a time anyway, so a second write connection only
+/// waits, and with it out of the way writes queue in order instead of polling SQLite's
+/// lock with its busy timeout, and the one connection keeps the pages a batch touches in
+/// its cache instead of handing them from connection to connection.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pub(super) pool: SqlitePool,
+    pub(super) writer: SqlitePool,
     pub(super) path: PathBuf,
     pub(super) clock: Arc<dyn Clock>,
 }
@@ -171,8 +179,11 @@ impl SqliteStore {
             Err(source) => return Err(StoreError::Io { path, source }),
         };
 
-        let pool = match config.access {
-            Access::ReadWrite => connect_and_migrate(&config).await?,
+        let (pool, writer) = match config.access {
+            Access::ReadWrite => {
+                let pool = connect_and_migrate(&config).await?;
+                (pool, connect_writer(&config))
+            }
             Access::ReadOnly => {
                 let pool = connect(&config)
                     .await
@@ -189,11 +200,12 @@ impl SqliteStore {
                         expected: schema_version(),
                     });
                 }
-                pool
+                (pool.clone(), pool)
             }
         };
         Ok(Self {
             pool,
+            writer,
             path,
             clock: config.clock,
         })
@@ -206,6 +218,7 @@ impl SqliteStore {
 
     /// Closes every connection, checkpointing the WAL into the database file.
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 
@@ -229,7 +242,7 @@ impl SqliteStore {
     pub(super) async fn begin_write(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
 
@@ -326,11 +339,30 @@ fn open_error(path: &Path, source: sqlx::Error) -> StoreError {
 }
 
 async fn connect(config: &SqliteConfig) -> Result<SqlitePool, sqlx::Error> {
+    pool_options(config.max_connections)
+        .connect_with(connect_options(config))
+        .await
+}
+
+/// The one write connection, opened on first use (the schema is current by then).
+fn connect_writer(config: &SqliteConfig) -> SqlitePool {
+    pool_options(1).connect_lazy_with(connect_options(config))
+}
+
+/// A pool of at most `max` connections. A connection is not pinged before it is handed
+/// out: the database is a local file, and a dead connection fails its statement anyway.
+fn pool_options(max: u32) -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .max_connections(max.max(1))
+        .test_before_acquire(false)
+}
+
+fn connect_options(config: &SqliteConfig) -> SqliteConnectOptions {
     let options = SqliteConnectOptions::new()
         .filename(&config.path)
         .busy_timeout(config.busy_timeout)
         .foreign_keys(true);
-    let options = match config.access {
+    match config.access {
         Access::ReadWrite => options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -339,11 +371,7 @@ async fn connect(config: &SqliteConfig) -> Result<SqlitePool, sqlx::Error> {
                 Durability::Normal => SqliteSynchronous::Normal,
             }),
         Access::ReadOnly => options.read_only(true),
-    };
-    SqlitePoolOptions::new()
-        .max_connections(config.max_connections.max(1))
-        .connect_with(options)
-        .await
+    }
 }
 
 /// Looks at an existing file over a read-only connection and refuses anything that is not an

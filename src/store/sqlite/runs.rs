@@ -42,15 +42,14 @@ pub(super) async fn insert_run(
     let now_text = ts(now);
     let inserted = sqlx::query(
         "INSERT INTO runs (id, workflow_name, workflow_path, workflow_hash, inputs_hash, \
-         inputs_json, plan_hash, status, created_at, updated_at, scheduled_for) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $9)",
+         plan_hash, status, created_at, updated_at, scheduled_for) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $8)",
     )
     .bind(&run.id)
     .bind(&run.workflow_name)
     .bind(&run.workflow_path)
     .bind(&run.workflow_hash)
     .bind(&run.inputs_hash)
-    .bind(json_text("inputs_json", &run.inputs)?)
     .bind(&run.plan_hash)
     .bind(&now_text)
     .bind(opt_ts(run.scheduled_for))
@@ -64,6 +63,11 @@ pub(super) async fn insert_run(
         }
         other => other?,
     };
+    sqlx::query("INSERT INTO run_inputs (run_id, inputs_json) VALUES ($1, $2)")
+        .bind(&run.id)
+        .bind(json_text("inputs_json", &run.inputs)?)
+        .execute(&mut *conn)
+        .await?;
 
     let mut seq: i64 = 0;
     for chunk in steps.chunks(STEP_ROWS_PER_INSERT) {
@@ -109,7 +113,7 @@ impl SqliteStore {
         let row = sqlx::query(concat!(
             "SELECT ",
             run_columns!(),
-            " FROM runs WHERE id = $1"
+            " FROM runs JOIN run_inputs ON run_inputs.run_id = runs.id WHERE id = $1"
         ))
         .bind(run_id)
         .fetch_optional(&self.pool)
@@ -124,7 +128,7 @@ impl SqliteStore {
         let mut query = QueryBuilder::<Sqlite>::new(concat!(
             "SELECT ",
             run_columns!(),
-            " FROM runs WHERE 1 = 1"
+            " FROM runs JOIN run_inputs ON run_inputs.run_id = runs.id WHERE 1 = 1"
         ));
         if let Some(workflow) = &filter.workflow {
             query.push(" AND workflow_name = ").push_bind(workflow);
@@ -162,7 +166,7 @@ impl SqliteStore {
         .bind(&now)
         .bind(finished)
         .bind(run_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::RunNotFound {
@@ -189,7 +193,7 @@ impl SqliteStore {
         .bind(ts(expires_at))
         .bind(ts(now))
         .bind(run_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if result.rows_affected() == 1 {
             return Ok(Lease {
@@ -231,7 +235,7 @@ impl SqliteStore {
         .bind(ts(now))
         .bind(run_id)
         .bind(from)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if result.rows_affected() == 1 {
             return Ok(Lease {
@@ -299,7 +303,7 @@ impl SqliteStore {
             .push(") AND (lease_owner IS NULL OR lease_expires_at <= ")
             .push_bind(ts(now))
             .push(") ORDER BY created_at, id LIMIT 1) RETURNING id");
-        let row = claim.build().fetch_optional(&self.pool).await?;
+        let row = claim.build().fetch_optional(&self.writer).await?;
         row.map(|row| {
             Ok(Lease {
                 run_id: row.try_get("id")?,
@@ -321,7 +325,7 @@ impl SqliteStore {
         .bind(ts(now))
         .bind(&lease.run_id)
         .bind(&lease.owner)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if result.rows_affected() == 1 {
             return Ok(Lease {
@@ -347,7 +351,7 @@ impl SqliteStore {
         .bind(ts(self.now()))
         .bind(&lease.run_id)
         .bind(&lease.owner)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

@@ -16,7 +16,42 @@ use crate::store::step::{
 };
 use crate::store::traits::StepStore;
 
+/// Rows per page when a run's step runs are read in pages.
+const PAGE_ROWS: i64 = 2_000;
+
 impl SqliteStore {
+    /// Every step run of a run, read a page at a time inside one read transaction (one
+    /// snapshot): the rows of a 100,000-item run as SQLite hands them over take several times
+    /// the memory of the records made from them, so only one page of them exists at a time.
+    async fn load_steps_inner(&self, run_id: &str) -> Result<Vec<StepRecord>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut records = Vec::new();
+        let mut after = -1_i64;
+        loop {
+            let rows = sqlx::query(concat!(
+                "SELECT ",
+                step_columns!(),
+                " FROM step_runs WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+            ))
+            .bind(run_id)
+            .bind(after)
+            .bind(PAGE_ROWS)
+            .fetch_all(&mut *tx)
+            .await?;
+            let Some(last) = rows.last() else { break };
+            after = last.try_get("seq")?;
+            records.reserve(rows.len());
+            for row in &rows {
+                records.push(step_from_row(row)?);
+            }
+            if rows.len() < PAGE_ROWS as usize {
+                break;
+            }
+        }
+        tx.rollback().await?;
+        Ok(records)
+    }
+
     async fn fetch_steps(
         &self,
         query: &mut QueryBuilder<Sqlite>,
@@ -82,13 +117,7 @@ impl SqliteStore {
 #[async_trait::async_trait]
 impl StepStore for SqliteStore {
     async fn load_steps(&self, run_id: &str) -> Result<Vec<StepRecord>, StoreError> {
-        let mut query = QueryBuilder::new(concat!(
-            "SELECT ",
-            step_columns!(),
-            " FROM step_runs WHERE run_id = "
-        ));
-        query.push_bind(run_id).push(" ORDER BY seq");
-        let result = self.fetch_steps(&mut query).await;
+        let result = self.load_steps_inner(run_id).await;
         result.map_err(|e| self.classify(e))
     }
 

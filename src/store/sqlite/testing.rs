@@ -8,7 +8,7 @@ use tempfile::TempDir;
 
 use super::{SqliteConfig, SqliteStore};
 use crate::store::clock::ManualClock;
-pub(super) use crate::store::conformance::fixtures::{new_run, t0};
+pub(super) use crate::store::conformance::fixtures::{attempt, dispatch, leased_run, new_run, t0};
 
 /// A store on `dir/sluice.db` with a manual clock at [`t0`].
 pub(super) async fn store_in(dir: &TempDir) -> (SqliteStore, Arc<ManualClock>) {

@@ -8,6 +8,7 @@
 use sqlx::{Row, SqliteConnection};
 
 use super::SqliteStore;
+use super::batch::Batched;
 use super::codec::{json_text, opt_json_text, opt_ts, parse_step_state, ts};
 use crate::store::attempt::NewAttempt;
 use crate::store::error::StoreError;
@@ -101,6 +102,37 @@ pub(super) async fn insert_attempt(
     Ok(())
 }
 
+/// The fence of a dispatch: only the current, unexpired holder of the run's lease may let
+/// requests out. Stamps the run's `updated_at` when it holds.
+async fn fence(conn: &mut SqliteConnection, lease: &Lease, now: &str) -> Result<(), StoreError> {
+    let held = sqlx::query(
+        "UPDATE runs SET updated_at = $1 \
+         WHERE id = $2 AND lease_owner = $3 AND lease_expires_at > $1",
+    )
+    .bind(now)
+    .bind(&lease.run_id)
+    .bind(&lease.owner)
+    .execute(&mut *conn)
+    .await?;
+    if held.rows_affected() == 1 {
+        return Ok(());
+    }
+    let row = sqlx::query("SELECT lease_owner FROM runs WHERE id = $1")
+        .bind(&lease.run_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::RunNotFound {
+            run_id: lease.run_id.clone(),
+        })?;
+    Err(StoreError::LeaseLost {
+        run_id: lease.run_id.clone(),
+        owner: lease.owner.clone(),
+        holder: row
+            .try_get::<Option<String>, _>("lease_owner")?
+            .filter(|holder| *holder != lease.owner),
+    })
+}
+
 /// `failed → pending` for a run, optionally narrowed to a step and an item.
 pub(super) async fn reset_failed(
     conn: &mut SqliteConnection,
@@ -130,35 +162,12 @@ impl SqliteStore {
         lease: &Lease,
         batch: &[Dispatch],
     ) -> Result<(), StoreError> {
+        if batch.len() > 1 && self.dispatch_batched(lease, batch).await? == Batched::Done {
+            return Ok(());
+        }
         let now = ts(self.now());
         let mut tx = self.begin_write().await?;
-        // The fence: only the current, unexpired holder may let requests out.
-        let held = sqlx::query(
-            "UPDATE runs SET updated_at = $1 \
-             WHERE id = $2 AND lease_owner = $3 AND lease_expires_at > $1",
-        )
-        .bind(&now)
-        .bind(&lease.run_id)
-        .bind(&lease.owner)
-        .execute(&mut *tx)
-        .await?;
-        if held.rows_affected() == 0 {
-            let row = sqlx::query("SELECT lease_owner FROM runs WHERE id = $1")
-                .bind(&lease.run_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| StoreError::RunNotFound {
-                    run_id: lease.run_id.clone(),
-                })?;
-            return Err(StoreError::LeaseLost {
-                run_id: lease.run_id.clone(),
-                owner: lease.owner.clone(),
-                holder: row
-                    .try_get::<Option<String>, _>("lease_owner")?
-                    .filter(|holder| *holder != lease.owner),
-            });
-        }
-
+        fence(&mut tx, lease, &now).await?;
         for item in batch {
             let digest = request_digest(&item.request);
             let request = json_text("request_json", &item.request)?;
@@ -192,6 +201,9 @@ impl SqliteStore {
         &self,
         batch: &[Checkpoint],
     ) -> Result<(), StoreError> {
+        if batch.len() > 1 && self.checkpoints_batched(batch).await? == Batched::Done {
+            return Ok(());
+        }
         let now = ts(self.now());
         let mut tx = self.begin_write().await?;
         for item in batch {
@@ -225,6 +237,9 @@ impl SqliteStore {
         &self,
         batch: &[StepResult],
     ) -> Result<(), StoreError> {
+        if batch.len() > 1 && self.results_batched(batch).await? == Batched::Done {
+            return Ok(());
+        }
         let now = ts(self.now());
         let mut tx = self.begin_write().await?;
         for item in batch {
