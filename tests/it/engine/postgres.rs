@@ -111,18 +111,19 @@ async fn payroll_on_postgres_interrupted_after_dispatch_resumes_and_pays_once() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_applies_pending_migrations_once_and_refuses_a_newer_schema() {
+    let sqlite_schema = sluice::store::sqlite::schema_version();
     let h = Harness::start(Faults::default()).await;
     let sqlite = h.db().display().to_string();
     let first = sluice_on(&h, &sqlite, &["migrate"], None).await;
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
     assert_eq!(
         String::from_utf8_lossy(&first.stdout),
-        format!("migrated `{sqlite}` from schema version 0 to 1\n")
+        format!("migrated `{sqlite}` from schema version 0 to {sqlite_schema}\n")
     );
     let again = sluice_on(&h, &sqlite, &["migrate"], None).await;
     assert_eq!(
         String::from_utf8_lossy(&again.stdout),
-        format!("`{sqlite}` is at schema version 1, up to date\n")
+        format!("`{sqlite}` is at schema version {sqlite_schema}, up to date\n")
     );
 
     let Some(db) = TestSchema::create().await else {
