@@ -12,6 +12,7 @@ use chrono::SecondsFormat;
 use serde_json::{Map, Value, json};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::context::{RunContext, Uses, counted_entry, items_entry};
 use super::error::EngineError;
@@ -92,6 +93,7 @@ impl Engine {
                 providers,
                 Writer::start(self.store.clone(), lease.clone()),
             )
+            .instrument(tracing::info_span!("run", run_id))
             .await;
         renewer.abort();
         let report = match result {
@@ -253,7 +255,8 @@ impl Engine {
                 status[i] = Status::Running;
                 let shared = shared.clone();
                 tasks.spawn(
-                    async move { (i, step::run(shared, i, scope, step_rows, elements).await) },
+                    async move { (i, step::run(shared, i, scope, step_rows, elements).await) }
+                        .in_current_span(),
                 );
             }
             let Some(joined) = tasks.join_next().await else {

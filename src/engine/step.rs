@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::Write;
 use super::await_step::{self, Wakeups};
@@ -176,11 +177,14 @@ pub async fn run(
         scope.insert(alias, value.clone());
         let rendered = render(&shared, index, &scope, &record);
         let shared = shared.clone();
-        tasks.spawn(async move {
-            let end = run_item(&shared, index, &record, rendered).await;
-            drop((step_permit, run_permit));
-            (i, end.map(End::from))
-        });
+        tasks.spawn(
+            async move {
+                let end = run_item(&shared, index, &record, rendered).await;
+                drop((step_permit, run_permit));
+                (i, end.map(End::from))
+            }
+            .in_current_span(),
+        );
         // Reap finished items as we go so a large batch does not hold every task at once.
         while let Some(done) = tasks.try_join_next() {
             let (i, end) = done.expect("item tasks do not panic");
@@ -421,8 +425,26 @@ fn render(shared: &Shared, index: usize, scope: &Scope, record: &StepRecord) -> 
     Rendered::Request(request)
 }
 
-/// Runs one step row (the step itself, or one item) from its rendered templates.
+/// Runs one step row (the step itself, or one item) from its rendered templates, inside a
+/// span carrying the run, step and item, so every log line of the item says which it is.
 async fn run_item(
+    shared: &Shared,
+    index: usize,
+    record: &StepRecord,
+    rendered: Rendered,
+) -> Result<ItemEnd, Halt> {
+    let span = tracing::info_span!(
+        "item",
+        run_id = %record.key.run_id,
+        step = %record.key.step_id,
+        item = %record.key.item_key,
+    );
+    run_item_inner(shared, index, record, rendered)
+        .instrument(span)
+        .await
+}
+
+async fn run_item_inner(
     shared: &Shared,
     index: usize,
     record: &StepRecord,
