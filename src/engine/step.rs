@@ -438,6 +438,8 @@ async fn run_item(
                 writer: &shared.writer,
                 policy,
                 deadline: timeout.map(|t| tokio::time::Instant::now() + t),
+                // A step's own output feeds later templates; an item's is read back if used.
+                keep_output: record.key.item_key.is_empty(),
             };
             if kind == ActionKind::Await {
                 await_step::run(&env, record, &request, shared.max_poll).await
