@@ -50,6 +50,10 @@ pub struct CallEnv<'a> {
     pub policy: RetryPolicy,
     /// When the step's `timeout` runs out: no new attempt starts after it.
     pub deadline: Option<tokio::time::Instant>,
+    /// Whether the caller uses the output a success returns. A `for_each` item's output is
+    /// read back from the store by the steps that use it, so the item does not keep a copy
+    /// of a provider answer it only hands to the writer.
+    pub keep_output: bool,
 }
 
 /// Why the run itself must stop (as opposed to the item failing).
@@ -76,6 +80,8 @@ pub async fn run(
     let idk = idempotency_key(&key.run_id, &key.step_id, &key.item_key);
     let ikey = IdempotencyKey::new(idk.clone()).expect("store keys are visible ASCII");
     let request_json = Value::Object(request.clone());
+    // Every attempt records the digest of the one request this call sends.
+    let digest = crate::store::request_digest(&request_json);
     let mut p = Progress {
         attempts: record.attempts,
         checkpoint: (record.state == StepState::InFlight)
@@ -158,8 +164,7 @@ pub async fn run(
         crate::engine::failpoint("after_send");
         match result {
             Ok(Outcome::Done(out)) => {
-                let attempt =
-                    attempt_record(key, &p, phase, &idk, &request_json, started, "ok", None);
+                let attempt = attempt_record(key, &p, phase, &idk, &digest, started, "ok", None);
                 return finish(env, key, out, attempt).await;
             }
             Ok(Outcome::Continue {
@@ -180,7 +185,7 @@ pub async fn run(
                     &p,
                     phase,
                     &idk,
-                    &request_json,
+                    &digest,
                     started,
                     e.class().as_str(),
                     Some((error.clone(), e.status())),
@@ -348,7 +353,6 @@ async fn finish(
     out: Output,
     attempt: NewAttempt,
 ) -> Result<ItemEnd, Halt> {
-    let json = out.to_json();
     if out.state.normalized == NormalizedState::Failed {
         let message = format!(
             "the provider reports the object `{}` as `{}`",
@@ -357,18 +361,24 @@ async fn finish(
         );
         return fail(env, key, message, Some(attempt)).await;
     }
+    let json = out.to_json();
+    let (output, kept) = if env.keep_output {
+        (json.clone(), json)
+    } else {
+        (json, Value::Null)
+    };
     env.writer
         .write(Write::Result(StepResult {
             key: key.clone(),
             outcome: StoreOutcome::Succeeded {
-                output: json.clone(),
-                provider_ref: out.id.clone(),
+                output,
+                provider_ref: out.id,
             },
             attempt: Some(attempt),
         }))
         .await?;
     crate::engine::failpoint("after_record");
-    Ok(ItemEnd::Succeeded(json))
+    Ok(ItemEnd::Succeeded(kept))
 }
 
 async fn fail(
@@ -457,7 +467,7 @@ fn attempt_record(
     p: &Progress,
     operation: &str,
     idk: &str,
-    request: &Value,
+    digest: &str,
     started: DateTime<Utc>,
     outcome: &str,
     error: Option<(StepError, Option<u16>)>,
@@ -468,7 +478,7 @@ fn attempt_record(
         attempt_no: p.attempts,
         operation: operation.into(),
         idempotency_key: idk.into(),
-        request_digest: Some(crate::store::request_digest(request)),
+        request_digest: Some(digest.to_string()),
         started_at: started,
         finished_at: Some(Utc::now()),
         outcome: outcome.into(),

@@ -492,6 +492,8 @@ async fn run_item_inner(
                 writer: &shared.writer,
                 policy,
                 deadline: timeout.map(|t| tokio::time::Instant::now() + t),
+                // A step's own output feeds later templates; an item's is read back if used.
+                keep_output: record.key.item_key.is_empty(),
             };
             if kind == ActionKind::Await {
                 let env = await_step::AwaitEnv {
