@@ -141,8 +141,22 @@ pub fn new_run(
         .scheduled_for
         .map(|s| s.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default();
+    // Only the inputs some `key` template reads: at 100,000 rows a copy of every input
+    // would cost more memory than the whole run.
+    let key_uses = context::Uses::of(
+        compiled
+            .config
+            .steps
+            .iter()
+            .filter_map(|s| s.key.as_deref()),
+    );
+    let key_inputs: serde_json::Map<String, Value> = key_uses
+        .inputs
+        .iter()
+        .filter_map(|n| source.inputs.get(n).map(|v| (n.clone(), v.clone())))
+        .collect();
     let base = Scope::new(serde_json::json!({
-        "inputs": Value::Object(source.inputs.clone()),
+        "inputs": Value::Object(key_inputs),
         "steps": {},
         "run": { "id": run_id, "started_at": "", "scheduled_for": scheduled },
     }));
