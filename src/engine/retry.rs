@@ -68,13 +68,13 @@ impl RetryPolicy {
         self.wait_with_jitter(attempt, retry_after, rand::random())
     }
 
-    /// [`wait_after`](Self::wait_after) with the jitter drawn as `unit` in `[0, 1)`: a
+    /// [`wait_after`](Self::wait_after) with the jitter drawn as `jitter_unit` in `[0, 1)`: a
     /// uniform wait between half the computed wait and all of it, so tests can fix it.
     pub fn wait_with_jitter(
         &self,
         attempt: u32,
         retry_after: Option<Duration>,
-        unit: f64,
+        jitter_unit: f64,
     ) -> Option<Duration> {
         if attempt >= self.max_attempts {
             return None;
@@ -88,7 +88,7 @@ impl RetryPolicy {
         }
         .min(self.max);
         let wait = if self.jitter {
-            computed.mul_f64(0.5 + 0.5 * unit.clamp(0.0, 1.0))
+            computed.mul_f64(0.5 + 0.5 * jitter_unit.clamp(0.0, 1.0))
         } else {
             computed
         };
