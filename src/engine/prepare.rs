@@ -212,8 +212,9 @@ pub fn step_rows(
     inputs: &Map<String, Value>,
     base: &Scope,
 ) -> Result<Vec<NewStep>, EngineError> {
-    let mut rows = Vec::new();
-    for &i in compiled.dag.order() {
+    let order = compiled.dag.order();
+    let mut rows = Vec::with_capacity(order.len());
+    for (n, &i) in order.iter().enumerate() {
         let step = &compiled.config.steps[i];
         rows.push(NewStep::step(&step.id));
         if let (Some(expr), Some(key)) = (&step.for_each, &step.key) {
@@ -221,8 +222,10 @@ pub fn step_rows(
             let list = for_each_list(&step.id, expr, inputs)?;
             let scope = narrow(base, &Uses::of([key.as_str()]));
             let keys = item_keys(templates, &step.id, alias, key, list.iter().cloned(), scope)?;
-            rows.reserve(keys.len());
-            rows.extend(keys.iter().map(|k| NewStep::item(&step.id, k)));
+            // Room for these items and the steps still to come, so that 100,000 rows are
+            // not grown into room for twice as many.
+            rows.reserve_exact(keys.len() + order.len() - n - 1);
+            rows.extend(keys.into_iter().map(|k| NewStep::item(&step.id, k)));
         }
     }
     Ok(rows)
