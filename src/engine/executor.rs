@@ -91,7 +91,11 @@ impl Engine {
                 &mut run,
                 compiled,
                 providers,
-                Writer::start(self.store.clone(), lease.clone()),
+                Writer::start(
+                    self.store.clone(),
+                    lease.clone(),
+                    self.options.drain.clone(),
+                ),
             )
             .instrument(tracing::info_span!("run", run_id))
             .await;
@@ -169,8 +173,14 @@ impl Engine {
 
         let mut status: Vec<Status> = vec![Status::NotStarted; n];
         let mut tasks = JoinSet::new();
+        // The first step that had to stop the run; the steps still running then are waited
+        // for (they stop at their own next write) rather than dropped mid-call.
+        let mut halted: Option<String> = None;
         loop {
             for &i in compiled.dag.order() {
+                if halted.is_some() {
+                    break;
+                }
                 if status[i] != Status::NotStarted {
                     continue;
                 }
@@ -263,7 +273,14 @@ impl Engine {
                 break;
             };
             let (i, end) = joined.expect("step tasks do not panic");
-            let end = end.map_err(|e| EngineError::Halted(e.to_string()))?;
+            let end = match end {
+                Ok(end) => end,
+                Err(e) => {
+                    halted.get_or_insert(e.to_string());
+                    status[i] = Status::Running;
+                    continue;
+                }
+            };
             let id = &compiled.steps[i].id;
             match &end {
                 StepEnd::Succeeded(_) => tracing::info!(step = %id, "Step succeeded."),
@@ -277,7 +294,10 @@ impl Engine {
             record_output(&mut ctx, &referenced, id, &end);
             status[i] = Status::Done(end);
         }
-        Ok(report(&run.id, &compiled, &status))
+        match halted {
+            Some(why) => Err(EngineError::Halted(why)),
+            None => Ok(report(&run.id, &compiled, &status)),
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::drain::Drain;
 use crate::store::{
     Attention, Checkpoint, Dispatch, Lease, RetryLater, Skip, StepResult, Store, StoreError,
     Waiting,
@@ -43,6 +44,7 @@ struct Queued {
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::UnboundedSender<Queued>,
+    drain: Drain,
 }
 
 /// Why a write failed.
@@ -54,24 +56,31 @@ pub enum WriteError {
     /// The writer stopped (the run is shutting down).
     #[error("the checkpoint writer stopped")]
     Stopped,
+    /// The engine is draining: nothing new is dispatched.
+    #[error("this worker is stopping and dispatches nothing new")]
+    Draining,
 }
 
 /// The most writes committed together.
 const MAX_BATCH: usize = 512;
 
 impl Writer {
-    /// Starts the writer task for `lease`'s run.
-    pub fn start(store: Arc<dyn Store>, lease: Lease) -> Writer {
+    /// Starts the writer task for `lease`'s run; once `drain` is on, it refuses dispatches.
+    pub fn start(store: Arc<dyn Store>, lease: Lease, drain: Drain) -> Writer {
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(run(store, lease, rx));
-        Writer { tx }
+        Writer { tx, drain }
     }
 
     /// Queues `write` and waits until it is durable.
     ///
     /// # Errors
-    /// The store's error (e.g. a lost lease on dispatch), or [`WriteError::Stopped`].
+    /// The store's error (e.g. a lost lease on dispatch), [`WriteError::Stopped`], or
+    /// [`WriteError::Draining`] for a dispatch once draining.
     pub async fn write(&self, write: Write) -> Result<(), WriteError> {
+        if matches!(write, Write::Dispatch(_)) && self.drain.is_draining() {
+            return Err(WriteError::Draining);
+        }
         let (done, wait) = oneshot::channel();
         self.tx
             .send(Queued { write, done })

@@ -159,6 +159,19 @@ pub struct RunFilter {
     pub limit: Option<u32>,
 }
 
+/// Which run a worker takes next in [`RunStore::claim_next_run`](super::RunStore::claim_next_run):
+/// the oldest one that matches and whose lease is free or expired.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Claim {
+    /// Runs in one of these statuses (none: nothing is claimed).
+    pub statuses: Vec<RunStatus>,
+    /// Only runs whose row has not changed since then, so that a run a `sluice run` has just
+    /// created is left to that process.
+    pub idle_since: Option<DateTime<Utc>>,
+    /// Never these runs: ones the worker executes already, or cannot load.
+    pub except: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,12 +43,13 @@ use super::attempt::{AttemptRecord, NewAttempt};
 use super::error::StoreError;
 use super::event::{EventFilter, EventInsert, EventRecord, NewEvent};
 use super::operator::{OperatorAction, OperatorRecord};
-use super::run::{Lease, NewRun, RunFilter, RunRecord, RunStatus};
+use super::run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
 use super::schedule::SlotRecord;
 use super::step::{
     Attention, Checkpoint, Dispatch, NewStep, RetryLater, Skip, StepCount, StepKey, StepRecord,
     StepResult, StepState, Waiting,
 };
+use super::worker::{WorkerInfo, WorkerRecord};
 
 /// Runs and their leases.
 #[async_trait::async_trait]
@@ -108,13 +109,16 @@ pub trait RunStore: Send + Sync {
         owner: &str,
         ttl: Duration,
     ) -> Result<Lease, StoreError>;
-    /// Leases the oldest run in one of `statuses` that nobody holds (or whose lease expired),
-    /// if there is one. This is how `serve` workers pick up work.
+
+    /// Leases the oldest run that `claim` admits and nobody holds (or whose lease expired), if
+    /// there is one. This is how `serve` workers pick up work: a run another worker is
+    /// claiming at the same moment is skipped, not waited for (`FOR UPDATE SKIP LOCKED` on
+    /// Postgres).
     async fn claim_next_run(
         &self,
         owner: &str,
         ttl: Duration,
-        statuses: &[RunStatus],
+        claim: &Claim,
     ) -> Result<Option<Lease>, StoreError>;
 
     /// Extends a lease the caller still holds to now + `ttl`. A lease that expired but that
@@ -307,8 +311,29 @@ pub trait ScheduleStore: Send + Sync {
     async fn last_slot(&self, workflow: &str) -> Result<Option<SlotRecord>, StoreError>;
 }
 
+/// The `serve` workers sharing the database.
+#[async_trait::async_trait]
+pub trait WorkerStore: Send + Sync {
+    /// Records a heartbeat: the worker's row is created or updated with `info`, and it counts
+    /// as live until now + `ttl`. Rows of workers gone for more than a day are dropped.
+    async fn report_worker(&self, info: &WorkerInfo, ttl: Duration) -> Result<(), StoreError>;
+
+    /// Removes a worker that stopped cleanly (after handing its leases back). Removing one
+    /// that is not there changes nothing.
+    async fn remove_worker(&self, id: &str) -> Result<(), StoreError>;
+
+    /// Every worker row, live or not, by name then id.
+    async fn list_workers(&self) -> Result<Vec<WorkerRecord>, StoreError>;
+}
+
 /// The whole store, as the engine holds it (`Arc<dyn Store>`). Implemented by every type that
 /// implements the narrow traits.
-pub trait Store: RunStore + StepStore + EventStore + OperatorStore + ScheduleStore {}
+pub trait Store:
+    RunStore + StepStore + EventStore + OperatorStore + ScheduleStore + WorkerStore
+{
+}
 
-impl<T> Store for T where T: RunStore + StepStore + EventStore + OperatorStore + ScheduleStore {}
+impl<T> Store for T where
+    T: RunStore + StepStore + EventStore + OperatorStore + ScheduleStore + WorkerStore
+{
+}

@@ -7,3 +7,4 @@ mod operator;
 mod postgres;
 mod runs;
 mod storage;
+mod workers;

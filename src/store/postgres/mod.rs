@@ -15,6 +15,7 @@ mod runs;
 mod schedule;
 mod steps;
 mod transitions;
+mod workers;
 
 #[cfg(test)]
 pub(crate) mod testing;

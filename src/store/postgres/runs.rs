@@ -9,13 +9,14 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::PostgresStore;
 use super::codec::{is_unique_violation, json_text, run_columns, run_from_row};
+use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
-use crate::store::run::{Lease, NewRun, RunFilter, RunRecord, RunStatus};
+use crate::store::run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
 use crate::store::step::{NewStep, StepKey, StepState};
 use crate::store::traits::RunStore;
 
@@ -101,13 +102,6 @@ pub(super) async fn insert_run(
         .await?;
     }
     Ok(())
-}
-
-/// The lease's TTL as a time delta; absurd TTLs are capped at 100 years rather than failing.
-fn ttl_delta(ttl: Duration) -> TimeDelta {
-    TimeDelta::from_std(ttl)
-        .unwrap_or(TimeDelta::MAX)
-        .min(TimeDelta::days(36_500))
 }
 
 /// Status names, as the `text[]` parameter of `status = ANY($n)`.
@@ -288,9 +282,9 @@ impl PostgresStore {
         &self,
         owner: &str,
         ttl: Duration,
-        statuses: &[RunStatus],
+        claim: &Claim,
     ) -> Result<Option<Lease>, StoreError> {
-        if statuses.is_empty() {
+        if claim.statuses.is_empty() {
             return Ok(None);
         }
         let now = self.now();
@@ -303,6 +297,8 @@ impl PostgresStore {
              WHERE id = (SELECT id FROM runs \
                          WHERE status = ANY($4) \
                            AND (lease_owner IS NULL OR lease_expires_at <= $3) \
+                           AND ($5::timestamptz IS NULL OR updated_at <= $5) \
+                           AND NOT (id = ANY($6)) \
                          ORDER BY created_at, id COLLATE \"C\" LIMIT 1 \
                          FOR UPDATE SKIP LOCKED) \
              RETURNING id",
@@ -310,7 +306,9 @@ impl PostgresStore {
         .bind(owner)
         .bind(expires_at)
         .bind(now)
-        .bind(status_names(statuses))
+        .bind(status_names(&claim.statuses))
+        .bind(claim.idle_since)
+        .bind(&claim.except)
         .fetch_optional(&self.pool)
         .await?;
         row.map(|row| {
@@ -418,9 +416,9 @@ impl RunStore for PostgresStore {
         &self,
         owner: &str,
         ttl: Duration,
-        statuses: &[RunStatus],
+        claim: &Claim,
     ) -> Result<Option<Lease>, StoreError> {
-        let result = self.claim_next_run_inner(owner, ttl, statuses).await;
+        let result = self.claim_next_run_inner(owner, ttl, claim).await;
         result.map_err(|e| self.classify(e))
     }
 

@@ -6,15 +6,16 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::SqliteStore;
 use super::codec::{
     is_unique_violation, json_text, opt_ts, parse_ts, run_columns, run_from_row, ts,
 };
+use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
-use crate::store::run::{Lease, NewRun, RunFilter, RunRecord, RunStatus};
+use crate::store::run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
 use crate::store::step::{NewStep, StepKey, StepState};
 use crate::store::traits::RunStore;
 
@@ -92,13 +93,6 @@ pub(super) async fn insert_run(
         insert.build().execute(&mut *conn).await?;
     }
     Ok(())
-}
-
-/// The lease's TTL as a time delta; absurd TTLs are capped at 100 years rather than failing.
-fn ttl_delta(ttl: Duration) -> TimeDelta {
-    TimeDelta::from_std(ttl)
-        .unwrap_or(TimeDelta::MAX)
-        .min(TimeDelta::days(36_500))
 }
 
 impl SqliteStore {
@@ -280,30 +274,44 @@ impl SqliteStore {
         &self,
         owner: &str,
         ttl: Duration,
-        statuses: &[RunStatus],
+        claim: &Claim,
     ) -> Result<Option<Lease>, StoreError> {
-        if statuses.is_empty() {
+        if claim.statuses.is_empty() {
             return Ok(None);
         }
         let now = self.now();
         let expires_at = now + ttl_delta(ttl);
-        let mut claim = QueryBuilder::<Sqlite>::new("UPDATE runs SET lease_owner = ");
-        claim
+        let mut update = QueryBuilder::<Sqlite>::new("UPDATE runs SET lease_owner = ");
+        update
             .push_bind(owner)
             .push(", lease_expires_at = ")
             .push_bind(ts(expires_at))
             .push(", updated_at = ")
             .push_bind(ts(now))
             .push(" WHERE id = (SELECT id FROM runs WHERE status IN (");
-        let mut list = claim.separated(", ");
-        for status in statuses {
+        let mut list = update.separated(", ");
+        for status in &claim.statuses {
             list.push_bind(status.as_str());
         }
-        claim
+        update
             .push(") AND (lease_owner IS NULL OR lease_expires_at <= ")
             .push_bind(ts(now))
-            .push(") ORDER BY created_at, id LIMIT 1) RETURNING id");
-        let row = claim.build().fetch_optional(&self.writer).await?;
+            .push(")");
+        if let Some(idle_since) = claim.idle_since {
+            update.push(" AND updated_at <= ").push_bind(ts(idle_since));
+        }
+        if !claim.except.is_empty() {
+            update.push(" AND id NOT IN (");
+            let mut list = update.separated(", ");
+            for id in &claim.except {
+                list.push_bind(id);
+            }
+            update.push(")");
+        }
+        update.push(" ORDER BY created_at, id LIMIT 1) RETURNING id");
+        // SQLite lets one writer in at a time, so the select and the update cannot interleave
+        // with another claimer's.
+        let row = update.build().fetch_optional(&self.writer).await?;
         row.map(|row| {
             Ok(Lease {
                 run_id: row.try_get("id")?,
@@ -409,9 +417,9 @@ impl RunStore for SqliteStore {
         &self,
         owner: &str,
         ttl: Duration,
-        statuses: &[RunStatus],
+        claim: &Claim,
     ) -> Result<Option<Lease>, StoreError> {
-        let result = self.claim_next_run_inner(owner, ttl, statuses).await;
+        let result = self.claim_next_run_inner(owner, ttl, claim).await;
         result.map_err(|e| self.classify(e))
     }
 
