@@ -114,7 +114,7 @@ pub struct RunRecord {
     pub workflow_hash: String,
     /// Hash of the canonical inputs.
     pub inputs_hash: String,
-    /// The inputs.
+    /// The inputs (`null` in [`list_runs`](super::RunStore::list_runs) results).
     pub inputs: Value,
     /// The plan hash, if the run was started from a plan file.
     pub plan_hash: Option<String>,

@@ -69,7 +69,8 @@ pub trait RunStore: Send + Sync {
     /// [`StoreError::RunNotFound`].
     async fn load_run(&self, run_id: &str) -> Result<RunRecord, StoreError>;
 
-    /// Lists runs, newest first.
+    /// Lists runs, newest first, without their inputs ([`RunRecord::inputs`] is `null`; a
+    /// run's inputs can be megabytes, and [`load_run`](Self::load_run) reads them).
     async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError>;
 
     /// Sets a run's status and error (`None` clears it). Finished statuses stamp

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::PostgresStore;
-use super::codec::{is_unique_violation, json_text, run_columns, run_from_row};
+use super::codec::{is_unique_violation, json_text, listed_run_columns, run_columns, run_from_row};
 use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
 use crate::store::run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
@@ -135,7 +135,7 @@ impl PostgresStore {
     async fn list_runs_inner(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError> {
         let mut query = QueryBuilder::<Postgres>::new(concat!(
             "SELECT ",
-            run_columns!(),
+            listed_run_columns!(),
             " FROM runs WHERE TRUE"
         ));
         if let Some(workflow) = &filter.workflow {

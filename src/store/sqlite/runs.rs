@@ -11,7 +11,8 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::SqliteStore;
 use super::codec::{
-    is_unique_violation, json_text, opt_ts, parse_ts, run_columns, run_from_row, ts,
+    is_unique_violation, json_text, listed_run_columns, opt_ts, parse_ts, run_columns,
+    run_from_row, ts,
 };
 use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
@@ -121,8 +122,8 @@ impl SqliteStore {
     async fn list_runs_inner(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError> {
         let mut query = QueryBuilder::<Sqlite>::new(concat!(
             "SELECT ",
-            run_columns!(),
-            " FROM runs JOIN run_inputs ON run_inputs.run_id = runs.id WHERE 1 = 1"
+            listed_run_columns!(),
+            " FROM runs WHERE 1 = 1"
         ));
         if let Some(workflow) = &filter.workflow {
             query.push(" AND workflow_name = ").push_bind(workflow);
