@@ -1,7 +1,8 @@
-//! Several `sluice serve` workers on one Postgres database sharing a 1,000-item payroll: the
-//! worker holding the run is killed with SIGKILL mid-run, another takes the run over when its
-//! lease expires; that one is then stopped with SIGTERM mid-run and hands the run back at a
-//! checkpoint; the last one finishes it. Every payee is paid exactly once.
+//! `sluice serve` workers sharing runs. Three workers on one Postgres database and a 1,000-item
+//! payroll: the worker holding the run is killed with SIGKILL mid-run, another takes the run
+//! over when its lease expires; that one is then stopped with SIGTERM mid-run and hands the run
+//! back at a checkpoint; the last one finishes it. And on SQLite, a stopped worker leaves
+//! nothing in doubt. Every payee is paid exactly once.
 
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
@@ -213,4 +214,71 @@ async fn holder_other_than(db: &TestSchema, names: &[&str], gone: usize) -> usiz
     )
     .await;
     found
+}
+
+/// On SQLite, a single worker stopped with SIGTERM mid-payroll: it sends nothing new, records
+/// what it sent, releases the run and removes itself; nothing is left in doubt. A new worker
+/// finishes the run, and every payee is paid once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_worker_hands_its_run_back_with_nothing_in_doubt() {
+    use sluice::store::{
+        Access, RunStore, SqliteConfig, SqliteStore, StepState, StepStore, WorkerStore,
+    };
+
+    let h = Harness::start(Faults::default()).await;
+    let (csv, payees) = h.payroll(600);
+    let db = h.db().display().to_string();
+    let mut args = Harness::payroll_run(RUN, &csv);
+    args.push("--detach".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = h.sluice(&args, None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let (mut first, log) = worker(&h, &db, "solo");
+    wait_for(Duration::from_secs(120), "the first payments", async || {
+        h.transfers().len() >= 100
+    })
+    .await;
+    let pid = first.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    first.wait().unwrap();
+    let paid = h.transfers().len();
+    assert!(paid < payees.len(), "the run ended before the stop landed");
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("Run handed back at a checkpoint"), "{log}");
+
+    let store = SqliteStore::open(SqliteConfig::new(h.db()).access(Access::ReadOnly))
+        .await
+        .unwrap();
+    let run = store.load_run(RUN).await.unwrap();
+    assert_eq!(run.lease.map(|l| l.owner), None, "the lease was released");
+    let in_doubt = store
+        .steps_in_state(RUN, &[StepState::Dispatching, StepState::InFlight])
+        .await
+        .unwrap();
+    assert!(in_doubt.is_empty(), "left in doubt: {in_doubt:?}");
+    let succeeded = store
+        .steps_in_state(RUN, &[StepState::Succeeded])
+        .await
+        .unwrap();
+    // Every transfer the sandbox made is recorded (plus the budget check).
+    assert_eq!(succeeded.len(), paid + 1);
+    assert!(store.list_workers().await.unwrap().is_empty());
+    store.close().await;
+
+    let (mut second, _) = worker(&h, &db, "solo");
+    wait_for(Duration::from_secs(180), "the run to succeed", async || {
+        let out = h.sluice(&["status", RUN], None).await;
+        String::from_utf8_lossy(&out.stdout).contains(&format!("run {RUN} (payroll): succeeded"))
+    })
+    .await;
+    h.assert_paid_exactly_once(&payees);
+    second.kill().unwrap();
+    second.wait().unwrap();
 }
