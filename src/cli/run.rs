@@ -102,7 +102,13 @@ pub async fn run(args: &RunArgs) -> Result<ExitCode> {
             else {
                 return Ok(exit::code(exit::INVALID));
             };
-            let given = read_inputs(&args.inputs)?;
+            let given = match read_inputs(&args.inputs) {
+                Ok(given) => given,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    return Ok(exit::code(exit::INVALID));
+                }
+            };
             match resolve(&compiled.config.inputs, &given) {
                 Ok(inputs) => (file, loaded, compiled, inputs, None),
                 Err(errors) => {

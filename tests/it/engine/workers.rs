@@ -282,3 +282,61 @@ async fn a_stopped_worker_hands_its_run_back_with_nothing_in_doubt() {
     second.kill().unwrap();
     second.wait().unwrap();
 }
+
+/// `sluice cancel` of a run a worker is executing: the worker stops it at its next checkpoint,
+/// says it was cancelled, releases it and goes on serving; nothing more is paid after the
+/// items in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_cancelled_while_a_worker_runs_it_stops_there() {
+    let h = Harness::start(Faults::default()).await;
+    let (csv, payees) = h.payroll(600);
+    let db = h.db().display().to_string();
+    let mut args = Harness::payroll_run(RUN, &csv);
+    args.push("--detach".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = h.sluice(&args, None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let (mut serve, log) = worker(&h, &db, "solo");
+    wait_for(Duration::from_secs(120), "the first payments", async || {
+        h.transfers().len() >= 100
+    })
+    .await;
+    let out = h
+        .sluice(
+            &["cancel", RUN, "--as", "ops", "--reason", "wrong file"],
+            None,
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    wait_for(
+        Duration::from_secs(30),
+        "the worker to stop the run",
+        async || {
+            std::fs::read_to_string(&log)
+                .unwrap()
+                .contains("Run cancelled by an operator; stopped.")
+        },
+    )
+    .await;
+    let paid = h.transfers().len();
+    assert!(
+        paid < payees.len(),
+        "the run ended before the cancel landed"
+    );
+    // The worker is still serving, and holds nothing.
+    let out = h.sluice(&["workers"], None).await;
+    let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(listing.contains(" live "), "{listing}");
+    assert!(!listing.contains("holds"), "{listing}");
+    let out = h.sluice(&["status", RUN], None).await;
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("run {RUN} (payroll): cancelled")),
+        "{}",
+        text(&out)
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(h.transfers().len(), paid, "paid after the run stopped");
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+}
