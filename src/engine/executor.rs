@@ -104,6 +104,20 @@ impl Engine {
             Ok(report) => report,
             Err(e) => {
                 let _ = self.store.release_lease(&lease).await;
+                // `sluice cancel` from another process: the store refused the next checkpoint.
+                let cancelled = matches!(e, EngineError::Halted(_))
+                    && self
+                        .store
+                        .load_run(run_id)
+                        .await
+                        .is_ok_and(|r| r.status == RunStatus::Cancelled);
+                if cancelled {
+                    return Ok(RunReport {
+                        run_id: run_id.into(),
+                        status: RunStatus::Cancelled,
+                        messages: vec!["cancelled by an operator while it ran".into()],
+                    });
+                }
                 return Err(e);
             }
         };

@@ -365,7 +365,6 @@ impl Worker {
             return false;
         };
         let engine = self.engine.clone();
-        let store = self.store.clone();
         let drain = self.drain.clone();
         let run_id = run.id.clone();
         let handle = self.tasks.spawn(async move {
@@ -385,13 +384,7 @@ impl Worker {
                 Err(EngineError::Halted(_)) if drain.is_draining() => {
                     tracing::info!(run_id = %run_id, "Run handed back at a checkpoint.");
                 }
-                Err(error) => match store.load_run(&run_id).await {
-                    // `sluice cancel` from elsewhere: the store refused the next checkpoint.
-                    Ok(run) if run.status == RunStatus::Cancelled => {
-                        tracing::info!(run_id = %run_id, "Run cancelled by an operator; stopped.");
-                    }
-                    _ => tracing::error!(run_id = %run_id, %error, "The run stopped."),
-                },
+                Err(error) => tracing::error!(run_id = %run_id, %error, "The run stopped."),
             }
         });
         self.running.insert(handle.id(), run.id);

@@ -315,7 +315,7 @@ async fn a_run_cancelled_while_a_worker_runs_it_stops_there() {
         async || {
             std::fs::read_to_string(&log)
                 .unwrap()
-                .contains("Run cancelled by an operator; stopped.")
+                .contains("status=cancelled")
         },
     )
     .await;
