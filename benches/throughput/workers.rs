@@ -20,9 +20,6 @@ use crate::e2e::{Cli, Sync, WORKFLOW};
 /// Worker counts of the row.
 pub const WORKERS: &[usize] = &[1, 2, 4];
 
-/// A pending run younger than this is left to its creator by `serve` (its `PENDING_GRACE`).
-const GRACE: Duration = Duration::from_millis(5_200);
-
 /// One configuration: `workers` workers, `runs` runs of `items_per_run` payees each.
 #[derive(Debug, Clone, Serialize)]
 pub struct WorkersRun {
@@ -99,7 +96,6 @@ async fn measure(
     calls_per_item: f64,
 ) -> Result<WorkersRun, String> {
     cli.sandbox.reset();
-    let created = Instant::now();
     for i in 0..runs {
         let run_id = format!("bench_w{workers}_{i}");
         let budget = format!("budget={}", payroll.total);
@@ -118,8 +114,6 @@ async fn measure(
             ));
         }
     }
-    // Start timing once the runs are claimable, so the grace is not measured.
-    tokio::time::sleep(GRACE.saturating_sub(created.elapsed())).await;
     let started = Instant::now();
     let mut children: Vec<Child> = (0..workers)
         .map(|w| {

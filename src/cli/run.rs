@@ -12,7 +12,6 @@ use super::resume::ResumeArgs;
 use super::serve::RunReceiver;
 use super::{exit, workflow};
 use crate::engine::{Engine, EngineError, EngineOptions, RunSource};
-use crate::plan::CompiledWorkflow;
 use crate::plan::inputs::resolve;
 use crate::store::StoreError;
 
@@ -55,7 +54,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "PLAN", conflicts_with_all = ["inputs", "sandbox"])]
     pub plan: Option<PathBuf>,
     /// Create the run and leave it to the `sluice serve` workers on the same database: prints
-    /// the run id and exits. A worker claims it within `--rescan` after a few seconds' grace.
+    /// the run id and exits. A worker claims it at its next scan (`serve --rescan`).
     #[arg(long, conflicts_with_all = ["sandbox", "resume", "listen", "concurrency"])]
     pub detach: bool,
     #[command(flatten)]
@@ -132,7 +131,7 @@ pub async fn run(args: &RunArgs) -> Result<ExitCode> {
     };
     if args.detach {
         let engine = Engine::new(store, EngineOptions::default());
-        let run_id = match create(&engine, &compiled, source).await? {
+        let run_id = match create(engine.enqueue(&compiled, source).await)? {
             Ok(id) => id,
             Err(code) => return Ok(code),
         };
@@ -159,7 +158,7 @@ pub async fn run(args: &RunArgs) -> Result<ExitCode> {
             ..EngineOptions::default()
         },
     );
-    let run_id = match create(&engine, &compiled, source).await? {
+    let run_id = match create(engine.create(&compiled, source).await)? {
         Ok(id) => id,
         Err(code) => return Ok(code),
     };
@@ -174,13 +173,10 @@ pub async fn run(args: &RunArgs) -> Result<ExitCode> {
     Ok(finish(&report))
 }
 
-/// Creates the run; a bad `for_each` list (duplicate keys) is reported as invalid input.
-async fn create(
-    engine: &Engine,
-    compiled: &CompiledWorkflow,
-    source: RunSource<'_>,
-) -> Result<Result<String, ExitCode>> {
-    match engine.create(compiled, source).await {
+/// The id of a run just created; a bad `for_each` list (duplicate keys) is reported as invalid
+/// input.
+fn create(created: Result<String, EngineError>) -> Result<Result<String, ExitCode>> {
+    match created {
         Ok(id) => Ok(Ok(id)),
         Err(e @ EngineError::ForEach { .. }) => {
             eprintln!("error: {e}");

@@ -27,7 +27,7 @@ pub use executor::{DEFAULT_LEASE_TTL, RunReport};
 pub use writer::{Write, Writer};
 
 use crate::plan::CompiledWorkflow;
-use crate::store::{NewRun, NewStep, Store, new_run_id};
+use crate::store::{NewLease, NewRun, NewStep, Store, new_run_id};
 use crate::template::{Scope, Templates};
 
 /// Settings of an engine.
@@ -115,8 +115,9 @@ impl Engine {
         &self.store
     }
 
-    /// Creates a run: every step and `for_each` item as a `pending` row, bound to the file's
-    /// and the inputs' hashes. Nothing is sent.
+    /// Creates a run for this engine to execute next: every step and `for_each` item as a
+    /// `pending` row, bound to the file's and the inputs' hashes, and leased to this engine
+    /// from the start so that no `serve` worker claims it first. Nothing is sent.
     ///
     /// # Errors
     /// A bad `for_each` list or key (duplicates), or a store error (the id is taken).
@@ -125,9 +126,33 @@ impl Engine {
         compiled: &CompiledWorkflow,
         source: RunSource<'_>,
     ) -> Result<String, EngineError> {
+        let (mut run, rows) = new_run(&self.templates, compiled, source)?;
+        run.lease = Some(self.new_lease());
+        self.store.create_run(&run, &rows).await?;
+        Ok(run.id)
+    }
+
+    /// Creates a run as [`create`](Self::create) does, but held by nobody: for the `serve`
+    /// workers on the database to claim (`sluice run --detach`).
+    ///
+    /// # Errors
+    /// As [`create`](Self::create).
+    pub async fn enqueue(
+        &self,
+        compiled: &CompiledWorkflow,
+        source: RunSource<'_>,
+    ) -> Result<String, EngineError> {
         let (run, rows) = new_run(&self.templates, compiled, source)?;
         self.store.create_run(&run, &rows).await?;
         Ok(run.id)
+    }
+
+    /// The lease a run this engine creates is born with.
+    pub fn new_lease(&self) -> NewLease {
+        NewLease {
+            owner: self.owner.clone(),
+            ttl: self.options.lease_ttl,
+        }
     }
 }
 
@@ -179,6 +204,7 @@ pub fn new_run(
         inputs: Value::Object(source.inputs),
         plan_hash: source.plan_hash,
         scheduled_for: source.scheduled_for,
+        lease: None,
     };
     Ok((run, rows))
 }

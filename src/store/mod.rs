@@ -36,7 +36,7 @@ pub use keys::{canonical_json, idempotency_key, new_run_id, request_diff, reques
 pub use open::{SchemaVersions, display_location, is_postgres_url, migrate_store, open_store};
 pub use operator::{ActionKind, OperatorAction, OperatorRecord};
 pub use postgres::{PostgresConfig, PostgresStore};
-pub use run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
+pub use run::{Claim, Lease, NewLease, NewRun, RunFilter, RunRecord, RunStatus};
 pub use schedule::SlotRecord;
 pub use sqlite::{Access, DEFAULT_DB_PATH, Durability, SqliteConfig, SqliteStore};
 pub use step::{

@@ -99,6 +99,18 @@ pub struct NewRun {
     pub plan_hash: Option<String>,
     /// The schedule slot this run was fired for.
     pub scheduled_for: Option<DateTime<Utc>>,
+    /// Who holds the run from the moment it exists: the process that is about to execute it,
+    /// so that no worker claims it in between. `None` leaves it to whoever claims it first.
+    pub lease: Option<NewLease>,
+}
+
+/// The lease a run is created with (see [`NewRun::lease`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLease {
+    /// The holder's owner name.
+    pub owner: String,
+    /// How long it lasts unless the holder renews it.
+    pub ttl: std::time::Duration,
 }
 
 /// A run as stored.
@@ -165,9 +177,6 @@ pub struct RunFilter {
 pub struct Claim {
     /// Runs in one of these statuses (none: nothing is claimed).
     pub statuses: Vec<RunStatus>,
-    /// Only runs whose row has not changed since then, so that a run a `sluice run` has just
-    /// created is left to that process.
-    pub idle_since: Option<DateTime<Utc>>,
     /// Never these runs: ones the worker executes already, or cannot load.
     pub except: Vec<String>,
 }

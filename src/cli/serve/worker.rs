@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use chrono::{TimeDelta, Utc};
+use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
@@ -34,9 +34,6 @@ use crate::plan::CompiledWorkflow;
 use crate::providers::Provider;
 use crate::store::{Claim, Lease, RunFilter, RunRecord, RunStatus, Store, StoreError, WorkerInfo};
 use crate::webhooks::{Notice, Providers};
-
-/// A pending run younger than this is left to the process that just created it.
-const PENDING_GRACE: Duration = Duration::from_secs(5);
 
 /// Deliveries for an unknown provider block trigger a scan at most this often.
 const UNKNOWN_RESCAN: Duration = Duration::from_secs(1);
@@ -138,9 +135,9 @@ impl Workflows {
 enum Reason {
     /// `serve` just started: every run that can go on does, waiting ones included.
     Start,
-    /// The periodic rescan: runs whose worker died or handed them back, and pending ones.
-    /// Runs waiting for an operator are left alone until the operator acts (which makes them
-    /// pending).
+    /// The periodic rescan: runs whose worker died or handed them back, and pending ones
+    /// nobody holds. Runs waiting for an operator are left alone until the operator acts
+    /// (which makes them pending).
     Rescan,
 }
 
@@ -275,20 +272,16 @@ impl Worker {
             }
             Err(error) => tracing::warn!(%error, "Cannot list runs to resume."),
         }
-        // Runs whose worker is gone first, then new ones, then (on start) waiting ones.
-        let idle_since = Utc::now() - TimeDelta::from_std(PENDING_GRACE).unwrap_or_default();
-        let mut claims = vec![
-            (RunStatus::Running, None),
-            (RunStatus::Pending, Some(idle_since)),
-        ];
+        // Runs whose worker is gone first, then new ones, then (on start) waiting ones. A run
+        // a `sluice run` is about to execute is born leased to it, so it is not taken here.
+        let mut statuses = vec![RunStatus::Running, RunStatus::Pending];
         if reason == Reason::Start {
-            claims.push((RunStatus::Waiting, None));
+            statuses.push(RunStatus::Waiting);
         }
-        for (status, idle_since) in claims {
+        for status in statuses {
             while self.running.len() < self.settings.max_runs {
                 let claim = Claim {
                     statuses: vec![status],
-                    idle_since,
                     except: self
                         .running
                         .values()

@@ -61,7 +61,7 @@ conformance! {
         an_expired_lease_lets_another_process_take_over,
         a_dead_holders_lease_is_taken_over_only_from_that_holder,
         workers_claim_the_oldest_free_run_once,
-        claims_pass_over_busy_excluded_and_other_status_runs,
+        claims_pass_over_held_excluded_and_other_status_runs,
         concurrent_claimers_never_get_the_same_run,
         writers_on_two_handles_take_turns_and_one_wins_a_lease_race,
     }

@@ -9,9 +9,8 @@ use chrono::TimeDelta;
 
 use super::Env;
 use super::fixtures::{new_run, t0};
-use crate::store::clock::Clock;
 use crate::store::error::StoreError;
-use crate::store::run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
+use crate::store::run::{Claim, Lease, NewLease, NewRun, RunFilter, RunRecord, RunStatus};
 use crate::store::step::{NewStep, StepState};
 use crate::store::traits::Store;
 
@@ -305,9 +304,9 @@ pub(super) async fn workers_claim_the_oldest_free_run_once(env: &Env) {
     ));
 }
 
-pub(super) async fn claims_pass_over_busy_excluded_and_other_status_runs(env: &Env) {
+pub(super) async fn claims_pass_over_held_excluded_and_other_status_runs(env: &Env) {
     let (store, clock) = (&env.store, &env.clock);
-    for id in ["run_1", "run_2", "run_3", "run_4"] {
+    for id in ["run_1", "run_2", "run_3"] {
         store.create_run(&new_run(id), &[]).await.unwrap();
         clock.advance(TimeDelta::seconds(10));
     }
@@ -315,15 +314,22 @@ pub(super) async fn claims_pass_over_busy_excluded_and_other_status_runs(env: &E
         .set_run_status("run_1", RunStatus::Waiting, None)
         .await
         .unwrap();
-    // run_4 was touched a moment ago: a `sluice run` that just created it is about to start it.
-    clock.advance(TimeDelta::seconds(2));
-    store
-        .set_run_status("run_4", RunStatus::Pending, None)
-        .await
-        .unwrap();
+    // run_0 is free of other claims, but born leased to the `sluice run` that created it.
+    let born_leased = NewRun {
+        lease: Some(NewLease {
+            owner: "cli".into(),
+            ttl: MINUTE,
+        }),
+        ..new_run("run_0")
+    };
+    store.create_run(&born_leased, &[]).await.unwrap();
+    let lease = store.load_run("run_0").await.unwrap().lease.unwrap();
+    assert_eq!(
+        (lease.owner.as_str(), lease.expires_at),
+        ("cli", t0() + TimeDelta::seconds(90))
+    );
     let claim = Claim {
         statuses: vec![RunStatus::Pending],
-        idle_since: Some(env.clock.now() - TimeDelta::seconds(5)),
         except: vec!["run_2".into()],
     };
     let first = store.claim_next_run("w", MINUTE, &claim).await.unwrap();
@@ -338,6 +344,16 @@ pub(super) async fn claims_pass_over_busy_excluded_and_other_status_runs(env: &E
     };
     let lease = store.claim_next_run("w", MINUTE, &waiting).await.unwrap();
     assert_eq!(lease.map(|l| l.run_id), Some("run_1".into()));
+    // The creator's lease is its own: it extends it, and it runs out like any other.
+    let extended = store.acquire_lease("run_0", "cli", MINUTE).await.unwrap();
+    assert_eq!(extended.expires_at, t0() + TimeDelta::seconds(90));
+    clock.advance(TimeDelta::minutes(2));
+    let others = Claim {
+        except: vec!["run_2".into(), "run_3".into()],
+        ..claim
+    };
+    let late = store.claim_next_run("w", MINUTE, &others).await.unwrap();
+    assert_eq!(late.map(|l| l.run_id), Some("run_0".into()));
 }
 
 pub(super) async fn concurrent_claimers_never_get_the_same_run(env: &Env) {

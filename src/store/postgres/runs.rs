@@ -43,8 +43,9 @@ pub(super) async fn insert_run(
 
     let inserted = sqlx::query(
         "INSERT INTO runs (id, workflow_name, workflow_path, workflow_hash, inputs_hash, \
-         inputs_json, plan_hash, status, created_at, updated_at, scheduled_for) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $9)",
+         inputs_json, plan_hash, status, created_at, updated_at, scheduled_for, lease_owner, \
+         lease_expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $9, $10, $11)",
     )
     .bind(&run.id)
     .bind(&run.workflow_name)
@@ -55,6 +56,8 @@ pub(super) async fn insert_run(
     .bind(&run.plan_hash)
     .bind(now)
     .bind(run.scheduled_for)
+    .bind(run.lease.as_ref().map(|l| &l.owner))
+    .bind(run.lease.as_ref().map(|l| now + ttl_delta(l.ttl)))
     .execute(&mut *conn)
     .await;
     match inserted {
@@ -297,8 +300,7 @@ impl PostgresStore {
              WHERE id = (SELECT id FROM runs \
                          WHERE status = ANY($4) \
                            AND (lease_owner IS NULL OR lease_expires_at <= $3) \
-                           AND ($5::timestamptz IS NULL OR updated_at <= $5) \
-                           AND NOT (id = ANY($6)) \
+                           AND NOT (id = ANY($5)) \
                          ORDER BY created_at, id COLLATE \"C\" LIMIT 1 \
                          FOR UPDATE SKIP LOCKED) \
              RETURNING id",
@@ -307,7 +309,6 @@ impl PostgresStore {
         .bind(expires_at)
         .bind(now)
         .bind(status_names(&claim.statuses))
-        .bind(claim.idle_since)
         .bind(&claim.except)
         .fetch_optional(&self.pool)
         .await?;

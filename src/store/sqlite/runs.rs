@@ -44,8 +44,9 @@ pub(super) async fn insert_run(
     let now_text = ts(now);
     let inserted = sqlx::query(
         "INSERT INTO runs (id, workflow_name, workflow_path, workflow_hash, inputs_hash, \
-         plan_hash, status, created_at, updated_at, scheduled_for) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $8)",
+         plan_hash, status, created_at, updated_at, scheduled_for, lease_owner, \
+         lease_expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $8, $9, $10)",
     )
     .bind(&run.id)
     .bind(&run.workflow_name)
@@ -55,6 +56,8 @@ pub(super) async fn insert_run(
     .bind(&run.plan_hash)
     .bind(&now_text)
     .bind(opt_ts(run.scheduled_for))
+    .bind(run.lease.as_ref().map(|l| &l.owner))
+    .bind(run.lease.as_ref().map(|l| ts(now + ttl_delta(l.ttl))))
     .execute(&mut *conn)
     .await;
     match inserted {
@@ -298,9 +301,6 @@ impl SqliteStore {
             .push(") AND (lease_owner IS NULL OR lease_expires_at <= ")
             .push_bind(ts(now))
             .push(")");
-        if let Some(idle_since) = claim.idle_since {
-            update.push(" AND updated_at <= ").push_bind(ts(idle_since));
-        }
         if !claim.except.is_empty() {
             update.push(" AND id NOT IN (");
             let mut list = update.separated(", ");
