@@ -114,7 +114,7 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
     );
     let drain = Drain::new();
     let engine_options = EngineOptions {
-        wakeups,
+        wakeups: wakeups.clone(),
         progress: false,
         lease_ttl: args.lease_ttl,
         owner: Some(info.id.clone()),
@@ -160,7 +160,7 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
         max_runs: args.max_runs as usize,
         grace: args.stop_grace,
     };
-    let worker = Worker::new(store, engine, info, drain, settings, workflows);
+    let worker = Worker::new(store, engine, info, (drain, wakeups), settings, workflows);
     tasks.spawn(worker.run(notices, stopped));
 
     shutdown_signal().await;

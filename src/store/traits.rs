@@ -38,10 +38,12 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
 
 use super::attempt::{AttemptRecord, NewAttempt};
 use super::error::StoreError;
 use super::event::{EventFilter, EventInsert, EventRecord, NewEvent};
+use super::notice::StoreNotice;
 use super::operator::{OperatorAction, OperatorRecord};
 use super::run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
 use super::schedule::SlotRecord;
@@ -325,6 +327,13 @@ pub trait WorkerStore: Send + Sync {
 
     /// Every worker row, live or not, by name then id.
     async fn list_workers(&self) -> Result<Vec<WorkerRecord>, StoreError>;
+
+    /// Notices of changes other processes make (runs to claim, steps woken), for a worker to
+    /// act on at once; `None` when this backend has none (SQLite: workers scan). Hints only:
+    /// every change is also found by scanning.
+    async fn notices(&self) -> Result<Option<mpsc::UnboundedReceiver<StoreNotice>>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// The whole store, as the engine holds it (`Arc<dyn Store>`). Implemented by every type that

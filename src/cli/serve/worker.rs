@@ -13,7 +13,9 @@
 //! Every scan also loads the workflow of every active run, held here or not, so that this
 //! worker's receiver accepts webhooks for all of them: a webhook may reach any worker. The
 //! step it wakes is `pending` in the shared store, and the await that waits for it, wherever
-//! it runs, sees that at its next store check (every second).
+//! it runs, sees that at its next store check (every second). On Postgres the store also
+//! sends notices (`LISTEN`/`NOTIFY`): a run to claim is claimed at once instead of at the next
+//! scan, and a woken step's await looks at once. Notices are hints; the scans stay.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -27,12 +29,15 @@ use tokio::task::JoinSet;
 
 use crate::cli::common::build_providers;
 use crate::cli::workflow;
+use crate::engine::await_step::Wakeups;
 use crate::engine::executor::holder_is_dead;
 use crate::engine::prepare::workflow_hash;
 use crate::engine::{Drain, Engine, EngineError};
 use crate::plan::CompiledWorkflow;
 use crate::providers::Provider;
-use crate::store::{Claim, Lease, RunFilter, RunRecord, RunStatus, Store, StoreError, WorkerInfo};
+use crate::store::{
+    Claim, Lease, RunFilter, RunRecord, RunStatus, Store, StoreError, StoreNotice, WorkerInfo,
+};
 use crate::webhooks::{Notice, Providers};
 
 /// Deliveries for an unknown provider block trigger a scan at most this often.
@@ -160,6 +165,7 @@ pub(super) struct Worker {
     engine: Arc<Engine>,
     info: WorkerInfo,
     drain: Drain,
+    wakeups: Wakeups,
     settings: WorkerSettings,
     workflows: Workflows,
     running: HashMap<tokio::task::Id, String>,
@@ -168,13 +174,13 @@ pub(super) struct Worker {
 }
 
 impl Worker {
-    /// A worker executing with `engine`, whose lease owner name is `info.id`, and which
-    /// drains with `drain`.
+    /// A worker executing with `engine`, whose lease owner name is `info.id`, which drains
+    /// with `drain` and wakes the awaits of this process through `wakeups`.
     pub(super) fn new(
         store: Arc<dyn Store>,
         engine: Arc<Engine>,
         info: WorkerInfo,
-        drain: Drain,
+        (drain, wakeups): (Drain, Wakeups),
         settings: WorkerSettings,
         workflows: Workflows,
     ) -> Self {
@@ -184,6 +190,7 @@ impl Worker {
             engine,
             info,
             drain,
+            wakeups,
             settings,
             workflows,
             running: HashMap::new(),
@@ -199,6 +206,13 @@ impl Worker {
         mut stopped: watch::Receiver<bool>,
     ) {
         self.heartbeat().await;
+        let mut store_notices = match self.store.notices().await {
+            Ok(notices) => notices,
+            Err(error) => {
+                tracing::warn!(%error, "No store notices; relying on scans.");
+                None
+            }
+        };
         let mut scan = tokio::time::interval(self.settings.rescan);
         scan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut beat = tokio::time::interval(self.settings.lease_ttl / 3);
@@ -220,6 +234,16 @@ impl Worker {
                         if looked_for_blocks.is_none_or(|at| at.elapsed() >= UNKNOWN_RESCAN) {
                             looked_for_blocks = Some(Instant::now());
                             self.scan(Reason::Rescan).await;
+                        }
+                    }
+                },
+                Some(notice) = next_notice(&mut store_notices) => match notice {
+                    StoreNotice::RunFree { .. } => self.scan(Reason::Rescan).await,
+                    StoreNotice::Woken(key) => {
+                        // An await of this process, if it is one: look now.
+                        self.wakeups.wake(&key);
+                        if let Ok(run) = self.store.load_run(&key.run_id).await {
+                            self.start_woken(run);
                         }
                     }
                 },
@@ -411,6 +435,16 @@ impl Worker {
         if let Err(error) = self.store.remove_worker(&self.info.id).await {
             tracing::warn!(%error, "Cannot remove this worker's row.");
         }
+    }
+}
+
+/// The next store notice, or never when the store sends none.
+async fn next_notice(
+    notices: &mut Option<mpsc::UnboundedReceiver<StoreNotice>>,
+) -> Option<StoreNotice> {
+    match notices {
+        Some(notices) => notices.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -92,5 +92,6 @@ conformance! {
     }
     workers {
         workers_report_heartbeats_expire_and_leave,
+        notices_name_free_runs_and_woken_steps_on_postgres_only,
     }
 }

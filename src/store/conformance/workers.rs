@@ -5,9 +5,15 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 
+use serde_json::json;
+
 use super::Env;
-use super::fixtures::t0;
+use super::fixtures::{new_run, t0};
 use crate::store::clock::Clock;
+use crate::store::event::NewEvent;
+use crate::store::notice::StoreNotice;
+use crate::store::run::{NewLease, NewRun, RunStatus};
+use crate::store::step::{NewStep, StepKey, Waiting};
 use crate::store::worker::WorkerInfo;
 
 fn worker(name: &str, pid: u32) -> WorkerInfo {
@@ -74,4 +80,76 @@ pub(super) async fn workers_report_heartbeats_expire_and_leave(env: &Env) {
             .collect::<Vec<_>>(),
         vec![a.id.as_str()]
     );
+}
+
+pub(super) async fn notices_name_free_runs_and_woken_steps_on_postgres_only(env: &Env) {
+    let store = &env.store;
+    let listener = env.second().await;
+    let mut notices = match (env.is_postgres(), listener.notices().await.unwrap()) {
+        (true, Some(notices)) => notices,
+        // SQLite sends none: its workers scan.
+        (false, None) => return,
+        (postgres, notices) => panic!("postgres: {postgres}, notices: {}", notices.is_some()),
+    };
+    // Other tests share the channel: this one's runs have their own prefix.
+    let id = format!("notice_{:08x}", rand::random::<u32>());
+    let steps = [NewStep::step("fund"), NewStep::step("funded")];
+    store.create_run(&new_run(&id), &steps).await.unwrap();
+    let leased = NewRun {
+        lease: Some(NewLease {
+            owner: "cli".into(),
+            ttl: Duration::from_secs(60),
+        }),
+        ..new_run(&format!("{id}_leased"))
+    };
+    store.create_run(&leased, &[]).await.unwrap();
+    let lease = store
+        .acquire_lease(&id, "w", Duration::from_secs(60))
+        .await
+        .unwrap();
+    store
+        .set_run_status(&id, RunStatus::Running, None)
+        .await
+        .unwrap();
+    store.release_lease(&lease).await.unwrap();
+    let funded = StepKey::step(&id, "funded");
+    store
+        .mark_waiting(&[Waiting {
+            key: funded.clone(),
+            request: Some(json!({"event": "SWAP_COMPLETED"})),
+            next_check_at: None,
+            deadline_at: None,
+        }])
+        .await
+        .unwrap();
+    let event = NewEvent {
+        provider: "ws".into(),
+        dedupe_key: id.clone(),
+        event_type: "SWAP_COMPLETED".into(),
+        object_id: None,
+        payload: "{}".into(),
+        signature_ok: true,
+    };
+    store
+        .insert_event(&event, std::slice::from_ref(&funded))
+        .await
+        .unwrap();
+
+    let mut seen = Vec::new();
+    while !seen.contains(&StoreNotice::Woken(funded.clone())) {
+        let notice = tokio::time::timeout(Duration::from_secs(10), notices.recv())
+            .await
+            .expect("notices arrive")
+            .expect("the listener runs");
+        let run_id = match &notice {
+            StoreNotice::RunFree { run_id } => run_id,
+            StoreNotice::Woken(key) => &key.run_id,
+        };
+        if run_id.starts_with(&id) {
+            seen.push(notice);
+        }
+    }
+    let free = StoreNotice::RunFree { run_id: id.clone() };
+    // Created free, then handed back; the run born leased is nobody's to claim.
+    assert_eq!(seen, [free.clone(), free, StoreNotice::Woken(funded)]);
 }

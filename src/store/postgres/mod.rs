@@ -9,6 +9,7 @@
 
 mod codec;
 mod events;
+mod notify;
 mod open;
 mod operator;
 mod runs;

@@ -14,8 +14,10 @@ use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::PostgresStore;
 use super::codec::{is_unique_violation, json_text, listed_run_columns, run_columns, run_from_row};
+use super::notify::notify;
 use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
+use crate::store::notice::StoreNotice;
 use crate::store::run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
 use crate::store::step::{NewStep, StepKey, StepState};
 use crate::store::traits::RunStore;
@@ -116,6 +118,12 @@ impl PostgresStore {
     async fn create_run_inner(&self, run: &NewRun, steps: &[NewStep]) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         insert_run(&mut tx, run, steps, self.now()).await?;
+        if run.lease.is_none() {
+            let free = StoreNotice::RunFree {
+                run_id: run.id.clone(),
+            };
+            notify(&mut tx, &free).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -352,15 +360,26 @@ impl PostgresStore {
     }
 
     async fn release_lease_inner(&self, lease: &Lease) -> Result<(), StoreError> {
-        sqlx::query(
+        let mut tx = self.begin().await?;
+        let released = sqlx::query(
             "UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL, updated_at = $1 \
-             WHERE id = $2 AND lease_owner = $3",
+             WHERE id = $2 AND lease_owner = $3 \
+             RETURNING status IN ('pending', 'running') AS claimable",
         )
         .bind(self.now())
         .bind(&lease.run_id)
         .bind(&lease.owner)
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
+        if let Some(row) = released
+            && row.try_get::<bool, _>("claimable")?
+        {
+            let free = StoreNotice::RunFree {
+                run_id: lease.run_id.clone(),
+            };
+            notify(&mut tx, &free).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -8,7 +8,10 @@ use sqlx::postgres::PgRow;
 
 use super::PostgresStore;
 use crate::store::clock::ttl_delta;
+use tokio::sync::mpsc;
+
 use crate::store::error::StoreError;
+use crate::store::notice::StoreNotice;
 use crate::store::traits::WorkerStore;
 use crate::store::worker::{WorkerInfo, WorkerRecord};
 
@@ -98,5 +101,10 @@ impl WorkerStore for PostgresStore {
     async fn list_workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
         let result = self.list_workers_inner().await;
         result.map_err(|e| self.classify(e))
+    }
+
+    async fn notices(&self) -> Result<Option<mpsc::UnboundedReceiver<StoreNotice>>, StoreError> {
+        let result = super::notify::listen(&self.pool).await;
+        result.map(Some).map_err(|e| self.classify(e))
     }
 }
