@@ -152,7 +152,11 @@ async fn migrate_applies_pending_migrations_once_and_refuses_a_newer_schema() {
     .execute(&db.admin)
     .await
     .unwrap();
-    for args in [&["migrate"][..], &["runs"]] {
+    for args in [
+        &["migrate"][..],
+        &["runs"],
+        &["serve", "--listen", "127.0.0.1:0"],
+    ] {
         let out = sluice_on(&h, &url, args, None).await;
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
         assert!(

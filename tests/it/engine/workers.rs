@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use sluice::sandbox::Faults;
 use sqlx::AssertSqlSafe;
 
-use super::harness::{Harness, text};
+use super::harness::{Harness, Payee, text};
 use super::postgres::TestSchema;
 
 const RUN: &str = "run_workers";
@@ -201,6 +201,24 @@ async fn three_workers_share_a_payroll_through_a_kill_and_a_stop_and_pay_once() 
     db.drop().await;
 }
 
+/// A 600-payee payroll created with `run --detach` on the harness's SQLite database, one
+/// worker named `solo` executing it, and the first 100 payments made.
+async fn payroll_under_way(h: &Harness) -> (Vec<Payee>, Child, PathBuf) {
+    let (csv, payees) = h.payroll(600);
+    let db = h.db().display().to_string();
+    let mut args = Harness::payroll_run(RUN, &csv);
+    args.push("--detach".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = h.sluice(&args, None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (serve, log) = worker(h, &db, "solo");
+    wait_for(Duration::from_secs(120), "the first payments", async || {
+        h.transfers().len() >= 100
+    })
+    .await;
+    (payees, serve, log)
+}
+
 /// The worker holding the run once it is no longer `gone`.
 async fn holder_other_than(db: &TestSchema, names: &[&str], gone: usize) -> usize {
     let mut found = gone;
@@ -226,19 +244,7 @@ async fn a_stopped_worker_hands_its_run_back_with_nothing_in_doubt() {
     };
 
     let h = Harness::start(Faults::default()).await;
-    let (csv, payees) = h.payroll(600);
-    let db = h.db().display().to_string();
-    let mut args = Harness::payroll_run(RUN, &csv);
-    args.push("--detach".into());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = h.sluice(&args, None).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-
-    let (mut first, log) = worker(&h, &db, "solo");
-    wait_for(Duration::from_secs(120), "the first payments", async || {
-        h.transfers().len() >= 100
-    })
-    .await;
+    let (payees, mut first, log) = payroll_under_way(&h).await;
     let pid = first.id().to_string();
     assert!(
         std::process::Command::new("kill")
@@ -272,7 +278,7 @@ async fn a_stopped_worker_hands_its_run_back_with_nothing_in_doubt() {
     assert!(store.list_workers().await.unwrap().is_empty());
     store.close().await;
 
-    let (mut second, _) = worker(&h, &db, "solo");
+    let (mut second, _) = worker(&h, &h.db().display().to_string(), "solo");
     wait_for(Duration::from_secs(180), "the run to succeed", async || {
         let out = h.sluice(&["status", RUN], None).await;
         String::from_utf8_lossy(&out.stdout).contains(&format!("run {RUN} (payroll): succeeded"))
@@ -289,19 +295,7 @@ async fn a_stopped_worker_hands_its_run_back_with_nothing_in_doubt() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_cancelled_while_a_worker_runs_it_stops_there() {
     let h = Harness::start(Faults::default()).await;
-    let (csv, payees) = h.payroll(600);
-    let db = h.db().display().to_string();
-    let mut args = Harness::payroll_run(RUN, &csv);
-    args.push("--detach".into());
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = h.sluice(&args, None).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-
-    let (mut serve, log) = worker(&h, &db, "solo");
-    wait_for(Duration::from_secs(120), "the first payments", async || {
-        h.transfers().len() >= 100
-    })
-    .await;
+    let (payees, mut serve, log) = payroll_under_way(&h).await;
     let out = h
         .sluice(
             &["cancel", RUN, "--as", "ops", "--reason", "wrong file"],
