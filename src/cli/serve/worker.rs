@@ -285,11 +285,12 @@ impl Worker {
                 for run in runs {
                     self.register(&run);
                     // A holder that died on this host is known dead before its lease runs out.
-                    if run.lease.as_ref().is_some_and(|l| {
+                    let dead_holder = run.lease.as_ref().is_some_and(|l| {
                         l.expires_at > Utc::now()
                             && !self.info.owns(&l.owner)
                             && holder_is_dead(&l.owner)
-                    }) {
+                    });
+                    if dead_holder && self.running.len() < self.settings.max_runs {
                         self.start(run);
                     }
                 }
