@@ -14,7 +14,7 @@ use sqlx::postgres::PgPool;
 use super::harness::{Harness, text};
 
 /// A fresh schema in the test database, dropped by [`TestSchema::drop`].
-pub(super) struct TestSchema {
+pub(crate) struct TestSchema {
     pub url: String,
     schema: String,
     pub admin: PgPool,
