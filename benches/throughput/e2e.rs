@@ -1,6 +1,6 @@
 //! End-to-end runs: the release `sluice` binary runs `workflows/payroll.yaml` against the
 //! loopback sandbox, as an operator would, under `/usr/bin/time -v` for its peak RSS. Also
-//! the CLI's fixed costs: `validate`, `plan` (when this build has it) and no-op resumes.
+//! the CLI's fixed costs: `validate`, `plan` and no-op resumes.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -245,16 +245,13 @@ impl Cli<'_> {
         self.median("validate", &args, None, repeat, |_| String::new())
     }
 
-    /// The hook for `sluice plan`: measured when this build has the command, skipped (and
-    /// said so) when it does not.
-    pub fn plan(&self, payroll: &Payroll, repeat: usize) -> CommandRun {
-        let name = format!("plan {} rows", payroll.rows);
-        let probe = Command::new(&self.bin)
-            .args(["plan", "--help"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let args = [
+    /// `sluice plan` of `payroll` (median of `repeat`): the text a reviewer reads, with the
+    /// full JSON plan also written with `--out` when `json` (what `sluice run --plan`
+    /// executes; every item's request is in it). A plan that does not succeed, or whose
+    /// output does not carry its hash and every payee, is a failed measurement, not a time.
+    pub fn plan(&self, payroll: &Payroll, json: bool, repeat: usize) -> CommandRun {
+        let out = self.work.join(format!("plan-{}.json", payroll.rows));
+        let mut args = vec![
             "plan".to_string(),
             WORKFLOW.to_string(),
             "--input".into(),
@@ -262,19 +259,55 @@ impl Cli<'_> {
             "--input".into(),
             format!("budget={}", payroll.total),
         ];
-        let command = format!("sluice {}", args.join(" "));
-        if !probe.is_ok_and(|s| s.success()) {
-            return CommandRun {
-                name,
-                command,
-                wall_s: None,
-                peak_rss_mib: None,
-                exit: None,
-                note: "SKIPPED: this build has no `sluice plan`".into(),
-            };
+        if json {
+            args.extend(["--out".to_string(), out.display().to_string()]);
         }
+        let name = format!(
+            "plan {} rows{}",
+            payroll.rows,
+            if json { " --out plan.json" } else { "" }
+        );
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.median(&name, &args, None, repeat, |_| String::new())
+        let mut run = self.median(&name, &args, None, repeat, |out| {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let hash = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("plan hash"))
+                .map(str::trim)
+                .unwrap_or_default();
+            format!(
+                "hash {hash}, {} KiB of text",
+                out.stdout.len().div_ceil(1024)
+            )
+        });
+        let hashed = run
+            .note
+            .strip_prefix("hash ")
+            .and_then(|n| n.split(',').next())
+            .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+        if run.exit != Some(0) || !hashed {
+            run.note = format!("FAILED: {}", run.note);
+            run.wall_s = None;
+            return run;
+        }
+        if json {
+            match plan_items(&out) {
+                Ok(n) if n == payroll.rows => {
+                    let mib = std::fs::metadata(&out).map_or(0, |m| m.len()) as f64;
+                    run.note =
+                        format!("{}; plan.json {:.1} MiB", run.note, mib / (1024.0 * 1024.0));
+                }
+                Ok(n) => {
+                    run.note = format!("FAILED: plan.json has {n} items, not {}", payroll.rows);
+                    run.wall_s = None;
+                }
+                Err(e) => {
+                    run.note = format!("FAILED: {e}");
+                    run.wall_s = None;
+                }
+            }
+        }
+        run
     }
 
     /// `sluice resume` of the finished run in `done`, and of the same run after its status is
@@ -348,6 +381,20 @@ fn failed_command(name: &str, error: &str) -> CommandRun {
         exit: None,
         note: format!("FAILED: {error}"),
     }
+}
+
+/// How many items the plan file at `path` plans for its `for_each` steps, read back as
+/// `sluice run --plan` reads it (format and hash checked).
+fn plan_items(path: &Path) -> Result<usize, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let plan = sluice::review::from_json(&text).map_err(|e| e.to_string())?;
+    Ok(plan
+        .steps
+        .iter()
+        .filter(|s| s.for_each.is_some())
+        .map(|s| s.items.len())
+        .sum())
 }
 
 /// Sets a finished run back to `running`, as a process killed after its last checkpoint

@@ -10,8 +10,8 @@
 //! 4. measures wall time, items/s, provider calls/s, peak RSS (`/usr/bin/time -v`), DB size;
 //! 5. runs the same batch through the engine against an in-process provider stub, which
 //!    isolates the cost of checkpoints and scheduling;
-//! 6. times `sluice validate`, `sluice plan` (a hook, skipped while this build has no such
-//!    command) and `sluice resume` of a completed 10k run;
+//! 6. times `sluice validate`, `sluice plan` on 10k and 100k rows (the text for review, and
+//!    with `--out plan.json`, checked item by item) and `sluice resume` of a completed 10k run;
 //! 7. prints the tables and writes `bench/results.json`;
 //! 8. with `SLUICE_BENCH_POSTGRES` set, runs eight payroll runs on Postgres with 1, 2 and 4
 //!    `sluice serve` workers sharing them (see [`workers`]).
@@ -251,7 +251,16 @@ fn run(args: &Args) -> Result<(), String> {
             .flatten()
             .chain(args.quick.then_some(small))
         {
-            results.commands.push(cli.plan(p, 3));
+            for json in [false, true] {
+                let r = cli.plan(p, json, 3);
+                eprintln!(
+                    "{:<40} {:>7} s  {}",
+                    r.name,
+                    r.wall_s.map_or("-".into(), |w| format!("{w:.3}")),
+                    r.note
+                );
+                results.commands.push(r);
+            }
         }
         // The resume measurements need a completed run: the FULL one at the widest concurrency.
         let base = medium.unwrap_or(small);

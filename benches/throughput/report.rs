@@ -130,15 +130,26 @@ pub fn targets(r: &Results) -> Vec<Target> {
             .zip(same10)
             .map(|(big, small)| big.items_per_s >= small.items_per_s * 0.95),
     });
-    let plan = r.commands.iter().find(|c| c.name == "plan 100000 rows");
+    // The slower of the two: the text a reviewer reads, and the full plan file beside it.
+    let plans: Vec<&CommandRun> = r
+        .commands
+        .iter()
+        .filter(|c| c.name.starts_with("plan 100000 rows"))
+        .collect();
+    let slowest = plans
+        .iter()
+        .filter_map(|c| c.wall_s)
+        .reduce(f64::max)
+        .filter(|_| plans.iter().all(|c| c.wall_s.is_some()));
     out.push(Target {
-        what: "`sluice plan` on 100k rows".into(),
+        what: "`sluice plan` on 100k rows (slower of text and --out)".into(),
         bar: "<= 2 s".into(),
-        measured: plan.map_or("not run".into(), |c| match c.wall_s {
-            Some(w) => format!("{w:.2} s"),
-            None => c.note.clone(),
-        }),
-        met: plan.and_then(|c| c.wall_s).map(|w| w <= 2.0),
+        measured: match (slowest, plans.iter().find(|c| c.wall_s.is_none())) {
+            (Some(w), _) => format!("{w:.2} s"),
+            (None, Some(failed)) => failed.note.clone(),
+            (None, None) => "not run".into(),
+        },
+        met: slowest.map(|w| w <= 2.0),
     });
     let resume = r
         .commands

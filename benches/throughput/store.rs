@@ -11,7 +11,8 @@ use serde_json::{Map, Value, json};
 use sluice::providers::{Call, IdempotencyKey, Outcome, Provider};
 use sluice::store::{
     Checkpoint, Dispatch, Durability, NewAttempt, NewRun, NewStep, Outcome as StoreOutcome,
-    RunStore, SqliteConfig, SqliteStore, StepKey, StepResult, StepStore, idempotency_key,
+    RunStore, SqliteConfig, SqliteStore, StepKey, StepResult, StepStore, WriteBatch,
+    idempotency_key,
 };
 
 use crate::e2e::{Sync, db_bytes, fresh_db};
@@ -26,11 +27,11 @@ pub struct StoreRun {
     pub sync: Sync,
     /// Items per batch (per transaction).
     pub batch: usize,
-    /// `mark_dispatching`, per item.
+    /// The dispatches' batch, per item.
     pub dispatch_us: f64,
-    /// `record_checkpoints`, per item.
+    /// The checkpoints' batch, per item.
     pub checkpoint_us: f64,
-    /// `record_results` with the attempt and a transfer's output, per item.
+    /// The results' batch, with the attempt and a transfer's output, per item.
     pub result_us: f64,
     /// The three, per item.
     pub total_us: f64,
@@ -114,8 +115,9 @@ pub async fn run(
                 request: request.clone(),
             })
             .collect();
+        let d = WriteBatch::from(d);
         let started = Instant::now();
-        store.mark_dispatching(&lease, &d).await.map_err(e)?;
+        store.commit_batch(&lease, &d).await.map_err(e)?;
         dispatch += started.elapsed();
         let c: Vec<Checkpoint> = writes
             .iter()
@@ -125,8 +127,9 @@ pub async fn run(
                 checkpoint: cp.clone(),
             })
             .collect();
+        let c = WriteBatch::from(c);
         let started = Instant::now();
-        store.record_checkpoints(&c).await.map_err(e)?;
+        store.commit_batch(&lease, &c).await.map_err(e)?;
         checkpoint += started.elapsed();
         let now = chrono::Utc::now();
         let r: Vec<StepResult> = writes
@@ -151,8 +154,9 @@ pub async fn run(
                 }),
             })
             .collect();
+        let r = WriteBatch::from(r);
         let started = Instant::now();
-        store.record_results(&r).await.map_err(e)?;
+        store.commit_batch(&lease, &r).await.map_err(e)?;
         result += started.elapsed();
     }
     store.close().await;

@@ -1,10 +1,18 @@
 //! Group commit: one task owns checkpoint writes and commits whatever has queued up in one
-//! transaction per kind, then tells each waiter its write is durable.
+//! transaction ([`StepStore::commit_batch`](crate::store::StepStore::commit_batch)), then
+//! tells each waiter its write is durable.
 //!
-//! A batch of items in flight produces dispatches and results at the same moment; committing
-//! them together costs one fsync instead of one per item, and no write is acknowledged (so
-//! no request is sent) before it is durable. DESIGN.md §4 keeps its order per item: an item
-//! waits for its dispatch's acknowledgement before it sends.
+//! A batch of items in flight produces dispatches, checkpoints and results at the same moment;
+//! committing them together costs one transaction and one fsync instead of one per item (or
+//! per kind of write), and no write is acknowledged (so no request is sent) before it is
+//! durable. DESIGN.md §4 keeps its order per item: an item waits for its dispatch's
+//! acknowledgement before it sends.
+//!
+//! One bad write (a step in a state it may not leave, a changed request) refuses the whole
+//! transaction; the writer then halves the group and commits the halves on their own, down to
+//! the single write, so only the bad write fails and every other one commits and is
+//! acknowledged (O(log n) extra transactions per bad write). A lost lease refuses every
+//! part alike, so it fails the whole group at once.
 
 use std::sync::Arc;
 
@@ -13,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::drain::Drain;
 use crate::store::{
     Attention, Checkpoint, Dispatch, Lease, RetryLater, Skip, StepResult, Store, StoreError,
-    Waiting,
+    Waiting, WriteBatch,
 };
 
 /// One checkpoint write.
@@ -35,9 +43,11 @@ pub enum Write {
     Attention(Attention),
 }
 
+type Done = oneshot::Sender<Result<(), Arc<StoreError>>>;
+
 struct Queued {
     write: Write,
-    done: oneshot::Sender<Result<(), Arc<StoreError>>>,
+    done: Done,
 }
 
 /// The handle steps write through; cheap to clone.
@@ -75,7 +85,7 @@ impl Writer {
     /// Queues `write` and waits until it is durable.
     ///
     /// # Errors
-    /// The store's error (e.g. a lost lease on dispatch), [`WriteError::Stopped`], or
+    /// The store's error (e.g. a lost lease), [`WriteError::Stopped`], or
     /// [`WriteError::Draining`] for a dispatch once draining.
     pub async fn write(&self, write: Write) -> Result<(), WriteError> {
         if matches!(write, Write::Dispatch(_)) && self.drain.is_draining() {
@@ -94,118 +104,291 @@ impl Writer {
 }
 
 async fn run(store: Arc<dyn Store>, lease: Lease, mut rx: mpsc::UnboundedReceiver<Queued>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        commit(&*store, &lease, std::mem::take(&mut batch)).await;
+    let mut queued = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut queued, MAX_BATCH).await > 0 {
+        commit(&*store, &lease, Part::new(queued.drain(..))).await;
     }
 }
 
-/// Commits a batch, grouped by kind in protocol order. When a group's transaction fails
-/// (one bad item refuses the whole group), its writes are retried one by one so that only
-/// the bad one fails.
-async fn commit(store: &dyn Store, lease: &Lease, batch: Vec<Queued>) {
-    let mut groups: [Group; 7] = Default::default();
-    for Queued { write, done } in batch {
-        let slot = match write {
-            Write::Dispatch(_) => 0,
-            Write::Checkpoint(_) => 1,
-            Write::Result(_) => 2,
-            Write::Retry(_) => 3,
-            Write::Skip(_) => 4,
-            Write::Wait(_) => 5,
-            Write::Attention(_) => 6,
+/// Commits `part` in one transaction; when that fails, halves it and commits each half on
+/// its own, so that only the writes that fail alone are refused. Each waiter hears back only
+/// once its write's transaction committed (or finally failed).
+async fn commit(store: &dyn Store, lease: &Lease, part: Part) {
+    let mut parts = vec![part];
+    while let Some(part) = parts.pop() {
+        match store.commit_batch(lease, &part.batch).await {
+            Ok(()) => part.answer(&Ok(())),
+            Err(e) if part.done.len() > 1 && !refuses_every_part(&e) => {
+                let (first, second) = part.halves();
+                parts.push(second);
+                parts.push(first);
+            }
+            Err(e) => part.answer(&Err(Arc::new(e))),
+        }
+    }
+}
+
+/// Errors that are not about one write: any part of the group would be refused alike.
+fn refuses_every_part(error: &StoreError) -> bool {
+    matches!(
+        error,
+        StoreError::LeaseLost { .. } | StoreError::RunNotFound { .. }
+    )
+}
+
+/// Writes committed together, with their waiters in the batch's order (kind by kind, in
+/// `WriteBatch` order, then as queued).
+struct Part {
+    batch: WriteBatch,
+    done: Vec<Done>,
+}
+
+impl Part {
+    /// Moves (never copies) the queued writes into one batch.
+    fn new(queued: impl Iterator<Item = Queued>) -> Part {
+        let mut batch = WriteBatch::default();
+        let mut done: [Vec<Done>; 7] = Default::default();
+        for Queued { write, done: d } in queued {
+            done[kind(&write)].push(d);
+            push(&mut batch, write);
+        }
+        Part {
+            batch,
+            done: done.into_iter().flatten().collect(),
+        }
+    }
+
+    fn answer(self, result: &Result<(), Arc<StoreError>>) {
+        for done in self.done {
+            // A waiter that gave up (its run is stopping) needs no answer.
+            let _ = done.send(result.clone());
+        }
+    }
+
+    /// The first and second half of the writes, in order, with their waiters.
+    fn halves(self) -> (Part, Part) {
+        let Part { batch, mut done } = self;
+        let mut writes = writes_of(batch);
+        let second = writes.split_off(writes.len() / 2);
+        let second_done = done.split_off(done.len() / 2);
+        let rebuild = |writes: Vec<Write>, done: Vec<Done>| {
+            let mut batch = WriteBatch::default();
+            for write in writes {
+                push(&mut batch, write);
+            }
+            Part { batch, done }
         };
-        groups[slot].push(write, done);
-    }
-    for group in groups.into_iter().filter(|g| !g.done.is_empty()) {
-        group.apply(store, lease).await;
+        (rebuild(writes, done), rebuild(second, second_done))
     }
 }
 
-/// The writes of one kind in a batch, moved (not copied) into the slice the store takes.
-#[derive(Default)]
-struct Group {
-    writes: Writes,
-    done: Vec<oneshot::Sender<Result<(), Arc<StoreError>>>>,
-}
-
-/// One kind of write, as the store's batch methods take them.
-#[derive(Default)]
-enum Writes {
-    #[default]
-    Empty,
-    Dispatch(Vec<Dispatch>),
-    Checkpoint(Vec<Checkpoint>),
-    Result(Vec<StepResult>),
-    Retry(Vec<RetryLater>),
-    Skip(Vec<Skip>),
-    Wait(Vec<Waiting>),
-    Attention(Vec<Attention>),
-}
-
-impl Group {
-    fn push(&mut self, write: Write, done: oneshot::Sender<Result<(), Arc<StoreError>>>) {
-        macro_rules! push {
-            ($variant:ident, $x:expr) => {
-                match &mut self.writes {
-                    Writes::$variant(v) => v.push($x),
-                    w => *w = Writes::$variant(vec![$x]),
-                }
-            };
-        }
-        match write {
-            Write::Dispatch(x) => push!(Dispatch, x),
-            Write::Checkpoint(x) => push!(Checkpoint, x),
-            Write::Result(x) => push!(Result, x),
-            Write::Retry(x) => push!(Retry, x),
-            Write::Skip(x) => push!(Skip, x),
-            Write::Wait(x) => push!(Wait, x),
-            Write::Attention(x) => push!(Attention, x),
-        }
-        self.done.push(done);
-    }
-
-    async fn apply(self, store: &dyn Store, lease: &Lease) {
-        let n = self.done.len();
-        match self.writes.apply(store, lease, 0..n).await {
-            Ok(()) => {
-                for done in self.done {
-                    let _ = done.send(Ok(()));
-                }
-            }
-            Err(_) if n > 1 => {
-                for (i, done) in self.done.into_iter().enumerate() {
-                    let result = self.writes.apply(store, lease, i..i + 1).await;
-                    let _ = done.send(result.map_err(Arc::new));
-                }
-            }
-            Err(e) => {
-                let e = Arc::new(e);
-                for done in self.done {
-                    let _ = done.send(Err(e.clone()));
-                }
-            }
-        }
+/// The position of `write`'s kind in [`WriteBatch`]'s order.
+fn kind(write: &Write) -> usize {
+    match write {
+        Write::Dispatch(_) => 0,
+        Write::Checkpoint(_) => 1,
+        Write::Result(_) => 2,
+        Write::Retry(_) => 3,
+        Write::Skip(_) => 4,
+        Write::Wait(_) => 5,
+        Write::Attention(_) => 6,
     }
 }
 
-impl Writes {
-    /// Applies the writes in `range` in one transaction.
-    async fn apply(
-        &self,
-        store: &dyn Store,
-        lease: &Lease,
-        range: std::ops::Range<usize>,
-    ) -> Result<(), StoreError> {
-        match self {
-            Writes::Empty => Ok(()),
-            Writes::Dispatch(v) => store.mark_dispatching(lease, &v[range]).await,
-            Writes::Checkpoint(v) => store.record_checkpoints(&v[range]).await,
-            Writes::Result(v) => store.record_results(&v[range]).await,
-            Writes::Retry(v) => store.record_retries(&v[range]).await,
-            Writes::Skip(v) => store.mark_skipped(&v[range]).await,
-            Writes::Wait(v) => store.mark_waiting(&v[range]).await,
-            Writes::Attention(v) => store.mark_needs_attention(&v[range]).await,
+fn push(batch: &mut WriteBatch, write: Write) {
+    match write {
+        Write::Dispatch(x) => batch.dispatches.push(x),
+        Write::Checkpoint(x) => batch.checkpoints.push(x),
+        Write::Result(x) => batch.results.push(x),
+        Write::Retry(x) => batch.retries.push(x),
+        Write::Skip(x) => batch.skips.push(x),
+        Write::Wait(x) => batch.waiting.push(x),
+        Write::Attention(x) => batch.attention.push(x),
+    }
+}
+
+/// The batch's writes in its order, moved out.
+fn writes_of(batch: WriteBatch) -> Vec<Write> {
+    let WriteBatch {
+        dispatches,
+        checkpoints,
+        results,
+        retries,
+        skips,
+        waiting,
+        attention,
+    } = batch;
+    (dispatches.into_iter().map(Write::Dispatch))
+        .chain(checkpoints.into_iter().map(Write::Checkpoint))
+        .chain(results.into_iter().map(Write::Result))
+        .chain(retries.into_iter().map(Write::Retry))
+        .chain(skips.into_iter().map(Write::Skip))
+        .chain(waiting.into_iter().map(Write::Wait))
+        .chain(attention.into_iter().map(Write::Attention))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use chrono::{TimeDelta, Utc};
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::{
+        ManualClock, NewRun, NewStep, RunStore, SqliteConfig, SqliteStore, StepKey, StepState,
+        StepStore,
+    };
+
+    /// A run `run_w` with a `pay` step over `items`, leased for a minute, on a store whose
+    /// clock the test moves.
+    async fn leased(
+        dir: &tempfile::TempDir,
+        items: &[&str],
+    ) -> (Arc<SqliteStore>, Arc<ManualClock>, Lease) {
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let config = SqliteConfig::new(dir.path().join("sluice.db")).clock(clock.clone());
+        let store = Arc::new(SqliteStore::open(config).await.unwrap());
+        let run = NewRun {
+            id: "run_w".into(),
+            workflow_name: "payroll".into(),
+            workflow_path: "workflows/payroll.yaml".into(),
+            workflow_hash: "h".into(),
+            inputs_hash: "i".into(),
+            inputs: json!({}),
+            plan_hash: None,
+            scheduled_for: None,
+            lease: None,
+        };
+        let steps: Vec<NewStep> = items.iter().map(|i| NewStep::item("pay", *i)).collect();
+        store.create_run(&run, &steps).await.unwrap();
+        let lease = store
+            .acquire_lease("run_w", "engine", Duration::from_secs(60))
+            .await
+            .unwrap();
+        (store, clock, lease)
+    }
+
+    fn dispatch(item: &str) -> Write {
+        Write::Dispatch(Dispatch {
+            step_id: "pay".into(),
+            item_key: item.into(),
+            idempotency_key: format!("sl_{item}"),
+            request: json!({"amount": "1.00", "to": item}),
+        })
+    }
+
+    fn skip(item: &str) -> Write {
+        Write::Skip(Skip {
+            key: StepKey::item("run_w", "pay", item),
+            reason: "`if` is false".into(),
+        })
+    }
+
+    /// Queues every write before the writer task runs again (the runtime has one thread and
+    /// runs tasks in spawn order), so they share one group commit.
+    async fn write_together(writer: &Writer, writes: Vec<Write>) -> Vec<Result<(), WriteError>> {
+        let tasks: Vec<_> = writes
+            .into_iter()
+            .map(|w| {
+                let writer = writer.clone();
+                tokio::spawn(async move { writer.write(w).await })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for task in tasks {
+            results.push(task.await.unwrap());
         }
+        results
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn one_bad_write_fails_alone_and_the_rest_of_its_group_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let items = ["e1", "e2", "e3", "e4", "e5", "e6", "e7"];
+        let (store, _, lease) = leased(&dir, &items).await;
+        let writer = Writer::start(store.clone(), lease, Drain::new());
+        // e3 is skipped first, so its dispatch in the next group is refused; e404 does not
+        // exist. Every other write of that group, dispatches and skips alike, commits.
+        write_together(&writer, vec![skip("e3")]).await[0]
+            .as_ref()
+            .unwrap();
+        let results = write_together(
+            &writer,
+            vec![
+                dispatch("e1"),
+                skip("e7"),
+                dispatch("e2"),
+                dispatch("e3"),
+                dispatch("e404"),
+                dispatch("e4"),
+                skip("e6"),
+                dispatch("e5"),
+            ],
+        )
+        .await;
+        let errors: Vec<Option<String>> = results
+            .iter()
+            .map(|r| r.as_ref().err().map(|e| e.to_string()))
+            .collect();
+        assert!(errors[0].is_none() && errors[1].is_none() && errors[2].is_none());
+        assert!(
+            errors[3]
+                .as_deref()
+                .unwrap()
+                .contains("cannot become `dispatching`"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[4]
+                .as_deref()
+                .unwrap()
+                .contains("no step `pay` item `e404`"),
+            "{errors:?}"
+        );
+        assert!(errors[5..].iter().all(Option::is_none), "{errors:?}");
+        let states: Vec<(String, StepState, u32)> = store
+            .load_steps("run_w")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.key.item_key, s.state, s.attempts))
+            .collect();
+        let expected = [
+            ("e1", StepState::Dispatching, 1),
+            ("e2", StepState::Dispatching, 1),
+            ("e3", StepState::Skipped, 0),
+            ("e4", StepState::Dispatching, 1),
+            ("e5", StepState::Dispatching, 1),
+            ("e6", StepState::Skipped, 0),
+            ("e7", StepState::Skipped, 0),
+        ]
+        .map(|(i, s, n)| (i.to_owned(), s, n));
+        assert_eq!(states, expected);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_lost_lease_fails_the_whole_group_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, clock, lease) = leased(&dir, &["e1", "e2", "e3"]).await;
+        let writer = Writer::start(store.clone(), lease, Drain::new());
+        clock.advance(TimeDelta::seconds(61));
+        let results =
+            write_together(&writer, vec![dispatch("e1"), skip("e2"), dispatch("e3")]).await;
+        for result in &results {
+            assert!(
+                matches!(result, Err(WriteError::Store(e)) if matches!(**e, StoreError::LeaseLost { .. })),
+                "{result:?}"
+            );
+        }
+        assert!(
+            store
+                .load_steps("run_w")
+                .await
+                .unwrap()
+                .iter()
+                .all(|s| s.state == StepState::Pending)
+        );
     }
 }

@@ -129,6 +129,18 @@ pub enum StoreError {
         holder: Option<String>,
     },
 
+    /// A batch written under a run's lease names a step of another run.
+    #[error(
+        "step `{}`{} of run `{}` is not part of run `{run_id}`, whose lease the batch is written under",
+        key.step_id, item_text(&key.item_key), key.run_id
+    )]
+    OutsideLease {
+        /// The step of the other run.
+        key: StepKey,
+        /// The lease's run.
+        run_id: String,
+    },
+
     /// No run has this id.
     #[error("no run `{run_id}`")]
     RunNotFound {

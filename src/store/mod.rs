@@ -11,6 +11,7 @@
 //! The behaviour both backends share is tested once, in `conformance`, and run against each.
 
 pub mod attempt;
+pub mod batch;
 pub mod clock;
 pub mod error;
 pub mod event;
@@ -30,6 +31,7 @@ pub mod worker;
 mod conformance;
 
 pub use attempt::{AttemptRecord, NewAttempt};
+pub use batch::WriteBatch;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use event::{EventFilter, EventInsert, EventRecord, NewEvent};

@@ -1,17 +1,18 @@
 //! Step runs: one row per step of a run, and per item of a `for_each` step, with the state
-//! machine of DESIGN.md §4 and the batches the engine writes them with.
+//! machine of DESIGN.md §4 and the writes the engine moves them with (committed together in a
+//! [`WriteBatch`](super::WriteBatch)).
 //!
-//! The states and which write moves a step between them:
+//! The states, and which write (the batch's field) moves a step between them:
 //!
 //! ```text
-//!             mark_dispatching                record_checkpoints
+//!             dispatches                        checkpoints
 //!   pending ─────────────────► dispatching ───────────────────► in_flight
 //!     │  ▲                        │   │ ▲ (same key + request)      │
-//!     │  └──── record_retries ────┘   │ └─ mark_dispatching         │
-//!     │                               ├──── record_results ─────────┴──► succeeded | failed
-//!     ├─ mark_waiting ─► waiting ─(event wakes it)─► pending            (also from pending/waiting)
-//!     ├─ mark_skipped ─► skipped                     failed ─ reset_failed_items ─► pending
-//!     └─ mark_needs_attention (also from dispatching/in_flight/waiting) ─► needs_attention
+//!     │  └────── retries ─────────┘   │ └─ dispatches               │
+//!     │                               ├──── results ────────────────┴──► succeeded | failed
+//!     ├─ waiting ─► waiting ─(event wakes it)─► pending                 (also from pending/waiting)
+//!     ├─ skips ─► skipped                            failed ─ reset_failed_items ─► pending
+//!     └─ attention (also from dispatching/in_flight/waiting) ─► needs_attention
 //! ```
 //!
 //! Every write names the states it accepts and refuses the whole batch with
@@ -247,8 +248,8 @@ pub struct StepRecord {
     pub updated_at: DateTime<Utc>,
 }
 
-/// "About to send this": one item of a [`mark_dispatching`](super::StepStore::mark_dispatching)
-/// batch. The run is the lease's.
+/// "About to send this": a dispatch of a [`WriteBatch`](super::WriteBatch). The run is the
+/// lease's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dispatch {
     /// The step's `id`.
@@ -287,7 +288,7 @@ pub enum Outcome {
     Failed(StepError),
 }
 
-/// One result of a [`record_results`](super::StepStore::record_results) batch.
+/// A final result, with the provider call that produced it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepResult {
     /// Which step run.

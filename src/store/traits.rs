@@ -6,34 +6,37 @@
 //!
 //! # The write protocol (DESIGN.md §4)
 //!
-//! For every step that moves money or creates an object, in this order:
+//! For every step that moves money or creates an object, in this order, each write through
+//! [`StepStore::commit_batch`] (group commit: the writes of many items share a transaction):
 //!
 //! 1. [`RunStore::acquire_lease`] once for the run (and [`RunStore::renew_lease`] well within
 //!    the TTL while working).
-//! 2. [`StepStore::mark_dispatching`] with the batch about to be sent (idempotency key from
-//!    [`idempotency_key`](super::idempotency_key), rendered request). Only after it returns
-//!    `Ok` may any of those requests leave the process. It refuses if the lease was lost.
+//! 2. A [`Dispatch`](super::Dispatch) (idempotency key from
+//!    [`idempotency_key`](super::idempotency_key), rendered request). Only after its batch
+//!    commits may the request leave the process. The batch is refused if the lease was lost.
 //! 3. Send.
-//! 4. Two-phase operations: [`StepStore::record_checkpoints`] with the provider's id as soon as
-//!    the create returns, before the commit call.
-//! 5. [`StepStore::record_results`] (succeeded or failed for good) or
-//!    [`StepStore::record_retries`] (retryable: back to pending with `next_attempt_at`), each
-//!    with the provider call's [`NewAttempt`] so the audit trail lands in the same transaction.
+//! 4. Two-phase operations: a [`Checkpoint`](super::Checkpoint) with the provider's id as soon
+//!    as the create returns, committed before the commit call.
+//! 5. A [`StepResult`](super::StepResult) (succeeded or failed for good) or a
+//!    [`RetryLater`](super::RetryLater) (retryable: back to pending with `next_attempt_at`),
+//!    each with the provider call's [`NewAttempt`] so the audit trail lands in the same
+//!    transaction.
 //!
 //! On resume: `succeeded`/`skipped` steps are never run again; `pending` ones run; a step found
-//! in `dispatching` is in doubt: `Provider::lookup` first, then `record_results` (found),
-//! `mark_dispatching` again with the same key and request (provably absent; a changed request
-//! is refused with [`StoreError::RequestChanged`]), or [`StepStore::mark_needs_attention`]
-//! (cannot tell). An `in_flight` step continues its second phase from its checkpoint.
+//! in `dispatching` is in doubt: `Provider::lookup` first, then a result (found), a dispatch
+//! again with the same key and request (provably absent; a changed request is refused with
+//! [`StoreError::RequestChanged`]), or an [`Attention`](super::Attention) (cannot tell). An
+//! `in_flight` step continues its second phase from its checkpoint.
 //!
 //! # Awaits
 //!
-//! The step calls [`StepStore::mark_waiting`] with its rendered `event` and `match`, then looks
-//! for an event that came first ([`EventStore::list_events`] with `unmatched_only`, and
-//! [`EventStore::mark_event_matched`] on the one it takes). The webhook receiver reads
-//! [`StepStore::waiting_steps`], matches, and calls [`EventStore::insert_event`] with the keys
-//! to wake before answering 200. A woken step is `pending` with `event_id` set: the engine
-//! confirms the object's state with the provider, then records the result or waits again.
+//! The step commits a [`Waiting`](super::Waiting) with its rendered `event` and `match`, then
+//! looks for an event that came first ([`EventStore::list_events`] with `unmatched_only`, and
+//! [`EventStore::mark_event_matched`] on the one it takes): the receiver only wakes steps that
+//! were already waiting. The webhook receiver reads [`StepStore::waiting_steps`], matches, and
+//! calls [`EventStore::insert_event`] with the keys to wake before answering 200. A woken step
+//! is `pending` with `event_id` set: the engine confirms the object's state with the provider,
+//! then records the result or waits again.
 
 use std::time::Duration;
 
@@ -41,16 +44,14 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use super::attempt::{AttemptRecord, NewAttempt};
+use super::batch::WriteBatch;
 use super::error::StoreError;
 use super::event::{EventFilter, EventInsert, EventRecord, NewEvent};
 use super::notice::StoreNotice;
 use super::operator::{OperatorAction, OperatorRecord};
 use super::run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
 use super::schedule::SlotRecord;
-use super::step::{
-    Attention, Checkpoint, Dispatch, NewStep, RetryLater, Skip, StepCount, StepKey, StepRecord,
-    StepResult, StepState, Waiting,
-};
+use super::step::{NewStep, StepCount, StepKey, StepRecord, StepState};
 use super::worker::{WorkerInfo, WorkerRecord};
 
 /// Runs and their leases.
@@ -163,44 +164,27 @@ pub trait StepStore: Send + Sync {
     /// [`StepState`] order.
     async fn count_steps(&self, run_id: &str) -> Result<Vec<StepCount>, StoreError>;
 
-    /// Commits "about to send" for a batch, in one transaction that must return before any of
-    /// the requests is sent (group commit: one fsync for the whole batch). Each item moves
-    /// `pending → dispatching` (or stays `dispatching` when re-sent after a lookup proved the
-    /// first send absent), counts one more attempt, and records its idempotency key, request
-    /// and [`request_digest`](super::request_digest).
+    /// Commits a group of step writes in one transaction: every write in `batch` is applied
+    /// (in [`WriteBatch`]'s order) or, on error, none is. One fsync for the whole group, so
+    /// the engine commits whatever queued up while the last commit was in progress.
+    ///
+    /// The lease fences every batch, whatever it holds: it commits only while `lease` is
+    /// still held and unexpired. Dispatches must be fenced (nothing may be sent once another
+    /// process may own the run), and so must checkpoints (the second phase is sent after
+    /// them) and retries (a re-dispatch follows); results and waits are fenced too, so that a
+    /// process that lost its run changes nothing more in it: the new holder finds what it left
+    /// `dispatching` or `in_flight` and reconciles it by lookup, which is what lookups are for.
+    /// An empty batch commits nothing and succeeds.
     ///
     /// # Errors
-    /// [`StoreError::LeaseLost`] unless `lease` is still held and unexpired (then nothing may be
-    /// sent); [`StoreError::RequestChanged`] when a `dispatching` item comes back with another
-    /// request or key; [`StoreError::InvalidTransition`] from any other state. Nothing in the
-    /// batch is written on error.
-    async fn mark_dispatching(&self, lease: &Lease, batch: &[Dispatch]) -> Result<(), StoreError>;
-
-    /// Two-phase checkpoints: `dispatching | in_flight → in_flight`, with the provider's id and
-    /// what the second phase needs. One transaction for the batch.
-    async fn record_checkpoints(&self, batch: &[Checkpoint]) -> Result<(), StoreError>;
-
-    /// Final results: `pending | dispatching | in_flight | waiting → succeeded | failed`, with
-    /// the output or the classified error, and each result's attempt, in one transaction.
-    async fn record_results(&self, batch: &[StepResult]) -> Result<(), StoreError>;
-
-    /// Retryable failures: `dispatching → pending` (in flight and pending stay), with the error
-    /// and `next_attempt_at`, and each attempt, in one transaction.
-    async fn record_retries(&self, batch: &[RetryLater]) -> Result<(), StoreError>;
-
-    /// `pending | waiting → waiting`, with the request to match, the next check and the
-    /// deadline. Only steps that have sent nothing wait; an operation in flight stays
-    /// `in_flight` and polls. After this, look for events that arrived before the waiter
-    /// ([`EventStore::list_events`] with `unmatched_only`): the receiver only wakes steps that
-    /// were already waiting.
-    async fn mark_waiting(&self, batch: &[Waiting]) -> Result<(), StoreError>;
-
-    /// `pending | waiting → skipped`, with the reason.
-    async fn mark_skipped(&self, batch: &[Skip]) -> Result<(), StoreError>;
-
-    /// `pending | dispatching | in_flight | waiting → needs_attention`, with the message for the
-    /// operator.
-    async fn mark_needs_attention(&self, batch: &[Attention]) -> Result<(), StoreError>;
+    /// Nothing in the batch is written on any error.
+    /// [`StoreError::LeaseLost`] unless `lease` is still held and unexpired;
+    /// [`StoreError::OutsideLease`] for a write naming a step of another run;
+    /// [`StoreError::RequestChanged`] when a `dispatching` item comes back with another
+    /// request or key; [`StoreError::InvalidTransition`] for a step in a state its write may
+    /// not come from; [`StoreError::StepNotFound`] for a step (or an attempt's step) that does
+    /// not exist.
+    async fn commit_batch(&self, lease: &Lease, batch: &WriteBatch) -> Result<(), StoreError>;
 
     /// Redrive: every `failed` step run of the run (or of one step) goes back to `pending`,
     /// keeping its idempotency key, request and attempt count. Returns how many.

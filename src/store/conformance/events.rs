@@ -4,9 +4,10 @@
 use serde_json::json;
 
 use super::Env;
-use super::fixtures::{new_run, t0};
+use super::fixtures::{commit, lease_for_a_day, new_run, t0};
 use crate::store::error::StoreError;
 use crate::store::event::{EventFilter, EventInsert, NewEvent};
+use crate::store::run::Lease;
 use crate::store::step::{NewStep, StepKey, StepState, Waiting};
 use crate::store::traits::Store;
 
@@ -23,27 +24,32 @@ fn swap_completed(dedupe_key: &str, object_id: &str) -> NewEvent {
     }
 }
 
-async fn waiting_run(store: &dyn Store) -> StepKey {
+/// A run whose `funded` step waits for `sw_1`'s swap, and the lease it was set waiting under.
+async fn waiting_run(store: &dyn Store) -> (StepKey, Lease) {
     let steps = [NewStep::step("fund"), NewStep::step("funded")];
     store.create_run(&new_run("run_a"), &steps).await.unwrap();
+    let lease = lease_for_a_day(store, "run_a").await;
     let key = StepKey::step("run_a", "funded");
-    store
-        .mark_waiting(&[Waiting {
+    commit(
+        store,
+        &lease,
+        vec![Waiting {
             key: key.clone(),
             request: Some(json!({"event": "SWAP_COMPLETED", "match": {"id": "sw_1"}})),
             next_check_at: None,
             deadline_at: None,
-        }])
-        .await
-        .unwrap();
-    key
+        }],
+    )
+    .await
+    .unwrap();
+    (key, lease)
 }
 
 pub(super) async fn an_event_wakes_its_waiter_in_the_same_transaction_and_a_duplicate_changes_nothing(
     env: &Env,
 ) {
     let store = &*env.store;
-    let funded = waiting_run(store).await;
+    let (funded, lease) = waiting_run(store).await;
     let not_waiting = StepKey::step("run_a", "fund");
 
     let inserted = store
@@ -65,15 +71,18 @@ pub(super) async fn an_event_wakes_its_waiter_in_the_same_transaction_and_a_dupl
     assert_eq!(event.event, swap_completed("evt_1", "sw_1"));
 
     // The waiter waits again; a redelivery of the same event must not wake it or be stored.
-    store
-        .mark_waiting(&[Waiting {
+    commit(
+        store,
+        &lease,
+        vec![Waiting {
             key: funded.clone(),
             request: None,
             next_check_at: None,
             deadline_at: None,
-        }])
-        .await
-        .unwrap();
+        }],
+    )
+    .await
+    .unwrap();
     let steps_before = store.load_steps("run_a").await.unwrap();
     let events_before = store.list_events(&EventFilter::default()).await.unwrap();
     let again = store
@@ -114,7 +123,7 @@ pub(super) async fn an_event_that_arrives_before_its_waiter_is_found_and_matched
         .insert_event(&swap_completed("evt_2", "sw_2"), &[])
         .await
         .unwrap();
-    let funded = waiting_run(store).await;
+    let (funded, _) = waiting_run(store).await;
 
     let filter = EventFilter {
         provider: Some("ws".into()),
@@ -147,7 +156,7 @@ pub(super) async fn an_event_that_arrives_before_its_waiter_is_found_and_matched
 }
 
 pub(super) async fn one_delivery_received_twice_at_once_is_stored_and_wakes_once(env: &Env) {
-    let funded = waiting_run(&*env.store).await;
+    let (funded, lease) = waiting_run(&*env.store).await;
     let handles = [env.store.clone(), env.second().await];
     for round in 0..10 {
         let dedupe_key = format!("evt_{round}");
@@ -174,15 +183,18 @@ pub(super) async fn one_delivery_received_twice_at_once_is_stored_and_wakes_once
         let step = env.store.load_step(&funded).await.unwrap();
         assert_eq!((step.state, step.event_id), (StepState::Pending, Some(*id)));
         // Waiting again for the next round's event.
-        env.store
-            .mark_waiting(&[Waiting {
+        commit(
+            &*env.store,
+            &lease,
+            vec![Waiting {
                 key: funded.clone(),
                 request: None,
                 next_check_at: None,
                 deadline_at: None,
-            }])
-            .await
-            .unwrap();
+            }],
+        )
+        .await
+        .unwrap();
     }
     let filter = EventFilter {
         provider: Some("ws".into()),

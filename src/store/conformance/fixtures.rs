@@ -7,6 +7,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 
 use crate::store::attempt::NewAttempt;
+use crate::store::batch::WriteBatch;
+use crate::store::error::StoreError;
 use crate::store::keys::{idempotency_key, request_digest};
 use crate::store::run::{Lease, NewRun};
 use crate::store::step::{Dispatch, NewStep, StepKey};
@@ -73,4 +75,21 @@ pub(crate) async fn leased_run(store: &dyn Store, items: &[&str]) -> Lease {
         .acquire_lease("run_a", "engine", Duration::from_secs(60))
         .await
         .unwrap()
+}
+
+/// Takes run `run_id` for `engine` for a day: long enough for any test's manual clock.
+pub(crate) async fn lease_for_a_day(store: &dyn Store, run_id: &str) -> Lease {
+    store
+        .acquire_lease(run_id, "engine", Duration::from_secs(86_400))
+        .await
+        .unwrap()
+}
+
+/// Commits `writes` (a list of one kind, or a whole [`WriteBatch`]) under `lease`.
+pub(crate) async fn commit(
+    store: &dyn Store,
+    lease: &Lease,
+    writes: impl Into<WriteBatch>,
+) -> Result<(), StoreError> {
+    store.commit_batch(lease, &writes.into()).await
 }

@@ -73,6 +73,9 @@ conformance! {
         waiting_and_skipping,
         two_handles_finishing_one_step_cannot_both_succeed,
         batches_in_opposite_orders_from_two_handles_both_commit,
+        one_batch_commits_every_kind_of_write_together,
+        a_batch_with_one_refused_write_writes_nothing,
+        every_batch_is_fenced_by_its_runs_lease,
     }
     events {
         an_event_wakes_its_waiter_in_the_same_transaction_and_a_duplicate_changes_nothing,

@@ -5,10 +5,10 @@ use chrono::TimeDelta;
 use serde_json::json;
 
 use super::Env;
-use super::fixtures::{new_run, t0};
+use super::fixtures::{commit, lease_for_a_day, new_run, t0};
 use crate::store::error::StoreError;
 use crate::store::operator::{ActionKind, OperatorAction};
-use crate::store::run::RunStatus;
+use crate::store::run::{Lease, RunStatus};
 use crate::store::step::{
     Attention, NewStep, Outcome, StepError, StepKey, StepResult, StepState, Waiting,
 };
@@ -25,7 +25,7 @@ fn action(kind: ActionKind, step: Option<&str>, item: Option<&str>) -> OperatorA
     }
 }
 
-async fn run_with_steps(store: &dyn Store) {
+async fn run_with_steps(store: &dyn Store) -> Lease {
     let steps = [
         NewStep::step("approve"),
         NewStep::item("pay", "e1"),
@@ -34,12 +34,13 @@ async fn run_with_steps(store: &dyn Store) {
         NewStep::step("report"),
     ];
     store.create_run(&new_run("run_a"), &steps).await.unwrap();
+    lease_for_a_day(store, "run_a").await
 }
 
 pub(super) async fn approval_is_recorded_with_who_when_and_why(env: &Env) {
     let store = &*env.store;
     let clock = &env.clock;
-    run_with_steps(store).await;
+    let lease = run_with_steps(store).await;
     let approve = action(ActionKind::Approve, Some("approve"), None);
     let error = store.apply_operator_action(&approve).await.unwrap_err();
     assert!(matches!(
@@ -51,15 +52,18 @@ pub(super) async fn approval_is_recorded_with_who_when_and_why(env: &Env) {
     ));
 
     let key = StepKey::step("run_a", "approve");
-    store
-        .mark_waiting(&[Waiting {
+    commit(
+        store,
+        &lease,
+        vec![Waiting {
             key: key.clone(),
             request: None,
             next_check_at: None,
             deadline_at: None,
-        }])
-        .await
-        .unwrap();
+        }],
+    )
+    .await
+    .unwrap();
     store
         .set_run_status("run_a", RunStatus::Waiting, None)
         .await
@@ -111,14 +115,14 @@ pub(super) async fn approval_is_recorded_with_who_when_and_why(env: &Env) {
 
 pub(super) async fn resolving_items_in_doubt(env: &Env) {
     let store = &*env.store;
-    run_with_steps(store).await;
+    let lease = run_with_steps(store).await;
     let doubt: Vec<Attention> = ["e1", "e2", "e3"]
         .map(|item| Attention {
             key: StepKey::item("run_a", "pay", item),
             message: "lookup could not tell".into(),
         })
         .to_vec();
-    store.mark_needs_attention(&doubt).await.unwrap();
+    commit(store, &lease, doubt.clone()).await.unwrap();
     store
         .set_run_status("run_a", RunStatus::NeedsAttention, Some("3 items in doubt"))
         .await
@@ -175,14 +179,17 @@ pub(super) async fn resolving_items_in_doubt(env: &Env) {
     );
 
     // A failed item can be skipped.
-    store
-        .record_results(&[StepResult {
+    commit(
+        store,
+        &lease,
+        vec![StepResult {
             key: StepKey::item("run_a", "pay", "e2"),
             outcome: Outcome::Failed(StepError::new("rejected", "closed account")),
             attempt: None,
-        }])
-        .await
-        .unwrap();
+        }],
+    )
+    .await
+    .unwrap();
     store
         .apply_operator_action(&action(ActionKind::ResolveSkip, Some("pay"), Some("e2")))
         .await
@@ -211,15 +218,18 @@ pub(super) async fn resolving_items_in_doubt(env: &Env) {
 
 pub(super) async fn cancel_keeps_steps_in_doubt_and_retry_redrives_failures(env: &Env) {
     let store = &*env.store;
-    run_with_steps(store).await;
-    store
-        .record_results(&[StepResult {
+    let lease = run_with_steps(store).await;
+    commit(
+        store,
+        &lease,
+        vec![StepResult {
             key: StepKey::item("run_a", "pay", "e1"),
             outcome: Outcome::Failed(StepError::new("rejected", "bad iban")),
             attempt: None,
-        }])
-        .await
-        .unwrap();
+        }],
+    )
+    .await
+    .unwrap();
     store
         .set_run_status("run_a", RunStatus::Failed, Some("pay failed"))
         .await
@@ -234,13 +244,16 @@ pub(super) async fn cancel_keeps_steps_in_doubt_and_retry_redrives_failures(env:
         RunStatus::Pending
     );
 
-    store
-        .mark_needs_attention(&[Attention {
+    commit(
+        store,
+        &lease,
+        vec![Attention {
             key: StepKey::item("run_a", "pay", "e2"),
             message: "in doubt".into(),
-        }])
-        .await
-        .unwrap();
+        }],
+    )
+    .await
+    .unwrap();
     let record = store
         .apply_operator_action(&action(ActionKind::Cancel, None, None))
         .await

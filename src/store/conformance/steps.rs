@@ -1,6 +1,7 @@
 //! Step runs through the write protocol: group-commit dispatch, results, the lease fence,
 //! items in doubt re-sent only unchanged, two-phase checkpoints, retries, attention, waiting
-//! and skipping, and two processes finishing one step.
+//! and skipping, two processes finishing one step, and every kind of write in one batch, all
+//! or nothing.
 
 use std::time::Duration;
 
@@ -8,7 +9,8 @@ use chrono::TimeDelta;
 use serde_json::json;
 
 use super::Env;
-use super::fixtures::{attempt, dispatch, leased_run, new_run, t0, transfer};
+use super::fixtures::{attempt, commit, dispatch, leased_run, new_run, t0, transfer};
+use crate::store::batch::WriteBatch;
 use crate::store::error::StoreError;
 use crate::store::keys::{idempotency_key, request_digest};
 use crate::store::step::{
@@ -27,7 +29,7 @@ pub(super) async fn group_commit_dispatch_then_results(env: &Env) {
     let lease = leased_run(store, &item_refs).await;
 
     let batch: Vec<Dispatch> = items.iter().map(|i| dispatch(i, "10.00")).collect();
-    store.mark_dispatching(&lease, &batch).await.unwrap();
+    commit(store, &lease, batch.to_vec()).await.unwrap();
     let dispatching = store
         .steps_in_state("run_a", &[StepState::Dispatching])
         .await
@@ -61,7 +63,7 @@ pub(super) async fn group_commit_dispatch_then_results(env: &Env) {
             attempt: Some(attempt(item, if i % 10 == 9 { "rejected" } else { "ok" })),
         })
         .collect();
-    store.record_results(&results).await.unwrap();
+    commit(store, &lease, results.clone()).await.unwrap();
 
     let steps = store.load_steps("run_a").await.unwrap();
     assert_eq!(
@@ -122,7 +124,7 @@ pub(super) async fn group_commit_dispatch_then_results(env: &Env) {
             attempt: None,
         },
     ];
-    let error = store.record_results(&again).await.unwrap_err();
+    let error = commit(store, &lease, again.to_vec()).await.unwrap_err();
     assert!(
         matches!(&error, StoreError::InvalidTransition { from: StepState::Succeeded, to: StepState::Failed, key } if key.item_key == "e000"),
         "{error:?}"
@@ -154,8 +156,7 @@ pub(super) async fn only_the_lease_holder_may_dispatch(env: &Env) {
     let clock = &env.clock;
     let lease = leased_run(store, &["e1"]).await;
     clock.advance(TimeDelta::seconds(61));
-    let error = store
-        .mark_dispatching(&lease, &[dispatch("e1", "10.00")])
+    let error = commit(store, &lease, vec![dispatch("e1", "10.00")])
         .await
         .unwrap_err();
     assert!(
@@ -164,8 +165,7 @@ pub(super) async fn only_the_lease_holder_may_dispatch(env: &Env) {
     );
 
     let other = store.acquire_lease("run_a", "other", MINUTE).await.unwrap();
-    let error = store
-        .mark_dispatching(&lease, &[dispatch("e1", "10.00")])
+    let error = commit(store, &lease, vec![dispatch("e1", "10.00")])
         .await
         .unwrap_err();
     assert!(
@@ -177,8 +177,7 @@ pub(super) async fn only_the_lease_holder_may_dispatch(env: &Env) {
         .await
         .unwrap();
     assert_eq!((step.state, step.attempts), (StepState::Pending, 0));
-    store
-        .mark_dispatching(&other, &[dispatch("e1", "10.00")])
+    commit(store, &other, vec![dispatch("e1", "10.00")])
         .await
         .unwrap();
 }
@@ -186,24 +185,25 @@ pub(super) async fn only_the_lease_holder_may_dispatch(env: &Env) {
 pub(super) async fn an_item_in_doubt_is_resent_only_with_the_same_request(env: &Env) {
     let store = &*env.store;
     let lease = leased_run(store, &["e1", "e2"]).await;
-    store
-        .mark_dispatching(&lease, &[dispatch("e1", "10.00")])
+    commit(store, &lease, vec![dispatch("e1", "10.00")])
         .await
         .unwrap();
 
     // Lookup proved it absent: the same request goes out again and counts an attempt.
-    store
-        .mark_dispatching(&lease, &[dispatch("e1", "10.00")])
+    commit(store, &lease, vec![dispatch("e1", "10.00")])
         .await
         .unwrap();
     let key = StepKey::item("run_a", "pay", "e1");
     assert_eq!(store.load_step(&key).await.unwrap().attempts, 2);
 
     // A changed amount is refused, naming the field, and the batch is not applied.
-    let error = store
-        .mark_dispatching(&lease, &[dispatch("e2", "5.00"), dispatch("e1", "10.01")])
-        .await
-        .unwrap_err();
+    let error = commit(
+        store,
+        &lease,
+        vec![dispatch("e2", "5.00"), dispatch("e1", "10.01")],
+    )
+    .await
+    .unwrap_err();
     match &error {
         StoreError::RequestChanged {
             key: k,
@@ -223,18 +223,14 @@ pub(super) async fn an_item_in_doubt_is_resent_only_with_the_same_request(env: &
 
     let mut other_key = dispatch("e1", "10.00");
     other_key.idempotency_key = "sl_other".into();
-    let error = store
-        .mark_dispatching(&lease, &[other_key])
-        .await
-        .unwrap_err();
+    let error = commit(store, &lease, vec![other_key]).await.unwrap_err();
     assert!(
         matches!(&error, StoreError::RequestChanged { differences, .. } if differences == &["idempotency_key"]),
         "{error:?}"
     );
 
     // Unknown items are named.
-    let error = store
-        .mark_dispatching(&lease, &[dispatch("e404", "1.00")])
+    let error = commit(store, &lease, vec![dispatch("e404", "1.00")])
         .await
         .unwrap_err();
     assert!(
@@ -251,7 +247,7 @@ pub(super) async fn two_phase_checkpoints_retries_and_attention(env: &Env) {
         dispatch("e2", "2.00"),
         dispatch("e3", "3.00"),
     ];
-    store.mark_dispatching(&lease, &batch).await.unwrap();
+    commit(store, &lease, batch.to_vec()).await.unwrap();
     let (e1, e2, e3) = (
         StepKey::item("run_a", "pay", "e1"),
         StepKey::item("run_a", "pay", "e2"),
@@ -260,22 +256,24 @@ pub(super) async fn two_phase_checkpoints_retries_and_attention(env: &Env) {
 
     // e1: created, quote checkpointed before commit; in flight it cannot be re-dispatched.
     let quote = json!({"quote_id": "q_1", "expires_at": "2025-03-07T09:05:00Z"});
-    store
-        .record_checkpoints(&[Checkpoint {
+    commit(
+        store,
+        &lease,
+        vec![Checkpoint {
             key: e1.clone(),
             provider_ref: "tr_1".into(),
             checkpoint: quote.clone(),
-        }])
-        .await
-        .unwrap();
+        }],
+    )
+    .await
+    .unwrap();
     let step = store.load_step(&e1).await.unwrap();
     assert_eq!(step.state, StepState::InFlight);
     assert_eq!(
         (step.provider_ref.as_deref(), step.checkpoint),
         (Some("tr_1"), Some(quote))
     );
-    let error = store
-        .mark_dispatching(&lease, &[dispatch("e1", "1.00")])
+    let error = commit(store, &lease, vec![dispatch("e1", "1.00")])
         .await
         .unwrap_err();
     assert!(matches!(
@@ -294,7 +292,7 @@ pub(super) async fn two_phase_checkpoints_retries_and_attention(env: &Env) {
         next_attempt_at: later,
         attempt: None,
     });
-    store.record_retries(&retries).await.unwrap();
+    commit(store, &lease, retries.to_vec()).await.unwrap();
     let step = store.load_step(&e2).await.unwrap();
     assert_eq!(
         (step.state, step.next_attempt_at),
@@ -307,13 +305,16 @@ pub(super) async fn two_phase_checkpoints_retries_and_attention(env: &Env) {
     );
 
     // e3: in doubt, lookup cannot tell.
-    store
-        .mark_needs_attention(&[Attention {
+    commit(
+        store,
+        &lease,
+        vec![Attention {
             key: e3.clone(),
             message: "check transfer for sl_… at whalestack".into(),
-        }])
-        .await
-        .unwrap();
+        }],
+    )
+    .await
+    .unwrap();
     let step = store.load_step(&e3).await.unwrap();
     assert_eq!(step.state, StepState::NeedsAttention);
     assert_eq!(
@@ -354,30 +355,37 @@ pub(super) async fn waiting_and_skipping(env: &Env) {
         NewStep::step("pay"),
     ];
     runs.create_run(&new_run("run_a"), &steps).await.unwrap();
+    let lease = runs.acquire_lease("run_a", "engine", MINUTE).await.unwrap();
     let funded = StepKey::step("run_a", "funded");
     let deadline = t0() + TimeDelta::hours(2);
-    store
-        .mark_waiting(&[Waiting {
+    commit(
+        store,
+        &lease,
+        vec![Waiting {
             key: funded.clone(),
             request: Some(json!({"event": "SWAP_COMPLETED", "match": {"id": "sw_1"}})),
             next_check_at: Some(t0() + TimeDelta::minutes(5)),
             deadline_at: Some(deadline),
-        }])
-        .await
-        .unwrap();
+        }],
+    )
+    .await
+    .unwrap();
     let waiting = store.waiting_steps().await.unwrap();
     assert_eq!(waiting.len(), 1);
     assert_eq!(waiting[0].key, funded);
     assert_eq!(waiting[0].deadline_at, Some(deadline));
     assert_eq!(waiting[0].request.as_ref().unwrap()["match"]["id"], "sw_1");
 
-    store
-        .mark_skipped(&[Skip {
+    commit(
+        store,
+        &lease,
+        vec![Skip {
             key: StepKey::step("run_a", "note"),
             reason: "if: was false".into(),
-        }])
-        .await
-        .unwrap();
+        }],
+    )
+    .await
+    .unwrap();
     let note = store
         .load_step(&StepKey::step("run_a", "note"))
         .await
@@ -387,15 +395,18 @@ pub(super) async fn waiting_and_skipping(env: &Env) {
         (StepState::Skipped, Some("if: was false"))
     );
     // A skipped step does not start waiting.
-    let error = store
-        .mark_waiting(&[Waiting {
+    let error = commit(
+        store,
+        &lease,
+        vec![Waiting {
             key: StepKey::step("run_a", "note"),
             request: None,
             next_check_at: None,
             deadline_at: None,
-        }])
-        .await
-        .unwrap_err();
+        }],
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(
         error,
         StoreError::InvalidTransition {
@@ -405,17 +416,20 @@ pub(super) async fn waiting_and_skipping(env: &Env) {
         }
     ));
 
-    store
-        .record_results(&[StepResult {
+    commit(
+        store,
+        &lease,
+        vec![StepResult {
             key: funded.clone(),
             outcome: Outcome::Succeeded {
                 output: json!({"state": "COMPLETED"}),
                 provider_ref: None,
             },
             attempt: None,
-        }])
-        .await
-        .unwrap();
+        }],
+    )
+    .await
+    .unwrap();
     assert!(store.waiting_steps().await.unwrap().is_empty());
 }
 
@@ -424,11 +438,13 @@ pub(super) async fn two_handles_finishing_one_step_cannot_both_succeed(env: &Env
     let item_refs: Vec<&str> = items.iter().map(String::as_str).collect();
     let lease = leased_run(&*env.store, &item_refs).await;
     let batch: Vec<Dispatch> = items.iter().map(|i| dispatch(i, "10.00")).collect();
-    env.store.mark_dispatching(&lease, &batch).await.unwrap();
+    commit(&*env.store, &lease, batch.clone()).await.unwrap();
 
-    // Two processes each believe they finished every item; per item, exactly one wins.
+    // Two handles (as two processes sharing one lease owner would) each believe they finished
+    // every item; per item, exactly one wins.
     let finisher = |store: std::sync::Arc<dyn crate::store::Store>, who: &'static str| {
         let items = items.clone();
+        let lease = lease.clone();
         tokio::spawn(async move {
             let mut won = Vec::new();
             for item in items {
@@ -440,7 +456,7 @@ pub(super) async fn two_handles_finishing_one_step_cannot_both_succeed(env: &Env
                     },
                     attempt: Some(attempt(&item, "ok")),
                 };
-                match store.record_results(&[result]).await {
+                match commit(&*store, &lease, vec![result]).await {
                     Ok(()) => won.push(item),
                     Err(StoreError::InvalidTransition {
                         from: StepState::Succeeded,
@@ -478,6 +494,11 @@ pub(super) async fn batches_in_opposite_orders_from_two_handles_both_commit(env:
         .create_run(&new_run("run_a"), &steps)
         .await
         .unwrap();
+    let lease = env
+        .store
+        .acquire_lease("run_a", "engine", MINUTE)
+        .await
+        .unwrap();
     let waiting = |reversed: bool| {
         let mut batch: Vec<Waiting> = items
             .iter()
@@ -495,9 +516,10 @@ pub(super) async fn batches_in_opposite_orders_from_two_handles_both_commit(env:
     };
     // Each batch would hold the rows the other one waits for, were rows locked in batch order.
     let writer = |store: std::sync::Arc<dyn crate::store::Store>, batch: Vec<Waiting>| {
+        let lease = lease.clone();
         tokio::spawn(async move {
             for _ in 0..30 {
-                store.mark_waiting(&batch).await?;
+                commit(&*store, &lease, batch.clone()).await?;
             }
             Ok::<_, StoreError>(())
         })
@@ -509,4 +531,198 @@ pub(super) async fn batches_in_opposite_orders_from_two_handles_both_commit(env:
     a.unwrap().unwrap();
     b.unwrap().unwrap();
     assert_eq!(env.store.waiting_steps().await.unwrap().len(), items.len());
+}
+
+/// The steps of `run_a` in plan order, as `(item, state)`.
+async fn states(store: &dyn crate::store::Store) -> Vec<(String, StepState)> {
+    let steps = store.load_steps("run_a").await.unwrap();
+    steps
+        .into_iter()
+        .map(|s| (s.key.item_key, s.state))
+        .collect()
+}
+
+/// One of each kind of write, on items that start from `pending` (p*, s1, w1) and from
+/// `dispatching` (d1..d4).
+fn every_kind() -> WriteBatch {
+    let key = |item: &str| StepKey::item("run_a", "pay", item);
+    WriteBatch {
+        dispatches: vec![dispatch("p1", "5.00")],
+        checkpoints: vec![Checkpoint {
+            key: key("d1"),
+            provider_ref: "tr_d1".into(),
+            checkpoint: json!({"quote_id": "q_1"}),
+        }],
+        results: vec![StepResult {
+            key: key("d2"),
+            outcome: Outcome::Succeeded {
+                output: json!({"id": "tr_d2"}),
+                provider_ref: Some("tr_d2".into()),
+            },
+            attempt: Some(attempt("d2", "ok")),
+        }],
+        retries: vec![RetryLater {
+            key: key("d3"),
+            error: StepError::new("retryable", "HTTP 503"),
+            next_attempt_at: t0() + TimeDelta::seconds(2),
+            attempt: Some(attempt("d3", "retryable")),
+        }],
+        skips: vec![Skip {
+            key: key("s1"),
+            reason: "`if` is false".into(),
+        }],
+        waiting: vec![Waiting {
+            key: key("w1"),
+            request: Some(json!({"event": "TRANSFER_COMPLETED"})),
+            next_check_at: None,
+            deadline_at: None,
+        }],
+        attention: vec![Attention {
+            key: key("d4"),
+            message: "lookup could not tell".into(),
+        }],
+    }
+}
+
+pub(super) async fn one_batch_commits_every_kind_of_write_together(env: &Env) {
+    let store = &*env.store;
+    let lease = leased_run(store, &["d1", "d2", "d3", "d4", "p1", "s1", "w1"]).await;
+    let sent = ["d1", "d2", "d3", "d4"].map(|i| dispatch(i, "10.00"));
+    commit(store, &lease, sent.to_vec()).await.unwrap();
+
+    commit(store, &lease, every_kind()).await.unwrap();
+    let expected = [
+        ("d1", StepState::InFlight),
+        ("d2", StepState::Succeeded),
+        ("d3", StepState::Pending),
+        ("d4", StepState::NeedsAttention),
+        ("p1", StepState::Dispatching),
+        ("s1", StepState::Skipped),
+        ("w1", StepState::Waiting),
+    ]
+    .map(|(item, state)| (item.to_owned(), state));
+    assert_eq!(states(store).await, expected);
+    let attempts = store.load_attempts("run_a").await.unwrap();
+    let outcomes: Vec<(&str, &str)> = attempts
+        .iter()
+        .map(|a| (a.attempt.key.item_key.as_str(), a.attempt.outcome.as_str()))
+        .collect();
+    assert_eq!(outcomes, [("d2", "ok"), ("d3", "retryable")]);
+    let p1 = store
+        .load_step(&StepKey::item("run_a", "pay", "p1"))
+        .await
+        .unwrap();
+    assert_eq!((p1.attempts, p1.request), (1, Some(transfer("5.00", "p1"))));
+
+    // Nothing to write commits nothing, and succeeds.
+    commit(store, &lease, WriteBatch::default()).await.unwrap();
+    assert_eq!(states(store).await, expected);
+}
+
+pub(super) async fn a_batch_with_one_refused_write_writes_nothing(env: &Env) {
+    let store = &*env.store;
+    let lease = leased_run(store, &["d1", "d2", "d3", "d4", "p1", "s1", "w1", "ok"]).await;
+    let mut sent = ["d1", "d2", "d3", "d4"]
+        .map(|i| dispatch(i, "10.00"))
+        .to_vec();
+    sent.push(dispatch("ok", "1.00"));
+    commit(store, &lease, sent).await.unwrap();
+    commit(
+        store,
+        &lease,
+        vec![StepResult {
+            key: StepKey::item("run_a", "pay", "ok"),
+            outcome: Outcome::Succeeded {
+                output: json!({}),
+                provider_ref: None,
+            },
+            attempt: None,
+        }],
+    )
+    .await
+    .unwrap();
+    let before = store.load_steps("run_a").await.unwrap();
+
+    // The last write of the last kind is refused: none of the others lands either, and the
+    // error names the refused write as its kind's own refusal would.
+    let mut batch = every_kind();
+    batch.attention.push(Attention {
+        key: StepKey::item("run_a", "pay", "ok"),
+        message: "in doubt".into(),
+    });
+    let error = commit(store, &lease, batch).await.unwrap_err();
+    assert!(
+        matches!(&error, StoreError::InvalidTransition { key, from: StepState::Succeeded, to: StepState::NeedsAttention } if key.item_key == "ok"),
+        "{error:?}"
+    );
+    assert_eq!(store.load_steps("run_a").await.unwrap(), before);
+    assert!(store.load_attempts("run_a").await.unwrap().is_empty());
+
+    // The first write refused (a changed request): the same.
+    let mut batch = every_kind();
+    batch.dispatches.insert(0, dispatch("d1", "99.00"));
+    let error = commit(store, &lease, batch).await.unwrap_err();
+    assert!(
+        matches!(&error, StoreError::RequestChanged { key, differences } if key.item_key == "d1" && differences == &["amount"]),
+        "{error:?}"
+    );
+    assert_eq!(store.load_steps("run_a").await.unwrap(), before);
+
+    // An attempt of a step that does not exist.
+    let mut batch = every_kind();
+    batch.results[0].attempt = Some(attempt("e404", "ok"));
+    let error = commit(store, &lease, batch).await.unwrap_err();
+    assert!(
+        matches!(&error, StoreError::StepNotFound { key } if key.item_key == "e404"),
+        "{error:?}"
+    );
+    assert_eq!(store.load_steps("run_a").await.unwrap(), before);
+    assert!(store.load_attempts("run_a").await.unwrap().is_empty());
+}
+
+pub(super) async fn every_batch_is_fenced_by_its_runs_lease(env: &Env) {
+    let store = &*env.store;
+    let lease = leased_run(store, &["d1", "d2", "d3", "d4", "p1", "s1", "w1"]).await;
+    let sent = ["d1", "d2", "d3", "d4"].map(|i| dispatch(i, "10.00"));
+    commit(store, &lease, sent.to_vec()).await.unwrap();
+    let before = store.load_steps("run_a").await.unwrap();
+
+    // A write of another run's step is refused before anything is written.
+    let mut batch = every_kind();
+    batch.skips[0].key.run_id = "run_b".into();
+    let error = commit(store, &lease, batch).await.unwrap_err();
+    assert!(
+        matches!(&error, StoreError::OutsideLease { key, run_id } if key.run_id == "run_b" && run_id == "run_a"),
+        "{error:?}"
+    );
+
+    // Once the lease ran out, nothing is written: not only dispatches, but results,
+    // checkpoints and waits too (the next holder reconciles what this one left).
+    env.clock.advance(TimeDelta::seconds(61));
+    let mut no_dispatch = every_kind();
+    no_dispatch.dispatches.clear();
+    for batch in [every_kind(), no_dispatch] {
+        let error = commit(store, &lease, batch).await.unwrap_err();
+        assert!(
+            matches!(&error, StoreError::LeaseLost { holder: None, .. }),
+            "{error:?}"
+        );
+    }
+    let other = store.acquire_lease("run_a", "other", MINUTE).await.unwrap();
+    let error = commit(
+        store,
+        &lease,
+        vec![Skip {
+            key: StepKey::item("run_a", "pay", "s1"),
+            reason: "late".into(),
+        }],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&error, StoreError::LeaseLost { holder: Some(h), .. } if h == "other"),
+        "{error:?}"
+    );
+    assert_eq!(store.load_steps("run_a").await.unwrap(), before);
+    commit(store, &other, every_kind()).await.unwrap();
 }

@@ -8,7 +8,7 @@ use chrono::TimeDelta;
 use serde_json::json;
 
 use super::Env;
-use super::fixtures::{new_run, t0};
+use super::fixtures::{commit, new_run, t0};
 use crate::store::clock::Clock;
 use crate::store::event::NewEvent;
 use crate::store::notice::StoreNotice;
@@ -111,17 +111,15 @@ pub(super) async fn notices_name_free_runs_and_woken_steps_on_postgres_only(env:
         .set_run_status(&id, RunStatus::Running, None)
         .await
         .unwrap();
-    store.release_lease(&lease).await.unwrap();
     let funded = StepKey::step(&id, "funded");
-    store
-        .mark_waiting(&[Waiting {
-            key: funded.clone(),
-            request: Some(json!({"event": "SWAP_COMPLETED"})),
-            next_check_at: None,
-            deadline_at: None,
-        }])
-        .await
-        .unwrap();
+    let waiting = Waiting {
+        key: funded.clone(),
+        request: Some(json!({"event": "SWAP_COMPLETED"})),
+        next_check_at: None,
+        deadline_at: None,
+    };
+    commit(&**store, &lease, vec![waiting]).await.unwrap();
+    store.release_lease(&lease).await.unwrap();
     let event = NewEvent {
         provider: "ws".into(),
         dedupe_key: id.clone(),

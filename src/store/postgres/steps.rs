@@ -8,12 +8,10 @@ use super::codec::{
     attempt_columns, attempt_from_row, get_count, parse_step_state, step_columns, step_from_row,
 };
 use crate::store::attempt::{AttemptRecord, NewAttempt};
+use crate::store::batch::WriteBatch;
 use crate::store::error::StoreError;
 use crate::store::run::Lease;
-use crate::store::step::{
-    Attention, Checkpoint, Dispatch, RetryLater, Skip, StepCount, StepKey, StepRecord, StepResult,
-    StepState, Waiting,
-};
+use crate::store::step::{StepCount, StepKey, StepRecord, StepState};
 use crate::store::traits::StepStore;
 
 impl PostgresStore {
@@ -135,38 +133,8 @@ impl StepStore for PostgresStore {
         result.map_err(|e| self.classify(e))
     }
 
-    async fn mark_dispatching(&self, lease: &Lease, batch: &[Dispatch]) -> Result<(), StoreError> {
-        let result = self.mark_dispatching_inner(lease, batch).await;
-        result.map_err(|e| self.classify(e))
-    }
-
-    async fn record_checkpoints(&self, batch: &[Checkpoint]) -> Result<(), StoreError> {
-        let result = self.record_checkpoints_inner(batch).await;
-        result.map_err(|e| self.classify(e))
-    }
-
-    async fn record_results(&self, batch: &[StepResult]) -> Result<(), StoreError> {
-        let result = self.record_results_inner(batch).await;
-        result.map_err(|e| self.classify(e))
-    }
-
-    async fn record_retries(&self, batch: &[RetryLater]) -> Result<(), StoreError> {
-        let result = self.record_retries_inner(batch).await;
-        result.map_err(|e| self.classify(e))
-    }
-
-    async fn mark_waiting(&self, batch: &[Waiting]) -> Result<(), StoreError> {
-        let result = self.mark_waiting_inner(batch).await;
-        result.map_err(|e| self.classify(e))
-    }
-
-    async fn mark_skipped(&self, batch: &[Skip]) -> Result<(), StoreError> {
-        let result = self.mark_skipped_inner(batch).await;
-        result.map_err(|e| self.classify(e))
-    }
-
-    async fn mark_needs_attention(&self, batch: &[Attention]) -> Result<(), StoreError> {
-        let result = self.mark_needs_attention_inner(batch).await;
+    async fn commit_batch(&self, lease: &Lease, batch: &WriteBatch) -> Result<(), StoreError> {
+        let result = self.commit_batch_inner(lease, batch).await;
         result.map_err(|e| self.classify(e))
     }
 

@@ -1,4 +1,4 @@
-//! The guarded state changes of step runs on Postgres, one transaction per batch.
+//! The guarded state changes of step runs on Postgres, one transaction per [`WriteBatch`].
 //!
 //! Every change is an `UPDATE … WHERE state IN (the states it may come from)`; a row that does
 //! not match is explained (missing, wrong state, changed request) and the whole batch is rolled
@@ -7,10 +7,10 @@
 //!
 //! The statements are the SQLite store's. Where SQLite serialises whole write transactions,
 //! Postgres locks rows: every transaction that changes steps first locks their run's row
-//! ([`lock_runs`]; `mark_dispatching` does it with its lease fence, which also holds off any
-//! lease change until the batch commits), so writers of one run take turns and cannot
-//! deadlock on step rows. A guarded `UPDATE` is then checked against the committed row, so two
-//! processes can never both move one step out of the same state.
+//! ([`lock_runs`]; a batch does it with its lease fence, which also holds off any lease
+//! change until the batch commits), so writers of one run take turns and cannot deadlock on
+//! step rows. A guarded `UPDATE` is then checked against the committed row, so two processes
+//! can never both move one step out of the same state.
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Row};
@@ -18,6 +18,7 @@ use sqlx::{PgConnection, Row};
 use super::PostgresStore;
 use super::codec::{is_foreign_key_violation, json_text, opt_json_text, parse_step_state};
 use crate::store::attempt::NewAttempt;
+use crate::store::batch::WriteBatch;
 use crate::store::error::StoreError;
 use crate::store::keys::{request_diff, request_digest};
 use crate::store::run::Lease;
@@ -57,7 +58,7 @@ pub(super) async fn refusal(conn: &mut PgConnection, key: &StepKey, to: StepStat
 
 /// Locks the rows of the runs whose steps a transaction is about to change, in id order,
 /// before it touches any step row. Every transaction that changes step rows does this first
-/// (`mark_dispatching` through its lease fence, operator actions through their run check), so
+/// (a batch through its lease fence, operator actions through their run check), so
 /// writers of one run's steps take turns, as SQLite's single writer does, and two batches
 /// can never each hold a step row the other waits for.
 pub(super) async fn lock_runs<'a>(
@@ -150,293 +151,289 @@ pub(super) async fn reset_failed(
     Ok(result.rows_affected())
 }
 
-impl PostgresStore {
-    pub(super) async fn mark_dispatching_inner(
-        &self,
-        lease: &Lease,
-        batch: &[Dispatch],
-    ) -> Result<(), StoreError> {
-        let now = self.now();
-        let mut tx = self.begin().await?;
-        // The fence: only the current, unexpired holder may let requests out.
-        let held = sqlx::query(
-            "UPDATE runs SET updated_at = $1 \
-             WHERE id = $2 AND lease_owner = $3 AND lease_expires_at > $1",
+/// The fence of a batch: only the current, unexpired holder of the run's lease may write its
+/// steps (and so let requests out). Its `UPDATE` locks the run's row, which every transaction
+/// that changes the run's steps does first (see [`lock_runs`]).
+async fn fence(
+    conn: &mut PgConnection,
+    lease: &Lease,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let held = sqlx::query(
+        "UPDATE runs SET updated_at = $1 \
+         WHERE id = $2 AND lease_owner = $3 AND lease_expires_at > $1",
+    )
+    .bind(now)
+    .bind(&lease.run_id)
+    .bind(&lease.owner)
+    .execute(&mut *conn)
+    .await?;
+    if held.rows_affected() == 1 {
+        return Ok(());
+    }
+    let row = sqlx::query("SELECT lease_owner FROM runs WHERE id = $1")
+        .bind(&lease.run_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| StoreError::RunNotFound {
+            run_id: lease.run_id.clone(),
+        })?;
+    Err(StoreError::LeaseLost {
+        run_id: lease.run_id.clone(),
+        owner: lease.owner.clone(),
+        holder: row
+            .try_get::<Option<String>, _>("lease_owner")?
+            .filter(|holder| *holder != lease.owner),
+    })
+}
+
+async fn dispatch_rows(
+    conn: &mut PgConnection,
+    lease: &Lease,
+    batch: &[Dispatch],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for item in batch {
+        let digest = request_digest(&item.request);
+        let request = json_text("request_json", &item.request)?;
+        let result = sqlx::query(
+            "UPDATE step_runs SET state = 'dispatching', idempotency_key = $1, \
+             request_digest = $2, request_json = $3, attempts = attempts + 1, \
+             next_attempt_at = NULL, updated_at = $4 \
+             WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
+               AND (state = 'pending' OR (state = 'dispatching' \
+                    AND idempotency_key = $1 AND request_digest = $2))",
         )
+        .bind(&item.idempotency_key)
+        .bind(&digest)
+        .bind(request)
         .bind(now)
         .bind(&lease.run_id)
-        .bind(&lease.owner)
-        .execute(&mut *tx)
+        .bind(&item.step_id)
+        .bind(&item.item_key)
+        .execute(&mut *conn)
         .await?;
-        if held.rows_affected() == 0 {
-            let row = sqlx::query("SELECT lease_owner FROM runs WHERE id = $1")
-                .bind(&lease.run_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| StoreError::RunNotFound {
-                    run_id: lease.run_id.clone(),
-                })?;
-            return Err(StoreError::LeaseLost {
-                run_id: lease.run_id.clone(),
-                owner: lease.owner.clone(),
-                holder: row
-                    .try_get::<Option<String>, _>("lease_owner")?
-                    .filter(|holder| *holder != lease.owner),
-            });
+        if result.rows_affected() == 0 {
+            let key = StepKey::item(&lease.run_id, &item.step_id, &item.item_key);
+            return Err(dispatch_refusal(conn, key, item).await);
         }
+    }
+    Ok(())
+}
 
-        for item in batch {
-            let digest = request_digest(&item.request);
-            let request = json_text("request_json", &item.request)?;
-            let result = sqlx::query(
-                "UPDATE step_runs SET state = 'dispatching', idempotency_key = $1, \
-                 request_digest = $2, request_json = $3, attempts = attempts + 1, \
-                 next_attempt_at = NULL, updated_at = $4 \
-                 WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
-                   AND (state = 'pending' OR (state = 'dispatching' \
-                        AND idempotency_key = $1 AND request_digest = $2))",
-            )
-            .bind(&item.idempotency_key)
-            .bind(&digest)
-            .bind(&request)
-            .bind(now)
-            .bind(&lease.run_id)
-            .bind(&item.step_id)
-            .bind(&item.item_key)
-            .execute(&mut *tx)
-            .await?;
-            if result.rows_affected() == 0 {
-                let key = StepKey::item(&lease.run_id, &item.step_id, &item.item_key);
-                return Err(dispatch_refusal(&mut tx, key, item).await);
+async fn checkpoint_rows(
+    conn: &mut PgConnection,
+    batch: &[Checkpoint],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for item in batch {
+        let result = sqlx::query(
+            "UPDATE step_runs SET state = 'in_flight', provider_ref = $1, \
+             checkpoint_json = $2, updated_at = $3 \
+             WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
+               AND state IN ('dispatching', 'in_flight')",
+        )
+        .bind(&item.provider_ref)
+        .bind(json_text("checkpoint_json", &item.checkpoint)?)
+        .bind(now)
+        .bind(&item.key.run_id)
+        .bind(&item.key.step_id)
+        .bind(&item.key.item_key)
+        .execute(&mut *conn)
+        .await?;
+        expect_one(conn, result.rows_affected(), &item.key, StepState::InFlight).await?;
+    }
+    Ok(())
+}
+
+async fn result_rows(
+    conn: &mut PgConnection,
+    batch: &[StepResult],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for item in batch {
+        let key = &item.key;
+        let (result, to) = match &item.outcome {
+            Outcome::Succeeded {
+                output,
+                provider_ref,
+            } => {
+                let result = sqlx::query(
+                    "UPDATE step_runs SET state = 'succeeded', output_json = $1, \
+                     provider_ref = COALESCE($2, provider_ref), error_class = NULL, \
+                     error_message = NULL, next_attempt_at = NULL, updated_at = $3 \
+                     WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
+                       AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
+                )
+                .bind(json_text("output_json", output)?)
+                .bind(provider_ref)
+                .bind(now)
+                .bind(&key.run_id)
+                .bind(&key.step_id)
+                .bind(&key.item_key)
+                .execute(&mut *conn)
+                .await?;
+                (result, StepState::Succeeded)
             }
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn record_checkpoints_inner(
-        &self,
-        batch: &[Checkpoint],
-    ) -> Result<(), StoreError> {
-        let now = self.now();
-        let mut tx = self.begin().await?;
-        lock_runs(&mut tx, batch.iter().map(|item| item.key.run_id.as_str())).await?;
-        for item in batch {
-            let result = sqlx::query(
-                "UPDATE step_runs SET state = 'in_flight', provider_ref = $1, \
-                 checkpoint_json = $2, updated_at = $3 \
-                 WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
-                   AND state IN ('dispatching', 'in_flight')",
-            )
-            .bind(&item.provider_ref)
-            .bind(json_text("checkpoint_json", &item.checkpoint)?)
-            .bind(now)
-            .bind(&item.key.run_id)
-            .bind(&item.key.step_id)
-            .bind(&item.key.item_key)
-            .execute(&mut *tx)
-            .await?;
-            expect_one(
-                &mut tx,
-                result.rows_affected(),
-                &item.key,
-                StepState::InFlight,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn record_results_inner(
-        &self,
-        batch: &[StepResult],
-    ) -> Result<(), StoreError> {
-        let now = self.now();
-        let mut tx = self.begin().await?;
-        lock_runs(&mut tx, batch.iter().map(|item| item.key.run_id.as_str())).await?;
-        for item in batch {
-            let key = &item.key;
-            let (result, to) = match &item.outcome {
-                Outcome::Succeeded {
-                    output,
-                    provider_ref,
-                } => {
-                    let result = sqlx::query(
-                        "UPDATE step_runs SET state = 'succeeded', output_json = $1, \
-                         provider_ref = COALESCE($2, provider_ref), error_class = NULL, \
-                         error_message = NULL, next_attempt_at = NULL, updated_at = $3 \
-                         WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
-                           AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
-                    )
-                    .bind(json_text("output_json", output)?)
-                    .bind(provider_ref)
-                    .bind(now)
-                    .bind(&key.run_id)
-                    .bind(&key.step_id)
-                    .bind(&key.item_key)
-                    .execute(&mut *tx)
-                    .await?;
-                    (result, StepState::Succeeded)
-                }
-                Outcome::Failed(error) => {
-                    let result = sqlx::query(
-                        "UPDATE step_runs SET state = 'failed', error_class = $1, \
-                         error_message = $2, next_attempt_at = NULL, updated_at = $3 \
-                         WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
-                           AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
-                    )
-                    .bind(&error.class)
-                    .bind(&error.message)
-                    .bind(now)
-                    .bind(&key.run_id)
-                    .bind(&key.step_id)
-                    .bind(&key.item_key)
-                    .execute(&mut *tx)
-                    .await?;
-                    (result, StepState::Failed)
-                }
-            };
-            expect_one(&mut tx, result.rows_affected(), key, to).await?;
-            if let Some(attempt) = &item.attempt {
-                insert_attempt(&mut tx, attempt).await?;
+            Outcome::Failed(error) => {
+                let result = sqlx::query(
+                    "UPDATE step_runs SET state = 'failed', error_class = $1, \
+                     error_message = $2, next_attempt_at = NULL, updated_at = $3 \
+                     WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
+                       AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
+                )
+                .bind(&error.class)
+                .bind(&error.message)
+                .bind(now)
+                .bind(&key.run_id)
+                .bind(&key.step_id)
+                .bind(&key.item_key)
+                .execute(&mut *conn)
+                .await?;
+                (result, StepState::Failed)
             }
+        };
+        expect_one(conn, result.rows_affected(), key, to).await?;
+        if let Some(attempt) = &item.attempt {
+            insert_attempt(conn, attempt).await?;
         }
-        tx.commit().await?;
-        Ok(())
     }
+    Ok(())
+}
 
-    pub(super) async fn record_retries_inner(
+async fn retry_rows(
+    conn: &mut PgConnection,
+    batch: &[RetryLater],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for item in batch {
+        let result = sqlx::query(
+            "UPDATE step_runs SET \
+             state = CASE WHEN state = 'dispatching' THEN 'pending' ELSE state END, \
+             error_class = $1, error_message = $2, next_attempt_at = $3, updated_at = $4 \
+             WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
+               AND state IN ('pending', 'dispatching', 'in_flight')",
+        )
+        .bind(&item.error.class)
+        .bind(&item.error.message)
+        .bind(item.next_attempt_at)
+        .bind(now)
+        .bind(&item.key.run_id)
+        .bind(&item.key.step_id)
+        .bind(&item.key.item_key)
+        .execute(&mut *conn)
+        .await?;
+        expect_one(conn, result.rows_affected(), &item.key, StepState::Pending).await?;
+        if let Some(attempt) = &item.attempt {
+            insert_attempt(conn, attempt).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn skip_rows(
+    conn: &mut PgConnection,
+    batch: &[Skip],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for item in batch {
+        let result = sqlx::query(
+            "UPDATE step_runs SET state = 'skipped', skip_reason = $1, \
+             next_attempt_at = NULL, updated_at = $2 \
+             WHERE run_id = $3 AND step_id = $4 AND item_key = $5 \
+               AND state IN ('pending', 'waiting')",
+        )
+        .bind(&item.reason)
+        .bind(now)
+        .bind(&item.key.run_id)
+        .bind(&item.key.step_id)
+        .bind(&item.key.item_key)
+        .execute(&mut *conn)
+        .await?;
+        expect_one(conn, result.rows_affected(), &item.key, StepState::Skipped).await?;
+    }
+    Ok(())
+}
+
+async fn waiting_rows(
+    conn: &mut PgConnection,
+    batch: &[Waiting],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for item in batch {
+        let result = sqlx::query(
+            "UPDATE step_runs SET state = 'waiting', \
+             request_json = COALESCE($1, request_json), next_attempt_at = $2, \
+             deadline_at = $3, event_id = NULL, updated_at = $4 \
+             WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
+               AND state IN ('pending', 'waiting')",
+        )
+        .bind(opt_json_text("request_json", item.request.as_ref())?)
+        .bind(item.next_check_at)
+        .bind(item.deadline_at)
+        .bind(now)
+        .bind(&item.key.run_id)
+        .bind(&item.key.step_id)
+        .bind(&item.key.item_key)
+        .execute(&mut *conn)
+        .await?;
+        expect_one(conn, result.rows_affected(), &item.key, StepState::Waiting).await?;
+    }
+    Ok(())
+}
+
+async fn attention_rows(
+    conn: &mut PgConnection,
+    batch: &[Attention],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for item in batch {
+        let result = sqlx::query(
+            "UPDATE step_runs SET state = 'needs_attention', error_class = 'needs_attention', \
+             error_message = $1, next_attempt_at = NULL, updated_at = $2 \
+             WHERE run_id = $3 AND step_id = $4 AND item_key = $5 \
+               AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
+        )
+        .bind(&item.message)
+        .bind(now)
+        .bind(&item.key.run_id)
+        .bind(&item.key.step_id)
+        .bind(&item.key.item_key)
+        .execute(&mut *conn)
+        .await?;
+        expect_one(
+            conn,
+            result.rows_affected(),
+            &item.key,
+            StepState::NeedsAttention,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+impl PostgresStore {
+    /// [`StepStore::commit_batch`](crate::store::StepStore::commit_batch): the fence (which
+    /// locks the run's row), then every kind in the batch's order, in one transaction.
+    pub(super) async fn commit_batch_inner(
         &self,
-        batch: &[RetryLater],
+        lease: &Lease,
+        batch: &WriteBatch,
     ) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        batch.check_run(lease)?;
         let now = self.now();
         let mut tx = self.begin().await?;
-        lock_runs(&mut tx, batch.iter().map(|item| item.key.run_id.as_str())).await?;
-        for item in batch {
-            let result = sqlx::query(
-                "UPDATE step_runs SET \
-                 state = CASE WHEN state = 'dispatching' THEN 'pending' ELSE state END, \
-                 error_class = $1, error_message = $2, next_attempt_at = $3, updated_at = $4 \
-                 WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
-                   AND state IN ('pending', 'dispatching', 'in_flight')",
-            )
-            .bind(&item.error.class)
-            .bind(&item.error.message)
-            .bind(item.next_attempt_at)
-            .bind(now)
-            .bind(&item.key.run_id)
-            .bind(&item.key.step_id)
-            .bind(&item.key.item_key)
-            .execute(&mut *tx)
-            .await?;
-            expect_one(
-                &mut tx,
-                result.rows_affected(),
-                &item.key,
-                StepState::Pending,
-            )
-            .await?;
-            if let Some(attempt) = &item.attempt {
-                insert_attempt(&mut tx, attempt).await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn mark_waiting_inner(&self, batch: &[Waiting]) -> Result<(), StoreError> {
-        let now = self.now();
-        let mut tx = self.begin().await?;
-        lock_runs(&mut tx, batch.iter().map(|item| item.key.run_id.as_str())).await?;
-        for item in batch {
-            let result = sqlx::query(
-                "UPDATE step_runs SET state = 'waiting', \
-                 request_json = COALESCE($1, request_json), next_attempt_at = $2, \
-                 deadline_at = $3, event_id = NULL, updated_at = $4 \
-                 WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
-                   AND state IN ('pending', 'waiting')",
-            )
-            .bind(opt_json_text("request_json", item.request.as_ref())?)
-            .bind(item.next_check_at)
-            .bind(item.deadline_at)
-            .bind(now)
-            .bind(&item.key.run_id)
-            .bind(&item.key.step_id)
-            .bind(&item.key.item_key)
-            .execute(&mut *tx)
-            .await?;
-            expect_one(
-                &mut tx,
-                result.rows_affected(),
-                &item.key,
-                StepState::Waiting,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn mark_skipped_inner(&self, batch: &[Skip]) -> Result<(), StoreError> {
-        let now = self.now();
-        let mut tx = self.begin().await?;
-        lock_runs(&mut tx, batch.iter().map(|item| item.key.run_id.as_str())).await?;
-        for item in batch {
-            let result = sqlx::query(
-                "UPDATE step_runs SET state = 'skipped', skip_reason = $1, \
-                 next_attempt_at = NULL, updated_at = $2 \
-                 WHERE run_id = $3 AND step_id = $4 AND item_key = $5 \
-                   AND state IN ('pending', 'waiting')",
-            )
-            .bind(&item.reason)
-            .bind(now)
-            .bind(&item.key.run_id)
-            .bind(&item.key.step_id)
-            .bind(&item.key.item_key)
-            .execute(&mut *tx)
-            .await?;
-            expect_one(
-                &mut tx,
-                result.rows_affected(),
-                &item.key,
-                StepState::Skipped,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn mark_needs_attention_inner(
-        &self,
-        batch: &[Attention],
-    ) -> Result<(), StoreError> {
-        let now = self.now();
-        let mut tx = self.begin().await?;
-        lock_runs(&mut tx, batch.iter().map(|item| item.key.run_id.as_str())).await?;
-        for item in batch {
-            let result = sqlx::query(
-                "UPDATE step_runs SET state = 'needs_attention', error_class = 'needs_attention', \
-                 error_message = $1, next_attempt_at = NULL, updated_at = $2 \
-                 WHERE run_id = $3 AND step_id = $4 AND item_key = $5 \
-                   AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
-            )
-            .bind(&item.message)
-            .bind(now)
-            .bind(&item.key.run_id)
-            .bind(&item.key.step_id)
-            .bind(&item.key.item_key)
-            .execute(&mut *tx)
-            .await?;
-            expect_one(
-                &mut tx,
-                result.rows_affected(),
-                &item.key,
-                StepState::NeedsAttention,
-            )
-            .await?;
-        }
+        fence(&mut tx, lease, now).await?;
+        dispatch_rows(&mut tx, lease, &batch.dispatches, now).await?;
+        checkpoint_rows(&mut tx, &batch.checkpoints, now).await?;
+        result_rows(&mut tx, &batch.results, now).await?;
+        retry_rows(&mut tx, &batch.retries, now).await?;
+        skip_rows(&mut tx, &batch.skips, now).await?;
+        waiting_rows(&mut tx, &batch.waiting, now).await?;
+        attention_rows(&mut tx, &batch.attention, now).await?;
         tx.commit().await?;
         Ok(())
     }

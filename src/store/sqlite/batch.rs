@@ -1,22 +1,25 @@
-//! Multi-row statements for the batches the engine writes on its hot path: dispatches,
+//! Multi-row statements for the writes the engine commits on its hot path: dispatches,
 //! two-phase checkpoints and results.
 //!
 //! A group commit of 64 items written one `UPDATE` at a time pays 64 round trips to SQLite's
-//! connection thread, each a wake-up of another thread; here each kind of change is one
-//! `WITH v(…) AS (VALUES …) UPDATE … FROM v` per 500 items, and all the statements of a batch
-//! go to SQLite as one command, so a batch costs three round trips (begin, the statements,
-//! commit) whatever its size. The guards
-//! are the same as the row-by-row path's (`transitions.rs`): each row must match exactly
-//! one step run in a state it may come from. When fewer rows change than the batch has
-//! (a refused item, a key twice in one batch), the transaction is rolled back and the
-//! caller replays the batch row by row, which names the refusal exactly as before: this path
-//! only ever commits batches the row-by-row path would have committed identically.
+//! connection thread, each a wake-up of another thread; here the lease fence and each kind
+//! of change (one `WITH v(…) AS (VALUES …) UPDATE … FROM v` per 500 items, and the attempts'
+//! multi-row `INSERT`) go to SQLite as one command, so a batch costs three round trips
+//! (begin, the statements, commit) whatever its size; the rare kinds (retries, skips, waits,
+//! attention) follow row by row in the same transaction. The guards are the same as the
+//! row-by-row path's (`transitions.rs`): each row must match exactly one step run in a state
+//! it may come from. When fewer rows change than the batch has (a refused item, a key twice
+//! in one batch, a lost lease), the transaction is rolled back and the caller replays the
+//! batch row by row, which names the refusal exactly as before: this path only ever commits
+//! batches the row-by-row path would have committed identically.
 
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::SqliteStore;
 use super::codec::{json_text, opt_ts, ts};
+use super::transitions::apply_rest;
 use crate::store::attempt::NewAttempt;
+use crate::store::batch::WriteBatch;
 use crate::store::error::StoreError;
 use crate::store::keys::request_digest;
 use crate::store::run::Lease;
@@ -44,183 +47,195 @@ fn guard(q: &mut QueryBuilder<Sqlite>, states: &str) {
     q.push(states);
 }
 
-impl SqliteStore {
-    /// `mark_dispatching`: the lease fence and one statement per 500 items, sent together.
-    pub(super) async fn dispatch_batched(
-        &self,
-        lease: &Lease,
-        batch: &[Dispatch],
-    ) -> Result<Batched, StoreError> {
-        let now = ts(self.now());
-        let rows = batch
+/// The fence of `transitions::fence`: only the current, unexpired holder may write. One row.
+fn push_fence(q: &mut QueryBuilder<Sqlite>, lease: &Lease, now: &str) -> usize {
+    q.push("UPDATE runs SET updated_at = ")
+        .push_bind(now)
+        .push(" WHERE id = ")
+        .push_bind(&lease.run_id)
+        .push(" AND lease_owner = ")
+        .push_bind(&lease.owner)
+        .push(" AND lease_expires_at > ")
+        .push_bind(now)
+        .push(";");
+    1
+}
+
+/// The dispatches, one statement per 500; returns the rows they must change.
+fn push_dispatches(
+    q: &mut QueryBuilder<Sqlite>,
+    lease: &Lease,
+    batch: &[Dispatch],
+    now: &str,
+) -> Result<usize, StoreError> {
+    for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+        let rows = chunk
             .iter()
             .map(|d| {
-                Ok((
-                    d,
-                    request_digest(&d.request),
-                    json_text("request_json", &d.request)?,
-                ))
+                let request = json_text("request_json", &d.request)?;
+                Ok((d, request_digest(&d.request), request))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        // The fence of `transitions::fence`: only the current, unexpired holder may dispatch.
-        let mut q = QueryBuilder::<Sqlite>::new("UPDATE runs SET updated_at = ");
-        q.push_bind(&now)
-            .push(" WHERE id = ")
-            .push_bind(&lease.run_id)
-            .push(" AND lease_owner = ")
-            .push_bind(&lease.owner)
-            .push(" AND lease_expires_at > ")
-            .push_bind(&now)
-            .push(";");
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            q.push(" WITH v(v_run, v_step, v_item, v_key, v_digest, v_request) AS (");
-            q.push_values(chunk, |mut row, (d, digest, request)| {
-                row.push_bind(&lease.run_id)
-                    .push_bind(&d.step_id)
-                    .push_bind(&d.item_key)
-                    .push_bind(&d.idempotency_key)
-                    .push_bind(digest)
-                    .push_bind(request);
-            });
-            q.push(
-                ") UPDATE step_runs SET state = 'dispatching', idempotency_key = v.v_key, \
-                 request_digest = v.v_digest, request_json = v.v_request, \
-                 attempts = step_runs.attempts + 1, next_attempt_at = NULL, updated_at = ",
-            )
-            .push_bind(&now);
-            guard(&mut q, "('pending', 'dispatching')");
-            // A step already dispatching is re-sent only with its key and request.
-            q.push(
-                " AND (step_runs.state = 'pending' OR (step_runs.idempotency_key = v.v_key \
-                 AND step_runs.request_digest = v.v_digest));",
-            );
-        }
-        self.commit_if(q, 1 + batch.len()).await
+        q.push(" WITH v(v_run, v_step, v_item, v_key, v_digest, v_request) AS (");
+        q.push_values(rows, |mut row, (d, digest, request)| {
+            row.push_bind(&lease.run_id)
+                .push_bind(&d.step_id)
+                .push_bind(&d.item_key)
+                .push_bind(&d.idempotency_key)
+                .push_bind(digest)
+                .push_bind(request);
+        });
+        q.push(
+            ") UPDATE step_runs SET state = 'dispatching', idempotency_key = v.v_key, \
+             request_digest = v.v_digest, request_json = v.v_request, \
+             attempts = step_runs.attempts + 1, next_attempt_at = NULL, updated_at = ",
+        )
+        .push_bind(now);
+        guard(q, "('pending', 'dispatching')");
+        // A step already dispatching is re-sent only with its key and request.
+        q.push(
+            " AND (step_runs.state = 'pending' OR (step_runs.idempotency_key = v.v_key \
+             AND step_runs.request_digest = v.v_digest));",
+        );
     }
+    Ok(batch.len())
+}
 
-    /// `record_checkpoints`: one statement per 500 items, sent together.
-    pub(super) async fn checkpoints_batched(
-        &self,
-        batch: &[Checkpoint],
-    ) -> Result<Batched, StoreError> {
-        let now = ts(self.now());
-        let rows = batch
+/// The two-phase checkpoints, one statement per 500; returns the rows they must change.
+fn push_checkpoints(
+    q: &mut QueryBuilder<Sqlite>,
+    batch: &[Checkpoint],
+    now: &str,
+) -> Result<usize, StoreError> {
+    for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+        let rows = chunk
             .iter()
             .map(|c| Ok((c, json_text("checkpoint_json", &c.checkpoint)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let mut q = QueryBuilder::<Sqlite>::new("");
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-            q.push(" WITH v(v_run, v_step, v_item, v_ref, v_cp) AS (");
-            q.push_values(chunk, |mut row, (c, checkpoint)| {
-                row.push_bind(&c.key.run_id)
-                    .push_bind(&c.key.step_id)
-                    .push_bind(&c.key.item_key)
-                    .push_bind(&c.provider_ref)
-                    .push_bind(checkpoint);
-            });
-            q.push(
-                ") UPDATE step_runs SET state = 'in_flight', provider_ref = v.v_ref, \
-                 checkpoint_json = v.v_cp, updated_at = ",
-            )
-            .push_bind(&now);
-            guard(&mut q, "('dispatching', 'in_flight');");
-        }
-        self.commit_if(q, batch.len()).await
+        q.push(" WITH v(v_run, v_step, v_item, v_ref, v_cp) AS (");
+        q.push_values(rows, |mut row, (c, checkpoint)| {
+            row.push_bind(&c.key.run_id)
+                .push_bind(&c.key.step_id)
+                .push_bind(&c.key.item_key)
+                .push_bind(&c.provider_ref)
+                .push_bind(checkpoint);
+        });
+        q.push(
+            ") UPDATE step_runs SET state = 'in_flight', provider_ref = v.v_ref, \
+             checkpoint_json = v.v_cp, updated_at = ",
+        )
+        .push_bind(now);
+        guard(q, "('dispatching', 'in_flight');");
     }
+    Ok(batch.len())
+}
 
-    /// `record_results`: one statement per 500 successes, one per 500 failures, and the
-    /// multi-row insert of their attempts, sent together.
-    pub(super) async fn results_batched(
-        &self,
-        batch: &[StepResult],
-    ) -> Result<Batched, StoreError> {
-        const FROM: &str = "('pending', 'dispatching', 'in_flight', 'waiting');";
-        let now = ts(self.now());
-        let mut succeeded = Vec::new();
-        let mut failed = Vec::new();
-        for r in batch {
-            match &r.outcome {
-                Outcome::Succeeded {
-                    output,
-                    provider_ref,
-                } => succeeded.push((r, json_text("output_json", output)?, provider_ref)),
-                Outcome::Failed(error) => failed.push((r, error)),
-            }
+/// The results: one statement per 500 successes, one per 500 failures, and the multi-row
+/// insert of their attempts; returns the rows they must change and insert.
+fn push_results(
+    q: &mut QueryBuilder<Sqlite>,
+    batch: &[StepResult],
+    now: &str,
+) -> Result<usize, StoreError> {
+    const FROM: &str = "('pending', 'dispatching', 'in_flight', 'waiting');";
+    let mut succeeded = Vec::new();
+    let mut failed = Vec::new();
+    for r in batch {
+        match &r.outcome {
+            Outcome::Succeeded {
+                output,
+                provider_ref,
+            } => succeeded.push((r, json_text("output_json", output)?, provider_ref)),
+            Outcome::Failed(error) => failed.push((r, error)),
         }
-        let mut q = QueryBuilder::<Sqlite>::new("");
-        for chunk in succeeded.chunks(ROWS_PER_STATEMENT) {
-            q.push(" WITH v(v_run, v_step, v_item, v_output, v_ref) AS (");
-            q.push_values(chunk, |mut row, (r, output, provider_ref)| {
+    }
+    // Owned rows, so each output's JSON text is moved into its parameter, not copied.
+    let mut succeeded = succeeded.into_iter().peekable();
+    while succeeded.peek().is_some() {
+        q.push(" WITH v(v_run, v_step, v_item, v_output, v_ref) AS (");
+        q.push_values(
+            succeeded.by_ref().take(ROWS_PER_STATEMENT),
+            |mut row, (r, output, provider_ref)| {
                 row.push_bind(&r.key.run_id)
                     .push_bind(&r.key.step_id)
                     .push_bind(&r.key.item_key)
                     .push_bind(output)
-                    .push_bind(*provider_ref);
-            });
-            q.push(
-                ") UPDATE step_runs SET state = 'succeeded', output_json = v.v_output, \
-                 provider_ref = COALESCE(v.v_ref, step_runs.provider_ref), error_class = NULL, \
-                 error_message = NULL, next_attempt_at = NULL, updated_at = ",
-            )
-            .push_bind(&now);
-            guard(&mut q, FROM);
-        }
-        for chunk in failed.chunks(ROWS_PER_STATEMENT) {
-            q.push(" WITH v(v_run, v_step, v_item, v_class, v_message) AS (");
-            q.push_values(chunk, |mut row, (r, error)| {
-                row.push_bind(&r.key.run_id)
-                    .push_bind(&r.key.step_id)
-                    .push_bind(&r.key.item_key)
-                    .push_bind(&error.class)
-                    .push_bind(&error.message);
-            });
-            q.push(
-                ") UPDATE step_runs SET state = 'failed', error_class = v.v_class, \
-                 error_message = v.v_message, next_attempt_at = NULL, updated_at = ",
-            )
-            .push_bind(&now);
-            guard(&mut q, FROM);
-        }
-        let attempts: Vec<&NewAttempt> = batch.iter().filter_map(|r| r.attempt.as_ref()).collect();
-        for chunk in attempts.chunks(ROWS_PER_STATEMENT) {
-            q.push(
-                " INSERT INTO attempts (run_id, step_id, item_key, attempt_no, operation, \
-                 idempotency_key, request_digest, started_at, finished_at, outcome, \
-                 error_class, error_message, http_status) ",
-            );
-            q.push_values(chunk, |mut row, a| {
-                row.push_bind(&a.key.run_id)
-                    .push_bind(&a.key.step_id)
-                    .push_bind(&a.key.item_key)
-                    .push_bind(i64::from(a.attempt_no))
-                    .push_bind(&a.operation)
-                    .push_bind(&a.idempotency_key)
-                    .push_bind(&a.request_digest)
-                    .push_bind(ts(a.started_at))
-                    .push_bind(opt_ts(a.finished_at))
-                    .push_bind(&a.outcome)
-                    .push_bind(a.error.as_ref().map(|e| e.class.as_str()))
-                    .push_bind(a.error.as_ref().map(|e| e.message.as_str()))
-                    .push_bind(a.http_status.map(i64::from));
-            });
-            q.push(";");
-        }
-        self.commit_if(q, batch.len() + attempts.len()).await
+                    .push_bind(provider_ref);
+            },
+        );
+        q.push(
+            ") UPDATE step_runs SET state = 'succeeded', output_json = v.v_output, \
+             provider_ref = COALESCE(v.v_ref, step_runs.provider_ref), error_class = NULL, \
+             error_message = NULL, next_attempt_at = NULL, updated_at = ",
+        )
+        .push_bind(now);
+        guard(q, FROM);
     }
+    for chunk in failed.chunks(ROWS_PER_STATEMENT) {
+        q.push(" WITH v(v_run, v_step, v_item, v_class, v_message) AS (");
+        q.push_values(chunk, |mut row, (r, error)| {
+            row.push_bind(&r.key.run_id)
+                .push_bind(&r.key.step_id)
+                .push_bind(&r.key.item_key)
+                .push_bind(&error.class)
+                .push_bind(&error.message);
+        });
+        q.push(
+            ") UPDATE step_runs SET state = 'failed', error_class = v.v_class, \
+             error_message = v.v_message, next_attempt_at = NULL, updated_at = ",
+        )
+        .push_bind(now);
+        guard(q, FROM);
+    }
+    let attempts: Vec<&NewAttempt> = batch.iter().filter_map(|r| r.attempt.as_ref()).collect();
+    for chunk in attempts.chunks(ROWS_PER_STATEMENT) {
+        q.push(
+            " INSERT INTO attempts (run_id, step_id, item_key, attempt_no, operation, \
+             idempotency_key, request_digest, started_at, finished_at, outcome, \
+             error_class, error_message, http_status) ",
+        );
+        q.push_values(chunk, |mut row, a| {
+            row.push_bind(&a.key.run_id)
+                .push_bind(&a.key.step_id)
+                .push_bind(&a.key.item_key)
+                .push_bind(i64::from(a.attempt_no))
+                .push_bind(&a.operation)
+                .push_bind(&a.idempotency_key)
+                .push_bind(&a.request_digest)
+                .push_bind(ts(a.started_at))
+                .push_bind(opt_ts(a.finished_at))
+                .push_bind(&a.outcome)
+                .push_bind(a.error.as_ref().map(|e| e.class.as_str()))
+                .push_bind(a.error.as_ref().map(|e| e.message.as_str()))
+                .push_bind(a.http_status.map(i64::from));
+        });
+        q.push(";");
+    }
+    Ok(batch.len() + attempts.len())
+}
 
-    /// Runs the statements of `q` in one write transaction, sent to SQLite as one command,
-    /// and commits only if they changed `expected` rows in all: each statement changes at most
-    /// the rows it names, so the total is reached exactly when every row matched its guard.
-    /// Anything else (a refused row, an error such as an attempt of an unknown step) rolls
-    /// back and asks for the row-by-row replay, which reports it exactly.
-    async fn commit_if(
+impl SqliteStore {
+    /// Commits `batch` with the fence and multi-row statements sent as one command, then the
+    /// rare kinds row by row, in one write transaction, if the statements changed exactly the
+    /// rows the batch names: each statement changes at most the rows it names, so the total
+    /// is reached exactly when every row matched its guard. Anything else (a refused row, an
+    /// error such as an attempt of an unknown step) rolls back and asks for the row-by-row
+    /// replay, which reports it exactly.
+    pub(super) async fn commit_batched(
         &self,
-        mut q: QueryBuilder<Sqlite>,
-        expected: usize,
+        lease: &Lease,
+        batch: &WriteBatch,
+        now: &str,
     ) -> Result<Batched, StoreError> {
+        let mut q = QueryBuilder::<Sqlite>::new("");
+        let expected = push_fence(&mut q, lease, now)
+            + push_dispatches(&mut q, lease, &batch.dispatches, now)?
+            + push_checkpoints(&mut q, &batch.checkpoints, now)?
+            + push_results(&mut q, &batch.results, now)?;
         let mut tx = self.begin_write().await?;
         match q.build().execute(&mut *tx).await {
             Ok(done) if done.rows_affected() == expected as u64 => {
+                apply_rest(&mut tx, batch, now).await?;
                 tx.commit().await?;
                 Ok(Batched::Done)
             }
@@ -233,77 +248,89 @@ impl SqliteStore {
 mod tests {
     use serde_json::json;
 
+    use super::super::transitions::apply_rows;
     use super::*;
     use crate::store::sqlite::testing::{attempt, dispatch, leased_run, store_in};
-    use crate::store::step::{StepError, StepKey, StepState};
+    use crate::store::step::{Skip, StepError, StepKey, StepState};
     use crate::store::traits::StepStore;
 
     fn items(n: usize) -> Vec<String> {
         (0..n).map(|i| format!("e{i}")).collect()
     }
 
+    /// `batch` row by row in one transaction, as the replay writes it.
+    async fn row_by_row(store: &SqliteStore, lease: &Lease, batch: &WriteBatch) {
+        let now = ts(store.now());
+        let mut tx = store.begin_write().await.unwrap();
+        apply_rows(&mut tx, lease, batch, &now).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    async fn batched(store: &SqliteStore, lease: &Lease, batch: &WriteBatch) -> Batched {
+        let now = ts(store.now());
+        store.commit_batched(lease, batch, &now).await.unwrap()
+    }
+
+    fn pay(item: &str) -> StepKey {
+        StepKey::item("run_a", "pay", item)
+    }
+
     /// The same batches through the multi-row path on one store and row by row on another
-    /// leave identical rows and attempts.
+    /// leave identical rows and attempts, with every kind of write in one batch.
     #[tokio::test]
     async fn batches_write_exactly_what_row_by_row_writes() {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let ((fast, _), (slow, _)) = (store_in(&a).await, store_in(&b).await);
-        let keys = items(7);
+        let mut keys = items(7);
+        keys.push("spare".into());
         let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
         let (lease_fast, lease_slow) = (
             leased_run(&fast, &refs).await,
             leased_run(&slow, &refs).await,
         );
+        let keys = &keys[..7];
 
-        let dispatches: Vec<Dispatch> = keys.iter().map(|k| dispatch(k, "10.00")).collect();
-        let checkpoints: Vec<Checkpoint> = keys
-            .iter()
-            .map(|k| Checkpoint {
-                key: StepKey::item("run_a", "pay", k),
-                provider_ref: format!("tr_{k}"),
-                checkpoint: json!({"object": "transfer", "id": format!("tr_{k}")}),
-            })
-            .collect();
-        let results: Vec<StepResult> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| StepResult {
-                key: StepKey::item("run_a", "pay", k),
-                outcome: if i == 3 {
-                    Outcome::Failed(StepError::new("rejected", "insufficient funds"))
-                } else {
-                    Outcome::Succeeded {
-                        output: json!({"id": format!("tr_{k}"), "amount": "10.00"}),
-                        provider_ref: (i % 2 == 0).then(|| format!("ref_{k}")),
-                    }
-                },
-                attempt: (i != 5).then(|| attempt(k, "ok")),
-            })
-            .collect();
+        let dispatches = WriteBatch::from(
+            keys.iter()
+                .map(|k| dispatch(k, "10.00"))
+                .collect::<Vec<_>>(),
+        );
+        // e0..e2 are created (checkpoint), e3..e6 finish, `spare` is skipped: one batch.
+        let mixed = WriteBatch {
+            checkpoints: keys[..3]
+                .iter()
+                .map(|k| Checkpoint {
+                    key: pay(k),
+                    provider_ref: format!("tr_{k}"),
+                    checkpoint: json!({"object": "transfer", "id": format!("tr_{k}")}),
+                })
+                .collect(),
+            results: keys[3..]
+                .iter()
+                .enumerate()
+                .map(|(i, k)| StepResult {
+                    key: pay(k),
+                    outcome: if i == 1 {
+                        Outcome::Failed(StepError::new("rejected", "insufficient funds"))
+                    } else {
+                        Outcome::Succeeded {
+                            output: json!({"id": format!("tr_{k}"), "amount": "10.00"}),
+                            provider_ref: (i % 2 == 0).then(|| format!("ref_{k}")),
+                        }
+                    },
+                    attempt: (i != 2).then(|| attempt(k, "ok")),
+                })
+                .collect(),
+            skips: vec![Skip {
+                key: pay("spare"),
+                reason: "`if` is false".into(),
+            }],
+            ..WriteBatch::default()
+        };
 
-        assert_eq!(
-            fast.dispatch_batched(&lease_fast, &dispatches)
-                .await
-                .unwrap(),
-            Batched::Done
-        );
-        assert_eq!(
-            fast.checkpoints_batched(&checkpoints).await.unwrap(),
-            Batched::Done
-        );
-        assert_eq!(fast.results_batched(&results).await.unwrap(), Batched::Done);
-        for d in &dispatches {
-            slow.mark_dispatching(&lease_slow, std::slice::from_ref(d))
-                .await
-                .unwrap();
-        }
-        for c in &checkpoints {
-            slow.record_checkpoints(std::slice::from_ref(c))
-                .await
-                .unwrap();
-        }
-        for r in &results {
-            slow.record_results(std::slice::from_ref(r)).await.unwrap();
+        for batch in [&dispatches, &mixed] {
+            assert_eq!(batched(&fast, &lease_fast, batch).await, Batched::Done);
+            row_by_row(&slow, &lease_slow, batch).await;
         }
         assert_eq!(
             fast.load_steps("run_a").await.unwrap(),
@@ -314,9 +341,24 @@ mod tests {
             slow.load_attempts("run_a").await.unwrap()
         );
         let steps = fast.load_steps("run_a").await.unwrap();
-        assert_eq!(steps[3].state, StepState::Failed);
+        let states: Vec<StepState> = steps.iter().map(|s| s.state).collect();
+        assert_eq!(
+            states,
+            [
+                [StepState::InFlight; 3].as_slice(),
+                &[
+                    StepState::Succeeded,
+                    StepState::Failed,
+                    StepState::Succeeded,
+                    StepState::Succeeded,
+                    StepState::Skipped
+                ]
+            ]
+            .concat()
+        );
         assert_eq!(steps[1].provider_ref.as_deref(), Some("tr_e1"));
-        assert_eq!(steps[2].provider_ref.as_deref(), Some("ref_e2"));
+        assert_eq!(steps[3].provider_ref.as_deref(), Some("ref_e3"));
+        assert_eq!(fast.load_attempts("run_a").await.unwrap().len(), 3);
     }
 
     /// A batch with one row its guard refuses, or one key twice, is not written at all and
@@ -326,45 +368,34 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (store, _) = store_in(&dir).await;
         let lease = leased_run(&store, &["e1", "e2", "e3"]).await;
-        store
-            .mark_dispatching(&lease, &[dispatch("e1", "1.00")])
-            .await
-            .unwrap();
+        let one = WriteBatch::from(vec![dispatch("e1", "1.00")]);
+        store.commit_batch(&lease, &one).await.unwrap();
         let before = store.load_steps("run_a").await.unwrap();
 
         // e1 is dispatching with another amount: the whole batch is refused.
-        let changed = [
+        let changed = WriteBatch::from(vec![
             dispatch("e2", "2.00"),
             dispatch("e1", "9.99"),
             dispatch("e3", "3.00"),
-        ];
-        assert_eq!(
-            store.dispatch_batched(&lease, &changed).await.unwrap(),
-            Batched::Replay
-        );
+        ]);
+        assert_eq!(batched(&store, &lease, &changed).await, Batched::Replay);
         assert_eq!(store.load_steps("run_a").await.unwrap(), before);
         assert!(matches!(
-            store.mark_dispatching(&lease, &changed).await,
+            store.commit_batch(&lease, &changed).await,
             Err(StoreError::RequestChanged { .. })
         ));
 
         // One key twice: the row changes once, so the batch is replayed row by row (where the
         // second dispatch of the same request counts another attempt).
-        let twice = [dispatch("e2", "2.00"), dispatch("e2", "2.00")];
-        assert_eq!(
-            store.dispatch_batched(&lease, &twice).await.unwrap(),
-            Batched::Replay
-        );
-        store.mark_dispatching(&lease, &twice).await.unwrap();
-        let e2 = store
-            .load_step(&StepKey::item("run_a", "pay", "e2"))
-            .await
-            .unwrap();
+        let twice = WriteBatch::from(vec![dispatch("e2", "2.00"), dispatch("e2", "2.00")]);
+        assert_eq!(batched(&store, &lease, &twice).await, Batched::Replay);
+        store.commit_batch(&lease, &twice).await.unwrap();
+        let e2 = store.load_step(&pay("e2")).await.unwrap();
         assert_eq!((e2.state, e2.attempts), (StepState::Dispatching, 2));
 
         // A result for a step that is not there, and a checkpoint of a pending step.
         let ghost = StepResult {
-            key: StepKey::item("run_a", "pay", "e404"),
+            key: pay("e404"),
             outcome: Outcome::Succeeded {
                 output: json!({}),
                 provider_ref: None,
@@ -372,59 +403,77 @@ mod tests {
             attempt: None,
         };
         let ok = StepResult {
-            key: StepKey::item("run_a", "pay", "e1"),
+            key: pay("e1"),
             ..ghost.clone()
         };
-        assert_eq!(
-            store
-                .results_batched(&[ok.clone(), ghost.clone()])
-                .await
-                .unwrap(),
-            Batched::Replay
-        );
+        let results = WriteBatch::from(vec![ok, ghost]);
+        assert_eq!(batched(&store, &lease, &results).await, Batched::Replay);
         assert!(matches!(
-            store.record_results(&[ok, ghost]).await,
+            store.commit_batch(&lease, &results).await,
             Err(StoreError::StepNotFound { .. })
         ));
         let pending = Checkpoint {
-            key: StepKey::item("run_a", "pay", "e3"),
+            key: pay("e3"),
             provider_ref: "tr_3".into(),
             checkpoint: json!({}),
         };
         let e1 = Checkpoint {
-            key: StepKey::item("run_a", "pay", "e1"),
+            key: pay("e1"),
             ..pending.clone()
         };
+        let checkpoints = WriteBatch::from(vec![e1, pending]);
+        assert_eq!(batched(&store, &lease, &checkpoints).await, Batched::Replay);
         assert_eq!(
-            store.checkpoints_batched(&[e1, pending]).await.unwrap(),
-            Batched::Replay
+            store.load_step(&pay("e1")).await.unwrap().state,
+            StepState::Dispatching
         );
+
+        // A refused rare kind after hot kinds that matched: the batch is still not written.
+        let skip_e1 = WriteBatch {
+            checkpoints: vec![Checkpoint {
+                key: pay("e1"),
+                provider_ref: "tr_1".into(),
+                checkpoint: json!({}),
+            }],
+            skips: vec![Skip {
+                key: pay("e2"),
+                reason: "dispatching cannot be skipped".into(),
+            }],
+            ..WriteBatch::default()
+        };
+        assert!(matches!(
+            store.commit_batch(&lease, &skip_e1).await,
+            Err(StoreError::InvalidTransition {
+                from: StepState::Dispatching,
+                to: StepState::Skipped,
+                ..
+            })
+        ));
         assert_eq!(
-            store
-                .load_step(&StepKey::item("run_a", "pay", "e1"))
-                .await
-                .unwrap()
-                .state,
+            store.load_step(&pay("e1")).await.unwrap().state,
             StepState::Dispatching
         );
     }
 
-    /// A lost lease refuses the batch before anything is written.
+    /// A lost lease refuses the batch before anything is written, dispatches or not.
     #[tokio::test]
-    async fn only_the_lease_holder_dispatches_a_batch() {
+    async fn only_the_lease_holder_writes_a_batch() {
         let dir = tempfile::tempdir().unwrap();
         let (store, clock) = store_in(&dir).await;
         let lease = leased_run(&store, &["e1", "e2"]).await;
         clock.advance(chrono::TimeDelta::seconds(61));
-        let batch = [dispatch("e1", "1.00"), dispatch("e2", "2.00")];
-        assert_eq!(
-            store.dispatch_batched(&lease, &batch).await.unwrap(),
-            Batched::Replay
-        );
-        assert!(matches!(
-            store.mark_dispatching(&lease, &batch).await,
-            Err(StoreError::LeaseLost { .. })
-        ));
+        let dispatches = WriteBatch::from(vec![dispatch("e1", "1.00"), dispatch("e2", "2.00")]);
+        let skips = WriteBatch::from(vec![Skip {
+            key: pay("e1"),
+            reason: "late".into(),
+        }]);
+        for batch in [&dispatches, &skips] {
+            assert_eq!(batched(&store, &lease, batch).await, Batched::Replay);
+            assert!(matches!(
+                store.commit_batch(&lease, batch).await,
+                Err(StoreError::LeaseLost { .. })
+            ));
+        }
         assert!(
             store
                 .load_steps("run_a")

@@ -1,9 +1,9 @@
-//! The guarded state changes of step runs on SQLite, one transaction per batch.
+//! The guarded state changes of step runs on SQLite, one transaction per [`WriteBatch`].
 //!
 //! Every change is an `UPDATE … WHERE state IN (the states it may come from)`; a row that does
 //! not match is explained (missing, wrong state, changed request) and the whole batch is rolled
 //! back, so a batch is never half applied. [`StepStore`](crate::store::StepStore) in `steps.rs`
-//! exposes these.
+//! exposes these; `batch.rs` writes the common batches with multi-row statements first.
 
 use sqlx::{Row, SqliteConnection};
 
@@ -11,6 +11,7 @@ use super::SqliteStore;
 use super::batch::Batched;
 use super::codec::{json_text, opt_json_text, opt_ts, parse_step_state, ts};
 use crate::store::attempt::NewAttempt;
+use crate::store::batch::WriteBatch;
 use crate::store::error::StoreError;
 use crate::store::keys::{request_diff, request_digest};
 use crate::store::run::Lease;
@@ -102,8 +103,8 @@ pub(super) async fn insert_attempt(
     Ok(())
 }
 
-/// The fence of a dispatch: only the current, unexpired holder of the run's lease may let
-/// requests out. Stamps the run's `updated_at` when it holds.
+/// The fence of a batch: only the current, unexpired holder of the run's lease may write its
+/// steps (and so let requests out). Stamps the run's `updated_at` when it holds.
 async fn fence(conn: &mut SqliteConnection, lease: &Lease, now: &str) -> Result<(), StoreError> {
     let held = sqlx::query(
         "UPDATE runs SET updated_at = $1 \
@@ -156,270 +157,278 @@ pub(super) async fn reset_failed(
     Ok(result.rows_affected())
 }
 
+/// Applies `batch` row by row inside the caller's write transaction, fence first: the path
+/// that names a refusal exactly (the multi-row path in `batch.rs` falls back to it).
+pub(super) async fn apply_rows(
+    conn: &mut SqliteConnection,
+    lease: &Lease,
+    batch: &WriteBatch,
+    now: &str,
+) -> Result<(), StoreError> {
+    fence(conn, lease, now).await?;
+    dispatch_rows(conn, lease, &batch.dispatches, now).await?;
+    checkpoint_rows(conn, &batch.checkpoints, now).await?;
+    result_rows(conn, &batch.results, now).await?;
+    apply_rest(conn, batch, now).await
+}
+
+/// The kinds of `batch` that have no multi-row statement (they are rare on the hot path):
+/// retries, skips, waits and attention, row by row, in that order.
+pub(super) async fn apply_rest(
+    conn: &mut SqliteConnection,
+    batch: &WriteBatch,
+    now: &str,
+) -> Result<(), StoreError> {
+    retry_rows(conn, &batch.retries, now).await?;
+    skip_rows(conn, &batch.skips, now).await?;
+    waiting_rows(conn, &batch.waiting, now).await?;
+    attention_rows(conn, &batch.attention, now).await
+}
+
+async fn dispatch_rows(
+    conn: &mut SqliteConnection,
+    lease: &Lease,
+    batch: &[Dispatch],
+    now: &str,
+) -> Result<(), StoreError> {
+    for item in batch {
+        let digest = request_digest(&item.request);
+        let request = json_text("request_json", &item.request)?;
+        let result = sqlx::query(
+            "UPDATE step_runs SET state = 'dispatching', idempotency_key = $1, \
+             request_digest = $2, request_json = $3, attempts = attempts + 1, \
+             next_attempt_at = NULL, updated_at = $4 \
+             WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
+               AND (state = 'pending' OR (state = 'dispatching' \
+                    AND idempotency_key = $1 AND request_digest = $2))",
+        )
+        .bind(&item.idempotency_key)
+        .bind(&digest)
+        .bind(request)
+        .bind(now)
+        .bind(&lease.run_id)
+        .bind(&item.step_id)
+        .bind(&item.item_key)
+        .execute(&mut *conn)
+        .await?;
+        if result.rows_affected() == 0 {
+            let key = StepKey::item(&lease.run_id, &item.step_id, &item.item_key);
+            return Err(dispatch_refusal(conn, key, item).await);
+        }
+    }
+    Ok(())
+}
+
+async fn checkpoint_rows(
+    conn: &mut SqliteConnection,
+    batch: &[Checkpoint],
+    now: &str,
+) -> Result<(), StoreError> {
+    for item in batch {
+        let result = sqlx::query(
+            "UPDATE step_runs SET state = 'in_flight', provider_ref = $1, \
+             checkpoint_json = $2, updated_at = $3 \
+             WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
+               AND state IN ('dispatching', 'in_flight')",
+        )
+        .bind(&item.provider_ref)
+        .bind(json_text("checkpoint_json", &item.checkpoint)?)
+        .bind(now)
+        .bind(&item.key.run_id)
+        .bind(&item.key.step_id)
+        .bind(&item.key.item_key)
+        .execute(&mut *conn)
+        .await?;
+        expect_one(conn, result.rows_affected(), &item.key, StepState::InFlight).await?;
+    }
+    Ok(())
+}
+
+async fn result_rows(
+    conn: &mut SqliteConnection,
+    batch: &[StepResult],
+    now: &str,
+) -> Result<(), StoreError> {
+    for item in batch {
+        let key = &item.key;
+        let (result, to) = match &item.outcome {
+            Outcome::Succeeded {
+                output,
+                provider_ref,
+            } => {
+                let result = sqlx::query(
+                    "UPDATE step_runs SET state = 'succeeded', output_json = $1, \
+                     provider_ref = COALESCE($2, provider_ref), error_class = NULL, \
+                     error_message = NULL, next_attempt_at = NULL, updated_at = $3 \
+                     WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
+                       AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
+                )
+                .bind(json_text("output_json", output)?)
+                .bind(provider_ref)
+                .bind(now)
+                .bind(&key.run_id)
+                .bind(&key.step_id)
+                .bind(&key.item_key)
+                .execute(&mut *conn)
+                .await?;
+                (result, StepState::Succeeded)
+            }
+            Outcome::Failed(error) => {
+                let result = sqlx::query(
+                    "UPDATE step_runs SET state = 'failed', error_class = $1, \
+                     error_message = $2, next_attempt_at = NULL, updated_at = $3 \
+                     WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
+                       AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
+                )
+                .bind(&error.class)
+                .bind(&error.message)
+                .bind(now)
+                .bind(&key.run_id)
+                .bind(&key.step_id)
+                .bind(&key.item_key)
+                .execute(&mut *conn)
+                .await?;
+                (result, StepState::Failed)
+            }
+        };
+        expect_one(conn, result.rows_affected(), key, to).await?;
+        if let Some(attempt) = &item.attempt {
+            insert_attempt(conn, attempt).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn retry_rows(
+    conn: &mut SqliteConnection,
+    batch: &[RetryLater],
+    now: &str,
+) -> Result<(), StoreError> {
+    for item in batch {
+        let result = sqlx::query(
+            "UPDATE step_runs SET \
+             state = CASE WHEN state = 'dispatching' THEN 'pending' ELSE state END, \
+             error_class = $1, error_message = $2, next_attempt_at = $3, updated_at = $4 \
+             WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
+               AND state IN ('pending', 'dispatching', 'in_flight')",
+        )
+        .bind(&item.error.class)
+        .bind(&item.error.message)
+        .bind(ts(item.next_attempt_at))
+        .bind(now)
+        .bind(&item.key.run_id)
+        .bind(&item.key.step_id)
+        .bind(&item.key.item_key)
+        .execute(&mut *conn)
+        .await?;
+        expect_one(conn, result.rows_affected(), &item.key, StepState::Pending).await?;
+        if let Some(attempt) = &item.attempt {
+            insert_attempt(conn, attempt).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn waiting_rows(
+    conn: &mut SqliteConnection,
+    batch: &[Waiting],
+    now: &str,
+) -> Result<(), StoreError> {
+    for item in batch {
+        let result = sqlx::query(
+            "UPDATE step_runs SET state = 'waiting', \
+             request_json = COALESCE($1, request_json), next_attempt_at = $2, \
+             deadline_at = $3, event_id = NULL, updated_at = $4 \
+             WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
+               AND state IN ('pending', 'waiting')",
+        )
+        .bind(opt_json_text("request_json", item.request.as_ref())?)
+        .bind(opt_ts(item.next_check_at))
+        .bind(opt_ts(item.deadline_at))
+        .bind(now)
+        .bind(&item.key.run_id)
+        .bind(&item.key.step_id)
+        .bind(&item.key.item_key)
+        .execute(&mut *conn)
+        .await?;
+        expect_one(conn, result.rows_affected(), &item.key, StepState::Waiting).await?;
+    }
+    Ok(())
+}
+
+async fn skip_rows(
+    conn: &mut SqliteConnection,
+    batch: &[Skip],
+    now: &str,
+) -> Result<(), StoreError> {
+    for item in batch {
+        let result = sqlx::query(
+            "UPDATE step_runs SET state = 'skipped', skip_reason = $1, \
+             next_attempt_at = NULL, updated_at = $2 \
+             WHERE run_id = $3 AND step_id = $4 AND item_key = $5 \
+               AND state IN ('pending', 'waiting')",
+        )
+        .bind(&item.reason)
+        .bind(now)
+        .bind(&item.key.run_id)
+        .bind(&item.key.step_id)
+        .bind(&item.key.item_key)
+        .execute(&mut *conn)
+        .await?;
+        expect_one(conn, result.rows_affected(), &item.key, StepState::Skipped).await?;
+    }
+    Ok(())
+}
+
+async fn attention_rows(
+    conn: &mut SqliteConnection,
+    batch: &[Attention],
+    now: &str,
+) -> Result<(), StoreError> {
+    for item in batch {
+        let result = sqlx::query(
+            "UPDATE step_runs SET state = 'needs_attention', error_class = 'needs_attention', \
+             error_message = $1, next_attempt_at = NULL, updated_at = $2 \
+             WHERE run_id = $3 AND step_id = $4 AND item_key = $5 \
+               AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
+        )
+        .bind(&item.message)
+        .bind(now)
+        .bind(&item.key.run_id)
+        .bind(&item.key.step_id)
+        .bind(&item.key.item_key)
+        .execute(&mut *conn)
+        .await?;
+        expect_one(
+            conn,
+            result.rows_affected(),
+            &item.key,
+            StepState::NeedsAttention,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 impl SqliteStore {
-    pub(super) async fn mark_dispatching_inner(
+    /// [`StepStore::commit_batch`](crate::store::StepStore::commit_batch): the multi-row
+    /// statements of `batch.rs` when every row matches its guard, else the same batch row
+    /// by row in a new transaction, which names the refusal.
+    pub(super) async fn commit_batch_inner(
         &self,
         lease: &Lease,
-        batch: &[Dispatch],
+        batch: &WriteBatch,
     ) -> Result<(), StoreError> {
-        if batch.len() > 1 && self.dispatch_batched(lease, batch).await? == Batched::Done {
+        if batch.is_empty() {
             return Ok(());
         }
+        batch.check_run(lease)?;
         let now = ts(self.now());
-        let mut tx = self.begin_write().await?;
-        fence(&mut tx, lease, &now).await?;
-        for item in batch {
-            let digest = request_digest(&item.request);
-            let request = json_text("request_json", &item.request)?;
-            let result = sqlx::query(
-                "UPDATE step_runs SET state = 'dispatching', idempotency_key = $1, \
-                 request_digest = $2, request_json = $3, attempts = attempts + 1, \
-                 next_attempt_at = NULL, updated_at = $4 \
-                 WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
-                   AND (state = 'pending' OR (state = 'dispatching' \
-                        AND idempotency_key = $1 AND request_digest = $2))",
-            )
-            .bind(&item.idempotency_key)
-            .bind(&digest)
-            .bind(&request)
-            .bind(&now)
-            .bind(&lease.run_id)
-            .bind(&item.step_id)
-            .bind(&item.item_key)
-            .execute(&mut *tx)
-            .await?;
-            if result.rows_affected() == 0 {
-                let key = StepKey::item(&lease.run_id, &item.step_id, &item.item_key);
-                return Err(dispatch_refusal(&mut tx, key, item).await);
-            }
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn record_checkpoints_inner(
-        &self,
-        batch: &[Checkpoint],
-    ) -> Result<(), StoreError> {
-        if batch.len() > 1 && self.checkpoints_batched(batch).await? == Batched::Done {
+        if self.commit_batched(lease, batch, &now).await? == Batched::Done {
             return Ok(());
         }
-        let now = ts(self.now());
         let mut tx = self.begin_write().await?;
-        for item in batch {
-            let result = sqlx::query(
-                "UPDATE step_runs SET state = 'in_flight', provider_ref = $1, \
-                 checkpoint_json = $2, updated_at = $3 \
-                 WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
-                   AND state IN ('dispatching', 'in_flight')",
-            )
-            .bind(&item.provider_ref)
-            .bind(json_text("checkpoint_json", &item.checkpoint)?)
-            .bind(&now)
-            .bind(&item.key.run_id)
-            .bind(&item.key.step_id)
-            .bind(&item.key.item_key)
-            .execute(&mut *tx)
-            .await?;
-            expect_one(
-                &mut tx,
-                result.rows_affected(),
-                &item.key,
-                StepState::InFlight,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn record_results_inner(
-        &self,
-        batch: &[StepResult],
-    ) -> Result<(), StoreError> {
-        if batch.len() > 1 && self.results_batched(batch).await? == Batched::Done {
-            return Ok(());
-        }
-        let now = ts(self.now());
-        let mut tx = self.begin_write().await?;
-        for item in batch {
-            let key = &item.key;
-            let (result, to) = match &item.outcome {
-                Outcome::Succeeded {
-                    output,
-                    provider_ref,
-                } => {
-                    let result = sqlx::query(
-                        "UPDATE step_runs SET state = 'succeeded', output_json = $1, \
-                         provider_ref = COALESCE($2, provider_ref), error_class = NULL, \
-                         error_message = NULL, next_attempt_at = NULL, updated_at = $3 \
-                         WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
-                           AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
-                    )
-                    .bind(json_text("output_json", output)?)
-                    .bind(provider_ref)
-                    .bind(&now)
-                    .bind(&key.run_id)
-                    .bind(&key.step_id)
-                    .bind(&key.item_key)
-                    .execute(&mut *tx)
-                    .await?;
-                    (result, StepState::Succeeded)
-                }
-                Outcome::Failed(error) => {
-                    let result = sqlx::query(
-                        "UPDATE step_runs SET state = 'failed', error_class = $1, \
-                         error_message = $2, next_attempt_at = NULL, updated_at = $3 \
-                         WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
-                           AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
-                    )
-                    .bind(&error.class)
-                    .bind(&error.message)
-                    .bind(&now)
-                    .bind(&key.run_id)
-                    .bind(&key.step_id)
-                    .bind(&key.item_key)
-                    .execute(&mut *tx)
-                    .await?;
-                    (result, StepState::Failed)
-                }
-            };
-            expect_one(&mut tx, result.rows_affected(), key, to).await?;
-            if let Some(attempt) = &item.attempt {
-                insert_attempt(&mut tx, attempt).await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn record_retries_inner(
-        &self,
-        batch: &[RetryLater],
-    ) -> Result<(), StoreError> {
-        let now = ts(self.now());
-        let mut tx = self.begin_write().await?;
-        for item in batch {
-            let result = sqlx::query(
-                "UPDATE step_runs SET \
-                 state = CASE WHEN state = 'dispatching' THEN 'pending' ELSE state END, \
-                 error_class = $1, error_message = $2, next_attempt_at = $3, updated_at = $4 \
-                 WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
-                   AND state IN ('pending', 'dispatching', 'in_flight')",
-            )
-            .bind(&item.error.class)
-            .bind(&item.error.message)
-            .bind(ts(item.next_attempt_at))
-            .bind(&now)
-            .bind(&item.key.run_id)
-            .bind(&item.key.step_id)
-            .bind(&item.key.item_key)
-            .execute(&mut *tx)
-            .await?;
-            expect_one(
-                &mut tx,
-                result.rows_affected(),
-                &item.key,
-                StepState::Pending,
-            )
-            .await?;
-            if let Some(attempt) = &item.attempt {
-                insert_attempt(&mut tx, attempt).await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn mark_waiting_inner(&self, batch: &[Waiting]) -> Result<(), StoreError> {
-        let now = ts(self.now());
-        let mut tx = self.begin_write().await?;
-        for item in batch {
-            let result = sqlx::query(
-                "UPDATE step_runs SET state = 'waiting', \
-                 request_json = COALESCE($1, request_json), next_attempt_at = $2, \
-                 deadline_at = $3, event_id = NULL, updated_at = $4 \
-                 WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
-                   AND state IN ('pending', 'waiting')",
-            )
-            .bind(opt_json_text("request_json", item.request.as_ref())?)
-            .bind(opt_ts(item.next_check_at))
-            .bind(opt_ts(item.deadline_at))
-            .bind(&now)
-            .bind(&item.key.run_id)
-            .bind(&item.key.step_id)
-            .bind(&item.key.item_key)
-            .execute(&mut *tx)
-            .await?;
-            expect_one(
-                &mut tx,
-                result.rows_affected(),
-                &item.key,
-                StepState::Waiting,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn mark_skipped_inner(&self, batch: &[Skip]) -> Result<(), StoreError> {
-        let now = ts(self.now());
-        let mut tx = self.begin_write().await?;
-        for item in batch {
-            let result = sqlx::query(
-                "UPDATE step_runs SET state = 'skipped', skip_reason = $1, \
-                 next_attempt_at = NULL, updated_at = $2 \
-                 WHERE run_id = $3 AND step_id = $4 AND item_key = $5 \
-                   AND state IN ('pending', 'waiting')",
-            )
-            .bind(&item.reason)
-            .bind(&now)
-            .bind(&item.key.run_id)
-            .bind(&item.key.step_id)
-            .bind(&item.key.item_key)
-            .execute(&mut *tx)
-            .await?;
-            expect_one(
-                &mut tx,
-                result.rows_affected(),
-                &item.key,
-                StepState::Skipped,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub(super) async fn mark_needs_attention_inner(
-        &self,
-        batch: &[Attention],
-    ) -> Result<(), StoreError> {
-        let now = ts(self.now());
-        let mut tx = self.begin_write().await?;
-        for item in batch {
-            let result = sqlx::query(
-                "UPDATE step_runs SET state = 'needs_attention', error_class = 'needs_attention', \
-                 error_message = $1, next_attempt_at = NULL, updated_at = $2 \
-                 WHERE run_id = $3 AND step_id = $4 AND item_key = $5 \
-                   AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
-            )
-            .bind(&item.message)
-            .bind(&now)
-            .bind(&item.key.run_id)
-            .bind(&item.key.step_id)
-            .bind(&item.key.item_key)
-            .execute(&mut *tx)
-            .await?;
-            expect_one(
-                &mut tx,
-                result.rows_affected(),
-                &item.key,
-                StepState::NeedsAttention,
-            )
-            .await?;
-        }
+        apply_rows(&mut tx, lease, batch, &now).await?;
         tx.commit().await?;
         Ok(())
     }

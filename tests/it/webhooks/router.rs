@@ -17,7 +17,8 @@ use sluice::signing::{hmac_sha256_hex, whalestack_webhook};
 use sluice::spec::env::ResolvedProvider;
 use sluice::spec::{AuthMode, Secret};
 use sluice::store::{
-    EventFilter, NewRun, NewStep, SqliteConfig, SqliteStore, StepKey, StepState, Store, Waiting,
+    EventFilter, Lease, NewRun, NewStep, SqliteConfig, SqliteStore, StepKey, StepState, Store,
+    Waiting, WriteBatch,
 };
 use sluice::webhooks::{Notice, Providers, Receiver, UNPARSEABLE, app};
 use tokio::sync::mpsc;
@@ -160,8 +161,9 @@ impl Intake {
             .len()
     }
 
-    /// A run whose listed steps wait with the given stored requests.
-    async fn waiting(&self, run_id: &str, steps: &[(&str, Value)]) {
+    /// A run whose listed steps wait with the given stored requests, and the lease they were
+    /// set waiting under.
+    async fn waiting(&self, run_id: &str, steps: &[(&str, Value)]) -> Lease {
         let news: Vec<NewStep> = steps.iter().map(|(id, _)| NewStep::step(*id)).collect();
         let run = NewRun {
             id: run_id.into(),
@@ -175,6 +177,11 @@ impl Intake {
             lease: None,
         };
         self.store.create_run(&run, &news).await.unwrap();
+        let lease = self
+            .store
+            .acquire_lease(run_id, "engine", Duration::from_secs(60))
+            .await
+            .unwrap();
         let batch: Vec<Waiting> = steps
             .iter()
             .map(|(id, request)| Waiting {
@@ -184,7 +191,11 @@ impl Intake {
                 deadline_at: None,
             })
             .collect();
-        self.store.mark_waiting(&batch).await.unwrap();
+        self.store
+            .commit_batch(&lease, &WriteBatch::from(batch))
+            .await
+            .unwrap();
+        lease
     }
 }
 
@@ -328,7 +339,8 @@ async fn an_event_wakes_the_steps_it_fits_in_the_same_transaction_and_a_duplicat
     let mut t = intake().await;
     let checkout = "a2d963a87d70";
     let awaits = |event: &str, id: &str| json!({"event": event, "match": {"id": id}, "timeout": "2h", "provider": "ws"});
-    t.waiting(
+    let run_a = t
+        .waiting(
         "run_a",
         &[
             ("paid", awaits("CHECKOUT_COMPLETED", checkout)),
@@ -407,15 +419,13 @@ async fn an_event_wakes_the_steps_it_fits_in_the_same_transaction_and_a_duplicat
 
     // Redelivered (the provider did not see our 200): answered 200, nothing changes, even
     // though `paid` waits again meanwhile.
-    t.store
-        .mark_waiting(&[Waiting {
-            key: paid.clone(),
-            request: None,
-            next_check_at: None,
-            deadline_at: None,
-        }])
-        .await
-        .unwrap();
+    let waits_again = WriteBatch::from(vec![Waiting {
+        key: paid.clone(),
+        request: None,
+        next_check_at: None,
+        deadline_at: None,
+    }]);
+    t.store.commit_batch(&run_a, &waits_again).await.unwrap();
     let (before_a, before_b, events) = (
         steps("run_a").await,
         steps("run_b").await,
