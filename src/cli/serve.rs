@@ -38,7 +38,6 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 #[command(after_help = "Examples:
   sluice serve --workflows workflows/
   sluice serve --listen 0.0.0.0:8787 --db /var/lib/sluice/sluice.db
-
   sluice serve --db postgres://sluice@db/sluice --name worker-a --listen 0.0.0.0:8787
 
 Point each provider's webhooks at http://ADDR/webhooks/<provider block name> (e.g. /webhooks/ws).
