@@ -291,7 +291,6 @@ impl Engine {
                 Ok(end) => end,
                 Err(e) => {
                     halted.get_or_insert(e.to_string());
-                    status[i] = Status::Running;
                     continue;
                 }
             };
