@@ -361,7 +361,8 @@ async fn finish(
         );
         return fail(env, key, message, Some(attempt)).await;
     }
-    let json = out.to_json();
+    let provider_ref = out.id.clone();
+    let json = out.into_json();
     let (output, kept) = if env.keep_output {
         (json.clone(), json)
     } else {
@@ -372,7 +373,7 @@ async fn finish(
             key: key.clone(),
             outcome: StoreOutcome::Succeeded {
                 output,
-                provider_ref: out.id,
+                provider_ref,
             },
             attempt: Some(attempt),
         }))

@@ -16,7 +16,7 @@ use tracing::Instrument;
 
 use super::context::{RunContext, Uses, counted_entry, items_entry};
 use super::error::EngineError;
-use super::prepare::{DEFAULT_ALIAS, for_each_list, item_keys};
+use super::prepare::{DEFAULT_ALIAS, item_keys};
 use super::step::{self, Elements, Shared, StepEnd, StepOutput};
 use super::writer::Writer;
 use super::{Engine, Write};
@@ -160,12 +160,6 @@ impl Engine {
         let referenced: BTreeSet<String> =
             uses.iter().flat_map(|u| u.steps.iter().cloned()).collect();
 
-        let mut rows: HashMap<String, Vec<StepRecord>> = HashMap::new();
-        for record in self.store.load_steps(&run.id).await? {
-            rows.entry(record.key.step_id.clone())
-                .or_default()
-                .push(record);
-        }
         let concurrency = self
             .options
             .concurrency
@@ -209,7 +203,8 @@ impl Engine {
                     continue;
                 }
                 let step = &compiled.config.steps[i];
-                let step_rows = rows.remove(&step.id).unwrap_or_default();
+                // Read now, not with the run: only the steps running hold their rows.
+                let step_rows = self.store.load_step_rows(&run.id, &step.id).await?;
                 // A skipped dependency whose output this step uses skips it too.
                 let skipped_dep = deps.iter().find(|d| {
                     matches!(status[**d], Status::Done(StepEnd::Skipped(_)))
@@ -266,13 +261,18 @@ impl Engine {
                 let elements = match (&step.for_each, &step.key) {
                     (Some(expr), Some(key)) => {
                         let alias = step.alias.as_deref().unwrap_or(DEFAULT_ALIAS);
-                        let inputs = ctx.inputs();
-                        let list = for_each_list(&step.id, expr, &inputs)?;
+                        let list = ctx.list(&step.id, expr)?;
                         let key_scope =
                             Scope::new(Value::Object(ctx.for_step(&Uses::of([key.as_str()]))));
-                        let keys =
-                            item_keys(&self.templates, &step.id, alias, key, list, key_scope)?;
-                        Some(Elements { keys, inputs })
+                        let keys = item_keys(
+                            &self.templates,
+                            &step.id,
+                            alias,
+                            key,
+                            list.values(),
+                            key_scope,
+                        )?;
+                        Some(Elements { keys, list })
                     }
                     _ => None,
                 };
@@ -324,14 +324,10 @@ impl Engine {
     ) -> Result<Vec<(String, Value)>, EngineError> {
         Ok(self
             .store
-            .load_steps(run_id)
+            .load_step_rows(run_id, step_id)
             .await?
             .into_iter()
-            .filter(|r| {
-                r.key.step_id == step_id
-                    && !r.key.item_key.is_empty()
-                    && r.state == StepState::Succeeded
-            })
+            .filter(|r| !r.key.item_key.is_empty() && r.state == StepState::Succeeded)
             .map(|r| (r.key.item_key, r.output.unwrap_or(Value::Null)))
             .collect())
     }

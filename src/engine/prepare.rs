@@ -50,6 +50,14 @@ pub fn inputs_hash(inputs: &Map<String, Value>) -> String {
     sha256_hex(&[text.as_bytes()])
 }
 
+/// The path of a `for_each` expression: `inputs.payees` from `{{ inputs.payees }}`.
+pub fn list_path(expr: &str) -> &str {
+    expr.trim()
+        .trim_start_matches("{{")
+        .trim_end_matches("}}")
+        .trim()
+}
+
 /// The list a `for_each` walks, found in `inputs` (a path like `inputs.payees`).
 ///
 /// # Errors
@@ -59,11 +67,7 @@ pub fn for_each_list<'v>(
     expr: &str,
     inputs: &'v Map<String, Value>,
 ) -> Result<&'v [Value], EngineError> {
-    let path = expr
-        .trim()
-        .trim_start_matches("{{")
-        .trim_end_matches("}}")
-        .trim();
+    let path = list_path(expr);
     let mut segs = path.split('.');
     let root = segs.next().unwrap_or_default();
     if root != "inputs" {
@@ -108,7 +112,14 @@ pub fn expand_items(
     list: &[Value],
     base: &Scope,
 ) -> Result<Vec<Item>, EngineError> {
-    let keys = item_keys(templates, step, alias, key_template, list, base.clone())?;
+    let keys = item_keys(
+        templates,
+        step,
+        alias,
+        key_template,
+        list.iter().cloned(),
+        base.clone(),
+    )?;
     Ok(keys
         .into_iter()
         .zip(list)
@@ -119,8 +130,8 @@ pub fn expand_items(
         .collect())
 }
 
-/// The keys of [`expand_items`], in list order, without copying the elements: `scope` is the
-/// context the key template sees, and each element is set under `alias` in turn.
+/// The keys of [`expand_items`], in list order: `scope` is the context the key template
+/// sees, and each element of `list` is set under `alias` in turn.
 ///
 /// # Errors
 /// As [`expand_items`].
@@ -129,14 +140,12 @@ pub fn item_keys(
     step: &str,
     alias: &str,
     key_template: &str,
-    list: &[Value],
+    list: impl ExactSizeIterator<Item = Value>,
     mut scope: Scope,
 ) -> Result<Vec<String>, EngineError> {
     let mut keys = Vec::with_capacity(list.len());
-    let mut first_row: HashMap<String, usize> = HashMap::with_capacity(list.len());
-    let mut duplicates = Vec::new();
-    for (i, value) in list.iter().enumerate() {
-        scope.insert(alias, value.clone());
+    for (i, value) in list.enumerate() {
+        scope.insert(alias, value);
         let key = templates
             .render(key_template, &scope)
             .map_err(|e| EngineError::ForEach {
@@ -150,12 +159,17 @@ pub fn item_keys(
                 reason: format!("element {} has an empty key", i + 1),
             });
         }
-        if let Some(first) = first_row.get(&key) {
+        keys.push(key);
+    }
+    // Checked once every key is rendered, against the keys themselves (not copies of them).
+    let mut first_row: HashMap<&str, usize> = HashMap::with_capacity(keys.len());
+    let mut duplicates = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        if let Some(first) = first_row.get(key.as_str()) {
             duplicates.push(format!("`{key}` (elements {} and {})", first + 1, i + 1));
         } else {
-            first_row.insert(key.clone(), i);
+            first_row.insert(key, i);
         }
-        keys.push(key);
     }
     if !duplicates.is_empty() {
         return Err(EngineError::ForEach {
@@ -198,17 +212,20 @@ pub fn step_rows(
     inputs: &Map<String, Value>,
     base: &Scope,
 ) -> Result<Vec<NewStep>, EngineError> {
-    let mut rows = Vec::new();
-    for &i in compiled.dag.order() {
+    let order = compiled.dag.order();
+    let mut rows = Vec::with_capacity(order.len());
+    for (n, &i) in order.iter().enumerate() {
         let step = &compiled.config.steps[i];
         rows.push(NewStep::step(&step.id));
         if let (Some(expr), Some(key)) = (&step.for_each, &step.key) {
             let alias = step.alias.as_deref().unwrap_or(DEFAULT_ALIAS);
             let list = for_each_list(&step.id, expr, inputs)?;
             let scope = narrow(base, &Uses::of([key.as_str()]));
-            let keys = item_keys(templates, &step.id, alias, key, list, scope)?;
-            rows.reserve(keys.len());
-            rows.extend(keys.iter().map(|k| NewStep::item(&step.id, k)));
+            let keys = item_keys(templates, &step.id, alias, key, list.iter().cloned(), scope)?;
+            // Room for these items and the steps still to come, so that 100,000 rows are
+            // not grown into room for twice as many.
+            rows.reserve_exact(keys.len() + order.len() - n - 1);
+            rows.extend(keys.into_iter().map(|k| NewStep::item(&step.id, k)));
         }
     }
     Ok(rows)

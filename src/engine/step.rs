@@ -12,8 +12,9 @@ use tracing::Instrument;
 use super::Write;
 use super::await_step::{self, Wakeups};
 use super::call::{self, CallEnv, Halt, ItemEnd};
+use super::context::List;
 use super::control::{self, ControlEnd};
-use super::prepare::{DEFAULT_ALIAS, for_each_list};
+use super::prepare::DEFAULT_ALIAS;
 use super::progress::Progress;
 use super::retry::RetryPolicy;
 use super::writer::Writer;
@@ -81,8 +82,8 @@ pub enum StepOutput {
 pub struct Elements {
     /// Their rendered keys.
     pub keys: Vec<String>,
-    /// The run's inputs, which hold the list; shared, never copied.
-    pub inputs: Arc<Map<String, Value>>,
+    /// The elements, as text; shared, never copied.
+    pub list: List,
 }
 
 /// How one item ended, without its output (which is in the store by then).
@@ -138,11 +139,6 @@ pub async fn run(
             ItemEnd::Waiting(m) => StepEnd::Waiting(m),
         });
     };
-    let expr = step.for_each.as_deref().unwrap_or_default();
-    let list = match for_each_list(&step.id, expr, &elements.inputs) {
-        Ok(list) => list,
-        Err(e) => return Ok(StepEnd::Failed(e.to_string())),
-    };
     let mut records = Records::new(rows.collect());
     let alias = step.alias.as_deref().unwrap_or(DEFAULT_ALIAS);
     let per_step = Arc::new(Semaphore::new(
@@ -167,7 +163,7 @@ pub async fn run(
             }
         }
     };
-    for (i, (key, value)) in keys.iter().zip(list).enumerate() {
+    for (i, (key, value)) in keys.iter().zip(elements.list.values()).enumerate() {
         if halt.is_some() {
             break;
         }
@@ -191,7 +187,7 @@ pub async fn run(
             .acquire_owned()
             .await
             .expect("never closed");
-        scope.insert(alias, value.clone());
+        scope.insert(alias, value);
         let rendered = render(&shared, index, &scope, &record);
         let shared = shared.clone();
         tasks.spawn(

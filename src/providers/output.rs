@@ -121,29 +121,32 @@ impl Output {
     /// The JSON templates see: `{id, state, provider_state, amount, asset | currency, fee,
     /// …fields, raw}`, with amounts as decimal strings (`"12.30"`), never numbers.
     pub fn to_json(&self) -> Value {
-        let mut out = self.fields.clone();
-        let text = |d: &Option<Decimal>| d.map_or(Value::Null, |d| Value::String(d.to_string()));
-        out.insert(
-            "id".into(),
-            self.id.clone().map_or(Value::Null, Value::String),
-        );
+        self.clone().into_json()
+    }
+
+    /// [`to_json`](Self::to_json), consuming the output: the provider's answer (`raw`, often
+    /// kilobytes of JSON) is moved, never copied.
+    pub fn into_json(self) -> Value {
+        let mut out = self.fields;
+        let text = |d: Option<Decimal>| d.map_or(Value::Null, |d| Value::String(d.to_string()));
+        out.insert("id".into(), self.id.map_or(Value::Null, Value::String));
         out.insert("state".into(), self.state.normalized.as_str().into());
         out.insert(
             "provider_state".into(),
-            self.state.raw.clone().map_or(Value::Null, Value::String),
+            self.state.raw.map_or(Value::Null, Value::String),
         );
-        out.insert("amount".into(), text(&self.amount));
-        match &self.unit {
+        out.insert("amount".into(), text(self.amount));
+        match self.unit {
             Some(Unit::Asset(a)) => {
-                out.insert("asset".into(), a.clone().into());
+                out.insert("asset".into(), a.into());
             }
             Some(Unit::Currency(c)) => {
-                out.insert("currency".into(), c.clone().into());
+                out.insert("currency".into(), c.into());
             }
             None => {}
         }
-        out.insert("fee".into(), text(&self.fee));
-        out.insert("raw".into(), self.raw.clone());
+        out.insert("fee".into(), text(self.fee));
+        out.insert("raw".into(), self.raw);
         Value::Object(out)
     }
 }
@@ -183,7 +186,7 @@ mod tests {
             })
         );
         let bare = Output::new(State::implied(NormalizedState::Pending), Value::Null);
-        let j = bare.to_json();
+        let j = bare.into_json();
         assert_eq!(j["provider_state"], Value::Null);
         assert_eq!(j["amount"], Value::Null);
         assert!(j.get("asset").is_none() && j.get("currency").is_none());

@@ -142,6 +142,16 @@ pub trait StepStore: Send + Sync {
     /// Every step run of a run, in plan order.
     async fn load_steps(&self, run_id: &str) -> Result<Vec<StepRecord>, StoreError>;
 
+    /// The step runs of one step of a run, in plan order: its own row, then its items. The
+    /// executor reads a run a step at a time, as it reaches each step, so that the rows of a
+    /// batch of 100,000 items are in memory only while that batch runs. Empty for a step the
+    /// run does not have.
+    async fn load_step_rows(
+        &self,
+        run_id: &str,
+        step_id: &str,
+    ) -> Result<Vec<StepRecord>, StoreError>;
+
     /// One step run.
     ///
     /// # Errors

@@ -43,6 +43,35 @@ pub(super) async fn creates_a_run_with_ten_thousand_items_and_loads_them_in_plan
     assert_eq!(zero.state, StepState::Skipped);
     assert_eq!(zero.skip_reason.as_deref(), Some("amount is 0"));
 
+    // A step at a time, as the executor reads a run: the same rows, in the same order.
+    for step_id in ["check_budget", "fund", "pay", "report"] {
+        let rows = store.load_step_rows("run_big", step_id).await.unwrap();
+        let expected: Vec<_> = loaded
+            .iter()
+            .filter(|r| r.key.step_id == step_id)
+            .cloned()
+            .collect();
+        assert_eq!(rows, expected, "{step_id}");
+    }
+    assert_eq!(
+        store.load_step_rows("run_big", "pay").await.unwrap().len(),
+        10_001
+    );
+    assert!(
+        store
+            .load_step_rows("run_big", "nope")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .load_step_rows("run_none", "pay")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
     let run = store.load_run("run_big").await.unwrap();
     assert_eq!(run.status, RunStatus::Pending);
     assert_eq!(run.inputs["budget"].as_str(), Some("25000.00"));

@@ -90,6 +90,25 @@ impl StepStore for PostgresStore {
         result.map_err(|e| self.classify(e))
     }
 
+    async fn load_step_rows(
+        &self,
+        run_id: &str,
+        step_id: &str,
+    ) -> Result<Vec<StepRecord>, StoreError> {
+        let mut query = QueryBuilder::new(concat!(
+            "SELECT ",
+            step_columns!(),
+            " FROM step_runs WHERE run_id = "
+        ));
+        query
+            .push_bind(run_id)
+            .push(" AND step_id = ")
+            .push_bind(step_id)
+            .push(" ORDER BY seq");
+        let result = self.fetch_steps(&mut query).await;
+        result.map_err(|e| self.classify(e))
+    }
+
     async fn load_step(&self, key: &StepKey) -> Result<StepRecord, StoreError> {
         let result = self.load_step_inner(key).await;
         result.map_err(|e| self.classify(e))

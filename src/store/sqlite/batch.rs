@@ -29,6 +29,13 @@ use crate::store::step::{Checkpoint, Dispatch, Outcome, StepResult};
 /// 32,766 parameters.
 const ROWS_PER_STATEMENT: usize = 500;
 
+/// The most rows a batch's statements may name to be kept prepared in the connection's
+/// statement cache (100 statements, least recently used out). The text of a batch's
+/// statements changes with how many rows of each kind it has: small batches come back in a
+/// few shapes and are worth keeping, while large ones rarely repeat, cost memory while
+/// cached, and would push the store's other statements out; those are prepared for one use.
+const CACHED_ROWS: usize = 32;
+
 /// Whether the multi-row path committed the batch, or the caller must replay it row by row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Batched {
@@ -232,8 +239,10 @@ impl SqliteStore {
             + push_dispatches(&mut q, lease, &batch.dispatches, now)?
             + push_checkpoints(&mut q, &batch.checkpoints, now)?
             + push_results(&mut q, &batch.results, now)?;
+        let rows = batch.dispatches.len() + batch.checkpoints.len() + batch.results.len();
         let mut tx = self.begin_write().await?;
-        match q.build().execute(&mut *tx).await {
+        let statements = q.build().persistent(rows <= CACHED_ROWS);
+        match statements.execute(&mut *tx).await {
             Ok(done) if done.rows_affected() == expected as u64 => {
                 apply_rest(&mut tx, batch, now).await?;
                 tx.commit().await?;

@@ -18,27 +18,56 @@ use crate::store::traits::StepStore;
 const PAGE_ROWS: i64 = 2_000;
 
 impl SqliteStore {
-    /// Every step run of a run, read a page at a time inside one read transaction (one
-    /// snapshot): the rows of a 100,000-item run as SQLite hands them over take several times
-    /// the memory of the records made from them, so only one page of them exists at a time.
-    async fn load_steps_inner(&self, run_id: &str) -> Result<Vec<StepRecord>, StoreError> {
+    /// Every step run of a run (or of one step of it), read a page at a time inside one read
+    /// transaction (one snapshot): the rows of a 100,000-item run as SQLite hands them over
+    /// take several times the memory of the records made from them, so only one page of them
+    /// exists at a time.
+    async fn load_steps_inner(
+        &self,
+        run_id: &str,
+        step_id: Option<&str>,
+    ) -> Result<Vec<StepRecord>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let mut records = Vec::new();
-        let mut after = -1_i64;
+        // A step's rows are one run of `seq` (a step's items follow its own row): read only
+        // that range, through the `(run_id, seq)` index, into a vector sized once (grown a
+        // page at a time, 50 MB of records would be copied and reallocated a dozen times).
+        let range = match step_id {
+            None => sqlx::query(
+                "SELECT MIN(seq) AS first, MAX(seq) AS last, COUNT(*) AS n FROM step_runs \
+                 WHERE run_id = $1",
+            )
+            .bind(run_id),
+            Some(step_id) => sqlx::query(
+                "SELECT MIN(seq) AS first, MAX(seq) AS last, COUNT(*) AS n FROM step_runs \
+                 WHERE run_id = $1 AND step_id = $2",
+            )
+            .bind(run_id)
+            .bind(step_id),
+        }
+        .fetch_one(&mut *tx)
+        .await?;
+        let Some(first) = range.try_get::<Option<i64>, _>("first")? else {
+            return Ok(Vec::new());
+        };
+        let (mut after, last) = (first - 1, range.try_get::<i64, _>("last")?);
+        let count = usize::try_from(range.try_get::<i64, _>("n")?).unwrap_or(0);
+        let mut records = Vec::with_capacity(count);
         loop {
             let rows = sqlx::query(concat!(
                 "SELECT ",
                 step_columns!(),
-                " FROM step_runs WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+                " FROM step_runs WHERE run_id = $1 AND seq > $2 AND seq <= $4 \
+                 AND ($5 IS NULL OR step_id = $5) ORDER BY seq LIMIT $3"
             ))
             .bind(run_id)
             .bind(after)
             .bind(PAGE_ROWS)
+            .bind(last)
+            .bind(step_id)
             .fetch_all(&mut *tx)
             .await?;
-            let Some(last) = rows.last() else { break };
-            after = last.try_get("seq")?;
-            records.reserve(rows.len());
+            let Some(row) = rows.last() else { break };
+            after = row.try_get("seq")?;
             for row in &rows {
                 records.push(step_from_row(row)?);
             }
@@ -115,7 +144,16 @@ impl SqliteStore {
 #[async_trait::async_trait]
 impl StepStore for SqliteStore {
     async fn load_steps(&self, run_id: &str) -> Result<Vec<StepRecord>, StoreError> {
-        let result = self.load_steps_inner(run_id).await;
+        let result = self.load_steps_inner(run_id, None).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn load_step_rows(
+        &self,
+        run_id: &str,
+        step_id: &str,
+    ) -> Result<Vec<StepRecord>, StoreError> {
+        let result = self.load_steps_inner(run_id, Some(step_id)).await;
         result.map_err(|e| self.classify(e))
     }
 
