@@ -203,7 +203,10 @@ impl Engine {
                     continue;
                 }
                 let step = &compiled.config.steps[i];
-                // Read now, not with the run: only the steps running hold their rows.
+                // What the steps before this one (or the run's creation) freed goes back first,
+                // and the step's rows are read now, not with the run: only the steps running
+                // hold their rows.
+                release_freed_memory();
                 let step_rows = self.store.load_step_rows(&run.id, &step.id).await?;
                 // A skipped dependency whose output this step uses skips it too.
                 let skipped_dep = deps.iter().find(|d| {
@@ -466,3 +469,28 @@ fn report(run_id: &str, compiled: &CompiledWorkflow, status: &[Status]) -> RunRe
 
 /// How long a run's lease lasts without renewal; renewed every third of it.
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
+
+/// Gives the memory freed so far back to the system, between a run's phases.
+///
+/// A run's phases build and drop large, short-lived structures: creating a run of 100,000
+/// payees parses its CSV into about 70 MB of JSON values, starting it parses the stored
+/// inputs again, and a step that sums a list parses that list for its templates. glibc's
+/// malloc keeps what is freed inside its heaps and only returns free space at a heap's top,
+/// which the next phase's allocations pin; the phases' peaks then add up (measured: 245 MiB
+/// peak RSS for the 100k payroll, 182 MiB with this call before each step). Elsewhere (other
+/// C libraries, other platforms) this does nothing.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        unsafe extern "C" {
+            /// glibc: returns every free page of every heap to the system.
+            fn malloc_trim(pad: usize) -> std::ffi::c_int;
+        }
+        // SAFETY: `malloc_trim` takes no pointer and may be called from any thread at any
+        // time (it locks each heap while it walks it); it only releases pages no allocation
+        // uses.
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
