@@ -480,17 +480,10 @@ pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
 /// peak RSS for the 100k payroll, 182 MiB with this call before each step). Elsewhere (other
 /// C libraries, other platforms) this does nothing.
 fn release_freed_memory() {
+    // SAFETY: `malloc_trim` takes no pointer and may be called from any thread at any time
+    // (it locks each heap while it walks it); it only releases pages no allocation uses.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        unsafe extern "C" {
-            /// glibc: returns every free page of every heap to the system.
-            fn malloc_trim(pad: usize) -> std::ffi::c_int;
-        }
-        // SAFETY: `malloc_trim` takes no pointer and may be called from any thread at any
-        // time (it locks each heap while it walks it); it only releases pages no allocation
-        // uses.
-        unsafe {
-            malloc_trim(0);
-        }
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
