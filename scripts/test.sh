@@ -1,95 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: `cargo test --all-features` (extra arguments are
-# passed on), with the Postgres tests pointed at a throwaway PostgreSQL server that this script
-# starts in a temporary directory and stops on exit. When SLUICE_TEST_POSTGRES already names a
-# database, that one is used and no server is started.
-#
-# The server: PostgreSQL's own binaries (from PATH or /usr/lib/postgresql/*/bin; as root and
-# with none found, `apt-get install postgresql`), run as `postgres` (or `nobody`) when this
-# script runs as root, since PostgreSQL refuses to run as root. It listens only on a Unix
-# socket in the temporary directory (no TCP port to collide with), trusts local connections,
-# and runs with fsync off: it is thrown away after the tests.
+# passed on), with the Postgres tests pointed at a throwaway PostgreSQL server
+# (scripts/postgres.sh, fsync off) that this script starts and stops on exit. When
+# SLUICE_TEST_POSTGRES already names a database, that one is used and no server is started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-PG_DIR=""
-PG_BIN=""
-PG_OWNER=""
-
-# A directory holding initdb, pg_ctl, postgres and createdb, newest version first.
-find_postgres() {
-    local candidates=() dir
-    if command -v pg_ctl >/dev/null 2>&1; then
-        candidates+=("$(dirname "$(readlink -f "$(command -v pg_ctl)")")")
-    fi
-    while IFS= read -r dir; do
-        candidates+=("$dir")
-    done < <(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4 -V -r)
-    for dir in "${candidates[@]}"; do
-        if [[ -x $dir/initdb && -x $dir/pg_ctl && -x $dir/postgres && -x $dir/createdb ]]; then
-            echo "$dir"
-            return 0
-        fi
-    done
-    return 1
-}
-
-# Runs a command as the server's owner.
-as_owner() {
-    if [[ -z $PG_OWNER ]]; then
-        "$@"
-    elif command -v runuser >/dev/null 2>&1; then
-        runuser -u "$PG_OWNER" -- "$@"
-    else
-        su -s /bin/sh "$PG_OWNER" -c "$(printf '%q ' "$@")"
-    fi
-}
-
-stop_postgres() {
-    if [[ -n $PG_DIR ]]; then
-        as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
-        rm -rf "$PG_DIR"
-    fi
-}
-
-start_postgres() {
-    if ! PG_BIN=$(find_postgres); then
-        if [[ $(id -u) -ne 0 ]]; then
-            echo "test.sh: no PostgreSQL server (initdb, pg_ctl) found; install PostgreSQL," \
-                "or set SLUICE_TEST_POSTGRES to a database the tests may use" >&2
-            exit 1
-        fi
-        echo "test.sh: installing PostgreSQL" >&2
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-        PG_BIN=$(find_postgres)
-    fi
-
-    PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sluice-pg.XXXXXX")
-    trap stop_postgres EXIT
-    trap 'exit 130' INT TERM
-    if [[ $(id -u) -eq 0 ]]; then
-        PG_OWNER=postgres
-        id -u postgres >/dev/null 2>&1 || PG_OWNER=nobody
-        chown "$PG_OWNER" "$PG_DIR"
-    fi
-
-    if ! as_owner "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --no-locale \
-        >"$PG_DIR/initdb.log" 2>&1; then
-        cat "$PG_DIR/initdb.log" >&2
-        exit 1
-    fi
-    if ! as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-        -o "-k $PG_DIR -c listen_addresses='' -c max_connections=300 -F" start >/dev/null; then
-        cat "$PG_DIR/server.log" >&2
-        exit 1
-    fi
-    "$PG_BIN/createdb" -h "$PG_DIR" -U postgres sluice_test
-    export SLUICE_TEST_POSTGRES="postgres://postgres@localhost/sluice_test?host=$PG_DIR"
-    echo "test.sh: $("$PG_BIN/postgres" --version) on $PG_DIR" >&2
-}
+source scripts/postgres.sh
 
 if [[ -z ${SLUICE_TEST_POSTGRES:-} ]]; then
-    start_postgres
+    start_postgres fast
+    export SLUICE_TEST_POSTGRES="$PG_URL"
 fi
 cargo test --all-features "$@"

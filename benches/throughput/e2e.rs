@@ -111,7 +111,8 @@ struct Timed {
 }
 
 impl Cli<'_> {
-    fn command(&self, args: &[&str], db: Option<&Path>, sync: Sync, log: &str) -> Command {
+    /// `sluice ARGS` pointed at the sandbox, with `db` as `SLUICE_DB` when given.
+    pub fn command(&self, args: &[&str], db: Option<&Path>, sync: Sync, log: &str) -> Command {
         let mut cmd = if self.time_v {
             let mut c = Command::new("/usr/bin/time");
             c.arg("-v").arg(&self.bin);

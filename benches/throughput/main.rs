@@ -12,7 +12,9 @@
 //!    isolates the cost of checkpoints and scheduling;
 //! 6. times `sluice validate`, `sluice plan` on 10k and 100k rows (the text for review, and
 //!    with `--out plan.json`, checked item by item) and `sluice resume` of a completed 10k run;
-//! 7. prints the tables and writes `bench/results.json`.
+//! 7. prints the tables and writes `bench/results.json`;
+//! 8. with `SLUICE_BENCH_POSTGRES` set, runs eight payroll runs on Postgres with 1, 2 and 4
+//!    `sluice serve` workers sharing them (see [`workers`]).
 //!
 //! Not part of `cargo test`. `--quick` (about a minute) runs 1,000 payees only.
 
@@ -22,6 +24,7 @@ mod overhead;
 mod report;
 mod store;
 mod stub;
+mod workers;
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -56,7 +59,7 @@ struct Args {
     /// Durabilities (default: full,normal).
     #[arg(long, value_delimiter = ',')]
     sync: Vec<String>,
-    /// Only these parts: `e2e`, `overhead`, `store`, `commands` (default: all).
+    /// Only these parts: `e2e`, `overhead`, `store`, `commands`, `workers` (default: all).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Passed by `cargo bench`; ignored.
@@ -150,6 +153,7 @@ fn run(args: &Args) -> Result<(), String> {
         overhead: Vec::new(),
         store: Vec::new(),
         commands: Vec::new(),
+        workers: Vec::new(),
         targets: Vec::new(),
         total_s: 0.0,
     };
@@ -269,6 +273,28 @@ fn run(args: &Args) -> Result<(), String> {
             None => cli.run(base, Sync::Full, widest, results.calls_per_item)?,
         };
         results.commands.extend(cli.resumes(&done, 3));
+    }
+
+    if part("workers") {
+        match std::env::var("SLUICE_BENCH_POSTGRES") {
+            Ok(url) if !url.is_empty() => {
+                let (runs, rows) = if args.quick { (4, 250) } else { (8, 1_250) };
+                let payroll = data::write(&work, rows).map_err(|e| e.to_string())?;
+                let calls = if results.calls_per_item > 0.0 {
+                    results.calls_per_item
+                } else {
+                    cli.calls_per_item(&payroll)?
+                };
+                for r in rt.block_on(workers::run(&cli, &url, &payroll, runs, calls))? {
+                    eprintln!(
+                        "workers {} {:>6} payees {:>7.2} s {:>6.0} items/s",
+                        r.workers, r.items, r.wall_s, r.items_per_s
+                    );
+                    results.workers.push(r);
+                }
+            }
+            _ => eprintln!("note: SLUICE_BENCH_POSTGRES is not set; the Postgres row is skipped"),
+        }
     }
 
     drop(cli);

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::e2e::{CommandRun, E2eRun, Sync};
 use crate::overhead::OverheadRun;
 use crate::store::StoreRun;
+use crate::workers::WorkersRun;
 
 /// Everything one benchmark run measured.
 #[derive(Debug, Serialize)]
@@ -31,6 +32,8 @@ pub struct Results {
     pub store: Vec<StoreRun>,
     /// validate, plan, resume.
     pub commands: Vec<CommandRun>,
+    /// Runs shared by `serve` workers on Postgres.
+    pub workers: Vec<WorkersRun>,
     /// The targets, measured.
     pub targets: Vec<Target>,
     /// The whole benchmark's wall time.
@@ -247,6 +250,27 @@ pub fn table(r: &Results) -> String {
             s.result_us,
             s.total_us
         );
+    }
+    if !r.workers.is_empty() {
+        let _ = writeln!(
+            t,
+            "\nPostgres: payroll runs (`run --detach`) shared by `sluice serve` workers on one database"
+        );
+        let _ = writeln!(
+            t,
+            "| workers | runs | payees | wall s | items/s | calls/s |"
+        );
+        let _ = writeln!(
+            t,
+            "|--------:|-----:|-------:|-------:|--------:|--------:|"
+        );
+        for w in &r.workers {
+            let _ = writeln!(
+                t,
+                "| {:>7} | {:>4} | {:>6} | {:>6.2} | {:>7.0} | {:>7.0} |",
+                w.workers, w.runs, w.items, w.wall_s, w.items_per_s, w.calls_per_s
+            );
+        }
     }
     let _ = writeln!(t, "\nCommands (median wall time)");
     let _ = writeln!(t, "| command | wall s | peak RSS MiB | exit | note |");

@@ -71,6 +71,7 @@ pub async fn run(
         inputs: json!({}),
         plan_hash: None,
         scheduled_for: None,
+        lease: None,
     };
     store.create_run(&run, &steps).await.map_err(e)?;
     let lease = store

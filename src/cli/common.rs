@@ -189,7 +189,8 @@ pub fn finish(report: &RunReport) -> std::process::ExitCode {
     }
     let (word, code) = match report.status {
         RunStatus::Succeeded => ("succeeded", exit::SUCCESS),
-        RunStatus::Failed | RunStatus::Cancelled => ("failed", exit::FAILED),
+        RunStatus::Failed => ("failed", exit::FAILED),
+        RunStatus::Cancelled => ("was cancelled", exit::FAILED),
         RunStatus::NeedsAttention => ("needs attention", exit::NEEDS_ATTENTION),
         RunStatus::Waiting => ("is waiting", exit::NEEDS_ATTENTION),
         RunStatus::Pending | RunStatus::Running => ("stopped", exit::FAILED),

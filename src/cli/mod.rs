@@ -18,6 +18,7 @@ mod schema;
 mod serve;
 mod status;
 mod validate;
+mod workers;
 mod workflow;
 
 use std::io::Write;
@@ -91,8 +92,10 @@ enum Command {
     Sandbox(sandbox::SandboxArgs),
     /// Apply pending schema migrations to the checkpoint database.
     Migrate(migrate::MigrateArgs),
-    /// Receive webhooks, serve `/healthz` and `/metrics`, and resume runs that can continue.
+    /// Receive webhooks, serve `/healthz` and `/metrics`, and claim and continue runs.
     Serve(serve::ServeArgs),
+    /// List the `serve` workers sharing the database and the runs each one holds.
+    Workers(workers::WorkersArgs),
     /// List received webhook events, or redeliver one (`events replay ID`).
     Events(events::EventsArgs),
 }
@@ -132,6 +135,7 @@ pub fn main() -> ExitCode {
                         sandbox::run(args).await.map(|()| exit::code(exit::SUCCESS))
                     }
                     Command::Serve(args) => serve::run(&args).await,
+                    Command::Workers(args) => workers::run(&args).await,
                     Command::Events(args) => events::run(&args).await,
                     Command::Validate(_)
                     | Command::Graph(_)

@@ -53,6 +53,10 @@ pub struct RunArgs {
     /// refused when the workflow, an input or a provider block changed since.
     #[arg(long, value_name = "PLAN", conflicts_with_all = ["inputs", "sandbox"])]
     pub plan: Option<PathBuf>,
+    /// Create the run and leave it to the `sluice serve` workers on the same database: prints
+    /// the run id and exits. A worker claims it at its next scan (`serve --rescan`).
+    #[arg(long, conflicts_with_all = ["sandbox", "resume", "listen", "concurrency"])]
+    pub detach: bool,
     #[command(flatten)]
     pub sandbox: SandboxFlag,
     #[command(flatten)]
@@ -97,7 +101,13 @@ pub async fn run(args: &RunArgs) -> Result<ExitCode> {
             else {
                 return Ok(exit::code(exit::INVALID));
             };
-            let given = read_inputs(&args.inputs)?;
+            let given = match read_inputs(&args.inputs) {
+                Ok(given) => given,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    return Ok(exit::code(exit::INVALID));
+                }
+            };
             match resolve(&compiled.config.inputs, &given) {
                 Ok(inputs) => (file, loaded, compiled, inputs, None),
                 Err(errors) => {
@@ -110,6 +120,26 @@ pub async fn run(args: &RunArgs) -> Result<ExitCode> {
         }
     };
     let store = args.db.open().await?;
+    let path = file.display().to_string();
+    let source = RunSource {
+        path: &path,
+        text: &loaded.source.text,
+        inputs,
+        run_id: args.run_id.clone(),
+        scheduled_for: None,
+        plan_hash,
+    };
+    if args.detach {
+        let engine = Engine::new(store, EngineOptions::default());
+        let run_id = match create(engine.enqueue(&compiled, source).await)? {
+            Ok(id) => id,
+            Err(code) => return Ok(code),
+        };
+        println!(
+            "run {run_id} created; a `sluice serve` worker on this database runs it (`sluice status {run_id}`)"
+        );
+        return Ok(exit::code(exit::SUCCESS));
+    }
     let mut receiver =
         RunReceiver::bind(args.listen.as_deref(), &compiled, args.sandbox.sandbox).await?;
     let sandbox = (args.sandbox)
@@ -128,22 +158,9 @@ pub async fn run(args: &RunArgs) -> Result<ExitCode> {
             ..EngineOptions::default()
         },
     );
-    let path = file.display().to_string();
-    let source = RunSource {
-        path: &path,
-        text: &loaded.source.text,
-        inputs,
-        run_id: args.run_id.clone(),
-        scheduled_for: None,
-        plan_hash,
-    };
-    let run_id = match engine.create(&compiled, source).await {
+    let run_id = match create(engine.create(&compiled, source).await)? {
         Ok(id) => id,
-        Err(e @ EngineError::ForEach { .. }) => {
-            eprintln!("error: {e}");
-            return Ok(exit::code(exit::INVALID));
-        }
-        Err(e) => return Err(e.into()),
+        Err(code) => return Ok(code),
     };
     println!("run {run_id} started ({} steps)", compiled.steps.len());
     let report = engine
@@ -154,4 +171,17 @@ pub async fn run(args: &RunArgs) -> Result<ExitCode> {
         sandbox.shutdown().await;
     }
     Ok(finish(&report))
+}
+
+/// The id of a run just created; a bad `for_each` list (duplicate keys) is reported as invalid
+/// input.
+fn create(created: Result<String, EngineError>) -> Result<Result<String, ExitCode>> {
+    match created {
+        Ok(id) => Ok(Ok(id)),
+        Err(e @ EngineError::ForEach { .. }) => {
+            eprintln!("error: {e}");
+            Ok(Err(exit::code(exit::INVALID)))
+        }
+        Err(e) => Err(e.into()),
+    }
 }

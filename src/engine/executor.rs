@@ -91,7 +91,11 @@ impl Engine {
                 &mut run,
                 compiled,
                 providers,
-                Writer::start(self.store.clone(), lease.clone()),
+                Writer::start(
+                    self.store.clone(),
+                    lease.clone(),
+                    self.options.drain.clone(),
+                ),
             )
             .instrument(tracing::info_span!("run", run_id))
             .await;
@@ -100,6 +104,20 @@ impl Engine {
             Ok(report) => report,
             Err(e) => {
                 let _ = self.store.release_lease(&lease).await;
+                // `sluice cancel` from another process: the store refused the next checkpoint.
+                let cancelled = matches!(e, EngineError::Halted(_))
+                    && self
+                        .store
+                        .load_run(run_id)
+                        .await
+                        .is_ok_and(|r| r.status == RunStatus::Cancelled);
+                if cancelled {
+                    return Ok(RunReport {
+                        run_id: run_id.into(),
+                        status: RunStatus::Cancelled,
+                        messages: vec!["cancelled by an operator while it ran".into()],
+                    });
+                }
                 return Err(e);
             }
         };
@@ -163,8 +181,14 @@ impl Engine {
 
         let mut status: Vec<Status> = vec![Status::NotStarted; n];
         let mut tasks = JoinSet::new();
+        // The first step that had to stop the run; the steps still running then are waited
+        // for (they stop at their own next write) rather than dropped mid-call.
+        let mut halted: Option<String> = None;
         loop {
             for &i in compiled.dag.order() {
+                if halted.is_some() {
+                    break;
+                }
                 if status[i] != Status::NotStarted {
                     continue;
                 }
@@ -266,7 +290,13 @@ impl Engine {
                 break;
             };
             let (i, end) = joined.expect("step tasks do not panic");
-            let end = end.map_err(|e| EngineError::Halted(e.to_string()))?;
+            let end = match end {
+                Ok(end) => end,
+                Err(e) => {
+                    halted.get_or_insert(e.to_string());
+                    continue;
+                }
+            };
             let id = &compiled.steps[i].id;
             match &end {
                 StepEnd::Succeeded(_) => tracing::info!(step = %id, "Step succeeded."),
@@ -280,7 +310,10 @@ impl Engine {
             record_output(&mut ctx, &referenced, id, &end);
             status[i] = Status::Done(end);
         }
-        Ok(report(&run.id, &compiled, &status))
+        match halted {
+            Some(why) => Err(EngineError::Halted(why)),
+            None => Ok(report(&run.id, &compiled, &status)),
+        }
     }
 }
 
@@ -447,17 +480,10 @@ pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(30);
 /// peak RSS for the 100k payroll, 182 MiB with this call before each step). Elsewhere (other
 /// C libraries, other platforms) this does nothing.
 fn release_freed_memory() {
+    // SAFETY: `malloc_trim` takes no pointer and may be called from any thread at any time
+    // (it locks each heap while it walks it); it only releases pages no allocation uses.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        unsafe extern "C" {
-            /// glibc: returns every free page of every heap to the system.
-            fn malloc_trim(pad: usize) -> std::ffi::c_int;
-        }
-        // SAFETY: `malloc_trim` takes no pointer and may be called from any thread at any
-        // time (it locks each heap while it walks it); it only releases pages no allocation
-        // uses.
-        unsafe {
-            malloc_trim(0);
-        }
+    unsafe {
+        libc::malloc_trim(0);
     }
 }

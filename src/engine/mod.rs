@@ -7,6 +7,7 @@ pub mod await_step;
 pub mod call;
 pub mod context;
 pub mod control;
+pub mod drain;
 pub mod error;
 pub mod executor;
 pub mod prepare;
@@ -20,12 +21,13 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+pub use drain::Drain;
 pub use error::EngineError;
 pub use executor::{DEFAULT_LEASE_TTL, RunReport};
 pub use writer::{Write, Writer};
 
 use crate::plan::CompiledWorkflow;
-use crate::store::{NewRun, NewStep, Store, new_run_id};
+use crate::store::{NewLease, NewRun, NewStep, Store, new_run_id};
 use crate::template::{Scope, Templates};
 
 /// Settings of an engine.
@@ -41,6 +43,11 @@ pub struct EngineOptions {
     pub progress: bool,
     /// Where a webhook receiver in this process wakes the run's awaits.
     pub wakeups: await_step::Wakeups,
+    /// The lease owner name; `host:pid:random` unless set. It must be unique per engine: two
+    /// engines with one name would both hold a run.
+    pub owner: Option<String>,
+    /// When switched on, runs stop at their next dispatch and hand their lease back.
+    pub drain: Drain,
 }
 
 impl Default for EngineOptions {
@@ -51,6 +58,8 @@ impl Default for EngineOptions {
             max_poll: None,
             progress: true,
             wakeups: await_step::Wakeups::default(),
+            owner: None,
+            drain: Drain::new(),
         }
     }
 }
@@ -81,18 +90,13 @@ pub struct RunSource<'a> {
 }
 
 impl Engine {
-    /// An engine on `store`. Its lease owner name is `host:pid:random`, so `status` can say
-    /// who holds a run.
+    /// An engine on `store`. Its lease owner name is [`EngineOptions::owner`], or
+    /// [`owner_name`] of this host, so `status` can say who holds a run.
     pub fn new(store: Arc<dyn Store>, options: EngineOptions) -> Self {
-        let host = std::env::var("HOSTNAME")
-            .ok()
-            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
-            .map_or_else(|| "localhost".to_string(), |h| h.trim().to_string());
-        let owner = format!(
-            "{host}:{}:{:04x}",
-            std::process::id(),
-            rand::random::<u16>()
-        );
+        let owner = options
+            .owner
+            .clone()
+            .unwrap_or_else(|| owner_name(&host_name()));
         Engine {
             store,
             templates: Arc::new(Templates::new()),
@@ -101,13 +105,19 @@ impl Engine {
         }
     }
 
+    /// The name its leases are taken under.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 
-    /// Creates a run: every step and `for_each` item as a `pending` row, bound to the file's
-    /// and the inputs' hashes. Nothing is sent.
+    /// Creates a run for this engine to execute next: every step and `for_each` item as a
+    /// `pending` row, bound to the file's and the inputs' hashes, and leased to this engine
+    /// from the start so that no `serve` worker claims it first. Nothing is sent.
     ///
     /// # Errors
     /// A bad `for_each` list or key (duplicates), or a store error (the id is taken).
@@ -116,9 +126,33 @@ impl Engine {
         compiled: &CompiledWorkflow,
         source: RunSource<'_>,
     ) -> Result<String, EngineError> {
+        let (mut run, rows) = new_run(&self.templates, compiled, source)?;
+        run.lease = Some(self.new_lease());
+        self.store.create_run(&run, &rows).await?;
+        Ok(run.id)
+    }
+
+    /// Creates a run as [`create`](Self::create) does, but held by nobody: for the `serve`
+    /// workers on the database to claim (`sluice run --detach`).
+    ///
+    /// # Errors
+    /// As [`create`](Self::create).
+    pub async fn enqueue(
+        &self,
+        compiled: &CompiledWorkflow,
+        source: RunSource<'_>,
+    ) -> Result<String, EngineError> {
         let (run, rows) = new_run(&self.templates, compiled, source)?;
         self.store.create_run(&run, &rows).await?;
         Ok(run.id)
+    }
+
+    /// The lease a run this engine creates is born with.
+    pub fn new_lease(&self) -> NewLease {
+        NewLease {
+            owner: self.owner.clone(),
+            ttl: self.options.lease_ttl,
+        }
     }
 }
 
@@ -170,8 +204,20 @@ pub fn new_run(
         inputs: Value::Object(source.inputs),
         plan_hash: source.plan_hash,
         scheduled_for: source.scheduled_for,
+        lease: None,
     };
     Ok((run, rows))
+}
+
+/// A lease owner name unique to this process: `NAME:PID:RANDOM`. With this host's name as
+/// NAME, a holder that died on this host is recognised at once (see
+/// [`executor::holder_is_dead`]); other names wait for the lease to expire.
+pub fn owner_name(name: &str) -> String {
+    format!(
+        "{name}:{}:{:04x}",
+        std::process::id(),
+        rand::random::<u16>()
+    )
 }
 
 /// This machine's name, for lease owners.

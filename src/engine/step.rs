@@ -149,7 +149,24 @@ pub async fn run(
     let progress = Progress::new(&step.id, keys.len() as u64, shared.progress);
     let mut ends: Vec<Option<End>> = vec![None; keys.len()];
     let mut tasks = JoinSet::new();
+    // The first item that had to stop the run: no item starts after it, and the items in
+    // flight finish (and record) before the step returns, instead of being dropped mid-call.
+    let mut halt: Option<Halt> = None;
+    let reap = |(i, end): (usize, Result<End, Halt>),
+                ends: &mut Vec<Option<End>>,
+                halt: &mut Option<Halt>| {
+        progress.inc();
+        match end {
+            Ok(end) => ends[i] = Some(end),
+            Err(h) => {
+                halt.get_or_insert(h);
+            }
+        }
+    };
     for (i, (key, value)) in keys.iter().zip(elements.list.values()).enumerate() {
+        if halt.is_some() {
+            break;
+        }
         let Some(record) = records.take(i, key) else {
             ends[i] = Some(End::Failed(format!("item `{key}` has no checkpoint row")));
             continue;
@@ -183,15 +200,14 @@ pub async fn run(
         );
         // Reap finished items as we go so a large batch does not hold every task at once.
         while let Some(done) = tasks.try_join_next() {
-            let (i, end) = done.expect("item tasks do not panic");
-            progress.inc();
-            ends[i] = Some(end?);
+            reap(done.expect("item tasks do not panic"), &mut ends, &mut halt);
         }
     }
     while let Some(done) = tasks.join_next().await {
-        let (i, end) = done.expect("item tasks do not panic");
-        progress.inc();
-        ends[i] = Some(end?);
+        reap(done.expect("item tasks do not panic"), &mut ends, &mut halt);
+    }
+    if let Some(halt) = halt {
+        return Err(halt);
     }
     progress.finish();
     let ends: Vec<(&String, End)> = keys

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::drain::Drain;
 use crate::store::{
     Attention, Checkpoint, Dispatch, Lease, RetryLater, Skip, StepResult, Store, StoreError,
     Waiting, WriteBatch,
@@ -53,6 +54,7 @@ struct Queued {
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::UnboundedSender<Queued>,
+    drain: Drain,
 }
 
 /// Why a write failed.
@@ -64,24 +66,31 @@ pub enum WriteError {
     /// The writer stopped (the run is shutting down).
     #[error("the checkpoint writer stopped")]
     Stopped,
+    /// The engine is draining: nothing new is dispatched.
+    #[error("this worker is stopping and dispatches nothing new")]
+    Draining,
 }
 
 /// The most writes committed together.
 const MAX_BATCH: usize = 512;
 
 impl Writer {
-    /// Starts the writer task for `lease`'s run.
-    pub fn start(store: Arc<dyn Store>, lease: Lease) -> Writer {
+    /// Starts the writer task for `lease`'s run; once `drain` is on, it refuses dispatches.
+    pub fn start(store: Arc<dyn Store>, lease: Lease, drain: Drain) -> Writer {
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(run(store, lease, rx));
-        Writer { tx }
+        Writer { tx, drain }
     }
 
     /// Queues `write` and waits until it is durable.
     ///
     /// # Errors
-    /// The store's error (e.g. a lost lease), or [`WriteError::Stopped`].
+    /// The store's error (e.g. a lost lease), [`WriteError::Stopped`], or
+    /// [`WriteError::Draining`] for a dispatch once draining.
     pub async fn write(&self, write: Write) -> Result<(), WriteError> {
+        if matches!(write, Write::Dispatch(_)) && self.drain.is_draining() {
+            return Err(WriteError::Draining);
+        }
         let (done, wait) = oneshot::channel();
         self.tx
             .send(Queued { write, done })
@@ -250,6 +259,7 @@ mod tests {
             inputs: json!({}),
             plan_hash: None,
             scheduled_for: None,
+            lease: None,
         };
         let steps: Vec<NewStep> = items.iter().map(|i| NewStep::item("pay", *i)).collect();
         store.create_run(&run, &steps).await.unwrap();
@@ -298,7 +308,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let items = ["e1", "e2", "e3", "e4", "e5", "e6", "e7"];
         let (store, _, lease) = leased(&dir, &items).await;
-        let writer = Writer::start(store.clone(), lease);
+        let writer = Writer::start(store.clone(), lease, Drain::new());
         // e3 is skipped first, so its dispatch in the next group is refused; e404 does not
         // exist. Every other write of that group, dispatches and skips alike, commits.
         write_together(&writer, vec![skip("e3")]).await[0]
@@ -362,7 +372,7 @@ mod tests {
     async fn a_lost_lease_fails_the_whole_group_and_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let (store, clock, lease) = leased(&dir, &["e1", "e2", "e3"]).await;
-        let writer = Writer::start(store.clone(), lease);
+        let writer = Writer::start(store.clone(), lease, Drain::new());
         clock.advance(TimeDelta::seconds(61));
         let results =
             write_together(&writer, vec![dispatch("e1"), skip("e2"), dispatch("e3")]).await;

@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 
 use super::workflow::ScheduledWorkflow;
 use crate::engine::{Engine, EngineError};
-use crate::store::StoreError;
+use crate::store::{NewLease, StoreError};
 
 /// A slot's run, created and committed, to be executed.
 #[derive(Debug)]
@@ -45,6 +45,12 @@ impl Drop for RunDone {
 pub trait Launcher: Send + Sync {
     /// Starts executing `launch.run_id` and returns without waiting for it to end.
     async fn launch(&self, launch: Launch);
+
+    /// The lease a slot's run is created with, so that no `serve` worker claims it before
+    /// [`launch`](Self::launch) starts it. `None`: created free.
+    fn lease(&self) -> Option<NewLease> {
+        None
+    }
 }
 
 /// Runs each launched run with [`Engine::execute`] in its own task.
@@ -96,6 +102,10 @@ impl EngineLauncher {
 
 #[async_trait::async_trait]
 impl Launcher for EngineLauncher {
+    fn lease(&self) -> Option<NewLease> {
+        Some(self.engine.new_lease())
+    }
+
     async fn launch(&self, launch: Launch) {
         let engine = self.engine.clone();
         let mut tasks = self.tasks();

@@ -74,5 +74,6 @@ pub fn failed_run(workflow: &ScheduledWorkflow, slot: DateTime<Utc>, run_id: &st
         inputs: Value::Object(inputs),
         plan_hash: None,
         scheduled_for: Some(slot),
+        lease: None,
     }
 }

@@ -34,7 +34,7 @@ use super::prepare::{failed_run, slot_run};
 use super::slots::slot_run_id;
 use super::workflow::ScheduledWorkflow;
 use crate::spec::Overlap;
-use crate::store::{Clock, RunFilter, RunStatus, Store, StoreError};
+use crate::store::{Clock, NewRun, RunFilter, RunStatus, Store, StoreError};
 use crate::template::Templates;
 
 /// Run statuses that make a run live for the overlap policy: every status but the finished
@@ -287,7 +287,13 @@ impl Service {
             });
         }
         let (run, steps) = match slot_run(workflow, slot, run_id, &self.templates) {
-            Ok(prepared) => prepared,
+            Ok((run, steps)) => (
+                NewRun {
+                    lease: self.launcher.lease(),
+                    ..run
+                },
+                steps,
+            ),
             Err(error) => {
                 let error = error_chain(&error);
                 let run = failed_run(workflow, slot, run_id);

@@ -2,6 +2,7 @@
 //! that lease expiry and timestamps are tested without sleeping.
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -60,4 +61,12 @@ impl Clock for ManualClock {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// A lease's or heartbeat's TTL as a time delta; absurd TTLs are capped at 100 years rather
+/// than failing.
+pub(crate) fn ttl_delta(ttl: Duration) -> TimeDelta {
+    TimeDelta::from_std(ttl)
+        .unwrap_or(TimeDelta::MAX)
+        .min(TimeDelta::days(36_500))
 }

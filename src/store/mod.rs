@@ -16,6 +16,7 @@ pub mod clock;
 pub mod error;
 pub mod event;
 pub mod keys;
+pub mod notice;
 mod open;
 pub mod operator;
 pub mod postgres;
@@ -24,6 +25,7 @@ pub mod schedule;
 pub mod sqlite;
 pub mod step;
 pub mod traits;
+pub mod worker;
 
 #[cfg(test)]
 mod conformance;
@@ -34,14 +36,18 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use event::{EventFilter, EventInsert, EventRecord, NewEvent};
 pub use keys::{canonical_json, idempotency_key, new_run_id, request_diff, request_digest};
+pub use notice::StoreNotice;
 pub use open::{SchemaVersions, display_location, is_postgres_url, migrate_store, open_store};
 pub use operator::{ActionKind, OperatorAction, OperatorRecord};
 pub use postgres::{PostgresConfig, PostgresStore};
-pub use run::{Lease, NewRun, RunFilter, RunRecord, RunStatus};
+pub use run::{Claim, Lease, NewLease, NewRun, RunFilter, RunRecord, RunStatus};
 pub use schedule::SlotRecord;
 pub use sqlite::{Access, DEFAULT_DB_PATH, Durability, SqliteConfig, SqliteStore};
 pub use step::{
     Attention, Checkpoint, Dispatch, NewStep, Outcome, RetryLater, Skip, StepCount, StepError,
     StepKey, StepRecord, StepResult, StepState, Waiting,
 };
-pub use traits::{EventStore, OperatorStore, RunStore, ScheduleStore, StepStore, Store};
+pub use traits::{
+    EventStore, OperatorStore, RunStore, ScheduleStore, StepStore, Store, WorkerStore,
+};
+pub use worker::{WorkerInfo, WorkerRecord};

@@ -99,6 +99,18 @@ pub struct NewRun {
     pub plan_hash: Option<String>,
     /// The schedule slot this run was fired for.
     pub scheduled_for: Option<DateTime<Utc>>,
+    /// Who holds the run from the moment it exists: the process that is about to execute it,
+    /// so that no worker claims it in between. `None` leaves it to whoever claims it first.
+    pub lease: Option<NewLease>,
+}
+
+/// The lease a run is created with (see [`NewRun::lease`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLease {
+    /// The holder's owner name.
+    pub owner: String,
+    /// How long it lasts unless the holder renews it.
+    pub ttl: std::time::Duration,
 }
 
 /// A run as stored.
@@ -114,7 +126,7 @@ pub struct RunRecord {
     pub workflow_hash: String,
     /// Hash of the canonical inputs.
     pub inputs_hash: String,
-    /// The inputs.
+    /// The inputs (`null` in [`list_runs`](super::RunStore::list_runs) results).
     pub inputs: Value,
     /// The plan hash, if the run was started from a plan file.
     pub plan_hash: Option<String>,
@@ -157,6 +169,16 @@ pub struct RunFilter {
     pub statuses: Vec<RunStatus>,
     /// At most this many runs, newest first.
     pub limit: Option<u32>,
+}
+
+/// Which run a worker takes next in [`RunStore::claim_next_run`](super::RunStore::claim_next_run):
+/// the oldest one that matches and whose lease is free or expired.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Claim {
+    /// Runs in one of these statuses (none: nothing is claimed).
+    pub statuses: Vec<RunStatus>,
+    /// Never these runs: ones the worker executes already, or cannot load.
+    pub except: Vec<String>,
 }
 
 #[cfg(test)]

@@ -41,15 +41,18 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
 
 use super::attempt::{AttemptRecord, NewAttempt};
 use super::batch::WriteBatch;
 use super::error::StoreError;
 use super::event::{EventFilter, EventInsert, EventRecord, NewEvent};
+use super::notice::StoreNotice;
 use super::operator::{OperatorAction, OperatorRecord};
-use super::run::{Lease, NewRun, RunFilter, RunRecord, RunStatus};
+use super::run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
 use super::schedule::SlotRecord;
 use super::step::{NewStep, StepCount, StepKey, StepRecord, StepState};
+use super::worker::{WorkerInfo, WorkerRecord};
 
 /// Runs and their leases.
 #[async_trait::async_trait]
@@ -69,7 +72,8 @@ pub trait RunStore: Send + Sync {
     /// [`StoreError::RunNotFound`].
     async fn load_run(&self, run_id: &str) -> Result<RunRecord, StoreError>;
 
-    /// Lists runs, newest first.
+    /// Lists runs, newest first, without their inputs ([`RunRecord::inputs`] is `null`; a
+    /// run's inputs can be megabytes, and [`load_run`](Self::load_run) reads them).
     async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError>;
 
     /// Sets a run's status and error (`None` clears it). Finished statuses stamp
@@ -109,13 +113,16 @@ pub trait RunStore: Send + Sync {
         owner: &str,
         ttl: Duration,
     ) -> Result<Lease, StoreError>;
-    /// Leases the oldest run in one of `statuses` that nobody holds (or whose lease expired),
-    /// if there is one. This is how `serve` workers pick up work.
+
+    /// Leases the oldest run that `claim` admits and nobody holds (or whose lease expired), if
+    /// there is one. This is how `serve` workers pick up work: a run another worker is
+    /// claiming at the same moment is skipped, not waited for (`FOR UPDATE SKIP LOCKED` on
+    /// Postgres).
     async fn claim_next_run(
         &self,
         owner: &str,
         ttl: Duration,
-        statuses: &[RunStatus],
+        claim: &Claim,
     ) -> Result<Option<Lease>, StoreError>;
 
     /// Extends a lease the caller still holds to now + `ttl`. A lease that expired but that
@@ -301,8 +308,36 @@ pub trait ScheduleStore: Send + Sync {
     async fn last_slot(&self, workflow: &str) -> Result<Option<SlotRecord>, StoreError>;
 }
 
+/// The `serve` workers sharing the database.
+#[async_trait::async_trait]
+pub trait WorkerStore: Send + Sync {
+    /// Records a heartbeat: the worker's row is created or updated with `info`, and it counts
+    /// as live until now + `ttl`. Rows of workers gone for more than a day are dropped.
+    async fn report_worker(&self, info: &WorkerInfo, ttl: Duration) -> Result<(), StoreError>;
+
+    /// Removes a worker that stopped cleanly (after handing its leases back). Removing one
+    /// that is not there changes nothing.
+    async fn remove_worker(&self, id: &str) -> Result<(), StoreError>;
+
+    /// Every worker row, live or not, by name then id.
+    async fn list_workers(&self) -> Result<Vec<WorkerRecord>, StoreError>;
+
+    /// Notices of changes other processes make (runs to claim, steps woken), for a worker to
+    /// act on at once; `None` when this backend has none (SQLite: workers scan). Hints only:
+    /// every change is also found by scanning.
+    async fn notices(&self) -> Result<Option<mpsc::UnboundedReceiver<StoreNotice>>, StoreError> {
+        Ok(None)
+    }
+}
+
 /// The whole store, as the engine holds it (`Arc<dyn Store>`). Implemented by every type that
 /// implements the narrow traits.
-pub trait Store: RunStore + StepStore + EventStore + OperatorStore + ScheduleStore {}
+pub trait Store:
+    RunStore + StepStore + EventStore + OperatorStore + ScheduleStore + WorkerStore
+{
+}
 
-impl<T> Store for T where T: RunStore + StepStore + EventStore + OperatorStore + ScheduleStore {}
+impl<T> Store for T where
+    T: RunStore + StepStore + EventStore + OperatorStore + ScheduleStore + WorkerStore
+{
+}

@@ -4,6 +4,7 @@
 mod crash;
 pub(crate) mod harness;
 mod operator;
-mod postgres;
+pub(crate) mod postgres;
 mod runs;
 mod storage;
+mod workers;

@@ -5,5 +5,6 @@
 
 mod restart;
 mod router;
-mod support;
+pub(crate) mod support;
 mod sweep;
+mod workers;

@@ -53,6 +53,11 @@ impl Env {
         open(&self.backend, &self.clock).await
     }
 
+    /// Whether the database under test is Postgres.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
+    }
+
     pub(super) async fn finish(self) {
         if let Backend::Postgres(schema) = self.backend {
             schema.drop().await;

@@ -32,6 +32,7 @@ pub(crate) fn new_run(id: &str) -> NewRun {
         inputs: json!({"budget": "25000.00"}),
         plan_hash: None,
         scheduled_for: None,
+        lease: None,
     }
 }
 

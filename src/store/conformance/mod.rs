@@ -15,6 +15,7 @@ mod operator;
 mod runs;
 mod schedule;
 mod steps;
+mod workers;
 
 pub(crate) use env::Env;
 
@@ -60,6 +61,7 @@ conformance! {
         an_expired_lease_lets_another_process_take_over,
         a_dead_holders_lease_is_taken_over_only_from_that_holder,
         workers_claim_the_oldest_free_run_once,
+        claims_pass_over_held_excluded_and_other_status_runs,
         concurrent_claimers_never_get_the_same_run,
         writers_on_two_handles_take_turns_and_one_wins_a_lease_race,
     }
@@ -90,5 +92,9 @@ conformance! {
         a_slot_run_is_created_with_its_claim_or_not_at_all,
         a_slot_fired_from_two_handles_at_once_starts_one_run,
         a_slot_that_cannot_start_is_claimed_with_a_failed_run,
+    }
+    workers {
+        workers_report_heartbeats_expire_and_leave,
+        notices_name_free_runs_and_woken_steps_on_postgres_only,
     }
 }

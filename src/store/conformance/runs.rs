@@ -10,7 +10,7 @@ use chrono::TimeDelta;
 use super::Env;
 use super::fixtures::{new_run, t0};
 use crate::store::error::StoreError;
-use crate::store::run::{Lease, NewRun, RunFilter, RunRecord, RunStatus};
+use crate::store::run::{Claim, Lease, NewLease, NewRun, RunFilter, RunRecord, RunStatus};
 use crate::store::step::{NewStep, StepState};
 use crate::store::traits::Store;
 
@@ -291,7 +291,10 @@ pub(super) async fn workers_claim_the_oldest_free_run_once(env: &Env) {
         .set_run_status("run_1", RunStatus::Succeeded, None)
         .await
         .unwrap();
-    let live = [RunStatus::Pending, RunStatus::Running];
+    let live = Claim {
+        statuses: vec![RunStatus::Pending, RunStatus::Running],
+        ..Claim::default()
+    };
     let a = store
         .claim_next_run("a", MINUTE, &live)
         .await
@@ -308,7 +311,13 @@ pub(super) async fn workers_claim_the_oldest_free_run_once(env: &Env) {
         store.claim_next_run("c", MINUTE, &live).await.unwrap(),
         None
     );
-    assert_eq!(store.claim_next_run("c", MINUTE, &[]).await.unwrap(), None);
+    assert_eq!(
+        store
+            .claim_next_run("c", MINUTE, &Claim::default())
+            .await
+            .unwrap(),
+        None
+    );
     clock.advance(TimeDelta::minutes(2));
     let c = store
         .claim_next_run("c", MINUTE, &live)
@@ -324,6 +333,58 @@ pub(super) async fn workers_claim_the_oldest_free_run_once(env: &Env) {
     ));
 }
 
+pub(super) async fn claims_pass_over_held_excluded_and_other_status_runs(env: &Env) {
+    let (store, clock) = (&env.store, &env.clock);
+    for id in ["run_1", "run_2", "run_3"] {
+        store.create_run(&new_run(id), &[]).await.unwrap();
+        clock.advance(TimeDelta::seconds(10));
+    }
+    store
+        .set_run_status("run_1", RunStatus::Waiting, None)
+        .await
+        .unwrap();
+    // run_0 is free of other claims, but born leased to the `sluice run` that created it.
+    let born_leased = NewRun {
+        lease: Some(NewLease {
+            owner: "cli".into(),
+            ttl: MINUTE,
+        }),
+        ..new_run("run_0")
+    };
+    store.create_run(&born_leased, &[]).await.unwrap();
+    let lease = store.load_run("run_0").await.unwrap().lease.unwrap();
+    assert_eq!(
+        (lease.owner.as_str(), lease.expires_at),
+        ("cli", t0() + TimeDelta::seconds(90))
+    );
+    let claim = Claim {
+        statuses: vec![RunStatus::Pending],
+        except: vec!["run_2".into()],
+    };
+    let first = store.claim_next_run("w", MINUTE, &claim).await.unwrap();
+    assert_eq!(first.map(|l| l.run_id), Some("run_3".into()));
+    assert_eq!(
+        store.claim_next_run("w", MINUTE, &claim).await.unwrap(),
+        None
+    );
+    let waiting = Claim {
+        statuses: vec![RunStatus::Waiting],
+        ..Claim::default()
+    };
+    let lease = store.claim_next_run("w", MINUTE, &waiting).await.unwrap();
+    assert_eq!(lease.map(|l| l.run_id), Some("run_1".into()));
+    // The creator's lease is its own: it extends it, and it runs out like any other.
+    let extended = store.acquire_lease("run_0", "cli", MINUTE).await.unwrap();
+    assert_eq!(extended.expires_at, t0() + TimeDelta::seconds(90));
+    clock.advance(TimeDelta::minutes(2));
+    let others = Claim {
+        except: vec!["run_2".into(), "run_3".into()],
+        ..claim
+    };
+    let late = store.claim_next_run("w", MINUTE, &others).await.unwrap();
+    assert_eq!(late.map(|l| l.run_id), Some("run_0".into()));
+}
+
 pub(super) async fn concurrent_claimers_never_get_the_same_run(env: &Env) {
     const RUNS: usize = 40;
     for i in 0..RUNS {
@@ -333,12 +394,13 @@ pub(super) async fn concurrent_claimers_never_get_the_same_run(env: &Env) {
             .unwrap();
     }
     let claimer = |store: Arc<dyn Store>, owner: &'static str| {
+        let pending = Claim {
+            statuses: vec![RunStatus::Pending],
+            ..Claim::default()
+        };
         tokio::spawn(async move {
             let mut claimed = Vec::new();
-            while let Some(lease) = store
-                .claim_next_run(owner, MINUTE, &[RunStatus::Pending])
-                .await?
-            {
+            while let Some(lease) = store.claim_next_run(owner, MINUTE, &pending).await? {
                 assert_eq!(lease.owner, owner);
                 claimed.push(lease.run_id);
             }

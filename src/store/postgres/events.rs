@@ -9,9 +9,11 @@ use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::PostgresStore;
 use super::codec::{event_columns, event_from_row};
+use super::notify::notify;
 use super::transitions::lock_runs;
 use crate::store::error::StoreError;
 use crate::store::event::{EventFilter, EventInsert, EventRecord, NewEvent};
+use crate::store::notice::StoreNotice;
 use crate::store::step::StepKey;
 use crate::store::traits::EventStore;
 
@@ -66,6 +68,7 @@ impl PostgresStore {
             .execute(&mut *tx)
             .await?;
             if result.rows_affected() == 1 {
+                notify(&mut tx, &StoreNotice::Woken(key.clone())).await?;
                 woken.push(key.clone());
             }
         }

@@ -9,12 +9,14 @@
 
 mod codec;
 mod events;
+mod notify;
 mod open;
 mod operator;
 mod runs;
 mod schedule;
 mod steps;
 mod transitions;
+mod workers;
 
 #[cfg(test)]
 pub(crate) mod testing;

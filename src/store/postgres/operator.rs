@@ -11,8 +11,10 @@ use sqlx::{PgConnection, Row};
 
 use super::PostgresStore;
 use super::codec::{get_count, json_text, ts_text};
+use super::notify::notify;
 use super::transitions::{refusal, reset_failed};
 use crate::store::error::StoreError;
+use crate::store::notice::StoreNotice;
 use crate::store::operator::{ActionKind, OperatorAction, OperatorRecord};
 use crate::store::step::{StepKey, StepState};
 use crate::store::traits::OperatorStore;
@@ -87,7 +89,7 @@ impl PostgresStore {
 
         if changed > 0 && action.kind != ActionKind::Cancel {
             // The run can make progress again: let a worker or `sluice resume` pick it up.
-            sqlx::query(
+            let reopened = sqlx::query(
                 "UPDATE runs SET status = 'pending', error = NULL, finished_at = NULL, \
                  updated_at = $1 \
                  WHERE id = $2 AND status IN ('failed', 'needs_attention', 'waiting')",
@@ -96,6 +98,12 @@ impl PostgresStore {
             .bind(&action.run_id)
             .execute(&mut *tx)
             .await?;
+            if reopened.rows_affected() == 1 {
+                let free = StoreNotice::RunFree {
+                    run_id: action.run_id.clone(),
+                };
+                notify(&mut tx, &free).await?;
+            }
         }
 
         let provider_ref = match &action.kind {

@@ -9,13 +9,16 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::PostgresStore;
-use super::codec::{is_unique_violation, json_text, run_columns, run_from_row};
+use super::codec::{is_unique_violation, json_text, listed_run_columns, run_columns, run_from_row};
+use super::notify::notify;
+use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
-use crate::store::run::{Lease, NewRun, RunFilter, RunRecord, RunStatus};
+use crate::store::notice::StoreNotice;
+use crate::store::run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
 use crate::store::step::{NewStep, StepKey, StepState};
 use crate::store::traits::RunStore;
 
@@ -42,8 +45,9 @@ pub(super) async fn insert_run(
 
     let inserted = sqlx::query(
         "INSERT INTO runs (id, workflow_name, workflow_path, workflow_hash, inputs_hash, \
-         inputs_json, plan_hash, status, created_at, updated_at, scheduled_for) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $9)",
+         inputs_json, plan_hash, status, created_at, updated_at, scheduled_for, lease_owner, \
+         lease_expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $9, $10, $11)",
     )
     .bind(&run.id)
     .bind(&run.workflow_name)
@@ -54,6 +58,8 @@ pub(super) async fn insert_run(
     .bind(&run.plan_hash)
     .bind(now)
     .bind(run.scheduled_for)
+    .bind(run.lease.as_ref().map(|l| &l.owner))
+    .bind(run.lease.as_ref().map(|l| now + ttl_delta(l.ttl)))
     .execute(&mut *conn)
     .await;
     match inserted {
@@ -103,13 +109,6 @@ pub(super) async fn insert_run(
     Ok(())
 }
 
-/// The lease's TTL as a time delta; absurd TTLs are capped at 100 years rather than failing.
-fn ttl_delta(ttl: Duration) -> TimeDelta {
-    TimeDelta::from_std(ttl)
-        .unwrap_or(TimeDelta::MAX)
-        .min(TimeDelta::days(36_500))
-}
-
 /// Status names, as the `text[]` parameter of `status = ANY($n)`.
 fn status_names(statuses: &[RunStatus]) -> Vec<&'static str> {
     statuses.iter().map(|status| status.as_str()).collect()
@@ -119,6 +118,12 @@ impl PostgresStore {
     async fn create_run_inner(&self, run: &NewRun, steps: &[NewStep]) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         insert_run(&mut tx, run, steps, self.now()).await?;
+        if run.lease.is_none() {
+            let free = StoreNotice::RunFree {
+                run_id: run.id.clone(),
+            };
+            notify(&mut tx, &free).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -141,7 +146,7 @@ impl PostgresStore {
     async fn list_runs_inner(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError> {
         let mut query = QueryBuilder::<Postgres>::new(concat!(
             "SELECT ",
-            run_columns!(),
+            listed_run_columns!(),
             " FROM runs WHERE TRUE"
         ));
         if let Some(workflow) = &filter.workflow {
@@ -288,9 +293,9 @@ impl PostgresStore {
         &self,
         owner: &str,
         ttl: Duration,
-        statuses: &[RunStatus],
+        claim: &Claim,
     ) -> Result<Option<Lease>, StoreError> {
-        if statuses.is_empty() {
+        if claim.statuses.is_empty() {
             return Ok(None);
         }
         let now = self.now();
@@ -303,6 +308,7 @@ impl PostgresStore {
              WHERE id = (SELECT id FROM runs \
                          WHERE status = ANY($4) \
                            AND (lease_owner IS NULL OR lease_expires_at <= $3) \
+                           AND NOT (id = ANY($5)) \
                          ORDER BY created_at, id COLLATE \"C\" LIMIT 1 \
                          FOR UPDATE SKIP LOCKED) \
              RETURNING id",
@@ -310,7 +316,8 @@ impl PostgresStore {
         .bind(owner)
         .bind(expires_at)
         .bind(now)
-        .bind(status_names(statuses))
+        .bind(status_names(&claim.statuses))
+        .bind(&claim.except)
         .fetch_optional(&self.pool)
         .await?;
         row.map(|row| {
@@ -353,15 +360,26 @@ impl PostgresStore {
     }
 
     async fn release_lease_inner(&self, lease: &Lease) -> Result<(), StoreError> {
-        sqlx::query(
+        let mut tx = self.begin().await?;
+        let released = sqlx::query(
             "UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL, updated_at = $1 \
-             WHERE id = $2 AND lease_owner = $3",
+             WHERE id = $2 AND lease_owner = $3 \
+             RETURNING status IN ('pending', 'running') AS claimable",
         )
         .bind(self.now())
         .bind(&lease.run_id)
         .bind(&lease.owner)
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
+        if let Some(row) = released
+            && row.try_get::<bool, _>("claimable")?
+        {
+            let free = StoreNotice::RunFree {
+                run_id: lease.run_id.clone(),
+            };
+            notify(&mut tx, &free).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 }
@@ -418,9 +436,9 @@ impl RunStore for PostgresStore {
         &self,
         owner: &str,
         ttl: Duration,
-        statuses: &[RunStatus],
+        claim: &Claim,
     ) -> Result<Option<Lease>, StoreError> {
-        let result = self.claim_next_run_inner(owner, ttl, statuses).await;
+        let result = self.claim_next_run_inner(owner, ttl, claim).await;
         result.map_err(|e| self.classify(e))
     }
 

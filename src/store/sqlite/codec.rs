@@ -142,6 +142,17 @@ macro_rules! run_columns {
 }
 pub(super) use run_columns;
 
+/// [`run_columns`] without the inputs (read as JSON `null`): lists of runs never need them, and
+/// a run's inputs can be megabytes.
+macro_rules! listed_run_columns {
+    () => {
+        "id, workflow_name, workflow_path, workflow_hash, \
+    inputs_hash, 'null' AS inputs_json, plan_hash, status, created_at, updated_at, finished_at, \
+    lease_owner, lease_expires_at, scheduled_for, error"
+    };
+}
+pub(super) use listed_run_columns;
+
 pub(super) fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
     let id: String = row.try_get("id")?;
     let status: String = row.try_get("status")?;

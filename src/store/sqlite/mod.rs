@@ -13,6 +13,7 @@ mod runs;
 mod schedule;
 mod steps;
 mod transitions;
+mod workers;
 
 #[cfg(test)]
 mod testing;

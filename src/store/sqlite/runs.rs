@@ -6,15 +6,17 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::SqliteStore;
 use super::codec::{
-    is_unique_violation, json_text, opt_ts, parse_ts, run_columns, run_from_row, ts,
+    is_unique_violation, json_text, listed_run_columns, opt_ts, parse_ts, run_columns,
+    run_from_row, ts,
 };
+use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
-use crate::store::run::{Lease, NewRun, RunFilter, RunRecord, RunStatus};
+use crate::store::run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
 use crate::store::step::{NewStep, StepKey, StepState};
 use crate::store::traits::RunStore;
 
@@ -42,8 +44,9 @@ pub(super) async fn insert_run(
     let now_text = ts(now);
     let inserted = sqlx::query(
         "INSERT INTO runs (id, workflow_name, workflow_path, workflow_hash, inputs_hash, \
-         plan_hash, status, created_at, updated_at, scheduled_for) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $8)",
+         plan_hash, status, created_at, updated_at, scheduled_for, lease_owner, \
+         lease_expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $8, $9, $10)",
     )
     .bind(&run.id)
     .bind(&run.workflow_name)
@@ -53,6 +56,8 @@ pub(super) async fn insert_run(
     .bind(&run.plan_hash)
     .bind(&now_text)
     .bind(opt_ts(run.scheduled_for))
+    .bind(run.lease.as_ref().map(|l| &l.owner))
+    .bind(run.lease.as_ref().map(|l| ts(now + ttl_delta(l.ttl))))
     .execute(&mut *conn)
     .await;
     match inserted {
@@ -94,13 +99,6 @@ pub(super) async fn insert_run(
     Ok(())
 }
 
-/// The lease's TTL as a time delta; absurd TTLs are capped at 100 years rather than failing.
-fn ttl_delta(ttl: Duration) -> TimeDelta {
-    TimeDelta::from_std(ttl)
-        .unwrap_or(TimeDelta::MAX)
-        .min(TimeDelta::days(36_500))
-}
-
 impl SqliteStore {
     async fn create_run_inner(&self, run: &NewRun, steps: &[NewStep]) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
@@ -127,8 +125,8 @@ impl SqliteStore {
     async fn list_runs_inner(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError> {
         let mut query = QueryBuilder::<Sqlite>::new(concat!(
             "SELECT ",
-            run_columns!(),
-            " FROM runs JOIN run_inputs ON run_inputs.run_id = runs.id WHERE 1 = 1"
+            listed_run_columns!(),
+            " FROM runs WHERE 1 = 1"
         ));
         if let Some(workflow) = &filter.workflow {
             query.push(" AND workflow_name = ").push_bind(workflow);
@@ -280,30 +278,41 @@ impl SqliteStore {
         &self,
         owner: &str,
         ttl: Duration,
-        statuses: &[RunStatus],
+        claim: &Claim,
     ) -> Result<Option<Lease>, StoreError> {
-        if statuses.is_empty() {
+        if claim.statuses.is_empty() {
             return Ok(None);
         }
         let now = self.now();
         let expires_at = now + ttl_delta(ttl);
-        let mut claim = QueryBuilder::<Sqlite>::new("UPDATE runs SET lease_owner = ");
-        claim
+        let mut update = QueryBuilder::<Sqlite>::new("UPDATE runs SET lease_owner = ");
+        update
             .push_bind(owner)
             .push(", lease_expires_at = ")
             .push_bind(ts(expires_at))
             .push(", updated_at = ")
             .push_bind(ts(now))
             .push(" WHERE id = (SELECT id FROM runs WHERE status IN (");
-        let mut list = claim.separated(", ");
-        for status in statuses {
+        let mut list = update.separated(", ");
+        for status in &claim.statuses {
             list.push_bind(status.as_str());
         }
-        claim
+        update
             .push(") AND (lease_owner IS NULL OR lease_expires_at <= ")
             .push_bind(ts(now))
-            .push(") ORDER BY created_at, id LIMIT 1) RETURNING id");
-        let row = claim.build().fetch_optional(&self.writer).await?;
+            .push(")");
+        if !claim.except.is_empty() {
+            update.push(" AND id NOT IN (");
+            let mut list = update.separated(", ");
+            for id in &claim.except {
+                list.push_bind(id);
+            }
+            update.push(")");
+        }
+        update.push(" ORDER BY created_at, id LIMIT 1) RETURNING id");
+        // SQLite lets one writer in at a time, so the select and the update cannot interleave
+        // with another claimer's.
+        let row = update.build().fetch_optional(&self.writer).await?;
         row.map(|row| {
             Ok(Lease {
                 run_id: row.try_get("id")?,
@@ -409,9 +418,9 @@ impl RunStore for SqliteStore {
         &self,
         owner: &str,
         ttl: Duration,
-        statuses: &[RunStatus],
+        claim: &Claim,
     ) -> Result<Option<Lease>, StoreError> {
-        let result = self.claim_next_run_inner(owner, ttl, statuses).await;
+        let result = self.claim_next_run_inner(owner, ttl, claim).await;
         result.map_err(|e| self.classify(e))
     }
 

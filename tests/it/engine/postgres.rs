@@ -14,14 +14,14 @@ use sqlx::postgres::PgPool;
 use super::harness::{Harness, text};
 
 /// A fresh schema in the test database, dropped by [`TestSchema::drop`].
-struct TestSchema {
-    url: String,
+pub(crate) struct TestSchema {
+    pub url: String,
     schema: String,
-    admin: PgPool,
+    pub admin: PgPool,
 }
 
 impl TestSchema {
-    async fn create() -> Option<TestSchema> {
+    pub async fn create() -> Option<TestSchema> {
         let base = match std::env::var("SLUICE_TEST_POSTGRES") {
             Ok(url) if !url.is_empty() => url,
             _ if std::env::var("CI").is_ok_and(|ci| !matches!(ci.as_str(), "" | "0" | "false")) => {
@@ -48,7 +48,12 @@ impl TestSchema {
         })
     }
 
-    async fn drop(self) {
+    /// The schema's name, to qualify tables in queries on [`Self::admin`].
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    pub async fn drop(self) {
         sqlx::raw_sql(AssertSqlSafe(format!(
             "DROP SCHEMA {} CASCADE",
             self.schema
@@ -112,6 +117,7 @@ async fn payroll_on_postgres_interrupted_after_dispatch_resumes_and_pays_once() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_applies_pending_migrations_once_and_refuses_a_newer_schema() {
     let sqlite_schema = sluice::store::sqlite::schema_version();
+    let postgres_schema = sluice::store::postgres::schema_version();
     let h = Harness::start(Faults::default()).await;
     let sqlite = h.db().display().to_string();
     let first = sluice_on(&h, &sqlite, &["migrate"], None).await;
@@ -133,7 +139,8 @@ async fn migrate_applies_pending_migrations_once_and_refuses_a_newer_schema() {
     let first = sluice_on(&h, &url, &["migrate"], None).await;
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
     assert!(
-        String::from_utf8_lossy(&first.stdout).contains("from schema version 0 to 1"),
+        String::from_utf8_lossy(&first.stdout)
+            .contains(&format!("from schema version 0 to {postgres_schema}")),
         "{}",
         text(&first)
     );
@@ -145,11 +152,17 @@ async fn migrate_applies_pending_migrations_once_and_refuses_a_newer_schema() {
     .execute(&db.admin)
     .await
     .unwrap();
-    for args in [&["migrate"][..], &["runs"]] {
+    for args in [
+        &["migrate"][..],
+        &["runs"],
+        &["serve", "--listen", "127.0.0.1:0"],
+    ] {
         let out = sluice_on(&h, &url, args, None).await;
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
         assert!(
-            text(&out).contains("has schema version 9999, newer than the 1 this sluice supports"),
+            text(&out).contains(&format!(
+                "has schema version 9999, newer than the {postgres_schema} this sluice supports"
+            )),
             "{}",
             text(&out)
         );

@@ -188,6 +188,20 @@ async fn bad_csv_input_is_refused_before_anything_runs() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("no column `amount`"), "{}", text(&out));
 
+    // A file that cannot be read is bad input too, with `--detach` as without.
+    let missing = format!("payees=@{}", h.dir.path().join("missing.csv").display());
+    for extra in [&[][..], &["--detach"]] {
+        let mut args = vec!["run", "workflows/payroll.yaml", "--input", &missing];
+        args.extend_from_slice(extra);
+        let out = h.sluice(&args, None).await;
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(
+            text(&out).contains("missing.csv` for input `payees`"),
+            "{}",
+            text(&out)
+        );
+    }
+
     let runs = h.sluice(&["runs"], None).await;
     assert_eq!(
         String::from_utf8_lossy(&runs.stdout).lines().count(),

@@ -174,6 +174,7 @@ impl Intake {
             inputs: json!({}),
             plan_hash: None,
             scheduled_for: None,
+            lease: None,
         };
         self.store.create_run(&run, &news).await.unwrap();
         let lease = self

@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use sluice::providers::ProviderKind;
 use sluice::sandbox::{DeliveryOutcome, Faults, SandboxConfig, WebhookFaultKind, WebhookFaultRule};
-use sluice::store::{
-    RunStatus, RunStore, SqliteConfig, SqliteStore, StepKey, StepRecord, StepStore,
-};
+use sluice::store::{RunStatus, SqliteConfig, SqliteStore, StepKey, StepRecord, Store};
 
 use crate::engine::harness::{Harness, text};
 
@@ -73,12 +71,12 @@ where
 }
 
 /// A step's row.
-pub async fn step(store: &SqliteStore, run: &str, step: &str) -> StepRecord {
+pub async fn step(store: &dyn Store, run: &str, step: &str) -> StepRecord {
     store.load_step(&StepKey::step(run, step)).await.unwrap()
 }
 
 /// Waits until the run ends (succeeded or failed) and returns its status.
-pub async fn finished(store: &SqliteStore, run: &str, limit: Duration) -> RunStatus {
+pub async fn finished(store: &dyn Store, run: &str, limit: Duration) -> RunStatus {
     wait_for(&format!("run `{run}` to finish"), limit, || async {
         let status = store.load_run(run).await.ok()?.status;
         status.is_finished().then_some(status)
@@ -87,7 +85,7 @@ pub async fn finished(store: &SqliteStore, run: &str, limit: Duration) -> RunSta
 }
 
 /// The run's await outputs were produced by an event the read-back confirmed.
-pub async fn assert_awaits_took_events(store: &SqliteStore, run: &str) {
+pub async fn assert_awaits_took_events(store: &dyn Store, run: &str) {
     for (name, event) in [
         ("paid", "CHECKOUT_COMPLETED"),
         ("converted", "SWAP_COMPLETED"),

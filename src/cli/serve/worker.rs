@@ -1,0 +1,472 @@
+//! The worker of `sluice serve`: it claims runs that can go on and executes them, reports a
+//! heartbeat, and on stop hands its runs back.
+//!
+//! Any number of workers may share one database. Each claims runs one at a time with a lease
+//! ([`RunStore::claim_next_run`](crate::store::RunStore::claim_next_run): `FOR UPDATE SKIP
+//! LOCKED` on Postgres), up to `--max-runs` at once, so runs spread over the workers; a run is
+//! walked by one worker at a time, its items concurrently within it. A worker that dies stops
+//! renewing its leases; once they expire, another worker's next scan claims the runs and
+//! continues them through the normal resume path (items in doubt are looked up, never sent
+//! blind). A worker that stops cleanly drains instead: nothing new is dispatched, what is in
+//! flight is recorded, and the leases are released so another worker continues at once.
+//!
+//! Every scan also loads the workflow of every active run, held here or not, so that this
+//! worker's receiver accepts webhooks for all of them: a webhook may reach any worker. The
+//! step it wakes is `pending` in the shared store, and the await that waits for it, wherever
+//! it runs, sees that at its next store check (every second). On Postgres the store also
+//! sends notices (`LISTEN`/`NOTIFY`): a run to claim is claimed at once instead of at the next
+//! scan, and a woken step's await looks at once. Notices are hints; the scans stay.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::Utc;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::cli::common::build_providers;
+use crate::cli::workflow;
+use crate::engine::await_step::Wakeups;
+use crate::engine::executor::holder_is_dead;
+use crate::engine::prepare::workflow_hash;
+use crate::engine::{Drain, Engine, EngineError};
+use crate::plan::CompiledWorkflow;
+use crate::providers::Provider;
+use crate::store::{
+    Claim, Lease, RunFilter, RunRecord, RunStatus, Store, StoreError, StoreNotice, WorkerInfo,
+};
+use crate::webhooks::{Notice, Providers};
+
+/// Deliveries for an unknown provider block trigger a scan at most this often.
+const UNKNOWN_RESCAN: Duration = Duration::from_secs(1);
+
+/// The statuses of runs that can go on.
+const ACTIVE: [RunStatus; 3] = [RunStatus::Pending, RunStatus::Running, RunStatus::Waiting];
+
+/// A workflow ready to run: compiled, with an adapter per provider block.
+struct Workflow {
+    compiled: Arc<CompiledWorkflow>,
+    providers: HashMap<String, Arc<dyn Provider>>,
+}
+
+/// Workflows by file and content hash, each loaded once; loading registers its provider
+/// blocks with the receiver.
+pub(super) struct Workflows {
+    registry: Providers,
+    cache: HashMap<(PathBuf, String), Arc<Workflow>>,
+}
+
+impl Workflows {
+    pub(super) fn new(registry: Providers) -> Self {
+        Workflows {
+            registry,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// Loads every workflow file in `dir`; invalid ones are reported and skipped.
+    pub(super) fn load_dir(&mut self, dir: &Path) -> Result<()> {
+        let entries =
+            std::fs::read_dir(dir).with_context(|| format!("cannot read `{}`", dir.display()))?;
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            match self.load(&path) {
+                Ok((_, w)) => tracing::info!(
+                    workflow = %w.compiled.config.name,
+                    providers = ?w.providers.keys().collect::<Vec<_>>(),
+                    "Workflow loaded."
+                ),
+                Err(error) => {
+                    tracing::warn!(path = %path.display(), error = %format!("{error:#}"), "Workflow skipped.");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The workflow in `path` as it is now, and its hash.
+    fn load(&mut self, path: &Path) -> Result<(String, Arc<Workflow>)> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        let hash = workflow_hash(&text);
+        let key = (path.to_path_buf(), hash.clone());
+        if let Some(w) = self.cache.get(&key) {
+            return Ok((hash, w.clone()));
+        }
+        let (_, compiled) = workflow::load_and_compile(path)
+            .map_err(|e| anyhow!("`{}` is not usable: {e}", path.display()))?;
+        let providers = build_providers(&compiled.config, None)?;
+        self.registry.add_all(&providers);
+        let w = Arc::new(Workflow {
+            compiled: Arc::new(compiled),
+            providers,
+        });
+        self.cache.insert(key, w.clone());
+        Ok((hash, w))
+    }
+
+    /// The workflow `run` started from, if the file is still the same.
+    fn for_run(&mut self, run: &RunRecord) -> Result<Arc<Workflow>> {
+        let path = Path::new(&run.workflow_path);
+        let (hash, w) = self.load(path)?;
+        if hash != run.workflow_hash {
+            bail!(
+                "`{}` changed since the run started; continue it with `sluice resume {} --allow-changed`",
+                path.display(),
+                run.id
+            );
+        }
+        if w.compiled.config.name != run.workflow_name {
+            bail!(
+                "`{}` is workflow `{}`, not `{}`",
+                path.display(),
+                w.compiled.config.name,
+                run.workflow_name
+            );
+        }
+        Ok(w)
+    }
+}
+
+/// Why runs are looked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reason {
+    /// `serve` just started: every run that can go on does, waiting ones included.
+    Start,
+    /// The periodic rescan: runs whose worker died or handed them back, and pending ones
+    /// nobody holds. Runs waiting for an operator are left alone until the operator acts
+    /// (which makes them pending).
+    Rescan,
+}
+
+/// How a worker behaves.
+#[derive(Debug, Clone)]
+pub(super) struct WorkerSettings {
+    /// How often to look for runs to claim.
+    pub rescan: Duration,
+    /// How long its leases and its heartbeat last without renewal.
+    pub lease_ttl: Duration,
+    /// The most runs it executes at once.
+    pub max_runs: usize,
+    /// How long a stop waits for runs to reach a checkpoint before cutting them off.
+    pub grace: Duration,
+}
+
+/// Claims and executes runs in this process.
+pub(super) struct Worker {
+    store: Arc<dyn Store>,
+    engine: Arc<Engine>,
+    info: WorkerInfo,
+    drain: Drain,
+    wakeups: Wakeups,
+    settings: WorkerSettings,
+    workflows: Workflows,
+    running: HashMap<tokio::task::Id, String>,
+    refused: HashSet<String>,
+    tasks: JoinSet<()>,
+}
+
+impl Worker {
+    /// A worker executing with `engine`, whose lease owner name is `info.id`, which drains
+    /// with `drain` and wakes the awaits of this process through `wakeups`.
+    pub(super) fn new(
+        store: Arc<dyn Store>,
+        engine: Arc<Engine>,
+        info: WorkerInfo,
+        (drain, wakeups): (Drain, Wakeups),
+        settings: WorkerSettings,
+        workflows: Workflows,
+    ) -> Self {
+        debug_assert_eq!(engine.owner(), info.id);
+        Worker {
+            store,
+            engine,
+            info,
+            drain,
+            wakeups,
+            settings,
+            workflows,
+            running: HashMap::new(),
+            refused: HashSet::new(),
+            tasks: JoinSet::new(),
+        }
+    }
+
+    /// Works until `stopped`, then drains: see the module docs.
+    pub(super) async fn run(
+        mut self,
+        mut notices: mpsc::UnboundedReceiver<Notice>,
+        mut stopped: watch::Receiver<bool>,
+    ) {
+        self.heartbeat().await;
+        let mut store_notices = match self.store.notices().await {
+            Ok(notices) => notices,
+            Err(error) => {
+                tracing::warn!(%error, "No store notices; relying on scans.");
+                None
+            }
+        };
+        let mut scan = tokio::time::interval(self.settings.rescan);
+        scan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut beat = tokio::time::interval(self.settings.lease_ttl / 3);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        beat.reset();
+        let mut reason = Reason::Start;
+        let mut looked_for_blocks: Option<Instant> = None;
+        loop {
+            tokio::select! {
+                _ = stopped.changed() => break,
+                Some(notice) = notices.recv() => match notice {
+                    Notice::Woken(key) => match self.store.load_run(&key.run_id).await {
+                        Ok(run) => self.start_woken(run),
+                        Err(error) => tracing::warn!(run_id = %key.run_id, %error, "Cannot load a woken run."),
+                    },
+                    // A run started since the last scan: its blocks are registered by a scan,
+                    // at most once a second however many deliveries ask.
+                    Notice::UnknownProvider(_) => {
+                        if looked_for_blocks.is_none_or(|at| at.elapsed() >= UNKNOWN_RESCAN) {
+                            looked_for_blocks = Some(Instant::now());
+                            self.scan(Reason::Rescan).await;
+                        }
+                    }
+                },
+                Some(notice) = next_notice(&mut store_notices) => match notice {
+                    StoreNotice::RunFree { .. } => self.scan(Reason::Rescan).await,
+                    StoreNotice::Woken(key) => {
+                        // An await of this process, if it is one: look now.
+                        self.wakeups.wake(&key);
+                        if let Ok(run) = self.store.load_run(&key.run_id).await {
+                            self.start_woken(run);
+                        }
+                    }
+                },
+                _ = scan.tick() => {
+                    self.scan(reason).await;
+                    reason = Reason::Rescan;
+                }
+                _ = beat.tick() => self.heartbeat().await,
+                Some(done) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => {
+                    let id = match done {
+                        Ok((id, ())) => id,
+                        Err(e) => e.id(),
+                    };
+                    self.running.remove(&id);
+                }
+            }
+        }
+        self.stop().await;
+    }
+
+    async fn heartbeat(&self) {
+        if let Err(error) = self
+            .store
+            .report_worker(&self.info, self.settings.lease_ttl)
+            .await
+        {
+            tracing::warn!(%error, "Cannot record this worker's heartbeat.");
+        }
+    }
+
+    /// Registers the provider blocks of every active run, then claims runs up to capacity.
+    async fn scan(&mut self, reason: Reason) {
+        let filter = RunFilter {
+            statuses: ACTIVE.to_vec(),
+            ..RunFilter::default()
+        };
+        match self.store.list_runs(&filter).await {
+            Ok(runs) => {
+                for run in runs {
+                    self.register(&run);
+                    // A holder that died on this host is known dead before its lease runs out.
+                    let dead_holder = run.lease.as_ref().is_some_and(|l| {
+                        l.expires_at > Utc::now()
+                            && !self.info.owns(&l.owner)
+                            && holder_is_dead(&l.owner)
+                    });
+                    if dead_holder && self.running.len() < self.settings.max_runs {
+                        self.start(run);
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(%error, "Cannot list runs to resume."),
+        }
+        // Runs whose worker is gone first, then new ones, then (on start) waiting ones. A run
+        // a `sluice run` is about to execute is born leased to it, so it is not taken here.
+        let mut statuses = vec![RunStatus::Running, RunStatus::Pending];
+        if reason == Reason::Start {
+            statuses.push(RunStatus::Waiting);
+        }
+        for status in statuses {
+            while self.running.len() < self.settings.max_runs {
+                let claim = Claim {
+                    statuses: vec![status],
+                    except: self
+                        .running
+                        .values()
+                        .chain(&self.refused)
+                        .cloned()
+                        .collect(),
+                };
+                let lease = match self
+                    .store
+                    .claim_next_run(&self.info.id, self.settings.lease_ttl, &claim)
+                    .await
+                {
+                    Ok(Some(lease)) => lease,
+                    Ok(None) => break,
+                    Err(error) => {
+                        tracing::warn!(%error, "Cannot claim a run.");
+                        return;
+                    }
+                };
+                match self.store.load_run(&lease.run_id).await {
+                    Ok(run) => {
+                        if !(self.register(&run) && self.start(run)) {
+                            self.release(&lease).await;
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(run_id = %lease.run_id, %error, "Cannot load a claimed run.");
+                        self.release(&lease).await;
+                        self.refused.insert(lease.run_id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Loads the run's workflow, which registers its provider blocks with the receiver;
+    /// `false` (reported once) when it cannot be loaded here.
+    fn register(&mut self, run: &RunRecord) -> bool {
+        match self.workflows.for_run(run) {
+            Ok(_) => true,
+            Err(error) => {
+                if self.refused.insert(run.id.clone()) {
+                    tracing::error!(run_id = %run.id, error = %format!("{error:#}"), "Cannot resume the run here.");
+                }
+                false
+            }
+        }
+    }
+
+    async fn release(&self, lease: &Lease) {
+        if let Err(error) = self.store.release_lease(lease).await {
+            tracing::warn!(run_id = %lease.run_id, %error, "Cannot release a run's lease.");
+        }
+    }
+
+    /// An event woke a step of `run`: continue it here unless it is held or finished.
+    fn start_woken(&mut self, run: RunRecord) {
+        let held = run
+            .lease
+            .as_ref()
+            .is_some_and(|l| l.expires_at > Utc::now() && !holder_is_dead(&l.owner));
+        if !held && self.running.len() < self.settings.max_runs && self.register(&run) {
+            self.start(run);
+        }
+    }
+
+    /// Executes `run` in a task of its own (the engine takes or extends the lease); `false`
+    /// if it is over, already executing here, or cannot be loaded.
+    fn start(&mut self, run: RunRecord) -> bool {
+        if run.status.is_finished() || self.running.values().any(|id| *id == run.id) {
+            return false;
+        }
+        let Ok(workflow) = self.workflows.for_run(&run) else {
+            return false;
+        };
+        let engine = self.engine.clone();
+        let drain = self.drain.clone();
+        let run_id = run.id.clone();
+        let handle = self.tasks.spawn(async move {
+            tracing::info!(run_id = %run_id, "Resuming the run.");
+            let result = engine
+                .execute(&run_id, workflow.compiled.clone(), workflow.providers.clone())
+                .await;
+            match result {
+                Ok(report) => {
+                    tracing::info!(run_id = %run_id, status = %report.status.as_str(), "Run stopped.");
+                    for message in report.messages {
+                        tracing::info!(run_id = %run_id, "{message}");
+                    }
+                }
+                // Someone else took it first, or it ended meanwhile: nothing to do.
+                Err(EngineError::Store(StoreError::Leased { .. }) | EngineError::Finished { .. }) => {}
+                Err(EngineError::Halted(_)) if drain.is_draining() => {
+                    tracing::info!(run_id = %run_id, "Run handed back at a checkpoint.");
+                }
+                Err(error) => tracing::error!(run_id = %run_id, %error, "The run stopped."),
+            }
+        });
+        self.running.insert(handle.id(), run.id);
+        true
+    }
+
+    /// Drains: dispatches nothing new, gives the runs in flight `grace` to record what they
+    /// sent, cuts off the rest (they resume from their checkpoints), then releases every lease
+    /// this worker holds and removes its row.
+    async fn stop(mut self) {
+        self.drain.start();
+        if !self.tasks.is_empty() {
+            tracing::info!(
+                runs = self.tasks.len(),
+                "Stopping: runs stop at their next checkpoint and are handed back."
+            );
+        }
+        let grace = self.settings.grace;
+        let drained = tokio::time::timeout(grace, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                runs = self.tasks.len(),
+                "Runs still busy after the grace period (awaits, slow providers) are cut off; they resume from their checkpoints."
+            );
+            self.tasks.shutdown().await;
+        }
+        hand_back(&*self.store, &self.info).await;
+        if let Err(error) = self.store.remove_worker(&self.info.id).await {
+            tracing::warn!(%error, "Cannot remove this worker's row.");
+        }
+    }
+}
+
+/// The next store notice, or never when the store sends none.
+async fn next_notice(
+    notices: &mut Option<mpsc::UnboundedReceiver<StoreNotice>>,
+) -> Option<StoreNotice> {
+    match notices {
+        Some(notices) => notices.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Releases every lease `worker` holds, of any of its engines.
+pub(super) async fn hand_back(store: &dyn Store, worker: &WorkerInfo) {
+    let filter = RunFilter {
+        statuses: ACTIVE.to_vec(),
+        ..RunFilter::default()
+    };
+    let runs = match store.list_runs(&filter).await {
+        Ok(runs) => runs,
+        Err(error) => {
+            tracing::warn!(%error, "Cannot list this worker's runs to hand them back.");
+            return;
+        }
+    };
+    for lease in runs.into_iter().filter_map(|r| r.lease) {
+        if worker.owns(&lease.owner)
+            && let Err(error) = store.release_lease(&lease).await
+        {
+            tracing::warn!(run_id = %lease.run_id, %error, "Cannot release a run's lease.");
+        }
+    }
+}
