@@ -278,19 +278,26 @@ fn run(args: &Args) -> Result<(), String> {
     if part("workers") {
         match std::env::var("SLUICE_BENCH_POSTGRES") {
             Ok(url) if !url.is_empty() => {
-                let (runs, rows) = if args.quick { (4, 250) } else { (8, 1_250) };
-                let payroll = data::write(&work, rows).map_err(|e| e.to_string())?;
-                let calls = if results.calls_per_item > 0.0 {
-                    results.calls_per_item
+                // Many runs, then one run of as many payees whose items the workers share.
+                let series = if args.quick {
+                    [(4, 250), (1, 1_000)]
                 } else {
-                    cli.calls_per_item(&payroll)?
+                    [(8, 1_250), (1, 10_000)]
                 };
-                for r in rt.block_on(workers::run(&cli, &url, &payroll, runs, calls))? {
-                    eprintln!(
-                        "workers {} {:>6} payees {:>7.2} s {:>6.0} items/s",
-                        r.workers, r.items, r.wall_s, r.items_per_s
-                    );
-                    results.workers.push(r);
+                for (runs, rows) in series {
+                    let payroll = data::write(&work, rows).map_err(|e| e.to_string())?;
+                    let calls = if results.calls_per_item > 0.0 {
+                        results.calls_per_item
+                    } else {
+                        cli.calls_per_item(&payroll)?
+                    };
+                    for r in rt.block_on(workers::run(&cli, &url, &payroll, runs, calls))? {
+                        eprintln!(
+                            "workers {} runs {} {:>6} payees {:>7.2} s {:>6.0} items/s",
+                            r.workers, r.runs, r.items, r.wall_s, r.items_per_s
+                        );
+                        results.workers.push(r);
+                    }
                 }
             }
             _ => eprintln!("note: SLUICE_BENCH_POSTGRES is not set; the Postgres row is skipped"),

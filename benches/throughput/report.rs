@@ -254,7 +254,8 @@ pub fn table(r: &Results) -> String {
     if !r.workers.is_empty() {
         let _ = writeln!(
             t,
-            "\nPostgres: payroll runs (`run --detach`) shared by `sluice serve` workers on one database"
+            "\nPostgres: payroll runs (`run --detach`) shared by `sluice serve` workers on one database \
+             (one run: its payment step's items are shared)"
         );
         let _ = writeln!(
             t,

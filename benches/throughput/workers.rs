@@ -1,7 +1,9 @@
-//! The Postgres row: several payroll runs created with `sluice run --detach` on one Postgres
-//! database, executed by 1, 2 and 4 `sluice serve` workers sharing it, each worker taking an
-//! equal share (`--max-runs` = runs / workers; otherwise the first worker to scan would claim
-//! them all). Measures the wall time from the workers' start to the last run's success.
+//! The Postgres rows: payroll runs created with `sluice run --detach` on one Postgres
+//! database, executed by 1, 2 and 4 `sluice serve` workers sharing it. With several runs, each
+//! worker takes an equal share of the runs (`--max-runs` = runs / workers; otherwise the first
+//! worker to scan would claim them all, and no slot is left for helping). With one run, its
+//! holder shares the payment step and the other workers claim its items. Measures the wall
+//! time from the workers' start to the last run's success.
 //!
 //! Needs a Postgres server: `SLUICE_BENCH_POSTGRES` names a database the benchmark may create
 //! schemas in (`bench/run.sh` starts a throwaway one, with fsync on, when PostgreSQL is
@@ -62,6 +64,7 @@ pub async fn run(
         .map_err(|e| format!("cannot connect to SLUICE_BENCH_POSTGRES: {e}"))?;
     let mut rows = Vec::new();
     for &workers in WORKERS {
+        let max_runs = (runs / workers).max(1);
         let schema = format!("sluice_bench_{workers}_{:08x}", rand::random::<u32>());
         sql(&admin, &format!("CREATE SCHEMA {schema}")).await?;
         let separator = if base_url.contains('?') { '&' } else { '?' };
@@ -73,7 +76,7 @@ pub async fn run(
             &schema,
             payroll,
             runs,
-            workers,
+            (workers, max_runs),
             calls_per_item,
         )
         .await;
@@ -92,12 +95,12 @@ async fn measure(
     schema: &str,
     payroll: &Payroll,
     runs: usize,
-    workers: usize,
+    (workers, max_runs): (usize, usize),
     calls_per_item: f64,
 ) -> Result<WorkersRun, String> {
     cli.sandbox.reset();
     for i in 0..runs {
-        let run_id = format!("bench_w{workers}_{i}");
+        let run_id = format!("bench_w{workers}_{runs}_{i}");
         let budget = format!("budget={}", payroll.total);
         let payees = format!("payees=@{}", payroll.path.display());
         let args = [
@@ -115,6 +118,7 @@ async fn measure(
         }
     }
     let started = Instant::now();
+    let max_runs = max_runs.to_string();
     let mut children: Vec<Child> = (0..workers)
         .map(|w| {
             let name = format!("bench-{w}");
@@ -126,6 +130,8 @@ async fn measure(
                 &name,
                 "--rescan",
                 "100ms",
+                "--max-runs",
+                &max_runs,
             ];
             let mut cmd = cli.command(&args, None, Sync::Full, "sluice=warn");
             cmd.env("SLUICE_DB", url)

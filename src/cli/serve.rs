@@ -44,7 +44,8 @@ Point each provider's webhooks at http://ADDR/webhooks/<provider block name> (e.
 `/healthz` answers 200 while the store is readable; `/metrics` is Prometheus text.
 Runs whose lease is free are claimed on start (waiting ones too), when an event wakes one of
 their steps, and every `--rescan`, up to `--max-runs` at once; several `serve` on one database
-share the runs (`sluice workers` lists them). SIGINT or SIGTERM stops it: nothing new is sent,
+share the runs (`sluice workers` lists them), and the items of a large batch step (64 provider
+calls or more) are shared by every worker with room. SIGINT or SIGTERM stops it: nothing new is sent,
 what is in flight is recorded, and its runs are handed back to the other workers (or to the
 next start) at their last checkpoint.")]
 pub struct ServeArgs {
@@ -63,9 +64,13 @@ pub struct ServeArgs {
     /// over at once from one that died here.
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
-    /// The most runs this worker executes at once.
+    /// The most runs this worker executes at once, counting shared batch steps it helps with.
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_runs: u32,
+    /// Run every batch step in the worker that holds its run: neither share this worker's
+    /// batch steps with the others nor help with theirs.
+    #[arg(long)]
+    pub no_share: bool,
     /// How long a run's lease (and this worker's heartbeat) lasts without renewal; renewed
     /// every third of it. Another worker takes over a dead worker's runs after this.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_ttl)]
@@ -118,9 +123,19 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
         lease_ttl: args.lease_ttl,
         owner: Some(info.id.clone()),
         drain: drain.clone(),
+        share_items: !args.no_share,
         ..EngineOptions::default()
     };
     let engine = Arc::new(Engine::new(store.clone(), engine_options.clone()));
+    // Its own lease owner name for the items it claims helping with other runs' steps, so
+    // that a run this worker takes over meanwhile never counts those items as its own.
+    let helper = Arc::new(Engine::new(
+        store.clone(),
+        EngineOptions {
+            owner: Some(format!("{}/help", info.id)),
+            ..engine_options.clone()
+        },
+    ));
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
     {
@@ -158,8 +173,16 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
         lease_ttl: args.lease_ttl,
         max_runs: args.max_runs as usize,
         grace: args.stop_grace,
+        help: !args.no_share,
     };
-    let worker = Worker::new(store, engine, info, (drain, wakeups), settings, workflows);
+    let worker = Worker::new(
+        store,
+        (engine, helper),
+        info,
+        (drain, wakeups),
+        settings,
+        workflows,
+    );
     tasks.spawn(worker.run(notices, stopped));
 
     shutdown_signal().await;

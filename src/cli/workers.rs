@@ -150,6 +150,7 @@ mod tests {
                 run_id: id.into(),
                 owner: owner.into(),
                 expires_at: now + TimeDelta::seconds(expires_in),
+                scope: crate::store::LeaseScope::Run,
             }),
             scheduled_for: None,
             error: None,

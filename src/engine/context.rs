@@ -236,6 +236,35 @@ impl List {
         self.0.ends.is_empty()
     }
 
+    /// Element `i`, parsed.
+    pub fn get(&self, i: usize) -> Option<Value> {
+        let texts = &*self.0;
+        let end = *texts.ends.get(i)?;
+        let start = if i == 0 { 0 } else { texts.ends[i - 1] };
+        Some(
+            serde_json::from_str(&texts.text[start..end])
+                .expect("`List::of` wrote each element as JSON"),
+        )
+    }
+
+    /// The list as one JSON array text, written from the elements' texts (nothing is
+    /// parsed): how a shared step publishes its elements.
+    pub fn to_json(&self) -> String {
+        let texts = &*self.0;
+        let mut out = String::with_capacity(texts.text.len() + texts.ends.len() + 2);
+        out.push('[');
+        let mut start = 0;
+        for (i, &end) in texts.ends.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&texts.text[start..end]);
+            start = end;
+        }
+        out.push(']');
+        out
+    }
+
     /// The elements in order, each parsed as it is reached.
     pub fn values(&self) -> impl ExactSizeIterator<Item = Value> + '_ {
         let texts = &*self.0;

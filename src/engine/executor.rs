@@ -83,6 +83,10 @@ impl Engine {
                         tracing::error!(error = %e, "Lost the run's lease; no further request will be sent.");
                         return;
                     }
+                    // The items of a shared step it claimed, if any.
+                    if let Err(e) = store.renew_claims(&lease.owner, ttl).await {
+                        tracing::warn!(error = %e, "Cannot renew item claims.");
+                    }
                 }
             })
         };
@@ -103,6 +107,8 @@ impl Engine {
         let report = match result {
             Ok(report) => report,
             Err(e) => {
+                // Items of a shared step it claimed go back to the other workers at once.
+                let _ = self.store.release_claims(run_id, &self.owner).await;
                 let _ = self.store.release_lease(&lease).await;
                 // `sluice cancel` from another process: the store refused the next checkpoint.
                 let cancelled = matches!(e, EngineError::Halted(_))
@@ -160,24 +166,7 @@ impl Engine {
         let referenced: BTreeSet<String> =
             uses.iter().flat_map(|u| u.steps.iter().cloned()).collect();
 
-        let concurrency = self
-            .options
-            .concurrency
-            .or(compiled.config.concurrency)
-            .unwrap_or(8)
-            .max(1) as usize;
-        let shared = Arc::new(Shared {
-            compiled: compiled.clone(),
-            templates: self.templates.clone(),
-            providers,
-            writer: writer.clone(),
-            slots: Arc::new(Semaphore::new(concurrency)),
-            run_id: run.id.clone(),
-            max_poll: self.options.max_poll,
-            progress: self.options.progress,
-            store: self.store.clone(),
-            wakeups: self.options.wakeups.clone(),
-        });
+        let shared = Arc::new(self.shared(&run.id, compiled.clone(), providers, writer.clone()));
 
         let mut status: Vec<Status> = vec![Status::NotStarted; n];
         let mut tasks = JoinSet::new();
@@ -318,6 +307,37 @@ impl Engine {
 }
 
 impl Engine {
+    /// What the steps of `run_id` share, written through `writer`.
+    pub(super) fn shared(
+        &self,
+        run_id: &str,
+        compiled: Arc<CompiledWorkflow>,
+        providers: HashMap<String, Arc<dyn Provider>>,
+        writer: Writer,
+    ) -> Shared {
+        let concurrency = self
+            .options
+            .concurrency
+            .or(compiled.config.concurrency)
+            .unwrap_or(8)
+            .max(1) as usize;
+        Shared {
+            compiled,
+            templates: self.templates.clone(),
+            providers,
+            writer,
+            slots: Arc::new(Semaphore::new(concurrency)),
+            run_id: run_id.to_owned(),
+            max_poll: self.options.max_poll,
+            progress: self.options.progress,
+            store: self.store.clone(),
+            wakeups: self.options.wakeups.clone(),
+            owner: self.owner.clone(),
+            claim_ttl: self.options.lease_ttl,
+            share_items: self.options.share_items,
+        }
+    }
+
     /// The outputs of a `for_each` step's succeeded items, in item order, read back from the
     /// store for a step that uses them.
     async fn item_outputs(

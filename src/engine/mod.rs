@@ -10,6 +10,7 @@ pub mod control;
 pub mod drain;
 pub mod error;
 pub mod executor;
+pub mod help;
 pub mod prepare;
 pub mod progress;
 pub mod retry;
@@ -48,6 +49,9 @@ pub struct EngineOptions {
     pub owner: Option<String>,
     /// When switched on, runs stop at their next dispatch and hand their lease back.
     pub drain: Drain,
+    /// Share large batch steps with the other workers on the database (`sluice serve`): see
+    /// [`step::share`].
+    pub share_items: bool,
 }
 
 impl Default for EngineOptions {
@@ -60,6 +64,7 @@ impl Default for EngineOptions {
             wakeups: await_step::Wakeups::default(),
             owner: None,
             drain: Drain::new(),
+            share_items: false,
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Running one step: its `if`, its items, and recording how it ended.
 
+pub mod share;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +25,8 @@ use crate::plan::checks::step::{Tolerance, parse_tolerance};
 use crate::providers::Provider;
 use crate::spec::actions::ActionKind;
 use crate::store::{
-    Outcome, Skip, StepError, StepKey, StepRecord, StepResult, StepState, Store, Waiting,
+    Outcome, SharedStep, Skip, StepError, StepKey, StepRecord, StepResult, StepState, Store,
+    Waiting,
 };
 use crate::template::{Scope, Templates};
 
@@ -49,6 +52,12 @@ pub struct Shared {
     pub wakeups: Wakeups,
     /// Whether to draw progress bars.
     pub progress: bool,
+    /// The lease owner name item claims are taken under.
+    pub owner: String,
+    /// How long an item claim lasts unless renewed.
+    pub claim_ttl: Duration,
+    /// Whether to share large batch steps with other workers (`sluice serve`).
+    pub share_items: bool,
 }
 
 /// How a step ended.
@@ -139,7 +148,12 @@ pub async fn run(
             ItemEnd::Waiting(m) => StepEnd::Waiting(m),
         });
     };
-    let mut records = Records::new(rows.collect());
+    let rows: Vec<StepRecord> = rows.collect();
+    if let Some(claimer) = share_claimer(&shared, index, &parent, &rows, &elements).await? {
+        drop(rows);
+        return run_shared(&shared, index, scope, &parent, &elements, claimer).await;
+    }
+    let mut records = Records::new(rows);
     let alias = step.alias.as_deref().unwrap_or(DEFAULT_ALIAS);
     let per_step = Arc::new(Semaphore::new(
         step.max_parallel
@@ -210,17 +224,163 @@ pub async fn run(
         return Err(halt);
     }
     progress.finish();
-    let ends: Vec<(&String, End)> = keys
-        .iter()
-        .zip(ends)
-        .map(|(k, e)| {
-            (
-                k,
-                e.unwrap_or_else(|| End::Failed(format!("item `{k}` is not in the list"))),
-            )
-        })
-        .collect();
-    summarise(&shared, &parent, step.tolerate_failures.as_deref(), ends).await
+    let ends = keys.iter().zip(ends).map(|(k, e)| {
+        let end = e.unwrap_or_else(|| End::Failed(format!("item `{k}` is not in the list")));
+        (k.clone(), end)
+    });
+    let tally = Tally::of(ends);
+    summarise(&shared, &parent, step.tolerate_failures.as_deref(), tally).await
+}
+
+/// How the step's items are claimed, when it is worked through by claims: a large batch of
+/// provider calls this process shares with other workers, or a step a holder before it
+/// shared (whose items other workers may still hold).
+async fn share_claimer(
+    shared: &Shared,
+    index: usize,
+    parent: &StepRecord,
+    rows: &[StepRecord],
+    elements: &Elements,
+) -> Result<Option<share::Claimer>, Halt> {
+    let step_id = &shared.compiled.config.steps[index].id;
+    let kind = shared.compiled.steps[index].action.kind;
+    let wanted = shared.share_items
+        && matches!(kind, ActionKind::Read | ActionKind::Write)
+        && elements.keys.len() >= share::SHARE_FROM_ITEMS;
+    let shared_before = shared
+        .store
+        .load_shared_step(&shared.run_id, step_id)
+        .await
+        .map_err(store_halt)?
+        .is_some();
+    Ok((wanted || shared_before).then(|| share::Claimer {
+        owner: shared.owner.clone(),
+        ttl: shared.claim_ttl,
+        first_seq: parent.seq,
+        last_seq: rows.iter().map(|r| r.seq).max().unwrap_or(parent.seq),
+    }))
+}
+
+/// Runs a `for_each` step by claims: publishes it for other workers, works through its items
+/// with them, then records the step from its items' rows.
+async fn run_shared(
+    shared: &Arc<Shared>,
+    index: usize,
+    scope: Scope,
+    parent: &StepRecord,
+    elements: &Elements,
+    claimer: share::Claimer,
+) -> Result<StepEnd, Halt> {
+    let step = &shared.compiled.config.steps[index];
+    let published = SharedStep {
+        run_id: shared.run_id.clone(),
+        step_id: step.id.clone(),
+        holder: claimer.owner.clone(),
+        scope: share::scope_json(&scope),
+        elements: share::elements_json(elements),
+        first_seq: claimer.first_seq,
+        last_seq: claimer.last_seq,
+    };
+    shared
+        .store
+        .share_step(&published)
+        .await
+        .map_err(store_halt)?;
+    drop(published);
+    tracing::info!(step = %step.id, items = elements.keys.len(), "Step shared with other workers.");
+    let ran = share::work(
+        shared,
+        index,
+        scope,
+        elements,
+        &claimer,
+        share::Role::Holder,
+    )
+    .await?;
+    tracing::info!(step = %step.id, items_here = ran, "Every item of the shared step is settled.");
+    shared
+        .store
+        .unshare_step(&shared.run_id, &step.id)
+        .await
+        .map_err(store_halt)?;
+    let tally = Tally::from_store(shared, &step.id)
+        .await
+        .map_err(store_halt)?;
+    summarise(shared, parent, step.tolerate_failures.as_deref(), tally).await
+}
+
+fn store_halt(error: crate::store::StoreError) -> Halt {
+    Halt::Store(super::writer::WriteError::Store(Arc::new(error)))
+}
+
+/// How a `for_each` step's items ended, counted.
+#[derive(Debug, Default)]
+struct Tally {
+    total: usize,
+    succeeded: usize,
+    skipped: usize,
+    waiting: usize,
+    /// Failed items, in list order: key and error.
+    failures: Vec<(String, String)>,
+    /// Items that need attention, in list order.
+    attention: Vec<String>,
+}
+
+impl Tally {
+    /// The tally of ends this process saw, in list order.
+    fn of(ends: impl Iterator<Item = (String, End)>) -> Tally {
+        let mut tally = Tally::default();
+        for (key, end) in ends {
+            tally.total += 1;
+            match end {
+                End::Succeeded => tally.succeeded += 1,
+                End::Skipped => tally.skipped += 1,
+                End::Waiting => tally.waiting += 1,
+                End::Failed(message) => tally.failures.push((key, message)),
+                End::NeedsAttention => tally.attention.push(key),
+            }
+        }
+        tally
+    }
+
+    /// The tally of the step's item rows in the store (items other workers ran included),
+    /// read without their outputs.
+    async fn from_store(shared: &Shared, step_id: &str) -> Result<Tally, crate::store::StoreError> {
+        let mut tally = Tally::default();
+        for count in shared.store.count_steps(&shared.run_id).await? {
+            if count.step_id != step_id {
+                continue;
+            }
+            let n = usize::try_from(count.count).unwrap_or(usize::MAX);
+            tally.total += n;
+            match count.state {
+                StepState::Succeeded => tally.succeeded += n,
+                StepState::Skipped | StepState::Cancelled => tally.skipped += n,
+                StepState::Waiting => tally.waiting += n,
+                _ => {}
+            }
+        }
+        // The step's own row is counted with its items.
+        tally.total = tally.total.saturating_sub(1);
+        let settled = [StepState::Failed, StepState::NeedsAttention];
+        for row in shared
+            .store
+            .steps_in_state(&shared.run_id, &settled)
+            .await?
+        {
+            if row.key.step_id != step_id || row.key.item_key.is_empty() {
+                continue;
+            }
+            match row.state {
+                StepState::Failed => {
+                    let message = row.error.map(|e| e.message).unwrap_or_default();
+                    tally.failures.push((row.key.item_key, message));
+                }
+                _ => tally.attention.push(row.key.item_key),
+            }
+        }
+        Ok(tally)
+    }
 }
 
 /// The checkpoint rows of a batch's items. Rows are stored in list order, so item `i`'s row
@@ -301,20 +461,21 @@ fn settled(record: &StepRecord) -> Option<End> {
     }
 }
 
-/// Records a `for_each` step's own row from its items' ends.
+/// Records a `for_each` step's own row from how its items ended.
 async fn summarise(
     shared: &Shared,
     parent: &StepRecord,
     tolerance: Option<&str>,
-    ends: Vec<(&String, End)>,
+    tally: Tally,
 ) -> Result<StepEnd, Halt> {
-    let count = |f: fn(&End) -> bool| ends.iter().filter(|(_, e)| f(e)).count();
-    let failed = count(|e| matches!(e, End::Failed(_)));
-    let attention: Vec<&String> = ends
-        .iter()
-        .filter_map(|(k, e)| matches!(e, End::NeedsAttention).then_some(*k))
-        .collect();
-    let waiting = count(|e| matches!(e, End::Waiting));
+    let Tally {
+        total,
+        succeeded,
+        skipped,
+        waiting,
+        failures,
+        attention,
+    } = tally;
     if !attention.is_empty() {
         let keys: Vec<String> = attention.iter().take(5).map(|k| format!("`{k}`")).collect();
         return Ok(StepEnd::NeedsAttention(format!(
@@ -327,7 +488,6 @@ async fn summarise(
     if waiting > 0 {
         return Ok(StepEnd::Waiting(format!("{waiting} item(s) waiting")));
     }
-    let total = ends.len();
     let allowed = match tolerance.and_then(parse_tolerance) {
         Some(Tolerance::Count(n)) => n as usize,
         Some(Tolerance::Percent(p)) => {
@@ -337,32 +497,13 @@ async fn summarise(
         }
         None => 0,
     };
-    let failures: Vec<Value> = ends
-        .iter()
-        .filter_map(|(k, e)| match e {
-            End::Failed(m) => Some(json!({ "key": k, "error": m })),
-            _ => None,
-        })
-        .collect();
-    let summary = json!({
-        "items": total,
-        "succeeded": count(|e| matches!(e, End::Succeeded)),
-        "skipped": count(|e| matches!(e, End::Skipped)),
-        "failed": failed,
-        "failures": failures,
-    });
+    let failed = failures.len();
     let key = parent.key.clone();
     if failed > allowed {
         let first: Vec<String> = failures
             .iter()
             .take(3)
-            .map(|f| {
-                format!(
-                    "`{}`: {}",
-                    f["key"].as_str().unwrap_or_default(),
-                    f["error"].as_str().unwrap_or_default()
-                )
-            })
+            .map(|(k, m)| format!("`{k}`: {m}"))
             .collect();
         let message = format!(
             "{failed} of {total} items failed (tolerated: {allowed}); {}",
@@ -376,6 +517,17 @@ async fn summarise(
         .await?;
         return Ok(StepEnd::Failed(message));
     }
+    let failures: Vec<Value> = failures
+        .into_iter()
+        .map(|(k, m)| json!({ "key": k, "error": m }))
+        .collect();
+    let summary = json!({
+        "items": total,
+        "succeeded": succeeded,
+        "skipped": skipped,
+        "failed": failed,
+        "failures": failures,
+    });
     write_result(
         shared,
         key,
@@ -385,9 +537,7 @@ async fn summarise(
         },
     )
     .await?;
-    Ok(StepEnd::Succeeded(StepOutput::Items(count(|e| {
-        matches!(e, End::Succeeded)
-    }))))
+    Ok(StepEnd::Succeeded(StepOutput::Items(succeeded)))
 }
 
 async fn write_result(shared: &Shared, key: StepKey, outcome: Outcome) -> Result<(), Halt> {

@@ -123,6 +123,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::store::run::LeaseScope;
 
     #[test]
     fn counts_its_writes_and_refuses_steps_of_another_run() {
@@ -130,6 +131,7 @@ mod tests {
             run_id: "run_a".into(),
             owner: "engine".into(),
             expires_at: Utc::now(),
+            scope: LeaseScope::Run,
         };
         let skip = |run: &str| Skip {
             key: StepKey::item(run, "pay", "e1"),

@@ -141,6 +141,21 @@ pub enum StoreError {
         run_id: String,
     },
 
+    /// The writer's claim on a shared step's item is gone (expired, or another worker took
+    /// the item), or it never claimed it: it must stop working on the item.
+    #[error(
+        "step `{}`{} of run `{}` is not claimed by `{owner}`{}",
+        key.step_id, item_text(&key.item_key), key.run_id, claimer_text(.holder)
+    )]
+    ClaimLost {
+        /// The item.
+        key: StepKey,
+        /// The writer.
+        owner: String,
+        /// Who claims it now, if anyone.
+        holder: Option<String>,
+    },
+
     /// No run has this id.
     #[error("no run `{run_id}`")]
     RunNotFound {
@@ -241,6 +256,13 @@ pub enum StoreError {
 fn holder_text(holder: &Option<String>) -> String {
     match holder {
         Some(holder) => format!(" (now held by `{holder}`)"),
+        None => String::new(),
+    }
+}
+
+fn claimer_text(holder: &Option<String>) -> String {
+    match holder {
+        Some(holder) => format!(" (claimed by `{holder}`)"),
         None => String::new(),
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod attempt;
 pub mod batch;
+pub mod claim;
 pub mod clock;
 pub mod error;
 pub mod event;
@@ -32,6 +33,7 @@ mod conformance;
 
 pub use attempt::{AttemptRecord, NewAttempt};
 pub use batch::WriteBatch;
+pub use claim::{ItemClaim, SharedStep};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use event::{EventFilter, EventInsert, EventRecord, NewEvent};
@@ -40,7 +42,7 @@ pub use notice::StoreNotice;
 pub use open::{SchemaVersions, display_location, is_postgres_url, migrate_store, open_store};
 pub use operator::{ActionKind, OperatorAction, OperatorRecord};
 pub use postgres::{PostgresConfig, PostgresStore};
-pub use run::{Claim, Lease, NewLease, NewRun, RunFilter, RunRecord, RunStatus};
+pub use run::{Claim, Lease, LeaseScope, NewLease, NewRun, RunFilter, RunRecord, RunStatus};
 pub use schedule::SlotRecord;
 pub use sqlite::{Access, DEFAULT_DB_PATH, Durability, SqliteConfig, SqliteStore};
 pub use step::{
@@ -48,6 +50,6 @@ pub use step::{
     StepKey, StepRecord, StepResult, StepState, Waiting,
 };
 pub use traits::{
-    EventStore, OperatorStore, RunStore, ScheduleStore, StepStore, Store, WorkerStore,
+    ClaimStore, EventStore, OperatorStore, RunStore, ScheduleStore, StepStore, Store, WorkerStore,
 };
 pub use worker::{WorkerInfo, WorkerRecord};

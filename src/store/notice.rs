@@ -13,6 +13,14 @@ pub enum StoreNotice {
         /// The run.
         run_id: String,
     },
+    /// A run's holder published a step for other workers to help with (or items of one were
+    /// given back).
+    StepShared {
+        /// The run.
+        run_id: String,
+        /// The step.
+        step_id: String,
+    },
     /// A webhook woke a waiting step; the await watching it, wherever it runs, can look now.
     Woken(StepKey),
 }

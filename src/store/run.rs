@@ -148,6 +148,9 @@ pub struct RunRecord {
 
 /// The right of one process to execute a run until `expires_at`. Only the holder may mark
 /// steps as dispatching; renew it well before it expires.
+///
+/// A worker helping with a shared step writes under an [`items`](Lease::items) lease instead:
+/// it holds no run, and only the items it claimed (see [`ItemClaim`](super::ItemClaim)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
     /// The run held.
@@ -157,6 +160,37 @@ pub struct Lease {
     pub owner: String,
     /// When it runs out unless renewed.
     pub expires_at: DateTime<Utc>,
+    /// What it lets its owner write.
+    pub scope: LeaseScope,
+}
+
+/// What a [`Lease`] lets its owner write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LeaseScope {
+    /// The run's steps: those nobody claims, and the items its owner claimed.
+    #[default]
+    Run,
+    /// Only the items its owner claimed, each while the claim lasts.
+    Items,
+}
+
+impl Lease {
+    /// The lease of a worker helping with `run_id`'s shared step: it writes the items `owner`
+    /// claims, each fenced by its own claim, and nothing else. It does not expire (its claims
+    /// do).
+    pub fn items(run_id: impl Into<String>, owner: impl Into<String>) -> Lease {
+        Lease {
+            run_id: run_id.into(),
+            owner: owner.into(),
+            expires_at: DateTime::<Utc>::MAX_UTC,
+            scope: LeaseScope::Items,
+        }
+    }
+
+    /// Whether it holds the run (not only claimed items).
+    pub fn holds_run(&self) -> bool {
+        self.scope == LeaseScope::Run
+    }
 }
 
 /// Which runs [`RunStore::list_runs`](super::RunStore::list_runs) returns. The default lists

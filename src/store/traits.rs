@@ -45,6 +45,7 @@ use tokio::sync::mpsc;
 
 use super::attempt::{AttemptRecord, NewAttempt};
 use super::batch::WriteBatch;
+use super::claim::{ItemClaim, SharedStep};
 use super::error::StoreError;
 use super::event::{EventFilter, EventInsert, EventRecord, NewEvent};
 use super::notice::StoreNotice;
@@ -330,14 +331,47 @@ pub trait WorkerStore: Send + Sync {
     }
 }
 
+/// Sharing a `for_each` step's items between workers (see [`claim`](super::claim)).
+#[async_trait::async_trait]
+pub trait ClaimStore: Send + Sync {
+    /// Publishes `step` for other workers to help with, replacing an earlier publication of
+    /// the same step (a new holder publishes again).
+    async fn share_step(&self, step: &SharedStep) -> Result<(), StoreError>;
+
+    /// Withdraws a published step (its items are all settled, or it was never shared).
+    async fn unshare_step(&self, run_id: &str, step_id: &str) -> Result<(), StoreError>;
+
+    /// The published step, if any.
+    async fn load_shared_step(
+        &self,
+        run_id: &str,
+        step_id: &str,
+    ) -> Result<Option<SharedStep>, StoreError>;
+
+    /// The published steps with an item to claim now, as `(run_id, step_id)`, oldest first.
+    async fn steps_to_help(&self) -> Result<Vec<(String, String)>, StoreError>;
+
+    /// Claims items as [`ItemClaim`] says, returning their rows in `seq` order; none when
+    /// there is nothing to claim. Rows other transactions hold locked are passed over.
+    async fn claim_items(&self, claim: &ItemClaim) -> Result<Vec<StepRecord>, StoreError>;
+
+    /// Extends every claim `owner` holds on an unsettled item, of any run, to now + `ttl`;
+    /// returns how many.
+    async fn renew_claims(&self, owner: &str, ttl: Duration) -> Result<u64, StoreError>;
+
+    /// Gives back the claims `owner` holds on `run_id`'s unsettled items, for other workers to
+    /// take at once; returns how many.
+    async fn release_claims(&self, run_id: &str, owner: &str) -> Result<u64, StoreError>;
+}
+
 /// The whole store, as the engine holds it (`Arc<dyn Store>`). Implemented by every type that
 /// implements the narrow traits.
 pub trait Store:
-    RunStore + StepStore + EventStore + OperatorStore + ScheduleStore + WorkerStore
+    RunStore + StepStore + EventStore + OperatorStore + ScheduleStore + WorkerStore + ClaimStore
 {
 }
 
 impl<T> Store for T where
-    T: RunStore + StepStore + EventStore + OperatorStore + ScheduleStore + WorkerStore
+    T: RunStore + StepStore + EventStore + OperatorStore + ScheduleStore + WorkerStore + ClaimStore
 {
 }

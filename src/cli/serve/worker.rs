@@ -10,6 +10,12 @@
 //! blind). A worker that stops cleanly drains instead: nothing new is dispatched, what is in
 //! flight is recorded, and the leases are released so another worker continues at once.
 //!
+//! A run's holder shares a large batch step of provider calls (see
+//! [`step::share`](crate::engine::step::share)): every scan (and, on Postgres, the notice the
+//! holder sends) also looks for shared steps with items to claim, and this worker helps with
+//! them, claims items a block at a time, until none is left. Runs held and steps helped count
+//! alike against `--max-runs`.
+//!
 //! Every scan also loads the workflow of every active run, held here or not, so that this
 //! worker's receiver accepts webhooks for all of them: a webhook may reach any worker. The
 //! step it wakes is `pending` in the shared store, and the await that waits for it, wherever
@@ -157,28 +163,35 @@ pub(super) struct WorkerSettings {
     pub max_runs: usize,
     /// How long a stop waits for runs to reach a checkpoint before cutting them off.
     pub grace: Duration,
+    /// Whether to help with other workers' shared batch steps.
+    pub help: bool,
 }
 
 /// Claims and executes runs in this process.
 pub(super) struct Worker {
     store: Arc<dyn Store>,
     engine: Arc<Engine>,
+    /// The engine that helps with shared steps, under its own lease owner (`ID/help`).
+    helper: Arc<Engine>,
     info: WorkerInfo,
     drain: Drain,
     wakeups: Wakeups,
     settings: WorkerSettings,
     workflows: Workflows,
     running: HashMap<tokio::task::Id, String>,
+    /// The shared steps this worker helps with, as `(run_id, step_id)`.
+    helping: HashMap<tokio::task::Id, (String, String)>,
     refused: HashSet<String>,
     tasks: JoinSet<()>,
 }
 
 impl Worker {
-    /// A worker executing with `engine`, whose lease owner name is `info.id`, which drains
-    /// with `drain` and wakes the awaits of this process through `wakeups`.
+    /// A worker executing runs with `engine`, whose lease owner name is `info.id`, helping
+    /// with shared steps with `helper`, which drains with `drain` and wakes the awaits of this
+    /// process through `wakeups`.
     pub(super) fn new(
         store: Arc<dyn Store>,
-        engine: Arc<Engine>,
+        (engine, helper): (Arc<Engine>, Arc<Engine>),
         info: WorkerInfo,
         (drain, wakeups): (Drain, Wakeups),
         settings: WorkerSettings,
@@ -188,12 +201,14 @@ impl Worker {
         Worker {
             store,
             engine,
+            helper,
             info,
             drain,
             wakeups,
             settings,
             workflows,
             running: HashMap::new(),
+            helping: HashMap::new(),
             refused: HashSet::new(),
             tasks: JoinSet::new(),
         }
@@ -239,6 +254,7 @@ impl Worker {
                 },
                 Some(notice) = next_notice(&mut store_notices) => match notice {
                     StoreNotice::RunFree { .. } => self.scan(Reason::Rescan).await,
+                    StoreNotice::StepShared { .. } => self.help().await,
                     StoreNotice::Woken(key) => {
                         // An await of this process, if it is one: look now.
                         self.wakeups.wake(&key);
@@ -258,6 +274,7 @@ impl Worker {
                         Err(e) => e.id(),
                     };
                     self.running.remove(&id);
+                    self.helping.remove(&id);
                 }
             }
         }
@@ -290,7 +307,7 @@ impl Worker {
                             && !self.info.owns(&l.owner)
                             && holder_is_dead(&l.owner)
                     });
-                    if dead_holder && self.running.len() < self.settings.max_runs {
+                    if dead_holder && self.has_room() {
                         self.start(run);
                     }
                 }
@@ -304,7 +321,7 @@ impl Worker {
             statuses.push(RunStatus::Waiting);
         }
         for status in statuses {
-            while self.running.len() < self.settings.max_runs {
+            while self.has_room() {
                 let claim = Claim {
                     statuses: vec![status],
                     except: self
@@ -340,6 +357,72 @@ impl Worker {
                 }
             }
         }
+        self.help().await;
+    }
+
+    /// Whether it may take on one more run or shared step.
+    fn has_room(&self) -> bool {
+        self.running.len() + self.helping.len() < self.settings.max_runs
+    }
+
+    /// Helps with shared steps that have items to claim, up to capacity: not those of runs
+    /// this worker holds (it works through them already) or helps with already.
+    async fn help(&mut self) {
+        if !self.settings.help {
+            return;
+        }
+        let steps = match self.store.steps_to_help().await {
+            Ok(steps) => steps,
+            Err(error) => {
+                tracing::warn!(%error, "Cannot list shared steps.");
+                return;
+            }
+        };
+        for (run_id, step_id) in steps {
+            let busy = self.running.values().any(|id| *id == run_id)
+                || self
+                    .helping
+                    .values()
+                    .any(|(r, s)| *r == run_id && *s == step_id);
+            if busy || !self.has_room() || self.refused.contains(&run_id) {
+                continue;
+            }
+            let run = match self.store.load_run(&run_id).await {
+                Ok(run) if !run.status.is_finished() => run,
+                Ok(_) => continue,
+                Err(error) => {
+                    tracing::warn!(%run_id, %error, "Cannot load a shared step's run.");
+                    continue;
+                }
+            };
+            if !self.register(&run) {
+                continue;
+            }
+            let Ok(workflow) = self.workflows.for_run(&run) else {
+                continue;
+            };
+            let engine = self.helper.clone();
+            let drain = self.drain.clone();
+            let (run, step) = (run_id.clone(), step_id.clone());
+            let handle = self.tasks.spawn(async move {
+                tracing::info!(run_id = %run, step = %step, "Helping with a shared step.");
+                let result = engine
+                    .help(&run, &step, workflow.compiled.clone(), workflow.providers.clone())
+                    .await;
+                match result {
+                    Ok(ran) => {
+                        tracing::info!(run_id = %run, step = %step, items = ran, "Nothing left to claim in the shared step.");
+                    }
+                    Err(EngineError::Halted(_)) if drain.is_draining() => {
+                        tracing::info!(run_id = %run, step = %step, "Claimed items handed back at a checkpoint.");
+                    }
+                    Err(error) => {
+                        tracing::error!(run_id = %run, step = %step, %error, "Stopped helping with the shared step.");
+                    }
+                }
+            });
+            self.helping.insert(handle.id(), (run_id, step_id));
+        }
     }
 
     /// Loads the run's workflow, which registers its provider blocks with the receiver;
@@ -368,7 +451,7 @@ impl Worker {
             .lease
             .as_ref()
             .is_some_and(|l| l.expires_at > Utc::now() && !holder_is_dead(&l.owner));
-        if !held && self.running.len() < self.settings.max_runs && self.register(&run) {
+        if !held && self.has_room() && self.register(&run) {
             self.start(run);
         }
     }
@@ -431,6 +514,12 @@ impl Worker {
                 "Runs still busy after the grace period (awaits, slow providers) are cut off; they resume from their checkpoints."
             );
             self.tasks.shutdown().await;
+        }
+        // Steps helped with whose tasks were cut off: their claims go back at once too.
+        for (run_id, _) in self.helping.values() {
+            if let Err(error) = self.store.release_claims(run_id, self.helper.owner()).await {
+                tracing::warn!(%run_id, %error, "Cannot give back item claims; they expire.");
+            }
         }
         hand_back(&*self.store, &self.info).await;
         if let Err(error) = self.store.remove_worker(&self.info.id).await {

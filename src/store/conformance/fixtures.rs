@@ -77,6 +77,20 @@ pub(crate) async fn leased_run(store: &dyn Store, items: &[&str]) -> Lease {
         .unwrap()
 }
 
+/// A run `run_a` whose `for_each` step `pay` (its own row, then an item per `items`) is
+/// followed by a step `report`, leased by `holder` for a day: a step to share between
+/// workers.
+pub(crate) async fn shared_run(store: &dyn Store, items: &[&str]) -> Lease {
+    let mut steps = vec![NewStep::step("pay")];
+    steps.extend(items.iter().map(|i| NewStep::item("pay", *i)));
+    steps.push(NewStep::step("report"));
+    store.create_run(&new_run("run_a"), &steps).await.unwrap();
+    store
+        .acquire_lease("run_a", "holder", Duration::from_secs(86_400))
+        .await
+        .unwrap()
+}
+
 /// Takes run `run_id` for `engine` for a day: long enough for any test's manual clock.
 pub(crate) async fn lease_for_a_day(store: &dyn Store, run_id: &str) -> Lease {
     store

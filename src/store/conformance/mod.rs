@@ -8,6 +8,7 @@
 //! (a SQLite file that is not a database, a Postgres URL's password) is tested beside that
 //! backend.
 
+mod claims;
 mod env;
 mod events;
 pub(crate) mod fixtures;
@@ -96,5 +97,13 @@ conformance! {
     workers {
         workers_report_heartbeats_expire_and_leave,
         notices_name_free_runs_and_woken_steps_on_postgres_only,
+    }
+    claims {
+        claims_take_open_items_in_order_and_pass_over_live_claims,
+        claims_fence_every_write_to_a_shared_item,
+        shared_steps_are_published_replaced_withdrawn_and_listed_while_open,
+        claims_are_renewed_by_heartbeats_and_given_back_on_release,
+        concurrent_workers_each_take_and_settle_their_own_items,
+        sharing_a_step_notifies_workers_on_postgres_only,
     }
 }

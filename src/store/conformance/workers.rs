@@ -140,7 +140,7 @@ pub(super) async fn notices_name_free_runs_and_woken_steps_on_postgres_only(env:
             .expect("notices arrive")
             .expect("the listener runs");
         let run_id = match &notice {
-            StoreNotice::RunFree { run_id } => run_id,
+            StoreNotice::RunFree { run_id } | StoreNotice::StepShared { run_id, .. } => run_id,
             StoreNotice::Woken(key) => &key.run_id,
         };
         if run_id.starts_with(&id) {

@@ -11,7 +11,7 @@ use sqlx::postgres::PgRow;
 use crate::store::attempt::{AttemptRecord, NewAttempt};
 use crate::store::error::StoreError;
 use crate::store::event::{EventRecord, NewEvent};
-use crate::store::run::{Lease, RunRecord, RunStatus};
+use crate::store::run::{Lease, LeaseScope, RunRecord, RunStatus};
 use crate::store::step::{StepError, StepKey, StepRecord, StepState};
 
 /// SQLSTATE `read_only_sql_transaction`: a write in a read-only session or on a standby.
@@ -152,6 +152,7 @@ pub(super) fn run_from_row(row: &PgRow) -> Result<RunRecord, StoreError> {
             run_id: id.clone(),
             owner,
             expires_at,
+            scope: LeaseScope::Run,
         }),
         _ => None,
     };

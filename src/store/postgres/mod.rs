@@ -7,6 +7,7 @@
 //! run's step rows in one statement, TIMESTAMPTZ times, and the `sluice_schema` table that
 //! marks a schema as sluice's. Schema choices are explained in `migrations/postgres/`.
 
+mod claims;
 mod codec;
 mod events;
 mod notify;

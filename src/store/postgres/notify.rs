@@ -34,6 +34,7 @@ pub(super) async fn notify(
 fn payload(notice: &StoreNotice) -> String {
     match notice {
         StoreNotice::RunFree { run_id } => json!({ "free": run_id }),
+        StoreNotice::StepShared { run_id, step_id } => json!({ "shared": [run_id, step_id] }),
         StoreNotice::Woken(key) => json!({ "woken": [key.run_id, key.step_id, key.item_key] }),
     }
     .to_string()
@@ -45,6 +46,15 @@ fn parse(payload: &str) -> Option<StoreNotice> {
     if let Some(run_id) = value.get("free").and_then(Value::as_str) {
         return Some(StoreNotice::RunFree {
             run_id: run_id.to_owned(),
+        });
+    }
+    if let Some(shared) = value.get("shared") {
+        let [run, step] = shared.as_array()?.as_slice() else {
+            return None;
+        };
+        return Some(StoreNotice::StepShared {
+            run_id: run.as_str()?.to_owned(),
+            step_id: step.as_str()?.to_owned(),
         });
     }
     let [run, step, item] = value.get("woken")?.as_array()?.as_slice() else {
@@ -99,10 +109,16 @@ mod tests {
                 run_id: "run_1".into(),
             },
             StoreNotice::Woken(StepKey::item("run_1", "pay", "E\t1 \"x\"")),
+            StoreNotice::StepShared {
+                run_id: "run_1".into(),
+                step_id: "pay \"all\"".into(),
+            },
         ] {
             assert_eq!(parse(&payload(&notice)), Some(notice));
         }
         assert_eq!(parse("hello"), None);
         assert_eq!(parse(r#"{"woken": ["a", "b"]}"#), None);
+        assert_eq!(parse(r#"{"shared": ["a", "b", "c"]}"#), None);
+        assert_eq!(parse(r#"{"shared": "a"}"#), None);
     }
 }

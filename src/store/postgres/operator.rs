@@ -220,7 +220,7 @@ async fn succeed(
         .execute(&mut *conn)
         .await?;
     if result.rows_affected() == 0 {
-        return Err(refusal(conn, key, StepState::Succeeded).await);
+        return Err(refusal(conn, key, StepState::Succeeded, None).await);
     }
     Ok(result.rows_affected())
 }
@@ -299,7 +299,7 @@ async fn settled_count(
         return Ok(changed);
     }
     if action.item_key.is_some() {
-        return Err(refusal(conn, key, to).await);
+        return Err(refusal(conn, key, to, None).await);
     }
     let first = sqlx::query(
         "SELECT item_key FROM step_runs WHERE run_id = $1 AND step_id = $2 ORDER BY seq LIMIT 1",
@@ -312,7 +312,7 @@ async fn settled_count(
         Some(row) => {
             let item_key: String = row.try_get("item_key")?;
             let first_key = StepKey::item(&key.run_id, &key.step_id, item_key);
-            Err(refusal(conn, &first_key, to).await)
+            Err(refusal(conn, &first_key, to, None).await)
         }
         None => Err(StoreError::StepNotFound { key: key.clone() }),
     }

@@ -18,7 +18,7 @@ use super::notify::notify;
 use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
-use crate::store::run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
+use crate::store::run::{Claim, Lease, LeaseScope, NewRun, RunFilter, RunRecord, RunStatus};
 use crate::store::step::{NewStep, StepKey, StepState};
 use crate::store::traits::RunStore;
 
@@ -218,6 +218,7 @@ impl PostgresStore {
                 run_id: run_id.to_owned(),
                 owner: owner.to_owned(),
                 expires_at,
+                scope: LeaseScope::Run,
             });
         }
         match self.current_holder(run_id).await? {
@@ -260,6 +261,7 @@ impl PostgresStore {
                 run_id: run_id.to_owned(),
                 owner: owner.to_owned(),
                 expires_at,
+                scope: LeaseScope::Run,
             });
         }
         Err(StoreError::LeaseLost {
@@ -325,6 +327,7 @@ impl PostgresStore {
                 run_id: row.try_get("id")?,
                 owner: owner.to_owned(),
                 expires_at,
+                scope: LeaseScope::Run,
             })
         })
         .transpose()

@@ -11,14 +11,21 @@
 //! change until the batch commits), so writers of one run take turns and cannot deadlock on
 //! step rows. A guarded `UPDATE` is then checked against the committed row, so two processes
 //! can never both move one step out of the same state.
+//!
+//! Items of a shared step are also fenced by their claims: every engine update carries
+//! [`claimed!`], so it commits only while its writer's claim on the row holds (or, for the
+//! run's holder, while nobody claims the row). A helper, which holds no run, share-locks the
+//! run's row instead of updating it (see [`fence`]).
 
 use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use super::PostgresStore;
 use super::codec::{is_foreign_key_violation, json_text, opt_json_text, parse_step_state};
 use crate::store::attempt::NewAttempt;
 use crate::store::batch::WriteBatch;
+use crate::store::claim::{claimed, may_write};
 use crate::store::error::StoreError;
 use crate::store::keys::{request_diff, request_digest};
 use crate::store::run::Lease;
@@ -27,22 +34,39 @@ use crate::store::step::{
     Waiting,
 };
 
-/// Why a guarded update matched no row: the step does not exist, or its state does not allow
-/// becoming `to`.
-pub(super) async fn refusal(conn: &mut PgConnection, key: &StepKey, to: StepState) -> StoreError {
-    let state = sqlx::query(
-        "SELECT state FROM step_runs WHERE run_id = $1 AND step_id = $2 AND item_key = $3",
+/// Who writes a step row under the claim fence: the lease's owner (holding the run or only
+/// its claims), at `now`.
+pub(super) type Writer<'a> = (&'a Lease, DateTime<Utc>);
+
+/// Why a guarded update matched no row: the step does not exist, the writer's claim does not
+/// cover it (`writer`: an engine's write; operators write without claims), or its state does
+/// not allow becoming `to`.
+pub(super) async fn refusal(
+    conn: &mut PgConnection,
+    key: &StepKey,
+    to: StepState,
+    writer: Option<Writer<'_>>,
+) -> StoreError {
+    let row = sqlx::query(
+        "SELECT state, claim_owner, claim_expires_at FROM step_runs \
+         WHERE run_id = $1 AND step_id = $2 AND item_key = $3",
     )
     .bind(&key.run_id)
     .bind(&key.step_id)
     .bind(&key.item_key)
     .fetch_optional(&mut *conn)
     .await;
-    let state = match state {
-        Ok(Some(row)) => row.try_get::<String, _>("state"),
+    let row = match row {
+        Ok(Some(row)) => row,
         Ok(None) => return StoreError::StepNotFound { key: key.clone() },
         Err(error) => return error.into(),
     };
+    if let Some(writer) = writer
+        && let Some(lost) = claim_lost(&row, key, writer)
+    {
+        return lost;
+    }
+    let state = row.try_get::<String, _>("state");
     match state
         .map_err(StoreError::from)
         .and_then(|s| parse_step_state(&s))
@@ -54,6 +78,28 @@ pub(super) async fn refusal(conn: &mut PgConnection, key: &StepKey, to: StepStat
         },
         Err(error) => error,
     }
+}
+
+/// The [`StoreError::ClaimLost`] of a step row (`claim_owner`, `claim_expires_at`) that the
+/// writer may not write, as [`claimed!`] decided in SQL; `None` when it may.
+fn claim_lost(row: &PgRow, key: &StepKey, (lease, now): Writer<'_>) -> Option<StoreError> {
+    let claim: (Option<String>, Option<DateTime<Utc>>) =
+        match (row.try_get("claim_owner"), row.try_get("claim_expires_at")) {
+            (Ok(owner), Ok(expires_at)) => (owner, expires_at),
+            (Err(error), _) | (_, Err(error)) => return Some(error.into()),
+        };
+    let held = match &claim {
+        (Some(by), Some(expires_at)) => Some((by.as_str(), *expires_at)),
+        _ => None,
+    };
+    if may_write(&lease.owner, lease.holds_run(), held, now) {
+        return None;
+    }
+    Some(StoreError::ClaimLost {
+        key: key.clone(),
+        owner: lease.owner.clone(),
+        holder: claim.0,
+    })
 }
 
 /// Locks the rows of the runs whose steps a transaction is about to change, in id order,
@@ -83,11 +129,12 @@ async fn expect_one(
     rows_affected: u64,
     key: &StepKey,
     to: StepState,
+    writer: Writer<'_>,
 ) -> Result<(), StoreError> {
     if rows_affected == 1 {
         Ok(())
     } else {
-        Err(refusal(conn, key, to).await)
+        Err(refusal(conn, key, to, Some(writer)).await)
     }
 }
 
@@ -154,11 +201,22 @@ pub(super) async fn reset_failed(
 /// The fence of a batch: only the current, unexpired holder of the run's lease may write its
 /// steps (and so let requests out). Its `UPDATE` locks the run's row, which every transaction
 /// that changes the run's steps does first (see [`lock_runs`]).
+///
+/// An [`items`](Lease::items) lease holds no run: each row it writes is fenced by its claim
+/// instead ([`claimed!`]), and its batch only share-locks the run's row ([`share_run`]).
 async fn fence(
     conn: &mut PgConnection,
     lease: &Lease,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    if !lease.holds_run() {
+        if share_run(conn, &lease.run_id).await? {
+            return Ok(());
+        }
+        return Err(StoreError::RunNotFound {
+            run_id: lease.run_id.clone(),
+        });
+    }
     let held = sqlx::query(
         "UPDATE runs SET updated_at = $1 \
          WHERE id = $2 AND lease_owner = $3 AND lease_expires_at > $1",
@@ -187,6 +245,19 @@ async fn fence(
     })
 }
 
+/// Share-locks a run's row before a helper (a worker holding only claims on its items)
+/// changes its step rows; `false` when there is no such run. Helpers' transactions then take
+/// turns with the holder's fence `UPDATE` and with operator actions, which lock the run's row
+/// first (see [`lock_runs`]), so they cannot deadlock with a cancel on the step rows; helpers
+/// do not block each other.
+pub(super) async fn share_run(conn: &mut PgConnection, run_id: &str) -> Result<bool, StoreError> {
+    let row = sqlx::query("SELECT id FROM runs WHERE id = $1 FOR SHARE")
+        .bind(run_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.is_some())
+}
+
 async fn dispatch_rows(
     conn: &mut PgConnection,
     lease: &Lease,
@@ -196,14 +267,15 @@ async fn dispatch_rows(
     for item in batch {
         let digest = request_digest(&item.request);
         let request = json_text("request_json", &item.request)?;
-        let result = sqlx::query(
+        let result = sqlx::query(concat!(
             "UPDATE step_runs SET state = 'dispatching', idempotency_key = $1, \
              request_digest = $2, request_json = $3, attempts = attempts + 1, \
              next_attempt_at = NULL, updated_at = $4 \
              WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
                AND (state = 'pending' OR (state = 'dispatching' \
                     AND idempotency_key = $1 AND request_digest = $2))",
-        )
+            claimed!(8, 4, 9)
+        ))
         .bind(&item.idempotency_key)
         .bind(&digest)
         .bind(request)
@@ -211,11 +283,13 @@ async fn dispatch_rows(
         .bind(&lease.run_id)
         .bind(&item.step_id)
         .bind(&item.item_key)
+        .bind(&lease.owner)
+        .bind(lease.holds_run())
         .execute(&mut *conn)
         .await?;
         if result.rows_affected() == 0 {
             let key = StepKey::item(&lease.run_id, &item.step_id, &item.item_key);
-            return Err(dispatch_refusal(conn, key, item).await);
+            return Err(dispatch_refusal(conn, key, item, (lease, now)).await);
         }
     }
     Ok(())
@@ -224,24 +298,35 @@ async fn dispatch_rows(
 async fn checkpoint_rows(
     conn: &mut PgConnection,
     batch: &[Checkpoint],
-    now: DateTime<Utc>,
+    writer: Writer<'_>,
 ) -> Result<(), StoreError> {
+    let (lease, now) = writer;
     for item in batch {
-        let result = sqlx::query(
+        let result = sqlx::query(concat!(
             "UPDATE step_runs SET state = 'in_flight', provider_ref = $1, \
              checkpoint_json = $2, updated_at = $3 \
              WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
                AND state IN ('dispatching', 'in_flight')",
-        )
+            claimed!(7, 3, 8)
+        ))
         .bind(&item.provider_ref)
         .bind(json_text("checkpoint_json", &item.checkpoint)?)
         .bind(now)
         .bind(&item.key.run_id)
         .bind(&item.key.step_id)
         .bind(&item.key.item_key)
+        .bind(&lease.owner)
+        .bind(lease.holds_run())
         .execute(&mut *conn)
         .await?;
-        expect_one(conn, result.rows_affected(), &item.key, StepState::InFlight).await?;
+        expect_one(
+            conn,
+            result.rows_affected(),
+            &item.key,
+            StepState::InFlight,
+            writer,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -249,8 +334,9 @@ async fn checkpoint_rows(
 async fn result_rows(
     conn: &mut PgConnection,
     batch: &[StepResult],
-    now: DateTime<Utc>,
+    writer: Writer<'_>,
 ) -> Result<(), StoreError> {
+    let (lease, now) = writer;
     for item in batch {
         let key = &item.key;
         let (result, to) = match &item.outcome {
@@ -258,42 +344,50 @@ async fn result_rows(
                 output,
                 provider_ref,
             } => {
-                let result = sqlx::query(
+                let result = sqlx::query(concat!(
                     "UPDATE step_runs SET state = 'succeeded', output_json = $1, \
                      provider_ref = COALESCE($2, provider_ref), error_class = NULL, \
-                     error_message = NULL, next_attempt_at = NULL, updated_at = $3 \
+                     error_message = NULL, next_attempt_at = NULL, \
+                     claim_owner = NULL, claim_expires_at = NULL, updated_at = $3 \
                      WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
                        AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
-                )
+                    claimed!(7, 3, 8)
+                ))
                 .bind(json_text("output_json", output)?)
                 .bind(provider_ref)
                 .bind(now)
                 .bind(&key.run_id)
                 .bind(&key.step_id)
                 .bind(&key.item_key)
+                .bind(&lease.owner)
+                .bind(lease.holds_run())
                 .execute(&mut *conn)
                 .await?;
                 (result, StepState::Succeeded)
             }
             Outcome::Failed(error) => {
-                let result = sqlx::query(
+                let result = sqlx::query(concat!(
                     "UPDATE step_runs SET state = 'failed', error_class = $1, \
-                     error_message = $2, next_attempt_at = NULL, updated_at = $3 \
+                     error_message = $2, next_attempt_at = NULL, \
+                     claim_owner = NULL, claim_expires_at = NULL, updated_at = $3 \
                      WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
                        AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
-                )
+                    claimed!(7, 3, 8)
+                ))
                 .bind(&error.class)
                 .bind(&error.message)
                 .bind(now)
                 .bind(&key.run_id)
                 .bind(&key.step_id)
                 .bind(&key.item_key)
+                .bind(&lease.owner)
+                .bind(lease.holds_run())
                 .execute(&mut *conn)
                 .await?;
                 (result, StepState::Failed)
             }
         };
-        expect_one(conn, result.rows_affected(), key, to).await?;
+        expect_one(conn, result.rows_affected(), key, to, writer).await?;
         if let Some(attempt) = &item.attempt {
             insert_attempt(conn, attempt).await?;
         }
@@ -304,16 +398,18 @@ async fn result_rows(
 async fn retry_rows(
     conn: &mut PgConnection,
     batch: &[RetryLater],
-    now: DateTime<Utc>,
+    writer: Writer<'_>,
 ) -> Result<(), StoreError> {
+    let (lease, now) = writer;
     for item in batch {
-        let result = sqlx::query(
+        let result = sqlx::query(concat!(
             "UPDATE step_runs SET \
              state = CASE WHEN state = 'dispatching' THEN 'pending' ELSE state END, \
              error_class = $1, error_message = $2, next_attempt_at = $3, updated_at = $4 \
              WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
                AND state IN ('pending', 'dispatching', 'in_flight')",
-        )
+            claimed!(8, 4, 9)
+        ))
         .bind(&item.error.class)
         .bind(&item.error.message)
         .bind(item.next_attempt_at)
@@ -321,9 +417,18 @@ async fn retry_rows(
         .bind(&item.key.run_id)
         .bind(&item.key.step_id)
         .bind(&item.key.item_key)
+        .bind(&lease.owner)
+        .bind(lease.holds_run())
         .execute(&mut *conn)
         .await?;
-        expect_one(conn, result.rows_affected(), &item.key, StepState::Pending).await?;
+        expect_one(
+            conn,
+            result.rows_affected(),
+            &item.key,
+            StepState::Pending,
+            writer,
+        )
+        .await?;
         if let Some(attempt) = &item.attempt {
             insert_attempt(conn, attempt).await?;
         }
@@ -334,23 +439,35 @@ async fn retry_rows(
 async fn skip_rows(
     conn: &mut PgConnection,
     batch: &[Skip],
-    now: DateTime<Utc>,
+    writer: Writer<'_>,
 ) -> Result<(), StoreError> {
+    let (lease, now) = writer;
     for item in batch {
-        let result = sqlx::query(
+        let result = sqlx::query(concat!(
             "UPDATE step_runs SET state = 'skipped', skip_reason = $1, \
-             next_attempt_at = NULL, updated_at = $2 \
+             next_attempt_at = NULL, claim_owner = NULL, claim_expires_at = NULL, \
+             updated_at = $2 \
              WHERE run_id = $3 AND step_id = $4 AND item_key = $5 \
                AND state IN ('pending', 'waiting')",
-        )
+            claimed!(6, 2, 7)
+        ))
         .bind(&item.reason)
         .bind(now)
         .bind(&item.key.run_id)
         .bind(&item.key.step_id)
         .bind(&item.key.item_key)
+        .bind(&lease.owner)
+        .bind(lease.holds_run())
         .execute(&mut *conn)
         .await?;
-        expect_one(conn, result.rows_affected(), &item.key, StepState::Skipped).await?;
+        expect_one(
+            conn,
+            result.rows_affected(),
+            &item.key,
+            StepState::Skipped,
+            writer,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -358,16 +475,18 @@ async fn skip_rows(
 async fn waiting_rows(
     conn: &mut PgConnection,
     batch: &[Waiting],
-    now: DateTime<Utc>,
+    writer: Writer<'_>,
 ) -> Result<(), StoreError> {
+    let (lease, now) = writer;
     for item in batch {
-        let result = sqlx::query(
+        let result = sqlx::query(concat!(
             "UPDATE step_runs SET state = 'waiting', \
              request_json = COALESCE($1, request_json), next_attempt_at = $2, \
              deadline_at = $3, event_id = NULL, updated_at = $4 \
              WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
                AND state IN ('pending', 'waiting')",
-        )
+            claimed!(8, 4, 9)
+        ))
         .bind(opt_json_text("request_json", item.request.as_ref())?)
         .bind(item.next_check_at)
         .bind(item.deadline_at)
@@ -375,9 +494,18 @@ async fn waiting_rows(
         .bind(&item.key.run_id)
         .bind(&item.key.step_id)
         .bind(&item.key.item_key)
+        .bind(&lease.owner)
+        .bind(lease.holds_run())
         .execute(&mut *conn)
         .await?;
-        expect_one(conn, result.rows_affected(), &item.key, StepState::Waiting).await?;
+        expect_one(
+            conn,
+            result.rows_affected(),
+            &item.key,
+            StepState::Waiting,
+            writer,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -385,20 +513,25 @@ async fn waiting_rows(
 async fn attention_rows(
     conn: &mut PgConnection,
     batch: &[Attention],
-    now: DateTime<Utc>,
+    writer: Writer<'_>,
 ) -> Result<(), StoreError> {
+    let (lease, now) = writer;
     for item in batch {
-        let result = sqlx::query(
+        let result = sqlx::query(concat!(
             "UPDATE step_runs SET state = 'needs_attention', error_class = 'needs_attention', \
-             error_message = $1, next_attempt_at = NULL, updated_at = $2 \
+             error_message = $1, next_attempt_at = NULL, claim_owner = NULL, \
+             claim_expires_at = NULL, updated_at = $2 \
              WHERE run_id = $3 AND step_id = $4 AND item_key = $5 \
                AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
-        )
+            claimed!(6, 2, 7)
+        ))
         .bind(&item.message)
         .bind(now)
         .bind(&item.key.run_id)
         .bind(&item.key.step_id)
         .bind(&item.key.item_key)
+        .bind(&lease.owner)
+        .bind(lease.holds_run())
         .execute(&mut *conn)
         .await?;
         expect_one(
@@ -406,6 +539,7 @@ async fn attention_rows(
             result.rows_affected(),
             &item.key,
             StepState::NeedsAttention,
+            writer,
         )
         .await?;
     }
@@ -414,7 +548,8 @@ async fn attention_rows(
 
 impl PostgresStore {
     /// [`StepStore::commit_batch`](crate::store::StepStore::commit_batch): the fence (which
-    /// locks the run's row), then every kind in the batch's order, in one transaction.
+    /// locks the run's row, or share-locks it for an items lease), then every kind in the
+    /// batch's order, in one transaction.
     pub(super) async fn commit_batch_inner(
         &self,
         lease: &Lease,
@@ -428,12 +563,13 @@ impl PostgresStore {
         let mut tx = self.begin().await?;
         fence(&mut tx, lease, now).await?;
         dispatch_rows(&mut tx, lease, &batch.dispatches, now).await?;
-        checkpoint_rows(&mut tx, &batch.checkpoints, now).await?;
-        result_rows(&mut tx, &batch.results, now).await?;
-        retry_rows(&mut tx, &batch.retries, now).await?;
-        skip_rows(&mut tx, &batch.skips, now).await?;
-        waiting_rows(&mut tx, &batch.waiting, now).await?;
-        attention_rows(&mut tx, &batch.attention, now).await?;
+        let writer = (lease, now);
+        checkpoint_rows(&mut tx, &batch.checkpoints, writer).await?;
+        result_rows(&mut tx, &batch.results, writer).await?;
+        retry_rows(&mut tx, &batch.retries, writer).await?;
+        skip_rows(&mut tx, &batch.skips, writer).await?;
+        waiting_rows(&mut tx, &batch.waiting, writer).await?;
+        attention_rows(&mut tx, &batch.attention, writer).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -464,20 +600,35 @@ impl PostgresStore {
     }
 }
 
-/// Why a dispatch matched no row; for a step already dispatching, names what changed.
-async fn dispatch_refusal(conn: &mut PgConnection, key: StepKey, item: &Dispatch) -> StoreError {
+/// Why a dispatch matched no row; for a step already dispatching (under the writer's claim),
+/// names what changed.
+async fn dispatch_refusal(
+    conn: &mut PgConnection,
+    key: StepKey,
+    item: &Dispatch,
+    writer: Writer<'_>,
+) -> StoreError {
+    let refused = refusal(conn, &key, StepState::Dispatching, Some(writer)).await;
+    if !matches!(
+        refused,
+        StoreError::InvalidTransition {
+            from: StepState::Dispatching,
+            ..
+        }
+    ) {
+        return refused;
+    }
     let row = sqlx::query(
-        "SELECT state, idempotency_key, request_json FROM step_runs \
-         WHERE run_id = $1 AND step_id = $2 AND item_key = $3 AND state = 'dispatching'",
+        "SELECT idempotency_key, request_json FROM step_runs \
+         WHERE run_id = $1 AND step_id = $2 AND item_key = $3",
     )
     .bind(&key.run_id)
     .bind(&key.step_id)
     .bind(&key.item_key)
-    .fetch_optional(&mut *conn)
+    .fetch_one(&mut *conn)
     .await;
     let row = match row {
-        Ok(Some(row)) => row,
-        Ok(None) => return refusal(conn, &key, StepState::Dispatching).await,
+        Ok(row) => row,
         Err(error) => return error.into(),
     };
     let old_key: Option<String> = row.try_get("idempotency_key").unwrap_or_default();

@@ -17,7 +17,7 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use super::SqliteStore;
 use super::codec::{json_text, opt_ts, ts};
-use super::transitions::apply_rest;
+use super::transitions::{Writer, apply_rest};
 use crate::store::attempt::NewAttempt;
 use crate::store::batch::WriteBatch;
 use crate::store::error::StoreError;
@@ -45,17 +45,30 @@ pub(super) enum Batched {
     Replay,
 }
 
-/// The guard every hot transition shares: the row named by `v` exists in one of `states`.
-fn guard(q: &mut QueryBuilder<Sqlite>, states: &str) {
+/// The guard every hot transition shares: the row named by `v` exists in one of `states`,
+/// and the writer may write it (`claimed!`: its claim, or nobody's for the run's holder).
+/// Leaves the statement open for more conditions.
+fn guard(q: &mut QueryBuilder<Sqlite>, states: &str, (lease, now): Writer<'_>) {
     q.push(
         " FROM v WHERE step_runs.run_id = v.v_run AND step_runs.step_id = v.v_step \
          AND step_runs.item_key = v.v_item AND step_runs.state IN ",
     );
     q.push(states);
+    q.push(" AND ((step_runs.claim_owner = ")
+        .push_bind(lease.owner.clone())
+        .push(" AND step_runs.claim_expires_at > ")
+        .push_bind(now.to_owned())
+        .push(") OR (step_runs.claim_owner IS NULL AND ")
+        .push_bind(lease.holds_run())
+        .push("))");
 }
 
-/// The fence of `transitions::fence`: only the current, unexpired holder may write. One row.
+/// The fence of `transitions::fence`: only the current, unexpired holder may write. One row;
+/// none for an [`items`](Lease::items) lease, whose rows are fenced by their claims.
 fn push_fence(q: &mut QueryBuilder<Sqlite>, lease: &Lease, now: &str) -> usize {
+    if !lease.holds_run() {
+        return 0;
+    }
     q.push("UPDATE runs SET updated_at = ")
         .push_bind(now)
         .push(" WHERE id = ")
@@ -98,7 +111,7 @@ fn push_dispatches(
              attempts = step_runs.attempts + 1, next_attempt_at = NULL, updated_at = ",
         )
         .push_bind(now);
-        guard(q, "('pending', 'dispatching')");
+        guard(q, "('pending', 'dispatching')", (lease, now));
         // A step already dispatching is re-sent only with its key and request.
         q.push(
             " AND (step_runs.state = 'pending' OR (step_runs.idempotency_key = v.v_key \
@@ -112,7 +125,7 @@ fn push_dispatches(
 fn push_checkpoints(
     q: &mut QueryBuilder<Sqlite>,
     batch: &[Checkpoint],
-    now: &str,
+    (lease, now): Writer<'_>,
 ) -> Result<usize, StoreError> {
     for chunk in batch.chunks(ROWS_PER_STATEMENT) {
         let rows = chunk
@@ -132,7 +145,8 @@ fn push_checkpoints(
              checkpoint_json = v.v_cp, updated_at = ",
         )
         .push_bind(now);
-        guard(q, "('dispatching', 'in_flight');");
+        guard(q, "('dispatching', 'in_flight')", (lease, now));
+        q.push(";");
     }
     Ok(batch.len())
 }
@@ -142,9 +156,9 @@ fn push_checkpoints(
 fn push_results(
     q: &mut QueryBuilder<Sqlite>,
     batch: &[StepResult],
-    now: &str,
+    (lease, now): Writer<'_>,
 ) -> Result<usize, StoreError> {
-    const FROM: &str = "('pending', 'dispatching', 'in_flight', 'waiting');";
+    const FROM: &str = "('pending', 'dispatching', 'in_flight', 'waiting')";
     let mut succeeded = Vec::new();
     let mut failed = Vec::new();
     for r in batch {
@@ -173,10 +187,12 @@ fn push_results(
         q.push(
             ") UPDATE step_runs SET state = 'succeeded', output_json = v.v_output, \
              provider_ref = COALESCE(v.v_ref, step_runs.provider_ref), error_class = NULL, \
-             error_message = NULL, next_attempt_at = NULL, updated_at = ",
+             error_message = NULL, next_attempt_at = NULL, claim_owner = NULL, \
+             claim_expires_at = NULL, updated_at = ",
         )
         .push_bind(now);
-        guard(q, FROM);
+        guard(q, FROM, (lease, now));
+        q.push(";");
     }
     for chunk in failed.chunks(ROWS_PER_STATEMENT) {
         q.push(" WITH v(v_run, v_step, v_item, v_class, v_message) AS (");
@@ -189,10 +205,12 @@ fn push_results(
         });
         q.push(
             ") UPDATE step_runs SET state = 'failed', error_class = v.v_class, \
-             error_message = v.v_message, next_attempt_at = NULL, updated_at = ",
+             error_message = v.v_message, next_attempt_at = NULL, claim_owner = NULL, \
+             claim_expires_at = NULL, updated_at = ",
         )
         .push_bind(now);
-        guard(q, FROM);
+        guard(q, FROM, (lease, now));
+        q.push(";");
     }
     let attempts: Vec<&NewAttempt> = batch.iter().filter_map(|r| r.attempt.as_ref()).collect();
     for chunk in attempts.chunks(ROWS_PER_STATEMENT) {
@@ -237,14 +255,14 @@ impl SqliteStore {
         let mut q = QueryBuilder::<Sqlite>::new("");
         let expected = push_fence(&mut q, lease, now)
             + push_dispatches(&mut q, lease, &batch.dispatches, now)?
-            + push_checkpoints(&mut q, &batch.checkpoints, now)?
-            + push_results(&mut q, &batch.results, now)?;
+            + push_checkpoints(&mut q, &batch.checkpoints, (lease, now))?
+            + push_results(&mut q, &batch.results, (lease, now))?;
         let rows = batch.dispatches.len() + batch.checkpoints.len() + batch.results.len();
         let mut tx = self.begin_write().await?;
         let statements = q.build().persistent(rows <= CACHED_ROWS);
         match statements.execute(&mut *tx).await {
             Ok(done) if done.rows_affected() == expected as u64 => {
-                apply_rest(&mut tx, batch, now).await?;
+                apply_rest(&mut tx, batch, (lease, now)).await?;
                 tx.commit().await?;
                 Ok(Batched::Done)
             }

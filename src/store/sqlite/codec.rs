@@ -10,7 +10,7 @@ use sqlx::sqlite::SqliteRow;
 use crate::store::attempt::{AttemptRecord, NewAttempt};
 use crate::store::error::StoreError;
 use crate::store::event::{EventRecord, NewEvent};
-use crate::store::run::{Lease, RunRecord, RunStatus};
+use crate::store::run::{Lease, LeaseScope, RunRecord, RunStatus};
 use crate::store::step::{StepError, StepKey, StepRecord, StepState};
 
 /// The SQLite result code for "database is locked" (by another connection).
@@ -170,6 +170,7 @@ pub(super) fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
             run_id: id.clone(),
             owner,
             expires_at,
+            scope: LeaseScope::Run,
         }),
         _ => None,
     };

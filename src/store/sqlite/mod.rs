@@ -5,6 +5,7 @@
 //! itself sticks to what Postgres also accepts (`$n` parameters, `ON CONFLICT`, `RETURNING`).
 
 mod batch;
+mod claims;
 mod codec;
 mod events;
 mod open;

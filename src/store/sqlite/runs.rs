@@ -16,7 +16,7 @@ use super::codec::{
 };
 use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
-use crate::store::run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
+use crate::store::run::{Claim, Lease, LeaseScope, NewRun, RunFilter, RunRecord, RunStatus};
 use crate::store::step::{NewStep, StepKey, StepState};
 use crate::store::traits::RunStore;
 
@@ -198,6 +198,7 @@ impl SqliteStore {
                 run_id: run_id.to_owned(),
                 owner: owner.to_owned(),
                 expires_at,
+                scope: LeaseScope::Run,
             });
         }
         match self.current_holder(run_id).await? {
@@ -240,6 +241,7 @@ impl SqliteStore {
                 run_id: run_id.to_owned(),
                 owner: owner.to_owned(),
                 expires_at,
+                scope: LeaseScope::Run,
             });
         }
         Err(StoreError::LeaseLost {
@@ -318,6 +320,7 @@ impl SqliteStore {
                 run_id: row.try_get("id")?,
                 owner: owner.to_owned(),
                 expires_at,
+                scope: LeaseScope::Run,
             })
         })
         .transpose()

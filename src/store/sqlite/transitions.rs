@@ -12,6 +12,7 @@ use super::batch::Batched;
 use super::codec::{json_text, opt_json_text, opt_ts, parse_step_state, ts};
 use crate::store::attempt::NewAttempt;
 use crate::store::batch::WriteBatch;
+use crate::store::claim::{claimed, may_write};
 use crate::store::error::StoreError;
 use crate::store::keys::{request_diff, request_digest};
 use crate::store::run::Lease;
@@ -20,26 +21,52 @@ use crate::store::step::{
     Waiting,
 };
 
-/// Why a guarded update matched no row: the step does not exist, or its state does not allow
-/// becoming `to`.
+/// Who writes a step row under the claim fence: the lease's owner (holding the run or only
+/// its claims), at `now`.
+pub(super) type Writer<'a> = (&'a Lease, &'a str);
+
+/// Why a guarded update matched no row: the step does not exist, the writer's claim does not
+/// cover it (`writer`: an engine's write; operators write without claims), or its state does
+/// not allow becoming `to`.
 pub(super) async fn refusal(
     conn: &mut SqliteConnection,
     key: &StepKey,
     to: StepState,
+    writer: Option<Writer<'_>>,
 ) -> StoreError {
-    let state = sqlx::query(
-        "SELECT state FROM step_runs WHERE run_id = $1 AND step_id = $2 AND item_key = $3",
+    let row = sqlx::query(
+        "SELECT state, claim_owner, claim_expires_at FROM step_runs \
+         WHERE run_id = $1 AND step_id = $2 AND item_key = $3",
     )
     .bind(&key.run_id)
     .bind(&key.step_id)
     .bind(&key.item_key)
     .fetch_optional(&mut *conn)
     .await;
-    let state = match state {
-        Ok(Some(row)) => row.try_get::<String, _>("state"),
+    let row = match row {
+        Ok(Some(row)) => row,
         Ok(None) => return StoreError::StepNotFound { key: key.clone() },
         Err(error) => return error.into(),
     };
+    if let Some((lease, now)) = writer {
+        let claim: (Option<String>, Option<String>) =
+            match (row.try_get("claim_owner"), row.try_get("claim_expires_at")) {
+                (Ok(owner), Ok(expires_at)) => (owner, expires_at),
+                (Err(error), _) | (_, Err(error)) => return error.into(),
+            };
+        let held = match &claim {
+            (Some(by), Some(expires_at)) => Some((by.as_str(), expires_at.as_str())),
+            _ => None,
+        };
+        if !may_write(&lease.owner, lease.holds_run(), held, now) {
+            return StoreError::ClaimLost {
+                key: key.clone(),
+                owner: lease.owner.clone(),
+                holder: claim.0,
+            };
+        }
+    }
+    let state = row.try_get::<String, _>("state");
     match state
         .map_err(StoreError::from)
         .and_then(|s| parse_step_state(&s))
@@ -59,11 +86,12 @@ async fn expect_one(
     rows_affected: u64,
     key: &StepKey,
     to: StepState,
+    writer: Writer<'_>,
 ) -> Result<(), StoreError> {
     if rows_affected == 1 {
         Ok(())
     } else {
-        Err(refusal(conn, key, to).await)
+        Err(refusal(conn, key, to, Some(writer)).await)
     }
 }
 
@@ -105,7 +133,13 @@ pub(super) async fn insert_attempt(
 
 /// The fence of a batch: only the current, unexpired holder of the run's lease may write its
 /// steps (and so let requests out). Stamps the run's `updated_at` when it holds.
+///
+/// An [`items`](Lease::items) lease holds no run: each row it writes is fenced by its claim
+/// instead ([`claimed!`]); the run must still exist.
 async fn fence(conn: &mut SqliteConnection, lease: &Lease, now: &str) -> Result<(), StoreError> {
+    if !lease.holds_run() {
+        return run_exists(conn, &lease.run_id).await;
+    }
     let held = sqlx::query(
         "UPDATE runs SET updated_at = $1 \
          WHERE id = $2 AND lease_owner = $3 AND lease_expires_at > $1",
@@ -132,6 +166,20 @@ async fn fence(conn: &mut SqliteConnection, lease: &Lease, now: &str) -> Result<
             .try_get::<Option<String>, _>("lease_owner")?
             .filter(|holder| *holder != lease.owner),
     })
+}
+
+/// [`StoreError::RunNotFound`] unless the run exists.
+async fn run_exists(conn: &mut SqliteConnection, run_id: &str) -> Result<(), StoreError> {
+    match sqlx::query("SELECT 1 FROM runs WHERE id = $1")
+        .bind(run_id)
+        .fetch_optional(&mut *conn)
+        .await?
+    {
+        Some(_) => Ok(()),
+        None => Err(StoreError::RunNotFound {
+            run_id: run_id.to_owned(),
+        }),
+    }
 }
 
 /// `failed → pending` for a run, optionally narrowed to a step and an item.
@@ -167,9 +215,9 @@ pub(super) async fn apply_rows(
 ) -> Result<(), StoreError> {
     fence(conn, lease, now).await?;
     dispatch_rows(conn, lease, &batch.dispatches, now).await?;
-    checkpoint_rows(conn, &batch.checkpoints, now).await?;
-    result_rows(conn, &batch.results, now).await?;
-    apply_rest(conn, batch, now).await
+    checkpoint_rows(conn, &batch.checkpoints, (lease, now)).await?;
+    result_rows(conn, &batch.results, (lease, now)).await?;
+    apply_rest(conn, batch, (lease, now)).await
 }
 
 /// The kinds of `batch` that have no multi-row statement (they are rare on the hot path):
@@ -177,12 +225,12 @@ pub(super) async fn apply_rows(
 pub(super) async fn apply_rest(
     conn: &mut SqliteConnection,
     batch: &WriteBatch,
-    now: &str,
+    writer: Writer<'_>,
 ) -> Result<(), StoreError> {
-    retry_rows(conn, &batch.retries, now).await?;
-    skip_rows(conn, &batch.skips, now).await?;
-    waiting_rows(conn, &batch.waiting, now).await?;
-    attention_rows(conn, &batch.attention, now).await
+    retry_rows(conn, &batch.retries, writer).await?;
+    skip_rows(conn, &batch.skips, writer).await?;
+    waiting_rows(conn, &batch.waiting, writer).await?;
+    attention_rows(conn, &batch.attention, writer).await
 }
 
 async fn dispatch_rows(
@@ -194,14 +242,15 @@ async fn dispatch_rows(
     for item in batch {
         let digest = request_digest(&item.request);
         let request = json_text("request_json", &item.request)?;
-        let result = sqlx::query(
+        let result = sqlx::query(concat!(
             "UPDATE step_runs SET state = 'dispatching', idempotency_key = $1, \
              request_digest = $2, request_json = $3, attempts = attempts + 1, \
              next_attempt_at = NULL, updated_at = $4 \
              WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
                AND (state = 'pending' OR (state = 'dispatching' \
                     AND idempotency_key = $1 AND request_digest = $2))",
-        )
+            claimed!(8, 4, 9)
+        ))
         .bind(&item.idempotency_key)
         .bind(&digest)
         .bind(request)
@@ -209,11 +258,13 @@ async fn dispatch_rows(
         .bind(&lease.run_id)
         .bind(&item.step_id)
         .bind(&item.item_key)
+        .bind(&lease.owner)
+        .bind(lease.holds_run())
         .execute(&mut *conn)
         .await?;
         if result.rows_affected() == 0 {
             let key = StepKey::item(&lease.run_id, &item.step_id, &item.item_key);
-            return Err(dispatch_refusal(conn, key, item).await);
+            return Err(dispatch_refusal(conn, key, item, (lease, now)).await);
         }
     }
     Ok(())
@@ -222,24 +273,35 @@ async fn dispatch_rows(
 async fn checkpoint_rows(
     conn: &mut SqliteConnection,
     batch: &[Checkpoint],
-    now: &str,
+    writer: Writer<'_>,
 ) -> Result<(), StoreError> {
+    let (lease, now) = writer;
     for item in batch {
-        let result = sqlx::query(
+        let result = sqlx::query(concat!(
             "UPDATE step_runs SET state = 'in_flight', provider_ref = $1, \
              checkpoint_json = $2, updated_at = $3 \
              WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
                AND state IN ('dispatching', 'in_flight')",
-        )
+            claimed!(7, 3, 8)
+        ))
         .bind(&item.provider_ref)
         .bind(json_text("checkpoint_json", &item.checkpoint)?)
         .bind(now)
         .bind(&item.key.run_id)
         .bind(&item.key.step_id)
         .bind(&item.key.item_key)
+        .bind(&lease.owner)
+        .bind(lease.holds_run())
         .execute(&mut *conn)
         .await?;
-        expect_one(conn, result.rows_affected(), &item.key, StepState::InFlight).await?;
+        expect_one(
+            conn,
+            result.rows_affected(),
+            &item.key,
+            StepState::InFlight,
+            writer,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -247,8 +309,9 @@ async fn checkpoint_rows(
 async fn result_rows(
     conn: &mut SqliteConnection,
     batch: &[StepResult],
-    now: &str,
+    writer: Writer<'_>,
 ) -> Result<(), StoreError> {
+    let (lease, now) = writer;
     for item in batch {
         let key = &item.key;
         let (result, to) = match &item.outcome {
@@ -256,42 +319,50 @@ async fn result_rows(
                 output,
                 provider_ref,
             } => {
-                let result = sqlx::query(
+                let result = sqlx::query(concat!(
                     "UPDATE step_runs SET state = 'succeeded', output_json = $1, \
                      provider_ref = COALESCE($2, provider_ref), error_class = NULL, \
-                     error_message = NULL, next_attempt_at = NULL, updated_at = $3 \
+                     error_message = NULL, next_attempt_at = NULL, \
+                     claim_owner = NULL, claim_expires_at = NULL, updated_at = $3 \
                      WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
                        AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
-                )
+                    claimed!(7, 3, 8)
+                ))
                 .bind(json_text("output_json", output)?)
                 .bind(provider_ref)
                 .bind(now)
                 .bind(&key.run_id)
                 .bind(&key.step_id)
                 .bind(&key.item_key)
+                .bind(&lease.owner)
+                .bind(lease.holds_run())
                 .execute(&mut *conn)
                 .await?;
                 (result, StepState::Succeeded)
             }
             Outcome::Failed(error) => {
-                let result = sqlx::query(
+                let result = sqlx::query(concat!(
                     "UPDATE step_runs SET state = 'failed', error_class = $1, \
-                     error_message = $2, next_attempt_at = NULL, updated_at = $3 \
+                     error_message = $2, next_attempt_at = NULL, \
+                     claim_owner = NULL, claim_expires_at = NULL, updated_at = $3 \
                      WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
                        AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
-                )
+                    claimed!(7, 3, 8)
+                ))
                 .bind(&error.class)
                 .bind(&error.message)
                 .bind(now)
                 .bind(&key.run_id)
                 .bind(&key.step_id)
                 .bind(&key.item_key)
+                .bind(&lease.owner)
+                .bind(lease.holds_run())
                 .execute(&mut *conn)
                 .await?;
                 (result, StepState::Failed)
             }
         };
-        expect_one(conn, result.rows_affected(), key, to).await?;
+        expect_one(conn, result.rows_affected(), key, to, writer).await?;
         if let Some(attempt) = &item.attempt {
             insert_attempt(conn, attempt).await?;
         }
@@ -302,16 +373,18 @@ async fn result_rows(
 async fn retry_rows(
     conn: &mut SqliteConnection,
     batch: &[RetryLater],
-    now: &str,
+    writer: Writer<'_>,
 ) -> Result<(), StoreError> {
+    let (lease, now) = writer;
     for item in batch {
-        let result = sqlx::query(
+        let result = sqlx::query(concat!(
             "UPDATE step_runs SET \
              state = CASE WHEN state = 'dispatching' THEN 'pending' ELSE state END, \
              error_class = $1, error_message = $2, next_attempt_at = $3, updated_at = $4 \
              WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
                AND state IN ('pending', 'dispatching', 'in_flight')",
-        )
+            claimed!(8, 4, 9)
+        ))
         .bind(&item.error.class)
         .bind(&item.error.message)
         .bind(ts(item.next_attempt_at))
@@ -319,9 +392,18 @@ async fn retry_rows(
         .bind(&item.key.run_id)
         .bind(&item.key.step_id)
         .bind(&item.key.item_key)
+        .bind(&lease.owner)
+        .bind(lease.holds_run())
         .execute(&mut *conn)
         .await?;
-        expect_one(conn, result.rows_affected(), &item.key, StepState::Pending).await?;
+        expect_one(
+            conn,
+            result.rows_affected(),
+            &item.key,
+            StepState::Pending,
+            writer,
+        )
+        .await?;
         if let Some(attempt) = &item.attempt {
             insert_attempt(conn, attempt).await?;
         }
@@ -332,16 +414,18 @@ async fn retry_rows(
 async fn waiting_rows(
     conn: &mut SqliteConnection,
     batch: &[Waiting],
-    now: &str,
+    writer: Writer<'_>,
 ) -> Result<(), StoreError> {
+    let (lease, now) = writer;
     for item in batch {
-        let result = sqlx::query(
+        let result = sqlx::query(concat!(
             "UPDATE step_runs SET state = 'waiting', \
              request_json = COALESCE($1, request_json), next_attempt_at = $2, \
              deadline_at = $3, event_id = NULL, updated_at = $4 \
              WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
                AND state IN ('pending', 'waiting')",
-        )
+            claimed!(8, 4, 9)
+        ))
         .bind(opt_json_text("request_json", item.request.as_ref())?)
         .bind(opt_ts(item.next_check_at))
         .bind(opt_ts(item.deadline_at))
@@ -349,9 +433,18 @@ async fn waiting_rows(
         .bind(&item.key.run_id)
         .bind(&item.key.step_id)
         .bind(&item.key.item_key)
+        .bind(&lease.owner)
+        .bind(lease.holds_run())
         .execute(&mut *conn)
         .await?;
-        expect_one(conn, result.rows_affected(), &item.key, StepState::Waiting).await?;
+        expect_one(
+            conn,
+            result.rows_affected(),
+            &item.key,
+            StepState::Waiting,
+            writer,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -359,23 +452,35 @@ async fn waiting_rows(
 async fn skip_rows(
     conn: &mut SqliteConnection,
     batch: &[Skip],
-    now: &str,
+    writer: Writer<'_>,
 ) -> Result<(), StoreError> {
+    let (lease, now) = writer;
     for item in batch {
-        let result = sqlx::query(
+        let result = sqlx::query(concat!(
             "UPDATE step_runs SET state = 'skipped', skip_reason = $1, \
-             next_attempt_at = NULL, updated_at = $2 \
+             next_attempt_at = NULL, \
+                     claim_owner = NULL, claim_expires_at = NULL, updated_at = $2 \
              WHERE run_id = $3 AND step_id = $4 AND item_key = $5 \
                AND state IN ('pending', 'waiting')",
-        )
+            claimed!(6, 2, 7)
+        ))
         .bind(&item.reason)
         .bind(now)
         .bind(&item.key.run_id)
         .bind(&item.key.step_id)
         .bind(&item.key.item_key)
+        .bind(&lease.owner)
+        .bind(lease.holds_run())
         .execute(&mut *conn)
         .await?;
-        expect_one(conn, result.rows_affected(), &item.key, StepState::Skipped).await?;
+        expect_one(
+            conn,
+            result.rows_affected(),
+            &item.key,
+            StepState::Skipped,
+            writer,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -383,20 +488,25 @@ async fn skip_rows(
 async fn attention_rows(
     conn: &mut SqliteConnection,
     batch: &[Attention],
-    now: &str,
+    writer: Writer<'_>,
 ) -> Result<(), StoreError> {
+    let (lease, now) = writer;
     for item in batch {
-        let result = sqlx::query(
+        let result = sqlx::query(concat!(
             "UPDATE step_runs SET state = 'needs_attention', error_class = 'needs_attention', \
-             error_message = $1, next_attempt_at = NULL, updated_at = $2 \
+             error_message = $1, next_attempt_at = NULL, \
+                     claim_owner = NULL, claim_expires_at = NULL, updated_at = $2 \
              WHERE run_id = $3 AND step_id = $4 AND item_key = $5 \
                AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
-        )
+            claimed!(6, 2, 7)
+        ))
         .bind(&item.message)
         .bind(now)
         .bind(&item.key.run_id)
         .bind(&item.key.step_id)
         .bind(&item.key.item_key)
+        .bind(&lease.owner)
+        .bind(lease.holds_run())
         .execute(&mut *conn)
         .await?;
         expect_one(
@@ -404,6 +514,7 @@ async fn attention_rows(
             result.rows_affected(),
             &item.key,
             StepState::NeedsAttention,
+            writer,
         )
         .await?;
     }
@@ -458,24 +569,35 @@ impl SqliteStore {
     }
 }
 
-/// Why a dispatch matched no row; for a step already dispatching, names what changed.
+/// Why a dispatch matched no row; for a step already dispatching (under the writer's claim),
+/// names what changed.
 async fn dispatch_refusal(
     conn: &mut SqliteConnection,
     key: StepKey,
     item: &Dispatch,
+    writer: Writer<'_>,
 ) -> StoreError {
+    let refused = refusal(conn, &key, StepState::Dispatching, Some(writer)).await;
+    if !matches!(
+        refused,
+        StoreError::InvalidTransition {
+            from: StepState::Dispatching,
+            ..
+        }
+    ) {
+        return refused;
+    }
     let row = sqlx::query(
-        "SELECT state, idempotency_key, request_json FROM step_runs \
-         WHERE run_id = $1 AND step_id = $2 AND item_key = $3 AND state = 'dispatching'",
+        "SELECT idempotency_key, request_json FROM step_runs \
+         WHERE run_id = $1 AND step_id = $2 AND item_key = $3",
     )
     .bind(&key.run_id)
     .bind(&key.step_id)
     .bind(&key.item_key)
-    .fetch_optional(&mut *conn)
+    .fetch_one(&mut *conn)
     .await;
     let row = match row {
-        Ok(Some(row)) => row,
-        Ok(None) => return refusal(conn, &key, StepState::Dispatching).await,
+        Ok(row) => row,
         Err(error) => return error.into(),
     };
     let old_key: Option<String> = row.try_get("idempotency_key").unwrap_or_default();

@@ -1,14 +1,15 @@
 //! `sluice serve` workers sharing runs. Three workers on one Postgres database and a 1,000-item
-//! payroll: the worker holding the run is killed with SIGKILL mid-run, another takes the run
-//! over when its lease expires; that one is then stopped with SIGTERM mid-run and hands the run
-//! back at a checkpoint; the last one finishes it. And on SQLite, a stopped worker leaves
-//! nothing in doubt. Every payee is paid exactly once.
+//! payroll: the run's holder shares the payment step and all three workers claim its items;
+//! the holder is killed with SIGKILL mid-run (the others take its items over when its claims
+//! expire, and one of them the run when its lease does); that one is then stopped with SIGTERM
+//! mid-run and hands the run and its items back at a checkpoint; the last one finishes it. And
+//! on SQLite, a stopped worker leaves nothing in doubt. Every payee is paid exactly once.
 
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use sluice::sandbox::Faults;
+use sluice::sandbox::{FaultRule, Faults};
 use sqlx::AssertSqlSafe;
 
 use super::harness::{Harness, Payee, text};
@@ -59,6 +60,20 @@ async fn run_row(db: &TestSchema) -> (String, Option<String>) {
     row
 }
 
+/// The names of the workers (`w1`, ...) claiming the run's items right now.
+async fn claimers(db: &TestSchema) -> Vec<String> {
+    let owners: Vec<(String,)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT DISTINCT split_part(claim_owner, ':', 1) FROM {}.step_runs \
+         WHERE run_id = $1 AND claim_owner IS NOT NULL ORDER BY 1",
+        db.schema()
+    )))
+    .bind(RUN)
+    .fetch_all(&db.admin)
+    .await
+    .unwrap();
+    owners.into_iter().map(|(o,)| o).collect()
+}
+
 /// Waits until `done` holds, failing after `limit` with `what`.
 async fn wait_for(limit: Duration, what: &str, mut done: impl AsyncFnMut() -> bool) {
     let started = Instant::now();
@@ -92,7 +107,13 @@ async fn three_workers_share_a_payroll_through_a_kill_and_a_stop_and_pay_once() 
     let Some(db) = TestSchema::create().await else {
         return;
     };
-    let h = Harness::start(Faults::default()).await;
+    // Every provider call takes 600 ms, so that three workers of 16 payments at a time still
+    // take seconds: long enough to kill and stop them mid-run.
+    let slow = Faults {
+        routes: vec!["latency=600ms@*".parse::<FaultRule>().unwrap()],
+        webhooks: Vec::new(),
+    };
+    let h = Harness::start(slow).await;
     let (csv, payees) = h.payroll(1000);
     let mut cmd = h.command(&["migrate"], None);
     cmd.env("SLUICE_DB", &db.url);
@@ -115,8 +136,19 @@ async fn three_workers_share_a_payroll_through_a_kill_and_a_stop_and_pay_once() 
         text(&out)
     );
 
-    // The first holder dies mid-run, between any two instructions.
+    // The holder shares the payment step: every worker claims items of it.
     let first = holder(&db, &names).await;
+    let mut seen = std::collections::BTreeSet::new();
+    wait_for(
+        Duration::from_secs(60),
+        "all three workers to claim items",
+        async || {
+            seen.extend(claimers(&db).await);
+            seen.len() == 3
+        },
+    )
+    .await;
+    // The holder dies mid-run, between any two instructions, with items claimed.
     wait_for(Duration::from_secs(120), "the first payments", async || {
         h.transfers().len() >= 150
     })
@@ -235,12 +267,12 @@ async fn holder_other_than(db: &TestSchema, names: &[&str], gone: usize) -> usiz
 }
 
 /// On SQLite, a single worker stopped with SIGTERM mid-payroll: it sends nothing new, records
-/// what it sent, releases the run and removes itself; nothing is left in doubt. A new worker
-/// finishes the run, and every payee is paid once.
+/// what it sent, releases the run and the items it claimed and removes itself; nothing is left
+/// in doubt. A new worker finishes the run, and every payee is paid once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_worker_hands_its_run_back_with_nothing_in_doubt() {
     use sluice::store::{
-        Access, RunStore, SqliteConfig, SqliteStore, StepState, StepStore, WorkerStore,
+        Access, ClaimStore, RunStore, SqliteConfig, SqliteStore, StepState, StepStore, WorkerStore,
     };
 
     let h = Harness::start(Faults::default()).await;
@@ -276,6 +308,12 @@ async fn a_stopped_worker_hands_its_run_back_with_nothing_in_doubt() {
     // Every transfer the sandbox made is recorded (plus the budget check).
     assert_eq!(succeeded.len(), paid + 1);
     assert!(store.list_workers().await.unwrap().is_empty());
+    // The payment step stays shared, its open items given back (their claims would not
+    // have expired yet), so any worker can claim them at once.
+    assert_eq!(
+        store.steps_to_help().await.unwrap(),
+        [(RUN.to_owned(), "pay".to_owned())]
+    );
     store.close().await;
 
     let (mut second, _) = worker(&h, &h.db().display().to_string(), "solo");
@@ -333,4 +371,56 @@ async fn a_run_cancelled_while_a_worker_runs_it_stops_there() {
     assert_eq!(h.transfers().len(), paid, "paid after the run stopped");
     serve.kill().unwrap();
     serve.wait().unwrap();
+}
+
+/// On SQLite too, two workers share one payroll's payment step: both claim its items, and
+/// every payee is paid once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_on_sqlite_share_the_items_of_one_batch() {
+    let slow = Faults {
+        routes: vec!["latency=200ms@*".parse::<FaultRule>().unwrap()],
+        webhooks: Vec::new(),
+    };
+    let h = Harness::start(slow).await;
+    let (csv, payees) = h.payroll(300);
+    let db = h.db().display().to_string();
+    let mut args = Harness::payroll_run(RUN, &csv);
+    args.push("--detach".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = h.sluice(&args, None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let mut workers = [worker(&h, &db, "a"), worker(&h, &db, "b")];
+
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(h.db())
+        .read_only(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    wait_for(
+        Duration::from_secs(60),
+        "both workers to claim items",
+        async || {
+            let owners: Vec<(String,)> = sqlx::query_as(
+                "SELECT DISTINCT substr(claim_owner, 1, instr(claim_owner, ':') - 1) \
+                 FROM step_runs WHERE claim_owner IS NOT NULL",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_default();
+            seen.extend(owners.into_iter().map(|(o,)| o));
+            seen.len() == 2
+        },
+    )
+    .await;
+    pool.close().await;
+    wait_for(Duration::from_secs(120), "the run to succeed", async || {
+        let out = h.sluice(&["status", RUN], None).await;
+        String::from_utf8_lossy(&out.stdout).contains(&format!("run {RUN} (payroll): succeeded"))
+    })
+    .await;
+    h.assert_paid_exactly_once(&payees);
+    for (child, _) in &mut workers {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
 }

@@ -1,0 +1,111 @@
+//! Sharing one `for_each` step's items between processes (`sluice serve` workers).
+//!
+//! The run's holder publishes a large batch step as a [`SharedStep`]: its rendered template
+//! scope and its elements, which is all a worker needs (with the workflow file) to render and
+//! run any of its items. From then on every process working on the step, the holder included,
+//! takes items with an [`ItemClaim`] a few at a time (`FOR UPDATE SKIP LOCKED` on Postgres)
+//! and renews its claims with its heartbeat. A worker that dies stops renewing; once its
+//! claims expire, the next claim takes its items, and an item it left in doubt goes through
+//! the normal reconcile path (looked up, never resent blind).
+//!
+//! Claims fence writes as leases do: a step write commits only while its writer's claim on
+//! the row holds, or, for the run's holder, while nobody claims the row ([`claimed!`]). A
+//! settled item's claim is cleared in the same statement.
+
+use std::time::Duration;
+
+/// A `for_each` step its run's holder has opened to other workers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedStep {
+    /// The run.
+    pub run_id: String,
+    /// The step.
+    pub step_id: String,
+    /// The lease owner of the run's holder when it published the step.
+    pub holder: String,
+    /// The step's template scope (everything but the element), as JSON text.
+    pub scope: String,
+    /// The elements: `{"keys": [...], "list": [...]}` as JSON text, in list order.
+    pub elements: String,
+    /// The `seq` of the step's own row; its items follow it.
+    pub first_seq: i64,
+    /// The `seq` of its last item.
+    pub last_seq: i64,
+}
+
+/// Which items [`ClaimStore::claim_items`](super::ClaimStore::claim_items) takes: up to
+/// `limit` open items (`pending`, `dispatching`, `in_flight`) of the step with `after < seq
+/// <= last`, in `seq` order, that nobody claims or whose claim expired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemClaim {
+    /// The run.
+    pub run_id: String,
+    /// The step.
+    pub step_id: String,
+    /// Who claims, a lease owner name.
+    pub owner: String,
+    /// How long the claims last unless renewed.
+    pub ttl: Duration,
+    /// Only items after this `seq` (a claimer walks the step once, then again from its start
+    /// for items whose claims expired).
+    pub after: i64,
+    /// The `seq` of the step's last item.
+    pub last: i64,
+    /// The most items taken.
+    pub limit: u32,
+}
+
+/// The claim condition of every guarded step update, ` AND (…)`, over three parameters: the
+/// writer's lease owner, now, and whether the writer holds the run (who may also write rows
+/// nobody claims). A literal, so that statements stay `&'static str`.
+macro_rules! claimed {
+    ($owner:literal, $now:literal, $holds_run:literal) => {
+        concat!(
+            " AND ((claim_owner = $",
+            $owner,
+            " AND claim_expires_at > $",
+            $now,
+            ") OR (claim_owner IS NULL AND $",
+            $holds_run,
+            "))"
+        )
+    };
+}
+pub(crate) use claimed;
+
+/// Whether a writer (`owner`, holding the run or not) may write a row claimed by
+/// `claim_owner` until `expires_at`, as [`claimed!`] decides in SQL (times as the backend
+/// stores them: SQLite's fixed-width text orders as time does).
+pub(crate) fn may_write<T: PartialOrd>(
+    owner: &str,
+    holds_run: bool,
+    claim: Option<(&str, T)>,
+    now: T,
+) -> bool {
+    match claim {
+        None => holds_run,
+        Some((by, expires_at)) => by == owner && expires_at > now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, Utc};
+
+    use super::*;
+
+    #[test]
+    fn the_claim_condition_names_its_parameters_and_matches_may_write() {
+        assert_eq!(
+            claimed!(4, 5, 6),
+            " AND ((claim_owner = $4 AND claim_expires_at > $5) OR (claim_owner IS NULL AND $6))"
+        );
+        let now = Utc::now();
+        let later = now + TimeDelta::seconds(1);
+        assert!(may_write("w1", true, None, now));
+        assert!(!may_write("w1", false, None, now));
+        assert!(may_write("w1", false, Some(("w1", later)), now));
+        assert!(!may_write("w1", true, Some(("w1", now)), now));
+        assert!(!may_write("w1", true, Some(("w2", later)), now));
+    }
+}

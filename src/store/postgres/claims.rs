@@ -1,0 +1,235 @@
+//! [`ClaimStore`] on Postgres: published steps in `shared_steps`, item claims in two columns of
+//! `step_runs`, the statements of the SQLite store.
+//!
+//! Claiming and renewing never wait for a row lock (`FOR UPDATE SKIP LOCKED`): a claimer
+//! passes over items another worker is claiming or writing at that moment, and a heartbeat
+//! passes over its own items that its batches are writing (it runs beside them, and waiting
+//! on rows they hold, in another order, could deadlock; an item written now is renewed by
+//! the next heartbeat, or settled, which ends its claim). Neither locks the run's row, so
+//! neither waits for the holder or an operator either. Publishing and giving claims back
+//! notify the other workers ([`StoreNotice::StepShared`]).
+
+use std::time::Duration;
+
+use sqlx::{PgConnection, Row};
+
+use super::PostgresStore;
+use super::codec::{get_count, step_columns, step_from_row};
+use super::notify::notify;
+use super::transitions::share_run;
+use crate::store::claim::{ItemClaim, SharedStep};
+use crate::store::clock::ttl_delta;
+use crate::store::error::StoreError;
+use crate::store::notice::StoreNotice;
+use crate::store::step::StepRecord;
+use crate::store::traits::ClaimStore;
+
+/// Tells the other workers that `step_id` of `run_id` has items to claim, when the caller's
+/// transaction commits.
+async fn notify_shared(
+    conn: &mut PgConnection,
+    run_id: &str,
+    step_id: &str,
+) -> Result<(), StoreError> {
+    let shared = StoreNotice::StepShared {
+        run_id: run_id.to_owned(),
+        step_id: step_id.to_owned(),
+    };
+    notify(conn, &shared).await
+}
+
+impl PostgresStore {
+    async fn share_step_inner(&self, step: &SharedStep) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO shared_steps (run_id, step_id, holder, scope_json, elements_json, \
+             first_seq, last_seq, shared_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (run_id, step_id) DO UPDATE SET holder = excluded.holder, \
+             scope_json = excluded.scope_json, elements_json = excluded.elements_json, \
+             first_seq = excluded.first_seq, last_seq = excluded.last_seq, \
+             shared_at = excluded.shared_at",
+        )
+        .bind(&step.run_id)
+        .bind(&step.step_id)
+        .bind(&step.holder)
+        .bind(&step.scope)
+        .bind(&step.elements)
+        .bind(step.first_seq)
+        .bind(step.last_seq)
+        .bind(self.now())
+        .execute(&mut *tx)
+        .await?;
+        notify_shared(&mut tx, &step.run_id, &step.step_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn unshare_step_inner(&self, run_id: &str, step_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM shared_steps WHERE run_id = $1 AND step_id = $2")
+            .bind(run_id)
+            .bind(step_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn load_shared_step_inner(
+        &self,
+        run_id: &str,
+        step_id: &str,
+    ) -> Result<Option<SharedStep>, StoreError> {
+        let row = sqlx::query(
+            "SELECT run_id, step_id, holder, scope_json, elements_json, first_seq, last_seq \
+             FROM shared_steps WHERE run_id = $1 AND step_id = $2",
+        )
+        .bind(run_id)
+        .bind(step_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(SharedStep {
+                run_id: row.try_get("run_id")?,
+                step_id: row.try_get("step_id")?,
+                holder: row.try_get("holder")?,
+                scope: row.try_get("scope_json")?,
+                elements: row.try_get("elements_json")?,
+                first_seq: row.try_get("first_seq")?,
+                last_seq: row.try_get("last_seq")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn steps_to_help_inner(&self) -> Result<Vec<(String, String)>, StoreError> {
+        // An open item (one to run, or one in doubt to reconcile) nobody holds.
+        let rows = sqlx::query(
+            "SELECT s.run_id, s.step_id FROM shared_steps s \
+             WHERE EXISTS (SELECT 1 FROM step_runs i WHERE i.run_id = s.run_id \
+               AND i.seq > s.first_seq AND i.seq <= s.last_seq \
+               AND i.state IN ('pending', 'dispatching', 'in_flight') \
+               AND (i.claim_owner IS NULL OR i.claim_expires_at <= $1)) \
+             ORDER BY s.shared_at, s.run_id COLLATE \"C\", s.step_id COLLATE \"C\"",
+        )
+        .bind(self.now())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("run_id")?, r.try_get("step_id")?)))
+            .collect()
+    }
+
+    async fn claim_items_inner(&self, claim: &ItemClaim) -> Result<Vec<StepRecord>, StoreError> {
+        let now = self.now();
+        let rows = sqlx::query(concat!(
+            "UPDATE step_runs SET claim_owner = $1, claim_expires_at = $2 \
+             WHERE (run_id, step_id, item_key) IN (SELECT run_id, step_id, item_key \
+               FROM step_runs WHERE run_id = $3 AND seq > $4 AND seq <= $5 AND step_id = $6 \
+               AND item_key <> '' AND state IN ('pending', 'dispatching', 'in_flight') \
+               AND (claim_owner IS NULL OR claim_expires_at <= $7) \
+               ORDER BY seq LIMIT $8 FOR UPDATE SKIP LOCKED) \
+             RETURNING ",
+            step_columns!()
+        ))
+        .bind(&claim.owner)
+        .bind(now + ttl_delta(claim.ttl))
+        .bind(&claim.run_id)
+        .bind(claim.after)
+        .bind(claim.last)
+        .bind(&claim.step_id)
+        .bind(now)
+        .bind(i64::from(claim.limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut records = rows
+            .iter()
+            .map(step_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        records.sort_by_key(|r| r.seq);
+        Ok(records)
+    }
+
+    async fn renew_claims_inner(&self, owner: &str, ttl: Duration) -> Result<u64, StoreError> {
+        let now = self.now();
+        let done = sqlx::query(
+            "UPDATE step_runs SET claim_expires_at = $1 \
+             WHERE (run_id, step_id, item_key) IN (SELECT run_id, step_id, item_key \
+               FROM step_runs WHERE claim_owner = $2 AND claim_expires_at > $3 \
+               FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(now + ttl_delta(ttl))
+        .bind(owner)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Share-locks the run first, as a helper's batch does: an operator's cancel changes the
+    /// same rows after locking the run, and would otherwise deadlock with this `UPDATE`.
+    async fn release_claims_inner(&self, run_id: &str, owner: &str) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        if !share_run(&mut tx, run_id).await? {
+            return Ok(0);
+        }
+        let released = sqlx::query(
+            "WITH released AS (UPDATE step_runs SET claim_owner = NULL, claim_expires_at = NULL \
+               WHERE claim_owner = $1 AND run_id = $2 RETURNING step_id) \
+             SELECT step_id, COUNT(*) AS n FROM released GROUP BY step_id \
+             ORDER BY step_id COLLATE \"C\"",
+        )
+        .bind(owner)
+        .bind(run_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut count = 0;
+        for row in &released {
+            let step_id: String = row.try_get("step_id")?;
+            notify_shared(&mut tx, run_id, &step_id).await?;
+            count += get_count(row, "n")?;
+        }
+        tx.commit().await?;
+        Ok(count)
+    }
+}
+
+#[async_trait::async_trait]
+impl ClaimStore for PostgresStore {
+    async fn share_step(&self, step: &SharedStep) -> Result<(), StoreError> {
+        let result = self.share_step_inner(step).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn unshare_step(&self, run_id: &str, step_id: &str) -> Result<(), StoreError> {
+        let result = self.unshare_step_inner(run_id, step_id).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn load_shared_step(
+        &self,
+        run_id: &str,
+        step_id: &str,
+    ) -> Result<Option<SharedStep>, StoreError> {
+        let result = self.load_shared_step_inner(run_id, step_id).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn steps_to_help(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let result = self.steps_to_help_inner().await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn claim_items(&self, claim: &ItemClaim) -> Result<Vec<StepRecord>, StoreError> {
+        let result = self.claim_items_inner(claim).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn renew_claims(&self, owner: &str, ttl: Duration) -> Result<u64, StoreError> {
+        let result = self.renew_claims_inner(owner, ttl).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn release_claims(&self, run_id: &str, owner: &str) -> Result<u64, StoreError> {
+        let result = self.release_claims_inner(run_id, owner).await;
+        result.map_err(|e| self.classify(e))
+    }
+}

@@ -1,0 +1,189 @@
+//! [`ClaimStore`] on SQLite: published steps in `shared_steps`, item claims in two columns of
+//! `step_runs`. SQLite runs one write transaction at a time, so a claim never races another;
+//! the statements are the ones Postgres runs with `FOR UPDATE SKIP LOCKED`.
+
+use std::time::Duration;
+
+use sqlx::Row;
+
+use super::SqliteStore;
+use super::codec::{step_columns, step_from_row, ts};
+use crate::store::claim::{ItemClaim, SharedStep};
+use crate::store::clock::ttl_delta;
+use crate::store::error::StoreError;
+use crate::store::step::StepRecord;
+use crate::store::traits::ClaimStore;
+
+impl SqliteStore {
+    async fn share_step_inner(&self, step: &SharedStep) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO shared_steps (run_id, step_id, holder, scope_json, elements_json, \
+             first_seq, last_seq, shared_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (run_id, step_id) DO UPDATE SET holder = excluded.holder, \
+             scope_json = excluded.scope_json, elements_json = excluded.elements_json, \
+             first_seq = excluded.first_seq, last_seq = excluded.last_seq, \
+             shared_at = excluded.shared_at",
+        )
+        .bind(&step.run_id)
+        .bind(&step.step_id)
+        .bind(&step.holder)
+        .bind(&step.scope)
+        .bind(&step.elements)
+        .bind(step.first_seq)
+        .bind(step.last_seq)
+        .bind(ts(self.now()))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn unshare_step_inner(&self, run_id: &str, step_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM shared_steps WHERE run_id = $1 AND step_id = $2")
+            .bind(run_id)
+            .bind(step_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn load_shared_step_inner(
+        &self,
+        run_id: &str,
+        step_id: &str,
+    ) -> Result<Option<SharedStep>, StoreError> {
+        let row = sqlx::query("SELECT * FROM shared_steps WHERE run_id = $1 AND step_id = $2")
+            .bind(run_id)
+            .bind(step_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(SharedStep {
+                run_id: row.try_get("run_id")?,
+                step_id: row.try_get("step_id")?,
+                holder: row.try_get("holder")?,
+                scope: row.try_get("scope_json")?,
+                elements: row.try_get("elements_json")?,
+                first_seq: row.try_get("first_seq")?,
+                last_seq: row.try_get("last_seq")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn steps_to_help_inner(&self) -> Result<Vec<(String, String)>, StoreError> {
+        // An open item (one to run, or one in doubt to reconcile) nobody holds.
+        let rows = sqlx::query(
+            "SELECT s.run_id, s.step_id FROM shared_steps s \
+             WHERE EXISTS (SELECT 1 FROM step_runs i WHERE i.run_id = s.run_id \
+               AND i.seq > s.first_seq AND i.seq <= s.last_seq \
+               AND i.state IN ('pending', 'dispatching', 'in_flight') \
+               AND (i.claim_owner IS NULL OR i.claim_expires_at <= $1)) \
+             ORDER BY s.shared_at, s.run_id, s.step_id",
+        )
+        .bind(ts(self.now()))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("run_id")?, r.try_get("step_id")?)))
+            .collect()
+    }
+
+    async fn claim_items_inner(&self, claim: &ItemClaim) -> Result<Vec<StepRecord>, StoreError> {
+        let now = self.now();
+        let mut tx = self.begin_write().await?;
+        let rows = sqlx::query(concat!(
+            "UPDATE step_runs SET claim_owner = $1, claim_expires_at = $2 \
+             WHERE rowid IN (SELECT rowid FROM step_runs WHERE run_id = $3 AND seq > $4 \
+               AND seq <= $5 AND step_id = $6 AND item_key <> '' \
+               AND state IN ('pending', 'dispatching', 'in_flight') \
+               AND (claim_owner IS NULL OR claim_expires_at <= $7) ORDER BY seq LIMIT $8) \
+             RETURNING ",
+            step_columns!()
+        ))
+        .bind(&claim.owner)
+        .bind(ts(now + ttl_delta(claim.ttl)))
+        .bind(&claim.run_id)
+        .bind(claim.after)
+        .bind(claim.last)
+        .bind(&claim.step_id)
+        .bind(ts(now))
+        .bind(i64::from(claim.limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut records = rows
+            .iter()
+            .map(step_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        records.sort_by_key(|r| r.seq);
+        Ok(records)
+    }
+
+    async fn renew_claims_inner(&self, owner: &str, ttl: Duration) -> Result<u64, StoreError> {
+        let now = self.now();
+        let done = sqlx::query(
+            "UPDATE step_runs SET claim_expires_at = $1 \
+             WHERE claim_owner = $2 AND claim_expires_at > $3",
+        )
+        .bind(ts(now + ttl_delta(ttl)))
+        .bind(owner)
+        .bind(ts(now))
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn release_claims_inner(&self, run_id: &str, owner: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE step_runs SET claim_owner = NULL, claim_expires_at = NULL \
+             WHERE claim_owner = $1 AND run_id = $2",
+        )
+        .bind(owner)
+        .bind(run_id)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[async_trait::async_trait]
+impl ClaimStore for SqliteStore {
+    async fn share_step(&self, step: &SharedStep) -> Result<(), StoreError> {
+        let result = self.share_step_inner(step).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn unshare_step(&self, run_id: &str, step_id: &str) -> Result<(), StoreError> {
+        let result = self.unshare_step_inner(run_id, step_id).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn load_shared_step(
+        &self,
+        run_id: &str,
+        step_id: &str,
+    ) -> Result<Option<SharedStep>, StoreError> {
+        let result = self.load_shared_step_inner(run_id, step_id).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn steps_to_help(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let result = self.steps_to_help_inner().await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn claim_items(&self, claim: &ItemClaim) -> Result<Vec<StepRecord>, StoreError> {
+        let result = self.claim_items_inner(claim).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn renew_claims(&self, owner: &str, ttl: Duration) -> Result<u64, StoreError> {
+        let result = self.renew_claims_inner(owner, ttl).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn release_claims(&self, run_id: &str, owner: &str) -> Result<u64, StoreError> {
+        let result = self.release_claims_inner(run_id, owner).await;
+        result.map_err(|e| self.classify(e))
+    }
+}
