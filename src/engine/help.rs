@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::step::share::{self, Claimer, Role};
+use super::step::share::{self, Claimer};
 use super::writer::Writer;
 use super::{Engine, EngineError};
 use crate::plan::CompiledWorkflow;
 use crate::providers::Provider;
-use crate::store::Lease;
+use crate::store::{ClaimRole, Lease};
 use crate::template::Scope;
 
 impl Engine {
@@ -80,7 +80,7 @@ impl Engine {
                 Scope::new(scope),
                 &elements,
                 &claimer,
-                Role::Helper,
+                ClaimRole::Helper,
             ),
             span,
         )

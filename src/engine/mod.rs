@@ -49,8 +49,8 @@ pub struct EngineOptions {
     pub owner: Option<String>,
     /// When switched on, runs stop at their next dispatch and hand their lease back.
     pub drain: Drain,
-    /// Share large batch steps with the other workers on the database (`sluice serve`): see
-    /// [`step::share`].
+    /// Share large batch steps with the live `serve` workers on the database, if there are
+    /// any: see [`step::share`].
     pub share_items: bool,
 }
 
@@ -64,7 +64,7 @@ impl Default for EngineOptions {
             wakeups: await_step::Wakeups::default(),
             owner: None,
             drain: Drain::new(),
-            share_items: false,
+            share_items: true,
         }
     }
 }

@@ -19,14 +19,14 @@ use super::control::{self, ControlEnd};
 use super::prepare::DEFAULT_ALIAS;
 use super::progress::Progress;
 use super::retry::RetryPolicy;
-use super::writer::Writer;
+use super::writer::{WriteError, Writer};
 use crate::plan::CompiledWorkflow;
 use crate::plan::checks::step::{Tolerance, parse_tolerance};
 use crate::providers::Provider;
 use crate::spec::actions::ActionKind;
 use crate::store::{
-    Outcome, SharedStep, Skip, StepError, StepKey, StepRecord, StepResult, StepState, Store,
-    Waiting,
+    ClaimRole, Outcome, SharedStep, Skip, StepError, StepKey, StepRecord, StepResult, StepState,
+    Store, StoreError, Waiting,
 };
 use crate::template::{Scope, Templates};
 
@@ -149,9 +149,9 @@ pub async fn run(
         });
     };
     let rows: Vec<StepRecord> = rows.collect();
-    if let Some(claimer) = share_claimer(&shared, index, &parent, &rows, &elements).await? {
-        drop(rows);
-        return run_shared(&shared, index, scope, &parent, &elements, claimer).await;
+    let claimer = share_claimer(&shared, index, &parent, &rows, &elements).await?;
+    if let Some(claimer) = &claimer {
+        publish(&shared, index, &scope, &elements, claimer).await?;
     }
     let mut records = Records::new(rows);
     let alias = step.alias.as_deref().unwrap_or(DEFAULT_ALIAS);
@@ -166,19 +166,23 @@ pub async fn run(
     // The first item that had to stop the run: no item starts after it, and the items in
     // flight finish (and record) before the step returns, instead of being dropped mid-call.
     let mut halt: Option<Halt> = None;
+    // A shared step's walk (without claims) ends where it runs into an item a helper took;
+    // the rest is claimed in `finish_shared`.
+    let mut taken = false;
     let reap = |(i, end): (usize, Result<End, Halt>),
                 ends: &mut Vec<Option<End>>,
-                halt: &mut Option<Halt>| {
+                (halt, taken): (&mut Option<Halt>, &mut bool)| {
         progress.inc();
         match end {
             Ok(end) => ends[i] = Some(end),
+            Err(h) if claimer.is_some() && taken_by_other(&h) => *taken = true,
             Err(h) => {
                 halt.get_or_insert(h);
             }
         }
     };
     for (i, (key, value)) in keys.iter().zip(elements.list.values()).enumerate() {
-        if halt.is_some() {
+        if halt.is_some() || taken {
             break;
         }
         let Some(record) = records.take(i, key) else {
@@ -214,16 +218,22 @@ pub async fn run(
         );
         // Reap finished items as we go so a large batch does not hold every task at once.
         while let Some(done) = tasks.try_join_next() {
-            reap(done.expect("item tasks do not panic"), &mut ends, &mut halt);
+            let done = done.expect("item tasks do not panic");
+            reap(done, &mut ends, (&mut halt, &mut taken));
         }
     }
     while let Some(done) = tasks.join_next().await {
-        reap(done.expect("item tasks do not panic"), &mut ends, &mut halt);
+        let done = done.expect("item tasks do not panic");
+        reap(done, &mut ends, (&mut halt, &mut taken));
     }
     if let Some(halt) = halt {
         return Err(halt);
     }
     progress.finish();
+    if let Some(claimer) = claimer {
+        drop(ends);
+        return finish_shared(&shared, index, scope, &parent, &elements, claimer).await;
+    }
     let ends = keys.iter().zip(ends).map(|(k, e)| {
         let end = e.unwrap_or_else(|| End::Failed(format!("item `{k}` is not in the list")));
         (k.clone(), end)
@@ -232,9 +242,10 @@ pub async fn run(
     summarise(&shared, &parent, step.tolerate_failures.as_deref(), tally).await
 }
 
-/// How the step's items are claimed, when it is worked through by claims: a large batch of
-/// provider calls this process shares with other workers, or a step a holder before it
-/// shared (whose items other workers may still hold).
+/// How the step's items are claimed, when it is shared: a large batch of provider calls, when
+/// a live `serve` worker other than this process could help with it, or a step a holder
+/// before this one shared (whose items other workers may still hold). Alone, a step is not
+/// published at all.
 async fn share_claimer(
     shared: &Shared,
     index: usize,
@@ -246,7 +257,8 @@ async fn share_claimer(
     let kind = shared.compiled.steps[index].action.kind;
     let wanted = shared.share_items
         && matches!(kind, ActionKind::Read | ActionKind::Write)
-        && elements.keys.len() >= share::SHARE_FROM_ITEMS;
+        && elements.keys.len() >= share::SHARE_FROM_ITEMS
+        && helpers_exist(shared).await;
     let shared_before = shared
         .store
         .load_shared_step(&shared.run_id, step_id)
@@ -261,22 +273,35 @@ async fn share_claimer(
     }))
 }
 
-/// Runs a `for_each` step by claims: publishes it for other workers, works through its items
-/// with them, then records the step from its items' rows.
-async fn run_shared(
-    shared: &Arc<Shared>,
+/// Whether a live `serve` worker other than this process is there to help.
+async fn helpers_exist(shared: &Shared) -> bool {
+    let now = chrono::Utc::now();
+    match shared.store.list_workers().await {
+        Ok(workers) => workers
+            .iter()
+            .any(|w| w.is_live(now) && !w.info.owns(&shared.owner)),
+        Err(error) => {
+            tracing::warn!(%error, "Cannot list the workers; the step is not shared.");
+            false
+        }
+    }
+}
+
+/// Publishes a `for_each` step for other workers to help with: its scope and elements, all
+/// they need to render any of its items (again, if a holder before this one published it).
+async fn publish(
+    shared: &Shared,
     index: usize,
-    scope: Scope,
-    parent: &StepRecord,
+    scope: &Scope,
     elements: &Elements,
-    claimer: share::Claimer,
-) -> Result<StepEnd, Halt> {
+    claimer: &share::Claimer,
+) -> Result<(), Halt> {
     let step = &shared.compiled.config.steps[index];
     let published = SharedStep {
         run_id: shared.run_id.clone(),
         step_id: step.id.clone(),
         holder: claimer.owner.clone(),
-        scope: share::scope_json(&scope),
+        scope: share::scope_json(scope),
         elements: share::elements_json(elements),
         first_seq: claimer.first_seq,
         last_seq: claimer.last_seq,
@@ -286,17 +311,24 @@ async fn run_shared(
         .share_step(&published)
         .await
         .map_err(store_halt)?;
-    drop(published);
     tracing::info!(step = %step.id, items = elements.keys.len(), "Step shared with other workers.");
-    let ran = share::work(
-        shared,
-        index,
-        scope,
-        elements,
-        &claimer,
-        share::Role::Holder,
-    )
-    .await?;
+    Ok(())
+}
+
+/// Ends a shared step once its walk is over: claims and runs the items still open that
+/// nobody holds (the rest of the list, if the walk ran into the helpers' items; those of
+/// workers that died), waits until every item is settled, wherever it ran, and records the
+/// step from its items' rows.
+async fn finish_shared(
+    shared: &Arc<Shared>,
+    index: usize,
+    scope: Scope,
+    parent: &StepRecord,
+    elements: &Elements,
+    claimer: share::Claimer,
+) -> Result<StepEnd, Halt> {
+    let step = &shared.compiled.config.steps[index];
+    let ran = share::work(shared, index, scope, elements, &claimer, ClaimRole::Holder).await?;
     tracing::info!(step = %step.id, items_here = ran, "Every item of the shared step is settled.");
     shared
         .store
@@ -309,8 +341,20 @@ async fn run_shared(
     summarise(shared, parent, step.tolerate_failures.as_deref(), tally).await
 }
 
-fn store_halt(error: crate::store::StoreError) -> Halt {
-    Halt::Store(super::writer::WriteError::Store(Arc::new(error)))
+/// Whether a halt only says that another worker has the item: its claim was lost, or its
+/// state moved on (settled elsewhere). In a shared step such an item is left to that worker.
+fn taken_by_other(halt: &Halt) -> bool {
+    let Halt::Store(WriteError::Store(error)) = halt else {
+        return false;
+    };
+    matches!(
+        **error,
+        StoreError::ClaimLost { .. } | StoreError::InvalidTransition { .. }
+    )
+}
+
+fn store_halt(error: StoreError) -> Halt {
+    Halt::Store(WriteError::Store(Arc::new(error)))
 }
 
 /// How a `for_each` step's items ended, counted.
@@ -345,7 +389,7 @@ impl Tally {
 
     /// The tally of the step's item rows in the store (items other workers ran included),
     /// read without their outputs.
-    async fn from_store(shared: &Shared, step_id: &str) -> Result<Tally, crate::store::StoreError> {
+    async fn from_store(shared: &Shared, step_id: &str) -> Result<Tally, StoreError> {
         let mut tally = Tally::default();
         for count in shared.store.count_steps(&shared.run_id).await? {
             if count.step_id != step_id {

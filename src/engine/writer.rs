@@ -82,6 +82,11 @@ impl Writer {
         Writer { tx, drain }
     }
 
+    /// Whether the engine is draining: nothing new may be dispatched.
+    pub fn is_draining(&self) -> bool {
+        self.drain.is_draining()
+    }
+
     /// Queues `write` and waits until it is durable.
     ///
     /// # Errors

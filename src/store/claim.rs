@@ -34,10 +34,11 @@ pub struct SharedStep {
 }
 
 /// Which items [`ClaimStore::claim_items`](super::ClaimStore::claim_items) takes: up to
-/// `limit` open items (`pending`, `dispatching`, `in_flight`) of the step with `after < seq
-/// <= last`, in `seq` order, that nobody claims or whose claim expired.
+/// `limit` items of the step with `after < seq <= last` that its [`ClaimRole`] may take.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemClaim {
+    /// Who claims: the run's holder or a helper.
+    pub role: ClaimRole,
     /// The run.
     pub run_id: String,
     /// The step.
@@ -54,6 +55,46 @@ pub struct ItemClaim {
     /// The most items taken.
     pub limit: u32,
 }
+
+/// Who claims items, which decides which items and in what order.
+///
+/// The run's holder walks the step's items from the first without claiming them (its run
+/// lease covers items nobody claims, and costs no extra write per item), while helpers claim
+/// from the last backwards; when the holder runs into items helpers took, it claims what is
+/// left like them. An item the holder dispatched without a claim is its own until it settles:
+/// helpers never take an unclaimed item in doubt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimRole {
+    /// The run's holder: open items (`pending`, `dispatching`, `in_flight`) nobody claims or
+    /// whose claim expired, lowest `seq` first. Unclaimed items in doubt are left by a holder
+    /// that died; it reconciles them.
+    Holder,
+    /// A helper: `pending` items nobody claims, and open items whose claim expired (those in
+    /// doubt are looked up before anything is sent), highest `seq` first.
+    Helper,
+}
+
+/// The items a [`ClaimRole`] may take, as SQL over the parameter `$now`: a literal, for
+/// `concat!`.
+macro_rules! claimable {
+    (Holder, $now:literal) => {
+        concat!(
+            "state IN ('pending', 'dispatching', 'in_flight') \
+             AND (claim_owner IS NULL OR claim_expires_at <= $",
+            $now,
+            ")"
+        )
+    };
+    (Helper, $now:literal) => {
+        concat!(
+            "((state = 'pending' AND claim_owner IS NULL) \
+             OR (state IN ('pending', 'dispatching', 'in_flight') AND claim_expires_at <= $",
+            $now,
+            "))"
+        )
+    };
+}
+pub(crate) use claimable;
 
 /// The claim condition of every guarded step update, ` AND (…)`, over three parameters: the
 /// writer's lease owner, now, and whether the writer holds the run (who may also write rows

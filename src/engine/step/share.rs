@@ -1,10 +1,12 @@
 //! Working through a shared `for_each` step by claims (see [`claim`](crate::store::claim)):
-//! the run's holder and any number of helping workers each claim a few open items at a time,
-//! run them, and claim again, until no item is left to claim. The holder then waits until
-//! every item is settled, wherever it ran, before the step ends.
+//! helping workers claim a few items at a time from the end of the list, run them, and claim
+//! again, until no item is left to claim. The run's holder walks the list from the start
+//! without claims (see [`super::run`]) until it runs into items the helpers took; it then
+//! claims what is left here too, and waits until every item is settled, wherever it ran,
+//! before the step ends.
 //!
-//! Each process walks the step in `seq` order once, passing over items others hold, then
-//! walks it again from the start whenever a claim comes back empty: that is how the items
+//! Each process walks the step once in its direction, passing over items others hold, then
+//! walks it again from its start whenever a claim comes back empty: that is how the items
 //! of a worker that died (once its claims expire) or stopped (it gives them back) are found.
 
 use std::collections::{HashMap, VecDeque};
@@ -16,12 +18,12 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use super::{Elements, End, Shared, render, run_item};
+use super::{Elements, End, Shared, render, run_item, store_halt, taken_by_other};
 use crate::engine::call::Halt;
 use crate::engine::context::List;
 use crate::engine::error::EngineError;
 use crate::engine::writer::WriteError;
-use crate::store::{ItemClaim, StepRecord, StepState, StoreError};
+use crate::store::{ClaimRole, ItemClaim, StepRecord, StepState, StoreError};
 use crate::template::Scope;
 
 /// A `for_each` step of a provider call is shared with other workers from this many items:
@@ -31,15 +33,6 @@ pub const SHARE_FROM_ITEMS: usize = 64;
 /// How often a process that found nothing to claim looks again (for items given back or whose
 /// claims expired, and, for the holder, whether the items others run are settled).
 const LOOK_AGAIN: Duration = Duration::from_millis(250);
-
-/// Who works through the step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// The run's holder: it ends the step, so it waits for every item.
-    Holder,
-    /// Another worker: it stops once nothing is left to claim.
-    Helper,
-}
 
 /// Which items a process claims, and how.
 #[derive(Debug, Clone)]
@@ -87,8 +80,8 @@ pub fn parse_elements(step: &str, text: &str) -> Result<Elements, EngineError> {
 }
 
 /// Runs the claimable items of step `index` in this process until none is left to claim
-/// (and, for the [`Role::Holder`], until every item is settled); returns how many items ran
-/// here.
+/// (and, for the [`ClaimRole::Holder`], until every item is settled); returns how many items
+/// ran here. An item another worker took meanwhile (its claim lost, or settled) is left to it.
 ///
 /// # Errors
 /// [`Halt`] when a claim or a checkpoint cannot be written; the items in flight here are
@@ -99,7 +92,7 @@ pub async fn work(
     mut scope: Scope,
     elements: &Elements,
     claimer: &Claimer,
-    role: Role,
+    role: ClaimRole,
 ) -> Result<usize, Halt> {
     let step = &shared.compiled.config.steps[index];
     let alias = step.alias.as_deref().unwrap_or(super::DEFAULT_ALIAS);
@@ -120,6 +113,7 @@ pub async fn work(
         .map(|(i, k)| (k.as_str(), i))
         .collect();
     let mut claim = ItemClaim {
+        role,
         run_id: shared.run_id.clone(),
         step_id: step.id.clone(),
         owner: claimer.owner.clone(),
@@ -134,13 +128,24 @@ pub async fn work(
     let mut ran = 0;
     let reap = |done: Result<Result<End, Halt>, tokio::task::JoinError>,
                 halt: &mut Option<Halt>| {
-        if let Err(h) = done.expect("item tasks do not panic") {
-            halt.get_or_insert(h);
+        match done.expect("item tasks do not panic") {
+            Err(h) if taken_by_other(&h) => {
+                tracing::warn!(error = %h, "An item claimed here was taken over by another worker.");
+            }
+            Err(h) => {
+                halt.get_or_insert(h);
+            }
+            Ok(_) => {}
         }
     };
     while halt.is_none() {
         while let Some(done) = tasks.try_join_next() {
             reap(done, &mut halt);
+        }
+        if queue.is_empty() && shared.writer.is_draining() {
+            // Stopping: claim nothing more; what is in flight records, then the claims go back.
+            halt = Some(Halt::Store(WriteError::Draining));
+            continue;
         }
         if queue.is_empty() {
             match shared.store.claim_items(&claim).await {
@@ -149,17 +154,26 @@ pub async fn work(
                     continue;
                 }
                 Ok(rows) if !rows.is_empty() => {
-                    claim.after = rows.last().map_or(claim.after, |r| r.seq);
+                    match role {
+                        ClaimRole::Holder => {
+                            claim.after = rows.last().map_or(claim.after, |r| r.seq)
+                        }
+                        ClaimRole::Helper => {
+                            claim.last = rows.first().map_or(claim.last, |r| r.seq - 1)
+                        }
+                    }
                     queue.extend(rows);
                 }
-                // The first walk is over: from the start again, for items given back or
+                // The first walk is over: from its start again, for items given back or
                 // whose claims expired.
-                Ok(_) if claim.after != claimer.first_seq => claim.after = claimer.first_seq,
+                Ok(_) if (claim.after, claim.last) != (claimer.first_seq, claimer.last_seq) => {
+                    (claim.after, claim.last) = (claimer.first_seq, claimer.last_seq);
+                }
                 Ok(_) => {
                     if tasks.is_empty() {
                         match role {
-                            Role::Helper => break,
-                            Role::Holder => match open_items(shared, &step.id).await {
+                            ClaimRole::Helper => break,
+                            ClaimRole::Holder => match open_items(shared, &step.id).await {
                                 Ok(0) => break,
                                 Ok(_) => {}
                                 Err(e) => {
@@ -240,10 +254,6 @@ async fn open_items(shared: &Shared, step_id: &str) -> Result<u64, StoreError> {
         .sum();
     // The step's own row is counted with its items, and is open until the step ends.
     Ok(open.saturating_sub(1))
-}
-
-fn store_halt(error: StoreError) -> Halt {
-    Halt::Store(WriteError::Store(Arc::new(error)))
 }
 
 /// The published scope of a step, as JSON text.

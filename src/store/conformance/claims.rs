@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::Env;
 use super::fixtures::{commit, dispatch, lease_for_a_day, new_run, shared_run};
-use crate::store::claim::{ItemClaim, SharedStep};
+use crate::store::claim::{ClaimRole, ItemClaim, SharedStep};
 use crate::store::clock::Clock;
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
@@ -26,9 +26,10 @@ use crate::store::traits::Store;
 const MINUTE: Duration = Duration::from_secs(60);
 
 /// The claim of up to `limit` open items of `run_a`'s `pay` with `after < seq <= last`, by
-/// `owner` for `ttl`.
+/// `owner` for `ttl`, as the run's holder claims (a helper's: `..` it with its role).
 fn claim(owner: &str, after: i64, last: i64, limit: u32, ttl: Duration) -> ItemClaim {
     ItemClaim {
+        role: ClaimRole::Holder,
         run_id: "run_a".into(),
         step_id: "pay".into(),
         owner: owner.into(),
@@ -116,6 +117,57 @@ pub(super) async fn claims_take_open_items_in_order_and_pass_over_live_claims(en
     clock.advance(TimeDelta::seconds(61));
     let w3 = claim("w3", first, last, 10, MINUTE);
     assert_eq!(claim_keys(store, &w3).await, ["e1", "e3", "e4"]);
+}
+
+pub(super) async fn helpers_claim_from_the_end_and_leave_unclaimed_items_in_doubt(env: &Env) {
+    let (store, clock) = (&*env.store, &env.clock);
+    let holder = shared_run(store, &["e1", "e2", "e3", "e4", "e5", "e6"]).await;
+    let seq = seqs(store, "run_a", "pay").await;
+    let (first, last) = (seq[""], seq["e6"]);
+    // The holder walks from the start without claims: e1 settled, e2 dispatched (in doubt,
+    // if it died now).
+    commit(store, &holder, vec![succeeded("e1")]).await.unwrap();
+    commit(store, &holder, vec![dispatch("e2", "10.00")])
+        .await
+        .unwrap();
+
+    // Helpers take pending items nobody claims, from the end, never the unclaimed e2.
+    let helper = |owner: &str, limit: u32| ItemClaim {
+        role: ClaimRole::Helper,
+        ..claim(owner, first, last, limit, MINUTE)
+    };
+    assert_eq!(claim_keys(store, &helper("w2", 2)).await, ["e5", "e6"]);
+    let below_e5 = ItemClaim {
+        last: seq["e5"] - 1,
+        ..helper("w3", 10)
+    };
+    assert_eq!(claim_keys(store, &below_e5).await, ["e3", "e4"]);
+    assert!(
+        store
+            .claim_items(&helper("w3", 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // w2 dispatched e6 and died: once its claims expire, a helper takes e5 and e6 (e6 in
+    // doubt, to look up), and still not e2, which only the run's holder reconciles.
+    let w2 = Lease::items("run_a", "w2");
+    commit(store, &w2, vec![dispatch("e6", "10.00")])
+        .await
+        .unwrap();
+    clock.advance(TimeDelta::seconds(61));
+    assert_eq!(
+        claim_keys(store, &helper("w4", 10)).await,
+        ["e3", "e4", "e5", "e6"]
+    );
+    // The holder's own claim takes what nobody holds, e2 included, from the start.
+    clock.advance(TimeDelta::seconds(61));
+    let all = claim("engine", first, last, 10, MINUTE);
+    assert_eq!(
+        claim_keys(store, &all).await,
+        ["e2", "e3", "e4", "e5", "e6"]
+    );
 }
 
 pub(super) async fn claims_fence_every_write_to_a_shared_item(env: &Env) {

@@ -100,6 +100,7 @@ conformance! {
     }
     claims {
         claims_take_open_items_in_order_and_pass_over_live_claims,
+        helpers_claim_from_the_end_and_leave_unclaimed_items_in_doubt,
         claims_fence_every_write_to_a_shared_item,
         shared_steps_are_published_replaced_withdrawn_and_listed_while_open,
         claims_are_renewed_by_heartbeats_and_given_back_on_release,

@@ -17,7 +17,7 @@ use super::PostgresStore;
 use super::codec::{get_count, step_columns, step_from_row};
 use super::notify::notify;
 use super::transitions::share_run;
-use crate::store::claim::{ItemClaim, SharedStep};
+use crate::store::claim::{ClaimRole, ItemClaim, SharedStep, claimable};
 use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
@@ -101,15 +101,13 @@ impl PostgresStore {
     }
 
     async fn steps_to_help_inner(&self) -> Result<Vec<(String, String)>, StoreError> {
-        // An open item (one to run, or one in doubt to reconcile) nobody holds.
-        let rows = sqlx::query(
+        let rows = sqlx::query(concat!(
             "SELECT s.run_id, s.step_id FROM shared_steps s \
-             WHERE EXISTS (SELECT 1 FROM step_runs i WHERE i.run_id = s.run_id \
-               AND i.seq > s.first_seq AND i.seq <= s.last_seq \
-               AND i.state IN ('pending', 'dispatching', 'in_flight') \
-               AND (i.claim_owner IS NULL OR i.claim_expires_at <= $1)) \
-             ORDER BY s.shared_at, s.run_id COLLATE \"C\", s.step_id COLLATE \"C\"",
-        )
+             WHERE EXISTS (SELECT 1 FROM step_runs WHERE run_id = s.run_id \
+               AND seq > s.first_seq AND seq <= s.last_seq AND ",
+            claimable!(Helper, 1),
+            ") ORDER BY s.shared_at, s.run_id COLLATE \"C\", s.step_id COLLATE \"C\""
+        ))
         .bind(self.now())
         .fetch_all(&self.pool)
         .await?;
@@ -119,27 +117,38 @@ impl PostgresStore {
     }
 
     async fn claim_items_inner(&self, claim: &ItemClaim) -> Result<Vec<StepRecord>, StoreError> {
+        /// The claim of one role: its items, in its order.
+        macro_rules! claim {
+            ($role:ident, $order:literal) => {
+                sqlx::query(concat!(
+                    "UPDATE step_runs SET claim_owner = $1, claim_expires_at = $2 \
+                     WHERE (run_id, step_id, item_key) IN (SELECT run_id, step_id, item_key \
+                       FROM step_runs WHERE run_id = $3 AND seq > $4 AND seq <= $5 \
+                       AND step_id = $6 AND item_key <> '' AND ",
+                    claimable!($role, 7),
+                    " ORDER BY seq ",
+                    $order,
+                    " LIMIT $8 FOR UPDATE SKIP LOCKED) RETURNING ",
+                    step_columns!()
+                ))
+            };
+        }
         let now = self.now();
-        let rows = sqlx::query(concat!(
-            "UPDATE step_runs SET claim_owner = $1, claim_expires_at = $2 \
-             WHERE (run_id, step_id, item_key) IN (SELECT run_id, step_id, item_key \
-               FROM step_runs WHERE run_id = $3 AND seq > $4 AND seq <= $5 AND step_id = $6 \
-               AND item_key <> '' AND state IN ('pending', 'dispatching', 'in_flight') \
-               AND (claim_owner IS NULL OR claim_expires_at <= $7) \
-               ORDER BY seq LIMIT $8 FOR UPDATE SKIP LOCKED) \
-             RETURNING ",
-            step_columns!()
-        ))
-        .bind(&claim.owner)
-        .bind(now + ttl_delta(claim.ttl))
-        .bind(&claim.run_id)
-        .bind(claim.after)
-        .bind(claim.last)
-        .bind(&claim.step_id)
-        .bind(now)
-        .bind(i64::from(claim.limit))
-        .fetch_all(&self.pool)
-        .await?;
+        let query = match claim.role {
+            ClaimRole::Holder => claim!(Holder, "ASC"),
+            ClaimRole::Helper => claim!(Helper, "DESC"),
+        };
+        let rows = query
+            .bind(&claim.owner)
+            .bind(now + ttl_delta(claim.ttl))
+            .bind(&claim.run_id)
+            .bind(claim.after)
+            .bind(claim.last)
+            .bind(&claim.step_id)
+            .bind(now)
+            .bind(i64::from(claim.limit))
+            .fetch_all(&self.pool)
+            .await?;
         let mut records = rows
             .iter()
             .map(step_from_row)

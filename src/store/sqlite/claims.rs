@@ -8,7 +8,7 @@ use sqlx::Row;
 
 use super::SqliteStore;
 use super::codec::{step_columns, step_from_row, ts};
-use crate::store::claim::{ItemClaim, SharedStep};
+use crate::store::claim::{ClaimRole, ItemClaim, SharedStep, claimable};
 use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
 use crate::store::step::StepRecord;
@@ -71,15 +71,13 @@ impl SqliteStore {
     }
 
     async fn steps_to_help_inner(&self) -> Result<Vec<(String, String)>, StoreError> {
-        // An open item (one to run, or one in doubt to reconcile) nobody holds.
-        let rows = sqlx::query(
+        let rows = sqlx::query(concat!(
             "SELECT s.run_id, s.step_id FROM shared_steps s \
-             WHERE EXISTS (SELECT 1 FROM step_runs i WHERE i.run_id = s.run_id \
-               AND i.seq > s.first_seq AND i.seq <= s.last_seq \
-               AND i.state IN ('pending', 'dispatching', 'in_flight') \
-               AND (i.claim_owner IS NULL OR i.claim_expires_at <= $1)) \
-             ORDER BY s.shared_at, s.run_id, s.step_id",
-        )
+             WHERE EXISTS (SELECT 1 FROM step_runs WHERE run_id = s.run_id \
+               AND seq > s.first_seq AND seq <= s.last_seq AND ",
+            claimable!(Helper, 1),
+            ") ORDER BY s.shared_at, s.run_id, s.step_id"
+        ))
         .bind(ts(self.now()))
         .fetch_all(&self.pool)
         .await?;
@@ -89,27 +87,38 @@ impl SqliteStore {
     }
 
     async fn claim_items_inner(&self, claim: &ItemClaim) -> Result<Vec<StepRecord>, StoreError> {
+        /// The claim of one role: its items, in its order.
+        macro_rules! claim {
+            ($role:ident, $order:literal) => {
+                sqlx::query(concat!(
+                    "UPDATE step_runs SET claim_owner = $1, claim_expires_at = $2 \
+                     WHERE rowid IN (SELECT rowid FROM step_runs WHERE run_id = $3 \
+                       AND seq > $4 AND seq <= $5 AND step_id = $6 AND item_key <> '' AND ",
+                    claimable!($role, 7),
+                    " ORDER BY seq ",
+                    $order,
+                    " LIMIT $8) RETURNING ",
+                    step_columns!()
+                ))
+            };
+        }
         let now = self.now();
+        let query = match claim.role {
+            ClaimRole::Holder => claim!(Holder, "ASC"),
+            ClaimRole::Helper => claim!(Helper, "DESC"),
+        };
         let mut tx = self.begin_write().await?;
-        let rows = sqlx::query(concat!(
-            "UPDATE step_runs SET claim_owner = $1, claim_expires_at = $2 \
-             WHERE rowid IN (SELECT rowid FROM step_runs WHERE run_id = $3 AND seq > $4 \
-               AND seq <= $5 AND step_id = $6 AND item_key <> '' \
-               AND state IN ('pending', 'dispatching', 'in_flight') \
-               AND (claim_owner IS NULL OR claim_expires_at <= $7) ORDER BY seq LIMIT $8) \
-             RETURNING ",
-            step_columns!()
-        ))
-        .bind(&claim.owner)
-        .bind(ts(now + ttl_delta(claim.ttl)))
-        .bind(&claim.run_id)
-        .bind(claim.after)
-        .bind(claim.last)
-        .bind(&claim.step_id)
-        .bind(ts(now))
-        .bind(i64::from(claim.limit))
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows = query
+            .bind(&claim.owner)
+            .bind(ts(now + ttl_delta(claim.ttl)))
+            .bind(&claim.run_id)
+            .bind(claim.after)
+            .bind(claim.last)
+            .bind(&claim.step_id)
+            .bind(ts(now))
+            .bind(i64::from(claim.limit))
+            .fetch_all(&mut *tx)
+            .await?;
         tx.commit().await?;
         let mut records = rows
             .iter()

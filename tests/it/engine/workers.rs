@@ -1,5 +1,5 @@
 //! `sluice serve` workers sharing runs. Three workers on one Postgres database and a 1,000-item
-//! payroll: the run's holder shares the payment step and all three workers claim its items;
+//! payroll: the run's holder shares the payment step and the other two workers claim its items;
 //! the holder is killed with SIGKILL mid-run (the others take its items over when its claims
 //! expire, and one of them the run when its lease does); that one is then stopped with SIGTERM
 //! mid-run and hands the run and its items back at a checkpoint; the last one finishes it. And
@@ -44,6 +44,17 @@ fn worker(h: &Harness, db: &str, name: &str) -> (Child, PathBuf) {
         .spawn()
         .expect("serve starts");
     (child, log)
+}
+
+/// Stops a worker as a service manager would (SIGTERM) and waits until it exited.
+fn stop(worker: &mut Child) {
+    let pid = worker.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    worker.wait().unwrap();
 }
 
 /// The run's status and lease owner, as `sluice` would read them.
@@ -136,15 +147,20 @@ async fn three_workers_share_a_payroll_through_a_kill_and_a_stop_and_pay_once() 
         text(&out)
     );
 
-    // The holder shares the payment step: every worker claims items of it.
+    // The holder shares the payment step: the other two workers claim items of it (the
+    // holder walks the list from the start without claims).
     let first = holder(&db, &names).await;
+    let helpers: std::collections::BTreeSet<String> = (0..3)
+        .filter(|&i| i != first)
+        .map(|i| names[i].to_owned())
+        .collect();
     let mut seen = std::collections::BTreeSet::new();
     wait_for(
         Duration::from_secs(60),
-        "all three workers to claim items",
+        "both other workers to claim items",
         async || {
             seen.extend(claimers(&db).await);
-            seen.len() == 3
+            helpers.is_subset(&seen)
         },
     )
     .await;
@@ -166,15 +182,7 @@ async fn three_workers_share_a_payroll_through_a_kill_and_a_stop_and_pay_once() 
         async || h.transfers().len() >= at_kill + 150,
     )
     .await;
-    let pid = workers[second].0.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    workers[second].0.wait().unwrap();
+    stop(&mut workers[second].0);
     let at_stop = h.transfers().len();
     assert!(at_stop < 1000, "the run ended before the stop landed");
     let log = std::fs::read_to_string(&workers[second].1).unwrap();
@@ -267,25 +275,17 @@ async fn holder_other_than(db: &TestSchema, names: &[&str], gone: usize) -> usiz
 }
 
 /// On SQLite, a single worker stopped with SIGTERM mid-payroll: it sends nothing new, records
-/// what it sent, releases the run and the items it claimed and removes itself; nothing is left
-/// in doubt. A new worker finishes the run, and every payee is paid once.
+/// what it sent, releases the run and removes itself; nothing is left in doubt. A new worker
+/// finishes the run, and every payee is paid once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_worker_hands_its_run_back_with_nothing_in_doubt() {
     use sluice::store::{
-        Access, ClaimStore, RunStore, SqliteConfig, SqliteStore, StepState, StepStore, WorkerStore,
+        Access, RunStore, SqliteConfig, SqliteStore, StepState, StepStore, WorkerStore,
     };
 
     let h = Harness::start(Faults::default()).await;
     let (payees, mut first, log) = payroll_under_way(&h).await;
-    let pid = first.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    first.wait().unwrap();
+    stop(&mut first);
     let paid = h.transfers().len();
     assert!(paid < payees.len(), "the run ended before the stop landed");
     let log = std::fs::read_to_string(&log).unwrap();
@@ -308,12 +308,6 @@ async fn a_stopped_worker_hands_its_run_back_with_nothing_in_doubt() {
     // Every transfer the sandbox made is recorded (plus the budget check).
     assert_eq!(succeeded.len(), paid + 1);
     assert!(store.list_workers().await.unwrap().is_empty());
-    // The payment step stays shared, its open items given back (their claims would not
-    // have expired yet), so any worker can claim them at once.
-    assert_eq!(
-        store.steps_to_help().await.unwrap(),
-        [(RUN.to_owned(), "pay".to_owned())]
-    );
     store.close().await;
 
     let (mut second, _) = worker(&h, &h.db().display().to_string(), "solo");
@@ -373,8 +367,9 @@ async fn a_run_cancelled_while_a_worker_runs_it_stops_there() {
     serve.wait().unwrap();
 }
 
-/// On SQLite too, two workers share one payroll's payment step: both claim its items, and
-/// every payee is paid once.
+/// On SQLite too, two workers share one payroll's payment step: the one not holding the run
+/// claims its items; stopped with SIGTERM, it gives back those it has not run, the holder runs
+/// them, and every payee is paid once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_on_sqlite_share_the_items_of_one_batch() {
     let slow = Faults {
@@ -395,23 +390,47 @@ async fn two_workers_on_sqlite_share_the_items_of_one_batch() {
         .filename(h.db())
         .read_only(true);
     let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-    let mut seen = std::collections::BTreeSet::new();
+    let name = |owner: &str| owner.split(':').next().unwrap_or_default().to_owned();
+    let claimers = async || -> Vec<String> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT DISTINCT claim_owner FROM step_runs WHERE claim_owner IS NOT NULL",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap_or_default();
+        rows.into_iter().map(|(o,)| name(&o)).collect()
+    };
+    let mut holder = String::new();
     wait_for(
         Duration::from_secs(60),
-        "both workers to claim items",
+        "the other worker to claim items",
         async || {
-            let owners: Vec<(String,)> = sqlx::query_as(
-                "SELECT DISTINCT substr(claim_owner, 1, instr(claim_owner, ':') - 1) \
-                 FROM step_runs WHERE claim_owner IS NOT NULL",
-            )
-            .fetch_all(&pool)
-            .await
-            .unwrap_or_default();
-            seen.extend(owners.into_iter().map(|(o,)| o));
-            seen.len() == 2
+            let lease: Option<(Option<String>,)> =
+                sqlx::query_as("SELECT lease_owner FROM runs WHERE id = $1")
+                    .bind(RUN)
+                    .fetch_optional(&pool)
+                    .await
+                    .unwrap_or_default();
+            let Some((Some(lease),)) = lease else {
+                return false;
+            };
+            holder = name(&lease);
+            claimers().await.iter().any(|c| *c != holder)
         },
     )
     .await;
+    let helper = usize::from(holder == "a");
+    stop(&mut workers[helper].0);
+    let log = std::fs::read_to_string(&workers[helper].1).unwrap();
+    assert!(
+        log.contains("Claimed items handed back at a checkpoint"),
+        "{log}"
+    );
+    let helper_name = ["a", "b"][helper];
+    assert!(
+        !claimers().await.iter().any(|c| c == helper_name),
+        "the stopped worker still claims items"
+    );
     pool.close().await;
     wait_for(Duration::from_secs(120), "the run to succeed", async || {
         let out = h.sluice(&["status", RUN], None).await;
