@@ -27,7 +27,7 @@ mod stub;
 mod workers;
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use rust_decimal::Decimal;
@@ -278,23 +278,34 @@ fn run(args: &Args) -> Result<(), String> {
     if part("workers") {
         match std::env::var("SLUICE_BENCH_POSTGRES") {
             Ok(url) if !url.is_empty() => {
-                // Many runs, then one run of as many payees whose items the workers share.
+                // Many runs; one run of as many payees, whose items the workers share; and a
+                // smaller one with every provider call 50 ms late.
+                let late = Duration::from_millis(50);
                 let series = if args.quick {
-                    [(4, 250), (1, 1_000)]
+                    [
+                        (4, 250, Duration::ZERO),
+                        (1, 1_000, Duration::ZERO),
+                        (1, 500, late),
+                    ]
                 } else {
-                    [(8, 1_250), (1, 10_000)]
+                    [
+                        (8, 1_250, Duration::ZERO),
+                        (1, 10_000, Duration::ZERO),
+                        (1, 2_000, late),
+                    ]
                 };
-                for (runs, rows) in series {
+                for (runs, rows, latency) in series {
                     let payroll = data::write(&work, rows).map_err(|e| e.to_string())?;
                     let calls = if results.calls_per_item > 0.0 {
                         results.calls_per_item
                     } else {
                         cli.calls_per_item(&payroll)?
                     };
-                    for r in rt.block_on(workers::run(&cli, &url, &payroll, runs, calls))? {
+                    let rows = workers::run(&cli, &url, &payroll, (runs, latency), calls);
+                    for r in rt.block_on(rows)? {
                         eprintln!(
-                            "workers {} runs {} {:>6} payees {:>7.2} s {:>6.0} items/s",
-                            r.workers, r.runs, r.items, r.wall_s, r.items_per_s
+                            "workers {} runs {} {:>6} payees latency {} ms {:>7.2} s {:>6.0} items/s",
+                            r.workers, r.runs, r.items, r.latency_ms, r.wall_s, r.items_per_s
                         );
                         results.workers.push(r);
                     }

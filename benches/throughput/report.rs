@@ -259,17 +259,17 @@ pub fn table(r: &Results) -> String {
         );
         let _ = writeln!(
             t,
-            "| workers | runs | payees | wall s | items/s | calls/s |"
+            "| workers | runs | payees | latency ms | wall s | items/s | calls/s |"
         );
         let _ = writeln!(
             t,
-            "|--------:|-----:|-------:|-------:|--------:|--------:|"
+            "|--------:|-----:|-------:|-----------:|-------:|--------:|--------:|"
         );
         for w in &r.workers {
             let _ = writeln!(
                 t,
-                "| {:>7} | {:>4} | {:>6} | {:>6.2} | {:>7.0} | {:>7.0} |",
-                w.workers, w.runs, w.items, w.wall_s, w.items_per_s, w.calls_per_s
+                "| {:>7} | {:>4} | {:>6} | {:>10} | {:>6.2} | {:>7.0} | {:>7.0} |",
+                w.workers, w.runs, w.items, w.latency_ms, w.wall_s, w.items_per_s, w.calls_per_s
             );
         }
     }

@@ -2,8 +2,11 @@
 //! database, executed by 1, 2 and 4 `sluice serve` workers sharing it. With several runs, each
 //! worker takes an equal share of the runs (`--max-runs` = runs / workers; otherwise the first
 //! worker to scan would claim them all, and no slot is left for helping). With one run, its
-//! holder shares the payment step and the other workers claim its items. Measures the wall
-//! time from the workers' start to the last run's success.
+//! holder shares the payment step and the other workers claim its items; with a provider
+//! latency (as real providers answer in tens of milliseconds, not the loopback sandbox's
+//! fraction of one), a worker is bound by how many items it has in flight, which is what
+//! sharing multiplies. Measures the wall time from the workers' start to the last run's
+//! success.
 //!
 //! Needs a Postgres server: `SLUICE_BENCH_POSTGRES` names a database the benchmark may create
 //! schemas in (`bench/run.sh` starts a throwaway one, with fsync on, when PostgreSQL is
@@ -13,6 +16,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use sluice::sandbox::{FaultRule, Faults};
 use sqlx::AssertSqlSafe;
 use sqlx::postgres::PgPool;
 
@@ -31,6 +35,8 @@ pub struct WorkersRun {
     pub runs: usize,
     /// Payees in all runs.
     pub items: usize,
+    /// The latency added to every provider call, in milliseconds.
+    pub latency_ms: u64,
     /// From the workers' start to the last run's success.
     pub wall_s: f64,
     /// Payees paid per second.
@@ -40,7 +46,7 @@ pub struct WorkersRun {
 }
 
 /// Runs the row: for each worker count, a fresh schema, `runs` detached runs of `payroll`,
-/// and the workers until every run succeeded.
+/// and the workers until every run succeeded, every provider call `latency` late.
 ///
 /// # Errors
 /// When a command fails or the runs do not finish within ten minutes.
@@ -48,7 +54,7 @@ pub async fn run(
     cli: &Cli<'_>,
     base_url: &str,
     payroll: &Payroll,
-    runs: usize,
+    (runs, latency): (usize, Duration),
     calls_per_item: f64,
 ) -> Result<Vec<WorkersRun>, String> {
     // Workers are signalled directly, so they run without the `/usr/bin/time` wrapper.
@@ -75,7 +81,7 @@ pub async fn run(
             &url,
             &schema,
             payroll,
-            runs,
+            (runs, latency),
             (workers, max_runs),
             calls_per_item,
         )
@@ -94,11 +100,19 @@ async fn measure(
     url: &str,
     schema: &str,
     payroll: &Payroll,
-    runs: usize,
+    (runs, latency): (usize, Duration),
     (workers, max_runs): (usize, usize),
     calls_per_item: f64,
 ) -> Result<WorkersRun, String> {
     cli.sandbox.reset();
+    if !latency.is_zero() {
+        let rule = format!("latency={}ms@*", latency.as_millis());
+        let rule = rule.parse::<FaultRule>().map_err(|e| e.to_string())?;
+        cli.sandbox.set_faults(Faults {
+            routes: vec![rule],
+            webhooks: Vec::new(),
+        });
+    }
     for i in 0..runs {
         let run_id = format!("bench_w{workers}_{runs}_{i}");
         let budget = format!("budget={}", payroll.total);
@@ -166,6 +180,7 @@ async fn measure(
         workers,
         runs,
         items,
+        latency_ms: u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
         wall_s: wall,
         items_per_s: items as f64 / wall,
         calls_per_s: calls_per_item * items as f64 / wall,
