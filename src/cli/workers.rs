@@ -1,5 +1,5 @@
-//! `sluice workers`: the `serve` workers sharing the database, whether they are alive, and
-//! the runs each one holds.
+//! `sluice workers`: the `serve` workers sharing the database, whether they are alive, the
+//! runs each one holds and the items of shared steps each one claims.
 
 use std::process::ExitCode;
 
@@ -8,9 +8,9 @@ use chrono::{DateTime, Utc};
 
 use super::common::DbArgs;
 use super::exit;
-use crate::store::{RunFilter, RunRecord, RunStatus, WorkerRecord};
+use crate::store::{ClaimSummary, RunFilter, RunRecord, RunStatus, WorkerRecord};
 
-/// List the `serve` workers and the runs they hold.
+/// List the `serve` workers, the runs they hold and the items they claim.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   sluice workers
@@ -18,8 +18,9 @@ use crate::store::{RunFilter, RunRecord, RunStatus, WorkerRecord};
 
 A worker is live while its heartbeat (renewed every third of its lease TTL) has not expired.
 A worker that was killed shows as gone until its row is dropped a day later; the runs it held
-are taken over by the other workers once their leases expire. Leases held by processes that
-are not workers (`sluice run`, `sluice resume`) are listed after the workers.")]
+are taken over by the other workers once their leases expire, and so are the items of shared
+steps it claimed. Leases and claims held by processes that are not workers (`sluice run`,
+`sluice resume`) are listed after the workers.")]
 pub struct WorkersArgs {
     /// Also list workers that are gone (killed, or whose heartbeat stopped) in the last day.
     #[arg(long)]
@@ -41,12 +42,20 @@ pub async fn run(args: &WorkersArgs) -> Result<ExitCode> {
             ..RunFilter::default()
         })
         .await?;
-    super::print_stdout(&render(&workers, &runs, Utc::now(), args.all));
+    let claims = store.list_claims().await?;
+    let listing = render(&workers, (&runs, &claims), Utc::now(), args.all);
+    super::print_stdout(&listing);
     Ok(exit::code(exit::SUCCESS))
 }
 
-/// The table of workers, each followed by the leases it holds, then the other live leases.
-fn render(workers: &[WorkerRecord], runs: &[RunRecord], now: DateTime<Utc>, all: bool) -> String {
+/// The table of workers, each followed by the leases and claims it holds, then the other live
+/// leases and claims.
+fn render(
+    workers: &[WorkerRecord],
+    (runs, claims): (&[RunRecord], &[ClaimSummary]),
+    now: DateTime<Utc>,
+    all: bool,
+) -> String {
     let live_leases: Vec<(&str, &str, DateTime<Utc>)> = runs
         .iter()
         .filter_map(|r| r.lease.as_ref().map(|l| (r.id.as_str(), l)))
@@ -68,16 +77,22 @@ fn render(workers: &[WorkerRecord], runs: &[RunRecord], now: DateTime<Utc>, all:
             w.info.listen.as_deref().unwrap_or("-"),
             ago(now, w.heartbeat_at),
         ));
-        for (run_id, owner, expires_at) in live_leases.iter().filter(|(_, o, _)| w.info.owns(o)) {
-            let role = owner
+        let role = |owner: &str| {
+            owner
                 .strip_prefix(w.info.id.as_str())
                 .and_then(|rest| rest.strip_prefix('/'))
                 .map(|role| format!(" ({role})"))
-                .unwrap_or_default();
+                .unwrap_or_default()
+        };
+        for (run_id, owner, expires_at) in live_leases.iter().filter(|(_, o, _)| w.info.owns(o)) {
             out.push_str(&format!(
-                "  holds {run_id}{role}, lease expires in {}\n",
+                "  holds {run_id}{}, lease expires in {}\n",
+                role(owner),
                 ago(*expires_at, now)
             ));
+        }
+        for c in claims.iter().filter(|c| w.info.owns(&c.owner)) {
+            out.push_str(&format!("  {}\n", claimed(c, &role(&c.owner), now)));
         }
     }
     if shown.is_empty() {
@@ -87,11 +102,10 @@ fn render(workers: &[WorkerRecord], runs: &[RunRecord], now: DateTime<Utc>, all:
             "(no live worker; `--all` also lists gone ones)\n"
         });
     }
-    let others: Vec<_> = live_leases
-        .iter()
-        .filter(|(_, owner, _)| !workers.iter().any(|w| w.is_live(now) && w.info.owns(owner)))
-        .collect();
-    if !others.is_empty() {
+    let other = |owner: &str| !workers.iter().any(|w| w.is_live(now) && w.info.owns(owner));
+    let others: Vec<_> = live_leases.iter().filter(|(_, o, _)| other(o)).collect();
+    let other_claims: Vec<_> = claims.iter().filter(|c| other(&c.owner)).collect();
+    if !others.is_empty() || !other_claims.is_empty() {
         out.push_str("\nOther lease holders:\n");
         for (run_id, owner, expires_at) in others {
             out.push_str(&format!(
@@ -99,8 +113,23 @@ fn render(workers: &[WorkerRecord], runs: &[RunRecord], now: DateTime<Utc>, all:
                 ago(*expires_at, now)
             ));
         }
+        for c in other_claims {
+            out.push_str(&format!("  {} {}\n", c.owner, claimed(c, "", now)));
+        }
     }
     out
+}
+
+/// `claims N items of RUN step `STEP` (ROLE), …`: one owner's live claims on one shared step.
+fn claimed(c: &ClaimSummary, role: &str, now: DateTime<Utc>) -> String {
+    format!(
+        "claims {} item{} of {} step `{}`{role}, claims expire in {}",
+        c.items,
+        if c.items == 1 { "" } else { "s" },
+        c.run_id,
+        c.step_id,
+        ago(c.expires_at, now)
+    )
 }
 
 /// `later - earlier`, to the second (`0s` when not later).
@@ -169,18 +198,28 @@ mod tests {
             run("run_3", "b:22:0002", -60, now),
             run("run_4", "laptop:33:0003", 20, now),
         ];
-        let live = render(&workers, &runs, now, false);
+        let claim = |owner: &str, items: u64| ClaimSummary {
+            owner: owner.into(),
+            run_id: "run_5".into(),
+            step_id: "pay".into(),
+            items,
+            expires_at: now + TimeDelta::seconds(18),
+        };
+        let claims = [claim("a:11:0001/help", 32), claim("laptop:33:0003", 1)];
+        let live = render(&workers, (&runs, &claims), now, false);
         assert_eq!(
             live,
             "WORKER                           STATE HOST                 PID      LISTEN                 HEARTBEAT\n\
              a:11:0001                        live  db1                  11       10.0.0.1:8787          5s ago\n  \
              holds run_1, lease expires in 25s\n  \
-             holds run_2 (scheduler), lease expires in 12s\n\
+             holds run_2 (scheduler), lease expires in 12s\n  \
+             claims 32 items of run_5 step `pay` (help), claims expire in 18s\n\
              \n\
              Other lease holders:\n  \
-             laptop:33:0003 holds run_4, lease expires in 20s\n"
+             laptop:33:0003 holds run_4, lease expires in 20s\n  \
+             laptop:33:0003 claims 1 item of run_5 step `pay`, claims expire in 18s\n"
         );
-        let all = render(&workers, &runs, now, true);
+        let all = render(&workers, (&runs, &[]), now, true);
         assert!(
             all.contains("b:22:0002                        gone  db1"),
             "{all}"
@@ -190,7 +229,7 @@ mod tests {
             "an expired lease is nobody's: {all}"
         );
         assert_eq!(
-            render(&[], &[], now, false),
+            render(&[], (&[], &[]), now, false),
             format!(
                 "{:<32} {:<5} {:<20} {:<8} {:<22} {}\n(no live worker; `--all` also lists gone ones)\n",
                 "WORKER", "STATE", "HOST", "PID", "LISTEN", "HEARTBEAT"

@@ -14,6 +14,8 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 /// A `for_each` step its run's holder has opened to other workers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SharedStep {
@@ -54,6 +56,21 @@ pub struct ItemClaim {
     pub last: i64,
     /// The most items taken.
     pub limit: u32,
+}
+
+/// The live claims one owner holds on one step: what `sluice workers` shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimSummary {
+    /// The lease owner holding them.
+    pub owner: String,
+    /// The run.
+    pub run_id: String,
+    /// The step.
+    pub step_id: String,
+    /// How many items.
+    pub items: u64,
+    /// When the last of them runs out unless renewed.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Who claims items, which decides which items and in what order.

@@ -33,7 +33,7 @@ mod conformance;
 
 pub use attempt::{AttemptRecord, NewAttempt};
 pub use batch::WriteBatch;
-pub use claim::{ClaimRole, ItemClaim, SharedStep};
+pub use claim::{ClaimRole, ClaimSummary, ItemClaim, SharedStep};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use event::{EventFilter, EventInsert, EventRecord, NewEvent};

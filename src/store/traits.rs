@@ -45,7 +45,7 @@ use tokio::sync::mpsc;
 
 use super::attempt::{AttemptRecord, NewAttempt};
 use super::batch::WriteBatch;
-use super::claim::{ItemClaim, SharedStep};
+use super::claim::{ClaimSummary, ItemClaim, SharedStep};
 use super::error::StoreError;
 use super::event::{EventFilter, EventInsert, EventRecord, NewEvent};
 use super::notice::StoreNotice;
@@ -358,6 +358,9 @@ pub trait ClaimStore: Send + Sync {
     /// Extends every claim `owner` holds on an unsettled item, of any run, to now + `ttl`;
     /// returns how many.
     async fn renew_claims(&self, owner: &str, ttl: Duration) -> Result<u64, StoreError>;
+
+    /// The live claims, one line per owner and step, by owner, run and step.
+    async fn list_claims(&self) -> Result<Vec<ClaimSummary>, StoreError>;
 
     /// Gives back the claims `owner` holds on `run_id`'s unsettled items, for other workers to
     /// take at once; returns how many.

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::Env;
 use super::fixtures::{commit, dispatch, lease_for_a_day, new_run, shared_run};
-use crate::store::claim::{ClaimRole, ItemClaim, SharedStep};
+use crate::store::claim::{ClaimRole, ClaimSummary, ItemClaim, SharedStep};
 use crate::store::clock::Clock;
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
@@ -378,6 +378,22 @@ pub(super) async fn claims_are_renewed_by_heartbeats_and_given_back_on_release(e
     clock.advance(TimeDelta::seconds(20));
     let w2 = claim("w2", first, last, 10, MINUTE);
     assert_eq!(claim_keys(store, &w2).await, ["e3"]);
+    // Listed per owner and step, with when the last of them runs out.
+    let now = clock.now();
+    let summary = |owner: &str, items: u64, expires_at| ClaimSummary {
+        owner: owner.into(),
+        run_id: "run_a".into(),
+        step_id: "pay".into(),
+        items,
+        expires_at,
+    };
+    assert_eq!(
+        store.list_claims().await.unwrap(),
+        [
+            summary("w1", 2, now + TimeDelta::seconds(10)),
+            summary("w2", 1, now + TimeDelta::seconds(60)),
+        ]
+    );
 
     // Not renewed in time (50 s), they are gone: a late heartbeat does not bring them back.
     clock.advance(TimeDelta::seconds(20));
@@ -392,6 +408,9 @@ pub(super) async fn claims_are_renewed_by_heartbeats_and_given_back_on_release(e
     let w4 = claim("w4", first, last, 10, MINUTE);
     assert_eq!(claim_keys(store, &w4).await, ["e1", "e2"]);
     assert_eq!(store.renew_claims("w2", MINUTE).await.unwrap(), 1);
+    // Expired claims are not listed; settled items hold none.
+    clock.advance(TimeDelta::seconds(61));
+    assert!(store.list_claims().await.unwrap().is_empty());
 }
 
 pub(super) async fn concurrent_workers_each_take_and_settle_their_own_items(env: &Env) {

@@ -17,7 +17,7 @@ use super::PostgresStore;
 use super::codec::{get_count, step_columns, step_from_row};
 use super::notify::notify;
 use super::transitions::share_run;
-use crate::store::claim::{ClaimRole, ItemClaim, SharedStep, claimable};
+use crate::store::claim::{ClaimRole, ClaimSummary, ItemClaim, SharedStep, claimable};
 use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
@@ -175,6 +175,30 @@ impl PostgresStore {
 
     /// Share-locks the run first, as a helper's batch does: an operator's cancel changes the
     /// same rows after locking the run, and would otherwise deadlock with this `UPDATE`.
+    async fn list_claims_inner(&self) -> Result<Vec<ClaimSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT claim_owner, run_id, step_id, COUNT(*) AS items, \
+             MAX(claim_expires_at) AS expires_at FROM step_runs \
+             WHERE claim_owner IS NOT NULL AND claim_expires_at > $1 \
+             GROUP BY claim_owner, run_id, step_id ORDER BY claim_owner COLLATE \"C\", run_id COLLATE \"C\", step_id COLLATE \"C\"",
+        )
+        .bind(self.now())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let items: i64 = row.try_get("items")?;
+                Ok(ClaimSummary {
+                    owner: row.try_get("claim_owner")?,
+                    run_id: row.try_get("run_id")?,
+                    step_id: row.try_get("step_id")?,
+                    items: u64::try_from(items).unwrap_or_default(),
+                    expires_at: row.try_get("expires_at")?,
+                })
+            })
+            .collect()
+    }
+
     async fn release_claims_inner(&self, run_id: &str, owner: &str) -> Result<u64, StoreError> {
         let mut tx = self.begin().await?;
         if !share_run(&mut tx, run_id).await? {
@@ -234,6 +258,11 @@ impl ClaimStore for PostgresStore {
 
     async fn renew_claims(&self, owner: &str, ttl: Duration) -> Result<u64, StoreError> {
         let result = self.renew_claims_inner(owner, ttl).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn list_claims(&self) -> Result<Vec<ClaimSummary>, StoreError> {
+        let result = self.list_claims_inner().await;
         result.map_err(|e| self.classify(e))
     }
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 use sqlx::Row;
 
 use super::SqliteStore;
-use super::codec::{step_columns, step_from_row, ts};
-use crate::store::claim::{ClaimRole, ItemClaim, SharedStep, claimable};
+use super::codec::{parse_ts, step_columns, step_from_row, ts};
+use crate::store::claim::{ClaimRole, ClaimSummary, ItemClaim, SharedStep, claimable};
 use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
 use crate::store::step::StepRecord;
@@ -142,6 +142,30 @@ impl SqliteStore {
         Ok(done.rows_affected())
     }
 
+    async fn list_claims_inner(&self) -> Result<Vec<ClaimSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT claim_owner, run_id, step_id, COUNT(*) AS items, \
+             MAX(claim_expires_at) AS expires_at FROM step_runs \
+             WHERE claim_owner IS NOT NULL AND claim_expires_at > $1 \
+             GROUP BY claim_owner, run_id, step_id ORDER BY claim_owner, run_id, step_id",
+        )
+        .bind(ts(self.now()))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let items: i64 = row.try_get("items")?;
+                Ok(ClaimSummary {
+                    owner: row.try_get("claim_owner")?,
+                    run_id: row.try_get("run_id")?,
+                    step_id: row.try_get("step_id")?,
+                    items: u64::try_from(items).unwrap_or_default(),
+                    expires_at: parse_ts("claim_expires_at", row.try_get("expires_at")?)?,
+                })
+            })
+            .collect()
+    }
+
     async fn release_claims_inner(&self, run_id: &str, owner: &str) -> Result<u64, StoreError> {
         let done = sqlx::query(
             "UPDATE step_runs SET claim_owner = NULL, claim_expires_at = NULL \
@@ -188,6 +212,11 @@ impl ClaimStore for SqliteStore {
 
     async fn renew_claims(&self, owner: &str, ttl: Duration) -> Result<u64, StoreError> {
         let result = self.renew_claims_inner(owner, ttl).await;
+        result.map_err(|e| self.classify(e))
+    }
+
+    async fn list_claims(&self) -> Result<Vec<ClaimSummary>, StoreError> {
+        let result = self.list_claims_inner().await;
         result.map_err(|e| self.classify(e))
     }
 

@@ -420,6 +420,21 @@ async fn two_workers_on_sqlite_share_the_items_of_one_batch() {
     )
     .await;
     let helper = usize::from(holder == "a");
+    // `sluice workers` shows the helper's claims under it.
+    let helper_line = format!("{}:{}:", ["a", "b"][helper], workers[helper].0.id());
+    wait_for(
+        Duration::from_secs(30),
+        "`sluice workers` to list the helper's claims",
+        async || {
+            let out = h.sluice(&["workers"], None).await;
+            let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+            let mut lines = listing.lines().skip_while(|l| !l.starts_with(&helper_line));
+            lines.nth(1).is_some_and(|l| {
+                l.starts_with("  claims ") && l.contains(&format!(" of {RUN} step `pay` (help), "))
+            })
+        },
+    )
+    .await;
     stop(&mut workers[helper].0);
     let log = std::fs::read_to_string(&workers[helper].1).unwrap();
     assert!(
