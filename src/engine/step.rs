@@ -56,7 +56,7 @@ pub struct Shared {
     pub owner: String,
     /// How long an item claim lasts unless renewed.
     pub claim_ttl: Duration,
-    /// Whether to share large batch steps with other workers (`sluice serve`).
+    /// Whether large batch steps may be shared with live `serve` workers ([`share`]).
     pub share_items: bool,
 }
 
