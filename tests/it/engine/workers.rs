@@ -367,16 +367,13 @@ async fn a_run_cancelled_while_a_worker_runs_it_stops_there() {
     serve.wait().unwrap();
 }
 
-/// On SQLite too, two workers share one payroll's payment step: the one not holding the run
-/// claims its items; stopped with SIGTERM, it gives back those it has not run, the holder runs
-/// them, and every payee is paid once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_workers_on_sqlite_share_the_items_of_one_batch() {
-    let slow = Faults {
-        routes: vec!["latency=200ms@*".parse::<FaultRule>().unwrap()],
-        webhooks: Vec::new(),
-    };
-    let h = Harness::start(slow).await;
+/// A 300-payee payroll created with `run --detach` on the harness's SQLite database, every
+/// provider call 200 ms late, and two workers, `a` and `b`, executing it, once the one not
+/// holding the run claims items of its payment step. Returns the payees, the workers, the
+/// index of the helper, and a read-only connection to the database.
+async fn shared_on_sqlite(
+    h: &Harness,
+) -> (Vec<Payee>, [(Child, PathBuf); 2], usize, sqlx::SqlitePool) {
     let (csv, payees) = h.payroll(300);
     let db = h.db().display().to_string();
     let mut args = Harness::payroll_run(RUN, &csv);
@@ -384,22 +381,11 @@ async fn two_workers_on_sqlite_share_the_items_of_one_batch() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = h.sluice(&args, None).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let mut workers = [worker(&h, &db, "a"), worker(&h, &db, "b")];
-
+    let workers = [worker(h, &db, "a"), worker(h, &db, "b")];
     let options = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(h.db())
         .read_only(true);
     let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-    let name = |owner: &str| owner.split(':').next().unwrap_or_default().to_owned();
-    let claimers = async || -> Vec<String> {
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT DISTINCT claim_owner FROM step_runs WHERE claim_owner IS NOT NULL",
-        )
-        .fetch_all(&pool)
-        .await
-        .unwrap_or_default();
-        rows.into_iter().map(|(o,)| name(&o)).collect()
-    };
     let mut holder = String::new();
     wait_for(
         Duration::from_secs(60),
@@ -414,14 +400,59 @@ async fn two_workers_on_sqlite_share_the_items_of_one_batch() {
             let Some((Some(lease),)) = lease else {
                 return false;
             };
-            holder = name(&lease);
-            claimers().await.iter().any(|c| *c != holder)
+            holder = worker_name(&lease);
+            sqlite_claimers(&pool).await.iter().any(|c| *c != holder)
         },
     )
     .await;
-    let helper = usize::from(holder == "a");
-    // `sluice workers` shows the helper's claims under it.
-    let helper_line = format!("{}:{}:", ["a", "b"][helper], workers[helper].0.id());
+    (payees, workers, usize::from(holder == "a"), pool)
+}
+
+/// `w1` of a lease owner `w1:PID:RANDOM[/ROLE]`.
+fn worker_name(owner: &str) -> String {
+    owner.split(':').next().unwrap_or_default().to_owned()
+}
+
+/// The names of the workers claiming items now, on SQLite.
+async fn sqlite_claimers(pool: &sqlx::SqlitePool) -> Vec<String> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT DISTINCT claim_owner FROM step_runs WHERE claim_owner IS NOT NULL")
+            .fetch_all(pool)
+            .await
+            .unwrap_or_default();
+    rows.into_iter().map(|(o,)| worker_name(&o)).collect()
+}
+
+/// Waits for the run to succeed, checks every payee was paid once, and stops the workers.
+async fn finish(h: &Harness, payees: &[Payee], workers: &mut [(Child, PathBuf)]) {
+    wait_for(Duration::from_secs(120), "the run to succeed", async || {
+        let out = h.sluice(&["status", RUN], None).await;
+        String::from_utf8_lossy(&out.stdout).contains(&format!("run {RUN} (payroll): succeeded"))
+    })
+    .await;
+    h.assert_paid_exactly_once(payees);
+    for (child, _) in workers {
+        let _ = child.kill();
+        child.wait().unwrap();
+    }
+}
+
+fn slow_sandbox() -> Faults {
+    Faults {
+        routes: vec!["latency=200ms@*".parse::<FaultRule>().unwrap()],
+        webhooks: Vec::new(),
+    }
+}
+
+/// On SQLite too, two workers share one payroll's payment step: the one not holding the run
+/// claims its items, and `sluice workers` shows them; stopped with SIGTERM, it gives back
+/// those it has not run, the holder runs them, and every payee is paid once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_on_sqlite_share_the_items_of_one_batch() {
+    let h = Harness::start(slow_sandbox()).await;
+    let (payees, mut workers, helper, pool) = shared_on_sqlite(&h).await;
+    let helper_name = ["a", "b"][helper];
+    let helper_line = format!("{helper_name}:{}:", workers[helper].0.id());
     wait_for(
         Duration::from_secs(30),
         "`sluice workers` to list the helper's claims",
@@ -441,20 +472,27 @@ async fn two_workers_on_sqlite_share_the_items_of_one_batch() {
         log.contains("Claimed items handed back at a checkpoint"),
         "{log}"
     );
-    let helper_name = ["a", "b"][helper];
     assert!(
-        !claimers().await.iter().any(|c| c == helper_name),
+        !sqlite_claimers(&pool)
+            .await
+            .iter()
+            .any(|c| c == helper_name),
         "the stopped worker still claims items"
     );
     pool.close().await;
-    wait_for(Duration::from_secs(120), "the run to succeed", async || {
-        let out = h.sluice(&["status", RUN], None).await;
-        String::from_utf8_lossy(&out.stdout).contains(&format!("run {RUN} (payroll): succeeded"))
-    })
-    .await;
-    h.assert_paid_exactly_once(&payees);
-    for (child, _) in &mut workers {
-        child.kill().unwrap();
-        child.wait().unwrap();
-    }
+    finish(&h, &payees, &mut workers).await;
+}
+
+/// A helper killed with SIGKILL while it runs items: once its claims expire, the holder claims
+/// them, looks up those it may have sent, and every payee is paid once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_helper_s_items_are_taken_over_and_paid_once() {
+    let h = Harness::start(slow_sandbox()).await;
+    let (payees, mut workers, helper, pool) = shared_on_sqlite(&h).await;
+    workers[helper].0.kill().unwrap();
+    workers[helper].0.wait().unwrap();
+    let paid = h.transfers().len();
+    assert!(paid < payees.len(), "the run ended before the kill landed");
+    pool.close().await;
+    finish(&h, &payees, &mut workers).await;
 }
