@@ -515,9 +515,11 @@ impl Worker {
             );
             self.tasks.shutdown().await;
         }
-        // Steps helped with whose tasks were cut off: their claims go back at once too.
-        for (run_id, _) in self.helping.values() {
-            if let Err(error) = self.store.release_claims(run_id, self.helper.owner()).await {
+        // Runs and steps whose tasks were cut off: the items they claimed go back at once too.
+        let held = (self.running.values()).map(|run_id| (run_id, self.engine.owner()));
+        let helped = (self.helping.values()).map(|(run_id, _)| (run_id, self.helper.owner()));
+        for (run_id, owner) in held.chain(helped) {
+            if let Err(error) = self.store.release_claims(run_id, owner).await {
                 tracing::warn!(%run_id, %error, "Cannot give back item claims; they expire.");
             }
         }
