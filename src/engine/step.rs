@@ -129,7 +129,7 @@ impl From<ItemEnd> for End {
 pub async fn run(
     shared: Arc<Shared>,
     index: usize,
-    mut scope: Scope,
+    scope: Scope,
     rows: Vec<StepRecord>,
     elements: Option<Elements>,
 ) -> Result<StepEnd, Halt> {
@@ -154,11 +154,7 @@ pub async fn run(
         publish(&shared, index, &scope, &elements, claimer).await?;
     }
     let mut records = Records::new(rows);
-    let alias = step.alias.as_deref().unwrap_or(DEFAULT_ALIAS);
-    let per_step = Arc::new(Semaphore::new(
-        step.max_parallel
-            .map_or(Semaphore::MAX_PERMITS, |n| n.max(1) as usize),
-    ));
+    let mut items = Items::new(&shared, index, scope);
     let keys = &elements.keys;
     let progress = Progress::new(&step.id, keys.len() as u64, shared.progress);
     let mut ends: Vec<Option<End>> = vec![None; keys.len()];
@@ -194,28 +190,9 @@ pub async fn run(
             ends[i] = Some(end);
             continue;
         }
-        let step_permit = per_step
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("never closed");
-        let run_permit = shared
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("never closed");
-        scope.insert(alias, value);
-        let rendered = render(&shared, index, &scope, &record);
-        let shared = shared.clone();
-        tasks.spawn(
-            async move {
-                let end = run_item(&shared, index, &record, rendered).await;
-                drop((step_permit, run_permit));
-                (i, end.map(End::from))
-            }
-            .in_current_span(),
-        );
+        items
+            .start(&mut tasks, record, value, move |end| (i, end))
+            .await;
         // Reap finished items as we go so a large batch does not hold every task at once.
         while let Some(done) = tasks.try_join_next() {
             let done = done.expect("item tasks do not panic");
@@ -232,6 +209,7 @@ pub async fn run(
     progress.finish();
     if let Some(claimer) = claimer {
         drop(ends);
+        let scope = items.into_scope();
         return finish_shared(&shared, index, scope, &parent, &elements, claimer).await;
     }
     let ends = keys.iter().zip(ends).map(|(k, e)| {
@@ -424,6 +402,66 @@ impl Tally {
             }
         }
         Ok(tally)
+    }
+}
+
+/// Starts the items of a `for_each` step, each as its own task once the step's `max_parallel`
+/// and the run's `concurrency` let it: rendered one after the other in one scope where only
+/// the element changes, so rendering never copies the context.
+struct Items<'a> {
+    shared: &'a Arc<Shared>,
+    index: usize,
+    alias: &'a str,
+    per_step: Arc<Semaphore>,
+    scope: Scope,
+}
+
+impl<'a> Items<'a> {
+    fn new(shared: &'a Arc<Shared>, index: usize, scope: Scope) -> Self {
+        let step = &shared.compiled.config.steps[index];
+        Items {
+            shared,
+            index,
+            alias: step.alias.as_deref().unwrap_or(DEFAULT_ALIAS),
+            per_step: Arc::new(Semaphore::new(
+                step.max_parallel
+                    .map_or(Semaphore::MAX_PERMITS, |n| n.max(1) as usize),
+            )),
+            scope,
+        }
+    }
+
+    /// Waits for room, renders `record` with `element` as the element, and runs it in a task
+    /// of `tasks` that ends with `tag` of how the item ended.
+    async fn start<T: Send + 'static>(
+        &mut self,
+        tasks: &mut JoinSet<T>,
+        record: StepRecord,
+        element: Value,
+        tag: impl FnOnce(Result<End, Halt>) -> T + Send + 'static,
+    ) {
+        let step_permit = self.per_step.clone().acquire_owned().await;
+        let run_permit = self.shared.slots.clone().acquire_owned().await;
+        let permits = (
+            step_permit.expect("never closed"),
+            run_permit.expect("never closed"),
+        );
+        self.scope.insert(self.alias, element);
+        let rendered = render(self.shared, self.index, &self.scope, &record);
+        let (shared, index) = (self.shared.clone(), self.index);
+        tasks.spawn(
+            async move {
+                let end = run_item(&shared, index, &record, rendered).await;
+                drop(permits);
+                tag(end.map(End::from))
+            }
+            .in_current_span(),
+        );
+    }
+
+    /// The scope, for what the step does after its items.
+    fn into_scope(self) -> Scope {
+        self.scope
     }
 }
 

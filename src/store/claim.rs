@@ -16,6 +16,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::error::StoreError;
+use super::run::Lease;
+use super::step::StepKey;
+
 /// A `for_each` step its run's holder has opened to other workers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SharedStep {
@@ -131,19 +135,25 @@ macro_rules! claimed {
 }
 pub(crate) use claimed;
 
-/// Whether a writer (`owner`, holding the run or not) may write a row claimed by
-/// `claim_owner` until `expires_at`, as [`claimed!`] decides in SQL (times as the backend
-/// stores them: SQLite's fixed-width text orders as time does).
-pub(crate) fn may_write<T: PartialOrd>(
-    owner: &str,
-    holds_run: bool,
-    claim: Option<(&str, T)>,
+/// The [`StoreError::ClaimLost`] for `lease`'s write of `key`, a row claimed by `claim_owner`
+/// until `expires_at`, when the writer may not write it as [`claimed!`] decides in SQL; `None`
+/// when it may. Times are as the backend stores them (SQLite's fixed-width text orders as
+/// time does).
+pub(crate) fn claim_lost<T: PartialOrd>(
+    key: &StepKey,
+    lease: &Lease,
+    (claim_owner, expires_at): (Option<String>, Option<T>),
     now: T,
-) -> bool {
-    match claim {
-        None => holds_run,
-        Some((by, expires_at)) => by == owner && expires_at > now,
-    }
+) -> Option<StoreError> {
+    let may_write = match (&claim_owner, expires_at) {
+        (Some(by), Some(expires_at)) => *by == lease.owner && expires_at > now,
+        _ => lease.holds_run(),
+    };
+    (!may_write).then(|| StoreError::ClaimLost {
+        key: key.clone(),
+        owner: lease.owner.clone(),
+        holder: claim_owner,
+    })
 }
 
 #[cfg(test)]
@@ -153,17 +163,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_claim_condition_names_its_parameters_and_matches_may_write() {
+    fn the_claim_condition_names_its_parameters_and_matches_claim_lost() {
         assert_eq!(
             claimed!(4, 5, 6),
             " AND ((claim_owner = $4 AND claim_expires_at > $5) OR (claim_owner IS NULL AND $6))"
         );
         let now = Utc::now();
         let later = now + TimeDelta::seconds(1);
-        assert!(may_write("w1", true, None, now));
-        assert!(!may_write("w1", false, None, now));
-        assert!(may_write("w1", false, Some(("w1", later)), now));
-        assert!(!may_write("w1", true, Some(("w1", now)), now));
-        assert!(!may_write("w1", true, Some(("w2", later)), now));
+        let key = StepKey::item("run_a", "pay", "e1");
+        let holder = Lease {
+            run_id: "run_a".into(),
+            owner: "w1".into(),
+            expires_at: later,
+            scope: super::super::run::LeaseScope::Run,
+        };
+        let helper = Lease::items("run_a", "w1");
+        let lost = |lease: &Lease, owner: Option<&str>, expires_at| {
+            claim_lost(&key, lease, (owner.map(str::to_owned), expires_at), now)
+        };
+        assert!(lost(&holder, None, None).is_none());
+        assert!(lost(&helper, None, None).is_some());
+        assert!(lost(&helper, Some("w1"), Some(later)).is_none());
+        assert!(lost(&holder, Some("w1"), Some(now)).is_some());
+        assert!(matches!(
+            lost(&holder, Some("w2"), Some(later)),
+            Some(StoreError::ClaimLost { owner, holder: Some(by), .. }) if owner == "w1" && by == "w2"
+        ));
     }
 }

@@ -14,11 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-use tracing::Instrument;
 
-use super::{Elements, End, Shared, render, run_item, store_halt, taken_by_other};
+use super::{Elements, End, Items, Shared, store_halt, taken_by_other};
 use crate::engine::call::Halt;
 use crate::engine::context::List;
 use crate::engine::error::EngineError;
@@ -89,17 +87,13 @@ pub fn parse_elements(step: &str, text: &str) -> Result<Elements, EngineError> {
 pub async fn work(
     shared: &Arc<Shared>,
     index: usize,
-    mut scope: Scope,
+    scope: Scope,
     elements: &Elements,
     claimer: &Claimer,
     role: ClaimRole,
 ) -> Result<usize, Halt> {
     let step = &shared.compiled.config.steps[index];
-    let alias = step.alias.as_deref().unwrap_or(super::DEFAULT_ALIAS);
-    let per_step = Arc::new(Semaphore::new(
-        step.max_parallel
-            .map_or(Semaphore::MAX_PERMITS, |n| n.max(1) as usize),
-    ));
+    let mut items = Items::new(shared, index, scope);
     // Twice what runs at once, so the next items are at hand when one finishes.
     let parallel = step
         .max_parallel
@@ -205,29 +199,8 @@ pub async fn work(
             }
             continue;
         };
-        let step_permit = per_step
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("never closed");
-        let run_permit = shared
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("never closed");
-        scope.insert(alias, value);
-        let rendered = render(shared, index, &scope, &record);
-        let shared = shared.clone();
         ran += 1;
-        tasks.spawn(
-            async move {
-                let end = run_item(&shared, index, &record, rendered).await;
-                drop((step_permit, run_permit));
-                end.map(End::from)
-            }
-            .in_current_span(),
-        );
+        items.start(&mut tasks, record, value, |end| end).await;
     }
     while let Some(done) = tasks.join_next().await {
         reap(done, &mut halt);

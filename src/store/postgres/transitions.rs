@@ -25,7 +25,7 @@ use super::PostgresStore;
 use super::codec::{is_foreign_key_violation, json_text, opt_json_text, parse_step_state};
 use crate::store::attempt::NewAttempt;
 use crate::store::batch::WriteBatch;
-use crate::store::claim::{claimed, may_write};
+use crate::store::claim::{claim_lost, claimed};
 use crate::store::error::StoreError;
 use crate::store::keys::{request_diff, request_digest};
 use crate::store::run::Lease;
@@ -62,7 +62,7 @@ pub(super) async fn refusal(
         Err(error) => return error.into(),
     };
     if let Some(writer) = writer
-        && let Some(lost) = claim_lost(&row, key, writer)
+        && let Some(lost) = claim_refusal(&row, key, writer)
     {
         return lost;
     }
@@ -80,26 +80,12 @@ pub(super) async fn refusal(
     }
 }
 
-/// The [`StoreError::ClaimLost`] of a step row (`claim_owner`, `claim_expires_at`) that the
-/// writer may not write, as [`claimed!`] decided in SQL; `None` when it may.
-fn claim_lost(row: &PgRow, key: &StepKey, (lease, now): Writer<'_>) -> Option<StoreError> {
-    let claim: (Option<String>, Option<DateTime<Utc>>) =
-        match (row.try_get("claim_owner"), row.try_get("claim_expires_at")) {
-            (Ok(owner), Ok(expires_at)) => (owner, expires_at),
-            (Err(error), _) | (_, Err(error)) => return Some(error.into()),
-        };
-    let held = match &claim {
-        (Some(by), Some(expires_at)) => Some((by.as_str(), *expires_at)),
-        _ => None,
-    };
-    if may_write(&lease.owner, lease.holds_run(), held, now) {
-        return None;
+/// [`claim_lost`] of a step row's `claim_owner` and `claim_expires_at`.
+fn claim_refusal(row: &PgRow, key: &StepKey, (lease, now): Writer<'_>) -> Option<StoreError> {
+    match (row.try_get("claim_owner"), row.try_get("claim_expires_at")) {
+        (Ok(owner), Ok(expires_at)) => claim_lost(key, lease, (owner, expires_at), now),
+        (Err(error), _) | (_, Err(error)) => Some(error.into()),
     }
-    Some(StoreError::ClaimLost {
-        key: key.clone(),
-        owner: lease.owner.clone(),
-        holder: claim.0,
-    })
 }
 
 /// Locks the rows of the runs whose steps a transaction is about to change, in id order,

@@ -12,7 +12,7 @@ use super::batch::Batched;
 use super::codec::{json_text, opt_json_text, opt_ts, parse_step_state, ts};
 use crate::store::attempt::NewAttempt;
 use crate::store::batch::WriteBatch;
-use crate::store::claim::{claimed, may_write};
+use crate::store::claim::{claim_lost, claimed};
 use crate::store::error::StoreError;
 use crate::store::keys::{request_diff, request_digest};
 use crate::store::run::Lease;
@@ -49,21 +49,12 @@ pub(super) async fn refusal(
         Err(error) => return error.into(),
     };
     if let Some((lease, now)) = writer {
-        let claim: (Option<String>, Option<String>) =
-            match (row.try_get("claim_owner"), row.try_get("claim_expires_at")) {
-                (Ok(owner), Ok(expires_at)) => (owner, expires_at),
-                (Err(error), _) | (_, Err(error)) => return error.into(),
-            };
-        let held = match &claim {
-            (Some(by), Some(expires_at)) => Some((by.as_str(), expires_at.as_str())),
-            _ => None,
+        let claim = match (row.try_get("claim_owner"), row.try_get("claim_expires_at")) {
+            (Ok(owner), Ok(expires_at)) => (owner, expires_at),
+            (Err(error), _) | (_, Err(error)) => return error.into(),
         };
-        if !may_write(&lease.owner, lease.holds_run(), held, now) {
-            return StoreError::ClaimLost {
-                key: key.clone(),
-                owner: lease.owner.clone(),
-                holder: claim.0,
-            };
+        if let Some(lost) = claim_lost(key, lease, claim, now.to_owned()) {
+            return lost;
         }
     }
     let state = row.try_get::<String, _>("state");
