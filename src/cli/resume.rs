@@ -45,6 +45,11 @@ pub struct ResumeArgs {
 pub async fn run(args: &ResumeArgs) -> Result<ExitCode> {
     let store = args.db.open().await?;
     let record = store.load_run(&args.run_id).await?;
+    if record.status == crate::store::RunStatus::Succeeded {
+        // A cron job or CI step that resumes a run it already finished has nothing to do.
+        println!("run {} already succeeded; nothing to do", record.id);
+        return Ok(exit::code(exit::SUCCESS));
+    }
     let path = args
         .workflow
         .clone()

@@ -1,5 +1,8 @@
 //! `sluice retry RUN --failed`: redrive. Failed steps and items go back to pending and the
-//! run continues; every success is kept and nothing that succeeded is sent again.
+//! run continues; every success is kept and nothing that succeeded is sent again. A failed
+//! write whose provider object is known (a checkpoint or an id was recorded) may have moved
+//! money after all: it is looked up at the provider before anything is sent again, and
+//! recorded as succeeded if it is found.
 
 use std::process::ExitCode;
 
@@ -43,7 +46,11 @@ pub async fn run(args: &RetryArgs) -> Result<ExitCode> {
             reason: args.who.reason.clone(),
         })
         .await?;
-    println!("{} failed step runs back to pending", record.steps_changed);
+    println!(
+        "{} failed step runs sent back; those whose provider object is known are looked up \
+         there before anything is sent again",
+        record.steps_changed
+    );
     drop(store);
     resume::run(&args.resume).await
 }

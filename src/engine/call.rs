@@ -13,6 +13,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::Write;
+use super::protocol::{
+    self, Action, Answer, Doubt, Event, Failure, Found, Item, Redrive, Start, Verdict,
+};
 use super::retry::RetryPolicy;
 use super::writer::{WriteError, Writer};
 use crate::providers::{
@@ -64,11 +67,12 @@ pub enum Halt {
     Store(#[from] WriteError),
 }
 
-/// Runs a read or write action for one step run, starting from its stored `record`.
+/// Runs a read or write action for one step run, starting from its stored `record`, as the
+/// [`protocol`] machine directs: this is the only place a provider call is made for an item.
 ///
 /// # Errors
-/// [`Halt`] when a checkpoint cannot be written (a lost lease, a full disk): the run stops
-/// without sending anything that is not durably dispatched.
+/// [`Halt`] when a checkpoint cannot be written (a lost lease or claim, a full disk): nothing
+/// is sent that is not durably dispatched, and a process that lost the item records nothing.
 pub async fn run(
     env: &CallEnv<'_>,
     kind: ActionKind,
@@ -76,175 +80,378 @@ pub async fn run(
     record: &StepRecord,
     request: Map<String, Value>,
 ) -> Result<ItemEnd, Halt> {
-    let key = &record.key;
-    let idk = idempotency_key(&key.run_id, &key.step_id, &key.item_key);
-    let ikey = IdempotencyKey::new(idk.clone()).expect("store keys are visible ASCII");
-    let request_json = Value::Object(request.clone());
-    // Every attempt records the digest of the one request this call sends.
-    let digest = crate::store::request_digest(&request_json);
-    let mut p = Progress {
-        attempts: record.attempts,
-        checkpoint: (record.state == StepState::InFlight)
-            .then(|| record.checkpoint.clone())
-            .flatten(),
-        provider_ref: record.provider_ref.clone(),
-        needs_dispatch: kind == ActionKind::Write,
-    };
-
-    if record.state == StepState::Dispatching {
+    let mut d = Driver::new(env, kind, action, record, request);
+    let start = start_of(record);
+    if matches!(start, Start::InDoubt | Start::Redrive(_))
+        && let Some(stored) = &record.request
+        && stored != &d.request_json
+    {
         // In doubt: the last run dispatched this and did not live to record the answer.
-        if let Some(stored) = &record.request
-            && stored != &request_json
-        {
-            let diff = request_diff(stored, &request_json).join("`, `");
-            return attention(
-                env,
-                key,
-                &idk,
-                format!(
-                    "the request changed since it was sent (`{diff}`), and the first request may have been applied"
-                ),
-            )
-            .await;
-        }
-        match reconcile(
+        let diff = request_diff(stored, &d.request_json).join("`, `");
+        let reason = format!(
+            "the request changed since it was sent (`{diff}`), and the first request may have been applied"
+        );
+        return attention(env, &record.key, &d.idk, reason).await;
+    }
+    let kind = match kind {
+        ActionKind::Write => protocol::Kind::Write,
+        _ => protocol::Kind::Read,
+    };
+    let object_known = record
+        .provider_ref
+        .as_deref()
+        .is_some_and(|r| !r.is_empty())
+        || record.checkpoint.is_some();
+    let (machine, first) = Item::start(kind, env.policy.max_attempts, start, object_known);
+    d.drive(machine, first).await
+}
+
+/// Where a stored row puts the protocol.
+fn start_of(record: &StepRecord) -> Start {
+    match record.state {
+        StepState::Dispatching => match record.error.as_ref().and_then(|e| redrive_of(&e.class)) {
+            Some(redrive) => Start::Redrive(redrive),
+            None => Start::InDoubt,
+        },
+        StepState::InFlight if record.checkpoint.is_some() => Start::Checkpointed,
+        _ => Start::Fresh,
+    }
+}
+
+/// The operator decision a `dispatching` row's error class marks (see
+/// [`REDRIVE_RETRY`](crate::store::REDRIVE_RETRY)).
+fn redrive_of(class: &str) -> Option<Redrive> {
+    match class {
+        crate::store::REDRIVE_RETRY => Some(Redrive::Retry),
+        crate::store::REDRIVE_RESOLVE => Some(Redrive::Resolve),
+        _ => None,
+    }
+}
+
+/// Performs what the protocol asks for one item and tells it what happened.
+struct Driver<'a> {
+    env: &'a CallEnv<'a>,
+    key: &'a StepKey,
+    action: &'a str,
+    request: Map<String, Value>,
+    request_json: Value,
+    /// The digest every attempt records: of the one request this call sends.
+    digest: String,
+    idk: String,
+    ikey: IdempotencyKey,
+    /// Dispatches so far (reads: sends), as the store counts them.
+    attempts: u32,
+    /// A read: every send counts as an attempt.
+    reads: bool,
+    /// The recorded checkpoint the next phase continues from.
+    checkpoint: Option<Value>,
+    provider_ref: Option<String>,
+    /// A checkpoint an answer or a lookup returned, to be recorded next.
+    learnt: Option<(Value, Output)>,
+    /// The last final answer, or the object a lookup found.
+    output: Option<Output>,
+    /// The attempt to record with the next result or retry.
+    attempt: Option<NewAttempt>,
+    /// The last provider error (of a send or a lookup).
+    error: Option<ProviderError>,
+    /// What a lookup that could not tell said.
+    undecided: Option<String>,
+    /// Whether the last call was a lookup (its backoff ignores the step's deadline).
+    looking: bool,
+}
+
+impl<'a> Driver<'a> {
+    fn new(
+        env: &'a CallEnv<'a>,
+        kind: ActionKind,
+        action: &'a str,
+        record: &'a StepRecord,
+        request: Map<String, Value>,
+    ) -> Self {
+        let key = &record.key;
+        let idk = idempotency_key(&key.run_id, &key.step_id, &key.item_key);
+        let ikey = IdempotencyKey::new(idk.clone()).expect("store keys are visible ASCII");
+        let request_json = Value::Object(request.clone());
+        Driver {
             env,
-            &make_call(action, &request, &ikey, None),
-            &p,
             key,
-            &idk,
-        )
-        .await?
-        {
-            Reconciled::Done(end) => return Ok(end),
-            Reconciled::Continue(cp, out) => {
-                p.provider_ref = out.id.clone();
-                checkpoint(env, key, &out, &cp).await?;
-                p.checkpoint = Some(cp);
-            }
-            Reconciled::Resend => p.needs_dispatch = true,
+            action,
+            digest: crate::store::request_digest(&request_json),
+            request,
+            request_json,
+            idk,
+            ikey,
+            attempts: record.attempts,
+            reads: kind != ActionKind::Write,
+            checkpoint: (record.state == StepState::InFlight)
+                .then(|| record.checkpoint.clone())
+                .flatten(),
+            provider_ref: record.provider_ref.clone(),
+            learnt: None,
+            output: None,
+            attempt: None,
+            error: None,
+            undecided: None,
+            looking: false,
         }
     }
 
-    // Every call counts toward the retry policy, per phase: a second phase dispatches
-    // nothing new (`p.attempts` counts dispatches, as the store does).
-    let mut tries: u32 = 0;
-    loop {
-        tries += 1;
-        if p.checkpoint.is_none() && p.needs_dispatch {
-            crate::engine::failpoint("before_dispatch");
-            let dispatch = Write::Dispatch(Dispatch {
-                step_id: key.step_id.clone(),
-                item_key: key.item_key.clone(),
-                idempotency_key: idk.clone(),
-                request: request_json.clone(),
-            });
-            match env.writer.write(dispatch).await {
-                Ok(()) => {}
-                Err(WriteError::Store(e)) if matches!(*e, StoreError::RequestChanged { .. }) => {
-                    return attention(env, key, &idk, e.to_string()).await;
-                }
-                Err(e) => return Err(e.into()),
+    async fn drive(&mut self, mut machine: Item, mut action: Action) -> Result<ItemEnd, Halt> {
+        loop {
+            let event = match action {
+                Action::Dispatch => match self.dispatch().await? {
+                    Ok(event) => event,
+                    Err(changed) => return attention(self.env, self.key, &self.idk, changed).await,
+                },
+                Action::Checkpoint => self.record_checkpoint().await?,
+                Action::Send => self.send(machine.checkpointed()).await,
+                Action::LookUp => self.look_up().await,
+                Action::Backoff { tries } => self.backoff(tries).await?,
+                Action::Finish(verdict) => return self.finish(verdict, machine.tries()).await,
+                Action::GiveUp => unreachable!("a lost record halts before the machine hears"),
+            };
+            action = machine.on(event);
+        }
+    }
+
+    /// Records the dispatch, fenced; `Err` with the reason when the stored request differs.
+    async fn dispatch(&mut self) -> Result<Result<Event, String>, Halt> {
+        crate::engine::failpoint("before_dispatch");
+        let dispatch = Write::Dispatch(Dispatch {
+            step_id: self.key.step_id.clone(),
+            item_key: self.key.item_key.clone(),
+            idempotency_key: self.idk.clone(),
+            request: self.request_json.clone(),
+        });
+        match self.env.writer.write(dispatch).await {
+            Ok(()) => {}
+            Err(WriteError::Store(e)) if matches!(*e, StoreError::RequestChanged { .. }) => {
+                return Ok(Err(e.to_string()));
             }
-            p.attempts += 1;
-        } else if kind != ActionKind::Write {
-            p.attempts += 1;
+            Err(e) => return Err(e.into()),
+        }
+        self.attempts += 1;
+        self.checkpoint = None;
+        Ok(Ok(Event::Recorded))
+    }
+
+    /// Records the checkpoint just learnt of, or the stored one again before its next phase
+    /// is sent: either way a fenced write this process must win before it may send.
+    async fn record_checkpoint(&mut self) -> Result<Event, Halt> {
+        if let Some((cp, out)) = self.learnt.take() {
+            self.provider_ref = out.id;
+            self.checkpoint = Some(cp);
+        }
+        let checkpoint = self.checkpoint.clone().unwrap_or(Value::Null);
+        self.env
+            .writer
+            .write(Write::Checkpoint(Checkpoint {
+                key: self.key.clone(),
+                provider_ref: self.provider_ref.clone().unwrap_or_default(),
+                checkpoint,
+            }))
+            .await?;
+        crate::engine::failpoint("between_phases");
+        Ok(Event::Recorded)
+    }
+
+    async fn send(&mut self, later_phase: bool) -> Event {
+        if self.reads {
+            // A read counts every send, a write its dispatches.
+            self.attempts += 1;
         }
         crate::engine::failpoint("after_dispatch");
+        self.looking = false;
         let started = Utc::now();
-        let phase = if p.checkpoint.is_some() {
-            "commit"
-        } else {
-            "execute"
-        };
-        let result = env
-            .provider
-            .execute(&make_call(action, &request, &ikey, p.checkpoint.as_ref()))
-            .await;
+        let phase = if later_phase { "commit" } else { "execute" };
+        let call = make_call(
+            self.action,
+            &self.request,
+            &self.ikey,
+            self.checkpoint.as_ref(),
+        );
+        let result = self.env.provider.execute(&call).await;
         crate::engine::failpoint("after_send");
         match result {
             Ok(Outcome::Done(out)) => {
-                let attempt = attempt_record(key, &p, phase, &idk, &digest, started, "ok", None);
-                return finish(env, key, out, attempt).await;
+                let failed = out.state.normalized == NormalizedState::Failed;
+                self.attempt = Some(self.attempt_record(phase, started, "ok", None));
+                self.output = Some(out);
+                Event::Answered(Answer::Done { failed })
             }
-            Ok(Outcome::Continue {
-                checkpoint: cp,
-                output,
-            }) => {
-                p.provider_ref = output.id.clone();
-                checkpoint(env, key, &output, &cp).await?;
-                crate::engine::failpoint("between_phases");
-                p.checkpoint = Some(cp);
-                // The next phase gets its own `max_attempts`.
-                tries = 0;
+            Ok(Outcome::Continue { checkpoint, output }) => {
+                self.learnt = Some((checkpoint, output));
+                Event::Answered(Answer::Continue)
             }
             Err(e) => {
                 let error = StepError::new(e.class().as_str(), e.to_string());
-                let attempt = attempt_record(
-                    key,
-                    &p,
-                    phase,
-                    &idk,
-                    &digest,
-                    started,
-                    e.class().as_str(),
-                    Some((error.clone(), e.status())),
-                );
-                match e.class() {
-                    FailureClass::Retryable => {
-                        let wait = env.policy.wait_after(tries, e.retry_after());
-                        match wait.filter(|w| within(env.deadline, *w)) {
-                            Some(wait) => {
-                                retry_later(env, key, error, wait, attempt).await?;
-                                tokio::time::sleep(wait).await;
-                            }
-                            None => {
-                                return fail(env, key, exhausted(&e, tries), Some(attempt)).await;
-                            }
-                        }
-                    }
-                    FailureClass::InDoubt if kind == ActionKind::Write => {
-                        // The step stays `dispatching` until the lookup decides: a crash
-                        // from here on resumes into the same lookup, never into a resend.
-                        tracing::warn!(step = %key.step_id, item = %key.item_key, error = %e, "Write in doubt; looking it up.");
-                        match reconcile(
-                            env,
-                            &make_call(action, &request, &ikey, p.checkpoint.as_ref()),
-                            &p,
-                            key,
-                            &idk,
-                        )
-                        .await?
-                        {
-                            Reconciled::Done(end) => return Ok(end),
-                            Reconciled::Continue(cp, out) => {
-                                p.provider_ref = out.id.clone();
-                                checkpoint(env, key, &out, &cp).await?;
-                                p.checkpoint = Some(cp);
-                            }
-                            Reconciled::Resend if tries < env.policy.max_attempts => {
-                                p.needs_dispatch = true;
-                            }
-                            Reconciled::Resend => {
-                                return fail(env, key, exhausted(&e, tries), None).await;
-                            }
-                        }
-                    }
+                let outcome = e.class().as_str();
+                let status = e.status();
+                self.attempt =
+                    Some(self.attempt_record(phase, started, outcome, Some((error, status))));
+                let answer = match e.class() {
+                    FailureClass::Retryable => Answer::Retryable,
                     FailureClass::InDoubt => {
-                        // A read that may or may not have been answered is simply asked again.
-                        let wait = env.policy.wait_after(tries, None);
-                        match wait.filter(|w| within(env.deadline, *w)) {
-                            Some(wait) => tokio::time::sleep(wait).await,
-                            None => {
-                                return fail(env, key, exhausted(&e, tries), Some(attempt)).await;
-                            }
+                        if !self.reads {
+                            tracing::warn!(step = %self.key.step_id, item = %self.key.item_key, error = %e, "Write in doubt; looking it up.");
                         }
+                        Answer::InDoubt
                     }
-                    FailureClass::Rejected | FailureClass::Invalid => {
-                        return fail(env, key, e.to_string(), Some(attempt)).await;
-                    }
-                }
+                    FailureClass::Rejected | FailureClass::Invalid => Answer::Refused {
+                        conflict: status == Some(409),
+                    },
+                };
+                self.error = Some(e);
+                Event::Answered(answer)
             }
+        }
+    }
+
+    /// Asks the provider what became of the request.
+    async fn look_up(&mut self) -> Event {
+        self.looking = true;
+        let started = Utc::now();
+        let call = make_call(
+            self.action,
+            &self.request,
+            &self.ikey,
+            self.checkpoint.as_ref(),
+        );
+        let found = match self
+            .env
+            .provider
+            .lookup(&call, self.provider_ref.as_deref())
+            .await
+        {
+            Ok(Lookup::Found(out)) => {
+                let failed = out.state.normalized == NormalizedState::Failed;
+                let mut attempt = self.attempt_record("lookup", started, "found", None);
+                attempt.request_digest = None;
+                self.attempt = Some(attempt);
+                self.output = Some(out);
+                Found::Done { failed }
+            }
+            Ok(Lookup::Continue { checkpoint, output }) => {
+                self.learnt = Some((checkpoint, output));
+                Found::Continue
+            }
+            Ok(Lookup::Absent) => Found::Absent,
+            Ok(Lookup::Unknown { reason }) => {
+                self.undecided = Some(reason);
+                Found::Unknown
+            }
+            Err(e) => {
+                let retryable =
+                    matches!(e.class(), FailureClass::Retryable | FailureClass::InDoubt);
+                self.error = Some(e);
+                Found::Error { retryable }
+            }
+        };
+        Event::LookedUp(found)
+    }
+
+    /// Waits before try `tries + 1`, recording a retryable failure first.
+    async fn backoff(&mut self, tries: u32) -> Result<Event, Halt> {
+        let retry_after = self.error.as_ref().and_then(ProviderError::retry_after);
+        let wait = self.env.policy.wait_after(tries, retry_after);
+        let wait = if self.looking {
+            wait
+        } else {
+            wait.filter(|w| within(self.env.deadline, *w))
+        };
+        let Some(wait) = wait else {
+            return Ok(Event::OutOfTime);
+        };
+        let retryable = self
+            .error
+            .as_ref()
+            .is_some_and(|e| e.class() == FailureClass::Retryable);
+        if !self.looking
+            && retryable
+            && let Some(attempt) = self.attempt.take()
+        {
+            let error = attempt
+                .error
+                .clone()
+                .expect("a failed attempt has its error");
+            retry_later(self.env, self.key, error, wait, attempt).await?;
+        }
+        tokio::time::sleep(wait).await;
+        Ok(Event::Waited)
+    }
+
+    async fn finish(&mut self, verdict: Verdict, tries: u32) -> Result<ItemEnd, Halt> {
+        let (env, key, idk) = (self.env, self.key, self.idk.as_str());
+        let error = || {
+            self.error
+                .as_ref()
+                .map_or_else(String::new, ToString::to_string)
+        };
+        match verdict {
+            Verdict::Succeeded { found } => {
+                let out = self.output.take().expect("a success has its output");
+                if found {
+                    tracing::info!(step = %key.step_id, item = %key.item_key, id = out.id.as_deref().unwrap_or("?"),
+                        "Found at the provider; recorded as succeeded without sending it again.");
+                }
+                succeed(env, key, out, self.attempt.take()).await
+            }
+            Verdict::Failed(Failure::ObjectFailed) => {
+                let out = self.output.take().expect("a failed object has its output");
+                let message = format!(
+                    "the provider reports the object `{}` as `{}`",
+                    out.id.as_deref().unwrap_or("?"),
+                    out.state.raw.as_deref().unwrap_or("failed")
+                );
+                fail(env, key, message, self.attempt.take()).await
+            }
+            Verdict::Failed(Failure::Refused) => fail(env, key, error(), self.attempt.take()).await,
+            Verdict::Failed(Failure::Exhausted) => {
+                let message = format!("gave up after {} attempts: {}", tries.max(1), error());
+                let attempt = self.attempt.take().filter(|_| !self.looking);
+                fail(env, key, message, attempt).await
+            }
+            Verdict::Attention(doubt) => {
+                let reason = match doubt {
+                    Doubt::Undecided => self.undecided.take().unwrap_or_default(),
+                    Doubt::LookupFailed => format!("looking it up failed: {}", error()),
+                    Doubt::Vanished => format!(
+                        "the provider does not find the object `{}` recorded for it",
+                        self.provider_ref.as_deref().unwrap_or("?")
+                    ),
+                    Doubt::RefusedNotFound => format!(
+                        "the provider refused it ({}), and no object of it can be found",
+                        error()
+                    ),
+                    Doubt::RefusedAgain => format!(
+                        "the provider refused the next phase ({}) although a lookup says the object still waits for it",
+                        error()
+                    ),
+                };
+                attention(env, key, idk, reason).await
+            }
+        }
+    }
+
+    fn attempt_record(
+        &self,
+        operation: &str,
+        started: DateTime<Utc>,
+        outcome: &str,
+        error: Option<(StepError, Option<u16>)>,
+    ) -> NewAttempt {
+        let (error, http_status) = error.map_or((None, None), |(e, s)| (Some(e), s));
+        NewAttempt {
+            key: self.key.clone(),
+            attempt_no: self.attempts,
+            operation: operation.into(),
+            idempotency_key: self.idk.clone(),
+            request_digest: Some(self.digest.clone()),
+            started_at: started,
+            finished_at: Some(Utc::now()),
+            outcome: outcome.into(),
+            error,
+            http_status,
         }
     }
 }
@@ -263,104 +470,13 @@ fn make_call<'a>(
     }
 }
 
-struct Progress {
-    attempts: u32,
-    checkpoint: Option<Value>,
-    provider_ref: Option<String>,
-    needs_dispatch: bool,
-}
-
-enum Reconciled {
-    Done(ItemEnd),
-    Continue(Value, Box<Output>),
-    Resend,
-}
-
-/// Finds out what happened to a write whose answer was lost.
-async fn reconcile(
-    env: &CallEnv<'_>,
-    call: &Call<'_>,
-    p: &Progress,
-    key: &StepKey,
-    idk: &str,
-) -> Result<Reconciled, Halt> {
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        let started = Utc::now();
-        match env.provider.lookup(call, p.provider_ref.as_deref()).await {
-            Ok(Lookup::Found(out)) => {
-                let attempt = NewAttempt {
-                    key: key.clone(),
-                    attempt_no: p.attempts,
-                    operation: "lookup".into(),
-                    idempotency_key: idk.into(),
-                    request_digest: None,
-                    started_at: started,
-                    finished_at: Some(Utc::now()),
-                    outcome: "found".into(),
-                    error: None,
-                    http_status: None,
-                };
-                return finish(env, key, out, attempt).await.map(Reconciled::Done);
-            }
-            Ok(Lookup::Continue { checkpoint, output }) => {
-                return Ok(Reconciled::Continue(checkpoint, Box::new(output)));
-            }
-            Ok(Lookup::Absent) => return Ok(Reconciled::Resend),
-            Ok(Lookup::Unknown { reason }) => {
-                return attention(env, key, idk, reason).await.map(Reconciled::Done);
-            }
-            Err(e)
-                if e.class() == FailureClass::Retryable || e.class() == FailureClass::InDoubt =>
-            {
-                match env.policy.wait_after(tries, e.retry_after()) {
-                    Some(wait) => tokio::time::sleep(wait).await,
-                    None => {
-                        let reason = format!("looking it up failed: {e}");
-                        return attention(env, key, idk, reason).await.map(Reconciled::Done);
-                    }
-                }
-            }
-            Err(e) => {
-                let reason = format!("looking it up failed: {e}");
-                return attention(env, key, idk, reason).await.map(Reconciled::Done);
-            }
-        }
-    }
-}
-
-async fn checkpoint(
-    env: &CallEnv<'_>,
-    key: &StepKey,
-    out: &Output,
-    cp: &Value,
-) -> Result<(), Halt> {
-    env.writer
-        .write(Write::Checkpoint(Checkpoint {
-            key: key.clone(),
-            provider_ref: out.id.clone().unwrap_or_default(),
-            checkpoint: cp.clone(),
-        }))
-        .await?;
-    Ok(())
-}
-
-/// Records a final answer: succeeded, or failed when the provider reports the object failed.
-async fn finish(
+/// Records a success with the provider's output.
+async fn succeed(
     env: &CallEnv<'_>,
     key: &StepKey,
     out: Output,
-    attempt: NewAttempt,
+    attempt: Option<NewAttempt>,
 ) -> Result<ItemEnd, Halt> {
-    if out.state.normalized == NormalizedState::Failed {
-        let message = format!(
-            "the provider reports the object `{}` as `{}`",
-            out.id.as_deref().unwrap_or("?"),
-            out.state.raw.as_deref().unwrap_or("failed")
-        );
-        return fail(env, key, message, Some(attempt)).await;
-    }
     let provider_ref = out.id.clone();
     let json = out.into_json();
     let (output, kept) = if env.keep_output {
@@ -375,7 +491,7 @@ async fn finish(
                 output,
                 provider_ref,
             },
-            attempt: Some(attempt),
+            attempt,
         }))
         .await?;
     crate::engine::failpoint("after_record");
@@ -454,36 +570,6 @@ pub fn attention_message(key: &StepKey, idk: &str, reason: &str) -> String {
     )
 }
 
-fn exhausted(e: &ProviderError, attempts: u32) -> String {
-    format!("gave up after {attempts} attempts: {e}")
-}
-
 fn within(deadline: Option<tokio::time::Instant>, wait: Duration) -> bool {
     deadline.is_none_or(|d| tokio::time::Instant::now() + wait < d)
-}
-
-#[allow(clippy::too_many_arguments)]
-fn attempt_record(
-    key: &StepKey,
-    p: &Progress,
-    operation: &str,
-    idk: &str,
-    digest: &str,
-    started: DateTime<Utc>,
-    outcome: &str,
-    error: Option<(StepError, Option<u16>)>,
-) -> NewAttempt {
-    let (error, http_status) = error.map_or((None, None), |(e, s)| (Some(e), s));
-    NewAttempt {
-        key: key.clone(),
-        attempt_no: p.attempts,
-        operation: operation.into(),
-        idempotency_key: idk.into(),
-        request_digest: Some(digest.to_string()),
-        started_at: started,
-        finished_at: Some(Utc::now()),
-        outcome: outcome.into(),
-        error,
-        http_status,
-    }
 }

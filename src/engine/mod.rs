@@ -13,6 +13,7 @@ pub mod executor;
 pub mod help;
 pub mod prepare;
 pub mod progress;
+pub mod protocol;
 pub mod retry;
 pub mod step;
 pub mod writer;

@@ -40,7 +40,7 @@ pub use event::{EventFilter, EventInsert, EventRecord, NewEvent};
 pub use keys::{canonical_json, idempotency_key, new_run_id, request_diff, request_digest};
 pub use notice::StoreNotice;
 pub use open::{SchemaVersions, display_location, is_postgres_url, migrate_store, open_store};
-pub use operator::{ActionKind, OperatorAction, OperatorRecord};
+pub use operator::{ActionKind, OperatorAction, OperatorRecord, REDRIVE_RESOLVE, REDRIVE_RETRY};
 pub use postgres::{PostgresConfig, PostgresStore};
 pub use run::{Claim, Lease, LeaseScope, NewLease, NewRun, RunFilter, RunRecord, RunStatus};
 pub use schedule::SlotRecord;

@@ -5,6 +5,70 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
+/// The error class of a `dispatching` row that `sluice retry --failed` sent back after it may
+/// have reached the provider. The engine looks such a row up before anything is sent again:
+/// found and not failed, it is recorded as succeeded; failed or absent, it is sent again with
+/// the same key; undecidable, it needs attention.
+pub const REDRIVE_RETRY: &str = "operator_retry";
+
+/// As [`REDRIVE_RETRY`], for `sluice resolve --retry`: a lookup that cannot tell is taken on
+/// the operator's word that it did not happen.
+pub const REDRIVE_RESOLVE: &str = "operator_resolve";
+
+/// The rows of a write that may have reached the provider, in SQL: a write was dispatched
+/// (`idempotency_key`) and its object is known (a checkpoint or an id was recorded).
+macro_rules! object_known {
+    () => {
+        "(idempotency_key IS NOT NULL \
+          AND (checkpoint_json IS NOT NULL OR COALESCE(provider_ref, '') <> ''))"
+    };
+}
+
+/// `retry --failed` over `$1` now, `$2` run, `$3` step or NULL, `$4` item or NULL: failed rows
+/// go back to `pending`, except writes whose provider object is known, which go to
+/// `dispatching` marked [`REDRIVE_RETRY`] to be looked up first. The same text on both
+/// backends.
+pub(crate) const RESET_FAILED: &str = concat!(
+    "UPDATE step_runs SET \
+     state = CASE WHEN ",
+    object_known!(),
+    " THEN 'dispatching' ELSE 'pending' END, \
+     error_class = CASE WHEN ",
+    object_known!(),
+    " THEN 'operator_retry' ELSE NULL END, \
+     error_message = CASE WHEN ",
+    object_known!(),
+    " THEN 'sent back by an operator: looked up at the provider before anything is sent again' \
+     ELSE NULL END, \
+     next_attempt_at = NULL, updated_at = $1 \
+     WHERE run_id = $2 AND state = 'failed' \
+       AND ($3 IS NULL OR step_id = $3) AND ($4 IS NULL OR item_key = $4)"
+);
+
+/// `resolve --retry` over `$1` now, `$2` run, `$3` step, `$4` item or NULL: rows needing
+/// attention that were dispatched go to `dispatching` marked [`REDRIVE_RESOLVE`], to be looked
+/// up before they are sent again; the others to `pending`.
+pub(crate) const RESOLVE_RETRY: &str = "UPDATE step_runs SET \
+     state = CASE WHEN idempotency_key IS NOT NULL THEN 'dispatching' ELSE 'pending' END, \
+     error_class = CASE WHEN idempotency_key IS NOT NULL THEN 'operator_resolve' ELSE NULL END, \
+     error_message = CASE WHEN idempotency_key IS NOT NULL \
+       THEN 'sent back by an operator: looked up at the provider before it is sent again' \
+       ELSE NULL END, \
+     next_attempt_at = NULL, updated_at = $1 \
+     WHERE run_id = $2 AND step_id = $3 AND ($4 IS NULL OR item_key = $4) \
+       AND state = 'needs_attention'";
+
+/// The `SET` clause a dispatch adds so that a redriven row's mark goes with its dispatch.
+macro_rules! clear_redrive {
+    () => {
+        "error_class = CASE WHEN error_class IN ('operator_retry', 'operator_resolve') \
+           THEN NULL ELSE error_class END, \
+         error_message = CASE WHEN error_class IN ('operator_retry', 'operator_resolve') \
+           THEN NULL ELSE error_message END, "
+    };
+}
+pub(crate) use clear_redrive;
+
 /// What the operator decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActionKind {
@@ -16,14 +80,16 @@ pub enum ActionKind {
         /// The provider's id of the object the operator found.
         provider_ref: String,
     },
-    /// The operator checked and the operation did not happen: send again with the same key.
+    /// The operator checked and the operation did not happen: send again with the same key,
+    /// after a lookup (a dispatched row goes to `dispatching` marked [`REDRIVE_RESOLVE`]).
     ResolveRetry,
     /// Skip the step; its dependants run unless they use its output.
     ResolveSkip,
     /// Cancel the run: pending and waiting steps are cancelled; steps in doubt stay as they are
     /// so they can still be resolved.
     Cancel,
-    /// Redrive failed steps: they go back to pending.
+    /// Redrive failed steps: they go back to pending, or, when their provider object is
+    /// known, to `dispatching` marked [`REDRIVE_RETRY`] to be looked up first.
     Retry,
 }
 

@@ -726,3 +726,56 @@ pub(super) async fn every_batch_is_fenced_by_its_runs_lease(env: &Env) {
     assert_eq!(store.load_steps("run_a").await.unwrap(), before);
     commit(store, &other, every_kind()).await.unwrap();
 }
+
+/// `retry --failed` sends a failed write whose provider object is known back to `dispatching`,
+/// marked to be looked up first, and one that never reached the provider to `pending`; the
+/// next dispatch (same key, same request) clears the mark.
+pub(super) async fn a_failed_write_whose_object_is_known_is_redriven_behind_a_lookup(env: &Env) {
+    let store = &*env.store;
+    let lease = leased_run(store, &["e1", "e2"]).await;
+    commit(
+        store,
+        &lease,
+        vec![dispatch("e1", "1.00"), dispatch("e2", "2.00")],
+    )
+    .await
+    .unwrap();
+    let (e1, e2) = (
+        StepKey::item("run_a", "pay", "e1"),
+        StepKey::item("run_a", "pay", "e2"),
+    );
+    let checkpoint = Checkpoint {
+        key: e1.clone(),
+        provider_ref: "tr_1".into(),
+        checkpoint: json!({"id": "tr_1"}),
+    };
+    let failed = |key: &StepKey| StepResult {
+        key: key.clone(),
+        outcome: Outcome::Failed(StepError::new("rejected", "HTTP 400")),
+        attempt: None,
+    };
+    commit(store, &lease, vec![checkpoint]).await.unwrap();
+    commit(store, &lease, vec![failed(&e1), failed(&e2)])
+        .await
+        .unwrap();
+
+    assert_eq!(store.reset_failed_items("run_a", None).await.unwrap(), 2);
+    let (one, two) = (
+        store.load_step(&e1).await.unwrap(),
+        store.load_step(&e2).await.unwrap(),
+    );
+    assert_eq!(one.state, StepState::Dispatching);
+    assert_eq!(
+        one.error.map(|e| e.class),
+        Some(crate::store::REDRIVE_RETRY.to_owned())
+    );
+    assert_eq!(one.provider_ref.as_deref(), Some("tr_1"));
+    assert_eq!((two.state, two.error), (StepState::Pending, None));
+
+    commit(store, &lease, vec![dispatch("e1", "1.00")])
+        .await
+        .unwrap();
+    let one = store.load_step(&e1).await.unwrap();
+    assert_eq!((one.state, one.error), (StepState::Dispatching, None));
+    assert_eq!(one.attempts, 2);
+}

@@ -17,6 +17,7 @@
 //! run's holder, while nobody claims the row). A helper, which holds no run, share-locks the
 //! run's row instead of updating it (see [`fence`]).
 
+use crate::store::operator::clear_redrive;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -169,18 +170,13 @@ pub(super) async fn reset_failed(
     item_key: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    let result = sqlx::query(
-        "UPDATE step_runs SET state = 'pending', error_class = NULL, error_message = NULL, \
-         next_attempt_at = NULL, updated_at = $1 \
-         WHERE run_id = $2 AND state = 'failed' \
-           AND ($3 IS NULL OR step_id = $3) AND ($4 IS NULL OR item_key = $4)",
-    )
-    .bind(now)
-    .bind(run_id)
-    .bind(step_id)
-    .bind(item_key)
-    .execute(&mut *conn)
-    .await?;
+    let result = sqlx::query(crate::store::operator::RESET_FAILED)
+        .bind(now)
+        .bind(run_id)
+        .bind(step_id)
+        .bind(item_key)
+        .execute(&mut *conn)
+        .await?;
     Ok(result.rows_affected())
 }
 
@@ -254,7 +250,9 @@ async fn dispatch_rows(
         let digest = request_digest(&item.request);
         let request = json_text("request_json", &item.request)?;
         let result = sqlx::query(concat!(
-            "UPDATE step_runs SET state = 'dispatching', idempotency_key = $1, \
+            "UPDATE step_runs SET state = 'dispatching', idempotency_key = $1, ",
+            clear_redrive!(),
+            "\
              request_digest = $2, request_json = $3, attempts = attempts + 1, \
              next_attempt_at = NULL, updated_at = $4 \
              WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \

@@ -13,6 +13,7 @@
 //! batch row by row, which names the refusal exactly as before: this path only ever commits
 //! batches the row-by-row path would have committed identically.
 
+use crate::store::operator::clear_redrive;
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::SqliteStore;
@@ -105,11 +106,12 @@ fn push_dispatches(
                 .push_bind(digest)
                 .push_bind(request);
         });
-        q.push(
-            ") UPDATE step_runs SET state = 'dispatching', idempotency_key = v.v_key, \
-             request_digest = v.v_digest, request_json = v.v_request, \
+        q.push(concat!(
+            ") UPDATE step_runs SET state = 'dispatching', idempotency_key = v.v_key, ",
+            clear_redrive!(),
+            "request_digest = v.v_digest, request_json = v.v_request, \
              attempts = step_runs.attempts + 1, next_attempt_at = NULL, updated_at = ",
-        )
+        ))
         .push_bind(now);
         guard(q, "('pending', 'dispatching')", (lease, now));
         // A step already dispatching is re-sent only with its key and request.

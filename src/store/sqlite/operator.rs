@@ -221,18 +221,13 @@ async fn resolve_retry(
     now: &str,
 ) -> Result<u64, StoreError> {
     let key = single_key(action)?;
-    let result = sqlx::query(
-        "UPDATE step_runs SET state = 'pending', error_class = NULL, error_message = NULL, \
-         next_attempt_at = NULL, updated_at = $1 \
-         WHERE run_id = $2 AND step_id = $3 AND ($4 IS NULL OR item_key = $4) \
-           AND state = 'needs_attention'",
-    )
-    .bind(now)
-    .bind(&key.run_id)
-    .bind(&key.step_id)
-    .bind(&action.item_key)
-    .execute(&mut *conn)
-    .await?;
+    let result = sqlx::query(crate::store::operator::RESOLVE_RETRY)
+        .bind(now)
+        .bind(&key.run_id)
+        .bind(&key.step_id)
+        .bind(&action.item_key)
+        .execute(&mut *conn)
+        .await?;
     settled_count(
         conn,
         result.rows_affected(),

@@ -5,6 +5,7 @@
 //! back, so a batch is never half applied. [`StepStore`](crate::store::StepStore) in `steps.rs`
 //! exposes these; `batch.rs` writes the common batches with multi-row statements first.
 
+use crate::store::operator::clear_redrive;
 use sqlx::{Row, SqliteConnection};
 
 use super::SqliteStore;
@@ -181,18 +182,13 @@ pub(super) async fn reset_failed(
     item_key: Option<&str>,
     now: &str,
 ) -> Result<u64, StoreError> {
-    let result = sqlx::query(
-        "UPDATE step_runs SET state = 'pending', error_class = NULL, error_message = NULL, \
-         next_attempt_at = NULL, updated_at = $1 \
-         WHERE run_id = $2 AND state = 'failed' \
-           AND ($3 IS NULL OR step_id = $3) AND ($4 IS NULL OR item_key = $4)",
-    )
-    .bind(now)
-    .bind(run_id)
-    .bind(step_id)
-    .bind(item_key)
-    .execute(&mut *conn)
-    .await?;
+    let result = sqlx::query(crate::store::operator::RESET_FAILED)
+        .bind(now)
+        .bind(run_id)
+        .bind(step_id)
+        .bind(item_key)
+        .execute(&mut *conn)
+        .await?;
     Ok(result.rows_affected())
 }
 
@@ -234,7 +230,9 @@ async fn dispatch_rows(
         let digest = request_digest(&item.request);
         let request = json_text("request_json", &item.request)?;
         let result = sqlx::query(concat!(
-            "UPDATE step_runs SET state = 'dispatching', idempotency_key = $1, \
+            "UPDATE step_runs SET state = 'dispatching', idempotency_key = $1, ",
+            clear_redrive!(),
+            "\
              request_digest = $2, request_json = $3, attempts = attempts + 1, \
              next_attempt_at = NULL, updated_at = $4 \
              WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \

@@ -285,3 +285,87 @@ async fn failures_within_tolerance_complete_and_retry_redrives_only_what_failed(
     );
     assert!(status(&h, "run_strict").await.contains("retry by"));
 }
+
+/// A commit the provider refuses with a 400 (here the sandbox's, before its handler runs) is
+/// never final on the strength of the error: the transfer is read back, still waits for its
+/// commit, and is committed; every payee is paid once and the run succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_commit_is_looked_up_and_decided_by_the_transfer_s_state() {
+    let h = Harness::start(fault(
+        "POST /whalestack/api/v1/transfer/commit",
+        FaultKind::Error { status: 400 },
+        3,
+    ))
+    .await;
+    let (csv, payees) = h.payroll(6);
+    let args = Harness::payroll_run("run_refused_commit", &csv);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = h.sluice(&args, None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    h.assert_paid_exactly_once(&payees);
+    let shown = status(&h, "run_refused_commit").await;
+    assert!(shown.contains("6 items: 6 succeeded"), "{shown}");
+}
+
+/// A run whose record says some payments failed although their money moved (what a lost race
+/// between two processes recorded before the commit was fenced): `retry --failed` looks each
+/// of them up, records it as succeeded, and sends nothing again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_failed_looks_up_payments_that_moved_and_never_pays_twice() {
+    let h = Harness::start(Faults::default()).await;
+    let (csv, payees) = h.payroll(5);
+    let args = Harness::payroll_run("run_misrecorded", &csv);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = h.sluice(&args, None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    h.assert_paid_exactly_once(&payees);
+
+    // Two paid items recorded as refused, as the losing process of the race recorded them, and
+    // the step failed for them.
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", h.db().display()))
+        .await
+        .unwrap();
+    let changed = sqlx::query(
+        "UPDATE step_runs SET state = 'failed', error_class = 'rejected', \
+         error_message = 'ws rejected the request (HTTP 400): transfer is PROCESSING, not \
+         PENDING_API_COMMIT', output_json = NULL \
+         WHERE run_id = 'run_misrecorded' AND step_id = 'pay' \
+           AND item_key IN ('', 'E0001', 'E0003')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap()
+    .rows_affected();
+    assert_eq!(changed, 3);
+    sqlx::query("UPDATE runs SET status = 'failed' WHERE id = 'run_misrecorded'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    let out = h
+        .command(
+            &["retry", "run_misrecorded", "--failed", "--as", "ops"],
+            None,
+        )
+        .env("RUST_LOG", "sluice=info")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("looked up there before anything is sent again"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        text(&out)
+            .matches("Found at the provider; recorded as succeeded without sending it again")
+            .count(),
+        2,
+        "{}",
+        text(&out)
+    );
+    h.assert_paid_exactly_once(&payees);
+    let shown = status(&h, "run_misrecorded").await;
+    assert!(shown.contains("5 items: 5 succeeded"), "{shown}");
+}
