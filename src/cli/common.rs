@@ -192,6 +192,7 @@ pub fn finish(report: &RunReport) -> std::process::ExitCode {
         RunStatus::Failed => ("failed", exit::FAILED),
         RunStatus::Cancelled => ("was cancelled", exit::FAILED),
         RunStatus::NeedsAttention => ("needs attention", exit::NEEDS_ATTENTION),
+        RunStatus::Waiting if report.credentials_refused => ("is waiting", exit::FAILED),
         RunStatus::Waiting => ("is waiting", exit::NEEDS_ATTENTION),
         RunStatus::Pending | RunStatus::Running => ("stopped", exit::FAILED),
     };

@@ -1,5 +1,6 @@
 //! The `sluice` command line: one file per command; this module parses and dispatches.
 
+mod check;
 mod common;
 mod events;
 mod exit;
@@ -64,6 +65,8 @@ enum LogFormat {
 enum Command {
     /// Check workflow files and report every problem with its line and column.
     Validate(validate::ValidateArgs),
+    /// Check each provider block's credentials with one cheap authenticated call.
+    Check(check::CheckArgs),
     /// Show what a run would send, for review, without sending anything.
     Plan(plan::PlanArgs),
     /// Run a workflow, checkpointing every step and item.
@@ -121,6 +124,7 @@ pub fn main() -> ExitCode {
             };
             let result = runtime.block_on(async move {
                 match command {
+                    Command::Check(args) => check::run(&args).await,
                     Command::Plan(args) => plan::run(&args),
                     Command::Run(args) => run::run(&args).await,
                     Command::Resume(args) => resume::run(&args).await,

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::Write;
+use super::breaker::{Breaker, Gate};
 use super::protocol::{
     self, Action, Answer, Doubt, Event, Failure, Found, Item, Redrive, Start, Verdict,
 };
@@ -41,6 +42,9 @@ pub enum ItemEnd {
     NeedsAttention(String),
     /// Waiting for an operator or an event; the message says for what.
     Waiting(String),
+    /// Not sent, and nothing recorded: its provider block's breaker is open (the item stays
+    /// as it was, `pending` if it never went out); the message names the provider and why.
+    Held(String),
 }
 
 /// What a call needs besides the request.
@@ -53,6 +57,8 @@ pub struct CallEnv<'a> {
     pub policy: RetryPolicy,
     /// When the step's `timeout` runs out: no new attempt starts after it.
     pub deadline: Option<tokio::time::Instant>,
+    /// The breaker of the provider block, told of every answer and asked before a dispatch.
+    pub breaker: Option<&'a Arc<Breaker>>,
     /// Whether the caller uses the output a success returns. A `for_each` item's output is
     /// read back from the store by the steps that use it, so the item does not keep a copy
     /// of a provider answer it only hands to the writer.
@@ -199,6 +205,13 @@ impl<'a> Driver<'a> {
     async fn drive(&mut self, mut machine: Item, mut action: Action) -> Result<ItemEnd, Halt> {
         loop {
             let event = match action {
+                // Every call to the provider follows a dispatch, a checkpoint or is a lookup:
+                // an open breaker holds the item right before them, with nothing written.
+                Action::Dispatch | Action::Checkpoint | Action::LookUp
+                    if let Some(held) = self.held().await =>
+                {
+                    return Ok(ItemEnd::Held(held));
+                }
                 Action::Dispatch => match self.dispatch().await? {
                     Ok(event) => event,
                     Err(changed) => return attention(self.env, self.key, &self.idk, changed).await,
@@ -211,6 +224,26 @@ impl<'a> Driver<'a> {
                 Action::GiveUp => unreachable!("a lost record halts before the machine hears"),
             };
             action = machine.on(event);
+        }
+    }
+
+    /// Why the item must not go to the provider now: the block's breaker is open for good.
+    /// Waits while it probes. Holding writes nothing: the item stays as it was (`pending`,
+    /// or in doubt to be looked up on resume).
+    async fn held(&self) -> Option<String> {
+        match self.env.breaker?.gate().await {
+            Gate::Pass => None,
+            Gate::Hold(message) => Some(message),
+        }
+    }
+
+    /// Tells the breaker how a call went.
+    fn report(&self, result: Result<(), &ProviderError>) {
+        if let Some(breaker) = self.env.breaker {
+            match result {
+                Ok(()) => breaker.succeeded(),
+                Err(e) => breaker.failed(e),
+            }
         }
     }
 
@@ -272,6 +305,7 @@ impl<'a> Driver<'a> {
         );
         let result = self.env.provider.execute(&call).await;
         crate::engine::failpoint("after_send");
+        self.report(result.as_ref().map(|_| ()));
         match result {
             Ok(Outcome::Done(out)) => {
                 let failed = out.state.normalized == NormalizedState::Failed;
@@ -298,6 +332,7 @@ impl<'a> Driver<'a> {
                         Answer::InDoubt
                     }
                     FailureClass::Rejected | FailureClass::Invalid => Answer::Refused {
+                        sent: status.is_some(),
                         conflict: status == Some(409),
                     },
                 };

@@ -22,6 +22,7 @@ use super::writer::Writer;
 use super::{Engine, Write};
 use crate::plan::CompiledWorkflow;
 use crate::providers::Provider;
+use crate::spec::actions::ActionKind;
 use crate::store::{RunStatus, Skip, StepRecord, StepState, StoreError};
 use crate::template::Scope;
 
@@ -34,6 +35,9 @@ pub struct RunReport {
     pub status: RunStatus,
     /// One line per step that did not succeed: why, and what to do.
     pub messages: Vec<String>,
+    /// A provider refused the credentials at preflight: nothing was sent, and the run waits
+    /// for the fix (the command line exits 1, not 3).
+    pub credentials_refused: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -122,6 +126,7 @@ impl Engine {
                         run_id: run_id.into(),
                         status: RunStatus::Cancelled,
                         messages: vec!["cancelled by an operator while it ran".into()],
+                        credentials_refused: false,
                     });
                 }
                 return Err(e);
@@ -167,6 +172,17 @@ impl Engine {
             uses.iter().flat_map(|u| u.steps.iter().cloned()).collect();
 
         let shared = Arc::new(self.shared(&run.id, compiled.clone(), providers, writer.clone()));
+        if let Err(message) = preflight(&shared).await {
+            return Ok(RunReport {
+                run_id: run.id.clone(),
+                status: RunStatus::Waiting,
+                messages: vec![format!(
+                    "{message}; nothing was sent: fix it, then `sluice resume {}`",
+                    run.id
+                )],
+                credentials_refused: true,
+            });
+        }
 
         let mut status: Vec<Status> = vec![Status::NotStarted; n];
         let mut tasks = JoinSet::new();
@@ -322,6 +338,7 @@ impl Engine {
             .unwrap_or(8)
             .max(1) as usize;
         Shared {
+            breakers: super::breaker::Breakers::new(&providers, &compiled.config.providers),
             compiled,
             templates: self.templates.clone(),
             providers,
@@ -484,7 +501,26 @@ fn report(run_id: &str, compiled: &CompiledWorkflow, status: &[Status]) -> RunRe
         run_id: run_id.into(),
         status,
         messages,
+        credentials_refused: false,
     }
+}
+
+/// Checks every provider block the run's provider calls use ([`Breaker::preflight`]); the
+/// first refused credentials stop the run before anything is sent.
+async fn preflight(shared: &Shared) -> Result<(), String> {
+    let blocks: BTreeSet<&str> = shared
+        .compiled
+        .steps
+        .iter()
+        .filter(|s| matches!(s.action.kind, ActionKind::Read | ActionKind::Write))
+        .filter_map(|s| s.provider.as_deref())
+        .collect();
+    for block in blocks {
+        if let Some(breaker) = shared.breakers.get(block) {
+            breaker.preflight().await?;
+        }
+    }
+    Ok(())
 }
 
 /// How long a run's lease lasts without renewal; renewed every third of it.

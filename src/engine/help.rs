@@ -87,7 +87,7 @@ impl Engine {
         .await;
         renewer.abort();
         match result {
-            Ok(ran) => Ok(ran),
+            Ok((ran, _held)) => Ok(ran),
             Err(halt) => {
                 if let Err(e) = self.store.release_claims(run_id, &self.owner).await {
                     tracing::warn!(error = %e, "Cannot give back item claims; they expire.");

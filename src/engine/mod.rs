@@ -4,6 +4,7 @@
 //! instant resumes without moving money twice.
 
 pub mod await_step;
+pub mod breaker;
 pub mod call;
 pub mod context;
 pub mod control;

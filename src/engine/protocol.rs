@@ -68,8 +68,11 @@ pub enum Answer {
     Retryable,
     /// It may have been applied.
     InDoubt,
-    /// Refused by the provider (or by sluice before sending).
+    /// Refused by the provider, or by sluice before sending.
     Refused {
+        /// The provider answered the refusal (an HTTP status); `false`: sluice refused it
+        /// before anything was sent (bad input, an expired quote).
+        sent: bool,
         /// The provider refused it as a conflict (HTTP 409): the object may exist already.
         conflict: bool,
     },
@@ -313,7 +316,7 @@ impl Item {
             Answer::Retryable => self.send_again(),
             Answer::InDoubt if self.kind == Kind::Read => self.send_again(),
             Answer::InDoubt => self.look_up(Why::InDoubt),
-            Answer::Refused { conflict } => self.refused(conflict),
+            Answer::Refused { sent, conflict } => self.refused(sent, conflict),
         }
     }
 
@@ -329,8 +332,8 @@ impl Item {
         Action::Backoff { tries: self.tries }
     }
 
-    fn refused(&mut self, conflict: bool) -> Action {
-        let may_exist = self.kind == Kind::Write && (self.object_known || conflict);
+    fn refused(&mut self, sent: bool, conflict: bool) -> Action {
+        let may_exist = self.kind == Kind::Write && sent && (self.object_known || conflict);
         if !may_exist {
             return Action::Finish(Verdict::Failed(Failure::Refused));
         }

@@ -13,6 +13,7 @@ use tracing::Instrument;
 
 use super::Write;
 use super::await_step::{self, Wakeups};
+use super::breaker::Breakers;
 use super::call::{self, CallEnv, Halt, ItemEnd};
 use super::context::List;
 use super::control::{self, ControlEnd};
@@ -58,6 +59,8 @@ pub struct Shared {
     pub claim_ttl: Duration,
     /// Whether large batch steps may be shared with live `serve` workers ([`share`]).
     pub share_items: bool,
+    /// The provider blocks' breakers.
+    pub breakers: Breakers,
 }
 
 /// How a step ended.
@@ -103,6 +106,8 @@ enum End {
     Failed(String),
     NeedsAttention,
     Waiting,
+    /// Not sent: its provider's breaker is open; why.
+    Held(String),
 }
 
 impl From<ItemEnd> for End {
@@ -113,6 +118,7 @@ impl From<ItemEnd> for End {
             ItemEnd::Failed(m) => End::Failed(m),
             ItemEnd::NeedsAttention(_) => End::NeedsAttention,
             ItemEnd::Waiting(_) => End::Waiting,
+            ItemEnd::Held(m) => End::Held(m),
         }
     }
 }
@@ -145,10 +151,14 @@ pub async fn run(
             ItemEnd::Failed(m) => StepEnd::Failed(m),
             ItemEnd::Skipped(r) => StepEnd::Skipped(r),
             ItemEnd::NeedsAttention(m) => StepEnd::NeedsAttention(m),
-            ItemEnd::Waiting(m) => StepEnd::Waiting(m),
+            ItemEnd::Waiting(m) | ItemEnd::Held(m) => StepEnd::Waiting(m),
         });
     };
     let rows: Vec<StepRecord> = rows.collect();
+    if let Err(why) = preflight(&shared, index).await {
+        let open = rows.iter().filter(|r| settled(r).is_none()).count();
+        return Ok(StepEnd::Waiting(held_message(open, &why)));
+    }
     let claimer = share_claimer(&shared, index, &parent, &rows, &elements).await?;
     if let Some(claimer) = &claimer {
         publish(&shared, index, &scope, &elements, claimer).await?;
@@ -218,6 +228,23 @@ pub async fn run(
     });
     let tally = Tally::of(ends);
     summarise(&shared, &parent, step.tolerate_failures.as_deref(), tally).await
+}
+
+/// Checks a batch step's provider block before its items go out (at most once a minute per
+/// block, see [`Breaker::preflight`](super::breaker::Breaker::preflight)).
+async fn preflight(shared: &Shared, index: usize) -> Result<(), String> {
+    let compiled = &shared.compiled.steps[index];
+    if !matches!(compiled.action.kind, ActionKind::Read | ActionKind::Write) {
+        return Ok(());
+    }
+    let breaker = compiled
+        .provider
+        .as_deref()
+        .and_then(|name| shared.breakers.get(name));
+    match breaker {
+        Some(breaker) => breaker.preflight().await,
+        None => Ok(()),
+    }
 }
 
 /// How the step's items are claimed, when it is shared: a large batch of provider calls, when
@@ -306,7 +333,14 @@ async fn finish_shared(
     claimer: share::Claimer,
 ) -> Result<StepEnd, Halt> {
     let step = &shared.compiled.config.steps[index];
-    let ran = share::work(shared, index, scope, elements, &claimer, ClaimRole::Holder).await?;
+    let (ran, held) =
+        share::work(shared, index, scope, elements, &claimer, ClaimRole::Holder).await?;
+    if let Some(why) = held {
+        let open = share::open_items(shared, &step.id)
+            .await
+            .map_err(store_halt)?;
+        return Ok(StepEnd::Waiting(held_message(open as usize, &why)));
+    }
     tracing::info!(step = %step.id, items_here = ran, "Every item of the shared step is settled.");
     shared
         .store
@@ -346,6 +380,9 @@ struct Tally {
     failures: Vec<(String, String)>,
     /// Items that need attention, in list order.
     attention: Vec<String>,
+    /// Items held back by an open breaker, and why (the first item's reason).
+    held: usize,
+    held_because: Option<String>,
 }
 
 impl Tally {
@@ -360,6 +397,10 @@ impl Tally {
                 End::Waiting => tally.waiting += 1,
                 End::Failed(message) => tally.failures.push((key, message)),
                 End::NeedsAttention => tally.attention.push(key),
+                End::Held(why) => {
+                    tally.held += 1;
+                    tally.held_because.get_or_insert(why);
+                }
             }
         }
         tally
@@ -543,6 +584,13 @@ fn settled(record: &StepRecord) -> Option<End> {
     }
 }
 
+/// Why a step stopped with `held` items not sent.
+fn held_message(held: usize, why: &str) -> String {
+    format!(
+        "waiting: {held} item(s) not sent, because {why}; fix it, then `sluice resume` continues"
+    )
+}
+
 /// Records a `for_each` step's own row from how its items ended.
 async fn summarise(
     shared: &Shared,
@@ -557,7 +605,13 @@ async fn summarise(
         waiting,
         failures,
         attention,
+        held,
+        held_because,
     } = tally;
+    if let Some(why) = held_because {
+        // Nothing was recorded for the held items: the step stays open and resumes from them.
+        return Ok(StepEnd::Waiting(held_message(held, &why)));
+    }
     if !attention.is_empty() {
         let keys: Vec<String> = attention.iter().take(5).map(|k| format!("`{k}`")).collect();
         return Ok(StepEnd::NeedsAttention(format!(
@@ -733,6 +787,7 @@ async fn run_item_inner(
             };
             let env = CallEnv {
                 provider,
+                breaker: shared.breakers.get(name),
                 writer: &shared.writer,
                 policy,
                 deadline: timeout.map(|t| tokio::time::Instant::now() + t),

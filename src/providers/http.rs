@@ -16,6 +16,7 @@
 //! | 2xx with an unreadable body                     | retryable   | in_doubt    |
 //! | 1xx/3xx (no redirects are followed)             | rejected    | in_doubt    |
 
+use super::folded::Folded;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -135,6 +136,8 @@ pub(crate) struct Transport {
     redactor: Redactor,
     read_error: ErrorReader,
     clock: Arc<dyn Clock>,
+    /// Failed calls of one kind within seconds of each other are logged once, then counted.
+    folded: Folded,
 }
 
 /// Everything a [`Transport`] needs besides the shared client.
@@ -168,6 +171,7 @@ impl Transport {
             redactor: config.redactor,
             read_error: config.read_error,
             clock: config.clock,
+            folded: Folded::default(),
         }
     }
 
@@ -261,11 +265,23 @@ impl Transport {
                 provider = %self.provider, method = %wire.method, path = %wire.path,
                 elapsed_ms, "Provider answered."
             ),
-            Err(error) => tracing::warn!(
-                provider = %self.provider, method = %wire.method, path = %wire.path,
-                elapsed_ms, class = error.class().as_str(), error = %error,
-                "Provider call failed."
-            ),
+            Err(error) => {
+                let kind = match error.status() {
+                    Some(status) => format!("HTTP {status} from `{}`", self.provider),
+                    None => format!(
+                        "{} failures from `{}`",
+                        error.class().as_str(),
+                        self.provider
+                    ),
+                };
+                if self.folded.first(&kind) {
+                    tracing::warn!(
+                        provider = %self.provider, method = %wire.method, path = %wire.path,
+                        elapsed_ms, class = error.class().as_str(), error = %error,
+                        "Provider call failed."
+                    );
+                }
+            }
         }
         result
     }

@@ -11,6 +11,7 @@ mod capabilities;
 mod clock;
 mod error;
 mod fields;
+mod folded;
 mod http;
 mod kind;
 mod output;

@@ -174,6 +174,18 @@ pub trait Provider: Send + Sync + fmt::Debug {
         provider_ref: Option<&str>,
     ) -> Result<Lookup, ProviderError>;
 
+    /// The cheapest authenticated call the provider offers, made before a run's first write
+    /// (and before each batch step) so that refused credentials or a provider that does not
+    /// answer stop the batch once instead of failing each item. Any answer but a 401/403 or an
+    /// outage (no answer, a 5xx) shows the credentials were accepted: a 404 for a made-up id is
+    /// a pass. Adapters without such a call keep this default, which checks nothing.
+    ///
+    /// # Errors
+    /// The call's classified [`ProviderError`].
+    async fn preflight(&self) -> Result<(), ProviderError> {
+        Ok(())
+    }
+
     /// Reads an object's current state: `webhook.await` confirms events with it and falls
     /// back to it with `poll_every`. `object` is an [`Event::object_type`] of this provider.
     ///

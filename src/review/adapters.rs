@@ -215,6 +215,7 @@ mod tests {
             rate_limit: None,
             max_in_flight: None,
             paths: BTreeMap::new(),
+            preflight: None,
         }
     }
 

@@ -9,6 +9,7 @@
 //! | `POST /__sandbox/advance` `{"by": "90s"}` | move the sandbox clock and run what became due |
 //! | `GET /__sandbox/clock` | sandbox time and speed |
 //! | `GET`, `POST`, `DELETE /__sandbox/faults` | read, replace (`{"routes": […], "webhooks": […]}`) or clear the faults |
+//! | `GET /__sandbox/requests` | the provider API requests answered so far: method, path, status |
 //! | `GET /__sandbox/webhooks` | the webhook delivery log |
 //! | `POST /__sandbox/checkouts/{id}/pay` `{"amount", "network", "asset"}` | the customer pays a Whalestack checkout or a WHITESTONES payment intent (all fields optional: the rest due) |
 //! | `POST /__sandbox/checkouts/{id}/accept-underpaid` | settle an underpaid Whalestack checkout |
@@ -67,6 +68,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/clock", get(clock))
         .route("/faults", get(faults).post(set_faults).delete(clear_faults))
         .route("/webhooks", get(deliveries))
+        .route("/requests", get(requests))
         .route("/checkouts/{id}/pay", post(pay))
         .route("/checkouts/{id}/accept-underpaid", post(accept_underpaid))
         .route("/outcomes", post(outcome))
@@ -226,6 +228,10 @@ async fn set_faults(State(shared): S, body: Bytes) -> Result<Json<Value>, HookEr
 async fn clear_faults(State(shared): S) -> Json<Value> {
     *shared.lock_faults() = FaultState::new(Faults::default());
     Json(json!(Faults::default()))
+}
+
+async fn requests(State(shared): S) -> Json<Value> {
+    Json(json!({ "requests": shared.requests() }))
 }
 
 async fn deliveries(State(shared): S) -> Json<Value> {

@@ -45,4 +45,5 @@ pub use faults::{
 };
 pub use ledger::LedgerEntry;
 pub use server::{SandboxHandle, base_path, start};
+pub use state::RequestSeen;
 pub use webhooks::{Delivery, DeliveryOutcome};

@@ -34,7 +34,7 @@ use super::error::SandboxError;
 use super::faults::{FaultKind, FaultState, Faults};
 use super::ledger::LedgerEntry;
 use super::listener::{Connection, SandboxListener};
-use super::state::Shared;
+use super::state::{RequestSeen, Shared};
 use super::webhooks::{self, Delivery};
 use super::{hooks, pages};
 use super::{whalestack, white, whitepay, whitestones};
@@ -140,6 +140,20 @@ async fn inject_faults(
 
 /// The whole application: the four providers behind the fault layer, then the customer
 /// pages and the hooks (never faulted).
+/// Logs every provider API request with the status it got (faults included), for
+/// [`SandboxHandle::requests`] and `GET /__sandbox/requests`.
+async fn log_request(State(shared): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let method = request.method().to_string();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    shared.saw(RequestSeen {
+        method,
+        path,
+        status: response.status().as_u16(),
+    });
+    response
+}
+
 fn app(shared: Arc<Shared>) -> Router {
     Router::new()
         .nest(whalestack::PREFIX, whalestack::router(shared.clone(), true))
@@ -153,6 +167,7 @@ fn app(shared: Arc<Shared>) -> Router {
             shared.clone(),
             inject_faults,
         ))
+        .layer(middleware::from_fn_with_state(shared.clone(), log_request))
         .merge(pages::router(shared.clone()))
         .nest("/__sandbox", hooks::router(shared))
         .fallback(|| async {
@@ -336,6 +351,11 @@ impl SandboxHandle {
     /// Back to the starting state (objects, balances, ledger, faults, delivery log).
     pub fn reset(&self) {
         self.shared.reset();
+    }
+
+    /// The provider API requests answered so far, oldest first.
+    pub fn requests(&self) -> Vec<RequestSeen> {
+        self.shared.requests()
     }
 
     /// The webhook deliveries so far.

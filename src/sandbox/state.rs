@@ -182,7 +182,22 @@ pub struct Shared {
     deliveries: Mutex<Vec<Delivery>>,
     rate_windows: Mutex<BTreeMap<String, (i64, u32)>>,
     outbox_tx: mpsc::UnboundedSender<Outbound>,
+    requests: Mutex<Vec<RequestSeen>>,
 }
+
+/// A request to a provider API as the sandbox answered it, for tests that count calls.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RequestSeen {
+    /// `GET`, `POST`, ….
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
+    /// The status answered (an injected fault's included).
+    pub status: u16,
+}
+
+/// The most requests the log keeps; older ones are dropped first.
+const REQUESTS_KEPT: usize = 100_000;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic in a handler poisons the lock but leaves the state usable: each change is
@@ -205,6 +220,7 @@ impl Shared {
             faults: Mutex::new(faults),
             deliveries: Mutex::new(Vec::new()),
             rate_windows: Mutex::new(BTreeMap::new()),
+            requests: Mutex::new(Vec::new()),
             config,
             prices,
             clock,
@@ -255,6 +271,21 @@ impl Shared {
         *lock(&self.faults) = FaultState::new(self.config.faults.clone());
         lock(&self.deliveries).clear();
         lock(&self.rate_windows).clear();
+        lock(&self.requests).clear();
+    }
+
+    /// Logs a provider API request.
+    pub fn saw(&self, request: RequestSeen) {
+        let mut requests = lock(&self.requests);
+        if requests.len() >= REQUESTS_KEPT {
+            requests.drain(..REQUESTS_KEPT / 10);
+        }
+        requests.push(request);
+    }
+
+    /// The provider API requests answered so far, oldest first.
+    pub fn requests(&self) -> Vec<RequestSeen> {
+        lock(&self.requests).clone()
     }
 
     /// The live fault rules.

@@ -249,6 +249,7 @@ mod tests {
             rate_limit: None,
             max_in_flight: None,
             paths: BTreeMap::new(),
+            preflight: None,
         };
         let p = resolve_provider("ws", &config, &env).unwrap();
         assert_eq!(

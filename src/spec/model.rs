@@ -195,6 +195,10 @@ pub struct ProviderConfig {
     /// (e.g. `payouts: /v2/payouts`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub paths: BTreeMap<String, String>,
+    /// Check the credentials with the adapter's cheapest authenticated call before the first
+    /// write of a run and before each batch step (default `true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preflight: Option<bool>,
 }
 
 /// Whalestack request authentication.

@@ -1,5 +1,6 @@
 //! The engine end to end: the real binary, a real SQLite file, the sandbox over HTTP.
 
+mod breaker;
 #[cfg(feature = "failpoints")]
 mod crash;
 pub(crate) mod harness;

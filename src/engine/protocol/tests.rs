@@ -170,7 +170,10 @@ impl World {
             return Ok(Event::Answered(Answer::Retryable));
         }
         let answer = match self.procs[id].object {
-            None if fault == 2 => Answer::Refused { conflict: false },
+            None if fault == 2 => Answer::Refused {
+                sent: true,
+                conflict: false,
+            },
             None => {
                 prop_assert!(
                     self.objects.iter().all(|o| *o == Obj::Failed),
@@ -353,11 +356,30 @@ fn a_commit_refused_because_it_already_happened_is_looked_up_and_succeeds() {
         Action::Checkpoint
     );
     assert_eq!(item.on(Event::Recorded), Action::Send);
-    let refused = Answer::Refused { conflict: false };
+    let refused = Answer::Refused {
+        sent: true,
+        conflict: false,
+    };
     assert_eq!(item.on(Event::Answered(refused)), Action::LookUp);
     assert_eq!(
         item.on(Event::LookedUp(Found::Done { failed: false })),
         Action::Finish(Verdict::Succeeded { found: true })
+    );
+}
+
+#[test]
+fn a_refusal_sluice_made_before_sending_fails_without_a_lookup() {
+    let (mut item, _) = Item::start(Kind::Write, 3, Start::Checkpointed, true);
+    item.on(Event::LookedUp(Found::Continue));
+    item.on(Event::Recorded);
+    // The quote expired by sluice's clock: nothing was sent, nothing can have moved.
+    let expired = Answer::Refused {
+        sent: false,
+        conflict: false,
+    };
+    assert_eq!(
+        item.on(Event::Answered(expired)),
+        Action::Finish(Verdict::Failed(Failure::Refused))
     );
 }
 
@@ -378,7 +400,10 @@ fn a_refused_create_of_an_unknown_object_fails_at_once() {
     let (mut item, first) = Item::start(Kind::Write, 3, Start::Fresh, false);
     assert_eq!(first, Action::Dispatch);
     assert_eq!(item.on(Event::Recorded), Action::Send);
-    let refused = Answer::Refused { conflict: false };
+    let refused = Answer::Refused {
+        sent: true,
+        conflict: false,
+    };
     assert_eq!(
         item.on(Event::Answered(refused)),
         Action::Finish(Verdict::Failed(Failure::Refused))
@@ -389,7 +414,10 @@ fn a_refused_create_of_an_unknown_object_fails_at_once() {
 fn a_conflict_is_looked_up_even_without_a_known_object() {
     let (mut item, _) = Item::start(Kind::Write, 3, Start::Fresh, false);
     item.on(Event::Recorded);
-    let conflict = Answer::Refused { conflict: true };
+    let conflict = Answer::Refused {
+        sent: true,
+        conflict: true,
+    };
     assert_eq!(item.on(Event::Answered(conflict)), Action::LookUp);
     assert_eq!(
         item.on(Event::LookedUp(Found::Absent)),

@@ -79,7 +79,9 @@ pub fn parse_elements(step: &str, text: &str) -> Result<Elements, EngineError> {
 
 /// Runs the claimable items of step `index` in this process until none is left to claim
 /// (and, for the [`ClaimRole::Holder`], until every item is settled); returns how many items
-/// ran here. An item another worker took meanwhile (its claim lost, or settled) is left to it.
+/// ran here, and why it stopped early if an open breaker held an item back (it then claims
+/// nothing more and gives back the claims it holds). An item another worker took meanwhile
+/// (its claim lost, or settled) is left to it.
 ///
 /// # Errors
 /// [`Halt`] when a claim or a checkpoint cannot be written; the items in flight here are
@@ -91,7 +93,7 @@ pub async fn work(
     elements: &Elements,
     claimer: &Claimer,
     role: ClaimRole,
-) -> Result<usize, Halt> {
+) -> Result<(usize, Option<String>), Halt> {
     let step = &shared.compiled.config.steps[index];
     let mut items = Items::new(shared, index, scope);
     // Twice what runs at once, so the next items are at hand when one finishes.
@@ -119,9 +121,10 @@ pub async fn work(
     let mut queue: VecDeque<StepRecord> = VecDeque::new();
     let mut tasks: JoinSet<Result<End, Halt>> = JoinSet::new();
     let mut halt: Option<Halt> = None;
+    let mut held: Option<String> = None;
     let mut ran = 0;
     let reap = |done: Result<Result<End, Halt>, tokio::task::JoinError>,
-                halt: &mut Option<Halt>| {
+                (halt, held): (&mut Option<Halt>, &mut Option<String>)| {
         match done.expect("item tasks do not panic") {
             Err(h) if taken_by_other(&h) => {
                 tracing::warn!(error = %h, "An item claimed here was taken over by another worker.");
@@ -129,12 +132,15 @@ pub async fn work(
             Err(h) => {
                 halt.get_or_insert(h);
             }
+            Ok(End::Held(why)) => {
+                held.get_or_insert(why);
+            }
             Ok(_) => {}
         }
     };
-    while halt.is_none() {
+    while halt.is_none() && held.is_none() {
         while let Some(done) = tasks.try_join_next() {
-            reap(done, &mut halt);
+            reap(done, (&mut halt, &mut held));
         }
         if queue.is_empty() && shared.writer.is_draining() {
             // Stopping: claim nothing more; what is in flight records, then the claims go back.
@@ -178,7 +184,7 @@ pub async fn work(
                         }
                     }
                     tokio::select! {
-                        Some(done) = tasks.join_next(), if !tasks.is_empty() => reap(done, &mut halt),
+                        Some(done) = tasks.join_next(), if !tasks.is_empty() => reap(done, (&mut halt, &mut held)),
                         () = tokio::time::sleep(LOOK_AGAIN) => {}
                     }
                 }
@@ -203,16 +209,24 @@ pub async fn work(
         items.start(&mut tasks, record, value, |end| end).await;
     }
     while let Some(done) = tasks.join_next().await {
-        reap(done, &mut halt);
+        reap(done, (&mut halt, &mut held));
+    }
+    if held.is_some()
+        && let Err(e) = shared
+            .store
+            .release_claims(&shared.run_id, &claimer.owner)
+            .await
+    {
+        tracing::warn!(error = %e, "Cannot give back item claims; they expire.");
     }
     match halt {
         Some(halt) => Err(halt),
-        None => Ok(ran),
+        None => Ok((ran, held)),
     }
 }
 
 /// How many of the step's items are not settled yet, wherever they run.
-async fn open_items(shared: &Shared, step_id: &str) -> Result<u64, StoreError> {
+pub(super) async fn open_items(shared: &Shared, step_id: &str) -> Result<u64, StoreError> {
     let counts = shared.store.count_steps(&shared.run_id).await?;
     let open: u64 = counts
         .iter()

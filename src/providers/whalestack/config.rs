@@ -16,6 +16,7 @@ pub(super) const WEBHOOK_HEADER: &str = "X-Webhook-Auth";
 /// `/deposit-address`; the heading (and DESIGN.md) wins.
 pub(super) const PATHS: &[(&str, &str)] = &[
     ("assets", "/assets"),
+    ("auth_test", "/auth-test"),
     ("beneficiaries", "/beneficiaries"),
     ("beneficiary", "/beneficiary"),
     ("checkout", "/checkout"),

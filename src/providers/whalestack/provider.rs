@@ -113,6 +113,12 @@ impl Provider for Whalestack {
         }
     }
 
+    /// `GET /auth-test`, which the docs name for checking authentication.
+    async fn preflight(&self) -> Result<(), ProviderError> {
+        let wire = WireRequest::new("GET", self.client.paths().get("auth_test").to_string());
+        self.client.send(&wire).await.map(|_| ())
+    }
+
     async fn poll(&self, object: &str, id: &str) -> Result<Output, ProviderError> {
         let c = &self.client;
         match object {

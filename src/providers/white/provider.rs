@@ -97,6 +97,15 @@ impl Provider for White {
         }
     }
 
+    /// `GET /customers/sluice-preflight`: a 404 shows the secret key was accepted.
+    async fn preflight(&self) -> Result<(), ProviderError> {
+        let wire = WireRequest::new(
+            "GET",
+            self.client.paths().with_id("customer", "sluice-preflight"),
+        );
+        self.client.send(&wire).await.map(|_| ())
+    }
+
     async fn poll(&self, object: &str, id: &str) -> Result<Output, ProviderError> {
         match object {
             "charge" => Ok(charge::get(&self.client, id).await?.0),

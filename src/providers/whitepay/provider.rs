@@ -92,6 +92,14 @@ impl Provider for Whitepay {
         }
     }
 
+    /// `GET /private-api/balances`, the smallest authenticated read.
+    async fn preflight(&self) -> Result<(), ProviderError> {
+        self.client
+            .send(&self.client.balances_wire())
+            .await
+            .map(|_| ())
+    }
+
     async fn poll(&self, object: &str, id: &str) -> Result<Output, ProviderError> {
         match object {
             "transaction" => balances::transaction(&self.client, id).await,

@@ -90,6 +90,15 @@ impl Provider for Whitestones {
         }
     }
 
+    /// `GET /payouts/sluice-preflight`: a 404 shows the key was accepted.
+    async fn preflight(&self) -> Result<(), ProviderError> {
+        let wire = WireRequest::new(
+            "GET",
+            self.client.paths().with_id("payout", "sluice-preflight"),
+        );
+        self.client.send(&wire).await.map(|_| ())
+    }
+
     async fn poll(&self, object: &str, id: &str) -> Result<Output, ProviderError> {
         match object {
             "payment_intent" => intent::get(&self.client, id).await,
