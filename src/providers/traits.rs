@@ -155,8 +155,10 @@ pub trait Provider: Send + Sync + fmt::Debug {
         super::capabilities::capabilities(self.kind())
     }
 
-    /// Sends the call. For a call with a checkpoint, the adapter first reads the object's
-    /// state and only sends the second phase if it has not happened yet.
+    /// Sends the call: its first phase, or, with a checkpoint, the next phase. The engine
+    /// sends a next phase only when the object is known to wait for it (right after its
+    /// checkpoint, or after a [`lookup`](Self::lookup) answered [`Lookup::Continue`]), so an
+    /// adapter sends it without reading the object again.
     ///
     /// # Errors
     /// A classified [`ProviderError`]; see [`ProviderError::class`].

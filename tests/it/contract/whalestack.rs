@@ -203,9 +203,14 @@ async fn swap_commits_once_across_a_resume() {
     };
     assert_eq!(done.state.raw.as_deref(), Some("PROCESSING"));
     assert_eq!(done.state.normalized, NormalizedState::Processing);
-    // A second resume from the same checkpoint reads the swap and commits nothing.
-    let again = step.resume(p.as_ref(), &checkpoint).await.unwrap();
-    assert!(matches!(again, Outcome::Done(_)));
+    // A second commit from the same checkpoint is refused by the provider (the engine reads
+    // the swap back before such a refusal counts), and nothing moves again.
+    let again = step.resume(p.as_ref(), &checkpoint).await.unwrap_err();
+    assert_eq!(again.status(), Some(400), "{again}");
+    assert!(
+        again.to_string().contains("not PENDING_API_COMMIT"),
+        "{again}"
+    );
     let debits = entries_of(&sandbox, &id);
     assert_eq!(debits.len(), 1, "{debits:?}");
     assert_eq!(
@@ -263,7 +268,8 @@ async fn transfer_commits_once_and_reports_gross_fee_and_net() {
     };
     assert_seed_shape(&done.raw, "whalestack/transfer_commit.json");
     assert_eq!(done.state.normalized, NormalizedState::Processing);
-    step.resume(p.as_ref(), &checkpoint).await.unwrap();
+    let again = step.resume(p.as_ref(), &checkpoint).await.unwrap_err();
+    assert_eq!(again.status(), Some(400), "{again}");
     let debits = entries_of(&sandbox, &id);
     assert_eq!(debits.len(), 1, "{debits:?}");
     assert_eq!(debits[0].amount, d("-0.5"));
@@ -469,7 +475,9 @@ async fn a_lost_commit_is_found_and_never_sent_twice() {
             }
             other => panic!("{object}: {other:?}"),
         }
-        step.resume(p.as_ref(), &checkpoint).await.unwrap();
+        // Committing again is refused, not applied.
+        let again = step.resume(p.as_ref(), &checkpoint).await.unwrap_err();
+        assert_eq!(again.status(), Some(400), "{object}: {again}");
         let debits = entries_of(&sandbox, &id);
         assert_eq!(debits.len(), 1, "{object}: {debits:?}");
     }

@@ -3,16 +3,17 @@
 //! `POST /swap` (or `/transfer`) returns a quote in `PENDING_API_COMMIT`; nothing moves
 //! until `POST /swap/commit`. The first `execute` creates and returns
 //! [`Outcome::Continue`] with a checkpoint `{"object", "id", "expire_time"}`, which the
-//! engine stores before calling `execute` again. That second call never commits blindly:
-//! it reads the object first and
-//! - `PROCESSING`, `COMPLETED`, `FAILED`: already committed (or over), done without a commit;
-//! - `PENDING_API_COMMIT` with an unexpired quote: commits;
-//! - `PENDING_API_COMMIT` with an expired quote: refuses with `quote_expired`, since
-//!   nothing moved and a new quote is a new decision;
-//! - a state the docs do not list: in doubt, nothing is sent.
+//! engine stores before calling `execute` again. That second call commits, unless the quote
+//! expired by the provider's clock (`quote_expired`: nothing moved, and a new quote is a new
+//! decision): two round trips per transfer.
 //!
-//! So a crash anywhere, including between the commit and its answer, resumes without a
-//! second commit.
+//! It commits without reading the object first because the engine calls it only when the
+//! object is known to wait for its commit: right after its create and checkpoint in the same
+//! process, or after a [`lookup`](found) found it `PENDING_API_COMMIT` — which every resume,
+//! takeover, in-doubt and operator path does first (`engine::protocol`). A commit of an object
+//! already committed is refused (HTTP 400), and the engine reads the object back before that
+//! refusal counts. So a crash anywhere, including between the commit and its answer, resumes
+//! without a second commit.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -21,7 +22,7 @@ use crate::providers::fields::With;
 use crate::providers::whalestack::client::Client;
 use crate::providers::whalestack::convert::{self, TwoPhase};
 use crate::providers::whalestack::wire::CommitState;
-use crate::providers::{Call, Lookup, Outcome, ProviderError, WireRequest};
+use crate::providers::{Call, Lookup, Outcome, Output, ProviderError, WireRequest};
 
 /// A two-phase object kind.
 #[derive(Debug, Clone, Copy)]
@@ -68,23 +69,38 @@ pub(in crate::providers::whalestack) fn commit_wire(
     WireRequest::new("POST", client.paths().get(kind.commit_op)).json(&json!({ kind.id_field: id }))
 }
 
-/// The outcome of a create's answer: continue to the commit, or done if the object is
-/// already past it.
+/// The outcome of a create's answer: continue to the commit, done if the object is already
+/// past it, and in doubt for a state the docs do not list (the engine looks it up).
 pub(in crate::providers::whalestack) fn created(
     client: &Client,
     kind: Kind,
     answer: &Value,
 ) -> Result<Outcome, ProviderError> {
     let tp = kind.read(client, answer, true)?;
-    Ok(match tp.state {
-        CommitState::PendingApiCommit | CommitState::Unknown(_) => Outcome::Continue {
+    match tp.state {
+        CommitState::PendingApiCommit => Ok(Outcome::Continue {
             checkpoint: kind.checkpoint(&tp),
             output: tp.output,
-        },
+        }),
         CommitState::Processing | CommitState::Completed | CommitState::Failed => {
-            Outcome::Done(tp.output)
+            Ok(Outcome::Done(tp.output))
         }
-    })
+        CommitState::Unknown(state) => Err(unknown_state(client, kind, &tp.output, &state)),
+    }
+}
+
+/// A state the docs do not list: in doubt, never committed on a guess.
+fn unknown_state(client: &Client, kind: Kind, output: &Output, state: &str) -> ProviderError {
+    ProviderError::InDoubt {
+        provider: client.transport().provider().to_string(),
+        reason: format!(
+            "{} `{}` is in state `{state}`, which sluice does not know; it was not committed",
+            kind.object,
+            output.id.as_deref().unwrap_or("?")
+        ),
+        status: None,
+        source: None,
+    }
 }
 
 /// `GET /swap?id=` (or `/transfer`).
@@ -136,7 +152,7 @@ fn parse_time(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// The second phase: read the object, then commit only if it still waits for one.
+/// The second phase: commit the quote the checkpoint names, unless it expired.
 pub(in crate::providers::whalestack) async fn resume(
     client: &Client,
     kind: Kind,
@@ -154,30 +170,8 @@ pub(in crate::providers::whalestack) async fn resume(
                 kind.object
             ))
         })?;
-    let current = get(client, kind, id).await?;
-    match &current.state {
-        CommitState::Processing | CommitState::Completed | CommitState::Failed => {
-            return Ok(Outcome::Done(current.output));
-        }
-        CommitState::Unknown(state) => {
-            return Err(ProviderError::InDoubt {
-                provider: client.transport().provider().to_string(),
-                reason: format!(
-                    "{} `{id}` is in state `{state}`, which sluice does not know; it was not committed",
-                    kind.object
-                ),
-                status: None,
-                source: None,
-            });
-        }
-        CommitState::PendingApiCommit => {}
-    }
-    let expiry = current
-        .expire_time
-        .clone()
-        .or_else(|| checkpoint.get("expire_time")?.as_str().map(str::to_string));
-    if let Some(text) = expiry {
-        match parse_time(&text) {
+    if let Some(text) = checkpoint.get("expire_time").and_then(Value::as_str) {
+        match parse_time(text) {
             Some(at) if client.now().await? >= at => {
                 return Err(ProviderError::Rejected {
                     provider: client.transport().provider().to_string(),
