@@ -8,4 +8,5 @@ mod operator;
 pub(crate) mod postgres;
 mod runs;
 mod storage;
+mod torture;
 mod workers;

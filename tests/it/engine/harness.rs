@@ -162,8 +162,9 @@ impl Harness {
             .collect()
     }
 
-    /// Every payee was paid exactly once, with exactly its amount.
-    pub fn assert_paid_exactly_once(&self, payees: &[Payee]) {
+    /// The amounts the sandbox paid, by payee name in ledger order: a payroll transfer's note
+    /// is `Payroll RUN NAME…`, and generated payee names are two words.
+    pub fn paid_by_name(&self) -> BTreeMap<String, Vec<Decimal>> {
         let mut by_name: BTreeMap<String, Vec<Decimal>> = BTreeMap::new();
         for e in self.transfers() {
             let note = e.reference.clone().unwrap_or_default();
@@ -175,6 +176,12 @@ impl Harness {
                 .join(" ");
             by_name.entry(name).or_default().push(-e.amount);
         }
+        by_name
+    }
+
+    /// Every payee was paid exactly once, with exactly its amount.
+    pub fn assert_paid_exactly_once(&self, payees: &[Payee]) {
+        let by_name = self.paid_by_name();
         for p in payees {
             let paid = by_name.get(&p.name).cloned().unwrap_or_default();
             assert_eq!(

@@ -66,7 +66,12 @@ impl TestSchema {
 }
 
 /// `sluice ARGS` against the sandbox, with `db` as the checkpoint database.
-async fn sluice_on(h: &Harness, db: &str, args: &[&str], failpoints: Option<&str>) -> Output {
+pub(super) async fn sluice_on(
+    h: &Harness,
+    db: &str,
+    args: &[&str],
+    failpoints: Option<&str>,
+) -> Output {
     let mut cmd = h.command(args, failpoints);
     cmd.env("SLUICE_DB", db);
     tokio::task::spawn_blocking(move || cmd.output().unwrap())

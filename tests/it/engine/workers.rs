@@ -18,7 +18,7 @@ use super::postgres::TestSchema;
 const RUN: &str = "run_workers";
 
 /// A worker named `name`, logging to a file in the scratch directory.
-fn worker(h: &Harness, db: &str, name: &str) -> (Child, PathBuf) {
+pub(super) fn worker(h: &Harness, db: &str, name: &str) -> (Child, PathBuf) {
     let log = h.dir.path().join(format!("{name}.log"));
     let child = h
         .command(
@@ -47,7 +47,7 @@ fn worker(h: &Harness, db: &str, name: &str) -> (Child, PathBuf) {
 }
 
 /// Stops a worker as a service manager would (SIGTERM) and waits until it exited.
-fn stop(worker: &mut Child) {
+pub(super) fn stop(worker: &mut Child) {
     let pid = worker.id().to_string();
     let sent = std::process::Command::new("kill")
         .args(["-TERM", &pid])
@@ -86,7 +86,7 @@ async fn claimers(db: &TestSchema) -> Vec<String> {
 }
 
 /// Waits until `done` holds, failing after `limit` with `what`.
-async fn wait_for(limit: Duration, what: &str, mut done: impl AsyncFnMut() -> bool) {
+pub(super) async fn wait_for(limit: Duration, what: &str, mut done: impl AsyncFnMut() -> bool) {
     let started = Instant::now();
     while !done().await {
         assert!(started.elapsed() < limit, "timed out waiting for {what}");
