@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::Write;
-use super::breaker::{Breaker, Gate};
+use super::breaker::{Breaker, Gate, refuses_credentials};
 use super::protocol::{
     self, Action, Answer, Doubt, Event, Failure, Found, Item, Redrive, Start, Verdict,
 };
@@ -324,7 +324,10 @@ impl<'a> Driver<'a> {
                 self.attempt =
                     Some(self.attempt_record(phase, started, outcome, Some((error, status))));
                 let answer = match e.class() {
+                    // Refused credentials applied nothing; the breaker is open now, and the
+                    // item waits behind it (held, not failed) until they are fixed.
                     FailureClass::Retryable => Answer::Retryable,
+                    _ if refuses_credentials(&e) => Answer::Retryable,
                     FailureClass::InDoubt => {
                         if !self.reads {
                             tracing::warn!(step = %self.key.step_id, item = %self.key.item_key, error = %e, "Write in doubt; looking it up.");
@@ -377,7 +380,8 @@ impl<'a> Driver<'a> {
             }
             Err(e) => {
                 let retryable =
-                    matches!(e.class(), FailureClass::Retryable | FailureClass::InDoubt);
+                    matches!(e.class(), FailureClass::Retryable | FailureClass::InDoubt)
+                        || refuses_credentials(&e);
                 self.error = Some(e);
                 Found::Error { retryable }
             }
@@ -400,7 +404,7 @@ impl<'a> Driver<'a> {
         let retryable = self
             .error
             .as_ref()
-            .is_some_and(|e| e.class() == FailureClass::Retryable);
+            .is_some_and(|e| e.class() == FailureClass::Retryable || refuses_credentials(e));
         if !self.looking
             && retryable
             && let Some(attempt) = self.attempt.take()

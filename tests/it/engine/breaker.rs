@@ -173,3 +173,49 @@ async fn check_names_each_provider_block_and_exits_by_the_worst() {
     let out = h.sluice(&["check", "no-such-file.yaml"], None).await;
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
+
+/// Without the preflight (`preflight: false`), the first calls that meet the refused
+/// credentials open the breaker: those items are held like the rest, none fails, and the
+/// provider sees a handful of refused calls, not one per payee.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_credentials_mid_run_hold_every_item_without_failing_one() {
+    let h = Harness::start(Faults::default()).await;
+    let workflow = h.variant(
+        "payroll.yaml",
+        "payroll-no-preflight.yaml",
+        &[(
+            "    kind: whalestack\n",
+            "    kind: whalestack\n    preflight: false\n",
+        )],
+    );
+    let (csv, payees) = h.payroll(300);
+    let input = format!("payees=@{}", csv.display());
+    let args = [
+        "run",
+        &workflow,
+        "--run-id",
+        "run_refused",
+        "--input",
+        &input,
+        "--input",
+        "budget=100000000.00",
+    ];
+    let mut cmd = h.command(&args, None);
+    cmd.env("WHALESTACK_API_SECRET", WRONG);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("credentials for `ws` (whalestack) were refused"),
+        "{}",
+        text(&out)
+    );
+    let refused = answered(&h, 401).len();
+    assert!((1..=32).contains(&refused), "{refused} refused calls");
+    let status = h.sluice(&["status", "run_refused"], None).await;
+    let shown = String::from_utf8_lossy(&status.stdout);
+    assert!(!shown.contains(" failed"), "{shown}");
+
+    let out = h.sluice(&["resume", "run_refused"], None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    h.assert_paid_exactly_once(&payees);
+}
