@@ -1,6 +1,7 @@
-//! One provider call of one step or item, under the write protocol of DESIGN.md §4:
-//! dispatch (durable) → send → record, two-phase checkpoints, retries of retryable
-//! failures only, and reconciliation by lookup whenever a write may have landed.
+//! One provider call of one step or item: the driver of the [`protocol`] machine, which
+//! decides; this module performs its actions (fenced records through the checkpoint writer,
+//! sends and lookups through the adapter, backoffs, the verdict's record) and reports what
+//! happened.
 //!
 //! Nothing here ever sends a write twice on a guess: a request in doubt is looked up, and
 //! when the provider cannot tell, the item stops as `needs_attention` with the exact
@@ -57,7 +58,8 @@ pub struct CallEnv<'a> {
     pub policy: RetryPolicy,
     /// When the step's `timeout` runs out: no new attempt starts after it.
     pub deadline: Option<tokio::time::Instant>,
-    /// The breaker of the provider block, told of every answer and asked before a dispatch.
+    /// The breaker of the provider block: told of every answer, and asked before every
+    /// dispatch, checkpoint and lookup (an open one holds the item).
     pub breaker: Option<&'a Arc<Breaker>>,
     /// Whether the caller uses the output a success returns. A `for_each` item's output is
     /// read back from the store by the steps that use it, so the item does not keep a copy
