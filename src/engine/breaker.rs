@@ -130,6 +130,10 @@ impl Breaker {
 
     /// Whether an item may be dispatched now: waits while the breaker probes.
     pub async fn gate(self: &Arc<Self>) -> Gate {
+        // Every dispatch, checkpoint and lookup asks: the closed breaker answers from a read.
+        if matches!(*self.state.borrow(), State::Closed { .. }) {
+            return Gate::Pass;
+        }
         let mut rx = self.state.subscribe();
         loop {
             match &*rx.borrow_and_update() {
@@ -148,6 +152,10 @@ impl Breaker {
 
     /// Counts a call's success.
     pub fn succeeded(&self) {
+        // Every answer reports: only a count to reset takes the write lock.
+        if !matches!(*self.state.borrow(), State::Closed { failures } if failures > 0) {
+            return;
+        }
         self.state.send_if_modified(|s| match s {
             State::Closed { failures } if *failures > 0 => {
                 *failures = 0;

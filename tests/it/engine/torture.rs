@@ -20,6 +20,8 @@ use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 use rust_decimal::Decimal;
 use sluice::sandbox::{FaultRule, Faults};
 use sluice::store::{
@@ -154,24 +156,6 @@ fn seed() -> u64 {
         })
 }
 
-/// SplitMix64: a few random numbers replayable from a seed, without a new dependency.
-struct Prng(u64);
-
-impl Prng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n`.
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// A connection to `db` for the test's own reads; read-only on SQLite, so that it never takes
 /// the write lock from the workers.
 async fn reader(db: &str) -> Arc<dyn Store> {
@@ -265,14 +249,14 @@ async fn kill_at_random(
     seed: u64,
     mut done: impl AsyncFnMut() -> bool,
 ) {
-    let mut rng = Prng(seed);
+    let mut rng = StdRng::seed_from_u64(seed);
     let every = KILL_EVERY.as_millis() as u64;
     for _ in 0..RANDOM_KILLS {
-        tokio::time::sleep(Duration::from_millis(every + rng.below(every + 1))).await;
+        tokio::time::sleep(Duration::from_millis(every + rng.random_range(0..=every))).await;
         if done().await {
             return;
         }
-        let i = rng.below(NAMES.len() as u64) as usize;
+        let i = rng.random_range(0..NAMES.len());
         let holder = workers.holder(&run(store).await) == Some(i);
         workers.kill(i, holder);
     }
