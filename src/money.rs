@@ -5,9 +5,6 @@
 //! error, never rounded. Provider adapters that speak minor units (White Payments,
 //! WHITESTONES) convert with [`to_minor`] and [`from_minor`] at their wire edge.
 
-use std::fmt;
-use std::str::FromStr;
-
 use rust_decimal::Decimal;
 
 /// Why an amount was refused.
@@ -44,14 +41,6 @@ pub enum MoneyError {
         amount: Decimal,
         /// The currency or asset code.
         code: String,
-    },
-    /// Two amounts in different units were combined.
-    #[error("cannot combine `{left}` with `{right}`")]
-    UnitMismatch {
-        /// The left-hand unit.
-        left: String,
-        /// The right-hand unit.
-        right: String,
     },
 }
 
@@ -221,83 +210,6 @@ pub fn from_minor(minor: i64, code: &str) -> Result<Decimal, MoneyError> {
     Ok(Decimal::from_i128_with_scale(i128::from(minor), exponent))
 }
 
-/// An amount in a currency or asset.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Money {
-    amount: Decimal,
-    unit: String,
-}
-
-impl Money {
-    /// An amount of `unit`, checked against the unit's precision.
-    ///
-    /// # Errors
-    /// As [`check_precision`].
-    pub fn new(amount: Decimal, unit: &str) -> Result<Self, MoneyError> {
-        check_precision(amount, unit)?;
-        Ok(Self {
-            amount,
-            unit: unit.to_ascii_uppercase(),
-        })
-    }
-
-    /// The decimal amount.
-    pub fn amount(&self) -> Decimal {
-        self.amount
-    }
-
-    /// The currency or asset code, upper case.
-    pub fn unit(&self) -> &str {
-        &self.unit
-    }
-
-    /// The sum of two amounts of the same unit.
-    ///
-    /// # Errors
-    /// [`MoneyError::UnitMismatch`] when the units differ, [`MoneyError::OutOfRange`] on
-    /// overflow.
-    pub fn checked_add(&self, other: &Money) -> Result<Money, MoneyError> {
-        if self.unit != other.unit {
-            return Err(MoneyError::UnitMismatch {
-                left: self.unit.clone(),
-                right: other.unit.clone(),
-            });
-        }
-        let amount = self
-            .amount
-            .checked_add(other.amount)
-            .ok_or(MoneyError::OutOfRange {
-                amount: self.amount,
-                code: self.unit.clone(),
-            })?;
-        Ok(Money {
-            amount,
-            unit: self.unit.clone(),
-        })
-    }
-}
-
-impl fmt::Display for Money {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.amount, self.unit)
-    }
-}
-
-impl FromStr for Money {
-    type Err = MoneyError;
-
-    /// Parses `12.34 USD`.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (amount, unit) = s
-            .trim()
-            .split_once(' ')
-            .ok_or_else(|| MoneyError::NotDecimal {
-                text: s.to_string(),
-            })?;
-        Money::new(parse_amount(amount)?, unit.trim())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -348,19 +260,6 @@ mod tests {
         assert_eq!(from_minor(1234, "USD").unwrap().to_string(), "12.34");
         assert_eq!(from_minor(1234, "BHD").unwrap().to_string(), "1.234");
         assert_eq!(from_minor(7, "JPY").unwrap().to_string(), "7");
-    }
-
-    #[test]
-    fn money_refuses_mixed_units() {
-        let a: Money = "1.10 EUR".parse().unwrap();
-        let b: Money = "2.20 EUR".parse().unwrap();
-        assert_eq!(a.checked_add(&b).unwrap().to_string(), "3.30 EUR");
-        let c: Money = "1 USD".parse().unwrap();
-        assert!(matches!(
-            a.checked_add(&c),
-            Err(MoneyError::UnitMismatch { .. })
-        ));
-        assert!("1.001 EUR".parse::<Money>().is_err());
     }
 
     const CODES: &[&str] = &["USD", "KWD", "JPY", "USDC", "CLF"];
