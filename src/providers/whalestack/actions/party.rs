@@ -63,8 +63,6 @@ pub(in crate::providers::whalestack) fn build(
     party: Party,
     client: &Client,
 ) -> Result<WireRequest, ProviderError> {
-    let mut supported: Vec<&str> = TEXT_FIELDS.iter().map(|(n, _)| *n).collect();
-    supported.push("metadata");
     w.only(ProviderKind::Whalestack)?;
     w.required_text("email")?;
     let mut inner = Map::new();
