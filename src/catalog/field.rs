@@ -1,6 +1,8 @@
 //! One `with` field an adapter accepts: its neutral name, whether it must be there, and
 //! what it holds.
 
+use serde_json::Value;
+
 /// What a field holds once its templates are rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldType {
@@ -14,6 +16,32 @@ pub enum FieldType {
     Mapping,
     /// A duration such as `30s` or `2h`.
     Duration,
+}
+
+impl FieldType {
+    /// Whether `value`, written as it is (no template produced it), has the shape the
+    /// adapters read this type from; `null` counts as absent.
+    pub fn admits(self, value: &Value) -> bool {
+        match (self, value) {
+            (_, Value::Null) => true,
+            (FieldType::Mapping, v) => v.is_object(),
+            (FieldType::Boolean, Value::Bool(_)) => true,
+            (FieldType::Boolean, Value::String(s)) => s == "true" || s == "false",
+            (FieldType::Boolean, _) => false,
+            (FieldType::Text | FieldType::Amount | FieldType::Duration, v) => {
+                !(v.is_object() || v.is_array())
+            }
+        }
+    }
+
+    /// What the type needs, in the words the adapters refuse a value with.
+    pub fn expected(self) -> &'static str {
+        match self {
+            FieldType::Text | FieldType::Amount | FieldType::Duration => "text",
+            FieldType::Boolean => "`true` or `false`",
+            FieldType::Mapping => "a mapping",
+        }
+    }
 }
 
 /// Whether a field must be present.

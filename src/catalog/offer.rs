@@ -1,6 +1,8 @@
 //! One action as one provider (or sluice itself) runs it: the fields it accepts and what
 //! it does with `extra`.
 
+use serde_json::Value;
+
 use super::action::ActionSpec;
 use super::field::Field;
 
@@ -19,6 +21,28 @@ pub enum Extra {
     Query,
     /// Accepted and unused: the action is not sent to the provider (`webhook.await` polls).
     Ignored,
+}
+
+impl Extra {
+    /// Whether `extra`, written as it is (no template produced it), is something this rule
+    /// can pass on.
+    pub fn admits(self, value: &Value) -> bool {
+        let scalar = |v: &Value| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_));
+        match (self, value) {
+            (_, Value::Null) | (Extra::Refused | Extra::Ignored, _) => true,
+            (Extra::Body, v) => v.is_object(),
+            (Extra::Query, Value::Object(m)) => m.values().all(scalar),
+            (Extra::Query, _) => false,
+        }
+    }
+
+    /// What this rule needs `extra` to be.
+    pub fn expected(self) -> &'static str {
+        match self {
+            Extra::Query => "a mapping of text, numbers or booleans (query parameters)",
+            Extra::Body | Extra::Refused | Extra::Ignored => "a mapping",
+        }
+    }
 }
 
 /// One supported action and the fields it accepts.

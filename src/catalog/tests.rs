@@ -90,3 +90,19 @@ fn refusals_name_the_provider_the_field_and_the_way_out() {
     assert!(any_fields("transfer").contains(&"recipient"));
     assert!(any_fields("transfer").contains(&"network"));
 }
+
+#[test]
+fn literal_shapes_follow_the_types_and_the_extra_rules() {
+    use serde_json::json;
+    assert!(FieldType::Mapping.admits(&json!({"name": "Ada"})));
+    assert!(!FieldType::Mapping.admits(&json!("Ada")));
+    assert!(FieldType::Boolean.admits(&json!("false")));
+    assert!(!FieldType::Boolean.admits(&json!("yes")));
+    assert!(FieldType::Text.admits(&json!(42)));
+    assert!(!FieldType::Amount.admits(&json!(["1"])));
+    assert!(FieldType::Mapping.admits(&serde_json::Value::Null), "null is absent");
+    assert!(Extra::Body.admits(&json!({"a": {"b": 1}})));
+    assert!(!Extra::Body.admits(&json!(["a"])));
+    assert!(Extra::Query.admits(&json!({"switch": "receive-amount", "n": 1})));
+    assert!(!Extra::Query.admits(&json!({"a": {"b": 1}})));
+}

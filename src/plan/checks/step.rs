@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::templates::{self, Site};
-use super::{Checker, money, providers, with_fields};
+use super::{Checker, money, providers, with_fields, with_shapes};
 use crate::catalog::{self, ACTIONS, ActionSpec};
 use crate::spec::diagnostic::did_you_mean;
 use crate::spec::{Code, Diagnostic, Seg};
@@ -57,6 +57,9 @@ pub fn check(c: &mut Checker<'_>, index: usize) -> StepFacts {
     }
     if let Some(action) = action {
         with_fields::check(c, index, action, kind);
+        if let Some(offer) = kind.and_then(|k| catalog::offer(k, action.name)) {
+            with_shapes::check(c, index, offer);
+        }
         money::check(c, index, action, kind);
     }
     let mut deps = check_needs(c, index);
