@@ -2,11 +2,13 @@
 //!
 //! A YAML workflow is loaded and validated by [`spec`], its templates are rendered by
 //! [`template`] with exact decimal money from [`money`], and [`plan`] turns it into a DAG.
-//! Provider adapters live in [`providers`]; [`sandbox`] emulates the four providers locally;
+//! The actions and the fields each provider accepts are one table, [`catalog`]; provider
+//! adapters live in [`providers`]; [`sandbox`] emulates the four providers locally;
 //! [`webhooks`] receives their events.
 //! The binary's commands live in [`cli`].
 #![warn(missing_docs)]
 
+pub mod catalog;
 pub mod cli;
 pub mod engine;
 pub mod money;

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use super::checks::{self, Checker};
 use super::dag::Dag;
-use crate::spec::actions::ActionSpec;
+use crate::catalog::ActionSpec;
 use crate::spec::{Diagnostics, Loaded, WorkflowConfig};
 
 /// A step that passed validation.

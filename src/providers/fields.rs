@@ -1,9 +1,10 @@
 //! Reading a step's rendered `with` map: typed access to neutral fields, with errors that
 //! name the field, and the deep merge of `extra` into a wire body.
 //!
-//! Adapters declare which neutral fields each action maps ([`With::only`]); a field the
-//! provider cannot carry is refused rather than silently dropped, because in a payment an
-//! ignored `description` or `metadata` is a bug someone finds much later.
+//! Which neutral fields each provider maps is its table in [`crate::catalog`]
+//! ([`With::only`]); a field the provider cannot carry is refused rather than silently
+//! dropped, because in a payment an ignored `description` or `metadata` is a bug someone
+//! finds much later.
 
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
@@ -11,6 +12,7 @@ use serde_json::{Map, Value};
 use super::error::ProviderError;
 use super::preview::WireRequest;
 use super::traits::Call;
+use crate::catalog::{self, ProviderKind};
 use crate::money;
 
 /// The `with` map of one call, read for one provider.
@@ -45,26 +47,11 @@ impl<'a> With<'a> {
         self.map.get(field).filter(|v| !v.is_null())
     }
 
-    /// Refuses any field outside `supported` (and `extra`), naming the way out.
-    pub(crate) fn only(&self, supported: &[&str]) -> Result<(), ProviderError> {
-        let unsupported: Vec<&str> = self
-            .map
-            .keys()
-            .map(String::as_str)
-            .filter(|k| *k != "extra" && !supported.contains(k))
-            .collect();
-        if unsupported.is_empty() {
-            return Ok(());
-        }
-        Err(self.invalid(format!(
-            "this provider has no equivalent of {}; remove it, or send the provider's own \
-             field through `extra`",
-            unsupported
-                .iter()
-                .map(|f| format!("`{f}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )))
+    /// Refuses any field `kind`'s table does not accept for this action, with the words
+    /// `validate` uses for it: a field the provider cannot carry is never silently dropped.
+    pub(crate) fn only(&self, kind: ProviderKind) -> Result<(), ProviderError> {
+        catalog::check_fields(kind, self.action, self.map.keys().map(String::as_str))
+            .map_err(|e| self.invalid(e.to_string()))
     }
 
     /// A text field: a string, or a number or boolean as its text.
@@ -238,7 +225,7 @@ mod tests {
     }
 
     #[test]
-    fn reads_typed_fields_and_refuses_unsupported_ones() {
+    fn reads_typed_fields() {
         let map = with(json!({
             "amount": "12.50", "n": 3, "flag": "true", "meta": {"a": 1},
             "bad": "1e3", "neg": "-1", "gone": null
@@ -259,12 +246,23 @@ mod tests {
         assert!(w.required_amount("neg").is_err());
         assert_eq!(w.text("gone").unwrap(), None);
         assert!(w.required_text("gone").is_err());
-        let err = w
-            .only(&["amount", "n", "flag", "meta", "neg", "gone"])
-            .unwrap_err();
+    }
+
+    #[test]
+    fn refuses_fields_the_providers_table_lacks() {
+        let map = with(json!({"amount": "10.00", "currency": "USD", "network": "SEPA"}));
+        let key = IdempotencyKey::new("k").unwrap();
+        let call = Call {
+            action: "transfer",
+            with: &map,
+            key: &key,
+            checkpoint: None,
+        };
+        let w = With::new("p", &call);
+        assert!(w.only(ProviderKind::Whalestack).is_err(), "no `currency`");
         assert_eq!(
-            err.to_string(),
-            "`transfer` for `p`: this provider has no equivalent of `bad`; remove it, or \
+            w.only(ProviderKind::Whitestones).unwrap_err().to_string(),
+            "`transfer` for `p`: `whitestones` has no equivalent of `network` for `transfer`; \
              send the provider's own field through `extra`"
         );
     }

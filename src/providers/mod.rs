@@ -7,13 +7,11 @@
 //! answer was lost ([`Provider::lookup`]). Durability itself (what is committed when) is
 //! the engine's; [`Provider`] states the contract.
 
-mod capabilities;
 mod clock;
 mod error;
 mod fields;
 mod folded;
 mod http;
-mod kind;
 mod output;
 mod paths;
 mod preview;
@@ -29,11 +27,10 @@ pub mod white;
 pub mod whitepay;
 pub mod whitestones;
 
-pub use capabilities::{capabilities, extra_required, supports};
+pub use crate::catalog::ProviderKind;
 pub use clock::{Clock, SystemClock};
 pub use error::{BoxError, FailureClass, ProviderError};
 pub use http::{HttpClient, HttpClientError, USER_AGENT};
-pub use kind::ProviderKind;
 pub use output::{NormalizedState, Output, State, Unit};
 pub use preview::{MASKED, WireRequest};
 pub use ratelimit::{Limiter, Permit};

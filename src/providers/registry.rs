@@ -5,9 +5,9 @@ use std::sync::Arc;
 use super::clock::{Clock, SystemClock};
 use super::error::ProviderError;
 use super::http::HttpClient;
-use super::kind::ProviderKind;
 use super::traits::Provider;
 use super::{whalestack, white, whitepay, whitestones};
+use crate::catalog::ProviderKind;
 use crate::spec::env::ResolvedProvider;
 
 /// The adapter for `resolved`, sharing `http`'s connection pool, on the system clock.

@@ -12,10 +12,10 @@ use reqwest::header::HeaderMap;
 use serde_json::{Map, Value};
 
 use super::error::ProviderError;
-use super::kind::ProviderKind;
 use super::output::Output;
 use super::preview::WireRequest;
 use super::webhook::{Event, ParseError, VerifyError};
+use crate::catalog::ProviderKind;
 
 /// The key that makes a write safe to repeat: derived by the engine from run id, step id
 /// and item key, identical on every attempt and after a resume.
@@ -87,9 +87,9 @@ impl fmt::Display for IdempotencyKey {
 /// One provider call: an action with its rendered `with` map.
 #[derive(Debug, Clone, Copy)]
 pub struct Call<'a> {
-    /// The action (`transfer`, `swap`, …), as in `spec::actions`.
+    /// The action (`transfer`, `swap`, …), as in the catalog.
     pub action: &'a str,
-    /// The step's rendered `with` map, in the neutral field names of `spec::actions`;
+    /// The step's rendered `with` map, in the neutral field names of the catalog;
     /// `extra` is an object deep-merged into the wire body (or query, for reads).
     pub with: &'a Map<String, Value>,
     /// The step's idempotency key.
@@ -150,9 +150,10 @@ pub trait Provider: Send + Sync + fmt::Debug {
     /// The adapter kind.
     fn kind(&self) -> ProviderKind;
 
-    /// The actions this adapter supports (the row of `capabilities`).
-    fn capabilities(&self) -> &'static [&'static str] {
-        super::capabilities::capabilities(self.kind())
+    /// The actions this adapter supports and the fields each accepts: its kind's table in
+    /// the catalog, which validation reads too, so the two cannot disagree.
+    fn capabilities(&self) -> &'static crate::catalog::Table {
+        crate::catalog::table(self.kind())
     }
 
     /// Sends the call: its first phase, or, with a checkpoint, the next phase. The engine

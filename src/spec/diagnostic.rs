@@ -63,6 +63,8 @@ pub enum Code {
     E030,
     /// A reference to a step's `output` where the step runs per item.
     E031,
+    /// A `with` field the step's provider has no equivalent of for its action.
+    E032,
     /// A literal amount in a currency or asset sluice does not know.
     W001,
     /// A declared input no step uses.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::model::{AuthMode, ProviderConfig};
 use super::secret::Secret;
-use crate::providers::ProviderKind;
+use crate::catalog::ProviderKind;
 
 /// Why a `${…}` reference could not be resolved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::duration::HumanDuration;
-use crate::providers::ProviderKind;
+use crate::catalog::ProviderKind;
 
 /// A workflow file.
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

@@ -91,3 +91,46 @@ fn graph_draws_the_settlement_sweep_in_mermaid_and_dot() {
     assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
     insta::assert_snapshot!("graph-payroll-dot", String::from_utf8_lossy(&out.stdout));
 }
+
+/// The provider's own table decides: a field its adapter cannot carry, a field it requires
+/// and an action it lacks all fail `validate`, before `plan` or `run` would meet them.
+#[test]
+fn validate_checks_each_field_against_the_providers_table() {
+    let cases = [
+        (
+            "e032-no-equivalent",
+            "error[E032]: `whitestones` has no equivalent of `network` for `transfer`; send the provider's own field through `extra`",
+            "14 |       network: SEPA\n   |       ^^^^^^^",
+        ),
+        (
+            "e019-provider-required",
+            "error[E019]: step `pay` (`transfer`) is missing `recipient`",
+            "11 |     with:\n   |     ^^^^",
+        ),
+        (
+            "e018-unsupported-by-kind",
+            "error[E018]: provider `wp` (whitepay) has no action `transfer`",
+            "9 |     uses: transfer\n  |           ^^^^^^^^",
+        ),
+    ];
+    for (name, message, caret) in cases {
+        let out = sluice(&["validate", &format!("tests/fixtures/invalid/{name}.yaml")]);
+        let text = transcript(&out);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        assert!(text.contains(message), "{name}: {text}");
+        assert!(text.contains(caret), "{name}: {text}");
+    }
+}
+
+#[test]
+fn plan_refuses_a_field_the_provider_lacks_with_the_same_words() {
+    let out = sluice(&["plan", "tests/fixtures/invalid/e032-no-equivalent.yaml"]);
+    let text = transcript(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains(
+            "`whitestones` has no equivalent of `network` for `transfer`; send the provider's own field through `extra`"
+        ),
+        "{text}"
+    );
+}

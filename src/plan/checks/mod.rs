@@ -8,6 +8,7 @@ pub mod schedule;
 pub mod step;
 pub mod templates;
 pub mod with_fields;
+pub mod with_shapes;
 pub mod workflow;
 
 use std::collections::BTreeSet;

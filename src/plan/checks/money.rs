@@ -2,9 +2,8 @@
 //! Amounts produced by templates are checked when they are rendered, by the adapters.
 
 use super::Checker;
+use crate::catalog::{self, ActionSpec, Precision, ProviderKind};
 use crate::money::{self, parse_amount};
-use crate::providers::ProviderKind;
-use crate::spec::actions::ActionSpec;
 use crate::spec::{Code, Diagnostic, Seg};
 
 /// Checks the literal money fields of step `index`.
@@ -38,9 +37,9 @@ pub fn check(c: &mut Checker<'_>, index: usize, action: &ActionSpec, kind: Optio
         let Some(unit) = unit else {
             continue;
         };
-        // Whitepay reports its own precision per currency at run time; the static table
-        // (ISO 4217, Stellar) would be the wrong reference for it.
-        if kind == Some(ProviderKind::Whitepay) {
+        // A provider that reports its own precision at run time checks it there; the
+        // static table would be the wrong reference for it.
+        if kind.is_some_and(|k| catalog::table(k).precision == Precision::Reported) {
             continue;
         }
         match money::precision(unit) {

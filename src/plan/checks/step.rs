@@ -3,9 +3,8 @@
 use std::collections::BTreeSet;
 
 use super::templates::{self, Site};
-use super::{Checker, money, providers, with_fields};
-use crate::providers::supports;
-use crate::spec::actions::{self, ACTIONS, ActionSpec};
+use super::{Checker, money, providers, with_fields, with_shapes};
+use crate::catalog::{self, ACTIONS, ActionSpec};
 use crate::spec::diagnostic::did_you_mean;
 use crate::spec::{Code, Diagnostic, Seg};
 
@@ -27,7 +26,7 @@ pub fn check(c: &mut Checker<'_>, index: usize) -> StepFacts {
     let cfg = c.cfg;
     let step = &cfg.steps[index];
     let at = |field: &'static str| [Seg::Key("steps"), Seg::Index(index), Seg::Key(field)];
-    let action = actions::action(&step.uses);
+    let action = catalog::action(&step.uses);
     if action.is_none() {
         let d = Diagnostic::new(Code::E017, format!("unknown action `{}`", step.uses))
             .at(c.src.span(&at("uses")))
@@ -40,10 +39,10 @@ pub fn check(c: &mut Checker<'_>, index: usize) -> StepFacts {
         provider = providers::resolve(c, index);
         kind = provider.as_ref().map(|p| cfg.providers[p].kind);
         if let (Some(name), Some(k)) = (&provider, kind)
-            && !supports(k, action.name)
+            && catalog::offer(k, action.name).is_none()
         {
-            let offered = crate::providers::capabilities(k)
-                .iter()
+            let offered = catalog::table(k)
+                .action_names()
                 .map(|a| format!("`{a}`"))
                 .collect::<Vec<_>>()
                 .join(", ");
@@ -58,6 +57,9 @@ pub fn check(c: &mut Checker<'_>, index: usize) -> StepFacts {
     }
     if let Some(action) = action {
         with_fields::check(c, index, action, kind);
+        if let Some(offer) = kind.and_then(|k| catalog::offer(k, action.name)) {
+            with_shapes::check(c, index, offer);
+        }
         money::check(c, index, action, kind);
     }
     let mut deps = check_needs(c, index);

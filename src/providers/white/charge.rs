@@ -11,20 +11,9 @@ use serde_json::{Map, Value};
 use super::client::Client;
 use super::convert;
 use super::wire::{ChargeState, encode_form};
+use crate::catalog::ProviderKind;
 use crate::providers::fields::{With, merge};
 use crate::providers::{Call, Lookup, Outcome, Output, ProviderError, WireRequest};
-
-const CREATE_FIELDS: &[&str] = &[
-    "amount",
-    "currency",
-    "source",
-    "customer_id",
-    "email",
-    "ip",
-    "capture",
-    "description",
-    "statement_descriptor",
-];
 
 /// `POST /charges`, form-encoded.
 pub(super) fn build_create(
@@ -32,7 +21,7 @@ pub(super) fn build_create(
     call: &Call<'_>,
     client: &Client,
 ) -> Result<WireRequest, ProviderError> {
-    w.only(CREATE_FIELDS)?;
+    w.only(ProviderKind::White)?;
     let amount = w.required_amount("amount")?;
     let currency = w.required_text("currency")?;
     let minor = convert::to_minor(w, "amount", amount, &currency)?;
@@ -93,7 +82,7 @@ fn optional_minor(w: &With<'_>, body: &mut Map<String, Value>) -> Result<(), Pro
 
 /// `POST /charges/{id}/capture`, form-encoded (`amount` optional).
 pub(super) fn build_capture(w: &With<'_>, client: &Client) -> Result<WireRequest, ProviderError> {
-    w.only(&["charge_id", "amount", "currency"])?;
+    w.only(ProviderKind::White)?;
     let id = w.required_text("charge_id")?;
     let mut body = Map::new();
     optional_minor(w, &mut body)?;
@@ -108,7 +97,7 @@ pub(super) fn build_capture(w: &With<'_>, client: &Client) -> Result<WireRequest
 
 /// `POST /charges/{id}/refunds`, form-encoded (`amount` and `reason` optional).
 pub(super) fn build_refund(w: &With<'_>, client: &Client) -> Result<WireRequest, ProviderError> {
-    w.only(&["charge_id", "amount", "currency", "reason"])?;
+    w.only(ProviderKind::White)?;
     let id = w.required_text("charge_id")?;
     let mut body = Map::new();
     optional_minor(w, &mut body)?;

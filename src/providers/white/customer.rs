@@ -8,10 +8,9 @@ use serde_json::{Map, Value};
 use super::client::Client;
 use super::convert;
 use super::wire::encode_form;
+use crate::catalog::ProviderKind;
 use crate::providers::fields::{With, merge};
 use crate::providers::{Call, Lookup, Outcome, Output, ProviderError, WireRequest};
-
-const FIELDS: &[&str] = &["email", "name", "first_name", "last_name", "description"];
 
 /// `POST /customers`, form-encoded.
 pub(super) fn build(
@@ -19,7 +18,7 @@ pub(super) fn build(
     call: &Call<'_>,
     client: &Client,
 ) -> Result<WireRequest, ProviderError> {
-    w.only(FIELDS)?;
+    w.only(ProviderKind::White)?;
     let mut body = Map::new();
     let name = match (w.text("name")?, w.text("first_name")?, w.text("last_name")?) {
         (Some(name), None, None) => Some(name),

@@ -13,13 +13,14 @@ use serde_json::{Map, Value};
 
 use super::client::Client;
 use super::convert;
+use crate::catalog::ProviderKind;
 use crate::providers::fields::{self, With, extra_query, merge};
 use crate::providers::output::{NormalizedState, State, Unit};
 use crate::providers::{Call, Lookup, Outcome, Output, ProviderError, WireRequest};
 
 /// The ticker of `balance.get`: `asset` or `currency`.
 fn ticker(w: &With<'_>) -> Result<Option<(String, &'static str)>, ProviderError> {
-    w.only(&["asset", "currency"])?;
+    w.only(ProviderKind::Whitepay)?;
     match (w.text("asset")?, w.text("currency")?) {
         (Some(_), Some(_)) => Err(w.invalid("give `asset` or `currency`, not both")),
         (Some(a), None) => Ok(Some((a, "asset"))),
@@ -82,7 +83,7 @@ pub(super) fn preview_rate(
     client: &Client,
     w: &With<'_>,
 ) -> Result<Vec<WireRequest>, ProviderError> {
-    w.only(&["source_asset", "target_asset", "amount"])?;
+    w.only(ProviderKind::Whitepay)?;
     let source = w.required_text("source_asset")?;
     w.required_text("target_asset")?;
     w.amount("amount")?;
@@ -102,7 +103,7 @@ pub(super) fn preview_rate(
 
 /// Reads the source balance's rate to the target.
 pub(super) async fn rate(client: &Client, w: &With<'_>) -> Result<Outcome, ProviderError> {
-    w.only(&["source_asset", "target_asset", "amount"])?;
+    w.only(ProviderKind::Whitepay)?;
     let source = w.required_text("source_asset")?;
     let target = w.required_text("target_asset")?;
     let amount = w.amount("amount")?;
@@ -147,8 +148,6 @@ pub(super) async fn rate(client: &Client, w: &With<'_>) -> Result<Outcome, Provi
     Ok(Outcome::Done(out))
 }
 
-const SWAP_FIELDS: &[&str] = &["source_asset", "target_asset", "source_amount"];
-
 /// `POST /private-api/balances/{balance_id}`, checked against `precision` when known.
 fn build_swap(
     w: &With<'_>,
@@ -161,7 +160,7 @@ fn build_swap(
             "Whitepay converts a given source amount only; give `source_amount` instead of `target_amount`",
         ));
     }
-    w.only(SWAP_FIELDS)?;
+    w.only(ProviderKind::Whitepay)?;
     let source = w.required_text("source_asset")?;
     let amount = w.required_amount("source_amount")?;
     if let Some(p) = precision {

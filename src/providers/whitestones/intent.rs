@@ -9,20 +9,9 @@ use serde_json::{Map, Value};
 
 use super::client::{Client, Search};
 use super::convert;
+use crate::catalog::ProviderKind;
 use crate::providers::fields::{With, merge};
 use crate::providers::{Call, Lookup, Outcome, Output, ProviderError, WireRequest};
-
-const FIELDS: &[&str] = &[
-    "amount",
-    "currency",
-    "description",
-    "customer_email",
-    "customer_name",
-    "return_url",
-    "cancel_url",
-    "reference",
-    "metadata",
-];
 
 /// `POST /payment_intents`.
 pub(super) fn build(
@@ -30,7 +19,7 @@ pub(super) fn build(
     call: &Call<'_>,
     client: &Client,
 ) -> Result<WireRequest, ProviderError> {
-    w.only(FIELDS)?;
+    w.only(ProviderKind::Whitestones)?;
     let amount = w.required_amount("amount")?;
     let currency = w.required_text("currency")?.to_ascii_uppercase();
     let mut body = Map::new();

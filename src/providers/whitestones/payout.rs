@@ -9,10 +9,9 @@ use serde_json::{Map, Value};
 
 use super::client::{Client, Search};
 use super::convert;
+use crate::catalog::ProviderKind;
 use crate::providers::fields::{With, merge};
 use crate::providers::{Call, Lookup, Outcome, Output, ProviderError, WireRequest};
-
-const FIELDS: &[&str] = &["amount", "currency", "recipient", "description", "metadata"];
 
 /// `POST /payouts`.
 pub(super) fn build(
@@ -20,7 +19,7 @@ pub(super) fn build(
     call: &Call<'_>,
     client: &Client,
 ) -> Result<WireRequest, ProviderError> {
-    w.only(FIELDS)?;
+    w.only(ProviderKind::Whitestones)?;
     let amount = w.required_amount("amount")?;
     let currency = w.required_text("currency")?.to_ascii_uppercase();
     let recipient = w.object("recipient")?.ok_or_else(|| {

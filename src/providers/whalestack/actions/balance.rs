@@ -6,6 +6,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::catalog::ProviderKind;
 use crate::providers::fields::{self, With, extra_query};
 use crate::providers::output::{NormalizedState, State, Unit};
 use crate::providers::whalestack::assets::Resolver;
@@ -18,7 +19,7 @@ fn build(
     client: &Client,
     assets: &Resolver<'_>,
 ) -> Result<WireRequest, ProviderError> {
-    w.only(&["asset"])?;
+    w.only(ProviderKind::Whalestack)?;
     let wire = match w.text("asset")? {
         Some(asset) => {
             let mut wire = WireRequest::new("GET", client.paths().get("wallet"))

@@ -9,6 +9,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::catalog::ProviderKind;
 use crate::providers::fields::{self, With, merge, number};
 use crate::providers::output::{NormalizedState, State, Unit};
 use crate::providers::whalestack::assets::Resolver;
@@ -17,29 +18,13 @@ use crate::providers::whalestack::convert;
 use crate::providers::whalestack::wire::CheckoutState;
 use crate::providers::{Call, Lookup, Outcome, Output, ProviderError, WireRequest};
 
-const CREATE_FIELDS: &[&str] = &[
-    "amount",
-    "currency",
-    "mode",
-    "description",
-    "customer_id",
-    "settlement_asset",
-    "return_url",
-    "cancel_url",
-    "webhook",
-    "reference",
-    "metadata",
-];
-
-const COMMIT_FIELDS: &[&str] = &["checkout_id", "asset", "network"];
-
 fn build_create(
     w: &With<'_>,
     call: &Call<'_>,
     client: &Client,
     assets: &Resolver<'_>,
 ) -> Result<WireRequest, ProviderError> {
-    w.only(CREATE_FIELDS)?;
+    w.only(ProviderKind::Whalestack)?;
     let amount = w.required_amount("amount")?;
     let currency = w.required_text("currency")?;
     crate::money::check_precision(amount, &currency).map_err(|e| w.money_error("amount", e))?;
@@ -190,7 +175,7 @@ fn build_commit(
     client: &Client,
     assets: &Resolver<'_>,
 ) -> Result<WireRequest, ProviderError> {
-    w.only(COMMIT_FIELDS)?;
+    w.only(ProviderKind::Whalestack)?;
     let asset = w.required_text("asset")?;
     let mut body = Map::new();
     body.insert("checkoutId".into(), w.required_text("checkout_id")?.into());

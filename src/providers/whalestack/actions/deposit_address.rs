@@ -6,6 +6,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::catalog::ProviderKind;
 use crate::providers::fields::{self, With, merge};
 use crate::providers::output::{NormalizedState, State};
 use crate::providers::whalestack::assets::Resolver;
@@ -13,14 +14,12 @@ use crate::providers::whalestack::client::Client;
 use crate::providers::whalestack::convert;
 use crate::providers::{Call, Outcome, Output, ProviderError, WireRequest};
 
-const SUPPORTED: &[&str] = &["network", "asset", "webhook"];
-
 fn build(
     w: &With<'_>,
     client: &Client,
     assets: &Resolver<'_>,
 ) -> Result<WireRequest, ProviderError> {
-    w.only(SUPPORTED)?;
+    w.only(ProviderKind::Whalestack)?;
     let asset = w.required_text("asset")?;
     let mut body = Map::new();
     body.insert("network".into(), w.required_text("network")?.into());

@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::catalog::ProviderKind;
 use crate::providers::fields::{With, merge};
 use crate::providers::whalestack::client::{Client, Scan};
 use crate::providers::whalestack::convert;
@@ -62,9 +63,7 @@ pub(in crate::providers::whalestack) fn build(
     party: Party,
     client: &Client,
 ) -> Result<WireRequest, ProviderError> {
-    let mut supported: Vec<&str> = TEXT_FIELDS.iter().map(|(n, _)| *n).collect();
-    supported.push("metadata");
-    w.only(&supported)?;
+    w.only(ProviderKind::Whalestack)?;
     w.required_text("email")?;
     let mut inner = Map::new();
     for (neutral, wire) in TEXT_FIELDS {

@@ -1,9 +1,10 @@
 //! `rate.get`: GET /exchange-rate?sourceAsset=&targetAsset=&amount=&switch=send-amount.
 //!
-//! The docs make `amount` mandatory (so the provider's `extra_required` adds it); `switch`
+//! The docs make `amount` mandatory (so Whalestack's catalog table requires it); `switch`
 //! defaults to `send-amount` and can be changed through `extra`. The output's amount is
 //! the target amount; `exchange_rate` stays the provider's text (`1:30819.0913175`).
 
+use crate::catalog::ProviderKind;
 use crate::providers::fields::{self, With, extra_query};
 use crate::providers::output::{NormalizedState, State, Unit};
 use crate::providers::whalestack::assets::Resolver;
@@ -19,7 +20,7 @@ fn build(
     client: &Client,
     assets: &Resolver<'_>,
 ) -> Result<WireRequest, ProviderError> {
-    w.only(&["source_asset", "target_asset", "amount"])?;
+    w.only(ProviderKind::Whalestack)?;
     let source = w.required_text("source_asset")?;
     let target = w.required_text("target_asset")?;
     let amount = w.required_amount("amount")?;

@@ -9,18 +9,11 @@
 use serde_json::{Map, Value};
 
 use super::two_phase::{self, SWAP};
+use crate::catalog::ProviderKind;
 use crate::providers::fields::{With, decimal, merge, number};
 use crate::providers::whalestack::assets::Resolver;
 use crate::providers::whalestack::client::{Client, Scan};
 use crate::providers::{Call, Lookup, Outcome, ProviderError, WireRequest};
-
-const SUPPORTED: &[&str] = &[
-    "source_asset",
-    "target_asset",
-    "source_amount",
-    "target_amount",
-    "webhook",
-];
 
 /// Stellar's precision.
 const DECIMALS: u32 = 7;
@@ -57,7 +50,7 @@ fn build(
     client: &Client,
     assets: &Resolver<'_>,
 ) -> Result<WireRequest, ProviderError> {
-    w.only(SUPPORTED)?;
+    w.only(ProviderKind::Whalestack)?;
     let source = w.required_text("source_asset")?;
     let target = w.required_text("target_asset")?;
     let side = side(w)?;

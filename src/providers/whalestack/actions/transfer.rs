@@ -8,21 +8,12 @@
 use serde_json::{Map, Value};
 
 use super::two_phase::{self, TRANSFER};
+use crate::catalog::ProviderKind;
 use crate::providers::fields::{With, merge, number};
 use crate::providers::whalestack::assets::Resolver;
 use crate::providers::whalestack::client::{Client, Scan};
 use crate::providers::whalestack::convert;
 use crate::providers::{Call, Lookup, Outcome, ProviderError, WireRequest};
-
-const SUPPORTED: &[&str] = &[
-    "amount",
-    "asset",
-    "network",
-    "target_account",
-    "amount_type",
-    "note",
-    "webhook",
-];
 
 /// Stellar's precision.
 const DECIMALS: u32 = 7;
@@ -34,7 +25,7 @@ fn build(
     client: &Client,
     assets: &Resolver<'_>,
 ) -> Result<WireRequest, ProviderError> {
-    w.only(SUPPORTED)?;
+    w.only(ProviderKind::Whalestack)?;
     let asset = w.required_text("asset")?;
     let amount = w.required_amount("amount")?;
     w.check_scale("amount", amount, &asset, DECIMALS)?;

@@ -1,0 +1,90 @@
+//! One `with` field an adapter accepts: its neutral name, whether it must be there, and
+//! what it holds.
+
+use serde_json::Value;
+
+/// What a field holds once its templates are rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    /// Text; numbers and booleans are read as their text.
+    Text,
+    /// A decimal amount of money, read exactly from its text (never through a float).
+    Amount,
+    /// `true` or `false`.
+    Boolean,
+    /// A mapping, passed on as it is (`metadata`, `recipient`).
+    Mapping,
+    /// A duration such as `30s` or `2h`.
+    Duration,
+}
+
+impl FieldType {
+    /// Whether `value`, written as it is (no template produced it), has the shape the
+    /// adapters read this type from; `null` counts as absent.
+    pub fn admits(self, value: &Value) -> bool {
+        match (self, value) {
+            (_, Value::Null) => true,
+            (FieldType::Mapping, v) => v.is_object(),
+            (FieldType::Boolean, Value::Bool(_)) => true,
+            (FieldType::Boolean, Value::String(s)) => s == "true" || s == "false",
+            (FieldType::Boolean, _) => false,
+            (FieldType::Text | FieldType::Amount | FieldType::Duration, v) => {
+                !(v.is_object() || v.is_array())
+            }
+        }
+    }
+
+    /// What the type needs, in the words the adapters refuse a value with.
+    pub fn expected(self) -> &'static str {
+        match self {
+            FieldType::Text | FieldType::Amount | FieldType::Duration => "text",
+            FieldType::Boolean => "`true` or `false`",
+            FieldType::Mapping => "a mapping",
+        }
+    }
+}
+
+/// Whether a field must be present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// The provider cannot do the action without it.
+    Required,
+    /// The provider carries it when it is given.
+    Optional,
+}
+
+/// One accepted `with` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    /// The neutral name written under `with:`.
+    pub name: &'static str,
+    /// Required or optional.
+    pub need: Need,
+    /// What it holds.
+    pub ty: FieldType,
+}
+
+impl Field {
+    /// A field the action cannot do without.
+    pub const fn required(name: &'static str, ty: FieldType) -> Field {
+        Field {
+            name,
+            need: Need::Required,
+            ty,
+        }
+    }
+
+    /// A field that may be left out.
+    pub const fn optional(name: &'static str, ty: FieldType) -> Field {
+        Field {
+            name,
+            need: Need::Optional,
+            ty,
+        }
+    }
+
+    /// Whether the field must be present.
+    pub fn is_required(&self) -> bool {
+        self.need == Need::Required
+    }
+}
