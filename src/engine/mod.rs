@@ -3,6 +3,7 @@
 //! every provider write goes through dispatch → send → record, so a run killed at any
 //! instant resumes without moving money twice.
 
+pub mod assist;
 pub mod await_step;
 pub mod breaker;
 pub mod call;
@@ -11,7 +12,6 @@ pub mod control;
 pub mod drain;
 pub mod error;
 pub mod executor;
-pub mod help;
 pub mod prepare;
 pub mod progress;
 pub mod protocol;

@@ -407,7 +407,7 @@ impl Worker {
             let handle = self.tasks.spawn(async move {
                 tracing::info!(run_id = %run, step = %step, "Helping with a shared step.");
                 let result = engine
-                    .help(&run, &step, workflow.compiled.clone(), workflow.providers.clone())
+                    .assist_shared_step(&run, &step, workflow.compiled.clone(), workflow.providers.clone())
                     .await;
                 match result {
                     Ok(ran) => {
