@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod digest;
 pub mod engine;
 pub mod money;
 pub mod plan;

@@ -23,7 +23,9 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Map, Value};
 
-pub use spec::{AwaitSpec, DEFAULT_POLL, DEFAULT_TIMEOUT, PROVIDER_KEY, object_of};
+pub use crate::plan::await_spec::{
+    AwaitSpec, DEFAULT_POLL, DEFAULT_TIMEOUT, PROVIDER_KEY, object_of,
+};
 pub use wake::{Waker, Wakeups};
 
 use super::Write;

@@ -18,8 +18,8 @@ use super::breaker::{Breaker, Gate, refuses_credentials};
 use super::protocol::{
     self, Action, Answer, Doubt, Event, Failure, Found, Item, Redrive, Start, Verdict,
 };
-use super::retry::RetryPolicy;
 use super::writer::{WriteError, Writer};
+use crate::plan::retry::RetryPolicy;
 use crate::providers::{
     Call, FailureClass, IdempotencyKey, Lookup, NormalizedState, Outcome, Output, Provider,
     ProviderError,

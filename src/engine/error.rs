@@ -1,6 +1,7 @@
 //! Why the engine could not start or continue a run (as opposed to a step failing, which
 //! is recorded in the store and ends the run as `failed`).
 
+use crate::plan::for_each::ForEachError;
 use crate::providers::ProviderError;
 use crate::spec::env::EnvError;
 use crate::store::StoreError;
@@ -54,4 +55,14 @@ pub enum EngineError {
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client")]
     Http(#[source] crate::providers::HttpClientError),
+}
+
+/// A bad `for_each` list stops a run as [`EngineError::ForEach`], with the same message.
+impl From<ForEachError> for EngineError {
+    fn from(e: ForEachError) -> Self {
+        EngineError::ForEach {
+            step: e.step,
+            reason: e.reason,
+        }
+    }
 }

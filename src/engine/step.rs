@@ -15,14 +15,14 @@ use super::Write;
 use super::await_step::{self, Wakeups};
 use super::breaker::Breakers;
 use super::call::{self, CallEnv, Halt, ItemEnd};
-use super::context::List;
 use super::control::{self, ControlEnd};
-use super::prepare::DEFAULT_ALIAS;
 use super::progress::Progress;
-use super::retry::RetryPolicy;
 use super::writer::{WriteError, Writer};
 use crate::plan::CompiledWorkflow;
 use crate::plan::checks::step::{Tolerance, parse_tolerance};
+use crate::plan::context::List;
+use crate::plan::for_each::DEFAULT_ALIAS;
+use crate::plan::retry::RetryPolicy;
 use crate::providers::Provider;
 use crate::spec::actions::ActionKind;
 use crate::store::{

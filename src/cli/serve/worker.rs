@@ -37,9 +37,9 @@ use crate::cli::common::build_providers;
 use crate::cli::workflow;
 use crate::engine::await_step::Wakeups;
 use crate::engine::executor::holder_is_dead;
-use crate::engine::prepare::workflow_hash;
 use crate::engine::{Drain, Engine, EngineError};
 use crate::plan::CompiledWorkflow;
+use crate::plan::fingerprint::workflow_hash;
 use crate::providers::Provider;
 use crate::store::{
     Claim, Lease, RunFilter, RunRecord, RunStatus, Store, StoreError, StoreNotice, WorkerInfo,
