@@ -4,7 +4,8 @@
 //! [`template`] with exact decimal money from [`money`], and [`plan`] turns it into a DAG.
 //! Provider adapters live in [`providers`]; [`sandbox`] emulates the four providers locally;
 //! [`webhooks`] receives their events.
-//! The binary's commands live in [`cli`].
+//! [`runtime`] composes the engine into the long-running `sluice serve`; the binary's
+//! commands live in [`cli`].
 #![warn(missing_docs)]
 
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod money;
 pub mod plan;
 pub mod providers;
 pub mod review;
+pub mod runtime;
 pub mod sandbox;
 pub mod scheduler;
 pub mod signing;

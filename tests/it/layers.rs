@@ -35,6 +35,8 @@ const RULES: &[(&str, &[&str])] = &[
     ("engine", &["review", "cli", "runtime"]),
     ("store", &["engine", "plan", "review", "cli", "runtime"]),
     ("providers", &["engine", "plan", "review", "cli", "runtime"]),
+    ("webhooks", &["review", "cli", "runtime"]),
+    ("scheduler", &["review", "cli", "runtime"]),
     (
         "digest",
         &[
