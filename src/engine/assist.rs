@@ -92,7 +92,7 @@ impl Engine {
                 if let Err(e) = self.store.release_claims(run_id, &self.owner).await {
                     tracing::warn!(error = %e, "Cannot give back item claims; they expire.");
                 }
-                Err(EngineError::Halted(halt.to_string()))
+                Err(EngineError::Halted(halt.into()))
             }
         }
     }

@@ -23,7 +23,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 pub use drain::Drain;
-pub use error::EngineError;
+pub use error::{EngineError, HaltCause};
 pub use executor::{DEFAULT_LEASE_TTL, RunReport};
 pub use writer::{Write, Writer};
 

@@ -17,6 +17,11 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
 /// The polling interval when `poll_every` is not given.
 pub const DEFAULT_POLL: Duration = Duration::from_secs(30);
 
+/// A `webhook.await`'s `with` cannot be used: the message says which field and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidAwait(pub String);
+
 /// The await's settings, from its rendered `with`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AwaitSpec {
@@ -43,8 +48,12 @@ impl AwaitSpec {
     /// Reads the rendered `with`.
     ///
     /// # Errors
-    /// A message for a missing event, an unusable `match` or a bad duration.
-    pub fn parse(with: &Map<String, Value>) -> Result<AwaitSpec, String> {
+    /// [`InvalidAwait`] for a missing event, an unusable `match` or a bad duration.
+    pub fn parse(with: &Map<String, Value>) -> Result<AwaitSpec, InvalidAwait> {
+        Self::read(with).map_err(InvalidAwait)
+    }
+
+    fn read(with: &Map<String, Value>) -> Result<AwaitSpec, String> {
         let events: Vec<String> = match with.get("event") {
             Some(Value::String(s)) => vec![s.clone()],
             Some(Value::Array(list)) => list
