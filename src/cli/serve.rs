@@ -1,12 +1,7 @@
 //! `sluice serve`: its flags, the workflows it loads (printing their diagnostics), signals
 //! and exit code. What runs (the webhook receiver, `/healthz` and `/metrics`, the worker that
 //! claims and continues runs, and the scheduler for `--workflows`) is
-//! [`runtime`](crate::runtime). Also the receiver `sluice run` starts for a workflow that
-//! awaits webhooks ([`RunReceiver`]).
-
-mod receiver;
-
-pub(super) use receiver::RunReceiver;
+//! [`runtime`](crate::runtime).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
