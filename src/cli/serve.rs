@@ -116,7 +116,7 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
         lease_ttl: args.lease_ttl,
         max_runs: args.max_runs as usize,
         grace: args.stop_grace,
-        help: !args.no_share,
+        assist: !args.no_share,
     };
     let server = Server::start(store, listener, info, settings, workflows, scheduled);
 

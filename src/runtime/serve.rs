@@ -62,7 +62,7 @@ impl Server {
             lease_ttl: settings.lease_ttl,
             owner: Some(info.id.clone()),
             drain: drain.clone(),
-            share_items: settings.help,
+            share_items: settings.assist,
             ..EngineOptions::default()
         };
         let (stop, stopped) = watch::channel(false);

@@ -68,8 +68,8 @@ pub struct WorkerSettings {
     pub max_runs: usize,
     /// How long a stop waits for runs to reach a checkpoint before cutting them off.
     pub grace: Duration,
-    /// Whether to help with other workers' shared batch steps.
-    pub help: bool,
+    /// Whether to assist with other workers' shared batch steps.
+    pub assist: bool,
 }
 
 /// Claims and executes runs in this process.
@@ -159,7 +159,7 @@ impl Worker {
                 },
                 Some(notice) = next_notice(&mut store_notices) => match notice {
                     StoreNotice::RunFree { .. } => self.scan(Reason::Rescan).await,
-                    StoreNotice::StepShared { .. } => self.help().await,
+                    StoreNotice::StepShared { .. } => self.assist().await,
                     StoreNotice::Woken(key) => {
                         // An await of this process, if it is one: look now.
                         self.wakeups.wake(&key);
@@ -262,7 +262,7 @@ impl Worker {
                 }
             }
         }
-        self.help().await;
+        self.assist().await;
     }
 
     /// Whether it may take on one more run or shared step.
@@ -270,10 +270,10 @@ impl Worker {
         self.running.len() + self.helping.len() < self.settings.max_runs
     }
 
-    /// Helps with shared steps that have items to claim, up to capacity: not those of runs
-    /// this worker holds (it works through them already) or helps with already.
-    async fn help(&mut self) {
-        if !self.settings.help {
+    /// Assists with shared steps that have items to claim, up to capacity: not those of runs
+    /// this worker holds (it works through them already) or assists with already.
+    async fn assist(&mut self) {
+        if !self.settings.assist {
             return;
         }
         let steps = match self.store.steps_to_help().await {

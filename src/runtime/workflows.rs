@@ -26,7 +26,7 @@ pub type Loader = Box<dyn Fn(&Path) -> Result<(CompiledWorkflow, Adapters)> + Se
 /// A workflow ready to run: compiled, with an adapter per provider block.
 pub(super) struct Workflow {
     pub(super) compiled: Arc<CompiledWorkflow>,
-    pub(super) providers: HashMap<String, Arc<dyn Provider>>,
+    pub(super) providers: Adapters,
 }
 
 /// Workflows by file and content hash, each loaded once; loading registers its provider
