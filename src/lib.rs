@@ -5,16 +5,19 @@
 //! The actions and the fields each provider accepts are one table, [`catalog`]; provider
 //! adapters live in [`providers`]; [`sandbox`] emulates the four providers locally;
 //! [`webhooks`] receives their events.
-//! The binary's commands live in [`cli`].
+//! [`runtime`] composes the engine into the long-running `sluice serve`; the binary's
+//! commands live in [`cli`].
 #![warn(missing_docs)]
 
 pub mod catalog;
 pub mod cli;
+pub mod digest;
 pub mod engine;
 pub mod money;
 pub mod plan;
 pub mod providers;
 pub mod review;
+pub mod runtime;
 pub mod sandbox;
 pub mod scheduler;
 pub mod signing;

@@ -8,7 +8,8 @@ use anyhow::{Result, bail};
 
 use super::common::{DbArgs, SandboxFlag, build_providers, finish};
 use super::{exit, workflow};
-use crate::engine::{Engine, EngineError, EngineOptions, prepare::workflow_hash};
+use crate::engine::{Engine, EngineError, EngineOptions};
+use crate::plan::fingerprint::workflow_hash;
 
 /// Continue a run from its checkpoints: nothing that succeeded or was skipped runs again;
 /// a request whose answer was lost is looked up at the provider before anything is resent.

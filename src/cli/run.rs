@@ -1,6 +1,8 @@
 //! `sluice run FILE`: validates, creates a run with every step and item checkpointed, and
 //! executes it.
 
+mod receiver;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -9,11 +11,11 @@ use anyhow::Result;
 
 use super::common::{DbArgs, SandboxFlag, build_providers, finish, read_inputs};
 use super::resume::ResumeArgs;
-use super::serve::RunReceiver;
 use super::{exit, workflow};
 use crate::engine::{Engine, EngineError, EngineOptions, RunSource};
 use crate::plan::inputs::resolve;
 use crate::store::StoreError;
+use receiver::RunReceiver;
 
 /// Run a workflow: every step and item is checkpointed before anything is sent, so a run
 /// killed at any moment resumes (`sluice resume RUN`) without paying twice.

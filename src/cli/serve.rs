@@ -1,14 +1,7 @@
-//! `sluice serve`: the webhook receiver, `/healthz` and `/metrics`, a worker that claims and
-//! continues runs ([`worker`]), and the scheduler for `--workflows`. Also the receiver
-//! `sluice run` starts for a workflow that awaits webhooks ([`RunReceiver`]).
-//!
-//! `serve` is a composition of small tasks sharing one store and one stop signal: the HTTP
-//! server, the worker, and the scheduler, each in [`run`].
-
-mod receiver;
-mod worker;
-
-pub(super) use receiver::RunReceiver;
+//! `sluice serve`: its flags, the workflows it loads (printing their diagnostics), signals
+//! and exit code. What runs (the webhook receiver, `/healthz` and `/metrics`, the worker that
+//! claims and continues runs, and the scheduler for `--workflows`) is
+//! [`runtime`](crate::runtime).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,18 +9,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinSet;
+use anyhow::{Context, Result, anyhow};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use super::common::{DbArgs, build_providers};
-use super::exit;
-use crate::engine::await_step::Wakeups;
-use crate::engine::{Drain, Engine, EngineOptions, host_name, owner_name};
-use crate::scheduler::{EngineLauncher, ScheduledWorkflow, Service};
-use crate::store::{Store, SystemClock, WorkerInfo};
-use crate::webhooks::{Providers, Receiver, app, bind};
-use worker::{Worker, WorkerSettings, Workflows};
+use super::{exit, workflow};
+use crate::plan::CompiledWorkflow;
+use crate::runtime::{Adapters, Server, WorkerSettings, Workflows, identity};
+use crate::scheduler::ScheduledWorkflow;
+use crate::webhooks::{Providers, bind};
 
 /// Where the receiver listens unless told otherwise.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
@@ -97,113 +88,53 @@ fn parse_ttl(text: &str) -> Result<Duration, String> {
 /// The store cannot be opened, the address cannot be bound, or `--workflows` is unreadable.
 pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
     let store = args.db.open().await?;
-    let wakeups = Wakeups::new();
-    let registry = Providers::new();
-    let mut workflows = Workflows::new(registry.clone());
+    let mut workflows = Workflows::new(Providers::new(), Box::new(load_workflow));
     if let Some(dir) = &args.workflows {
         workflows.load_dir(dir)?;
     }
-    let (notices_tx, notices) = mpsc::unbounded_channel();
-    let receiver = Arc::new(
-        Receiver::new(store.clone(), registry.clone(), wakeups.clone()).with_notices(notices_tx),
-    );
     let listener = bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on `{}`", args.listen))?;
     let addr = listener.local_addr()?;
-    let info = worker_info(args, addr);
+    let info = identity(args.name.as_deref(), addr);
     println!(
         "serve: worker {} listening on http://{addr} (webhooks at /webhooks/<provider>, /healthz, /metrics)",
         info.id
     );
-    let drain = Drain::new();
-    let engine_options = EngineOptions {
-        wakeups: wakeups.clone(),
-        progress: false,
-        lease_ttl: args.lease_ttl,
-        owner: Some(info.id.clone()),
-        drain: drain.clone(),
-        share_items: !args.no_share,
-        ..EngineOptions::default()
+    let (scheduled, reloads) = match &args.workflows {
+        Some(dir) => {
+            let (reload, scheduled) = watch::channel(scheduled_in(dir)?);
+            (
+                Some(scheduled),
+                Some(reload_on_hangup(dir.clone(), reload)?),
+            )
+        }
+        None => (None, None),
     };
-    let engine = Arc::new(Engine::new(store.clone(), engine_options.clone()));
-    // Its own lease owner name for the items it claims helping with other runs' steps, so
-    // that a run this worker takes over meanwhile never counts those items as its own.
-    let helper = Arc::new(Engine::new(
-        store.clone(),
-        EngineOptions {
-            owner: Some(format!("{}/help", info.id)),
-            ..engine_options.clone()
-        },
-    ));
-    let (stop, stopped) = watch::channel(false);
-    let mut tasks = JoinSet::new();
-    {
-        let mut stopped = stopped.clone();
-        tasks.spawn(async move {
-            let stop = async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            };
-            if let Err(error) =
-                crate::webhooks::server::serve_until(listener, app(receiver), stop).await
-            {
-                tracing::error!(%error, "The webhook receiver stopped.");
-            }
-        });
-    }
-    if let Some(dir) = &args.workflows {
-        // Its own engine and lease owner name: a slot's run is never walked by the scheduler
-        // and the worker at once.
-        let options = EngineOptions {
-            owner: Some(format!("{}/scheduler", info.id)),
-            ..engine_options
-        };
-        let engine = Arc::new(Engine::new(store.clone(), options));
-        start_scheduler(
-            &mut tasks,
-            store.clone(),
-            engine,
-            dir.clone(),
-            stopped.clone(),
-            args.stop_grace,
-        )?;
-    }
     let settings = WorkerSettings {
         rescan: args.rescan,
         lease_ttl: args.lease_ttl,
         max_runs: args.max_runs as usize,
         grace: args.stop_grace,
-        help: !args.no_share,
+        assist: !args.no_share,
     };
-    let worker = Worker::new(
-        store,
-        (engine, helper),
-        info,
-        (drain, wakeups),
-        settings,
-        workflows,
-    );
-    tasks.spawn(worker.run(notices, stopped));
+    let server = Server::start(store, listener, info, settings, workflows, scheduled);
 
     shutdown_signal().await;
     println!("serve: stopping");
-    let _ = stop.send(true);
-    while tasks.join_next().await.is_some() {}
+    if let Some(reloads) = reloads {
+        reloads.abort();
+    }
+    server.stop().await;
     Ok(exit::code(exit::SUCCESS))
 }
 
-/// Who this worker is: `NAME:PID:RANDOM`, the lease owner name of its engine.
-fn worker_info(args: &ServeArgs, addr: SocketAddr) -> WorkerInfo {
-    let host = host_name();
-    let name = args.name.clone().unwrap_or_else(|| host.clone());
-    WorkerInfo {
-        id: owner_name(&name),
-        name,
-        host,
-        pid: std::process::id(),
-        listen: Some(addr.to_string()),
-        version: env!("CARGO_PKG_VERSION").into(),
-    }
+/// Compiles a workflow for the worker, printing its diagnostics, and builds its adapters.
+fn load_workflow(path: &Path) -> Result<(CompiledWorkflow, Adapters)> {
+    let (_, compiled) = workflow::load_and_compile(path)
+        .map_err(|e| anyhow!("`{}` is not usable: {e}", path.display()))?;
+    let providers = build_providers(&compiled.config, None)?;
+    Ok((compiled, providers))
 }
 
 /// The scheduled workflows of `dir` with their adapters; invalid files are reported and
@@ -228,49 +159,34 @@ fn scheduled_in(dir: &Path) -> Result<Vec<Arc<ScheduledWorkflow>>> {
     Ok(scheduled)
 }
 
-/// Starts the scheduler for the workflows of `dir`: it fires due slots (each once, across
-/// every `serve` on the database), reloads `dir` on SIGHUP, and on stop gives scheduled runs
-/// in flight `grace` to reach a checkpoint (the engine drains with the worker's).
-fn start_scheduler(
-    tasks: &mut JoinSet<()>,
-    store: Arc<dyn Store>,
-    engine: Arc<Engine>,
+/// Reloads the scheduled workflows of `dir` on SIGHUP, sending them to the scheduler; a
+/// reload that fails keeps the workflows loaded before. Does nothing off Unix.
+fn reload_on_hangup(
     dir: PathBuf,
-    stopped: watch::Receiver<bool>,
-    grace: Duration,
-) -> Result<()> {
-    let (reload, workflows) = watch::channel(scheduled_in(&dir)?);
-    let launcher = Arc::new(EngineLauncher::new(engine));
-    let service = Service::new(store, launcher.clone(), Arc::new(SystemClock));
-    let mut stop = stopped.clone();
-    tasks.spawn(async move {
-        service
-            .run(workflows, async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await;
-        launcher.shutdown(grace).await;
-    });
+    reload: watch::Sender<Vec<Arc<ScheduledWorkflow>>>,
+) -> Result<JoinHandle<()>> {
     #[cfg(unix)]
     {
-        let mut stop = stopped;
         let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
-        tasks.spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stop.wait_for(|s| *s) => return,
-                    Some(()) = hangups.recv() => match scheduled_in(&dir) {
-                        Ok(w) => {
-                            tracing::info!(workflows = w.len(), "Reloaded the scheduled workflows.");
-                            let _ = reload.send(w);
-                        }
-                        Err(error) => tracing::error!(error = %format!("{error:#}"), "Reload failed; keeping the workflows loaded before."),
-                    },
+        Ok(tokio::spawn(async move {
+            while let Some(()) = hangups.recv().await {
+                match scheduled_in(&dir) {
+                    Ok(w) => {
+                        tracing::info!(workflows = w.len(), "Reloaded the scheduled workflows.");
+                        let _ = reload.send(w);
+                    }
+                    Err(error) => {
+                        tracing::error!(error = %format!("{error:#}"), "Reload failed; keeping the workflows loaded before.")
+                    }
                 }
             }
-        });
+        }))
     }
-    Ok(())
+    #[cfg(not(unix))]
+    {
+        let _ = (dir, reload);
+        Ok(tokio::spawn(async {}))
+    }
 }
 
 /// SIGINT (Ctrl-C) or SIGTERM.

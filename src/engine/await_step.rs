@@ -23,7 +23,9 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Map, Value};
 
-pub use spec::{AwaitSpec, DEFAULT_POLL, DEFAULT_TIMEOUT, PROVIDER_KEY, object_of};
+pub use crate::plan::await_spec::{
+    AwaitSpec, DEFAULT_POLL, DEFAULT_TIMEOUT, PROVIDER_KEY, object_of,
+};
 pub use wake::{Waker, Wakeups};
 
 use super::Write;
@@ -88,7 +90,9 @@ pub async fn run(
 ) -> Result<ItemEnd, Halt> {
     let spec = match AwaitSpec::parse(with) {
         Ok(s) => s,
-        Err(message) => return record_end(env, record, ItemEnd::Failed(message)).await,
+        Err(invalid) => {
+            return record_end(env, record, ItemEnd::Failed(invalid.to_string())).await;
+        }
     };
     let provider = env.call.provider;
     let check = env.max_poll.map_or(STORE_CHECK, |m| m.min(STORE_CHECK));

@@ -38,6 +38,13 @@ const FIRST_PROBE: Duration = Duration::from_millis(500);
 /// A preflight is not repeated for a block checked this recently.
 const PREFLIGHT_FRESH: Duration = Duration::from_secs(60);
 
+/// A provider block's credentials were refused, so nothing more is sent to it until they
+/// are fixed; the message names the block, where its credentials come from, and the
+/// provider's answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CredentialsRefused(pub String);
+
 /// Why a breaker is open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cause {
@@ -98,15 +105,17 @@ impl Breaker {
     /// turned that off or it was checked within the last minute.
     ///
     /// # Errors
-    /// The message to stop with when the credentials are refused (the breaker is then open).
+    /// [`CredentialsRefused`] when the credentials are refused (the breaker is then open).
     /// A transient failure opens the breaker for probing instead: items wait for it.
-    pub async fn preflight(self: &Arc<Self>) -> Result<(), String> {
+    pub async fn preflight(self: &Arc<Self>) -> Result<(), CredentialsRefused> {
         if !self.enabled_preflight {
             return Ok(());
         }
         let mut last = self.last_preflight.lock().await;
         if last.is_some_and(|at| at.elapsed() < PREFLIGHT_FRESH) {
-            return self.settled_message().map_or(Ok(()), Err);
+            return self
+                .settled_message()
+                .map_or(Ok(()), |m| Err(CredentialsRefused(m)));
         }
         *last = Some(Instant::now());
         match self.provider.preflight().await {
@@ -114,7 +123,9 @@ impl Breaker {
                 self.succeeded();
                 Ok(())
             }
-            Err(e) if refuses_credentials(&e) => Err(self.open_for_credentials(&e)),
+            Err(e) if refuses_credentials(&e) => {
+                Err(CredentialsRefused(self.open_for_credentials(&e)))
+            }
             Err(e) if is_outage(&e) => {
                 tracing::warn!(provider = %self.name, error = %e, "Preflight failed; holding sends until the provider answers.");
                 self.open_for_probing(&e);

@@ -18,8 +18,8 @@ use super::breaker::{Breaker, Gate, refuses_credentials};
 use super::protocol::{
     self, Action, Answer, Doubt, Event, Failure, Found, Item, Redrive, Start, Verdict,
 };
-use super::retry::RetryPolicy;
 use super::writer::{WriteError, Writer};
+use crate::plan::retry::RetryPolicy;
 use crate::providers::{
     Call, FailureClass, IdempotencyKey, Lookup, NormalizedState, Outcome, Output, Provider,
     ProviderError,
@@ -216,7 +216,9 @@ impl<'a> Driver<'a> {
                 }
                 Action::Dispatch => match self.dispatch().await? {
                     Ok(event) => event,
-                    Err(changed) => return attention(self.env, self.key, &self.idk, changed).await,
+                    Err(changed) => {
+                        return attention(self.env, self.key, &self.idk, changed.to_string()).await;
+                    }
                 },
                 Action::Checkpoint => self.record_checkpoint().await?,
                 Action::Send => self.send(machine.checkpointed()).await,
@@ -249,8 +251,9 @@ impl<'a> Driver<'a> {
         }
     }
 
-    /// Records the dispatch, fenced; `Err` with the reason when the stored request differs.
-    async fn dispatch(&mut self) -> Result<Result<Event, String>, Halt> {
+    /// Records the dispatch, fenced; `Err` with the store's refusal when the stored request
+    /// differs.
+    async fn dispatch(&mut self) -> Result<Result<Event, Arc<StoreError>>, Halt> {
         crate::engine::failpoint("before_dispatch");
         let dispatch = Write::Dispatch(Dispatch {
             step_id: self.key.step_id.clone(),
@@ -261,7 +264,7 @@ impl<'a> Driver<'a> {
         match self.env.writer.write(dispatch).await {
             Ok(()) => {}
             Err(WriteError::Store(e)) if matches!(*e, StoreError::RequestChanged { .. }) => {
-                return Ok(Err(e.to_string()));
+                return Ok(Err(e));
             }
             Err(e) => return Err(e.into()),
         }

@@ -1,6 +1,9 @@
 //! Why the engine could not start or continue a run (as opposed to a step failing, which
 //! is recorded in the store and ends the run as `failed`).
 
+use super::call::Halt;
+use super::writer::WriteError;
+use crate::plan::for_each::ForEachError;
 use crate::providers::ProviderError;
 use crate::spec::env::EnvError;
 use crate::store::StoreError;
@@ -50,8 +53,56 @@ pub enum EngineError {
     },
     /// A checkpoint could not be written, so the run stopped sending.
     #[error("the run stopped: {0}")]
-    Halted(String),
+    Halted(#[source] HaltCause),
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client")]
     Http(#[source] crate::providers::HttpClientError),
+}
+
+/// What stopped a run from writing its checkpoints, behind [`EngineError::Halted`]; kept
+/// whole so that the store's error (a lost lease, a database failure) stays in the chain.
+#[derive(Debug, thiserror::Error)]
+pub enum HaltCause {
+    /// A step could not write a checkpoint of its items.
+    #[error(transparent)]
+    Step(#[from] Halt),
+    /// The run could not write a checkpoint of its own (the rows of a skipped step).
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+/// A bad `for_each` list stops a run as [`EngineError::ForEach`], with the same message.
+impl From<ForEachError> for EngineError {
+    fn from(e: ForEachError) -> Self {
+        EngineError::ForEach {
+            step: e.step,
+            reason: e.reason,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn a_halted_run_keeps_its_cause_and_its_message() {
+        let halted = EngineError::Halted(Halt::Store(WriteError::Draining).into());
+        assert_eq!(
+            halted.to_string(),
+            "the run stopped: checkpoint write failed: this worker is stopping and dispatches nothing new"
+        );
+        let cause = halted.source().expect("a cause");
+        assert!(matches!(
+            cause.downcast_ref::<HaltCause>(),
+            Some(HaltCause::Step(Halt::Store(WriteError::Draining)))
+        ));
+        let written = EngineError::Halted(WriteError::Stopped.into());
+        assert_eq!(
+            written.to_string(),
+            "the run stopped: the checkpoint writer stopped"
+        );
+    }
 }

@@ -14,13 +14,16 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use super::context::{RunContext, Uses, counted_entry, items_entry};
+use super::breaker::CredentialsRefused;
+use super::call::Halt;
 use super::error::EngineError;
-use super::prepare::{DEFAULT_ALIAS, item_keys};
+use super::prepare::item_keys;
 use super::step::{self, Elements, Shared, StepEnd, StepOutput};
 use super::writer::Writer;
 use super::{Engine, Write};
 use crate::plan::CompiledWorkflow;
+use crate::plan::context::{RunContext, Uses, counted_entry, items_entry};
+use crate::plan::for_each::DEFAULT_ALIAS;
 use crate::providers::Provider;
 use crate::spec::actions::ActionKind;
 use crate::store::{RunStatus, Skip, StepRecord, StepState, StoreError};
@@ -188,7 +191,7 @@ impl Engine {
         let mut tasks = JoinSet::new();
         // The first step that had to stop the run; the steps still running then are waited
         // for (they stop at their own next write) rather than dropped mid-call.
-        let mut halted: Option<String> = None;
+        let mut halted: Option<Halt> = None;
         loop {
             for &i in compiled.dag.order() {
                 if halted.is_some() {
@@ -298,7 +301,7 @@ impl Engine {
             let end = match end {
                 Ok(end) => end,
                 Err(e) => {
-                    halted.get_or_insert(e.to_string());
+                    halted.get_or_insert(e);
                     continue;
                 }
             };
@@ -316,7 +319,7 @@ impl Engine {
             status[i] = Status::Done(end);
         }
         match halted {
-            Some(why) => Err(EngineError::Halted(why)),
+            Some(why) => Err(EngineError::Halted(why.into())),
             None => Ok(report(&run.id, &compiled, &status)),
         }
     }
@@ -388,7 +391,7 @@ async fn skip_all(writer: &Writer, rows: &[StepRecord], reason: &str) -> Result<
         }
         while let Some(done) = writes.join_next().await {
             done.expect("writes do not panic")
-                .map_err(|e| EngineError::Halted(e.to_string()))?;
+                .map_err(|e| EngineError::Halted(e.into()))?;
         }
     }
     Ok(())
@@ -507,7 +510,7 @@ fn report(run_id: &str, compiled: &CompiledWorkflow, status: &[Status]) -> RunRe
 
 /// Checks every provider block the run's provider calls use ([`Breaker::preflight`]); the
 /// first refused credentials stop the run before anything is sent.
-async fn preflight(shared: &Shared) -> Result<(), String> {
+async fn preflight(shared: &Shared) -> Result<(), CredentialsRefused> {
     let blocks: BTreeSet<&str> = shared
         .compiled
         .steps

@@ -3,19 +3,17 @@
 //! every provider write goes through dispatch → send → record, so a run killed at any
 //! instant resumes without moving money twice.
 
+pub mod assist;
 pub mod await_step;
 pub mod breaker;
 pub mod call;
-pub mod context;
 pub mod control;
 pub mod drain;
 pub mod error;
 pub mod executor;
-pub mod help;
 pub mod prepare;
 pub mod progress;
 pub mod protocol;
-pub mod retry;
 pub mod step;
 pub mod writer;
 
@@ -25,11 +23,12 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 pub use drain::Drain;
-pub use error::EngineError;
+pub use error::{EngineError, HaltCause};
 pub use executor::{DEFAULT_LEASE_TTL, RunReport};
 pub use writer::{Write, Writer};
 
 use crate::plan::CompiledWorkflow;
+use crate::plan::fingerprint::{inputs_hash, workflow_hash};
 use crate::store::{NewLease, NewRun, NewStep, Store, new_run_id};
 use crate::template::{Scope, Templates};
 
@@ -184,7 +183,7 @@ pub fn new_run(
         .unwrap_or_default();
     // Only the inputs some `key` template reads: at 100,000 rows a copy of every input
     // would cost more memory than the whole run.
-    let key_uses = context::Uses::of(
+    let key_uses = crate::plan::context::Uses::of(
         compiled
             .config
             .steps
@@ -206,8 +205,8 @@ pub fn new_run(
         id: run_id,
         workflow_name: compiled.config.name.clone(),
         workflow_path: source.path.to_string(),
-        workflow_hash: prepare::workflow_hash(source.text),
-        inputs_hash: prepare::inputs_hash(&source.inputs),
+        workflow_hash: workflow_hash(source.text),
+        inputs_hash: inputs_hash(&source.inputs),
         inputs: Value::Object(source.inputs),
         plan_hash: source.plan_hash,
         scheduled_for: source.scheduled_for,

@@ -6,15 +6,12 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::context::Uses;
 use super::error::EngineError;
 use crate::plan::CompiledWorkflow;
-use crate::signing::sha256_hex;
-use crate::store::{NewStep, canonical_json};
+use crate::plan::context::Uses;
+use crate::plan::for_each::{DEFAULT_ALIAS, for_each_list};
+use crate::store::NewStep;
 use crate::template::{Scope, Templates};
-
-/// The default name of the current element in a `for_each` step's templates.
-pub const DEFAULT_ALIAS: &str = "item";
 
 /// One element of a `for_each` step: its key and its value.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,80 +20,6 @@ pub struct Item {
     pub key: String,
     /// The element.
     pub value: Value,
-}
-
-/// The hash that binds a run to its workflow file's exact text.
-pub fn workflow_hash(text: &str) -> String {
-    sha256_hex(&[text.as_bytes()])
-}
-
-/// The hash that binds a run (or a plan) to its inputs: the
-/// [`request_digest`](crate::store::request_digest) of the inputs object, computed
-/// member by member so that the inputs (a CSV of 100,000 rows is about 90 MB of JSON values)
-/// are not copied into one first.
-pub fn inputs_hash(inputs: &Map<String, Value>) -> String {
-    let mut names: Vec<&String> = inputs.keys().collect();
-    names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-    let mut text = String::from("{");
-    for (i, name) in names.into_iter().enumerate() {
-        if i > 0 {
-            text.push(',');
-        }
-        text.push_str(&Value::String(name.clone()).to_string());
-        text.push(':');
-        text.push_str(&canonical_json(&inputs[name]));
-    }
-    text.push('}');
-    sha256_hex(&[text.as_bytes()])
-}
-
-/// The path of a `for_each` expression: `inputs.payees` from `{{ inputs.payees }}`.
-pub fn list_path(expr: &str) -> &str {
-    expr.trim()
-        .trim_start_matches("{{")
-        .trim_end_matches("}}")
-        .trim()
-}
-
-/// The list a `for_each` walks, found in `inputs` (a path like `inputs.payees`).
-///
-/// # Errors
-/// [`EngineError::ForEach`] when the path does not lead to a list.
-pub fn for_each_list<'v>(
-    step: &str,
-    expr: &str,
-    inputs: &'v Map<String, Value>,
-) -> Result<&'v [Value], EngineError> {
-    let path = list_path(expr);
-    let mut segs = path.split('.');
-    let root = segs.next().unwrap_or_default();
-    if root != "inputs" {
-        return Err(EngineError::ForEach {
-            step: step.into(),
-            reason: format!(
-                "`{path}`: only lists under `inputs` can be expanded when a run starts"
-            ),
-        });
-    }
-    let mut node = segs
-        .next()
-        .and_then(|name| inputs.get(name))
-        .ok_or_else(|| EngineError::ForEach {
-            step: step.into(),
-            reason: format!("`{path}` is not set"),
-        })?;
-    for seg in segs {
-        node = node.get(seg).ok_or_else(|| EngineError::ForEach {
-            step: step.into(),
-            reason: format!("`{path}` does not exist"),
-        })?;
-    }
-    node.as_array()
-        .map(Vec::as_slice)
-        .ok_or_else(|| EngineError::ForEach {
-            step: step.into(),
-            reason: format!("`{path}` is not a list"),
-        })
 }
 
 /// Renders each element's key. Keys must be non-empty and unique: the idempotency key is
@@ -256,34 +179,5 @@ mod tests {
         );
         let blank = vec![serde_json::json!({"id": " "})];
         assert!(expand_items(&t, "pay", "payee", "{{payee.id}}", &blank, &base).is_err());
-    }
-
-    #[test]
-    fn for_each_lists_come_from_inputs() {
-        let inputs: Map<String, Value> =
-            serde_json::from_value(serde_json::json!({"payees": [1, 2], "n": "3"})).unwrap();
-        assert_eq!(
-            for_each_list("s", "inputs.payees", &inputs).unwrap().len(),
-            2
-        );
-        assert!(for_each_list("s", "inputs.n", &inputs).is_err());
-        assert!(for_each_list("s", "steps.x.output", &inputs).is_err());
-        assert_eq!(workflow_hash("a").len(), 64);
-    }
-
-    #[test]
-    fn the_inputs_hash_is_the_digest_of_the_inputs_object() {
-        let inputs: Map<String, Value> = serde_json::from_str(
-            r#"{"payees": [{"id": "E1", "amount": 1.50}], "b": "x\"y", "a": {"z": 1, "é": [true, null]}}"#,
-        )
-        .unwrap();
-        assert_eq!(
-            inputs_hash(&inputs),
-            crate::store::request_digest(&Value::Object(inputs.clone()))
-        );
-        assert_eq!(
-            inputs_hash(&Map::new()),
-            crate::store::request_digest(&serde_json::json!({}))
-        );
     }
 }

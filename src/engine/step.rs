@@ -13,16 +13,16 @@ use tracing::Instrument;
 
 use super::Write;
 use super::await_step::{self, Wakeups};
-use super::breaker::Breakers;
+use super::breaker::{Breakers, CredentialsRefused};
 use super::call::{self, CallEnv, Halt, ItemEnd};
-use super::context::List;
 use super::control::{self, ControlEnd};
-use super::prepare::DEFAULT_ALIAS;
 use super::progress::Progress;
-use super::retry::RetryPolicy;
 use super::writer::{WriteError, Writer};
 use crate::plan::CompiledWorkflow;
 use crate::plan::checks::step::{Tolerance, parse_tolerance};
+use crate::plan::context::List;
+use crate::plan::for_each::DEFAULT_ALIAS;
+use crate::plan::retry::RetryPolicy;
 use crate::providers::Provider;
 use crate::spec::actions::ActionKind;
 use crate::store::{
@@ -157,7 +157,7 @@ pub async fn run(
     let rows: Vec<StepRecord> = rows.collect();
     if let Err(why) = preflight(&shared, index).await {
         let open = rows.iter().filter(|r| settled(r).is_none()).count();
-        return Ok(StepEnd::Waiting(held_message(open, &why)));
+        return Ok(StepEnd::Waiting(held_message(open, &why.to_string())));
     }
     let claimer = share_claimer(&shared, index, &parent, &rows, &elements).await?;
     if let Some(claimer) = &claimer {
@@ -232,7 +232,7 @@ pub async fn run(
 
 /// Checks a batch step's provider block before its items go out (at most once a minute per
 /// block, see [`Breaker::preflight`](super::breaker::Breaker::preflight)).
-async fn preflight(shared: &Shared, index: usize) -> Result<(), String> {
+async fn preflight(shared: &Shared, index: usize) -> Result<(), CredentialsRefused> {
     let compiled = &shared.compiled.steps[index];
     if !matches!(compiled.action.kind, ActionKind::Read | ActionKind::Write) {
         return Ok(());

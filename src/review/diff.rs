@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::model::{Decision, DryRun, ItemPlan, StepPlan};
-use crate::store::request_diff;
+use crate::digest::request_diff;
 
 /// Two plans compared.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

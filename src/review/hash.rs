@@ -1,11 +1,11 @@
 //! The plan hash and the fingerprints it is made of.
 //!
 //! The plan hash is SHA-256 over the canonical JSON (keys sorted, no whitespace, numbers
-//! as written: `store::canonical_json`) of
+//! as written: `digest::canonical_json`) of
 //!
 //! - the plan format,
-//! - the workflow hash (`engine::prepare::workflow_hash` of the file's text) and the
-//!   inputs hash (`engine::prepare::inputs_hash` of the resolved inputs), the same two
+//! - the workflow hash (`plan::fingerprint::workflow_hash` of the file's text) and the
+//!   inputs hash (`plan::fingerprint::inputs_hash` of the resolved inputs), the same two
 //!   hashes a run records,
 //! - each provider block's fingerprint: SHA-256 over its kind, base URL, signing mode,
 //!   request timeout, rate limits, path overrides and webhook header. Credentials are not
@@ -21,8 +21,8 @@
 use serde_json::{Map, Value, json};
 
 use super::model::{DryRun, ItemPlan, ProviderPlan};
+use crate::digest::canonical_json;
 use crate::signing::sha256_hex;
-use crate::store::canonical_json;
 
 /// The fingerprint of a provider block: SHA-256 over its canonical description.
 pub fn provider_fingerprint(plan: &ProviderPlan) -> String {

@@ -55,14 +55,14 @@ pub struct WorkflowRef {
     pub path: String,
     /// The workflow's `name`.
     pub name: String,
-    /// `engine::prepare::workflow_hash` of the file's text.
+    /// `plan::fingerprint::workflow_hash` of the file's text.
     pub hash: String,
 }
 
 /// The inputs of a plan: enough to make the same plan again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputsRecord {
-    /// `engine::prepare::inputs_hash` of the resolved inputs, as the run records it.
+    /// `plan::fingerprint::inputs_hash` of the resolved inputs, as the run records it.
     pub hash: String,
     /// Every declared input, by name.
     pub values: Vec<RecordedInput>,
@@ -98,7 +98,7 @@ pub struct RecordedInput {
     /// SHA-256 of the file's text, for `@path`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_sha256: Option<String>,
-    /// `store::request_digest` of the resolved value.
+    /// `digest::request_digest` of the resolved value.
     pub hash: String,
     /// The value in a few words (`8 rows`, `25000.00`).
     pub shown: String,

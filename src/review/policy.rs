@@ -1,11 +1,11 @@
 //! A step's effective retry and timeout policy, every default written out, as the engine
-//! resolves it (`engine::retry::RetryPolicy`, `engine::await_step::AwaitSpec`).
+//! resolves it (`plan::retry::RetryPolicy`, `plan::await_spec::AwaitSpec`).
 
 use super::adapters::PlanAdapters;
 use super::model::{ItemPlan, Policy, Problem, ProblemKind, RetryShown, Severity, WaitShown};
-use crate::engine::await_step::AwaitSpec;
-use crate::engine::retry::RetryPolicy;
 use crate::plan::CompiledWorkflow;
+use crate::plan::await_spec::AwaitSpec;
+use crate::plan::retry::RetryPolicy;
 use crate::spec::Backoff;
 use crate::spec::actions::ActionKind;
 

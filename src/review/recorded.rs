@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::model::{InputSource, InputsRecord, RecordedInput};
-use crate::engine::prepare::inputs_hash;
+use crate::digest::request_digest;
+use crate::plan::fingerprint::inputs_hash;
 use crate::plan::inputs::Given;
 use crate::signing::sha256_hex;
 use crate::spec::{InputConfig, InputType};
-use crate::store::request_digest;
 
 /// The record of `resolved`, the inputs resolved from `given` against `declared`.
 pub fn record(

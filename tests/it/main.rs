@@ -2,7 +2,9 @@
 
 mod cli_validate;
 mod contract;
+mod digest;
 mod engine;
+mod layers;
 mod plan;
 mod providers;
 mod sandbox;

@@ -1,134 +1,28 @@
-//! What a `webhook.await` waits for, read from its rendered `with`, and the two questions
-//! asked about it: does this event fit (`event` and `match`), and has the object reached
-//! the state the event announces (the provider's read-back, which is the truth).
+//! The questions an await asks about the [`AwaitSpec`] it waits for: does this event fit
+//! (`event` and `match`), and has the object reached the state the event announces (the
+//! provider's read-back, which is the truth).
 //!
 //! The same spec is stored with the waiting step (plus the provider block's name under
 //! [`PROVIDER_KEY`]), so the webhook receiver, in this process or another, decides which
 //! waiting steps an event wakes with exactly the rules the await itself applies.
 
 use std::str::FromStr;
-use std::time::Duration;
 
 use rust_decimal::Decimal;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use crate::plan::await_spec::{AwaitSpec, PROVIDER_KEY, scalar_text};
 use crate::providers::{Event, NormalizedState, Output};
 use crate::store::StepRecord;
 
-/// The key under which a waiting await's stored request names its provider block.
-pub const PROVIDER_KEY: &str = "provider";
-
-/// The wait when `timeout` is not given.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
-/// The polling interval when `poll_every` is not given.
-pub const DEFAULT_POLL: Duration = Duration::from_secs(30);
-
-/// The await's settings, from its rendered `with`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AwaitSpec {
-    /// The event types that satisfy it.
-    pub events: Vec<String>,
-    /// The provider object read back (`checkout`, `swap`, `payout`, …): `object`, or the
-    /// one the first event type names. `None`: only the event can tell.
-    pub object: Option<String>,
-    /// The object's id (`id`, or `match.id`). Without one the await cannot poll and
-    /// confirms with the id the event carries.
-    pub id: Option<String>,
-    /// Field paths into the event (`id`, `checkout.id`, `payload.reference`) and the
-    /// rendered values they must have. An explicit `id` adds `id`.
-    pub matches: Vec<(String, String)>,
-    /// How long to wait in all.
-    pub timeout: Duration,
-    /// How often to read the object's state when no event comes.
-    pub poll_every: Duration,
-    /// Whether a timeout lets the run continue (the output says `timed_out`).
-    pub continue_on_timeout: bool,
-}
-
+/// Matching events and read-backs; parsing is [`AwaitSpec::parse`].
 impl AwaitSpec {
-    /// Reads the rendered `with`.
-    ///
-    /// # Errors
-    /// A message for a missing event, an unusable `match` or a bad duration.
-    pub fn parse(with: &Map<String, Value>) -> Result<AwaitSpec, String> {
-        let events: Vec<String> = match with.get("event") {
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(list)) => list
-                .iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect(),
-            _ => Vec::new(),
-        };
-        let first = events.first().ok_or("`event` must name an event type")?;
-        let object = match with.get("object").and_then(Value::as_str) {
-            Some(o) => Some(o.to_string()),
-            None => object_of(first),
-        };
-        let mut matches = Vec::new();
-        match with.get("match") {
-            None | Some(Value::Null) => {}
-            Some(Value::Object(map)) => {
-                for (path, value) in map {
-                    let text = scalar_text(value).ok_or_else(|| {
-                        format!("`match.{path}` must be a string, number or boolean")
-                    })?;
-                    matches.push((path.clone(), text));
-                }
-            }
-            Some(_) => return Err("`match` must map field paths to values".into()),
-        }
-        let explicit = with
-            .get("id")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty());
-        if let Some(id) = explicit
-            && !matches.iter().any(|(p, _)| p == "id")
-        {
-            matches.push(("id".into(), id.to_string()));
-        }
-        if matches.iter().any(|(_, v)| v.is_empty()) {
-            return Err(
-                "a `match` value rendered empty: the step it refers to has no such field".into(),
-            );
-        }
-        let id = matches
-            .iter()
-            .find(|(p, _)| p == "id")
-            .map(|(_, v)| v.clone());
-        let duration = |field: &str, default: Duration| -> Result<Duration, String> {
-            match with.get(field).and_then(Value::as_str) {
-                Some(t) => humantime::parse_duration(t.trim())
-                    .map_err(|e| format!("invalid `{field}` `{t}`: {e}")),
-                None => Ok(default),
-            }
-        };
-        Ok(AwaitSpec {
-            events,
-            object,
-            id,
-            matches,
-            timeout: duration("timeout", DEFAULT_TIMEOUT)?,
-            poll_every: duration("poll_every", DEFAULT_POLL)?,
-            continue_on_timeout: with.get("on_timeout").and_then(Value::as_str) == Some("continue"),
-        })
-    }
-
     /// The provider block and spec of a waiting await, from its stored request; `None` for
     /// anything else that waits (an approval) or a request that does not parse.
     pub fn of_waiting(record: &StepRecord) -> Option<(String, AwaitSpec)> {
         let request = record.request.as_ref()?.as_object()?;
         let provider = request.get(PROVIDER_KEY)?.as_str()?.to_string();
         Some((provider, AwaitSpec::parse(request).ok()?))
-    }
-
-    /// Whether the object can be read back without an event: its kind and id are known.
-    pub fn can_poll(&self) -> bool {
-        self.object.is_some() && self.id.is_some()
-    }
-
-    /// Whether `kind` is one of the awaited event types.
-    pub fn accepts_type(&self, kind: &str) -> bool {
-        self.events.iter().any(|e| e.eq_ignore_ascii_case(kind))
     }
 
     /// Whether a parsed event fits: its type is awaited and every `match` path has the
@@ -144,17 +38,6 @@ impl AwaitSpec {
                     .find_map(|root| lookup(root, path))
                     .is_some_and(|found| same_value(found, want))
             })
-    }
-
-    /// Whether a stored event may fit, judged on what the store keeps about it (type and
-    /// object id) without parsing the body: for redeliveries, where the await then checks
-    /// [`fits`](Self::fits) itself.
-    pub fn may_fit(&self, event_type: &str, object_id: Option<&str>) -> bool {
-        self.accepts_type(event_type)
-            && self
-                .id
-                .as_deref()
-                .is_none_or(|id| object_id.is_none_or(|o| o == id))
     }
 
     /// Whether `out` is the state one of the events announces. `COMPLETED`/`succeeded`
@@ -183,17 +66,6 @@ impl AwaitSpec {
     }
 }
 
-/// The object an event type is about, in the adapters' `poll` vocabulary.
-pub fn object_of(event: &str) -> Option<String> {
-    let head = event.split(['_', '.', ':']).next()?.to_ascii_lowercase();
-    Some(match head.as_str() {
-        "checkout" | "underpaid" => "checkout".into(),
-        "payment" => "payment_intent".into(),
-        "deposit" | "swap" | "transfer" | "payout" | "charge" | "refund" | "transaction" => head,
-        _ => return None,
-    })
-}
-
 /// The value at a dot path (`checkout.id`, `lineItems.0.amount`).
 fn lookup<'v>(root: &'v Value, path: &str) -> Option<&'v Value> {
     path.split('.').try_fold(root, |v, segment| match v {
@@ -201,16 +73,6 @@ fn lookup<'v>(root: &'v Value, path: &str) -> Option<&'v Value> {
         Value::Array(list) => list.get(segment.parse::<usize>().ok()?),
         _ => None,
     })
-}
-
-/// A scalar as the text it is compared by; numbers keep their exact digits.
-fn scalar_text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
 }
 
 /// Equal as text, or, for amounts (both decimals, one with a decimal point), as exact
@@ -233,9 +95,12 @@ fn same_value(found: &Value, want: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use std::time::Duration;
+
+    use serde_json::{Map, json};
 
     use super::*;
+    use crate::plan::await_spec::object_of;
     use crate::providers::State;
 
     fn with(v: Value) -> Map<String, Value> {

@@ -18,9 +18,9 @@ use tokio::task::JoinSet;
 
 use super::{Elements, End, Items, Shared, store_halt, taken_by_other};
 use crate::engine::call::Halt;
-use crate::engine::context::List;
 use crate::engine::error::EngineError;
 use crate::engine::writer::WriteError;
+use crate::plan::context::List;
 use crate::store::{ClaimRole, ItemClaim, StepRecord, StepState, StoreError};
 use crate::template::Scope;
 

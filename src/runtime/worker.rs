@@ -3,7 +3,7 @@
 //!
 //! Any number of workers may share one database. Each claims runs one at a time with a lease
 //! ([`RunStore::claim_next_run`](crate::store::RunStore::claim_next_run): `FOR UPDATE SKIP
-//! LOCKED` on Postgres), up to `--max-runs` at once, so runs spread over the workers; a run is
+//! LOCKED` on Postgres), up to `max_runs` at once, so runs spread over the workers; a run is
 //! walked by one worker at a time, its items concurrently within it. A worker that dies stops
 //! renewing its leases; once they expire, another worker's next scan claims the runs and
 //! continues them through the normal resume path (items in doubt are looked up, never sent
@@ -14,7 +14,7 @@
 //! [`step::share`](crate::engine::step::share)): every scan (and, on Postgres, the notice the
 //! holder sends) also looks for shared steps with items to claim, and this worker helps with
 //! them, claims items a block at a time, until none is left. Runs held and steps helped count
-//! alike against `--max-runs`.
+//! alike against `max_runs`.
 //!
 //! Every scan also loads the workflow of every active run, held here or not, so that this
 //! worker's receiver accepts webhooks for all of them: a webhook may reach any worker. The
@@ -24,122 +24,27 @@
 //! scan, and a woken step's await looks at once. Notices are hints; the scans stay.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
 use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::cli::common::build_providers;
-use crate::cli::workflow;
+use super::workflows::Workflows;
 use crate::engine::await_step::Wakeups;
 use crate::engine::executor::holder_is_dead;
-use crate::engine::prepare::workflow_hash;
 use crate::engine::{Drain, Engine, EngineError};
-use crate::plan::CompiledWorkflow;
-use crate::providers::Provider;
 use crate::store::{
     Claim, Lease, RunFilter, RunRecord, RunStatus, Store, StoreError, StoreNotice, WorkerInfo,
 };
-use crate::webhooks::{Notice, Providers};
+use crate::webhooks::Notice;
 
 /// Deliveries for an unknown provider block trigger a scan at most this often.
 const UNKNOWN_RESCAN: Duration = Duration::from_secs(1);
 
 /// The statuses of runs that can go on.
 const ACTIVE: [RunStatus; 3] = [RunStatus::Pending, RunStatus::Running, RunStatus::Waiting];
-
-/// A workflow ready to run: compiled, with an adapter per provider block.
-struct Workflow {
-    compiled: Arc<CompiledWorkflow>,
-    providers: HashMap<String, Arc<dyn Provider>>,
-}
-
-/// Workflows by file and content hash, each loaded once; loading registers its provider
-/// blocks with the receiver.
-pub(super) struct Workflows {
-    registry: Providers,
-    cache: HashMap<(PathBuf, String), Arc<Workflow>>,
-}
-
-impl Workflows {
-    pub(super) fn new(registry: Providers) -> Self {
-        Workflows {
-            registry,
-            cache: HashMap::new(),
-        }
-    }
-
-    /// Loads every workflow file in `dir`; invalid ones are reported and skipped.
-    pub(super) fn load_dir(&mut self, dir: &Path) -> Result<()> {
-        let entries =
-            std::fs::read_dir(dir).with_context(|| format!("cannot read `{}`", dir.display()))?;
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
-            .collect();
-        paths.sort();
-        for path in paths {
-            match self.load(&path) {
-                Ok((_, w)) => tracing::info!(
-                    workflow = %w.compiled.config.name,
-                    providers = ?w.providers.keys().collect::<Vec<_>>(),
-                    "Workflow loaded."
-                ),
-                Err(error) => {
-                    tracing::warn!(path = %path.display(), error = %format!("{error:#}"), "Workflow skipped.");
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The workflow in `path` as it is now, and its hash.
-    fn load(&mut self, path: &Path) -> Result<(String, Arc<Workflow>)> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read `{}`", path.display()))?;
-        let hash = workflow_hash(&text);
-        let key = (path.to_path_buf(), hash.clone());
-        if let Some(w) = self.cache.get(&key) {
-            return Ok((hash, w.clone()));
-        }
-        let (_, compiled) = workflow::load_and_compile(path)
-            .map_err(|e| anyhow!("`{}` is not usable: {e}", path.display()))?;
-        let providers = build_providers(&compiled.config, None)?;
-        self.registry.add_all(&providers);
-        let w = Arc::new(Workflow {
-            compiled: Arc::new(compiled),
-            providers,
-        });
-        self.cache.insert(key, w.clone());
-        Ok((hash, w))
-    }
-
-    /// The workflow `run` started from, if the file is still the same.
-    fn for_run(&mut self, run: &RunRecord) -> Result<Arc<Workflow>> {
-        let path = Path::new(&run.workflow_path);
-        let (hash, w) = self.load(path)?;
-        if hash != run.workflow_hash {
-            bail!(
-                "`{}` changed since the run started; continue it with `sluice resume {} --allow-changed`",
-                path.display(),
-                run.id
-            );
-        }
-        if w.compiled.config.name != run.workflow_name {
-            bail!(
-                "`{}` is workflow `{}`, not `{}`",
-                path.display(),
-                w.compiled.config.name,
-                run.workflow_name
-            );
-        }
-        Ok(w)
-    }
-}
 
 /// Why runs are looked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,7 +59,7 @@ enum Reason {
 
 /// How a worker behaves.
 #[derive(Debug, Clone)]
-pub(super) struct WorkerSettings {
+pub struct WorkerSettings {
     /// How often to look for runs to claim.
     pub rescan: Duration,
     /// How long its leases and its heartbeat last without renewal.
@@ -163,12 +68,12 @@ pub(super) struct WorkerSettings {
     pub max_runs: usize,
     /// How long a stop waits for runs to reach a checkpoint before cutting them off.
     pub grace: Duration,
-    /// Whether to help with other workers' shared batch steps.
-    pub help: bool,
+    /// Whether to assist with other workers' shared batch steps.
+    pub assist: bool,
 }
 
 /// Claims and executes runs in this process.
-pub(super) struct Worker {
+pub struct Worker {
     store: Arc<dyn Store>,
     engine: Arc<Engine>,
     /// The engine that helps with shared steps, under its own lease owner (`ID/help`).
@@ -189,7 +94,7 @@ impl Worker {
     /// A worker executing runs with `engine`, whose lease owner name is `info.id`, helping
     /// with shared steps with `helper`, which drains with `drain` and wakes the awaits of this
     /// process through `wakeups`.
-    pub(super) fn new(
+    pub fn new(
         store: Arc<dyn Store>,
         (engine, helper): (Arc<Engine>, Arc<Engine>),
         info: WorkerInfo,
@@ -215,7 +120,7 @@ impl Worker {
     }
 
     /// Works until `stopped`, then drains: see the module docs.
-    pub(super) async fn run(
+    pub async fn run(
         mut self,
         mut notices: mpsc::UnboundedReceiver<Notice>,
         mut stopped: watch::Receiver<bool>,
@@ -254,7 +159,7 @@ impl Worker {
                 },
                 Some(notice) = next_notice(&mut store_notices) => match notice {
                     StoreNotice::RunFree { .. } => self.scan(Reason::Rescan).await,
-                    StoreNotice::StepShared { .. } => self.help().await,
+                    StoreNotice::StepShared { .. } => self.assist().await,
                     StoreNotice::Woken(key) => {
                         // An await of this process, if it is one: look now.
                         self.wakeups.wake(&key);
@@ -357,7 +262,7 @@ impl Worker {
                 }
             }
         }
-        self.help().await;
+        self.assist().await;
     }
 
     /// Whether it may take on one more run or shared step.
@@ -365,10 +270,10 @@ impl Worker {
         self.running.len() + self.helping.len() < self.settings.max_runs
     }
 
-    /// Helps with shared steps that have items to claim, up to capacity: not those of runs
-    /// this worker holds (it works through them already) or helps with already.
-    async fn help(&mut self) {
-        if !self.settings.help {
+    /// Assists with shared steps that have items to claim, up to capacity: not those of runs
+    /// this worker holds (it works through them already) or assists with already.
+    async fn assist(&mut self) {
+        if !self.settings.assist {
             return;
         }
         let steps = match self.store.steps_to_help().await {
@@ -407,7 +312,7 @@ impl Worker {
             let handle = self.tasks.spawn(async move {
                 tracing::info!(run_id = %run, step = %step, "Helping with a shared step.");
                 let result = engine
-                    .help(&run, &step, workflow.compiled.clone(), workflow.providers.clone())
+                    .assist_shared_step(&run, &step, workflow.compiled.clone(), workflow.providers.clone())
                     .await;
                 match result {
                     Ok(ran) => {
@@ -541,7 +446,7 @@ async fn next_notice(
 }
 
 /// Releases every lease `worker` holds, of any of its engines.
-pub(super) async fn hand_back(store: &dyn Store, worker: &WorkerInfo) {
+async fn hand_back(store: &dyn Store, worker: &WorkerInfo) {
     let filter = RunFilter {
         statuses: ACTIVE.to_vec(),
         ..RunFilter::default()

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, anyhow};
 use tokio::net::TcpListener;
 
-use super::DEFAULT_LISTEN;
+use crate::cli::serve::DEFAULT_LISTEN;
 use crate::engine::await_step::Wakeups;
 use crate::plan::CompiledWorkflow;
 use crate::providers::{Provider, ProviderKind};
@@ -18,7 +18,7 @@ use crate::webhooks::{Listening, Providers, Receiver, app, bind};
 
 /// The receiver of `sluice run`: started when the workflow awaits webhooks of a provider
 /// that sends them.
-pub(in crate::cli) struct RunReceiver {
+pub(super) struct RunReceiver {
     listener: Option<TcpListener>,
     listening: Option<Listening>,
     wakeups: Wakeups,
@@ -32,7 +32,7 @@ impl RunReceiver {
     ///
     /// # Errors
     /// An unparsable address, or one given explicitly that cannot be bound.
-    pub(in crate::cli) async fn bind(
+    pub(super) async fn bind(
         listen: Option<&str>,
         compiled: &CompiledWorkflow,
         sandbox: bool,
@@ -69,7 +69,7 @@ impl RunReceiver {
 
     /// Webhook URLs for an in-process sandbox: for each provider kind, the block an await
     /// of that kind uses (a sandbox sends per kind, the receiver listens per block).
-    pub(in crate::cli) fn sandbox_urls(
+    pub(super) fn sandbox_urls(
         &self,
         compiled: &CompiledWorkflow,
     ) -> BTreeMap<ProviderKind, String> {
@@ -88,7 +88,7 @@ impl RunReceiver {
     ///
     /// # Errors
     /// When the listener's address cannot be read.
-    pub(in crate::cli) fn start(
+    pub(super) fn start(
         &mut self,
         store: Arc<dyn Store>,
         providers: &HashMap<String, Arc<dyn Provider>>,
@@ -113,7 +113,7 @@ impl RunReceiver {
     }
 
     /// Stops the receiver, if one runs.
-    pub(in crate::cli) async fn shutdown(self) {
+    pub(super) async fn shutdown(self) {
         if let Some(listening) = self.listening {
             listening.shutdown().await;
         }

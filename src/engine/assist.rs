@@ -1,7 +1,7 @@
-//! Helping with a step another process holds the run of: a `sluice serve` worker runs items
-//! of a shared `for_each` step ([`step::share`](super::step::share)) under claims of its own,
-//! with its own checkpoint writer fenced by those claims, until none is left to claim. The
-//! run's holder ends the step.
+//! Assisting with a shared step: a `sluice serve` worker joins a `for_each` step whose run
+//! another process holds ([`step::share`](super::step::share)) and runs items of it under
+//! claims of its own, with its own checkpoint writer fenced by those claims, until none is
+//! left to claim. The run's holder ends the step.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,7 +23,7 @@ impl Engine {
     /// # Errors
     /// [`EngineError::Halted`] when a claim or checkpoint cannot be written (or this worker
     /// is draining): the items it claimed and did not finish are given back first.
-    pub async fn help(
+    pub async fn assist_shared_step(
         &self,
         run_id: &str,
         step_id: &str,
@@ -92,7 +92,7 @@ impl Engine {
                 if let Err(e) = self.store.release_claims(run_id, &self.owner).await {
                     tracing::warn!(error = %e, "Cannot give back item claims; they expire.");
                 }
-                Err(EngineError::Halted(halt.to_string()))
+                Err(EngineError::Halted(halt.into()))
             }
         }
     }

@@ -28,8 +28,7 @@ use handlebars::Template;
 use handlebars::template::{HelperTemplate, Parameter, TemplateElement};
 use serde_json::{Map, Value};
 
-use super::error::EngineError;
-use super::prepare::{for_each_list, list_path};
+use super::for_each::{ForEachError, for_each_list, list_path};
 use crate::template::references;
 
 /// The parts of the context a step's templates use.
@@ -161,8 +160,8 @@ impl RunContext {
     /// shared when it is a whole input.
     ///
     /// # Errors
-    /// [`EngineError::ForEach`] when the path does not lead to a list.
-    pub fn list(&self, step: &str, expr: &str) -> Result<List, EngineError> {
+    /// [`ForEachError`] when the path does not lead to a list.
+    pub fn list(&self, step: &str, expr: &str) -> Result<List, ForEachError> {
         let mut segments = list_path(expr).split('.').skip(1);
         let name = segments.next().unwrap_or_default();
         if let (Some(Input::List(list)), None) = (self.inputs.get(name), segments.next()) {

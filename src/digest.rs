@@ -1,0 +1,109 @@
+//! Canonical JSON, request digests and request diffs: pure functions over JSON values that
+//! the engine, the store and the plan review must compute identically (a digest recorded by
+//! one process is compared by another, and a plan's hashes are compared with a run's).
+//!
+//! A leaf: it depends on nothing in the crate but [`signing`](crate::signing), so every layer
+//! may use it. `store::keys` still carries the same functions for the store's own use until
+//! the store is moved over to this module; a test pins the two equal.
+
+use serde_json::Value;
+
+use crate::signing::sha256_hex;
+
+/// Lowercase hex SHA-256 of the [canonical JSON](canonical_json) of a rendered request, so that
+/// the same request always has the same digest and any changed value (an amount, an account)
+/// changes it.
+pub fn request_digest(request: &Value) -> String {
+    sha256_hex(&[canonical_json(request).as_bytes()])
+}
+
+/// The JSON text of `value` with object keys sorted (by their UTF-8 bytes, at every depth) and
+/// no whitespace. Numbers keep their exact text (`1.50` stays `1.50`), strings use serde_json's
+/// escaping, so two requests have the same canonical text exactly when they are equal up to key
+/// order.
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push('{');
+            for (i, (key, value)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(value, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+/// The paths of the fields in which two requests differ, sorted: `amount`,
+/// `beneficiary.iban`, `lines[2].amount`; a field present on one side only is named too. An
+/// empty list means the requests are equal (and so are their digests). The engine names these
+/// when it refuses to resend a changed request under the same idempotency key.
+pub fn request_diff(old: &Value, new: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    diff_into(old, new, String::new(), &mut out);
+    out.sort();
+    out
+}
+
+fn diff_into(old: &Value, new: &Value, path: String, out: &mut Vec<String>) {
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (key, old_value) in a {
+                let child = join_key(&path, key);
+                match b.get(key) {
+                    Some(new_value) => diff_into(old_value, new_value, child, out),
+                    None => out.push(child),
+                }
+            }
+            for key in b.keys().filter(|key| !a.contains_key(*key)) {
+                out.push(join_key(&path, key));
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            for i in 0..a.len().max(b.len()) {
+                let child = format!("{path}[{i}]");
+                match (a.get(i), b.get(i)) {
+                    (Some(x), Some(y)) => diff_into(x, y, child, out),
+                    _ => out.push(child),
+                }
+            }
+        }
+        (a, b) if canonical_json(a) == canonical_json(b) => {}
+        _ => out.push(if path.is_empty() {
+            "(request)".to_owned()
+        } else {
+            path
+        }),
+    }
+}
+
+fn join_key(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
+}
