@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use sluice::providers::ProviderKind;
+use sluice::catalog::ProviderKind;
 use sluice::sandbox::SandboxHandle;
 
 use crate::data::Payroll;

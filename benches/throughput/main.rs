@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use rust_decimal::Decimal;
-use sluice::providers::ProviderKind;
+use sluice::catalog::ProviderKind;
 use sluice::sandbox::SandboxConfig;
 
 use e2e::{Cli, Sync};

@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use reqwest::header::HeaderMap;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
+use sluice::catalog::ProviderKind;
 use sluice::providers::{
     Call, Event, Lookup, NormalizedState, Outcome, Output, ParseError, Provider, ProviderError,
-    ProviderKind, State, Unit, VerifyError, WireRequest,
+    State, Unit, VerifyError, WireRequest,
 };
 
 /// The stub; counts the calls it answered.

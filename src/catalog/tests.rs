@@ -100,7 +100,10 @@ fn literal_shapes_follow_the_types_and_the_extra_rules() {
     assert!(!FieldType::Boolean.admits(&json!("yes")));
     assert!(FieldType::Text.admits(&json!(42)));
     assert!(!FieldType::Amount.admits(&json!(["1"])));
-    assert!(FieldType::Mapping.admits(&serde_json::Value::Null), "null is absent");
+    assert!(
+        FieldType::Mapping.admits(&serde_json::Value::Null),
+        "null is absent"
+    );
     assert!(Extra::Body.admits(&json!({"a": {"b": 1}})));
     assert!(!Extra::Body.admits(&json!(["a"])));
     assert!(Extra::Query.admits(&json!({"switch": "receive-amount", "n": 1})));

@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
+use crate::catalog::ProviderKind;
 use crate::engine::RunReport;
 use crate::plan::inputs::{Given, split_arg};
-use crate::providers::{HttpClient, Provider, ProviderKind, build};
+use crate::providers::{HttpClient, Provider, build};
 use crate::sandbox::{SandboxConfig, SandboxHandle, WebhookConfig};
 use crate::spec::env::{process_env, resolve_provider};
 use crate::spec::secret::Secret;

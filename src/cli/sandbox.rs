@@ -7,8 +7,8 @@ use std::time::Duration;
 use anyhow::Context;
 use rust_decimal::Decimal;
 
+use crate::catalog::ProviderKind;
 use crate::money::parse_amount;
-use crate::providers::ProviderKind;
 use crate::sandbox::{
     AutoPay, DEFAULT_ADDR, DEFAULT_API_KEY, DEFAULT_API_SECRET, FaultRule, Faults, SandboxConfig,
     WebhookFaultRule, base_path, start,

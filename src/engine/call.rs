@@ -19,12 +19,12 @@ use super::protocol::{
     self, Action, Answer, Doubt, Event, Failure, Found, Item, Redrive, Start, Verdict,
 };
 use super::writer::{WriteError, Writer};
+use crate::catalog::ActionKind;
 use crate::plan::retry::RetryPolicy;
 use crate::providers::{
     Call, FailureClass, IdempotencyKey, Lookup, NormalizedState, Outcome, Output, Provider,
     ProviderError,
 };
-use crate::spec::actions::ActionKind;
 use crate::store::{
     Attention, Checkpoint, Dispatch, NewAttempt, Outcome as StoreOutcome, RetryLater, StepError,
     StepKey, StepRecord, StepResult, StepState, StoreError, idempotency_key, request_diff,

@@ -21,11 +21,11 @@ use super::prepare::item_keys;
 use super::step::{self, Elements, Shared, StepEnd, StepOutput};
 use super::writer::Writer;
 use super::{Engine, Write};
+use crate::catalog::ActionKind;
 use crate::plan::CompiledWorkflow;
 use crate::plan::context::{RunContext, Uses, counted_entry, items_entry};
 use crate::plan::for_each::DEFAULT_ALIAS;
 use crate::providers::Provider;
-use crate::spec::actions::ActionKind;
 use crate::store::{RunStatus, Skip, StepRecord, StepState, StoreError};
 use crate::template::Scope;
 

@@ -18,13 +18,13 @@ use super::call::{self, CallEnv, Halt, ItemEnd};
 use super::control::{self, ControlEnd};
 use super::progress::Progress;
 use super::writer::{WriteError, Writer};
+use crate::catalog::ActionKind;
 use crate::plan::CompiledWorkflow;
 use crate::plan::checks::step::{Tolerance, parse_tolerance};
 use crate::plan::context::List;
 use crate::plan::for_each::DEFAULT_ALIAS;
 use crate::plan::retry::RetryPolicy;
 use crate::providers::Provider;
-use crate::spec::actions::ActionKind;
 use crate::store::{
     ClaimRole, Outcome, SharedStep, Skip, StepError, StepKey, StepRecord, StepResult, StepState,
     Store, StoreError, Waiting,

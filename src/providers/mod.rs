@@ -27,7 +27,6 @@ pub mod white;
 pub mod whitepay;
 pub mod whitestones;
 
-pub use crate::catalog::ProviderKind;
 pub use clock::{Clock, SystemClock};
 pub use error::{BoxError, FailureClass, ProviderError};
 pub use http::{HttpClient, HttpClientError, USER_AGENT};

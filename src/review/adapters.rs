@@ -31,8 +31,9 @@ use std::sync::Arc;
 
 use super::hash;
 use super::model::ProviderPlan;
+use crate::catalog::ProviderKind;
 use crate::providers::{
-    Call, HttpClient, HttpClientError, Provider, ProviderError, ProviderKind, WireRequest, build,
+    Call, HttpClient, HttpClientError, Provider, ProviderError, WireRequest, build,
 };
 use crate::spec::ProviderConfig;
 use crate::spec::WorkflowConfig;

@@ -1,5 +1,5 @@
 //! What an item moves and to whom, read from its rendered `with`: the amounts of the
-//! action's money fields (`spec::actions`), which way each moves, and the target.
+//! action's money fields (`catalog`), which way each moves, and the target.
 //!
 //! Directions are from the account the provider block names: a transfer, payout, refund
 //! or the source side of a swap goes out; a charge, checkout or the target side of a swap
@@ -8,8 +8,8 @@
 use serde_json::{Map, Value};
 
 use super::model::{Amount, Direction, KNOWN_AFTER_APPLY};
+use crate::catalog::{ActionKind, ActionSpec};
 use crate::money::parse_amount;
-use crate::spec::actions::{ActionKind, ActionSpec};
 
 /// The fields naming who receives a payment, the first present wins.
 const TARGET_FIELDS: &[&str] = &[
@@ -92,7 +92,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::spec::actions::action;
+    use crate::catalog::action;
 
     fn map(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()

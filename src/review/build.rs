@@ -29,13 +29,13 @@ use super::policy::policy;
 use super::totals;
 use super::unknown::{Condition, contains_unknown, mask_unknown, unknown_fields};
 use super::warnings::{self, Checks};
+use crate::catalog::{ActionKind, ActionSpec};
 use crate::plan::CompiledWorkflow;
 use crate::plan::context::{RunContext, Uses};
 use crate::plan::fingerprint::workflow_hash;
 use crate::plan::for_each::{DEFAULT_ALIAS, for_each_list};
 use crate::providers::{Call, IdempotencyKey, ProviderError};
 use crate::spec::StepConfig;
-use crate::spec::actions::{ActionKind, ActionSpec};
 use crate::template::{Scope, Templates};
 
 /// The idempotency key every previewed request carries (the real one derives from the

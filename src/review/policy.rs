@@ -3,11 +3,11 @@
 
 use super::adapters::PlanAdapters;
 use super::model::{ItemPlan, Policy, Problem, ProblemKind, RetryShown, Severity, WaitShown};
+use crate::catalog::ActionKind;
 use crate::plan::CompiledWorkflow;
 use crate::plan::await_spec::AwaitSpec;
 use crate::plan::retry::RetryPolicy;
 use crate::spec::Backoff;
-use crate::spec::actions::ActionKind;
 
 fn duration(d: std::time::Duration) -> String {
     humantime::format_duration(d).to_string()

@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
 use super::faults::Faults;
-use crate::providers::ProviderKind;
+use crate::catalog::ProviderKind;
 use crate::spec::Secret;
 
 /// The API key every provider accepts unless configured otherwise.

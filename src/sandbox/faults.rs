@@ -32,7 +32,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::error::SandboxError;
-use crate::providers::ProviderKind;
+use crate::catalog::ProviderKind;
 use crate::spec::HumanDuration;
 
 /// Every fault rule, for routes and for webhooks.

@@ -38,8 +38,8 @@ use super::format::w3c;
 use super::server::balances_json;
 use super::state::Shared;
 use super::{whalestack, white, whitepay, whitestones};
+use crate::catalog::ProviderKind;
 use crate::money::parse_amount;
-use crate::providers::ProviderKind;
 
 /// An error of a hook: `{"error": "..."}`.
 #[derive(Debug)]

@@ -11,7 +11,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
 
-use crate::providers::ProviderKind;
+use crate::catalog::ProviderKind;
 
 /// One money movement on a sandbox account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -38,7 +38,7 @@ use super::state::{RequestSeen, Shared};
 use super::webhooks::{self, Delivery};
 use super::{hooks, pages};
 use super::{whalestack, white, whitepay, whitestones};
-use crate::providers::ProviderKind;
+use crate::catalog::ProviderKind;
 
 /// The path a provider is mounted at; the base URL is the sandbox's origin plus this.
 pub fn base_path(kind: ProviderKind) -> &'static str {

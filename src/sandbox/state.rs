@@ -20,7 +20,7 @@ use super::prices::Prices;
 use super::timers::{Due, Timers};
 use super::webhooks::{Delivery, Outbound};
 use super::{whalestack, white, whitepay, whitestones};
-use crate::providers::ProviderKind;
+use crate::catalog::ProviderKind;
 
 /// What every handler needs besides the state: the time, the config and the prices.
 #[derive(Debug, Clone, Copy)]

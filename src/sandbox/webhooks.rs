@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::faults::WebhookFaultKind;
 use super::state::Shared;
-use crate::providers::ProviderKind;
+use crate::catalog::ProviderKind;
 use crate::signing::{hmac_sha256_hex, whalestack_webhook};
 
 /// An event to deliver.

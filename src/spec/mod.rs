@@ -4,7 +4,6 @@
 //! Semantic validation (references, cycles, capabilities) needs templates and the DAG, so it
 //! lives in `plan::compile`.
 
-pub mod actions;
 pub mod diagnostic;
 pub mod duration;
 pub mod env;

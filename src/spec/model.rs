@@ -316,7 +316,7 @@ pub struct StepConfig {
 
 /// `uses:` is one of the catalogue's actions; listing them lets editors complete them.
 fn action_names(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    let names: Vec<&str> = super::actions::ACTIONS.iter().map(|a| a.name).collect();
+    let names: Vec<&str> = crate::catalog::ACTIONS.iter().map(|a| a.name).collect();
     schemars::json_schema!({ "type": "string", "enum": names })
 }
 

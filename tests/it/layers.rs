@@ -7,7 +7,6 @@
 //! The test reads `src/**.rs` and fails on every `crate::<module>` path (in `use` or inline)
 //! that a rule forbids, naming the file and line. Comments are skipped.
 
-use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -55,11 +54,6 @@ const RULES: &[(&str, &[&str])] = &[
 /// Only the binary and the CLI itself use the CLI.
 const CLI_USERS: &[&str] = &["main.rs", "cli"];
 
-/// Known violations, as `(layer, used)`: `spec` and `plan` still use `providers` for
-/// `ProviderKind` and the capability tables. The change that moves them to a leaf module
-/// empties this list; an entry no longer needed fails the test, so it cannot go stale.
-const KNOWN_EXCEPTIONS: &[(&str, &str)] = &[("spec", "providers"), ("plan", "providers")];
-
 /// One forbidden use: where, and which layer uses which.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Violation {
@@ -93,28 +87,14 @@ fn layers_use_only_the_layers_below_them() {
             }
         }
     }
-    let excepted = |v: &Violation| KNOWN_EXCEPTIONS.contains(&(v.layer.as_str(), v.used.as_str()));
-    let unexpected: Vec<String> = violations
+    let found: Vec<String> = violations
         .iter()
-        .filter(|v| !excepted(v))
         .map(|v| format!("{}:{}: `{}` uses `{}`", v.file, v.line, v.layer, v.used))
         .collect();
     assert!(
-        unexpected.is_empty(),
+        found.is_empty(),
         "imports that cross the layers the wrong way:\n{}",
-        unexpected.join("\n")
-    );
-    let met: BTreeSet<(&str, &str)> = violations
-        .iter()
-        .map(|v| (v.layer.as_str(), v.used.as_str()))
-        .collect();
-    let stale: Vec<_> = KNOWN_EXCEPTIONS
-        .iter()
-        .filter(|e| !met.contains(*e))
-        .collect();
-    assert!(
-        stale.is_empty(),
-        "known exceptions no longer needed; remove them from KNOWN_EXCEPTIONS: {stale:?}"
+        found.join("\n")
     );
 }
 

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use anyhow::{Context, Result, anyhow};
 use tokio::net::TcpListener;
 
+use crate::catalog::ActionKind;
+use crate::catalog::ProviderKind;
 use crate::cli::serve::DEFAULT_LISTEN;
 use crate::engine::await_step::Wakeups;
 use crate::plan::CompiledWorkflow;
-use crate::providers::{Provider, ProviderKind};
-use crate::spec::actions::ActionKind;
+use crate::providers::Provider;
 use crate::store::Store;
 use crate::webhooks::{Listening, Providers, Receiver, app, bind};
 

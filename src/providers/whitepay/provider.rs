@@ -8,14 +8,15 @@ use super::balances;
 use super::client::Client;
 use super::config::{Config, DEFAULT_BASE_URL, PATHS};
 use super::webhook;
+use crate::catalog::ProviderKind;
 use crate::providers::clock::Clock;
 use crate::providers::fields::With;
 use crate::providers::http::{HttpClient, Transport, read_common_error};
 use crate::providers::paths::Paths;
 use crate::providers::settings;
 use crate::providers::{
-    Call, Event, Lookup, Outcome, Output, ParseError, Provider, ProviderError, ProviderKind,
-    VerifyError, WireRequest,
+    Call, Event, Lookup, Outcome, Output, ParseError, Provider, ProviderError, VerifyError,
+    WireRequest,
 };
 use crate::spec::env::ResolvedProvider;
 

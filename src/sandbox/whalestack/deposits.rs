@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::catalog;
 use super::error::WsError;
 use super::input;
-use crate::providers::ProviderKind;
+use crate::catalog::ProviderKind;
 use crate::sandbox::format::{stellar, w3c};
 use crate::sandbox::ids;
 use crate::sandbox::ledger::Posting;

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use super::error::WsError;
 use super::input::{self, STELLAR_DP};
-use crate::providers::ProviderKind;
+use crate::catalog::ProviderKind;
 use crate::sandbox::format::{stellar, w3c};
 use crate::sandbox::ids;
 use crate::sandbox::ledger::Posting;

@@ -25,7 +25,7 @@ use super::accounts;
 use super::catalog;
 use super::error::WsError;
 use super::input;
-use crate::providers::ProviderKind;
+use crate::catalog::ProviderKind;
 use crate::sandbox::format::{stellar, w3c};
 use crate::sandbox::ids;
 use crate::sandbox::ledger::Posting;

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use super::catalog::{self, ASSETS, Asset};
 use super::error::WsError;
 use super::input;
-use crate::providers::ProviderKind;
+use crate::catalog::ProviderKind;
 use crate::sandbox::format::stellar;
 use crate::sandbox::ids;
 use crate::sandbox::state::{Shared, World};

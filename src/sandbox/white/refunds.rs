@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::charges::{Charge, major};
 use super::error::WhiteError;
 use super::form::Form;
-use crate::providers::ProviderKind;
+use crate::catalog::ProviderKind;
 use crate::sandbox::format::iso_millis;
 use crate::sandbox::ids;
 use crate::sandbox::ledger::Posting;

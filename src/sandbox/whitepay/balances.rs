@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::currencies::{CURRENCIES, Currency, VALUE_DP, by_balance_id};
 use super::error::WpError;
-use crate::providers::ProviderKind;
+use crate::catalog::ProviderKind;
 use crate::sandbox::format::fixed;
 use crate::sandbox::prices::Round;
 use crate::sandbox::state::{Shared, World};

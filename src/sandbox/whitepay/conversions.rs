@@ -18,8 +18,8 @@ use serde_json::{Map, Value, json};
 
 use super::currencies::{Currency, VALUE_DP, by_balance_id, by_ticker};
 use super::error::WpError;
+use crate::catalog::ProviderKind;
 use crate::money::{check_scale, parse_amount};
-use crate::providers::ProviderKind;
 use crate::sandbox::format::{fixed, plain};
 use crate::sandbox::ids;
 use crate::sandbox::ledger::Posting;

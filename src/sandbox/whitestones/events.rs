@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::providers::ProviderKind;
+use crate::catalog::ProviderKind;
 use crate::sandbox::ids;
 use crate::sandbox::state::{Ctx, World};
 

@@ -8,8 +8,8 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::input::CURRENCIES;
+use crate::catalog::ProviderKind;
 use crate::money::to_minor;
-use crate::providers::ProviderKind;
 use crate::sandbox::state::Shared;
 
 /// `GET /merchant/profile`.

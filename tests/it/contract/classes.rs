@@ -6,7 +6,8 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sluice::providers::{FailureClass, Provider, ProviderError, ProviderKind};
+use sluice::catalog::ProviderKind;
+use sluice::providers::{FailureClass, Provider, ProviderError};
 use sluice::sandbox::SandboxHandle;
 
 use super::support::*;

@@ -11,7 +11,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::json;
 use sha2::Sha256;
-use sluice::providers::{Provider, ProviderKind};
+use sluice::catalog::ProviderKind;
+use sluice::providers::Provider;
 use sluice::signing;
 use sluice::spec::AuthMode;
 

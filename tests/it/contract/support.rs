@@ -15,9 +15,9 @@ use axum::response::{IntoResponse, Response};
 use axum::serve::ListenerExt;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
+use sluice::catalog::ProviderKind;
 use sluice::providers::{
     Call, HttpClient, IdempotencyKey, Lookup, Outcome, Output, Provider, ProviderError,
-    ProviderKind,
 };
 use sluice::sandbox::{FaultRule, Faults, LedgerEntry, SandboxConfig, SandboxHandle, start};
 use sluice::spec::env::ResolvedProvider;

@@ -2,7 +2,8 @@
 //! then captured), partial and full refunds, a declined card, lookups after lost answers.
 
 use serde_json::{Value, json};
-use sluice::providers::{FailureClass, Lookup, NormalizedState, ProviderKind, Unit};
+use sluice::catalog::ProviderKind;
+use sluice::providers::{FailureClass, Lookup, NormalizedState, Unit};
 
 use super::support::*;
 

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use serde_json::json;
-use sluice::providers::{FailureClass, Lookup, NormalizedState, ProviderKind, Unit};
+use sluice::catalog::ProviderKind;
+use sluice::providers::{FailureClass, Lookup, NormalizedState, Unit};
 
 use super::support::*;
 

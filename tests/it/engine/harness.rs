@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use rust_decimal::Decimal;
-use sluice::providers::ProviderKind;
+use sluice::catalog::ProviderKind;
 use sluice::sandbox::{AutoPay, Faults, LedgerEntry, SandboxConfig, SandboxHandle};
 
 use crate::support::root;

@@ -13,9 +13,8 @@ use axum::response::{IntoResponse, Response};
 use axum::serve::ListenerExt;
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
-use sluice::providers::{
-    Call, Clock, FailureClass, IdempotencyKey, Provider, ProviderError, ProviderKind,
-};
+use sluice::catalog::ProviderKind;
+use sluice::providers::{Call, Clock, FailureClass, IdempotencyKey, Provider, ProviderError};
 use sluice::spec::env::ResolvedProvider;
 use sluice::spec::{AuthMode, Secret};
 use tokio::net::TcpListener;

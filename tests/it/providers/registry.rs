@@ -2,7 +2,8 @@
 //! unknown path overrides are refused, and nothing prints a credential.
 
 use serde_json::json;
-use sluice::providers::{Call, FailureClass, HttpClient, IdempotencyKey, ProviderKind, build};
+use sluice::catalog::ProviderKind;
+use sluice::providers::{Call, FailureClass, HttpClient, IdempotencyKey, build};
 
 use super::fake::{block, with};
 

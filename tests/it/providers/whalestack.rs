@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
+use sluice::catalog::ProviderKind;
 use sluice::providers::{
     Call, FailureClass, HttpClient, IdempotencyKey, Lookup, Outcome, Provider, ProviderError,
-    ProviderKind, build_with_clock,
+    build_with_clock,
 };
 use sluice::signing;
 use sluice::spec::AuthMode;

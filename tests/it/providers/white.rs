@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use serde_json::json;
+use sluice::catalog::ProviderKind;
 use sluice::providers::{
-    Call, FailureClass, HttpClient, IdempotencyKey, Lookup, Outcome, Provider, ProviderError,
-    ProviderKind, build,
+    Call, FailureClass, HttpClient, IdempotencyKey, Lookup, Outcome, Provider, ProviderError, build,
 };
 
 use super::fake::{Fake, Reply, Scenario, block, execute, failure_classes, with};

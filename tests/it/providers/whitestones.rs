@@ -4,9 +4,8 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use sluice::providers::{
-    Call, HttpClient, IdempotencyKey, Lookup, Outcome, Provider, ProviderKind, build,
-};
+use sluice::catalog::ProviderKind;
+use sluice::providers::{Call, HttpClient, IdempotencyKey, Lookup, Outcome, Provider, build};
 use sluice::signing;
 
 use super::fake::{Fake, Reply, Scenario, block, execute, failure_classes, with};

@@ -3,7 +3,7 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use sluice::providers::ProviderKind;
+use sluice::catalog::ProviderKind;
 use sluice::spec::Secret;
 
 use super::support::*;

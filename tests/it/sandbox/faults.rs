@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use rust_decimal_macros::dec;
 use serde_json::json;
-use sluice::providers::ProviderKind;
+use sluice::catalog::ProviderKind;
 use sluice::sandbox::Faults;
 
 use super::support::*;

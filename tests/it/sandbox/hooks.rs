@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::Method;
 use rust_decimal_macros::dec;
 use serde_json::json;
-use sluice::providers::ProviderKind;
+use sluice::catalog::ProviderKind;
 use sluice::sandbox::AutoPay;
 
 use super::support::*;

@@ -15,7 +15,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use sluice::providers::ProviderKind;
+use sluice::catalog::ProviderKind;
 use sluice::sandbox::{SandboxConfig, SandboxHandle, start};
 use tokio::sync::mpsc;
 

@@ -3,7 +3,7 @@
 use reqwest::Method;
 use rust_decimal_macros::dec;
 use serde_json::{Value, json};
-use sluice::providers::ProviderKind;
+use sluice::catalog::ProviderKind;
 
 use super::support::*;
 

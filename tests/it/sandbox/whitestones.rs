@@ -4,7 +4,7 @@
 use reqwest::Method;
 use rust_decimal_macros::dec;
 use serde_json::json;
-use sluice::providers::ProviderKind;
+use sluice::catalog::ProviderKind;
 
 use super::support::*;
 

@@ -6,7 +6,7 @@ use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sluice::providers::ProviderKind;
+use sluice::catalog::ProviderKind;
 use sluice::sandbox::{DeliveryOutcome, Faults, SandboxConfig, WebhookFaultKind, WebhookFaultRule};
 use sluice::store::{RunStatus, SqliteConfig, SqliteStore, StepKey, StepRecord, Store};
 
