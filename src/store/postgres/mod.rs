@@ -7,16 +7,26 @@
 //! run's step rows in one statement, TIMESTAMPTZ times, and the `sluice_schema` table that
 //! marks a schema as sluice's. Schema choices are explained in `migrations/postgres/`.
 
+#[path = "../core/claims.rs"]
 mod claims;
+#[path = "../core/codec.rs"]
 mod codec;
+mod dialect;
+#[path = "../core/events.rs"]
 mod events;
 mod notify;
 mod open;
+#[path = "../core/operator.rs"]
 mod operator;
+#[path = "../core/runs.rs"]
 mod runs;
+#[path = "../core/schedule.rs"]
 mod schedule;
+#[path = "../core/steps.rs"]
 mod steps;
+#[path = "../core/transitions.rs"]
 mod transitions;
+#[path = "../core/workers.rs"]
 mod workers;
 
 #[cfg(test)]

@@ -20,7 +20,8 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Row};
 
-use super::codec::{is_read_only, truncate};
+use super::codec::truncate;
+use super::dialect::is_read_only;
 use crate::spec::secret::Secret;
 use crate::store::clock::{Clock, SystemClock};
 use crate::store::error::StoreError;
@@ -223,7 +224,7 @@ impl PostgresStore {
 
     /// Starts a transaction (read committed: every change is a guarded `UPDATE`, and rows a
     /// concurrent transaction changed are re-checked against the guard before being written).
-    pub(super) async fn begin(
+    pub(super) async fn begin_write(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
         Ok(self.pool.begin().await?)

@@ -17,7 +17,8 @@ use crate::store::operator::clear_redrive;
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::SqliteStore;
-use super::codec::{json_text, opt_ts, ts};
+use super::codec::json_text;
+use super::dialect::{Ts, opt_ts, ts};
 use super::transitions::{Writer, apply_rest};
 use crate::store::attempt::NewAttempt;
 use crate::store::batch::WriteBatch;
@@ -66,7 +67,7 @@ fn guard(q: &mut QueryBuilder<Sqlite>, states: &str, (lease, now): Writer<'_>) {
 
 /// The fence of `transitions::fence`: only the current, unexpired holder may write. One row;
 /// none for an [`items`](Lease::items) lease, whose rows are fenced by their claims.
-fn push_fence(q: &mut QueryBuilder<Sqlite>, lease: &Lease, now: &str) -> usize {
+fn push_fence(q: &mut QueryBuilder<Sqlite>, lease: &Lease, now: &Ts) -> usize {
     if !lease.holds_run() {
         return 0;
     }
@@ -87,7 +88,7 @@ fn push_dispatches(
     q: &mut QueryBuilder<Sqlite>,
     lease: &Lease,
     batch: &[Dispatch],
-    now: &str,
+    now: &Ts,
 ) -> Result<usize, StoreError> {
     for chunk in batch.chunks(ROWS_PER_STATEMENT) {
         let rows = chunk
@@ -252,7 +253,7 @@ impl SqliteStore {
         &self,
         lease: &Lease,
         batch: &WriteBatch,
-        now: &str,
+        now: &Ts,
     ) -> Result<Batched, StoreError> {
         let mut q = QueryBuilder::<Sqlite>::new("");
         let expected = push_fence(&mut q, lease, now)

@@ -5,15 +5,25 @@
 //! itself sticks to what Postgres also accepts (`$n` parameters, `ON CONFLICT`, `RETURNING`).
 
 mod batch;
+#[path = "../core/claims.rs"]
 mod claims;
+#[path = "../core/codec.rs"]
 mod codec;
+mod dialect;
+#[path = "../core/events.rs"]
 mod events;
 mod open;
+#[path = "../core/operator.rs"]
 mod operator;
+#[path = "../core/runs.rs"]
 mod runs;
+#[path = "../core/schedule.rs"]
 mod schedule;
+#[path = "../core/steps.rs"]
 mod steps;
+#[path = "../core/transitions.rs"]
 mod transitions;
+#[path = "../core/workers.rs"]
 mod workers;
 
 #[cfg(test)]

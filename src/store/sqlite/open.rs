@@ -18,9 +18,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
 
-use super::codec::{
-    SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOTADB, is_read_only, sqlite_code, truncate,
-};
+use super::codec::truncate;
+use super::dialect::{SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOTADB, is_read_only, sqlite_code};
 use crate::store::clock::{Clock, SystemClock};
 use crate::store::error::StoreError;
 

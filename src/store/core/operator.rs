@@ -1,17 +1,16 @@
-//! [`OperatorStore`] on Postgres: each decision is applied to the steps and recorded (who, when,
-//! why, how many steps changed) in one transaction.
+//! [`OperatorStore`]: each decision is applied to the steps and recorded (who, when, why, how
+//! many steps changed) in one transaction.
 //!
-//! The transaction starts by locking the run's row, so decisions on one run (from two
-//! operators, or an operator and a worker's status change) are applied one after the other,
+//! On Postgres the transaction starts by locking the run's row, so decisions on one run (from
+//! two operators, or an operator and a worker's status change) are applied one after the other,
 //! each seeing what the previous one did, as with SQLite's single writer.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use sqlx::{PgConnection, Row};
+use sqlx::Row;
 
-use super::PostgresStore;
-use super::codec::{get_count, json_text, ts_text};
-use super::notify::notify;
+use super::codec::{get_count, json_text};
+use super::dialect::{Conn, RUN_STATUS_FOR_UPDATE, Store, Ts, get_ts, json_ts, notify, ts};
 use super::transitions::{refusal, reset_failed};
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
@@ -32,11 +31,12 @@ const RESOLVE_SUCCEEDED: &str = "UPDATE step_runs SET state = 'succeeded', outpu
      WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
        AND state IN ('needs_attention', 'failed')";
 
-impl PostgresStore {
+impl Store {
     async fn apply_inner(&self, action: &OperatorAction) -> Result<OperatorRecord, StoreError> {
-        let now = self.now();
-        let mut tx = self.begin().await?;
-        let status: String = sqlx::query("SELECT status FROM runs WHERE id = $1 FOR NO KEY UPDATE")
+        let at = self.now();
+        let now = &ts(at);
+        let mut tx = self.begin_write().await?;
+        let status: String = sqlx::query(RUN_STATUS_FOR_UPDATE)
             .bind(&action.run_id)
             .fetch_optional(&mut *tx)
             .await?
@@ -62,7 +62,7 @@ impl PostgresStore {
                 let output = json!({
                     "approved_by": action.actor,
                     "reason": action.reason,
-                    "approved_at": ts_text(now),
+                    "approved_at": json_ts(now),
                 });
                 succeed(&mut tx, APPROVE, &key, None, &output, now).await?
             }
@@ -131,7 +131,7 @@ impl PostgresStore {
         Ok(OperatorRecord {
             id,
             action: action.clone(),
-            at: now,
+            at,
             steps_changed: changed,
         })
     }
@@ -165,7 +165,7 @@ impl PostgresStore {
                         });
                     }
                 };
-                let at: DateTime<Utc> = row.try_get("at")?;
+                let at: DateTime<Utc> = get_ts(row, "at")?;
                 Ok(OperatorRecord {
                     id: row.try_get("id")?,
                     action: OperatorAction {
@@ -203,12 +203,12 @@ fn single_key(action: &OperatorAction) -> Result<StepKey, StoreError> {
 
 /// Runs [`APPROVE`] or [`RESOLVE_SUCCEEDED`] on one step run.
 async fn succeed(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     sql: &'static str,
     key: &StepKey,
     provider_ref: Option<&String>,
     output: &serde_json::Value,
-    now: DateTime<Utc>,
+    now: &Ts,
 ) -> Result<u64, StoreError> {
     let result = sqlx::query(sql)
         .bind(json_text("output_json", output)?)
@@ -226,9 +226,9 @@ async fn succeed(
 }
 
 async fn resolve_retry(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     action: &OperatorAction,
-    now: DateTime<Utc>,
+    now: &Ts,
 ) -> Result<u64, StoreError> {
     let key = single_key(action)?;
     let result = sqlx::query(crate::store::operator::RESOLVE_RETRY)
@@ -249,9 +249,9 @@ async fn resolve_retry(
 }
 
 async fn resolve_skip(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     action: &OperatorAction,
-    now: DateTime<Utc>,
+    now: &Ts,
 ) -> Result<u64, StoreError> {
     let key = single_key(action)?;
     let reason = match &action.reason {
@@ -284,7 +284,7 @@ async fn resolve_skip(
 /// The number of step runs changed, or why none could be: the named item's state, or, for a
 /// whole step, the state of its first item.
 async fn settled_count(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     changed: u64,
     action: &OperatorAction,
     key: &StepKey,
@@ -314,10 +314,10 @@ async fn settled_count(
 }
 
 async fn cancel(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     action: &OperatorAction,
     status: &str,
-    now: DateTime<Utc>,
+    now: &Ts,
 ) -> Result<u64, StoreError> {
     if matches!(status, "succeeded" | "cancelled") {
         return Err(StoreError::InvalidAction {
@@ -345,7 +345,7 @@ async fn cancel(
 }
 
 #[async_trait::async_trait]
-impl OperatorStore for PostgresStore {
+impl OperatorStore for Store {
     async fn apply_operator_action(
         &self,
         action: &OperatorAction,

@@ -1,21 +1,33 @@
-//! The guarded state changes of step runs on SQLite, one transaction per [`WriteBatch`].
+//! The guarded state changes of step runs, one transaction per [`WriteBatch`].
 //!
 //! Every change is an `UPDATE … WHERE state IN (the states it may come from)`; a row that does
 //! not match is explained (missing, wrong state, changed request) and the whole batch is rolled
 //! back, so a batch is never half applied. [`StepStore`](crate::store::StepStore) in `steps.rs`
-//! exposes these; `batch.rs` writes the common batches with multi-row statements first.
+//! exposes these. On SQLite, `batch.rs` writes the common batches with multi-row statements
+//! first ([`commit_batched`](super::dialect::commit_batched)).
+//!
+//! Where SQLite serialises whole write transactions, Postgres locks rows: every transaction
+//! that changes steps first locks their run's row ([`lock_runs`]; a batch does it with its
+//! lease fence, which also holds off any lease change until the batch commits), so writers of
+//! one run take turns and cannot deadlock on step rows. A guarded `UPDATE` is then checked
+//! against the committed row, so two processes can never both move one step out of the same
+//! state.
+//!
+//! Items of a shared step are also fenced by their claims: every engine update carries
+//! [`claimed!`], so it commits only while its writer's claim on the row holds (or, for the
+//! run's holder, while nobody claims the row). A helper, which holds no run, only checks (on
+//! Postgres: share-locks) the run's row (see [`fence`]).
 
-use crate::store::operator::clear_redrive;
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
-use super::SqliteStore;
-use super::batch::Batched;
-use super::codec::{json_text, opt_json_text, opt_ts, parse_step_state, ts};
+use super::codec::{is_foreign_key_violation, json_text, opt_json_text, parse_step_state};
+use super::dialect::{Conn, Store, Ts, commit_batched, lock_runs, opt_ts, share_run, ts};
 use crate::store::attempt::NewAttempt;
 use crate::store::batch::WriteBatch;
 use crate::store::claim::{claim_lost, claimed};
 use crate::store::error::StoreError;
 use crate::store::keys::{request_diff, request_digest};
+use crate::store::operator::clear_redrive;
 use crate::store::run::Lease;
 use crate::store::step::{
     Attention, Checkpoint, Dispatch, Outcome, RetryLater, Skip, StepKey, StepResult, StepState,
@@ -24,13 +36,13 @@ use crate::store::step::{
 
 /// Who writes a step row under the claim fence: the lease's owner (holding the run or only
 /// its claims), at `now`.
-pub(super) type Writer<'a> = (&'a Lease, &'a str);
+pub(super) type Writer<'a> = (&'a Lease, &'a Ts);
 
 /// Why a guarded update matched no row: the step does not exist, the writer's claim does not
 /// cover it (`writer`: an engine's write; operators write without claims), or its state does
 /// not allow becoming `to`.
 pub(super) async fn refusal(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     key: &StepKey,
     to: StepState,
     writer: Option<Writer<'_>>,
@@ -54,7 +66,7 @@ pub(super) async fn refusal(
             (Ok(owner), Ok(expires_at)) => (owner, expires_at),
             (Err(error), _) | (_, Err(error)) => return error.into(),
         };
-        if let Some(lost) = claim_lost(key, lease, claim, now.to_owned()) {
+        if let Some(lost) = claim_lost::<Ts>(key, lease, claim, now.to_owned()) {
             return lost;
         }
     }
@@ -74,7 +86,7 @@ pub(super) async fn refusal(
 
 /// Fails with [`refusal`] unless the guarded update changed exactly one row.
 async fn expect_one(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     rows_affected: u64,
     key: &StepKey,
     to: StepState,
@@ -88,7 +100,7 @@ async fn expect_one(
 }
 
 pub(super) async fn insert_attempt(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     attempt: &NewAttempt,
 ) -> Result<(), StoreError> {
     sqlx::query(
@@ -112,25 +124,33 @@ pub(super) async fn insert_attempt(
     .bind(attempt.http_status.map(i64::from))
     .execute(&mut *conn)
     .await
-    .map_err(|error| match error.as_database_error() {
-        Some(db) if db.kind() == sqlx::error::ErrorKind::ForeignKeyViolation => {
+    .map_err(|error| {
+        if is_foreign_key_violation(&error) {
             StoreError::StepNotFound {
                 key: attempt.key.clone(),
             }
+        } else {
+            error.into()
         }
-        _ => error.into(),
     })?;
     Ok(())
 }
 
 /// The fence of a batch: only the current, unexpired holder of the run's lease may write its
-/// steps (and so let requests out). Stamps the run's `updated_at` when it holds.
+/// steps (and so let requests out). Stamps the run's `updated_at` when it holds; on Postgres
+/// that `UPDATE` locks the run's row, which every transaction that changes the run's steps
+/// does first (see [`lock_runs`]).
 ///
 /// An [`items`](Lease::items) lease holds no run: each row it writes is fenced by its claim
-/// instead ([`claimed!`]); the run must still exist.
-async fn fence(conn: &mut SqliteConnection, lease: &Lease, now: &str) -> Result<(), StoreError> {
+/// instead ([`claimed!`]); the run must still exist ([`share_run`]).
+async fn fence(conn: &mut Conn, lease: &Lease, now: &Ts) -> Result<(), StoreError> {
     if !lease.holds_run() {
-        return run_exists(conn, &lease.run_id).await;
+        if share_run(conn, &lease.run_id).await? {
+            return Ok(());
+        }
+        return Err(StoreError::RunNotFound {
+            run_id: lease.run_id.clone(),
+        });
     }
     let held = sqlx::query(
         "UPDATE runs SET updated_at = $1 \
@@ -160,27 +180,13 @@ async fn fence(conn: &mut SqliteConnection, lease: &Lease, now: &str) -> Result<
     })
 }
 
-/// [`StoreError::RunNotFound`] unless the run exists.
-async fn run_exists(conn: &mut SqliteConnection, run_id: &str) -> Result<(), StoreError> {
-    match sqlx::query("SELECT 1 FROM runs WHERE id = $1")
-        .bind(run_id)
-        .fetch_optional(&mut *conn)
-        .await?
-    {
-        Some(_) => Ok(()),
-        None => Err(StoreError::RunNotFound {
-            run_id: run_id.to_owned(),
-        }),
-    }
-}
-
 /// `failed → pending` for a run, optionally narrowed to a step and an item.
 pub(super) async fn reset_failed(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     run_id: &str,
     step_id: Option<&str>,
     item_key: Option<&str>,
-    now: &str,
+    now: &Ts,
 ) -> Result<u64, StoreError> {
     let result = sqlx::query(crate::store::operator::RESET_FAILED)
         .bind(now)
@@ -195,10 +201,10 @@ pub(super) async fn reset_failed(
 /// Applies `batch` row by row inside the caller's write transaction, fence first: the path
 /// that names a refusal exactly (the multi-row path in `batch.rs` falls back to it).
 pub(super) async fn apply_rows(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     lease: &Lease,
     batch: &WriteBatch,
-    now: &str,
+    now: &Ts,
 ) -> Result<(), StoreError> {
     fence(conn, lease, now).await?;
     dispatch_rows(conn, lease, &batch.dispatches, now).await?;
@@ -210,7 +216,7 @@ pub(super) async fn apply_rows(
 /// The kinds of `batch` that have no multi-row statement (they are rare on the hot path):
 /// retries, skips, waits and attention, row by row, in that order.
 pub(super) async fn apply_rest(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     batch: &WriteBatch,
     writer: Writer<'_>,
 ) -> Result<(), StoreError> {
@@ -221,10 +227,10 @@ pub(super) async fn apply_rest(
 }
 
 async fn dispatch_rows(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     lease: &Lease,
     batch: &[Dispatch],
-    now: &str,
+    now: &Ts,
 ) -> Result<(), StoreError> {
     for item in batch {
         let digest = request_digest(&item.request);
@@ -260,7 +266,7 @@ async fn dispatch_rows(
 }
 
 async fn checkpoint_rows(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     batch: &[Checkpoint],
     writer: Writer<'_>,
 ) -> Result<(), StoreError> {
@@ -296,7 +302,7 @@ async fn checkpoint_rows(
 }
 
 async fn result_rows(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     batch: &[StepResult],
     writer: Writer<'_>,
 ) -> Result<(), StoreError> {
@@ -360,7 +366,7 @@ async fn result_rows(
 }
 
 async fn retry_rows(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     batch: &[RetryLater],
     writer: Writer<'_>,
 ) -> Result<(), StoreError> {
@@ -401,7 +407,7 @@ async fn retry_rows(
 }
 
 async fn waiting_rows(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     batch: &[Waiting],
     writer: Writer<'_>,
 ) -> Result<(), StoreError> {
@@ -438,11 +444,7 @@ async fn waiting_rows(
     Ok(())
 }
 
-async fn skip_rows(
-    conn: &mut SqliteConnection,
-    batch: &[Skip],
-    writer: Writer<'_>,
-) -> Result<(), StoreError> {
+async fn skip_rows(conn: &mut Conn, batch: &[Skip], writer: Writer<'_>) -> Result<(), StoreError> {
     let (lease, now) = writer;
     for item in batch {
         let result = sqlx::query(concat!(
@@ -475,7 +477,7 @@ async fn skip_rows(
 }
 
 async fn attention_rows(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     batch: &[Attention],
     writer: Writer<'_>,
 ) -> Result<(), StoreError> {
@@ -510,10 +512,11 @@ async fn attention_rows(
     Ok(())
 }
 
-impl SqliteStore {
-    /// [`StepStore::commit_batch`](crate::store::StepStore::commit_batch): the multi-row
-    /// statements of `batch.rs` when every row matches its guard, else the same batch row
-    /// by row in a new transaction, which names the refusal.
+impl Store {
+    /// [`StepStore::commit_batch`](crate::store::StepStore::commit_batch): on SQLite the
+    /// multi-row statements of `batch.rs` when every row matches its guard; else (and always
+    /// on Postgres) the batch row by row in one transaction, fence first, which names any
+    /// refusal.
     pub(super) async fn commit_batch_inner(
         &self,
         lease: &Lease,
@@ -524,7 +527,7 @@ impl SqliteStore {
         }
         batch.check_run(lease)?;
         let now = ts(self.now());
-        if self.commit_batched(lease, batch, &now).await? == Batched::Done {
+        if commit_batched(self, lease, batch, &now).await? {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
@@ -540,6 +543,7 @@ impl SqliteStore {
     ) -> Result<u64, StoreError> {
         let now = ts(self.now());
         let mut tx = self.begin_write().await?;
+        lock_runs(&mut tx, [run_id]).await?;
         let count = reset_failed(&mut tx, run_id, step_id, None, &now).await?;
         tx.commit().await?;
         Ok(count)
@@ -561,7 +565,7 @@ impl SqliteStore {
 /// Why a dispatch matched no row; for a step already dispatching (under the writer's claim),
 /// names what changed.
 async fn dispatch_refusal(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     key: StepKey,
     item: &Dispatch,
     writer: Writer<'_>,

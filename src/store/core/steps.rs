@@ -1,12 +1,12 @@
-//! [`StepStore`] on SQLite: reading step runs and attempts, and the trait's entry points for
+//! [`StepStore`]: reading step runs and attempts, and the trait's entry points for
 //! the guarded state changes in `transitions.rs`.
 
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row};
 
-use super::SqliteStore;
 use super::codec::{
-    attempt_columns, attempt_from_row, parse_step_state, step_columns, step_from_row,
+    attempt_columns, attempt_from_row, get_count, parse_step_state, step_columns, step_from_row,
 };
+use super::dialect::{Db, Store, by_bytes, load_steps};
 use crate::store::attempt::{AttemptRecord, NewAttempt};
 use crate::store::batch::WriteBatch;
 use crate::store::error::StoreError;
@@ -14,74 +14,10 @@ use crate::store::run::Lease;
 use crate::store::step::{StepCount, StepKey, StepRecord, StepState};
 use crate::store::traits::StepStore;
 
-/// Rows per page when a run's step runs are read in pages.
-const PAGE_ROWS: i64 = 2_000;
-
-impl SqliteStore {
-    /// Every step run of a run (or of one step of it), read a page at a time inside one read
-    /// transaction (one snapshot): the rows of a 100,000-item run as SQLite hands them over
-    /// take several times the memory of the records made from them, so only one page of them
-    /// exists at a time.
-    async fn load_steps_inner(
-        &self,
-        run_id: &str,
-        step_id: Option<&str>,
-    ) -> Result<Vec<StepRecord>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        // A step's rows are one run of `seq` (a step's items follow its own row): read only
-        // that range, through the `(run_id, seq)` index, into a vector sized once (grown a
-        // page at a time, 50 MB of records would be copied and reallocated a dozen times).
-        let range = match step_id {
-            None => sqlx::query(
-                "SELECT MIN(seq) AS first, MAX(seq) AS last, COUNT(*) AS n FROM step_runs \
-                 WHERE run_id = $1",
-            )
-            .bind(run_id),
-            Some(step_id) => sqlx::query(
-                "SELECT MIN(seq) AS first, MAX(seq) AS last, COUNT(*) AS n FROM step_runs \
-                 WHERE run_id = $1 AND step_id = $2",
-            )
-            .bind(run_id)
-            .bind(step_id),
-        }
-        .fetch_one(&mut *tx)
-        .await?;
-        let Some(first) = range.try_get::<Option<i64>, _>("first")? else {
-            return Ok(Vec::new());
-        };
-        let (mut after, last) = (first - 1, range.try_get::<i64, _>("last")?);
-        let count = usize::try_from(range.try_get::<i64, _>("n")?).unwrap_or(0);
-        let mut records = Vec::with_capacity(count);
-        loop {
-            let rows = sqlx::query(concat!(
-                "SELECT ",
-                step_columns!(),
-                " FROM step_runs WHERE run_id = $1 AND seq > $2 AND seq <= $4 \
-                 AND ($5 IS NULL OR step_id = $5) ORDER BY seq LIMIT $3"
-            ))
-            .bind(run_id)
-            .bind(after)
-            .bind(PAGE_ROWS)
-            .bind(last)
-            .bind(step_id)
-            .fetch_all(&mut *tx)
-            .await?;
-            let Some(row) = rows.last() else { break };
-            after = row.try_get("seq")?;
-            for row in &rows {
-                records.push(step_from_row(row)?);
-            }
-            if rows.len() < PAGE_ROWS as usize {
-                break;
-            }
-        }
-        tx.rollback().await?;
-        Ok(records)
-    }
-
+impl Store {
     async fn fetch_steps(
         &self,
-        query: &mut QueryBuilder<Sqlite>,
+        query: &mut QueryBuilder<Db>,
     ) -> Result<Vec<StepRecord>, StoreError> {
         let rows = query.build().fetch_all(&self.pool).await?;
         rows.iter().map(step_from_row).collect()
@@ -104,10 +40,10 @@ impl SqliteStore {
 
     async fn count_steps_inner(&self, run_id: &str) -> Result<Vec<StepCount>, StoreError> {
         let rows = sqlx::query(
-            "SELECT s.step_id, s.state, COUNT(*) AS n, f.first FROM step_runs s \
-             JOIN (SELECT step_id, MIN(seq) AS first FROM step_runs WHERE run_id = $1 \
+            "SELECT s.step_id, s.state, COUNT(*) AS n, f.first_seq FROM step_runs s \
+             JOIN (SELECT step_id, MIN(seq) AS first_seq FROM step_runs WHERE run_id = $1 \
                    GROUP BY step_id) f ON f.step_id = s.step_id \
-             WHERE s.run_id = $1 GROUP BY s.step_id, s.state, f.first",
+             WHERE s.run_id = $1 GROUP BY s.step_id, s.state, f.first_seq",
         )
         .bind(run_id)
         .fetch_all(&self.pool)
@@ -118,9 +54,9 @@ impl SqliteStore {
                 let count = StepCount {
                     step_id: row.try_get("step_id")?,
                     state: parse_step_state(&row.try_get::<String, _>("state")?)?,
-                    count: u64::try_from(row.try_get::<i64, _>("n")?).unwrap_or(0),
+                    count: get_count(row, "n")?,
                 };
-                Ok((row.try_get::<i64, _>("first")?, count))
+                Ok((row.try_get::<i64, _>("first_seq")?, count))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         // Steps in plan order, states in lifecycle order.
@@ -142,9 +78,9 @@ impl SqliteStore {
 }
 
 #[async_trait::async_trait]
-impl StepStore for SqliteStore {
+impl StepStore for Store {
     async fn load_steps(&self, run_id: &str) -> Result<Vec<StepRecord>, StoreError> {
-        let result = self.load_steps_inner(run_id, None).await;
+        let result = load_steps(self, run_id, None).await;
         result.map_err(|e| self.classify(e))
     }
 
@@ -153,7 +89,7 @@ impl StepStore for SqliteStore {
         run_id: &str,
         step_id: &str,
     ) -> Result<Vec<StepRecord>, StoreError> {
-        let result = self.load_steps_inner(run_id, Some(step_id)).await;
+        let result = load_steps(self, run_id, Some(step_id)).await;
         result.map_err(|e| self.classify(e))
     }
 
@@ -189,7 +125,9 @@ impl StepStore for SqliteStore {
         let mut query = QueryBuilder::new(concat!(
             "SELECT ",
             step_columns!(),
-            " FROM step_runs WHERE state = 'waiting' ORDER BY run_id, seq"
+            " FROM step_runs WHERE state = 'waiting' ORDER BY run_id",
+            by_bytes!(),
+            ", seq"
         ));
         let result = self.fetch_steps(&mut query).await;
         result.map_err(|e| self.classify(e))
