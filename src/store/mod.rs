@@ -29,6 +29,7 @@ pub mod schedule;
 pub mod sqlite;
 pub mod step;
 pub mod traits;
+pub mod transition;
 pub mod worker;
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use crate::store::event::{EventFilter, EventInsert, EventRecord, NewEvent};
 use crate::store::notice::StoreNotice;
 use crate::store::step::StepKey;
 use crate::store::traits::EventStore;
+use crate::store::transition::{Transition, guarded};
 
 impl Store {
     async fn insert_event_inner(
@@ -53,18 +54,20 @@ impl Store {
         lock_runs(&mut tx, wake.iter().map(|key| key.run_id.as_str())).await?;
         let mut woken = Vec::new();
         for key in wake {
-            let result = sqlx::query(
-                "UPDATE step_runs SET state = 'pending', event_id = $1, next_attempt_at = NULL, \
+            let sql = guarded!(
+                Transition::Wake,
+                "UPDATE step_runs SET state = {to}, event_id = $1, next_attempt_at = NULL, \
                  updated_at = $2 \
-                 WHERE run_id = $3 AND step_id = $4 AND item_key = $5 AND state = 'waiting'",
-            )
-            .bind(id)
-            .bind(now)
-            .bind(&key.run_id)
-            .bind(&key.step_id)
-            .bind(&key.item_key)
-            .execute(&mut *tx)
-            .await?;
+                 WHERE run_id = $3 AND step_id = $4 AND item_key = $5 AND {guard}"
+            );
+            let result = sqlx::query(sql)
+                .bind(id)
+                .bind(now)
+                .bind(&key.run_id)
+                .bind(&key.step_id)
+                .bind(&key.item_key)
+                .execute(&mut *tx)
+                .await?;
             if result.rows_affected() == 1 {
                 notify(&mut tx, &StoreNotice::Woken(key.clone())).await?;
                 woken.push(key.clone());

@@ -14,22 +14,17 @@ use super::dialect::{Conn, RUN_STATUS_FOR_UPDATE, Store, Ts, get_ts, json_ts, no
 use super::transitions::{refusal, reset_failed};
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
-use crate::store::operator::{ActionKind, OperatorAction, OperatorRecord};
-use crate::store::step::{StepKey, StepState};
+use crate::store::operator::{ActionKind, OperatorAction, OperatorRecord, RESOLVE_RETRY};
+use crate::store::step::StepKey;
 use crate::store::traits::OperatorStore;
+use crate::store::transition::{Transition, guarded};
 
-/// Approval: `waiting → succeeded`.
-const APPROVE: &str = "UPDATE step_runs SET state = 'succeeded', output_json = $1, \
+/// Approval ([`Transition::Approve`]) or resolution as done
+/// ([`Transition::ResolveSucceeded`]) of one step run.
+const SUCCEED: &str = "UPDATE step_runs SET state = {to}, output_json = $1, \
      provider_ref = COALESCE($2, provider_ref), error_class = NULL, error_message = NULL, \
      next_attempt_at = NULL, updated_at = $3 \
-     WHERE run_id = $4 AND step_id = $5 AND item_key = $6 AND state = 'waiting'";
-
-/// Resolution as done: `needs_attention | failed → succeeded`.
-const RESOLVE_SUCCEEDED: &str = "UPDATE step_runs SET state = 'succeeded', output_json = $1, \
-     provider_ref = COALESCE($2, provider_ref), error_class = NULL, error_message = NULL, \
-     next_attempt_at = NULL, updated_at = $3 \
-     WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
-       AND state IN ('needs_attention', 'failed')";
+     WHERE run_id = $4 AND step_id = $5 AND item_key = $6 AND {guard}";
 
 impl Store {
     async fn apply_inner(&self, action: &OperatorAction) -> Result<OperatorRecord, StoreError> {
@@ -64,7 +59,7 @@ impl Store {
                     "reason": action.reason,
                     "approved_at": json_ts(now),
                 });
-                succeed(&mut tx, APPROVE, &key, None, &output, now).await?
+                succeed(&mut tx, Transition::Approve, &key, None, &output, now).await?
             }
             ActionKind::ResolveSucceeded { provider_ref } => {
                 let key = single_key(action)?;
@@ -75,7 +70,7 @@ impl Store {
                 });
                 succeed(
                     &mut tx,
-                    RESOLVE_SUCCEEDED,
+                    Transition::ResolveSucceeded,
                     &key,
                     Some(provider_ref),
                     &output,
@@ -201,15 +196,19 @@ fn single_key(action: &OperatorAction) -> Result<StepKey, StoreError> {
     ))
 }
 
-/// Runs [`APPROVE`] or [`RESOLVE_SUCCEEDED`] on one step run.
+/// Runs [`SUCCEED`] for `change` on one step run.
 async fn succeed(
     conn: &mut Conn,
-    sql: &'static str,
+    change: Transition,
     key: &StepKey,
     provider_ref: Option<&String>,
     output: &serde_json::Value,
     now: &Ts,
 ) -> Result<u64, StoreError> {
+    let sql = match change {
+        Transition::Approve => guarded!(Transition::Approve, SUCCEED),
+        _ => guarded!(Transition::ResolveSucceeded, SUCCEED),
+    };
     let result = sqlx::query(sql)
         .bind(json_text("output_json", output)?)
         .bind(provider_ref)
@@ -220,7 +219,7 @@ async fn succeed(
         .execute(&mut *conn)
         .await?;
     if result.rows_affected() == 0 {
-        return Err(refusal(conn, key, StepState::Succeeded, None).await);
+        return Err(refusal(conn, key, change.to(), None).await);
     }
     Ok(result.rows_affected())
 }
@@ -231,21 +230,15 @@ async fn resolve_retry(
     now: &Ts,
 ) -> Result<u64, StoreError> {
     let key = single_key(action)?;
-    let result = sqlx::query(crate::store::operator::RESOLVE_RETRY)
+    let result = sqlx::query(guarded!(Transition::ResolveRetry, RESOLVE_RETRY))
         .bind(now)
         .bind(&key.run_id)
         .bind(&key.step_id)
         .bind(&action.item_key)
         .execute(&mut *conn)
         .await?;
-    settled_count(
-        conn,
-        result.rows_affected(),
-        action,
-        &key,
-        StepState::Pending,
-    )
-    .await
+    let changed = result.rows_affected();
+    settled_count(conn, changed, action, &key, Transition::ResolveRetry).await
 }
 
 async fn resolve_skip(
@@ -258,27 +251,22 @@ async fn resolve_skip(
         Some(reason) => format!("skipped by {}: {reason}", action.actor),
         None => format!("skipped by {}", action.actor),
     };
-    let result = sqlx::query(
-        "UPDATE step_runs SET state = 'skipped', skip_reason = $1, next_attempt_at = NULL, \
+    let sql = guarded!(
+        Transition::ResolveSkip,
+        "UPDATE step_runs SET state = {to}, skip_reason = $1, next_attempt_at = NULL, \
          updated_at = $2 \
-         WHERE run_id = $3 AND step_id = $4 AND ($5 IS NULL OR item_key = $5) \
-           AND state IN ('needs_attention', 'failed')",
-    )
-    .bind(reason)
-    .bind(now)
-    .bind(&key.run_id)
-    .bind(&key.step_id)
-    .bind(&action.item_key)
-    .execute(&mut *conn)
-    .await?;
-    settled_count(
-        conn,
-        result.rows_affected(),
-        action,
-        &key,
-        StepState::Skipped,
-    )
-    .await
+         WHERE run_id = $3 AND step_id = $4 AND ($5 IS NULL OR item_key = $5) AND {guard}"
+    );
+    let result = sqlx::query(sql)
+        .bind(reason)
+        .bind(now)
+        .bind(&key.run_id)
+        .bind(&key.step_id)
+        .bind(&action.item_key)
+        .execute(&mut *conn)
+        .await?;
+    let changed = result.rows_affected();
+    settled_count(conn, changed, action, &key, Transition::ResolveSkip).await
 }
 
 /// The number of step runs changed, or why none could be: the named item's state, or, for a
@@ -288,8 +276,9 @@ async fn settled_count(
     changed: u64,
     action: &OperatorAction,
     key: &StepKey,
-    to: StepState,
+    change: Transition,
 ) -> Result<u64, StoreError> {
+    let to = change.to();
     if changed > 0 {
         return Ok(changed);
     }
@@ -333,14 +322,16 @@ async fn cancel(
     .bind(&action.run_id)
     .execute(&mut *conn)
     .await?;
-    let result = sqlx::query(
-        "UPDATE step_runs SET state = 'cancelled', next_attempt_at = NULL, updated_at = $1 \
-         WHERE run_id = $2 AND state IN ('pending', 'waiting')",
-    )
-    .bind(now)
-    .bind(&action.run_id)
-    .execute(&mut *conn)
-    .await?;
+    let sql = guarded!(
+        Transition::Cancel,
+        "UPDATE step_runs SET state = {to}, next_attempt_at = NULL, updated_at = $1 \
+         WHERE run_id = $2 AND {guard}"
+    );
+    let result = sqlx::query(sql)
+        .bind(now)
+        .bind(&action.run_id)
+        .execute(&mut *conn)
+        .await?;
     Ok(result.rows_affected())
 }
 

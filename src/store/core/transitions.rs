@@ -21,18 +21,19 @@
 use sqlx::Row;
 
 use super::codec::{is_foreign_key_violation, json_text, opt_json_text, parse_step_state};
-use super::dialect::{Conn, Store, Ts, commit_batched, lock_runs, opt_ts, share_run, ts};
+use super::dialect::{Conn, Db, Store, Ts, commit_batched, lock_runs, opt_ts, share_run, ts};
 use crate::store::attempt::NewAttempt;
 use crate::store::batch::WriteBatch;
 use crate::store::claim::{claim_lost, claimed};
 use crate::store::error::StoreError;
 use crate::store::keys::{request_diff, request_digest};
-use crate::store::operator::clear_redrive;
+use crate::store::operator::{RESET_FAILED, clear_redrive};
 use crate::store::run::Lease;
 use crate::store::step::{
     Attention, Checkpoint, Dispatch, Outcome, RetryLater, Skip, StepKey, StepResult, StepState,
     Waiting,
 };
+use crate::store::transition::{Transition, guarded};
 
 /// Who writes a step row under the claim fence: the lease's owner (holding the run or only
 /// its claims), at `now`.
@@ -84,18 +85,32 @@ pub(super) async fn refusal(
     }
 }
 
-/// Fails with [`refusal`] unless the guarded update changed exactly one row.
-async fn expect_one(
+/// An engine's guarded update of one row, its own parameters bound: what [`update_row`] runs.
+type RowUpdate = sqlx::query::Query<'static, Db, <Db as sqlx::Database>::Arguments>;
+
+/// Runs `query`, the guarded update of `change` on `key`, binding its last parameters (the
+/// row's key, then the writer's claim fence, as [`claimed!`] reads them), and fails with
+/// [`refusal`] unless it changed exactly one row.
+async fn update_row(
     conn: &mut Conn,
-    rows_affected: u64,
+    query: RowUpdate,
     key: &StepKey,
-    to: StepState,
+    change: Transition,
     writer: Writer<'_>,
 ) -> Result<(), StoreError> {
-    if rows_affected == 1 {
+    let lease = writer.0;
+    let result = query
+        .bind(&key.run_id)
+        .bind(&key.step_id)
+        .bind(&key.item_key)
+        .bind(&lease.owner)
+        .bind(lease.holds_run())
+        .execute(&mut *conn)
+        .await?;
+    if result.rows_affected() == 1 {
         Ok(())
     } else {
-        Err(refusal(conn, key, to, Some(writer)).await)
+        Err(refusal(conn, key, change.to(), Some(writer)).await)
     }
 }
 
@@ -188,7 +203,7 @@ pub(super) async fn reset_failed(
     item_key: Option<&str>,
     now: &Ts,
 ) -> Result<u64, StoreError> {
-    let result = sqlx::query(crate::store::operator::RESET_FAILED)
+    let result = sqlx::query(guarded!(Transition::RetryFailed, RESET_FAILED))
         .bind(now)
         .bind(run_id)
         .bind(step_id)
@@ -235,28 +250,31 @@ async fn dispatch_rows(
     for item in batch {
         let digest = request_digest(&item.request);
         let request = json_text("request_json", &item.request)?;
-        let result = sqlx::query(concat!(
-            "UPDATE step_runs SET state = 'dispatching', idempotency_key = $1, ",
-            clear_redrive!(),
-            "\
-             request_digest = $2, request_json = $3, attempts = attempts + 1, \
-             next_attempt_at = NULL, updated_at = $4 \
-             WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
-               AND (state = 'pending' OR (state = 'dispatching' \
-                    AND idempotency_key = $1 AND request_digest = $2))",
-            claimed!(8, 4, 9)
-        ))
-        .bind(&item.idempotency_key)
-        .bind(&digest)
-        .bind(request)
-        .bind(now)
-        .bind(&lease.run_id)
-        .bind(&item.step_id)
-        .bind(&item.item_key)
-        .bind(&lease.owner)
-        .bind(lease.holds_run())
-        .execute(&mut *conn)
-        .await?;
+        // A step already dispatching is re-sent only with its key and request.
+        let sql = guarded!(
+            Transition::Dispatch,
+            concat!(
+                "UPDATE step_runs SET state = {to}, idempotency_key = $1, ",
+                clear_redrive!(),
+                "request_digest = $2, request_json = $3, attempts = attempts + 1, \
+                 next_attempt_at = NULL, updated_at = $4 \
+                 WHERE run_id = $5 AND step_id = $6 AND item_key = $7 AND {guard} \
+                   AND (state = 'pending' OR (idempotency_key = $1 AND request_digest = $2))",
+                claimed!(8, 4, 9)
+            )
+        );
+        let result = sqlx::query(sql)
+            .bind(&item.idempotency_key)
+            .bind(&digest)
+            .bind(request)
+            .bind(now)
+            .bind(&lease.run_id)
+            .bind(&item.step_id)
+            .bind(&item.item_key)
+            .bind(&lease.owner)
+            .bind(lease.holds_run())
+            .execute(&mut *conn)
+            .await?;
         if result.rows_affected() == 0 {
             let key = StepKey::item(&lease.run_id, &item.step_id, &item.item_key);
             return Err(dispatch_refusal(conn, key, item, (lease, now)).await);
@@ -270,33 +288,22 @@ async fn checkpoint_rows(
     batch: &[Checkpoint],
     writer: Writer<'_>,
 ) -> Result<(), StoreError> {
-    let (lease, now) = writer;
+    let now = writer.1;
     for item in batch {
-        let result = sqlx::query(concat!(
-            "UPDATE step_runs SET state = 'in_flight', provider_ref = $1, \
-             checkpoint_json = $2, updated_at = $3 \
-             WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
-               AND state IN ('dispatching', 'in_flight')",
-            claimed!(7, 3, 8)
-        ))
-        .bind(&item.provider_ref)
-        .bind(json_text("checkpoint_json", &item.checkpoint)?)
-        .bind(now)
-        .bind(&item.key.run_id)
-        .bind(&item.key.step_id)
-        .bind(&item.key.item_key)
-        .bind(&lease.owner)
-        .bind(lease.holds_run())
-        .execute(&mut *conn)
-        .await?;
-        expect_one(
-            conn,
-            result.rows_affected(),
-            &item.key,
-            StepState::InFlight,
-            writer,
-        )
-        .await?;
+        let sql = guarded!(
+            Transition::Checkpoint,
+            concat!(
+                "UPDATE step_runs SET state = {to}, provider_ref = $1, checkpoint_json = $2, \
+                 updated_at = $3 \
+                 WHERE run_id = $4 AND step_id = $5 AND item_key = $6 AND {guard}",
+                claimed!(7, 3, 8)
+            )
+        );
+        let query = sqlx::query(sql)
+            .bind(&item.provider_ref)
+            .bind(json_text("checkpoint_json", &item.checkpoint)?)
+            .bind(now);
+        update_row(conn, query, &item.key, Transition::Checkpoint, writer).await?;
     }
     Ok(())
 }
@@ -306,58 +313,44 @@ async fn result_rows(
     batch: &[StepResult],
     writer: Writer<'_>,
 ) -> Result<(), StoreError> {
-    let (lease, now) = writer;
+    let now = writer.1;
     for item in batch {
-        let key = &item.key;
-        let (result, to) = match &item.outcome {
+        let (query, change) = match &item.outcome {
             Outcome::Succeeded {
                 output,
                 provider_ref,
             } => {
-                let result = sqlx::query(concat!(
-                    "UPDATE step_runs SET state = 'succeeded', output_json = $1, \
-                     provider_ref = COALESCE($2, provider_ref), error_class = NULL, \
-                     error_message = NULL, next_attempt_at = NULL, \
-                     claim_owner = NULL, claim_expires_at = NULL, updated_at = $3 \
-                     WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
-                       AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
-                    claimed!(7, 3, 8)
-                ))
-                .bind(json_text("output_json", output)?)
-                .bind(provider_ref)
-                .bind(now)
-                .bind(&key.run_id)
-                .bind(&key.step_id)
-                .bind(&key.item_key)
-                .bind(&lease.owner)
-                .bind(lease.holds_run())
-                .execute(&mut *conn)
-                .await?;
-                (result, StepState::Succeeded)
+                let sql = guarded!(
+                    Transition::Succeed,
+                    concat!(
+                        "UPDATE step_runs SET state = {to}, output_json = $1, \
+                         provider_ref = COALESCE($2, provider_ref), error_class = NULL, \
+                         error_message = NULL, next_attempt_at = NULL, \
+                         claim_owner = NULL, claim_expires_at = NULL, updated_at = $3 \
+                         WHERE run_id = $4 AND step_id = $5 AND item_key = $6 AND {guard}",
+                        claimed!(7, 3, 8)
+                    )
+                );
+                let output = json_text("output_json", output)?;
+                let query = sqlx::query(sql).bind(output).bind(provider_ref);
+                (query.bind(now), Transition::Succeed)
             }
             Outcome::Failed(error) => {
-                let result = sqlx::query(concat!(
-                    "UPDATE step_runs SET state = 'failed', error_class = $1, \
-                     error_message = $2, next_attempt_at = NULL, \
-                     claim_owner = NULL, claim_expires_at = NULL, updated_at = $3 \
-                     WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
-                       AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
-                    claimed!(7, 3, 8)
-                ))
-                .bind(&error.class)
-                .bind(&error.message)
-                .bind(now)
-                .bind(&key.run_id)
-                .bind(&key.step_id)
-                .bind(&key.item_key)
-                .bind(&lease.owner)
-                .bind(lease.holds_run())
-                .execute(&mut *conn)
-                .await?;
-                (result, StepState::Failed)
+                let sql = guarded!(
+                    Transition::Fail,
+                    concat!(
+                        "UPDATE step_runs SET state = {to}, error_class = $1, \
+                         error_message = $2, next_attempt_at = NULL, \
+                         claim_owner = NULL, claim_expires_at = NULL, updated_at = $3 \
+                         WHERE run_id = $4 AND step_id = $5 AND item_key = $6 AND {guard}",
+                        claimed!(7, 3, 8)
+                    )
+                );
+                let query = sqlx::query(sql).bind(&error.class).bind(&error.message);
+                (query.bind(now), Transition::Fail)
             }
         };
-        expect_one(conn, result.rows_affected(), key, to, writer).await?;
+        update_row(conn, query, &item.key, change, writer).await?;
         if let Some(attempt) = &item.attempt {
             insert_attempt(conn, attempt).await?;
         }
@@ -370,35 +363,24 @@ async fn retry_rows(
     batch: &[RetryLater],
     writer: Writer<'_>,
 ) -> Result<(), StoreError> {
-    let (lease, now) = writer;
+    let now = writer.1;
     for item in batch {
-        let result = sqlx::query(concat!(
-            "UPDATE step_runs SET \
-             state = CASE WHEN state = 'dispatching' THEN 'pending' ELSE state END, \
-             error_class = $1, error_message = $2, next_attempt_at = $3, updated_at = $4 \
-             WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
-               AND state IN ('pending', 'dispatching', 'in_flight')",
-            claimed!(8, 4, 9)
-        ))
-        .bind(&item.error.class)
-        .bind(&item.error.message)
-        .bind(ts(item.next_attempt_at))
-        .bind(now)
-        .bind(&item.key.run_id)
-        .bind(&item.key.step_id)
-        .bind(&item.key.item_key)
-        .bind(&lease.owner)
-        .bind(lease.holds_run())
-        .execute(&mut *conn)
-        .await?;
-        expect_one(
-            conn,
-            result.rows_affected(),
-            &item.key,
-            StepState::Pending,
-            writer,
-        )
-        .await?;
+        let sql = guarded!(
+            Transition::RetryLater,
+            concat!(
+                "UPDATE step_runs SET \
+                 state = CASE WHEN state = 'dispatching' THEN {to} ELSE state END, \
+                 error_class = $1, error_message = $2, next_attempt_at = $3, updated_at = $4 \
+                 WHERE run_id = $5 AND step_id = $6 AND item_key = $7 AND {guard}",
+                claimed!(8, 4, 9)
+            )
+        );
+        let query = sqlx::query(sql)
+            .bind(&item.error.class)
+            .bind(&item.error.message)
+            .bind(ts(item.next_attempt_at))
+            .bind(now);
+        update_row(conn, query, &item.key, Transition::RetryLater, writer).await?;
         if let Some(attempt) = &item.attempt {
             insert_attempt(conn, attempt).await?;
         }
@@ -411,67 +393,42 @@ async fn waiting_rows(
     batch: &[Waiting],
     writer: Writer<'_>,
 ) -> Result<(), StoreError> {
-    let (lease, now) = writer;
+    let now = writer.1;
     for item in batch {
-        let result = sqlx::query(concat!(
-            "UPDATE step_runs SET state = 'waiting', \
-             request_json = COALESCE($1, request_json), next_attempt_at = $2, \
-             deadline_at = $3, event_id = NULL, updated_at = $4 \
-             WHERE run_id = $5 AND step_id = $6 AND item_key = $7 \
-               AND state IN ('pending', 'waiting')",
-            claimed!(8, 4, 9)
-        ))
-        .bind(opt_json_text("request_json", item.request.as_ref())?)
-        .bind(opt_ts(item.next_check_at))
-        .bind(opt_ts(item.deadline_at))
-        .bind(now)
-        .bind(&item.key.run_id)
-        .bind(&item.key.step_id)
-        .bind(&item.key.item_key)
-        .bind(&lease.owner)
-        .bind(lease.holds_run())
-        .execute(&mut *conn)
-        .await?;
-        expect_one(
-            conn,
-            result.rows_affected(),
-            &item.key,
-            StepState::Waiting,
-            writer,
-        )
-        .await?;
+        let sql = guarded!(
+            Transition::Wait,
+            concat!(
+                "UPDATE step_runs SET state = {to}, \
+                 request_json = COALESCE($1, request_json), next_attempt_at = $2, \
+                 deadline_at = $3, event_id = NULL, updated_at = $4 \
+                 WHERE run_id = $5 AND step_id = $6 AND item_key = $7 AND {guard}",
+                claimed!(8, 4, 9)
+            )
+        );
+        let query = sqlx::query(sql)
+            .bind(opt_json_text("request_json", item.request.as_ref())?)
+            .bind(opt_ts(item.next_check_at))
+            .bind(opt_ts(item.deadline_at))
+            .bind(now);
+        update_row(conn, query, &item.key, Transition::Wait, writer).await?;
     }
     Ok(())
 }
 
 async fn skip_rows(conn: &mut Conn, batch: &[Skip], writer: Writer<'_>) -> Result<(), StoreError> {
-    let (lease, now) = writer;
+    let now = writer.1;
     for item in batch {
-        let result = sqlx::query(concat!(
-            "UPDATE step_runs SET state = 'skipped', skip_reason = $1, \
-             next_attempt_at = NULL, \
-                     claim_owner = NULL, claim_expires_at = NULL, updated_at = $2 \
-             WHERE run_id = $3 AND step_id = $4 AND item_key = $5 \
-               AND state IN ('pending', 'waiting')",
-            claimed!(6, 2, 7)
-        ))
-        .bind(&item.reason)
-        .bind(now)
-        .bind(&item.key.run_id)
-        .bind(&item.key.step_id)
-        .bind(&item.key.item_key)
-        .bind(&lease.owner)
-        .bind(lease.holds_run())
-        .execute(&mut *conn)
-        .await?;
-        expect_one(
-            conn,
-            result.rows_affected(),
-            &item.key,
-            StepState::Skipped,
-            writer,
-        )
-        .await?;
+        let sql = guarded!(
+            Transition::Skip,
+            concat!(
+                "UPDATE step_runs SET state = {to}, skip_reason = $1, next_attempt_at = NULL, \
+                 claim_owner = NULL, claim_expires_at = NULL, updated_at = $2 \
+                 WHERE run_id = $3 AND step_id = $4 AND item_key = $5 AND {guard}",
+                claimed!(6, 2, 7)
+            )
+        );
+        let query = sqlx::query(sql).bind(&item.reason).bind(now);
+        update_row(conn, query, &item.key, Transition::Skip, writer).await?;
     }
     Ok(())
 }
@@ -481,33 +438,20 @@ async fn attention_rows(
     batch: &[Attention],
     writer: Writer<'_>,
 ) -> Result<(), StoreError> {
-    let (lease, now) = writer;
+    let now = writer.1;
     for item in batch {
-        let result = sqlx::query(concat!(
-            "UPDATE step_runs SET state = 'needs_attention', error_class = 'needs_attention', \
-             error_message = $1, next_attempt_at = NULL, \
-                     claim_owner = NULL, claim_expires_at = NULL, updated_at = $2 \
-             WHERE run_id = $3 AND step_id = $4 AND item_key = $5 \
-               AND state IN ('pending', 'dispatching', 'in_flight', 'waiting')",
-            claimed!(6, 2, 7)
-        ))
-        .bind(&item.message)
-        .bind(now)
-        .bind(&item.key.run_id)
-        .bind(&item.key.step_id)
-        .bind(&item.key.item_key)
-        .bind(&lease.owner)
-        .bind(lease.holds_run())
-        .execute(&mut *conn)
-        .await?;
-        expect_one(
-            conn,
-            result.rows_affected(),
-            &item.key,
-            StepState::NeedsAttention,
-            writer,
-        )
-        .await?;
+        let sql = guarded!(
+            Transition::Attention,
+            concat!(
+                "UPDATE step_runs SET state = {to}, error_class = 'needs_attention', \
+                 error_message = $1, next_attempt_at = NULL, \
+                 claim_owner = NULL, claim_expires_at = NULL, updated_at = $2 \
+                 WHERE run_id = $3 AND step_id = $4 AND item_key = $5 AND {guard}",
+                claimed!(6, 2, 7)
+            )
+        );
+        let query = sqlx::query(sql).bind(&item.message).bind(now);
+        update_row(conn, query, &item.key, Transition::Attention, writer).await?;
     }
     Ok(())
 }
@@ -570,7 +514,7 @@ async fn dispatch_refusal(
     item: &Dispatch,
     writer: Writer<'_>,
 ) -> StoreError {
-    let refused = refusal(conn, &key, StepState::Dispatching, Some(writer)).await;
+    let refused = refusal(conn, &key, Transition::Dispatch.to(), Some(writer)).await;
     if !matches!(
         refused,
         StoreError::InvalidTransition {

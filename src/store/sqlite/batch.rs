@@ -26,6 +26,7 @@ use crate::store::error::StoreError;
 use crate::store::keys::request_digest;
 use crate::store::run::Lease;
 use crate::store::step::{Checkpoint, Dispatch, Outcome, StepResult};
+use crate::store::transition::Transition;
 
 /// Rows per statement: the widest (attempts, 13 parameters a row) stays far below SQLite's
 /// 32,766 parameters.
@@ -47,15 +48,15 @@ pub(super) enum Batched {
     Replay,
 }
 
-/// The guard every hot transition shares: the row named by `v` exists in one of `states`,
-/// and the writer may write it (`claimed!`: its claim, or nobody's for the run's holder).
-/// Leaves the statement open for more conditions.
-fn guard(q: &mut QueryBuilder<Sqlite>, states: &str, (lease, now): Writer<'_>) {
+/// The guard every hot transition shares: the row named by `v` is in a state `change` may
+/// come from, and the writer may write it (`claimed!`: its claim, or nobody's for the run's
+/// holder). Leaves the statement open for more conditions.
+fn guard(q: &mut QueryBuilder<Sqlite>, change: Transition, (lease, now): Writer<'_>) {
     q.push(
         " FROM v WHERE step_runs.run_id = v.v_run AND step_runs.step_id = v.v_step \
-         AND step_runs.item_key = v.v_item AND step_runs.state IN ",
+         AND step_runs.item_key = v.v_item AND step_runs.",
     );
-    q.push(states);
+    q.push(change.guard());
     q.push(" AND ((step_runs.claim_owner = ")
         .push_bind(lease.owner.clone())
         .push(" AND step_runs.claim_expires_at > ")
@@ -114,7 +115,7 @@ fn push_dispatches(
              attempts = step_runs.attempts + 1, next_attempt_at = NULL, updated_at = ",
         ))
         .push_bind(now);
-        guard(q, "('pending', 'dispatching')", (lease, now));
+        guard(q, Transition::Dispatch, (lease, now));
         // A step already dispatching is re-sent only with its key and request.
         q.push(
             " AND (step_runs.state = 'pending' OR (step_runs.idempotency_key = v.v_key \
@@ -148,7 +149,7 @@ fn push_checkpoints(
              checkpoint_json = v.v_cp, updated_at = ",
         )
         .push_bind(now);
-        guard(q, "('dispatching', 'in_flight')", (lease, now));
+        guard(q, Transition::Checkpoint, (lease, now));
         q.push(";");
     }
     Ok(batch.len())
@@ -161,7 +162,6 @@ fn push_results(
     batch: &[StepResult],
     (lease, now): Writer<'_>,
 ) -> Result<usize, StoreError> {
-    const FROM: &str = "('pending', 'dispatching', 'in_flight', 'waiting')";
     let mut succeeded = Vec::new();
     let mut failed = Vec::new();
     for r in batch {
@@ -194,7 +194,7 @@ fn push_results(
              claim_expires_at = NULL, updated_at = ",
         )
         .push_bind(now);
-        guard(q, FROM, (lease, now));
+        guard(q, Transition::Succeed, (lease, now));
         q.push(";");
     }
     for chunk in failed.chunks(ROWS_PER_STATEMENT) {
@@ -212,7 +212,7 @@ fn push_results(
              claim_expires_at = NULL, updated_at = ",
         )
         .push_bind(now);
-        guard(q, FROM, (lease, now));
+        guard(q, Transition::Fail, (lease, now));
         q.push(";");
     }
     let attempts: Vec<&NewAttempt> = batch.iter().filter_map(|r| r.attempt.as_ref()).collect();
