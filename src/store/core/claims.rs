@@ -9,14 +9,14 @@
 //! neither waits for the holder or an operator either. Publishing and giving claims back
 //! notify the other workers ([`StoreNotice::StepShared`]).
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use sqlx::Row;
 
 use super::codec::{get_count, step_columns, step_from_row};
-use super::dialect::{
-    Conn, Store, by_bytes, get_ts, notify, release_claims, row_key, skip_locked, ts,
-};
+use super::dialect::{Conn, Store, get_ts, notify, sql, ts};
+use super::transitions::share_run;
 use crate::store::claim::{ClaimRole, ClaimSummary, ItemClaim, SharedStep, claimable};
 use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
@@ -107,9 +107,9 @@ impl Store {
                AND seq > s.first_seq AND seq <= s.last_seq AND ",
             claimable!(Helper, 1),
             ") ORDER BY s.shared_at, s.run_id",
-            by_bytes!(),
+            sql!(by_bytes),
             ", s.step_id",
-            by_bytes!()
+            sql!(by_bytes)
         ))
         .bind(ts(self.now()))
         .fetch_all(&self.pool)
@@ -126,16 +126,16 @@ impl Store {
                 sqlx::query(concat!(
                     "UPDATE step_runs SET claim_owner = $1, claim_expires_at = $2 \
                      WHERE ",
-                    row_key!(tuple),
+                    sql!(row_key),
                     " IN (SELECT ",
-                    row_key!(select),
+                    sql!(row_key_select),
                     " FROM step_runs WHERE run_id = $3 \
                        AND seq > $4 AND seq <= $5 AND step_id = $6 AND item_key <> '' AND ",
                     claimable!($role, 7),
                     " ORDER BY seq ",
                     $order,
                     " LIMIT $8",
-                    skip_locked!(),
+                    sql!(skip_locked),
                     ") RETURNING ",
                     step_columns!()
                 ))
@@ -171,11 +171,11 @@ impl Store {
         let now = self.now();
         let done = sqlx::query(concat!(
             "UPDATE step_runs SET claim_expires_at = $1 WHERE ",
-            row_key!(tuple),
+            sql!(row_key),
             " IN (SELECT ",
-            row_key!(select),
+            sql!(row_key_select),
             " FROM step_runs WHERE claim_owner = $2 AND claim_expires_at > $3",
-            skip_locked!(),
+            sql!(skip_locked),
             ")"
         ))
         .bind(ts(now + ttl_delta(ttl)))
@@ -192,11 +192,11 @@ impl Store {
              MAX(claim_expires_at) AS expires_at FROM step_runs \
              WHERE claim_owner IS NOT NULL AND claim_expires_at > $1 \
              GROUP BY claim_owner, run_id, step_id ORDER BY claim_owner",
-            by_bytes!(),
+            sql!(by_bytes),
             ", run_id",
-            by_bytes!(),
+            sql!(by_bytes),
             ", step_id",
-            by_bytes!()
+            sql!(by_bytes)
         ))
         .bind(ts(self.now()))
         .fetch_all(&self.pool)
@@ -213,18 +213,45 @@ impl Store {
             })
             .collect()
     }
+
+    /// Clears `owner`'s claims on the items of `run_id` and tells the other workers which
+    /// steps have items to take again (in byte order of their ids). Checks the run first with
+    /// [`share_run`], as a helper's batch does: on Postgres an operator's cancel changes the
+    /// same rows after locking the run, and would otherwise deadlock with this `UPDATE`.
+    async fn release_claims_inner(&self, run_id: &str, owner: &str) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        if !share_run(&mut tx, run_id).await? {
+            return Ok(0);
+        }
+        let released = sqlx::query(
+            "UPDATE step_runs SET claim_owner = NULL, claim_expires_at = NULL \
+             WHERE claim_owner = $1 AND run_id = $2 RETURNING step_id",
+        )
+        .bind(owner)
+        .bind(run_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let steps = released
+            .iter()
+            .map(|row| row.try_get("step_id"))
+            .collect::<Result<BTreeSet<String>, _>>()?;
+        for step_id in &steps {
+            notify_shared(&mut tx, run_id, step_id).await?;
+        }
+        tx.commit().await?;
+        Ok(released.len() as u64)
+    }
 }
 
 #[async_trait::async_trait]
 impl ClaimStore for Store {
     async fn share_step(&self, step: &SharedStep) -> Result<(), StoreError> {
-        let result = self.share_step_inner(step).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.share_step_inner(step)).await
     }
 
     async fn unshare_step(&self, run_id: &str, step_id: &str) -> Result<(), StoreError> {
-        let result = self.unshare_step_inner(run_id, step_id).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.unshare_step_inner(run_id, step_id))
+            .await
     }
 
     async fn load_shared_step(
@@ -232,32 +259,28 @@ impl ClaimStore for Store {
         run_id: &str,
         step_id: &str,
     ) -> Result<Option<SharedStep>, StoreError> {
-        let result = self.load_shared_step_inner(run_id, step_id).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.load_shared_step_inner(run_id, step_id))
+            .await
     }
 
     async fn steps_to_help(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let result = self.steps_to_help_inner().await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.steps_to_help_inner()).await
     }
 
     async fn claim_items(&self, claim: &ItemClaim) -> Result<Vec<StepRecord>, StoreError> {
-        let result = self.claim_items_inner(claim).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.claim_items_inner(claim)).await
     }
 
     async fn renew_claims(&self, owner: &str, ttl: Duration) -> Result<u64, StoreError> {
-        let result = self.renew_claims_inner(owner, ttl).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.renew_claims_inner(owner, ttl)).await
     }
 
     async fn list_claims(&self) -> Result<Vec<ClaimSummary>, StoreError> {
-        let result = self.list_claims_inner().await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.list_claims_inner()).await
     }
 
     async fn release_claims(&self, run_id: &str, owner: &str) -> Result<u64, StoreError> {
-        let result = release_claims(self, run_id, owner).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.release_claims_inner(run_id, owner))
+            .await
     }
 }

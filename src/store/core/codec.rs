@@ -1,12 +1,12 @@
 //! How values are written to and read back from columns on both backends: JSON as text
 //! (numbers keep their exact text), enums by name, times through the dialect's `get_ts`, and
-//! rows decoded into the store's records.
+//! rows decoded into the store's records; and how database errors are named.
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde_json::Value;
 use sqlx::Row;
 
-use super::dialect::{DbRow, get_opt_ts, get_ts};
+use super::dialect::{DbRow, Store, get_opt_ts, get_ts};
 use crate::store::attempt::{AttemptRecord, NewAttempt};
 use crate::store::error::StoreError;
 use crate::store::event::{EventRecord, NewEvent};
@@ -24,6 +24,22 @@ pub(super) fn truncate(time: DateTime<Utc>) -> DateTime<Utc> {
 /// `approved_at`).
 pub(super) fn ts_text(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+impl Store {
+    /// "Now", from the store's clock, at the precision times are stored with.
+    pub(super) fn now(&self) -> DateTime<Utc> {
+        truncate(self.clock.now())
+    }
+
+    /// The result of a store call, a read-only refusal named as such: what every trait
+    /// method returns.
+    pub(super) async fn classified<T>(
+        &self,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        call.await.map_err(|e| self.classify(e))
+    }
 }
 
 /// Whether the error is a UNIQUE or PRIMARY KEY violation.

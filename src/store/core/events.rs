@@ -158,22 +158,19 @@ impl EventStore for Store {
         event: &NewEvent,
         wake: &[StepKey],
     ) -> Result<EventInsert, StoreError> {
-        let result = self.insert_event_inner(event, wake).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.insert_event_inner(event, wake)).await
     }
 
     async fn mark_event_matched(&self, event_id: i64, key: &StepKey) -> Result<(), StoreError> {
-        let result = self.mark_event_matched_inner(event_id, key).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.mark_event_matched_inner(event_id, key))
+            .await
     }
 
     async fn load_event(&self, event_id: i64) -> Result<EventRecord, StoreError> {
-        let result = self.load_event_inner(event_id).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.load_event_inner(event_id)).await
     }
 
     async fn list_events(&self, filter: &EventFilter) -> Result<Vec<EventRecord>, StoreError> {
-        let result = self.list_events_inner(filter).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.list_events_inner(filter)).await
     }
 }

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::Row;
 
-use super::codec::{get_count, json_text};
-use super::dialect::{Conn, RUN_STATUS_FOR_UPDATE, Store, Ts, get_ts, json_ts, notify, ts};
+use super::codec::{get_count, json_text, ts_text};
+use super::dialect::{Conn, Store, Ts, get_ts, notify, sql, ts};
 use super::transitions::{refusal, reset_failed};
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
@@ -31,7 +31,8 @@ impl Store {
         let at = self.now();
         let now = &ts(at);
         let mut tx = self.begin_write().await?;
-        let status: String = sqlx::query(RUN_STATUS_FOR_UPDATE)
+        let status_sql = concat!("SELECT status FROM runs WHERE id = $1", sql!(lock_run));
+        let status: String = sqlx::query(status_sql)
             .bind(&action.run_id)
             .fetch_optional(&mut *tx)
             .await?
@@ -57,7 +58,7 @@ impl Store {
                 let output = json!({
                     "approved_by": action.actor,
                     "reason": action.reason,
-                    "approved_at": json_ts(now),
+                    "approved_at": ts_text(at),
                 });
                 succeed(&mut tx, Transition::Approve, &key, None, &output, now).await?
             }
@@ -341,12 +342,10 @@ impl OperatorStore for Store {
         &self,
         action: &OperatorAction,
     ) -> Result<OperatorRecord, StoreError> {
-        let result = self.apply_inner(action).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.apply_inner(action)).await
     }
 
     async fn list_operator_actions(&self, run_id: &str) -> Result<Vec<OperatorRecord>, StoreError> {
-        let result = self.list_inner(run_id).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.list_inner(run_id)).await
     }
 }

@@ -12,10 +12,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row};
 
-use super::codec::{listed_run_columns, run_columns, run_from_row};
+use super::codec::{is_unique_violation, json_text, listed_run_columns, run_columns, run_from_row};
 use super::dialect::{
-    Conn, Db, Store, by_bytes, get_opt_ts, insert_run_row, insert_step_rows, notify,
-    runs_with_inputs, skip_locked, ts,
+    Conn, Db, INPUTS_IN_RUN_ROW, Store, get_opt_ts, insert_step_rows, notify, opt_ts, sql, ts,
 };
 use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
@@ -45,6 +44,63 @@ pub(super) async fn insert_run(
     insert_step_rows(conn, &run.id, steps, &ts(now)).await
 }
 
+/// Inserts the run's row, and its inputs in it or in `run_inputs` ([`INPUTS_IN_RUN_ROW`]);
+/// [`StoreError::RunExists`] if the id is taken.
+async fn insert_run_row(
+    conn: &mut Conn,
+    run: &NewRun,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let inputs = json_text("inputs_json", &run.inputs)?;
+    let mut insert = sqlx::query(concat!(
+        "INSERT INTO runs (id, workflow_name, workflow_path, workflow_hash, inputs_hash, \
+         plan_hash, status, created_at, updated_at, scheduled_for, lease_owner, \
+         lease_expires_at",
+        sql!(inputs_column),
+        ") VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $8, $9, $10",
+        sql!(inputs_parameter),
+        ")"
+    ))
+    .bind(&run.id)
+    .bind(&run.workflow_name)
+    .bind(&run.workflow_path)
+    .bind(&run.workflow_hash)
+    .bind(&run.inputs_hash)
+    .bind(&run.plan_hash)
+    .bind(ts(now))
+    .bind(opt_ts(run.scheduled_for))
+    .bind(run.lease.as_ref().map(|l| &l.owner))
+    .bind(run.lease.as_ref().map(|l| ts(now + ttl_delta(l.ttl))));
+    if INPUTS_IN_RUN_ROW {
+        insert = insert.bind(&inputs);
+    }
+    match insert.execute(&mut *conn).await {
+        Err(error) if is_unique_violation(&error) => {
+            return Err(StoreError::RunExists {
+                run_id: run.id.clone(),
+            });
+        }
+        other => other?,
+    };
+    if !INPUTS_IN_RUN_ROW {
+        sqlx::query("INSERT INTO run_inputs (run_id, inputs_json) VALUES ($1, $2)")
+            .bind(&run.id)
+            .bind(inputs)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// [`StoreError::LeaseLost`]: `owner` does not hold the run, `holder` (who may) does.
+fn lease_lost(run_id: &str, owner: &str, holder: Option<(String, DateTime<Utc>)>) -> StoreError {
+    StoreError::LeaseLost {
+        run_id: run_id.to_owned(),
+        owner: owner.to_owned(),
+        holder: holder.map(|(holder, _)| holder),
+    }
+}
+
 impl Store {
     async fn create_run_inner(&self, run: &NewRun, steps: &[NewStep]) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
@@ -64,7 +120,7 @@ impl Store {
             "SELECT ",
             run_columns!(),
             " FROM ",
-            runs_with_inputs!(),
+            sql!(runs_with_inputs),
             " WHERE id = $1"
         ))
         .bind(run_id)
@@ -95,7 +151,7 @@ impl Store {
         }
         query.push(concat!(
             " ORDER BY created_at DESC, id",
-            by_bytes!(),
+            sql!(by_bytes),
             " DESC"
         ));
         if let Some(limit) = filter.limit {
@@ -166,11 +222,7 @@ impl Store {
                 expires_at,
             }),
             // Released between the two statements; the caller may simply try again.
-            None => Err(StoreError::LeaseLost {
-                run_id: run_id.to_owned(),
-                owner: owner.to_owned(),
-                holder: None,
-            }),
+            None => Err(lease_lost(run_id, owner, None)),
         }
     }
 
@@ -202,11 +254,8 @@ impl Store {
                 scope: LeaseScope::Run,
             });
         }
-        Err(StoreError::LeaseLost {
-            run_id: run_id.to_owned(),
-            owner: owner.to_owned(),
-            holder: self.current_holder(run_id).await?.map(|(h, _)| h),
-        })
+        let holder = self.current_holder(run_id).await?;
+        Err(lease_lost(run_id, owner, holder))
     }
 
     /// Who holds a run's lease (possibly expired).
@@ -266,9 +315,9 @@ impl Store {
         }
         update.push(concat!(
             " ORDER BY created_at, id",
-            by_bytes!(),
+            sql!(by_bytes),
             " LIMIT 1",
-            skip_locked!(),
+            sql!(skip_locked),
             ") RETURNING id"
         ));
         // SQLite lets one writer in at a time, so the select and the update cannot interleave
@@ -306,14 +355,8 @@ impl Store {
                 ..lease.clone()
             });
         }
-        Err(StoreError::LeaseLost {
-            run_id: lease.run_id.clone(),
-            owner: lease.owner.clone(),
-            holder: self
-                .current_holder(&lease.run_id)
-                .await?
-                .map(|(holder, _)| holder),
-        })
+        let holder = self.current_holder(&lease.run_id).await?;
+        Err(lease_lost(&lease.run_id, &lease.owner, holder))
     }
 
     /// Gives the run back; if it can still be claimed, tells the other workers.
@@ -344,18 +387,15 @@ impl Store {
 #[async_trait::async_trait]
 impl RunStore for Store {
     async fn create_run(&self, run: &NewRun, steps: &[NewStep]) -> Result<(), StoreError> {
-        let result = self.create_run_inner(run, steps).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.create_run_inner(run, steps)).await
     }
 
     async fn load_run(&self, run_id: &str) -> Result<RunRecord, StoreError> {
-        let result = self.load_run_inner(run_id).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.load_run_inner(run_id)).await
     }
 
     async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError> {
-        let result = self.list_runs_inner(filter).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.list_runs_inner(filter)).await
     }
 
     async fn set_run_status(
@@ -364,8 +404,8 @@ impl RunStore for Store {
         status: RunStatus,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
-        let result = self.set_run_status_inner(run_id, status, error).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.set_run_status_inner(run_id, status, error))
+            .await
     }
 
     async fn acquire_lease(
@@ -374,8 +414,8 @@ impl RunStore for Store {
         owner: &str,
         ttl: Duration,
     ) -> Result<Lease, StoreError> {
-        let result = self.acquire_lease_inner(run_id, owner, ttl).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.acquire_lease_inner(run_id, owner, ttl))
+            .await
     }
 
     async fn take_over_lease(
@@ -385,8 +425,8 @@ impl RunStore for Store {
         owner: &str,
         ttl: Duration,
     ) -> Result<Lease, StoreError> {
-        let result = self.take_over_lease_inner(run_id, from, owner, ttl).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.take_over_lease_inner(run_id, from, owner, ttl))
+            .await
     }
 
     async fn claim_next_run(
@@ -395,17 +435,15 @@ impl RunStore for Store {
         ttl: Duration,
         claim: &Claim,
     ) -> Result<Option<Lease>, StoreError> {
-        let result = self.claim_next_run_inner(owner, ttl, claim).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.claim_next_run_inner(owner, ttl, claim))
+            .await
     }
 
     async fn renew_lease(&self, lease: &Lease, ttl: Duration) -> Result<Lease, StoreError> {
-        let result = self.renew_lease_inner(lease, ttl).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.renew_lease_inner(lease, ttl)).await
     }
 
     async fn release_lease(&self, lease: &Lease) -> Result<(), StoreError> {
-        let result = self.release_lease_inner(lease).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.release_lease_inner(lease)).await
     }
 }

@@ -121,8 +121,8 @@ impl ScheduleStore for Store {
         slot: DateTime<Utc>,
         run_id: &str,
     ) -> Result<bool, StoreError> {
-        let result = self.claim_slot_inner(workflow, slot, run_id).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.claim_slot_inner(workflow, slot, run_id))
+            .await
     }
 
     async fn start_slot_run(
@@ -132,8 +132,8 @@ impl ScheduleStore for Store {
         run: &NewRun,
         steps: &[NewStep],
     ) -> Result<bool, StoreError> {
-        let result = self.start_slot_run_inner(workflow, slot, run, steps).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.start_slot_run_inner(workflow, slot, run, steps))
+            .await
     }
 
     async fn fail_slot_run(
@@ -143,12 +143,11 @@ impl ScheduleStore for Store {
         run: &NewRun,
         error: &str,
     ) -> Result<bool, StoreError> {
-        let result = self.fail_slot_run_inner(workflow, slot, run, error).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.fail_slot_run_inner(workflow, slot, run, error))
+            .await
     }
 
     async fn last_slot(&self, workflow: &str) -> Result<Option<SlotRecord>, StoreError> {
-        let result = self.last_slot_inner(workflow).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.last_slot_inner(workflow)).await
     }
 }

@@ -6,7 +6,7 @@ use sqlx::{QueryBuilder, Row};
 use super::codec::{
     attempt_columns, attempt_from_row, get_count, parse_step_state, step_columns, step_from_row,
 };
-use super::dialect::{Db, Store, by_bytes, load_steps};
+use super::dialect::{Db, Store, load_steps, sql};
 use crate::store::attempt::{AttemptRecord, NewAttempt};
 use crate::store::batch::WriteBatch;
 use crate::store::error::StoreError;
@@ -80,8 +80,7 @@ impl Store {
 #[async_trait::async_trait]
 impl StepStore for Store {
     async fn load_steps(&self, run_id: &str) -> Result<Vec<StepRecord>, StoreError> {
-        let result = load_steps(self, run_id, None).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(load_steps(self, run_id, None)).await
     }
 
     async fn load_step_rows(
@@ -89,13 +88,12 @@ impl StepStore for Store {
         run_id: &str,
         step_id: &str,
     ) -> Result<Vec<StepRecord>, StoreError> {
-        let result = load_steps(self, run_id, Some(step_id)).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(load_steps(self, run_id, Some(step_id)))
+            .await
     }
 
     async fn load_step(&self, key: &StepKey) -> Result<StepRecord, StoreError> {
-        let result = self.load_step_inner(key).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.load_step_inner(key)).await
     }
 
     async fn steps_in_state(
@@ -117,8 +115,7 @@ impl StepStore for Store {
             list.push_bind(state.as_str());
         }
         query.push(") ORDER BY seq");
-        let result = self.fetch_steps(&mut query).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.fetch_steps(&mut query)).await
     }
 
     async fn waiting_steps(&self) -> Result<Vec<StepRecord>, StoreError> {
@@ -126,21 +123,18 @@ impl StepStore for Store {
             "SELECT ",
             step_columns!(),
             " FROM step_runs WHERE state = 'waiting' ORDER BY run_id",
-            by_bytes!(),
+            sql!(by_bytes),
             ", seq"
         ));
-        let result = self.fetch_steps(&mut query).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.fetch_steps(&mut query)).await
     }
 
     async fn count_steps(&self, run_id: &str) -> Result<Vec<StepCount>, StoreError> {
-        let result = self.count_steps_inner(run_id).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.count_steps_inner(run_id)).await
     }
 
     async fn commit_batch(&self, lease: &Lease, batch: &WriteBatch) -> Result<(), StoreError> {
-        let result = self.commit_batch_inner(lease, batch).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.commit_batch_inner(lease, batch)).await
     }
 
     async fn reset_failed_items(
@@ -148,17 +142,15 @@ impl StepStore for Store {
         run_id: &str,
         step_id: Option<&str>,
     ) -> Result<u64, StoreError> {
-        let result = self.reset_failed_items_inner(run_id, step_id).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.reset_failed_items_inner(run_id, step_id))
+            .await
     }
 
     async fn record_attempts(&self, batch: &[NewAttempt]) -> Result<(), StoreError> {
-        let result = self.record_attempts_inner(batch).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.record_attempts_inner(batch)).await
     }
 
     async fn load_attempts(&self, run_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
-        let result = self.load_attempts_inner(run_id).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.load_attempts_inner(run_id)).await
     }
 }

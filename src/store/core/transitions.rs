@@ -21,7 +21,7 @@
 use sqlx::Row;
 
 use super::codec::{is_foreign_key_violation, json_text, opt_json_text, parse_step_state};
-use super::dialect::{Conn, Db, Store, Ts, commit_batched, lock_runs, opt_ts, share_run, ts};
+use super::dialect::{Conn, Db, Store, Ts, commit_batched, lock_runs, opt_ts, sql, ts};
 use crate::store::attempt::NewAttempt;
 use crate::store::batch::WriteBatch;
 use crate::store::claim::{claim_lost, claimed};
@@ -193,6 +193,22 @@ async fn fence(conn: &mut Conn, lease: &Lease, now: &Ts) -> Result<(), StoreErro
             .try_get::<Option<String>, _>("lease_owner")?
             .filter(|holder| *holder != lease.owner),
     })
+}
+
+/// Whether the run exists, read before a helper (a worker holding only claims on its items)
+/// changes its step rows. On Postgres this share-locks the run's row: helpers' transactions
+/// then take turns with the holder's fence `UPDATE` and with operator actions, which lock the
+/// run's row first (see [`lock_runs`]), so they cannot deadlock with a cancel on the step
+/// rows; helpers do not block each other.
+pub(super) async fn share_run(conn: &mut Conn, run_id: &str) -> Result<bool, StoreError> {
+    let row = sqlx::query(concat!(
+        "SELECT id FROM runs WHERE id = $1",
+        sql!(share_run)
+    ))
+    .bind(run_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.is_some())
 }
 
 /// `failed → pending` for a run, optionally narrowed to a step and an item.

@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use tokio::sync::mpsc;
 
-use super::dialect::{DbRow, Store, by_bytes, get_ts, listen, ts};
+use super::dialect::{DbRow, Store, get_ts, listen, sql, ts};
 use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
@@ -78,9 +78,9 @@ impl Store {
     async fn list_workers_inner(&self) -> Result<Vec<WorkerRecord>, StoreError> {
         sqlx::query(concat!(
             "SELECT * FROM workers ORDER BY name",
-            by_bytes!(),
+            sql!(by_bytes),
             ", id",
-            by_bytes!()
+            sql!(by_bytes)
         ))
         .fetch_all(&self.pool)
         .await?
@@ -93,22 +93,18 @@ impl Store {
 #[async_trait::async_trait]
 impl WorkerStore for Store {
     async fn report_worker(&self, info: &WorkerInfo, ttl: Duration) -> Result<(), StoreError> {
-        let result = self.report_worker_inner(info, ttl).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.report_worker_inner(info, ttl)).await
     }
 
     async fn remove_worker(&self, id: &str) -> Result<(), StoreError> {
-        let result = self.remove_worker_inner(id).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.remove_worker_inner(id)).await
     }
 
     async fn list_workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
-        let result = self.list_workers_inner().await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.list_workers_inner()).await
     }
 
     async fn notices(&self) -> Result<Option<mpsc::UnboundedReceiver<StoreNotice>>, StoreError> {
-        let result = listen(self).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(listen(self)).await
     }
 }

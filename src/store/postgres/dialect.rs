@@ -8,15 +8,11 @@ use sqlx::{PgPool, QueryBuilder, Row};
 
 use tokio::sync::mpsc;
 
-use super::claims::notify_shared;
-use super::codec::{
-    get_count, is_unique_violation, json_text, step_columns, step_from_row, ts_text,
-};
+use super::codec::{step_columns, step_from_row};
 use crate::store::batch::WriteBatch;
-use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
-use crate::store::run::{Lease, NewRun};
+use crate::store::run::Lease;
 use crate::store::step::{NewStep, StepRecord, StepState};
 
 pub(super) use super::PostgresStore as Store;
@@ -28,40 +24,46 @@ pub(super) use sqlx::postgres::PgRow as DbRow;
 /// A time as bound and compared in SQL: TIMESTAMPTZ.
 pub(super) type Ts = DateTime<Utc>;
 
-/// Ids and names compare byte by byte, as in SQLite, whatever the database's collation.
-macro_rules! by_bytes {
-    () => {
+/// The pieces of SQL that differ between the backends, as literals for `concat!`.
+macro_rules! sql {
+    // Ids and names compare byte by byte, as in SQLite, whatever the database's collation.
+    (by_bytes) => {
         " COLLATE \"C\""
     };
-}
-pub(super) use by_bytes;
-
-/// Claimers pass over rows another transaction is claiming or writing, instead of waiting.
-macro_rules! skip_locked {
-    () => {
+    // Claimers pass over rows another transaction is claiming or writing, instead of waiting.
+    (skip_locked) => {
         " FOR UPDATE SKIP LOCKED"
     };
-}
-pub(super) use skip_locked;
-
-/// Names one step row: its primary key, as a row value (`tuple`) or as a select list.
-macro_rules! row_key {
-    (tuple) => {
+    // A step row, in a condition and in a select list: its primary key.
+    (row_key) => {
         "(run_id, step_id, item_key)"
     };
-    (select) => {
+    (row_key_select) => {
         "run_id, step_id, item_key"
     };
-}
-pub(super) use row_key;
-
-/// Where a run's row and its inputs are read from: its own row holds them.
-macro_rules! runs_with_inputs {
-    () => {
+    // A run's row holds its inputs.
+    (runs_with_inputs) => {
         "runs"
     };
+    (inputs_column) => {
+        ", inputs_json"
+    };
+    (inputs_parameter) => {
+        ", $11"
+    };
+    // Before changing a run's steps: share-lock its row (a helper), or lock it (see
+    // [`lock_runs`]).
+    (share_run) => {
+        " FOR SHARE"
+    };
+    (lock_run) => {
+        " FOR NO KEY UPDATE"
+    };
 }
-pub(super) use runs_with_inputs;
+pub(super) use sql;
+
+/// Whether the run's row holds its inputs (else [`insert_run_row`] writes `run_inputs`).
+pub(super) const INPUTS_IN_RUN_ROW: bool = true;
 
 /// Step rows per `INSERT … SELECT FROM UNNEST`: one statement carries five arrays, whatever
 /// their length, so this only bounds the size of one message to the server.
@@ -106,11 +108,6 @@ pub(super) fn get_opt_ts(
     Ok(row.try_get(column)?)
 }
 
-/// A bound time as it appears inside JSON the store writes: the SQLite store's text.
-pub(super) fn json_ts(time: &Ts) -> String {
-    ts_text(*time)
-}
-
 /// Locks the rows of the runs whose steps a transaction is about to change, in id order,
 /// before it touches any step row. Every transaction that changes step rows does this first
 /// (a batch through its lease fence, operator actions through their run check), so
@@ -132,23 +129,6 @@ pub(super) async fn lock_runs<'a>(
     Ok(())
 }
 
-/// Share-locks a run's row before a helper (a worker holding only claims on its items)
-/// changes its step rows; `false` when there is no such run. Helpers' transactions then take
-/// turns with the holder's fence `UPDATE` and with operator actions, which lock the run's row
-/// first (see [`lock_runs`]), so they cannot deadlock with a cancel on the step rows; helpers
-/// do not block each other.
-pub(super) async fn share_run(conn: &mut Conn, run_id: &str) -> Result<bool, StoreError> {
-    let row = sqlx::query("SELECT id FROM runs WHERE id = $1 FOR SHARE")
-        .bind(run_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(row.is_some())
-}
-
-/// A run's status, read with its row locked (see [`lock_runs`]).
-pub(super) const RUN_STATUS_FOR_UPDATE: &str =
-    "SELECT status FROM runs WHERE id = $1 FOR NO KEY UPDATE";
-
 /// A `LISTEN` connection turning notices back into [`StoreNotice`]s.
 pub(super) async fn listen(
     store: &Store,
@@ -164,72 +144,6 @@ pub(super) async fn commit_batched(
     _now: &Ts,
 ) -> Result<bool, StoreError> {
     Ok(false)
-}
-
-/// Clears `owner`'s claims on the items of `run_id` and tells the other workers which steps
-/// have items to take again. Share-locks the run first, as a helper's batch does: an
-/// operator's cancel changes the same rows after locking the run, and would otherwise deadlock
-/// with this `UPDATE`.
-pub(super) async fn release_claims(
-    store: &Store,
-    run_id: &str,
-    owner: &str,
-) -> Result<u64, StoreError> {
-    let mut tx = store.begin_write().await?;
-    if !share_run(&mut tx, run_id).await? {
-        return Ok(0);
-    }
-    let released = sqlx::query(
-        "WITH released AS (UPDATE step_runs SET claim_owner = NULL, claim_expires_at = NULL \
-           WHERE claim_owner = $1 AND run_id = $2 RETURNING step_id) \
-         SELECT step_id, COUNT(*) AS n FROM released GROUP BY step_id \
-         ORDER BY step_id COLLATE \"C\"",
-    )
-    .bind(owner)
-    .bind(run_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut count = 0;
-    for row in &released {
-        let step_id: String = row.try_get("step_id")?;
-        notify_shared(&mut tx, run_id, &step_id).await?;
-        count += get_count(row, "n")?;
-    }
-    tx.commit().await?;
-    Ok(count)
-}
-
-/// Inserts the run's row, inputs included; [`StoreError::RunExists`] if the id is taken.
-pub(super) async fn insert_run_row(
-    conn: &mut Conn,
-    run: &NewRun,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let inserted = sqlx::query(
-        "INSERT INTO runs (id, workflow_name, workflow_path, workflow_hash, inputs_hash, \
-         inputs_json, plan_hash, status, created_at, updated_at, scheduled_for, lease_owner, \
-         lease_expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $9, $10, $11)",
-    )
-    .bind(&run.id)
-    .bind(&run.workflow_name)
-    .bind(&run.workflow_path)
-    .bind(&run.workflow_hash)
-    .bind(&run.inputs_hash)
-    .bind(json_text("inputs_json", &run.inputs)?)
-    .bind(&run.plan_hash)
-    .bind(now)
-    .bind(run.scheduled_for)
-    .bind(run.lease.as_ref().map(|l| &l.owner))
-    .bind(run.lease.as_ref().map(|l| now + ttl_delta(l.ttl)))
-    .execute(&mut *conn)
-    .await;
-    match inserted {
-        Err(error) if is_unique_violation(&error) => Err(StoreError::RunExists {
-            run_id: run.id.clone(),
-        }),
-        other => other.map(drop).map_err(StoreError::from),
-    }
 }
 
 /// Inserts a run's step rows, `seq` in the given order, as arrays through `UNNEST`.
@@ -296,24 +210,4 @@ pub(super) async fn load_steps(
     query.push(" ORDER BY seq");
     let rows = query.build().fetch_all(&store.pool).await?;
     rows.iter().map(step_from_row).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use chrono::SubsecRound;
-
-    use super::*;
-    use crate::store::postgres::codec::truncate;
-
-    #[test]
-    fn times_in_json_have_the_sqlite_stores_fixed_width_form() {
-        let at = DateTime::parse_from_rfc3339("2025-03-07T09:10:00.1234567Z")
-            .unwrap()
-            .to_utc();
-        assert_eq!(json_ts(&truncate(at)), "2025-03-07T09:10:00.123456Z");
-        assert_eq!(
-            json_ts(&truncate(at).trunc_subsecs(0)),
-            "2025-03-07T09:10:00.000000Z"
-        );
-    }
 }

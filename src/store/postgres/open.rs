@@ -15,12 +15,10 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Row};
 
-use super::codec::truncate;
 use super::dialect::is_read_only;
 use crate::spec::secret::Secret;
 use crate::store::clock::{Clock, SystemClock};
@@ -205,11 +203,6 @@ impl PostgresStore {
     /// Closes every connection.
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-
-    /// "Now", from the store's clock, at the precision times are stored with.
-    pub(super) fn now(&self) -> DateTime<Utc> {
-        truncate(self.clock.now())
     }
 
     /// Names a read-only refusal as such; passes every other error through.

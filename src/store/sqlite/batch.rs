@@ -39,15 +39,6 @@ const ROWS_PER_STATEMENT: usize = 500;
 /// cached, and would push the store's other statements out; those are prepared for one use.
 const CACHED_ROWS: usize = 32;
 
-/// Whether the multi-row path committed the batch, or the caller must replay it row by row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Batched {
-    /// Committed.
-    Done,
-    /// Nothing was written; replay row by row for the exact refusal.
-    Replay,
-}
-
 /// The guard every hot transition shares: the row named by `v` is in a state `change` may
 /// come from, and the writer may write it (`claimed!`: its claim, or nobody's for the run's
 /// holder). Leaves the statement open for more conditions.
@@ -242,35 +233,33 @@ fn push_results(
     Ok(batch.len() + attempts.len())
 }
 
-impl SqliteStore {
-    /// Commits `batch` with the fence and multi-row statements sent as one command, then the
-    /// rare kinds row by row, in one write transaction, if the statements changed exactly the
-    /// rows the batch names: each statement changes at most the rows it names, so the total
-    /// is reached exactly when every row matched its guard. Anything else (a refused row, an
-    /// error such as an attempt of an unknown step) rolls back and asks for the row-by-row
-    /// replay, which reports it exactly.
-    pub(super) async fn commit_batched(
-        &self,
-        lease: &Lease,
-        batch: &WriteBatch,
-        now: &Ts,
-    ) -> Result<Batched, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new("");
-        let expected = push_fence(&mut q, lease, now)
-            + push_dispatches(&mut q, lease, &batch.dispatches, now)?
-            + push_checkpoints(&mut q, &batch.checkpoints, (lease, now))?
-            + push_results(&mut q, &batch.results, (lease, now))?;
-        let rows = batch.dispatches.len() + batch.checkpoints.len() + batch.results.len();
-        let mut tx = self.begin_write().await?;
-        let statements = q.build().persistent(rows <= CACHED_ROWS);
-        match statements.execute(&mut *tx).await {
-            Ok(done) if done.rows_affected() == expected as u64 => {
-                apply_rest(&mut tx, batch, (lease, now)).await?;
-                tx.commit().await?;
-                Ok(Batched::Done)
-            }
-            Ok(_) | Err(_) => Ok(Batched::Replay),
+/// Commits `batch` with the fence and multi-row statements sent as one command, then the rare
+/// kinds row by row, in one write transaction, if the statements changed exactly the rows the
+/// batch names: each statement changes at most the rows it names, so the total is reached
+/// exactly when every row matched its guard. Anything else (a refused row, an error such as an
+/// attempt of an unknown step) rolls back and returns `false`: nothing was written, and the
+/// row-by-row replay reports it exactly.
+pub(super) async fn commit_batched(
+    store: &SqliteStore,
+    lease: &Lease,
+    batch: &WriteBatch,
+    now: &Ts,
+) -> Result<bool, StoreError> {
+    let mut q = QueryBuilder::<Sqlite>::new("");
+    let expected = push_fence(&mut q, lease, now)
+        + push_dispatches(&mut q, lease, &batch.dispatches, now)?
+        + push_checkpoints(&mut q, &batch.checkpoints, (lease, now))?
+        + push_results(&mut q, &batch.results, (lease, now))?;
+    let rows = batch.dispatches.len() + batch.checkpoints.len() + batch.results.len();
+    let mut tx = store.begin_write().await?;
+    let statements = q.build().persistent(rows <= CACHED_ROWS);
+    match statements.execute(&mut *tx).await {
+        Ok(done) if done.rows_affected() == expected as u64 => {
+            apply_rest(&mut tx, batch, (lease, now)).await?;
+            tx.commit().await?;
+            Ok(true)
         }
+        Ok(_) | Err(_) => Ok(false),
     }
 }
 
@@ -296,9 +285,9 @@ mod tests {
         tx.commit().await.unwrap();
     }
 
-    async fn batched(store: &SqliteStore, lease: &Lease, batch: &WriteBatch) -> Batched {
+    async fn batched(store: &SqliteStore, lease: &Lease, batch: &WriteBatch) -> bool {
         let now = ts(store.now());
-        store.commit_batched(lease, batch, &now).await.unwrap()
+        commit_batched(store, lease, batch, &now).await.unwrap()
     }
 
     fn pay(item: &str) -> StepKey {
@@ -359,7 +348,7 @@ mod tests {
         };
 
         for batch in [&dispatches, &mixed] {
-            assert_eq!(batched(&fast, &lease_fast, batch).await, Batched::Done);
+            assert!(batched(&fast, &lease_fast, batch).await);
             row_by_row(&slow, &lease_slow, batch).await;
         }
         assert_eq!(
@@ -408,7 +397,7 @@ mod tests {
             dispatch("e1", "9.99"),
             dispatch("e3", "3.00"),
         ]);
-        assert_eq!(batched(&store, &lease, &changed).await, Batched::Replay);
+        assert!(!batched(&store, &lease, &changed).await);
         assert_eq!(store.load_steps("run_a").await.unwrap(), before);
         assert!(matches!(
             store.commit_batch(&lease, &changed).await,
@@ -418,7 +407,7 @@ mod tests {
         // One key twice: the row changes once, so the batch is replayed row by row (where the
         // second dispatch of the same request counts another attempt).
         let twice = WriteBatch::from(vec![dispatch("e2", "2.00"), dispatch("e2", "2.00")]);
-        assert_eq!(batched(&store, &lease, &twice).await, Batched::Replay);
+        assert!(!batched(&store, &lease, &twice).await);
         store.commit_batch(&lease, &twice).await.unwrap();
         let e2 = store.load_step(&pay("e2")).await.unwrap();
         assert_eq!((e2.state, e2.attempts), (StepState::Dispatching, 2));
@@ -437,7 +426,7 @@ mod tests {
             ..ghost.clone()
         };
         let results = WriteBatch::from(vec![ok, ghost]);
-        assert_eq!(batched(&store, &lease, &results).await, Batched::Replay);
+        assert!(!batched(&store, &lease, &results).await);
         assert!(matches!(
             store.commit_batch(&lease, &results).await,
             Err(StoreError::StepNotFound { .. })
@@ -452,7 +441,7 @@ mod tests {
             ..pending.clone()
         };
         let checkpoints = WriteBatch::from(vec![e1, pending]);
-        assert_eq!(batched(&store, &lease, &checkpoints).await, Batched::Replay);
+        assert!(!batched(&store, &lease, &checkpoints).await);
         assert_eq!(
             store.load_step(&pay("e1")).await.unwrap().state,
             StepState::Dispatching
@@ -498,7 +487,7 @@ mod tests {
             reason: "late".into(),
         }]);
         for batch in [&dispatches, &skips] {
-            assert_eq!(batched(&store, &lease, batch).await, Batched::Replay);
+            assert!(!batched(&store, &lease, batch).await);
             assert!(matches!(
                 store.commit_batch(&lease, batch).await,
                 Err(StoreError::LeaseLost { .. })

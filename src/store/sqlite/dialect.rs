@@ -8,16 +8,13 @@ use sqlx::{QueryBuilder, Row, SqlitePool};
 
 use tokio::sync::mpsc;
 
-use super::batch::Batched;
-use super::codec::{is_unique_violation, json_text, step_columns, step_from_row, ts_text};
-use crate::store::batch::WriteBatch;
-use crate::store::clock::ttl_delta;
+use super::codec::{step_columns, step_from_row, ts_text};
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
-use crate::store::run::{Lease, NewRun};
 use crate::store::step::{NewStep, StepRecord, StepState};
 
 pub(super) use super::SqliteStore as Store;
+pub(super) use super::batch::commit_batched;
 pub(super) use sqlx::Sqlite as Db;
 pub(super) use sqlx::SqliteConnection as Conn;
 pub(super) use sqlx::sqlite::SqliteRow as DbRow;
@@ -25,40 +22,45 @@ pub(super) use sqlx::sqlite::SqliteRow as DbRow;
 /// A time as bound and compared in SQL: fixed-width UTC text, so text order is time order.
 pub(super) type Ts = String;
 
-/// Nothing to add: SQLite compares text byte by byte already.
-macro_rules! by_bytes {
-    () => {
+/// The pieces of SQL that differ between the backends, as literals for `concat!`.
+macro_rules! sql {
+    // Text compares byte by byte already.
+    (by_bytes) => {
         ""
     };
-}
-pub(super) use by_bytes;
-
-/// Nothing to add: one writer at a time, so no claimer can pass over another's rows.
-macro_rules! skip_locked {
-    () => {
+    // One writer at a time: no claimer can pass over another's rows.
+    (skip_locked) => {
         ""
     };
-}
-pub(super) use skip_locked;
-
-/// Names one step row: its `rowid`, in a condition (`tuple`) or a select list.
-macro_rules! row_key {
-    (tuple) => {
+    // A step row, in a condition and in a select list: its `rowid`.
+    (row_key) => {
         "rowid"
     };
-    (select) => {
+    (row_key_select) => {
         "rowid"
     };
-}
-pub(super) use row_key;
-
-/// How the run's inputs join its row (they live in `run_inputs`, read only with the run).
-macro_rules! runs_with_inputs {
-    () => {
+    // A run's inputs live in `run_inputs`, read only with the run.
+    (runs_with_inputs) => {
         "runs JOIN run_inputs ON run_inputs.run_id = runs.id"
     };
+    (inputs_column) => {
+        ""
+    };
+    (inputs_parameter) => {
+        ""
+    };
+    // One writer at a time: nothing to lock before reading a run or changing its steps.
+    (share_run) => {
+        ""
+    };
+    (lock_run) => {
+        ""
+    };
 }
-pub(super) use runs_with_inputs;
+pub(super) use sql;
+
+/// Whether the run's row holds its inputs (else [`insert_run_row`] writes `run_inputs`).
+pub(super) const INPUTS_IN_RUN_ROW: bool = false;
 
 /// Step rows per `INSERT`: 7 parameters each keeps a statement well under SQLite's limit of
 /// 32,766 parameters, and large enough that 100,000 items take 200 statements.
@@ -126,11 +128,6 @@ pub(super) fn get_opt_ts(
         .transpose()
 }
 
-/// A bound time as it appears inside JSON the store writes: the same text.
-pub(super) fn json_ts(time: &Ts) -> String {
-    time.clone()
-}
-
 /// Nothing to lock: the write transaction already excludes every other writer.
 pub(super) async fn lock_runs<'a>(
     _conn: &mut Conn,
@@ -138,18 +135,6 @@ pub(super) async fn lock_runs<'a>(
 ) -> Result<(), StoreError> {
     Ok(())
 }
-
-/// Whether the run exists (a helper's batch needs no lock on it: one writer at a time).
-pub(super) async fn share_run(conn: &mut Conn, run_id: &str) -> Result<bool, StoreError> {
-    let row = sqlx::query("SELECT 1 FROM runs WHERE id = $1")
-        .bind(run_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    Ok(row.is_some())
-}
-
-/// A run's status, read inside the write transaction that will change it.
-pub(super) const RUN_STATUS_FOR_UPDATE: &str = "SELECT status FROM runs WHERE id = $1";
 
 /// Nothing to send: SQLite has no notices; workers poll.
 pub(super) async fn notify(_conn: &mut Conn, _notice: &StoreNotice) -> Result<(), StoreError> {
@@ -161,75 +146,6 @@ pub(super) async fn listen(
     _store: &Store,
 ) -> Result<Option<mpsc::UnboundedReceiver<StoreNotice>>, StoreError> {
     Ok(None)
-}
-
-/// The multi-row statements of `batch.rs`: `true` when they wrote the whole batch, `false`
-/// when a row did not match its guard and the batch must go row by row to name the refusal.
-pub(super) async fn commit_batched(
-    store: &Store,
-    lease: &Lease,
-    batch: &WriteBatch,
-    now: &Ts,
-) -> Result<bool, StoreError> {
-    Ok(store.commit_batched(lease, batch, now).await? == Batched::Done)
-}
-
-/// Clears `owner`'s claims on the items of `run_id`, all at once: there are no other workers
-/// to tell.
-pub(super) async fn release_claims(
-    store: &Store,
-    run_id: &str,
-    owner: &str,
-) -> Result<u64, StoreError> {
-    let done = sqlx::query(
-        "UPDATE step_runs SET claim_owner = NULL, claim_expires_at = NULL \
-         WHERE claim_owner = $1 AND run_id = $2",
-    )
-    .bind(owner)
-    .bind(run_id)
-    .execute(store.writer())
-    .await?;
-    Ok(done.rows_affected())
-}
-
-/// Inserts the run's row and its inputs; [`StoreError::RunExists`] if the id is taken.
-pub(super) async fn insert_run_row(
-    conn: &mut Conn,
-    run: &NewRun,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let inserted = sqlx::query(
-        "INSERT INTO runs (id, workflow_name, workflow_path, workflow_hash, inputs_hash, \
-         plan_hash, status, created_at, updated_at, scheduled_for, lease_owner, \
-         lease_expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $8, $9, $10)",
-    )
-    .bind(&run.id)
-    .bind(&run.workflow_name)
-    .bind(&run.workflow_path)
-    .bind(&run.workflow_hash)
-    .bind(&run.inputs_hash)
-    .bind(&run.plan_hash)
-    .bind(ts(now))
-    .bind(opt_ts(run.scheduled_for))
-    .bind(run.lease.as_ref().map(|l| &l.owner))
-    .bind(run.lease.as_ref().map(|l| ts(now + ttl_delta(l.ttl))))
-    .execute(&mut *conn)
-    .await;
-    match inserted {
-        Err(error) if is_unique_violation(&error) => {
-            return Err(StoreError::RunExists {
-                run_id: run.id.clone(),
-            });
-        }
-        other => other?,
-    };
-    sqlx::query("INSERT INTO run_inputs (run_id, inputs_json) VALUES ($1, $2)")
-        .bind(&run.id)
-        .bind(json_text("inputs_json", &run.inputs)?)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }
 
 /// Inserts a run's step rows, `seq` in the given order, with multi-row `VALUES`.
@@ -331,6 +247,7 @@ pub(super) async fn load_steps(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::sqlite::codec::truncate;
 
     #[test]
     fn times_are_fixed_width_so_text_order_is_time_order() {
@@ -339,6 +256,8 @@ mod tests {
         assert_eq!(ts(a), "2025-01-31T09:00:00.000000Z");
         assert_eq!(ts(b), "2025-01-31T09:00:00.500000Z");
         assert!(ts(a) < ts(b));
+        let at = parse_ts("t", "2025-03-07T09:10:00.1234567Z").unwrap();
+        assert_eq!(ts(truncate(at)), "2025-03-07T09:10:00.123456Z");
         assert_eq!(parse_ts("t", &ts(b)).unwrap(), b);
         assert!(matches!(
             parse_ts("created_at", "yesterday"),
