@@ -1,7 +1,7 @@
 //! The guarded state changes of step runs, one transaction per [`WriteBatch`].
 //!
-//! Every change is an `UPDATE … WHERE state IN (the states it may come from)`; a row that does
-//! not match is explained (missing, wrong state, changed request) and the whole batch is rolled
+//! Every change is an `UPDATE … WHERE state IN (the states it may come from)`, the states
+//! from the table in [`Transition`]; a row that does not match is explained (missing, wrong state, changed request) and the whole batch is rolled
 //! back, so a batch is never half applied. [`StepStore`](crate::store::StepStore) in `steps.rs`
 //! exposes these. On SQLite, `batch.rs` writes the common batches with multi-row statements
 //! first ([`commit_batched`](super::dialect::commit_batched)).

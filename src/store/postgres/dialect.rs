@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, QueryBuilder, Row};
-
 use tokio::sync::mpsc;
 
 use super::codec::{step_columns, step_from_row};
@@ -62,7 +61,7 @@ macro_rules! sql {
 }
 pub(super) use sql;
 
-/// Whether the run's row holds its inputs (else [`insert_run_row`] writes `run_inputs`).
+/// Whether the run's row holds its inputs (else `runs::insert_run_row` writes `run_inputs`).
 pub(super) const INPUTS_IN_RUN_ROW: bool = true;
 
 /// Step rows per `INSERT … SELECT FROM UNNEST`: one statement carries five arrays, whatever

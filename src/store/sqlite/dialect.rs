@@ -1,11 +1,10 @@
 //! What the shared store code (`src/store/core`) needs from SQLite, and the few statements
 //! that have no common form: times as fixed-width text, no row locks (SQLite lets one writer
 //! in at a time, through `BEGIN IMMEDIATE`), no notices, multi-row `VALUES` inserts, inputs
-//! in their own table, and claiming a run with a plain `UPDATE … LIMIT 1`.
+//! in their own table, step rows read a page at a time, and the multi-row batch path.
 
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, SqlitePool};
-
 use tokio::sync::mpsc;
 
 use super::codec::{step_columns, step_from_row, ts_text};
@@ -59,7 +58,7 @@ macro_rules! sql {
 }
 pub(super) use sql;
 
-/// Whether the run's row holds its inputs (else [`insert_run_row`] writes `run_inputs`).
+/// Whether the run's row holds its inputs (else `runs::insert_run_row` writes `run_inputs`).
 pub(super) const INPUTS_IN_RUN_ROW: bool = false;
 
 /// Step rows per `INSERT`: 7 parameters each keeps a statement well under SQLite's limit of
