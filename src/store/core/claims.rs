@@ -26,11 +26,7 @@ use crate::store::traits::ClaimStore;
 
 /// Tells the other workers that `step_id` of `run_id` has items to claim, when the caller's
 /// transaction commits.
-pub(super) async fn notify_shared(
-    conn: &mut Conn,
-    run_id: &str,
-    step_id: &str,
-) -> Result<(), StoreError> {
+async fn notify_shared(conn: &mut Conn, run_id: &str, step_id: &str) -> Result<(), StoreError> {
     let shared = StoreNotice::StepShared {
         run_id: run_id.to_owned(),
         step_id: step_id.to_owned(),
