@@ -253,6 +253,12 @@ pub enum StoreError {
     Database(#[source] sqlx::Error),
 }
 
+impl From<sqlx::Error> for StoreError {
+    fn from(source: sqlx::Error) -> Self {
+        StoreError::Database(source)
+    }
+}
+
 fn holder_text(holder: &Option<String>) -> String {
     match holder {
         Some(holder) => format!(" (now held by `{holder}`)"),

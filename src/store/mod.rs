@@ -8,6 +8,16 @@
 //! idempotency keys, request digests and run ids the protocol depends on. This module owns
 //! persistence only: when to dispatch, retry or reconcile is the engine's business.
 //!
+//! Every store operation is written once, in `core/` (runs, steps and their guarded
+//! transitions, claims, events, operator actions, schedules, workers, row decoding), and
+//! compiled twice: `sqlite` and `postgres` each include those files as their own modules
+//! (`#[path = "../core/…"]`) over a small `dialect` module that supplies the connection and row
+//! types, time encoding, row locks, notices, bulk step inserts and the few SQL fragments that
+//! differ. We chose this over generics on `sqlx::Database` because the statements then stay
+//! plain monomorphic code with no trait bounds on every bind and decode, and each backend
+//! still reads as one concrete store. The state changes a step may make, from which every SQL
+//! guard is made, are one table in [`transition`].
+//!
 //! The behaviour both backends share is tested once, in `conformance`, and run against each.
 
 pub mod attempt;
@@ -20,12 +30,16 @@ pub mod keys;
 pub mod notice;
 mod open;
 pub mod operator;
+// The backends compile the same shared modules (`core/`), each over its own dialect.
+#[allow(clippy::duplicate_mod)]
 pub mod postgres;
 pub mod run;
 pub mod schedule;
+#[allow(clippy::duplicate_mod)]
 pub mod sqlite;
 pub mod step;
 pub mod traits;
+pub mod transition;
 pub mod worker;
 
 #[cfg(test)]

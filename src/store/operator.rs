@@ -24,7 +24,7 @@ macro_rules! object_known {
     };
 }
 
-/// `retry --failed` over `$1` now, `$2` run, `$3` step or NULL, `$4` item or NULL: failed rows
+/// `retry --failed` ([`Transition::RetryFailed`](super::transition::Transition)) over `$1` now, `$2` run, `$3` step or NULL, `$4` item or NULL: failed rows
 /// go back to `pending`, except writes whose provider object is known, which go to
 /// `dispatching` marked [`REDRIVE_RETRY`] to be looked up first. The same text on both
 /// backends.
@@ -41,11 +41,11 @@ pub(crate) const RESET_FAILED: &str = concat!(
     " THEN 'sent back by an operator: looked up at the provider before anything is sent again' \
      ELSE NULL END, \
      next_attempt_at = NULL, updated_at = $1 \
-     WHERE run_id = $2 AND state = 'failed' \
+     WHERE run_id = $2 AND {guard} \
        AND ($3 IS NULL OR step_id = $3) AND ($4 IS NULL OR item_key = $4)"
 );
 
-/// `resolve --retry` over `$1` now, `$2` run, `$3` step, `$4` item or NULL: rows needing
+/// `resolve --retry` ([`Transition::ResolveRetry`](super::transition::Transition)) over `$1` now, `$2` run, `$3` step, `$4` item or NULL: rows needing
 /// attention that were dispatched go to `dispatching` marked [`REDRIVE_RESOLVE`], to be looked
 /// up before they are sent again; the others to `pending`.
 pub(crate) const RESOLVE_RETRY: &str = "UPDATE step_runs SET \
@@ -56,7 +56,7 @@ pub(crate) const RESOLVE_RETRY: &str = "UPDATE step_runs SET \
        ELSE NULL END, \
      next_attempt_at = NULL, updated_at = $1 \
      WHERE run_id = $2 AND step_id = $3 AND ($4 IS NULL OR item_key = $4) \
-       AND state = 'needs_attention'";
+       AND {guard}";
 
 /// The `SET` clause a dispatch adds so that a redriven row's mark goes with its dispatch.
 macro_rules! clear_redrive {

@@ -15,12 +15,11 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Row};
 
-use super::codec::{is_read_only, truncate};
+use super::dialect::is_read_only;
 use crate::spec::secret::Secret;
 use crate::store::clock::{Clock, SystemClock};
 use crate::store::error::StoreError;
@@ -206,11 +205,6 @@ impl PostgresStore {
         self.pool.close().await;
     }
 
-    /// "Now", from the store's clock, at the precision times are stored with.
-    pub(super) fn now(&self) -> DateTime<Utc> {
-        truncate(self.clock.now())
-    }
-
     /// Names a read-only refusal as such; passes every other error through.
     pub(super) fn classify(&self, error: StoreError) -> StoreError {
         match error {
@@ -223,7 +217,7 @@ impl PostgresStore {
 
     /// Starts a transaction (read committed: every change is a guarded `UPDATE`, and rows a
     /// concurrent transaction changed are re-checked against the guard before being written).
-    pub(super) async fn begin(
+    pub(super) async fn begin_write(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
         Ok(self.pool.begin().await?)

@@ -17,7 +17,8 @@ use crate::store::operator::clear_redrive;
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::SqliteStore;
-use super::codec::{json_text, opt_ts, ts};
+use super::codec::json_text;
+use super::dialect::{Ts, opt_ts, ts};
 use super::transitions::{Writer, apply_rest};
 use crate::store::attempt::NewAttempt;
 use crate::store::batch::WriteBatch;
@@ -25,6 +26,7 @@ use crate::store::error::StoreError;
 use crate::store::keys::request_digest;
 use crate::store::run::Lease;
 use crate::store::step::{Checkpoint, Dispatch, Outcome, StepResult};
+use crate::store::transition::Transition;
 
 /// Rows per statement: the widest (attempts, 13 parameters a row) stays far below SQLite's
 /// 32,766 parameters.
@@ -37,24 +39,15 @@ const ROWS_PER_STATEMENT: usize = 500;
 /// cached, and would push the store's other statements out; those are prepared for one use.
 const CACHED_ROWS: usize = 32;
 
-/// Whether the multi-row path committed the batch, or the caller must replay it row by row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Batched {
-    /// Committed.
-    Done,
-    /// Nothing was written; replay row by row for the exact refusal.
-    Replay,
-}
-
-/// The guard every hot transition shares: the row named by `v` exists in one of `states`,
-/// and the writer may write it (`claimed!`: its claim, or nobody's for the run's holder).
-/// Leaves the statement open for more conditions.
-fn guard(q: &mut QueryBuilder<Sqlite>, states: &str, (lease, now): Writer<'_>) {
+/// The guard every hot transition shares: the row named by `v` is in a state `change` may
+/// come from, and the writer may write it (`claimed!`: its claim, or nobody's for the run's
+/// holder). Leaves the statement open for more conditions.
+fn guard(q: &mut QueryBuilder<Sqlite>, change: Transition, (lease, now): Writer<'_>) {
     q.push(
         " FROM v WHERE step_runs.run_id = v.v_run AND step_runs.step_id = v.v_step \
-         AND step_runs.item_key = v.v_item AND step_runs.state IN ",
+         AND step_runs.item_key = v.v_item AND step_runs.",
     );
-    q.push(states);
+    q.push(change.guard());
     q.push(" AND ((step_runs.claim_owner = ")
         .push_bind(lease.owner.clone())
         .push(" AND step_runs.claim_expires_at > ")
@@ -66,7 +59,7 @@ fn guard(q: &mut QueryBuilder<Sqlite>, states: &str, (lease, now): Writer<'_>) {
 
 /// The fence of `transitions::fence`: only the current, unexpired holder may write. One row;
 /// none for an [`items`](Lease::items) lease, whose rows are fenced by their claims.
-fn push_fence(q: &mut QueryBuilder<Sqlite>, lease: &Lease, now: &str) -> usize {
+fn push_fence(q: &mut QueryBuilder<Sqlite>, lease: &Lease, now: &Ts) -> usize {
     if !lease.holds_run() {
         return 0;
     }
@@ -87,7 +80,7 @@ fn push_dispatches(
     q: &mut QueryBuilder<Sqlite>,
     lease: &Lease,
     batch: &[Dispatch],
-    now: &str,
+    now: &Ts,
 ) -> Result<usize, StoreError> {
     for chunk in batch.chunks(ROWS_PER_STATEMENT) {
         let rows = chunk
@@ -113,7 +106,7 @@ fn push_dispatches(
              attempts = step_runs.attempts + 1, next_attempt_at = NULL, updated_at = ",
         ))
         .push_bind(now);
-        guard(q, "('pending', 'dispatching')", (lease, now));
+        guard(q, Transition::Dispatch, (lease, now));
         // A step already dispatching is re-sent only with its key and request.
         q.push(
             " AND (step_runs.state = 'pending' OR (step_runs.idempotency_key = v.v_key \
@@ -147,7 +140,7 @@ fn push_checkpoints(
              checkpoint_json = v.v_cp, updated_at = ",
         )
         .push_bind(now);
-        guard(q, "('dispatching', 'in_flight')", (lease, now));
+        guard(q, Transition::Checkpoint, (lease, now));
         q.push(";");
     }
     Ok(batch.len())
@@ -160,7 +153,6 @@ fn push_results(
     batch: &[StepResult],
     (lease, now): Writer<'_>,
 ) -> Result<usize, StoreError> {
-    const FROM: &str = "('pending', 'dispatching', 'in_flight', 'waiting')";
     let mut succeeded = Vec::new();
     let mut failed = Vec::new();
     for r in batch {
@@ -193,7 +185,7 @@ fn push_results(
              claim_expires_at = NULL, updated_at = ",
         )
         .push_bind(now);
-        guard(q, FROM, (lease, now));
+        guard(q, Transition::Succeed, (lease, now));
         q.push(";");
     }
     for chunk in failed.chunks(ROWS_PER_STATEMENT) {
@@ -211,7 +203,7 @@ fn push_results(
              claim_expires_at = NULL, updated_at = ",
         )
         .push_bind(now);
-        guard(q, FROM, (lease, now));
+        guard(q, Transition::Fail, (lease, now));
         q.push(";");
     }
     let attempts: Vec<&NewAttempt> = batch.iter().filter_map(|r| r.attempt.as_ref()).collect();
@@ -241,35 +233,33 @@ fn push_results(
     Ok(batch.len() + attempts.len())
 }
 
-impl SqliteStore {
-    /// Commits `batch` with the fence and multi-row statements sent as one command, then the
-    /// rare kinds row by row, in one write transaction, if the statements changed exactly the
-    /// rows the batch names: each statement changes at most the rows it names, so the total
-    /// is reached exactly when every row matched its guard. Anything else (a refused row, an
-    /// error such as an attempt of an unknown step) rolls back and asks for the row-by-row
-    /// replay, which reports it exactly.
-    pub(super) async fn commit_batched(
-        &self,
-        lease: &Lease,
-        batch: &WriteBatch,
-        now: &str,
-    ) -> Result<Batched, StoreError> {
-        let mut q = QueryBuilder::<Sqlite>::new("");
-        let expected = push_fence(&mut q, lease, now)
-            + push_dispatches(&mut q, lease, &batch.dispatches, now)?
-            + push_checkpoints(&mut q, &batch.checkpoints, (lease, now))?
-            + push_results(&mut q, &batch.results, (lease, now))?;
-        let rows = batch.dispatches.len() + batch.checkpoints.len() + batch.results.len();
-        let mut tx = self.begin_write().await?;
-        let statements = q.build().persistent(rows <= CACHED_ROWS);
-        match statements.execute(&mut *tx).await {
-            Ok(done) if done.rows_affected() == expected as u64 => {
-                apply_rest(&mut tx, batch, (lease, now)).await?;
-                tx.commit().await?;
-                Ok(Batched::Done)
-            }
-            Ok(_) | Err(_) => Ok(Batched::Replay),
+/// Commits `batch` with the fence and multi-row statements sent as one command, then the rare
+/// kinds row by row, in one write transaction, if the statements changed exactly the rows the
+/// batch names: each statement changes at most the rows it names, so the total is reached
+/// exactly when every row matched its guard. Anything else (a refused row, an error such as an
+/// attempt of an unknown step) rolls back and returns `false`: nothing was written, and the
+/// row-by-row replay reports it exactly.
+pub(super) async fn commit_batched(
+    store: &SqliteStore,
+    lease: &Lease,
+    batch: &WriteBatch,
+    now: &Ts,
+) -> Result<bool, StoreError> {
+    let mut q = QueryBuilder::<Sqlite>::new("");
+    let expected = push_fence(&mut q, lease, now)
+        + push_dispatches(&mut q, lease, &batch.dispatches, now)?
+        + push_checkpoints(&mut q, &batch.checkpoints, (lease, now))?
+        + push_results(&mut q, &batch.results, (lease, now))?;
+    let rows = batch.dispatches.len() + batch.checkpoints.len() + batch.results.len();
+    let mut tx = store.begin_write().await?;
+    let statements = q.build().persistent(rows <= CACHED_ROWS);
+    match statements.execute(&mut *tx).await {
+        Ok(done) if done.rows_affected() == expected as u64 => {
+            apply_rest(&mut tx, batch, (lease, now)).await?;
+            tx.commit().await?;
+            Ok(true)
         }
+        Ok(_) | Err(_) => Ok(false),
     }
 }
 
@@ -295,9 +285,9 @@ mod tests {
         tx.commit().await.unwrap();
     }
 
-    async fn batched(store: &SqliteStore, lease: &Lease, batch: &WriteBatch) -> Batched {
+    async fn batched(store: &SqliteStore, lease: &Lease, batch: &WriteBatch) -> bool {
         let now = ts(store.now());
-        store.commit_batched(lease, batch, &now).await.unwrap()
+        commit_batched(store, lease, batch, &now).await.unwrap()
     }
 
     fn pay(item: &str) -> StepKey {
@@ -358,7 +348,7 @@ mod tests {
         };
 
         for batch in [&dispatches, &mixed] {
-            assert_eq!(batched(&fast, &lease_fast, batch).await, Batched::Done);
+            assert!(batched(&fast, &lease_fast, batch).await);
             row_by_row(&slow, &lease_slow, batch).await;
         }
         assert_eq!(
@@ -407,7 +397,7 @@ mod tests {
             dispatch("e1", "9.99"),
             dispatch("e3", "3.00"),
         ]);
-        assert_eq!(batched(&store, &lease, &changed).await, Batched::Replay);
+        assert!(!batched(&store, &lease, &changed).await);
         assert_eq!(store.load_steps("run_a").await.unwrap(), before);
         assert!(matches!(
             store.commit_batch(&lease, &changed).await,
@@ -417,7 +407,7 @@ mod tests {
         // One key twice: the row changes once, so the batch is replayed row by row (where the
         // second dispatch of the same request counts another attempt).
         let twice = WriteBatch::from(vec![dispatch("e2", "2.00"), dispatch("e2", "2.00")]);
-        assert_eq!(batched(&store, &lease, &twice).await, Batched::Replay);
+        assert!(!batched(&store, &lease, &twice).await);
         store.commit_batch(&lease, &twice).await.unwrap();
         let e2 = store.load_step(&pay("e2")).await.unwrap();
         assert_eq!((e2.state, e2.attempts), (StepState::Dispatching, 2));
@@ -436,7 +426,7 @@ mod tests {
             ..ghost.clone()
         };
         let results = WriteBatch::from(vec![ok, ghost]);
-        assert_eq!(batched(&store, &lease, &results).await, Batched::Replay);
+        assert!(!batched(&store, &lease, &results).await);
         assert!(matches!(
             store.commit_batch(&lease, &results).await,
             Err(StoreError::StepNotFound { .. })
@@ -451,7 +441,7 @@ mod tests {
             ..pending.clone()
         };
         let checkpoints = WriteBatch::from(vec![e1, pending]);
-        assert_eq!(batched(&store, &lease, &checkpoints).await, Batched::Replay);
+        assert!(!batched(&store, &lease, &checkpoints).await);
         assert_eq!(
             store.load_step(&pay("e1")).await.unwrap().state,
             StepState::Dispatching
@@ -497,7 +487,7 @@ mod tests {
             reason: "late".into(),
         }]);
         for batch in [&dispatches, &skips] {
-            assert_eq!(batched(&store, &lease, batch).await, Batched::Replay);
+            assert!(!batched(&store, &lease, batch).await);
             assert!(matches!(
                 store.commit_batch(&lease, batch).await,
                 Err(StoreError::LeaseLost { .. })

@@ -1,19 +1,31 @@
 //! The SQLite store: the embedded default (`.sluice/sluice.db`), one file, WAL mode.
 //!
-//! Everything SQLite-specific stays in here: `BEGIN IMMEDIATE` write transactions, the
-//! `application_id` that marks a sluice file, fixed-width text timestamps, pragmas. The SQL
-//! itself sticks to what Postgres also accepts (`$n` parameters, `ON CONFLICT`, `RETURNING`).
+//! The store operations are the shared modules of `src/store/core`, compiled here over
+//! `dialect.rs`. Everything SQLite-specific stays in here: `BEGIN IMMEDIATE` write
+//! transactions, the `application_id` that marks a sluice file, fixed-width text timestamps,
+//! pragmas, and the multi-row batch path (`batch.rs`). The SQL itself sticks to what Postgres
+//! also accepts (`$n` parameters, `ON CONFLICT`, `RETURNING`).
 
 mod batch;
+#[path = "../core/claims.rs"]
 mod claims;
+#[path = "../core/codec.rs"]
 mod codec;
+mod dialect;
+#[path = "../core/events.rs"]
 mod events;
 mod open;
+#[path = "../core/operator.rs"]
 mod operator;
+#[path = "../core/runs.rs"]
 mod runs;
+#[path = "../core/schedule.rs"]
 mod schedule;
+#[path = "../core/steps.rs"]
 mod steps;
+#[path = "../core/transitions.rs"]
 mod transitions;
+#[path = "../core/workers.rs"]
 mod workers;
 
 #[cfg(test)]

@@ -11,16 +11,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
 
-use super::codec::{
-    SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOTADB, is_read_only, sqlite_code, truncate,
-};
+use super::dialect::{SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOTADB, is_read_only, sqlite_code};
 use crate::store::clock::{Clock, SystemClock};
 use crate::store::error::StoreError;
 
@@ -220,11 +217,6 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.writer.close().await;
         self.pool.close().await;
-    }
-
-    /// "Now", from the store's clock, at the precision times are stored with.
-    pub(super) fn now(&self) -> DateTime<Utc> {
-        truncate(self.clock.now())
     }
 
     /// Names a read-only refusal as such; passes every other error through.

@@ -1,12 +1,12 @@
-//! [`StepStore`] on Postgres: reading step runs and attempts, and the trait's entry points for
+//! [`StepStore`]: reading step runs and attempts, and the trait's entry points for
 //! the guarded state changes in `transitions.rs`.
 
-use sqlx::{Postgres, QueryBuilder, Row};
+use sqlx::{QueryBuilder, Row};
 
-use super::PostgresStore;
 use super::codec::{
     attempt_columns, attempt_from_row, get_count, parse_step_state, step_columns, step_from_row,
 };
+use super::dialect::{Db, Store, load_steps, sql};
 use crate::store::attempt::{AttemptRecord, NewAttempt};
 use crate::store::batch::WriteBatch;
 use crate::store::error::StoreError;
@@ -14,10 +14,10 @@ use crate::store::run::Lease;
 use crate::store::step::{StepCount, StepKey, StepRecord, StepState};
 use crate::store::traits::StepStore;
 
-impl PostgresStore {
+impl Store {
     async fn fetch_steps(
         &self,
-        query: &mut QueryBuilder<Postgres>,
+        query: &mut QueryBuilder<Db>,
     ) -> Result<Vec<StepRecord>, StoreError> {
         let rows = query.build().fetch_all(&self.pool).await?;
         rows.iter().map(step_from_row).collect()
@@ -78,16 +78,9 @@ impl PostgresStore {
 }
 
 #[async_trait::async_trait]
-impl StepStore for PostgresStore {
+impl StepStore for Store {
     async fn load_steps(&self, run_id: &str) -> Result<Vec<StepRecord>, StoreError> {
-        let mut query = QueryBuilder::new(concat!(
-            "SELECT ",
-            step_columns!(),
-            " FROM step_runs WHERE run_id = "
-        ));
-        query.push_bind(run_id).push(" ORDER BY seq");
-        let result = self.fetch_steps(&mut query).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(load_steps(self, run_id, None)).await
     }
 
     async fn load_step_rows(
@@ -95,23 +88,12 @@ impl StepStore for PostgresStore {
         run_id: &str,
         step_id: &str,
     ) -> Result<Vec<StepRecord>, StoreError> {
-        let mut query = QueryBuilder::new(concat!(
-            "SELECT ",
-            step_columns!(),
-            " FROM step_runs WHERE run_id = "
-        ));
-        query
-            .push_bind(run_id)
-            .push(" AND step_id = ")
-            .push_bind(step_id)
-            .push(" ORDER BY seq");
-        let result = self.fetch_steps(&mut query).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(load_steps(self, run_id, Some(step_id)))
+            .await
     }
 
     async fn load_step(&self, key: &StepKey) -> Result<StepRecord, StoreError> {
-        let result = self.load_step_inner(key).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.load_step_inner(key)).await
     }
 
     async fn steps_in_state(
@@ -127,34 +109,32 @@ impl StepStore for PostgresStore {
             step_columns!(),
             " FROM step_runs WHERE run_id = "
         ));
-        let names: Vec<&str> = states.iter().map(|state| state.as_str()).collect();
-        query
-            .push_bind(run_id)
-            .push(" AND state = ANY(")
-            .push_bind(names)
-            .push(") ORDER BY seq");
-        let result = self.fetch_steps(&mut query).await;
-        result.map_err(|e| self.classify(e))
+        query.push_bind(run_id).push(" AND state IN (");
+        let mut list = query.separated(", ");
+        for state in states {
+            list.push_bind(state.as_str());
+        }
+        query.push(") ORDER BY seq");
+        self.classified(self.fetch_steps(&mut query)).await
     }
 
     async fn waiting_steps(&self) -> Result<Vec<StepRecord>, StoreError> {
         let mut query = QueryBuilder::new(concat!(
             "SELECT ",
             step_columns!(),
-            " FROM step_runs WHERE state = 'waiting' ORDER BY run_id COLLATE \"C\", seq"
+            " FROM step_runs WHERE state = 'waiting' ORDER BY run_id",
+            sql!(by_bytes),
+            ", seq"
         ));
-        let result = self.fetch_steps(&mut query).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.fetch_steps(&mut query)).await
     }
 
     async fn count_steps(&self, run_id: &str) -> Result<Vec<StepCount>, StoreError> {
-        let result = self.count_steps_inner(run_id).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.count_steps_inner(run_id)).await
     }
 
     async fn commit_batch(&self, lease: &Lease, batch: &WriteBatch) -> Result<(), StoreError> {
-        let result = self.commit_batch_inner(lease, batch).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.commit_batch_inner(lease, batch)).await
     }
 
     async fn reset_failed_items(
@@ -162,17 +142,15 @@ impl StepStore for PostgresStore {
         run_id: &str,
         step_id: Option<&str>,
     ) -> Result<u64, StoreError> {
-        let result = self.reset_failed_items_inner(run_id, step_id).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.reset_failed_items_inner(run_id, step_id))
+            .await
     }
 
     async fn record_attempts(&self, batch: &[NewAttempt]) -> Result<(), StoreError> {
-        let result = self.record_attempts_inner(batch).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.record_attempts_inner(batch)).await
     }
 
     async fn load_attempts(&self, run_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
-        let result = self.load_attempts_inner(run_id).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.load_attempts_inner(run_id)).await
     }
 }

@@ -1,34 +1,31 @@
-//! [`RunStore`] on Postgres: creating runs with all their step rows, listing them, and leases.
+//! [`RunStore`]: creating runs with all their step rows, listing them, and leases.
 //!
 //! A lease is a compare-and-set on the run's row (`UPDATE … WHERE` nobody else holds an
-//! unexpired lease). Two processes racing for one run both reach the row; the second waits for
-//! the first's commit, re-checks the condition on the row as the first left it, and loses.
-//! Workers looking for work lock the candidate row with `FOR UPDATE SKIP LOCKED`, so they pass
-//! over each other's rows instead of queueing behind them.
+//! unexpired lease). SQLite serialises writers; on Postgres, two processes racing for one run
+//! both reach the row, the second waits for the first's commit, re-checks the condition on the
+//! row as the first left it, and loses. Workers looking for work lock the candidate row with
+//! `FOR UPDATE SKIP LOCKED` there, so they pass over each other's rows instead of queueing.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
+use sqlx::{QueryBuilder, Row};
 
-use super::PostgresStore;
 use super::codec::{is_unique_violation, json_text, listed_run_columns, run_columns, run_from_row};
-use super::notify::notify;
+use super::dialect::{
+    Conn, Db, INPUTS_IN_RUN_ROW, Store, get_opt_ts, insert_step_rows, notify, opt_ts, sql, ts,
+};
 use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
 use crate::store::run::{Claim, Lease, LeaseScope, NewRun, RunFilter, RunRecord, RunStatus};
-use crate::store::step::{NewStep, StepKey, StepState};
+use crate::store::step::{NewStep, StepKey};
 use crate::store::traits::RunStore;
-
-/// Step rows per `INSERT … SELECT FROM UNNEST`: one statement carries five arrays, whatever
-/// their length, so this only bounds the size of one message to the server.
-const STEP_ROWS_PER_INSERT: usize = 10_000;
 
 /// Inserts a run and all its step rows on `conn`, inside the caller's transaction.
 pub(super) async fn insert_run(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     run: &NewRun,
     steps: &[NewStep],
     now: DateTime<Utc>,
@@ -43,26 +40,41 @@ pub(super) async fn insert_run(
         });
     }
 
-    let inserted = sqlx::query(
+    insert_run_row(conn, run, now).await?;
+    insert_step_rows(conn, &run.id, steps, &ts(now)).await
+}
+
+/// Inserts the run's row, and its inputs in it or in `run_inputs` ([`INPUTS_IN_RUN_ROW`]);
+/// [`StoreError::RunExists`] if the id is taken.
+async fn insert_run_row(
+    conn: &mut Conn,
+    run: &NewRun,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let inputs = json_text("inputs_json", &run.inputs)?;
+    let mut insert = sqlx::query(concat!(
         "INSERT INTO runs (id, workflow_name, workflow_path, workflow_hash, inputs_hash, \
-         inputs_json, plan_hash, status, created_at, updated_at, scheduled_for, lease_owner, \
-         lease_expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $9, $10, $11)",
-    )
+         plan_hash, status, created_at, updated_at, scheduled_for, lease_owner, \
+         lease_expires_at",
+        sql!(inputs_column),
+        ") VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $8, $9, $10",
+        sql!(inputs_parameter),
+        ")"
+    ))
     .bind(&run.id)
     .bind(&run.workflow_name)
     .bind(&run.workflow_path)
     .bind(&run.workflow_hash)
     .bind(&run.inputs_hash)
-    .bind(json_text("inputs_json", &run.inputs)?)
     .bind(&run.plan_hash)
-    .bind(now)
-    .bind(run.scheduled_for)
+    .bind(ts(now))
+    .bind(opt_ts(run.scheduled_for))
     .bind(run.lease.as_ref().map(|l| &l.owner))
-    .bind(run.lease.as_ref().map(|l| now + ttl_delta(l.ttl)))
-    .execute(&mut *conn)
-    .await;
-    match inserted {
+    .bind(run.lease.as_ref().map(|l| ts(now + ttl_delta(l.ttl))));
+    if INPUTS_IN_RUN_ROW {
+        insert = insert.bind(&inputs);
+    }
+    match insert.execute(&mut *conn).await {
         Err(error) if is_unique_violation(&error) => {
             return Err(StoreError::RunExists {
                 run_id: run.id.clone(),
@@ -70,53 +82,28 @@ pub(super) async fn insert_run(
         }
         other => other?,
     };
-
-    let mut seq: i64 = 0;
-    for chunk in steps.chunks(STEP_ROWS_PER_INSERT) {
-        let mut step_ids = Vec::with_capacity(chunk.len());
-        let mut item_keys = Vec::with_capacity(chunk.len());
-        let mut seqs = Vec::with_capacity(chunk.len());
-        let mut states = Vec::with_capacity(chunk.len());
-        let mut skip_reasons = Vec::with_capacity(chunk.len());
-        for step in chunk {
-            step_ids.push(step.step_id.as_str());
-            item_keys.push(step.item_key.as_str());
-            seqs.push(seq);
-            states.push(match step.skip_reason {
-                Some(_) => StepState::Skipped.as_str(),
-                None => StepState::Pending.as_str(),
-            });
-            skip_reasons.push(step.skip_reason.as_deref());
-            seq += 1;
-        }
-        sqlx::query(
-            "INSERT INTO step_runs (run_id, step_id, item_key, seq, state, skip_reason, \
-             updated_at) \
-             SELECT $1, s.step_id, s.item_key, s.seq, s.state, s.skip_reason, $2 \
-             FROM UNNEST($3::text[], $4::text[], $5::int8[], $6::text[], $7::text[]) \
-               AS s (step_id, item_key, seq, state, skip_reason)",
-        )
-        .bind(&run.id)
-        .bind(now)
-        .bind(step_ids)
-        .bind(item_keys)
-        .bind(seqs)
-        .bind(states)
-        .bind(skip_reasons)
-        .execute(&mut *conn)
-        .await?;
+    if !INPUTS_IN_RUN_ROW {
+        sqlx::query("INSERT INTO run_inputs (run_id, inputs_json) VALUES ($1, $2)")
+            .bind(&run.id)
+            .bind(inputs)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
 
-/// Status names, as the `text[]` parameter of `status = ANY($n)`.
-fn status_names(statuses: &[RunStatus]) -> Vec<&'static str> {
-    statuses.iter().map(|status| status.as_str()).collect()
+/// [`StoreError::LeaseLost`]: `owner` does not hold the run, `holder` (who may) does.
+fn lease_lost(run_id: &str, owner: &str, holder: Option<(String, DateTime<Utc>)>) -> StoreError {
+    StoreError::LeaseLost {
+        run_id: run_id.to_owned(),
+        owner: owner.to_owned(),
+        holder: holder.map(|(holder, _)| holder),
+    }
 }
 
-impl PostgresStore {
+impl Store {
     async fn create_run_inner(&self, run: &NewRun, steps: &[NewStep]) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_write().await?;
         insert_run(&mut tx, run, steps, self.now()).await?;
         if run.lease.is_none() {
             let free = StoreNotice::RunFree {
@@ -132,7 +119,9 @@ impl PostgresStore {
         let row = sqlx::query(concat!(
             "SELECT ",
             run_columns!(),
-            " FROM runs WHERE id = $1"
+            " FROM ",
+            sql!(runs_with_inputs),
+            " WHERE id = $1"
         ))
         .bind(run_id)
         .fetch_optional(&self.pool)
@@ -144,22 +133,27 @@ impl PostgresStore {
     }
 
     async fn list_runs_inner(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError> {
-        let mut query = QueryBuilder::<Postgres>::new(concat!(
+        let mut query = QueryBuilder::<Db>::new(concat!(
             "SELECT ",
             listed_run_columns!(),
-            " FROM runs WHERE TRUE"
+            " FROM runs WHERE 1 = 1"
         ));
         if let Some(workflow) = &filter.workflow {
             query.push(" AND workflow_name = ").push_bind(workflow);
         }
         if !filter.statuses.is_empty() {
-            query
-                .push(" AND status = ANY(")
-                .push_bind(status_names(&filter.statuses))
-                .push(")");
+            query.push(" AND status IN (");
+            let mut list = query.separated(", ");
+            for status in &filter.statuses {
+                list.push_bind(status.as_str());
+            }
+            query.push(")");
         }
-        // Ids compare byte by byte, as in SQLite, whatever the database's collation.
-        query.push(" ORDER BY created_at DESC, id COLLATE \"C\" DESC");
+        query.push(concat!(
+            " ORDER BY created_at DESC, id",
+            sql!(by_bytes),
+            " DESC"
+        ));
         if let Some(limit) = filter.limit {
             query.push(" LIMIT ").push_bind(i64::from(limit));
         }
@@ -173,7 +167,7 @@ impl PostgresStore {
         status: RunStatus,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
-        let now = self.now();
+        let now = &ts(self.now());
         let finished = status.is_finished().then_some(now);
         let result = sqlx::query(
             "UPDATE runs SET status = $1, error = $2, updated_at = $3, finished_at = $4 \
@@ -184,7 +178,7 @@ impl PostgresStore {
         .bind(now)
         .bind(finished)
         .bind(run_id)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::RunNotFound {
@@ -208,10 +202,10 @@ impl PostgresStore {
                AND (lease_owner IS NULL OR lease_owner = $1 OR lease_expires_at <= $3)",
         )
         .bind(owner)
-        .bind(expires_at)
-        .bind(now)
+        .bind(ts(expires_at))
+        .bind(ts(now))
         .bind(run_id)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         if result.rows_affected() == 1 {
             return Ok(Lease {
@@ -228,11 +222,7 @@ impl PostgresStore {
                 expires_at,
             }),
             // Released between the two statements; the caller may simply try again.
-            None => Err(StoreError::LeaseLost {
-                run_id: run_id.to_owned(),
-                owner: owner.to_owned(),
-                holder: None,
-            }),
+            None => Err(lease_lost(run_id, owner, None)),
         }
     }
 
@@ -250,11 +240,11 @@ impl PostgresStore {
              WHERE id = $4 AND lease_owner = $5",
         )
         .bind(owner)
-        .bind(expires_at)
-        .bind(now)
+        .bind(ts(expires_at))
+        .bind(ts(now))
         .bind(run_id)
         .bind(from)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         if result.rows_affected() == 1 {
             return Ok(Lease {
@@ -264,11 +254,8 @@ impl PostgresStore {
                 scope: LeaseScope::Run,
             });
         }
-        Err(StoreError::LeaseLost {
-            run_id: run_id.to_owned(),
-            owner: owner.to_owned(),
-            holder: self.current_holder(run_id).await?.map(|(h, _)| h),
-        })
+        let holder = self.current_holder(run_id).await?;
+        Err(lease_lost(run_id, owner, holder))
     }
 
     /// Who holds a run's lease (possibly expired).
@@ -287,7 +274,7 @@ impl PostgresStore {
                 run_id: run_id.to_owned(),
             })?;
         let owner: Option<String> = row.try_get("lease_owner")?;
-        let expires: Option<DateTime<Utc>> = row.try_get("lease_expires_at")?;
+        let expires = get_opt_ts(&row, "lease_expires_at")?;
         Ok(owner.zip(expires))
     }
 
@@ -302,26 +289,42 @@ impl PostgresStore {
         }
         let now = self.now();
         let expires_at = now + ttl_delta(ttl);
-        // The candidate is locked before it is updated; a row another worker is claiming
-        // right now is skipped rather than waited for, and one it claimed meanwhile fails the
-        // re-check and is passed over.
-        let row = sqlx::query(
-            "UPDATE runs SET lease_owner = $1, lease_expires_at = $2, updated_at = $3 \
-             WHERE id = (SELECT id FROM runs \
-                         WHERE status = ANY($4) \
-                           AND (lease_owner IS NULL OR lease_expires_at <= $3) \
-                           AND NOT (id = ANY($5)) \
-                         ORDER BY created_at, id COLLATE \"C\" LIMIT 1 \
-                         FOR UPDATE SKIP LOCKED) \
-             RETURNING id",
-        )
-        .bind(owner)
-        .bind(expires_at)
-        .bind(now)
-        .bind(status_names(&claim.statuses))
-        .bind(&claim.except)
-        .fetch_optional(&self.pool)
-        .await?;
+        let mut update = QueryBuilder::<Db>::new("UPDATE runs SET lease_owner = ");
+        update
+            .push_bind(owner)
+            .push(", lease_expires_at = ")
+            .push_bind(ts(expires_at))
+            .push(", updated_at = ")
+            .push_bind(ts(now))
+            .push(" WHERE id = (SELECT id FROM runs WHERE status IN (");
+        let mut list = update.separated(", ");
+        for status in &claim.statuses {
+            list.push_bind(status.as_str());
+        }
+        update
+            .push(") AND (lease_owner IS NULL OR lease_expires_at <= ")
+            .push_bind(ts(now))
+            .push(")");
+        if !claim.except.is_empty() {
+            update.push(" AND id NOT IN (");
+            let mut list = update.separated(", ");
+            for id in &claim.except {
+                list.push_bind(id);
+            }
+            update.push(")");
+        }
+        update.push(concat!(
+            " ORDER BY created_at, id",
+            sql!(by_bytes),
+            " LIMIT 1",
+            sql!(skip_locked),
+            ") RETURNING id"
+        ));
+        // SQLite lets one writer in at a time, so the select and the update cannot interleave
+        // with another claimer's; on Postgres the candidate is locked before it is updated, a
+        // row another worker is claiming right now is skipped rather than waited for, and one
+        // it claimed meanwhile fails the re-check and is passed over.
+        let row = update.build().fetch_optional(self.writer()).await?;
         row.map(|row| {
             Ok(Lease {
                 run_id: row.try_get("id")?,
@@ -340,11 +343,11 @@ impl PostgresStore {
             "UPDATE runs SET lease_expires_at = $1, updated_at = $2 \
              WHERE id = $3 AND lease_owner = $4",
         )
-        .bind(expires_at)
-        .bind(now)
+        .bind(ts(expires_at))
+        .bind(ts(now))
         .bind(&lease.run_id)
         .bind(&lease.owner)
-        .execute(&self.pool)
+        .execute(self.writer())
         .await?;
         if result.rows_affected() == 1 {
             return Ok(Lease {
@@ -352,30 +355,24 @@ impl PostgresStore {
                 ..lease.clone()
             });
         }
-        Err(StoreError::LeaseLost {
-            run_id: lease.run_id.clone(),
-            owner: lease.owner.clone(),
-            holder: self
-                .current_holder(&lease.run_id)
-                .await?
-                .map(|(holder, _)| holder),
-        })
+        let holder = self.current_holder(&lease.run_id).await?;
+        Err(lease_lost(&lease.run_id, &lease.owner, holder))
     }
 
+    /// Gives the run back; if it can still be claimed, tells the other workers.
     async fn release_lease_inner(&self, lease: &Lease) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_write().await?;
         let released = sqlx::query(
             "UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL, updated_at = $1 \
-             WHERE id = $2 AND lease_owner = $3 \
-             RETURNING status IN ('pending', 'running') AS claimable",
+             WHERE id = $2 AND lease_owner = $3 RETURNING status",
         )
-        .bind(self.now())
+        .bind(ts(self.now()))
         .bind(&lease.run_id)
         .bind(&lease.owner)
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = released
-            && row.try_get::<bool, _>("claimable")?
+            && matches!(row.try_get::<&str, _>("status")?, "pending" | "running")
         {
             let free = StoreNotice::RunFree {
                 run_id: lease.run_id.clone(),
@@ -388,20 +385,17 @@ impl PostgresStore {
 }
 
 #[async_trait::async_trait]
-impl RunStore for PostgresStore {
+impl RunStore for Store {
     async fn create_run(&self, run: &NewRun, steps: &[NewStep]) -> Result<(), StoreError> {
-        let result = self.create_run_inner(run, steps).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.create_run_inner(run, steps)).await
     }
 
     async fn load_run(&self, run_id: &str) -> Result<RunRecord, StoreError> {
-        let result = self.load_run_inner(run_id).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.load_run_inner(run_id)).await
     }
 
     async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError> {
-        let result = self.list_runs_inner(filter).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.list_runs_inner(filter)).await
     }
 
     async fn set_run_status(
@@ -410,8 +404,8 @@ impl RunStore for PostgresStore {
         status: RunStatus,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
-        let result = self.set_run_status_inner(run_id, status, error).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.set_run_status_inner(run_id, status, error))
+            .await
     }
 
     async fn acquire_lease(
@@ -420,8 +414,8 @@ impl RunStore for PostgresStore {
         owner: &str,
         ttl: Duration,
     ) -> Result<Lease, StoreError> {
-        let result = self.acquire_lease_inner(run_id, owner, ttl).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.acquire_lease_inner(run_id, owner, ttl))
+            .await
     }
 
     async fn take_over_lease(
@@ -431,8 +425,8 @@ impl RunStore for PostgresStore {
         owner: &str,
         ttl: Duration,
     ) -> Result<Lease, StoreError> {
-        let result = self.take_over_lease_inner(run_id, from, owner, ttl).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.take_over_lease_inner(run_id, from, owner, ttl))
+            .await
     }
 
     async fn claim_next_run(
@@ -441,17 +435,15 @@ impl RunStore for PostgresStore {
         ttl: Duration,
         claim: &Claim,
     ) -> Result<Option<Lease>, StoreError> {
-        let result = self.claim_next_run_inner(owner, ttl, claim).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.claim_next_run_inner(owner, ttl, claim))
+            .await
     }
 
     async fn renew_lease(&self, lease: &Lease, ttl: Duration) -> Result<Lease, StoreError> {
-        let result = self.renew_lease_inner(lease, ttl).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.renew_lease_inner(lease, ttl)).await
     }
 
     async fn release_lease(&self, lease: &Lease) -> Result<(), StoreError> {
-        let result = self.release_lease_inner(lease).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.release_lease_inner(lease)).await
     }
 }

@@ -1,30 +1,45 @@
-//! How values are written to and read back from Postgres columns: TIMESTAMPTZ for times
-//! (microseconds, like the store's clock), JSON as text (numbers keep their exact text), enums
-//! by name, and rows decoded into the store's records. Also the SQLSTATE codes the store reacts
-//! to.
+//! How values are written to and read back from columns on both backends: JSON as text
+//! (numbers keep their exact text), enums by name, times through the dialect's `get_ts`, and
+//! rows decoded into the store's records; and how database errors are named.
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde_json::Value;
 use sqlx::Row;
-use sqlx::postgres::PgRow;
 
+use super::dialect::{DbRow, Store, get_opt_ts, get_ts};
 use crate::store::attempt::{AttemptRecord, NewAttempt};
 use crate::store::error::StoreError;
 use crate::store::event::{EventRecord, NewEvent};
 use crate::store::run::{Lease, LeaseScope, RunRecord, RunStatus};
 use crate::store::step::{StepError, StepKey, StepRecord, StepState};
 
-/// SQLSTATE `read_only_sql_transaction`: a write in a read-only session or on a standby.
-const READ_ONLY_SQL_TRANSACTION: &str = "25006";
-
-/// The SQLSTATE of a database error, if it is one.
-fn sqlstate(error: &sqlx::Error) -> Option<String> {
-    Some(error.as_database_error()?.code()?.into_owned())
+/// Times are truncated to microseconds, the precision both backends store, so a value handed
+/// back to the caller equals the one read later.
+pub(super) fn truncate(time: DateTime<Utc>) -> DateTime<Utc> {
+    time.trunc_subsecs(6)
 }
 
-/// Whether Postgres refused a write because the session or the server is read-only.
-pub(super) fn is_read_only(error: &sqlx::Error) -> bool {
-    sqlstate(error).as_deref() == Some(READ_ONLY_SQL_TRANSACTION)
+/// `2025-01-31T09:00:00.000000Z`: fixed width, so comparing the text compares the instants.
+/// SQLite stores times so; both backends write them so inside JSON (an approval's
+/// `approved_at`).
+pub(super) fn ts_text(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+impl Store {
+    /// "Now", from the store's clock, at the precision times are stored with.
+    pub(super) fn now(&self) -> DateTime<Utc> {
+        truncate(self.clock.now())
+    }
+
+    /// The result of a store call, a read-only refusal named as such: what every trait
+    /// method returns.
+    pub(super) async fn classified<T>(
+        &self,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        call.await.map_err(|e| self.classify(e))
+    }
 }
 
 /// Whether the error is a UNIQUE or PRIMARY KEY violation.
@@ -41,18 +56,6 @@ pub(super) fn is_foreign_key_violation(error: &sqlx::Error) -> bool {
         .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::ForeignKeyViolation)
 }
 
-/// Times are truncated to microseconds, the precision TIMESTAMPTZ keeps, so a value handed
-/// back to the caller equals the one read later.
-pub(super) fn truncate(time: DateTime<Utc>) -> DateTime<Utc> {
-    time.trunc_subsecs(6)
-}
-
-/// `2025-01-31T09:00:00.000000Z`, the form times take inside JSON the store writes (an
-/// approval's `approved_at`), identical to the SQLite store's.
-pub(super) fn ts_text(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
 pub(super) fn json_text(column: &'static str, value: &Value) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|source| StoreError::Json { column, source })
 }
@@ -64,12 +67,12 @@ pub(super) fn opt_json_text(
     value.map(|value| json_text(column, value)).transpose()
 }
 
-fn get_json(row: &PgRow, column: &'static str) -> Result<Value, StoreError> {
+fn get_json(row: &DbRow, column: &'static str) -> Result<Value, StoreError> {
     let text: String = row.try_get(column)?;
     serde_json::from_str(&text).map_err(|source| StoreError::Json { column, source })
 }
 
-fn get_opt_json(row: &PgRow, column: &'static str) -> Result<Option<Value>, StoreError> {
+fn get_opt_json(row: &DbRow, column: &'static str) -> Result<Option<Value>, StoreError> {
     row.try_get::<Option<String>, _>(column)?
         .map(|text| {
             serde_json::from_str(&text).map_err(|source| StoreError::Json { column, source })
@@ -85,7 +88,7 @@ pub(super) fn parse_step_state(text: &str) -> Result<StepState, StoreError> {
 }
 
 fn get_error(
-    row: &PgRow,
+    row: &DbRow,
     class_column: &'static str,
     message_column: &'static str,
 ) -> Result<Option<StepError>, StoreError> {
@@ -97,18 +100,18 @@ fn get_error(
     }))
 }
 
-fn get_u32(row: &PgRow, column: &'static str) -> Result<u32, StoreError> {
+/// A non-negative count column.
+pub(super) fn get_count(row: &DbRow, column: &'static str) -> Result<u64, StoreError> {
     let value: i64 = row.try_get(column)?;
-    u32::try_from(value).map_err(|_| StoreError::Corrupt {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt {
         column,
         value: value.to_string(),
     })
 }
 
-/// A non-negative count column.
-pub(super) fn get_count(row: &PgRow, column: &'static str) -> Result<u64, StoreError> {
+fn get_u32(row: &DbRow, column: &'static str) -> Result<u32, StoreError> {
     let value: i64 = row.try_get(column)?;
-    u64::try_from(value).map_err(|_| StoreError::Corrupt {
+    u32::try_from(value).map_err(|_| StoreError::Corrupt {
         column,
         value: value.to_string(),
     })
@@ -135,7 +138,7 @@ macro_rules! listed_run_columns {
 }
 pub(super) use listed_run_columns;
 
-pub(super) fn run_from_row(row: &PgRow) -> Result<RunRecord, StoreError> {
+pub(super) fn run_from_row(row: &DbRow) -> Result<RunRecord, StoreError> {
     let id: String = row.try_get("id")?;
     let status: String = row.try_get("status")?;
     let status = status
@@ -146,7 +149,7 @@ pub(super) fn run_from_row(row: &PgRow) -> Result<RunRecord, StoreError> {
         })?;
     let lease = match (
         row.try_get::<Option<String>, _>("lease_owner")?,
-        row.try_get::<Option<DateTime<Utc>>, _>("lease_expires_at")?,
+        get_opt_ts(row, "lease_expires_at")?,
     ) {
         (Some(owner), Some(expires_at)) => Some(Lease {
             run_id: id.clone(),
@@ -164,11 +167,11 @@ pub(super) fn run_from_row(row: &PgRow) -> Result<RunRecord, StoreError> {
         inputs: get_json(row, "inputs_json")?,
         plan_hash: row.try_get("plan_hash")?,
         status,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        finished_at: row.try_get("finished_at")?,
+        created_at: get_ts(row, "created_at")?,
+        updated_at: get_ts(row, "updated_at")?,
+        finished_at: get_opt_ts(row, "finished_at")?,
         lease,
-        scheduled_for: row.try_get("scheduled_for")?,
+        scheduled_for: get_opt_ts(row, "scheduled_for")?,
         error: row.try_get("error")?,
         id,
     })
@@ -184,7 +187,7 @@ macro_rules! step_columns {
 }
 pub(super) use step_columns;
 
-pub(super) fn step_from_row(row: &PgRow) -> Result<StepRecord, StoreError> {
+pub(super) fn step_from_row(row: &DbRow) -> Result<StepRecord, StoreError> {
     let state: String = row.try_get("state")?;
     Ok(StepRecord {
         key: StepKey {
@@ -203,10 +206,10 @@ pub(super) fn step_from_row(row: &PgRow) -> Result<StepRecord, StoreError> {
         error: get_error(row, "error_class", "error_message")?,
         skip_reason: row.try_get("skip_reason")?,
         attempts: get_u32(row, "attempts")?,
-        next_attempt_at: row.try_get("next_attempt_at")?,
-        deadline_at: row.try_get("deadline_at")?,
+        next_attempt_at: get_opt_ts(row, "next_attempt_at")?,
+        deadline_at: get_opt_ts(row, "deadline_at")?,
         event_id: row.try_get("event_id")?,
-        updated_at: row.try_get("updated_at")?,
+        updated_at: get_ts(row, "updated_at")?,
     })
 }
 
@@ -220,7 +223,7 @@ macro_rules! attempt_columns {
 }
 pub(super) use attempt_columns;
 
-pub(super) fn attempt_from_row(row: &PgRow) -> Result<AttemptRecord, StoreError> {
+pub(super) fn attempt_from_row(row: &DbRow) -> Result<AttemptRecord, StoreError> {
     let http_status = row
         .try_get::<Option<i64>, _>("http_status")?
         .map(|status| {
@@ -242,8 +245,8 @@ pub(super) fn attempt_from_row(row: &PgRow) -> Result<AttemptRecord, StoreError>
             operation: row.try_get("operation")?,
             idempotency_key: row.try_get("idempotency_key")?,
             request_digest: row.try_get("request_digest")?,
-            started_at: row.try_get("started_at")?,
-            finished_at: row.try_get("finished_at")?,
+            started_at: get_ts(row, "started_at")?,
+            finished_at: get_opt_ts(row, "finished_at")?,
             outcome: row.try_get("outcome")?,
             error: get_error(row, "error_class", "error_message")?,
             http_status,
@@ -260,7 +263,7 @@ macro_rules! event_columns {
 }
 pub(super) use event_columns;
 
-pub(super) fn event_from_row(row: &PgRow) -> Result<EventRecord, StoreError> {
+pub(super) fn event_from_row(row: &DbRow) -> Result<EventRecord, StoreError> {
     let matched = match (
         row.try_get::<Option<String>, _>("matched_run_id")?,
         row.try_get::<Option<String>, _>("matched_step_id")?,
@@ -283,24 +286,7 @@ pub(super) fn event_from_row(row: &PgRow) -> Result<EventRecord, StoreError> {
             payload: row.try_get("payload")?,
             signature_ok: row.try_get("signature_ok")?,
         },
-        received_at: row.try_get("received_at")?,
+        received_at: get_ts(row, "received_at")?,
         matched,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_in_json_have_the_sqlite_stores_fixed_width_form() {
-        let at = DateTime::parse_from_rfc3339("2025-03-07T09:10:00.1234567Z")
-            .unwrap()
-            .to_utc();
-        assert_eq!(ts_text(truncate(at)), "2025-03-07T09:10:00.123456Z");
-        assert_eq!(
-            ts_text(truncate(at).trunc_subsecs(0)),
-            "2025-03-07T09:10:00.000000Z"
-        );
-    }
 }

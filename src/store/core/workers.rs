@@ -1,15 +1,14 @@
-//! [`WorkerStore`] on Postgres: one row per worker, upserted on every heartbeat.
+//! [`WorkerStore`]: one row per worker, upserted on every heartbeat.
 
 use std::time::Duration;
 
 use chrono::TimeDelta;
 use sqlx::Row;
-use sqlx::postgres::PgRow;
 
-use super::PostgresStore;
-use crate::store::clock::ttl_delta;
 use tokio::sync::mpsc;
 
+use super::dialect::{DbRow, Store, get_ts, listen, sql, ts};
+use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
 use crate::store::traits::WorkerStore;
@@ -18,7 +17,7 @@ use crate::store::worker::{WorkerInfo, WorkerRecord};
 /// How long a gone worker's row is kept for `sluice workers` to show.
 const KEEP_GONE: TimeDelta = TimeDelta::days(1);
 
-fn worker_from_row(row: &PgRow) -> Result<WorkerRecord, StoreError> {
+fn worker_from_row(row: &DbRow) -> Result<WorkerRecord, StoreError> {
     let pid: i64 = row.try_get("pid")?;
     Ok(WorkerRecord {
         info: WorkerInfo {
@@ -29,22 +28,22 @@ fn worker_from_row(row: &PgRow) -> Result<WorkerRecord, StoreError> {
             listen: row.try_get("listen")?,
             version: row.try_get("version")?,
         },
-        started_at: row.try_get("started_at")?,
-        heartbeat_at: row.try_get("heartbeat_at")?,
-        expires_at: row.try_get("expires_at")?,
+        started_at: get_ts(row, "started_at")?,
+        heartbeat_at: get_ts(row, "heartbeat_at")?,
+        expires_at: get_ts(row, "expires_at")?,
     })
 }
 
-impl PostgresStore {
+impl Store {
     async fn report_worker_inner(
         &self,
         info: &WorkerInfo,
         ttl: Duration,
     ) -> Result<(), StoreError> {
         let now = self.now();
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM workers WHERE expires_at < $1")
-            .bind(now - KEEP_GONE)
+            .bind(ts(now - KEEP_GONE))
             .execute(&mut *tx)
             .await?;
         sqlx::query(
@@ -60,8 +59,8 @@ impl PostgresStore {
         .bind(i64::from(info.pid))
         .bind(&info.listen)
         .bind(&info.version)
-        .bind(now)
-        .bind(now + ttl_delta(ttl))
+        .bind(ts(now))
+        .bind(ts(now + ttl_delta(ttl)))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -71,40 +70,41 @@ impl PostgresStore {
     async fn remove_worker_inner(&self, id: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM workers WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(self.writer())
             .await?;
         Ok(())
     }
 
     async fn list_workers_inner(&self) -> Result<Vec<WorkerRecord>, StoreError> {
-        sqlx::query("SELECT * FROM workers ORDER BY name COLLATE \"C\", id COLLATE \"C\"")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(worker_from_row)
-            .collect()
+        sqlx::query(concat!(
+            "SELECT * FROM workers ORDER BY name",
+            sql!(by_bytes),
+            ", id",
+            sql!(by_bytes)
+        ))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(worker_from_row)
+        .collect()
     }
 }
 
 #[async_trait::async_trait]
-impl WorkerStore for PostgresStore {
+impl WorkerStore for Store {
     async fn report_worker(&self, info: &WorkerInfo, ttl: Duration) -> Result<(), StoreError> {
-        let result = self.report_worker_inner(info, ttl).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.report_worker_inner(info, ttl)).await
     }
 
     async fn remove_worker(&self, id: &str) -> Result<(), StoreError> {
-        let result = self.remove_worker_inner(id).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.remove_worker_inner(id)).await
     }
 
     async fn list_workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
-        let result = self.list_workers_inner().await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.list_workers_inner()).await
     }
 
     async fn notices(&self) -> Result<Option<mpsc::UnboundedReceiver<StoreNotice>>, StoreError> {
-        let result = super::notify::listen(&self.pool).await;
-        result.map(Some).map_err(|e| self.classify(e))
+        self.classified(listen(self)).await
     }
 }

@@ -1,42 +1,38 @@
-//! [`OperatorStore`] on Postgres: each decision is applied to the steps and recorded (who, when,
-//! why, how many steps changed) in one transaction.
+//! [`OperatorStore`]: each decision is applied to the steps and recorded (who, when, why, how
+//! many steps changed) in one transaction.
 //!
-//! The transaction starts by locking the run's row, so decisions on one run (from two
-//! operators, or an operator and a worker's status change) are applied one after the other,
+//! On Postgres the transaction starts by locking the run's row, so decisions on one run (from
+//! two operators, or an operator and a worker's status change) are applied one after the other,
 //! each seeing what the previous one did, as with SQLite's single writer.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use sqlx::{PgConnection, Row};
+use sqlx::Row;
 
-use super::PostgresStore;
 use super::codec::{get_count, json_text, ts_text};
-use super::notify::notify;
+use super::dialect::{Conn, Store, Ts, get_ts, notify, sql, ts};
 use super::transitions::{refusal, reset_failed};
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
-use crate::store::operator::{ActionKind, OperatorAction, OperatorRecord};
-use crate::store::step::{StepKey, StepState};
+use crate::store::operator::{ActionKind, OperatorAction, OperatorRecord, RESOLVE_RETRY};
+use crate::store::step::StepKey;
 use crate::store::traits::OperatorStore;
+use crate::store::transition::{Transition, guarded};
 
-/// Approval: `waiting → succeeded`.
-const APPROVE: &str = "UPDATE step_runs SET state = 'succeeded', output_json = $1, \
+/// Approval ([`Transition::Approve`]) or resolution as done
+/// ([`Transition::ResolveSucceeded`]) of one step run.
+const SUCCEED: &str = "UPDATE step_runs SET state = {to}, output_json = $1, \
      provider_ref = COALESCE($2, provider_ref), error_class = NULL, error_message = NULL, \
      next_attempt_at = NULL, updated_at = $3 \
-     WHERE run_id = $4 AND step_id = $5 AND item_key = $6 AND state = 'waiting'";
+     WHERE run_id = $4 AND step_id = $5 AND item_key = $6 AND {guard}";
 
-/// Resolution as done: `needs_attention | failed → succeeded`.
-const RESOLVE_SUCCEEDED: &str = "UPDATE step_runs SET state = 'succeeded', output_json = $1, \
-     provider_ref = COALESCE($2, provider_ref), error_class = NULL, error_message = NULL, \
-     next_attempt_at = NULL, updated_at = $3 \
-     WHERE run_id = $4 AND step_id = $5 AND item_key = $6 \
-       AND state IN ('needs_attention', 'failed')";
-
-impl PostgresStore {
+impl Store {
     async fn apply_inner(&self, action: &OperatorAction) -> Result<OperatorRecord, StoreError> {
-        let now = self.now();
-        let mut tx = self.begin().await?;
-        let status: String = sqlx::query("SELECT status FROM runs WHERE id = $1 FOR NO KEY UPDATE")
+        let at = self.now();
+        let now = &ts(at);
+        let mut tx = self.begin_write().await?;
+        let status_sql = concat!("SELECT status FROM runs WHERE id = $1", sql!(lock_run));
+        let status: String = sqlx::query(status_sql)
             .bind(&action.run_id)
             .fetch_optional(&mut *tx)
             .await?
@@ -62,9 +58,9 @@ impl PostgresStore {
                 let output = json!({
                     "approved_by": action.actor,
                     "reason": action.reason,
-                    "approved_at": ts_text(now),
+                    "approved_at": ts_text(at),
                 });
-                succeed(&mut tx, APPROVE, &key, None, &output, now).await?
+                succeed(&mut tx, Transition::Approve, &key, None, &output, now).await?
             }
             ActionKind::ResolveSucceeded { provider_ref } => {
                 let key = single_key(action)?;
@@ -75,7 +71,7 @@ impl PostgresStore {
                 });
                 succeed(
                     &mut tx,
-                    RESOLVE_SUCCEEDED,
+                    Transition::ResolveSucceeded,
                     &key,
                     Some(provider_ref),
                     &output,
@@ -131,7 +127,7 @@ impl PostgresStore {
         Ok(OperatorRecord {
             id,
             action: action.clone(),
-            at: now,
+            at,
             steps_changed: changed,
         })
     }
@@ -165,7 +161,7 @@ impl PostgresStore {
                         });
                     }
                 };
-                let at: DateTime<Utc> = row.try_get("at")?;
+                let at: DateTime<Utc> = get_ts(row, "at")?;
                 Ok(OperatorRecord {
                     id: row.try_get("id")?,
                     action: OperatorAction {
@@ -201,15 +197,19 @@ fn single_key(action: &OperatorAction) -> Result<StepKey, StoreError> {
     ))
 }
 
-/// Runs [`APPROVE`] or [`RESOLVE_SUCCEEDED`] on one step run.
+/// Runs [`SUCCEED`] for `change` on one step run.
 async fn succeed(
-    conn: &mut PgConnection,
-    sql: &'static str,
+    conn: &mut Conn,
+    change: Transition,
     key: &StepKey,
     provider_ref: Option<&String>,
     output: &serde_json::Value,
-    now: DateTime<Utc>,
+    now: &Ts,
 ) -> Result<u64, StoreError> {
+    let sql = match change {
+        Transition::Approve => guarded!(Transition::Approve, SUCCEED),
+        _ => guarded!(Transition::ResolveSucceeded, SUCCEED),
+    };
     let result = sqlx::query(sql)
         .bind(json_text("output_json", output)?)
         .bind(provider_ref)
@@ -220,76 +220,66 @@ async fn succeed(
         .execute(&mut *conn)
         .await?;
     if result.rows_affected() == 0 {
-        return Err(refusal(conn, key, StepState::Succeeded, None).await);
+        return Err(refusal(conn, key, change.to(), None).await);
     }
     Ok(result.rows_affected())
 }
 
 async fn resolve_retry(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     action: &OperatorAction,
-    now: DateTime<Utc>,
+    now: &Ts,
 ) -> Result<u64, StoreError> {
     let key = single_key(action)?;
-    let result = sqlx::query(crate::store::operator::RESOLVE_RETRY)
+    let result = sqlx::query(guarded!(Transition::ResolveRetry, RESOLVE_RETRY))
         .bind(now)
         .bind(&key.run_id)
         .bind(&key.step_id)
         .bind(&action.item_key)
         .execute(&mut *conn)
         .await?;
-    settled_count(
-        conn,
-        result.rows_affected(),
-        action,
-        &key,
-        StepState::Pending,
-    )
-    .await
+    let changed = result.rows_affected();
+    settled_count(conn, changed, action, &key, Transition::ResolveRetry).await
 }
 
 async fn resolve_skip(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     action: &OperatorAction,
-    now: DateTime<Utc>,
+    now: &Ts,
 ) -> Result<u64, StoreError> {
     let key = single_key(action)?;
     let reason = match &action.reason {
         Some(reason) => format!("skipped by {}: {reason}", action.actor),
         None => format!("skipped by {}", action.actor),
     };
-    let result = sqlx::query(
-        "UPDATE step_runs SET state = 'skipped', skip_reason = $1, next_attempt_at = NULL, \
+    let sql = guarded!(
+        Transition::ResolveSkip,
+        "UPDATE step_runs SET state = {to}, skip_reason = $1, next_attempt_at = NULL, \
          updated_at = $2 \
-         WHERE run_id = $3 AND step_id = $4 AND ($5 IS NULL OR item_key = $5) \
-           AND state IN ('needs_attention', 'failed')",
-    )
-    .bind(reason)
-    .bind(now)
-    .bind(&key.run_id)
-    .bind(&key.step_id)
-    .bind(&action.item_key)
-    .execute(&mut *conn)
-    .await?;
-    settled_count(
-        conn,
-        result.rows_affected(),
-        action,
-        &key,
-        StepState::Skipped,
-    )
-    .await
+         WHERE run_id = $3 AND step_id = $4 AND ($5 IS NULL OR item_key = $5) AND {guard}"
+    );
+    let result = sqlx::query(sql)
+        .bind(reason)
+        .bind(now)
+        .bind(&key.run_id)
+        .bind(&key.step_id)
+        .bind(&action.item_key)
+        .execute(&mut *conn)
+        .await?;
+    let changed = result.rows_affected();
+    settled_count(conn, changed, action, &key, Transition::ResolveSkip).await
 }
 
 /// The number of step runs changed, or why none could be: the named item's state, or, for a
 /// whole step, the state of its first item.
 async fn settled_count(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     changed: u64,
     action: &OperatorAction,
     key: &StepKey,
-    to: StepState,
+    change: Transition,
 ) -> Result<u64, StoreError> {
+    let to = change.to();
     if changed > 0 {
         return Ok(changed);
     }
@@ -314,10 +304,10 @@ async fn settled_count(
 }
 
 async fn cancel(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     action: &OperatorAction,
     status: &str,
-    now: DateTime<Utc>,
+    now: &Ts,
 ) -> Result<u64, StoreError> {
     if matches!(status, "succeeded" | "cancelled") {
         return Err(StoreError::InvalidAction {
@@ -333,29 +323,29 @@ async fn cancel(
     .bind(&action.run_id)
     .execute(&mut *conn)
     .await?;
-    let result = sqlx::query(
-        "UPDATE step_runs SET state = 'cancelled', next_attempt_at = NULL, updated_at = $1 \
-         WHERE run_id = $2 AND state IN ('pending', 'waiting')",
-    )
-    .bind(now)
-    .bind(&action.run_id)
-    .execute(&mut *conn)
-    .await?;
+    let sql = guarded!(
+        Transition::Cancel,
+        "UPDATE step_runs SET state = {to}, next_attempt_at = NULL, updated_at = $1 \
+         WHERE run_id = $2 AND {guard}"
+    );
+    let result = sqlx::query(sql)
+        .bind(now)
+        .bind(&action.run_id)
+        .execute(&mut *conn)
+        .await?;
     Ok(result.rows_affected())
 }
 
 #[async_trait::async_trait]
-impl OperatorStore for PostgresStore {
+impl OperatorStore for Store {
     async fn apply_operator_action(
         &self,
         action: &OperatorAction,
     ) -> Result<OperatorRecord, StoreError> {
-        let result = self.apply_inner(action).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.apply_inner(action)).await
     }
 
     async fn list_operator_actions(&self, run_id: &str) -> Result<Vec<OperatorRecord>, StoreError> {
-        let result = self.list_inner(run_id).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.list_inner(run_id)).await
     }
 }

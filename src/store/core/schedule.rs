@@ -1,15 +1,15 @@
-//! [`ScheduleStore`] on Postgres: a slot is a row keyed by workflow and instant, inserted with
+//! [`ScheduleStore`]: a slot is a row keyed by workflow and instant, inserted with
 //! `ON CONFLICT DO NOTHING`, so exactly one claimer across processes sees it inserted.
 //!
-//! A second claimer racing the first waits on the primary key until the first transaction
-//! ends: it conflicts if the first committed, and claims the slot itself if the first rolled
-//! back (say, its run could not be created), so a slot fires once, never zero times for a
-//! failed attempt.
+//! On Postgres a second claimer racing the first waits on the primary key until the first
+//! transaction ends: it conflicts if the first committed, and claims the slot itself if the
+//! first rolled back (say, its run could not be created), so a slot fires once, never zero
+//! times for a failed attempt.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, Row};
+use sqlx::Row;
 
-use super::PostgresStore;
+use super::dialect::{Conn, Store, Ts, get_ts, ts};
 use super::runs::insert_run;
 use crate::store::error::StoreError;
 use crate::store::run::{NewRun, RunStatus};
@@ -19,18 +19,18 @@ use crate::store::traits::ScheduleStore;
 
 /// Inserts the slot row unless it exists; `true` if this call inserted it.
 async fn insert_slot(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     workflow: &str,
     slot: DateTime<Utc>,
     run_id: &str,
-    now: DateTime<Utc>,
+    now: &Ts,
 ) -> Result<bool, StoreError> {
     let result = sqlx::query(
         "INSERT INTO schedule_slots (workflow_name, slot_at, run_id, claimed_at) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (workflow_name, slot_at) DO NOTHING",
     )
     .bind(workflow)
-    .bind(slot)
+    .bind(ts(slot))
     .bind(run_id)
     .bind(now)
     .execute(&mut *conn)
@@ -38,16 +38,16 @@ async fn insert_slot(
     Ok(result.rows_affected() == 1)
 }
 
-impl PostgresStore {
+impl Store {
     async fn claim_slot_inner(
         &self,
         workflow: &str,
         slot: DateTime<Utc>,
         run_id: &str,
     ) -> Result<bool, StoreError> {
-        let now = self.now();
-        let mut tx = self.begin().await?;
-        let claimed = insert_slot(&mut tx, workflow, slot, run_id, now).await?;
+        let now = ts(self.now());
+        let mut tx = self.begin_write().await?;
+        let claimed = insert_slot(&mut tx, workflow, slot, run_id, &now).await?;
         tx.commit().await?;
         Ok(claimed)
     }
@@ -60,8 +60,8 @@ impl PostgresStore {
         steps: &[NewStep],
     ) -> Result<bool, StoreError> {
         let now = self.now();
-        let mut tx = self.begin().await?;
-        if !insert_slot(&mut tx, workflow, slot, &run.id, now).await? {
+        let mut tx = self.begin_write().await?;
+        if !insert_slot(&mut tx, workflow, slot, &run.id, &ts(now)).await? {
             return Ok(false);
         }
         insert_run(&mut tx, run, steps, now).await?;
@@ -77,15 +77,15 @@ impl PostgresStore {
         error: &str,
     ) -> Result<bool, StoreError> {
         let now = self.now();
-        let mut tx = self.begin().await?;
-        if !insert_slot(&mut tx, workflow, slot, &run.id, now).await? {
+        let mut tx = self.begin_write().await?;
+        if !insert_slot(&mut tx, workflow, slot, &run.id, &ts(now)).await? {
             return Ok(false);
         }
         insert_run(&mut tx, run, &[], now).await?;
         sqlx::query("UPDATE runs SET status = $1, error = $2, finished_at = $3 WHERE id = $4")
             .bind(RunStatus::Failed.as_str())
             .bind(error)
-            .bind(now)
+            .bind(ts(now))
             .bind(&run.id)
             .execute(&mut *tx)
             .await?;
@@ -104,9 +104,9 @@ impl PostgresStore {
         row.map(|row| {
             Ok(SlotRecord {
                 workflow_name: row.try_get("workflow_name")?,
-                slot_at: row.try_get("slot_at")?,
+                slot_at: get_ts(&row, "slot_at")?,
                 run_id: row.try_get("run_id")?,
-                claimed_at: row.try_get("claimed_at")?,
+                claimed_at: get_ts(&row, "claimed_at")?,
             })
         })
         .transpose()
@@ -114,15 +114,15 @@ impl PostgresStore {
 }
 
 #[async_trait::async_trait]
-impl ScheduleStore for PostgresStore {
+impl ScheduleStore for Store {
     async fn claim_slot(
         &self,
         workflow: &str,
         slot: DateTime<Utc>,
         run_id: &str,
     ) -> Result<bool, StoreError> {
-        let result = self.claim_slot_inner(workflow, slot, run_id).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.claim_slot_inner(workflow, slot, run_id))
+            .await
     }
 
     async fn start_slot_run(
@@ -132,8 +132,8 @@ impl ScheduleStore for PostgresStore {
         run: &NewRun,
         steps: &[NewStep],
     ) -> Result<bool, StoreError> {
-        let result = self.start_slot_run_inner(workflow, slot, run, steps).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.start_slot_run_inner(workflow, slot, run, steps))
+            .await
     }
 
     async fn fail_slot_run(
@@ -143,12 +143,11 @@ impl ScheduleStore for PostgresStore {
         run: &NewRun,
         error: &str,
     ) -> Result<bool, StoreError> {
-        let result = self.fail_slot_run_inner(workflow, slot, run, error).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.fail_slot_run_inner(workflow, slot, run, error))
+            .await
     }
 
     async fn last_slot(&self, workflow: &str) -> Result<Option<SlotRecord>, StoreError> {
-        let result = self.last_slot_inner(workflow).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.last_slot_inner(workflow)).await
     }
 }

@@ -1,22 +1,28 @@
-//! [`EventStore`] on SQLite: deduplicated intake that wakes waiting steps in the same
+//! [`EventStore`]: deduplicated intake that wakes waiting steps in the same
 //! transaction, and lookups for events that arrived before their waiter.
+//!
+//! Receivers in several processes may take the same delivery at once: on Postgres the second
+//! `INSERT` waits on the unique `(provider, dedupe_key)` index until the first commits, then
+//! inserts nothing and reports a duplicate, so an event is stored, and its waiters woken, once.
 
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row};
 
-use super::SqliteStore;
-use super::codec::{event_columns, event_from_row, ts};
+use super::codec::{event_columns, event_from_row};
+use super::dialect::{Conn, Db, Store, lock_runs, notify, ts};
 use crate::store::error::StoreError;
 use crate::store::event::{EventFilter, EventInsert, EventRecord, NewEvent};
+use crate::store::notice::StoreNotice;
 use crate::store::step::StepKey;
 use crate::store::traits::EventStore;
+use crate::store::transition::{Transition, guarded};
 
-impl SqliteStore {
+impl Store {
     async fn insert_event_inner(
         &self,
         event: &NewEvent,
         wake: &[StepKey],
     ) -> Result<EventInsert, StoreError> {
-        let now = ts(self.now());
+        let now = &ts(self.now());
         let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO events (provider, dedupe_key, event_type, object_id, payload, \
@@ -29,7 +35,7 @@ impl SqliteStore {
         .bind(&event.object_id)
         .bind(&event.payload)
         .bind(event.signature_ok)
-        .bind(&now)
+        .bind(now)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(inserted) = inserted else {
@@ -45,21 +51,25 @@ impl SqliteStore {
         };
         let id: i64 = inserted.try_get("id")?;
 
+        lock_runs(&mut tx, wake.iter().map(|key| key.run_id.as_str())).await?;
         let mut woken = Vec::new();
         for key in wake {
-            let result = sqlx::query(
-                "UPDATE step_runs SET state = 'pending', event_id = $1, next_attempt_at = NULL, \
+            let sql = guarded!(
+                Transition::Wake,
+                "UPDATE step_runs SET state = {to}, event_id = $1, next_attempt_at = NULL, \
                  updated_at = $2 \
-                 WHERE run_id = $3 AND step_id = $4 AND item_key = $5 AND state = 'waiting'",
-            )
-            .bind(id)
-            .bind(&now)
-            .bind(&key.run_id)
-            .bind(&key.step_id)
-            .bind(&key.item_key)
-            .execute(&mut *tx)
-            .await?;
+                 WHERE run_id = $3 AND step_id = $4 AND item_key = $5 AND {guard}"
+            );
+            let result = sqlx::query(sql)
+                .bind(id)
+                .bind(now)
+                .bind(&key.run_id)
+                .bind(&key.step_id)
+                .bind(&key.item_key)
+                .execute(&mut *tx)
+                .await?;
             if result.rows_affected() == 1 {
+                notify(&mut tx, &StoreNotice::Woken(key.clone())).await?;
                 woken.push(key.clone());
             }
         }
@@ -100,7 +110,7 @@ impl SqliteStore {
         &self,
         filter: &EventFilter,
     ) -> Result<Vec<EventRecord>, StoreError> {
-        let mut query = QueryBuilder::<Sqlite>::new(concat!(
+        let mut query = QueryBuilder::<Db>::new(concat!(
             "SELECT ",
             event_columns!(),
             " FROM events WHERE 1 = 1"
@@ -127,11 +137,7 @@ impl SqliteStore {
 }
 
 /// Links an event to a step; `false` if there is no such event.
-async fn set_matched(
-    conn: &mut sqlx::SqliteConnection,
-    event_id: i64,
-    key: &StepKey,
-) -> Result<bool, StoreError> {
+async fn set_matched(conn: &mut Conn, event_id: i64, key: &StepKey) -> Result<bool, StoreError> {
     let result = sqlx::query(
         "UPDATE events SET matched_run_id = $1, matched_step_id = $2, matched_item_key = $3 \
          WHERE id = $4",
@@ -146,28 +152,25 @@ async fn set_matched(
 }
 
 #[async_trait::async_trait]
-impl EventStore for SqliteStore {
+impl EventStore for Store {
     async fn insert_event(
         &self,
         event: &NewEvent,
         wake: &[StepKey],
     ) -> Result<EventInsert, StoreError> {
-        let result = self.insert_event_inner(event, wake).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.insert_event_inner(event, wake)).await
     }
 
     async fn mark_event_matched(&self, event_id: i64, key: &StepKey) -> Result<(), StoreError> {
-        let result = self.mark_event_matched_inner(event_id, key).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.mark_event_matched_inner(event_id, key))
+            .await
     }
 
     async fn load_event(&self, event_id: i64) -> Result<EventRecord, StoreError> {
-        let result = self.load_event_inner(event_id).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.load_event_inner(event_id)).await
     }
 
     async fn list_events(&self, filter: &EventFilter) -> Result<Vec<EventRecord>, StoreError> {
-        let result = self.list_events_inner(filter).await;
-        result.map_err(|e| self.classify(e))
+        self.classified(self.list_events_inner(filter)).await
     }
 }
