@@ -3,8 +3,7 @@
 //! one process is compared by another, and a plan's hashes are compared with a run's).
 //!
 //! A leaf: it depends on nothing in the crate but [`signing`](crate::signing), so every layer
-//! may use it. `store::keys` still carries the same functions for the store's own use until
-//! the store is moved over to this module; a test pins the two equal.
+//! may use it.
 
 use serde_json::Value;
 
@@ -105,5 +104,54 @@ fn join_key(path: &str, key: &str) -> String {
         key.to_owned()
     } else {
         format!("{path}.{key}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn request_digest_ignores_key_order_and_changes_with_the_amount() {
+        let request =
+            json!({"amount": "100.00", "asset": "EURC", "to": {"iban": "DE1", "name": "A"}});
+        let reordered =
+            json!({"to": {"name": "A", "iban": "DE1"}, "asset": "EURC", "amount": "100.00"});
+        let changed =
+            json!({"amount": "100.01", "asset": "EURC", "to": {"iban": "DE1", "name": "A"}});
+        assert_eq!(request_digest(&request), request_digest(&reordered));
+        assert_ne!(request_digest(&request), request_digest(&changed));
+        assert_eq!(
+            canonical_json(&reordered),
+            r#"{"amount":"100.00","asset":"EURC","to":{"iban":"DE1","name":"A"}}"#
+        );
+        // Numbers keep their text: 1.50 and 1.5 are different requests.
+        let a: Value = serde_json::from_str(r#"{"n": 1.50}"#).unwrap();
+        let b: Value = serde_json::from_str(r#"{"n": 1.5}"#).unwrap();
+        assert_eq!(canonical_json(&a), r#"{"n":1.50}"#);
+        assert_ne!(request_digest(&a), request_digest(&b));
+        // printf '{"amount":"1"}' | sha256sum
+        assert_eq!(
+            request_digest(&json!({"amount": "1"})),
+            "cdb8de78f10f4776de95629e660ff8a5aba9ab22166d96ce73e50d0e3acfc6dc"
+        );
+    }
+
+    #[test]
+    fn request_diff_names_changed_added_and_removed_fields() {
+        let old = json!({"amount": "10", "to": {"iban": "DE1", "name": "A"}, "lines": [1, 2], "memo": "x"});
+        let new = json!({"amount": "11", "to": {"iban": "DE2", "name": "A"}, "lines": [1, 3, 4], "fee": "0"});
+        assert_eq!(
+            request_diff(&old, &new),
+            ["amount", "fee", "lines[1]", "lines[2]", "memo", "to.iban"]
+        );
+        assert!(request_diff(&old, &old).is_empty());
+        assert_eq!(request_diff(&json!("a"), &json!("b")), ["(request)"]);
+        assert_eq!(
+            request_diff(&json!({"a": 1}), &json!({"a": {"b": 1}})),
+            ["a"]
+        );
     }
 }

@@ -20,6 +20,7 @@ use super::protocol::{
 };
 use super::writer::{WriteError, Writer};
 use crate::catalog::ActionKind;
+use crate::digest::request_diff;
 use crate::plan::retry::RetryPolicy;
 use crate::providers::{
     Call, FailureClass, IdempotencyKey, Lookup, NormalizedState, Outcome, Output, Provider,
@@ -27,7 +28,7 @@ use crate::providers::{
 };
 use crate::store::{
     Attention, Checkpoint, Dispatch, NewAttempt, Outcome as StoreOutcome, RetryLater, StepError,
-    StepKey, StepRecord, StepResult, StepState, StoreError, idempotency_key, request_diff,
+    StepKey, StepRecord, StepResult, StepState, StoreError, idempotency_key,
 };
 
 /// How an item ended.
@@ -184,7 +185,7 @@ impl<'a> Driver<'a> {
             env,
             key,
             action,
-            digest: crate::store::request_digest(&request_json),
+            digest: crate::digest::request_digest(&request_json),
             request,
             request_json,
             idk,

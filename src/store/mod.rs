@@ -1,5 +1,5 @@
 //! Durable checkpoints of runs, steps, attempts, events, operator actions and schedule slots
-//! (DESIGN.md §4–§6).
+//! (ARCHITECTURE.md, *Never twice*; README, *Webhooks* and *Scheduling*).
 //!
 //! The engine talks to the [`Store`] traits (see [`traits`] for the write protocol it must
 //! follow). Two backends implement them with the same behaviour: [`sqlite`] on one SQLite
@@ -51,7 +51,7 @@ pub use claim::{ClaimRole, ClaimSummary, ItemClaim, SharedStep};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use event::{EventFilter, EventInsert, EventRecord, NewEvent};
-pub use keys::{canonical_json, idempotency_key, new_run_id, request_diff, request_digest};
+pub use keys::{idempotency_key, new_run_id};
 pub use notice::StoreNotice;
 pub use open::{SchemaVersions, display_location, is_postgres_url, migrate_store, open_store};
 pub use operator::{ActionKind, OperatorAction, OperatorRecord, REDRIVE_RESOLVE, REDRIVE_RETRY};

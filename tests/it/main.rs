@@ -2,7 +2,6 @@
 
 mod cli_validate;
 mod contract;
-mod digest;
 mod engine;
 mod layers;
 mod plan;

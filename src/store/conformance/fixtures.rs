@@ -6,10 +6,11 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 
+use crate::digest::request_digest;
 use crate::store::attempt::NewAttempt;
 use crate::store::batch::WriteBatch;
 use crate::store::error::StoreError;
-use crate::store::keys::{idempotency_key, request_digest};
+use crate::store::keys::idempotency_key;
 use crate::store::run::{Lease, NewRun};
 use crate::store::step::{Dispatch, NewStep, StepKey};
 use crate::store::traits::Store;

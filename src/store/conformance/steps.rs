@@ -10,9 +10,10 @@ use serde_json::json;
 
 use super::Env;
 use super::fixtures::{attempt, commit, dispatch, leased_run, new_run, t0, transfer};
+use crate::digest::request_digest;
 use crate::store::batch::WriteBatch;
 use crate::store::error::StoreError;
-use crate::store::keys::{idempotency_key, request_digest};
+use crate::store::keys::idempotency_key;
 use crate::store::step::{
     Attention, Checkpoint, Dispatch, NewStep, Outcome, RetryLater, Skip, StepCount, StepError,
     StepKey, StepResult, StepState, Waiting,

@@ -22,11 +22,11 @@ use sqlx::Row;
 
 use super::codec::{is_foreign_key_violation, json_text, opt_json_text, parse_step_state};
 use super::dialect::{Conn, Db, Store, Ts, commit_batched, lock_runs, opt_ts, sql, ts};
+use crate::digest::{request_diff, request_digest};
 use crate::store::attempt::NewAttempt;
 use crate::store::batch::WriteBatch;
 use crate::store::claim::{claim_lost, claimed};
 use crate::store::error::StoreError;
-use crate::store::keys::{request_diff, request_digest};
 use crate::store::operator::{RESET_FAILED, clear_redrive};
 use crate::store::run::Lease;
 use crate::store::step::{
