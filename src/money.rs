@@ -90,7 +90,7 @@ const ISO_TWO_DECIMALS: &[&str] = &[
 ];
 
 /// Assets that are not ISO currencies. Whalestack settles on Stellar, where every asset
-/// has 7 decimals ("7 decimals on Stellar", DESIGN.md §3). Providers with their own
+/// has 7 decimals ("7 decimals on Stellar", README, *Providers*). Providers with their own
 /// precision table (Whitepay reports one per currency) check against theirs at run time.
 const ASSET_PRECISIONS: &[(&str, u32)] = &[
     ("BTC", 7),

@@ -183,7 +183,7 @@ pub fn build_providers(
     Ok(providers)
 }
 
-/// Prints a run's outcome and returns its exit code (DESIGN.md §9).
+/// Prints a run's outcome and returns its exit code (README, *Commands*).
 pub fn finish(report: &RunReport) -> std::process::ExitCode {
     for m in &report.messages {
         eprintln!("  {m}");

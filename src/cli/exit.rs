@@ -1,4 +1,4 @@
-//! Process exit codes (DESIGN.md §9).
+//! Process exit codes (README, *Commands*).
 
 use std::process::ExitCode;
 

@@ -103,7 +103,7 @@ enum Command {
     Events(events::EventsArgs),
 }
 
-/// Runs the command line and returns the process exit code (DESIGN.md §9).
+/// Runs the command line and returns the process exit code (README, *Commands*).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);

@@ -1,7 +1,7 @@
 //! `webhook.await`: wait until a provider event says an object reached a state, and the
 //! object, read back from the provider, agrees.
 //!
-//! Event first (DESIGN.md §5): the step is marked `waiting` with a durable deadline and its
+//! Event first (README, *Webhooks*): the step is marked `waiting` with a durable deadline and its
 //! `event`/`match` (so a webhook receiver anywhere can wake it in the same transaction that
 //! stores the event), then it takes a stored event that already fits (one that came before
 //! the waiter), then it sleeps until woken — at once by a receiver in this process

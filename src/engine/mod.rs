@@ -1,4 +1,4 @@
-//! Durable execution of a compiled workflow (DESIGN.md §4): runs are created with every
+//! Durable execution of a compiled workflow (ARCHITECTURE.md, *Never twice*): runs are created with every
 //! step and item as a checkpoint row, leased by one process at a time, and walked as a DAG;
 //! every provider write goes through dispatch → send → record, so a run killed at any
 //! instant resumes without moving money twice.

@@ -5,7 +5,7 @@
 //! A batch of items in flight produces dispatches, checkpoints and results at the same moment;
 //! committing them together costs one transaction and one fsync instead of one per item (or
 //! per kind of write), and no write is acknowledged (so no request is sent) before it is
-//! durable. DESIGN.md §4 keeps its order per item: an item waits for its dispatch's
+//! durable. The write protocol (ARCHITECTURE.md, *Never twice*) keeps its order per item: an item waits for its dispatch's
 //! acknowledgement before it sends.
 //!
 //! One bad write (a step in a state it may not leave, a changed request) refuses the whole

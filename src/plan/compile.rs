@@ -1,4 +1,4 @@
-//! `compile`: every semantic check of DESIGN.md §2 over a loaded workflow, then the DAG.
+//! `compile`: every semantic check of the workflow language (README, *Validation*) over a loaded workflow, then the DAG.
 
 use std::collections::BTreeSet;
 

@@ -1,7 +1,7 @@
 //! The retry policy of a step: how many attempts, and how long to wait between them.
 //!
 //! Only failures classified retryable are retried; rejected and in-doubt writes never are
-//! (DESIGN.md §3–§4). A provider's `Retry-After` wins over the computed wait.
+//! (README, *Providers*; ARCHITECTURE.md, *Never twice*). A provider's `Retry-After` wins over the computed wait.
 
 use std::time::Duration;
 

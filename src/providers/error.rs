@@ -10,7 +10,7 @@ use std::time::Duration;
 /// A boxed error kept as a `#[source]`.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// What the engine may do after a failure (DESIGN.md §3).
+/// What the engine may do after a failure (README, *Providers*).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FailureClass {
     /// Nothing was applied: send the same request again, after `after` if given.

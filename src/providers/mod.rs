@@ -1,4 +1,4 @@
-//! Payment-provider adapters (DESIGN.md §3): the [`Provider`] seam, the shared HTTP
+//! Payment-provider adapters (README, *Providers*): the [`Provider`] seam, the shared HTTP
 //! client and failure classification, rate limiting, and one module per provider.
 //!
 //! An adapter turns a provider-neutral action (a step's rendered `with` map) into the

@@ -1,6 +1,6 @@
 //! The seam between the engine and the adapters: [`Provider`] and the types it speaks.
 //!
-//! The engine owns durability (DESIGN.md §4): it commits `dispatching` with the
+//! The engine owns durability (ARCHITECTURE.md, *Never twice*): it commits `dispatching` with the
 //! [`IdempotencyKey`] before calling [`Provider::execute`], persists the checkpoint of an
 //! [`Outcome::Continue`] before calling `execute` again, and calls [`Provider::lookup`] for
 //! a step it finds in `dispatching`. Adapters own the wire: formats, signing, failure

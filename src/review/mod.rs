@@ -1,4 +1,4 @@
-//! Dry-run plans for review (DESIGN.md §7): every step in execution order, every
+//! Dry-run plans for review (README, *Plans*): every step in execution order, every
 //! `for_each` item, the exact requests each adapter would send (credentials masked),
 //! values only known after apply marked as such, totals, warnings, and a plan hash that
 //! `run --plan` checks before it executes exactly the reviewed plan.

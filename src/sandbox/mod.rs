@@ -1,4 +1,4 @@
-//! A local emulator of the four payment providers (DESIGN.md §8): Whalestack, White
+//! A local emulator of the four payment providers (README, *Sandbox*): Whalestack, White
 //! Payments, WHITESTONES and Whitepay on one HTTP server, for `sluice sandbox`, for
 //! `sluice run --sandbox`, for the tests and for the benchmark.
 //!

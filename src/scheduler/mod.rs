@@ -1,4 +1,4 @@
-//! Cron schedules (DESIGN.md §6): which slots of which workflow are due, firing each one
+//! Cron schedules (README, *Scheduling*): which slots of which workflow are due, firing each one
 //! exactly once across processes, and handing the runs to the engine.
 //!
 //! - [`slots`]: pure slot arithmetic: cron in a time zone, daylight-saving rules, `catch_up`,

@@ -1,6 +1,6 @@
 //! `${VAR}` and `${VAR:-default}` in provider blocks, and the resolved provider settings.
 //!
-//! Interpolation happens only in `providers:` (DESIGN.md §2): templates never see the
+//! Interpolation happens only in `providers:` (README, *The workflow language*): templates never see the
 //! environment. Resolution is separate from loading so that `validate` and `plan` work on a
 //! machine that has no credentials.
 

@@ -1,5 +1,5 @@
 //! The workflow language: the serde model of a workflow file, loading with source spans,
-//! diagnostics, and `${VAR}` resolution in provider blocks (DESIGN.md §2).
+//! diagnostics, and `${VAR}` resolution in provider blocks (README, *The workflow language*).
 //!
 //! Semantic validation (references, cycles, capabilities) needs templates and the DAG, so it
 //! lives in `plan::compile`.

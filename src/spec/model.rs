@@ -1,4 +1,4 @@
-//! The serde model of a workflow file, as written (DESIGN.md §2).
+//! The serde model of a workflow file, as written (README, *The workflow language*).
 //!
 //! These types mirror the YAML one to one; their doc comments are the reference that
 //! `schemas/workflow.schema.json` is generated from. Semantic checks (references, cycles,
@@ -46,7 +46,7 @@ pub struct WorkflowConfig {
     pub steps: Vec<StepConfig>,
 }
 
-/// A cron schedule (DESIGN.md §6).
+/// A cron schedule (README, *Scheduling*).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleConfig {

@@ -1,5 +1,5 @@
 //! Webhook events as stored: deduplicated per provider, kept whether or not a step waits for
-//! them yet, and linked to the step they woke (DESIGN.md §5).
+//! them yet, and linked to the step they woke (README, *Webhooks*).
 
 use chrono::{DateTime, Utc};
 

@@ -1,5 +1,5 @@
 //! Schedule slots: the record that a workflow's slot has fired, so a restarted server never
-//! fires it twice (DESIGN.md §6).
+//! fires it twice (README, *Scheduling*).
 
 use chrono::{DateTime, Utc};
 

@@ -1,5 +1,5 @@
 //! Step runs: one row per step of a run, and per item of a `for_each` step, with the state
-//! machine of DESIGN.md §4 and the writes the engine moves them with (committed together in a
+//! machine of the write protocol (ARCHITECTURE.md, *Never twice*) and the writes the engine moves them with (committed together in a
 //! [`WriteBatch`](super::WriteBatch)).
 //!
 //! The states, and which write (the batch's field) moves a step between them:

@@ -4,7 +4,7 @@
 //! method is one transaction: when it returns `Ok`, its writes are durable (at the configured
 //! durability); when it returns `Err`, none of them happened. Batches are all or nothing.
 //!
-//! # The write protocol (DESIGN.md §4)
+//! # The write protocol (ARCHITECTURE.md, *Never twice*)
 //!
 //! For every step that moves money or creates an object, in this order, each write through
 //! [`StepStore::commit_batch`] (group commit: the writes of many items share a transaction):

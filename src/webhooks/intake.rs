@@ -1,7 +1,7 @@
 //! One webhook delivery, from raw bytes to a durable event: verify, parse, match, store and
 //! wake in one transaction, then tell the awaits of this process.
 //!
-//! The order is the guarantee (DESIGN.md §5): nothing is stored unless the signature checks
+//! The order is the guarantee (README, *Webhooks*): nothing is stored unless the signature checks
 //! out; a body with a valid signature that is not an event is kept (as [`UNPARSEABLE`], for
 //! the operator) and refused with 400; a redelivery of a stored event changes nothing and
 //! is answered 200 so the provider stops retrying; a new event is answered 200 only after

@@ -1,4 +1,4 @@
-//! The webhook receiver (DESIGN.md §5): an axum router at `/webhooks/<provider-name>` that
+//! The webhook receiver (README, *Webhooks*): an axum router at `/webhooks/<provider-name>` that
 //! verifies each delivery with the provider block's adapter in constant time, stores it
 //! once (deduplicated) and wakes every waiting `webhook.await` it fits in the same
 //! transaction, and only then answers 200; plus `/healthz` and Prometheus `/metrics`.

@@ -1,5 +1,6 @@
-//! The crate's layers, enforced: `spec` (the language) → `plan` (compile, DAG, checks) →
-//! `engine` (execution) → `store` and `providers` (bottom); `review` renders plans;
+//! The crate's layers, enforced (ARCHITECTURE.md, *Layers*): leaves (`catalog`, `digest`,
+//! `money`, `signing`, `template`) under `spec` (the language) → `plan` (compile, DAG,
+//! checks) → `engine` (execution) → `store` and `providers`; `review` renders plans;
 //! `runtime` composes the engine into `sluice serve`; `cli` is the edge. Each module may
 //! use what lies below it, never what lies above, so a module can be read, tested and
 //! changed knowing only its own layer and the ones below.
@@ -12,8 +13,29 @@ use std::path::{Path, PathBuf};
 
 use crate::support::root;
 
+/// Every module above the foundation: the leaves (`catalog`, `digest`, `money`, `signing`,
+/// `template`) use none of them.
+const ABOVE_FOUNDATION: &[&str] = &[
+    "spec",
+    "plan",
+    "engine",
+    "store",
+    "providers",
+    "review",
+    "sandbox",
+    "webhooks",
+    "scheduler",
+    "runtime",
+    "cli",
+];
+
 /// `(layer, what it must not use)`. A layer is a top-level module of `src/`.
 const RULES: &[(&str, &[&str])] = &[
+    ("catalog", ABOVE_FOUNDATION),
+    ("digest", ABOVE_FOUNDATION),
+    ("money", ABOVE_FOUNDATION),
+    ("signing", ABOVE_FOUNDATION),
+    ("template", ABOVE_FOUNDATION),
     (
         "spec",
         &[
@@ -34,12 +56,9 @@ const RULES: &[(&str, &[&str])] = &[
     ("engine", &["review", "cli", "runtime"]),
     ("store", &["engine", "plan", "review", "cli", "runtime"]),
     ("providers", &["engine", "plan", "review", "cli", "runtime"]),
-    ("webhooks", &["review", "cli", "runtime"]),
-    ("scheduler", &["review", "cli", "runtime"]),
     (
-        "digest",
+        "sandbox",
         &[
-            "spec",
             "plan",
             "engine",
             "store",
@@ -49,6 +68,9 @@ const RULES: &[(&str, &[&str])] = &[
             "runtime",
         ],
     ),
+    ("webhooks", &["review", "cli", "runtime"]),
+    ("scheduler", &["review", "cli", "runtime"]),
+    ("runtime", &["cli"]),
 ];
 
 /// Only the binary and the CLI itself use the CLI.

@@ -13,7 +13,7 @@ pub(super) const WEBHOOK_HEADER: &str = "X-Webhook-Auth";
 
 /// Operation → path (relative to `/api/v1`), as documented; any can be overridden in
 /// `paths`. The seed's curl example posts deposits to `/deposit`, its heading says
-/// `/deposit-address`; the heading (and DESIGN.md) wins.
+/// `/deposit-address`; the heading wins (README, *Providers*).
 pub(super) const PATHS: &[(&str, &str)] = &[
     ("assets", "/assets"),
     ("auth_test", "/auth-test"),
