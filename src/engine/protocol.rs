@@ -21,6 +21,12 @@
 //!   looked up first: found and not failed is recorded as succeeded; failed or absent is sent
 //!   again with the same key; undecidable needs attention (unless the operator said it did not
 //!   happen, `resolve --retry`).
+//!
+//! The records it asks for are the store's transitions ([`Transition`](crate::store::transition::Transition)):
+//! [`Action::Dispatch`] is `Dispatch`, [`Action::Checkpoint`] is `Checkpoint`, and a verdict is
+//! `Succeed`, `Fail` or `Attention`. The property tests run the machine against a store model
+//! whose fence applies those same guards, so the protocol is proven against the states the
+//! database actually allows.
 
 /// Whether the item reads or writes (a read is asked again freely; a write never on a guess).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

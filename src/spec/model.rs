@@ -2,7 +2,7 @@
 //!
 //! These types mirror the YAML one to one; their doc comments are the reference that
 //! `schemas/workflow.schema.json` is generated from. Semantic checks (references, cycles,
-//! capabilities, money precision) live in [`super::validate`].
+//! capabilities, money precision) live in `plan::compile`.
 
 use std::collections::BTreeMap;
 

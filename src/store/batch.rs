@@ -24,7 +24,7 @@ use super::step::{
 pub struct WriteBatch {
     /// `pending → dispatching` (or `dispatching` again with the same key and request, after a
     /// lookup proved the first send absent): one more attempt, with the idempotency key, the
-    /// request and its [`request_digest`](super::request_digest). None of these requests may
+    /// request and its [`request_digest`](crate::digest::request_digest). None of these requests may
     /// leave the process before the batch commits.
     pub dispatches: Vec<Dispatch>,
     /// Two-phase checkpoints: `dispatching | in_flight → in_flight`, with the provider's id and

@@ -214,7 +214,7 @@ pub enum StoreError {
     RequestChanged {
         /// The step concerned.
         key: StepKey,
-        /// The fields that differ (see [`request_diff`](super::request_diff)).
+        /// The fields that differ (see [`request_diff`](crate::digest::request_diff)).
         differences: Vec<String>,
     },
 

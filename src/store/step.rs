@@ -259,7 +259,7 @@ pub struct Dispatch {
     /// From [`idempotency_key`](super::idempotency_key).
     pub idempotency_key: String,
     /// The rendered request (the step's `with`); the store records it and its
-    /// [`request_digest`](super::request_digest). Never secrets.
+    /// [`request_digest`](crate::digest::request_digest). Never secrets.
     pub request: Value,
 }
 

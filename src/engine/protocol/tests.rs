@@ -6,6 +6,8 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::store::StepState;
+use crate::store::transition::Transition;
 
 /// A provider object of the item's key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +31,19 @@ enum Row {
 impl Row {
     fn settled(self) -> bool {
         matches!(self, Row::Succeeded | Row::Failed | Row::Attention)
+    }
+
+    /// The stored state, so the model's fence applies the store's own guards
+    /// ([`Transition::allows`]).
+    fn state(self) -> StepState {
+        match self {
+            Row::Pending => StepState::Pending,
+            Row::Dispatching => StepState::Dispatching,
+            Row::InFlight(_) => StepState::InFlight,
+            Row::Succeeded => StepState::Succeeded,
+            Row::Failed => StepState::Failed,
+            Row::Attention => StepState::NeedsAttention,
+        }
     }
 }
 
@@ -102,8 +117,10 @@ impl World {
         });
     }
 
-    fn fenced(&self, id: usize) -> bool {
-        self.owner == Some(id)
+    /// Whether process `id` may make `change` now: it holds the fence and the row's state
+    /// passes the store's guard.
+    fn fenced(&self, id: usize, change: Transition) -> bool {
+        self.owner == Some(id) && change.allows(self.row().state())
     }
 
     /// Performs process `id`'s next action, with `fault` choosing the provider's behaviour.
@@ -134,8 +151,7 @@ impl World {
     }
 
     fn dispatch(&mut self, id: usize) -> Event {
-        let ok = self.fenced(id) && matches!(self.row(), Row::Pending | Row::Dispatching);
-        if !ok {
+        if !self.fenced(id, Transition::Dispatch) {
             return Event::Lost;
         }
         self.row = Some(Row::Dispatching);
@@ -145,7 +161,7 @@ impl World {
     }
 
     fn checkpoint(&mut self, id: usize) -> Event {
-        let ok = self.fenced(id) && matches!(self.row(), Row::Dispatching | Row::InFlight(_));
+        let ok = self.fenced(id, Transition::Checkpoint);
         let p = &mut self.procs[id];
         let object = p.learnt.take().or(p.object);
         match object {
@@ -231,16 +247,16 @@ impl World {
     }
 
     fn finish(&mut self, id: usize, verdict: Verdict) {
-        let p = &mut self.procs[id];
-        if self.owner == Some(id) && !self.row.expect("row").settled() {
-            self.row = Some(match verdict {
-                Verdict::Succeeded { .. } => Row::Succeeded,
-                Verdict::Failed(_) => Row::Failed,
-                Verdict::Attention(_) => Row::Attention,
-            });
+        let (change, row) = match verdict {
+            Verdict::Succeeded { .. } => (Transition::Succeed, Row::Succeeded),
+            Verdict::Failed(_) => (Transition::Fail, Row::Failed),
+            Verdict::Attention(_) => (Transition::Attention, Row::Attention),
+        };
+        if self.fenced(id, change) {
+            self.row = Some(row);
         }
         // The driver stops after recording; the machine is done already.
-        p.alive = false;
+        self.procs[id].alive = false;
     }
 
     fn kill(&mut self, id: usize) {
