@@ -65,9 +65,22 @@ macro_rules! text_id {
             }
         }
 
+        impl From<&String> for $name {
+            fn from(text: &String) -> Self {
+                Self(text.clone())
+            }
+        }
+
         impl From<&str> for $name {
             fn from(text: &str) -> Self {
                 Self(text.to_owned())
+            }
+        }
+
+        /// So that constructors taking `impl Into<…>` accept a borrowed id as well as text.
+        impl From<&$name> for $name {
+            fn from(id: &$name) -> Self {
+                id.clone()
             }
         }
 
@@ -94,6 +107,24 @@ macro_rules! text_id {
                 &self.0 == other
             }
         }
+
+        impl PartialEq<$name> for str {
+            fn eq(&self, other: &$name) -> bool {
+                self == other.0
+            }
+        }
+
+        impl PartialEq<$name> for &str {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
     };
 }
 
@@ -117,6 +148,7 @@ text_id! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::{RunId, StepId};
 
     fn codec<DB, T>()
     where

@@ -7,6 +7,7 @@ use anyhow::{Result, bail};
 
 use super::common::DbArgs;
 use super::exit;
+use crate::ids::{ItemKey, RunId, StepId};
 use crate::store::{ActionKind, OperatorAction};
 
 /// Who decided and why.
@@ -37,10 +38,10 @@ impl Who {
 pub struct ApproveArgs {
     /// The run.
     #[arg(value_name = "RUN")]
-    pub run_id: String,
+    pub run_id: RunId,
     /// The approval step.
     #[arg(value_name = "STEP")]
-    pub step: String,
+    pub step: StepId,
     #[command(flatten)]
     pub who: Who,
     #[command(flatten)]
@@ -59,7 +60,7 @@ Then continue with `sluice resume RUN`.")]
 pub struct ResolveArgs {
     /// The run.
     #[arg(value_name = "RUN")]
-    pub run_id: String,
+    pub run_id: RunId,
     /// The step, or one item of it: `STEP` or `STEP[ITEM]`.
     #[arg(value_name = "STEP[ITEM]")]
     pub target: String,
@@ -85,7 +86,7 @@ pub struct ResolveArgs {
 pub struct CancelArgs {
     /// The run.
     #[arg(value_name = "RUN")]
-    pub run_id: String,
+    pub run_id: RunId,
     #[command(flatten)]
     pub who: Who,
     #[command(flatten)]
@@ -159,8 +160,8 @@ pub async fn resolve(args: &ResolveArgs) -> Result<ExitCode> {
         &args.db,
         OperatorAction {
             run_id: args.run_id.clone(),
-            step_id: Some(step),
-            item_key: item,
+            step_id: Some(step.into()),
+            item_key: item.map(ItemKey::from),
             kind,
             actor: args.who.actor(),
             reason: args.who.reason.clone(),

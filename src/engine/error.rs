@@ -3,6 +3,7 @@
 
 use super::call::Halt;
 use super::writer::WriteError;
+use crate::ids::RunId;
 use crate::plan::for_each::ForEachError;
 use crate::providers::ProviderError;
 use crate::spec::env::EnvError;
@@ -35,7 +36,7 @@ pub enum EngineError {
     )]
     WorkflowChanged {
         /// The run.
-        run_id: String,
+        run_id: RunId,
         /// The file.
         path: String,
         /// The hash recorded when the run started.
@@ -47,7 +48,7 @@ pub enum EngineError {
     #[error("run `{run_id}` already finished as `{status}`")]
     Finished {
         /// The run.
-        run_id: String,
+        run_id: RunId,
         /// Its status.
         status: String,
     },
