@@ -97,12 +97,12 @@ pub struct CancelArgs {
 ///
 /// # Errors
 /// A malformed target.
-pub fn parse_target(target: &str) -> Result<(String, Option<String>)> {
+pub fn parse_target(target: &str) -> Result<(StepId, Option<ItemKey>)> {
     match target.split_once('[') {
-        None => Ok((target.to_string(), None)),
+        None => Ok((target.into(), None)),
         Some((step, rest)) => match rest.strip_suffix(']') {
             Some(item) if !step.is_empty() && !item.is_empty() => {
-                Ok((step.to_string(), Some(item.to_string())))
+                Ok((step.into(), Some(item.into())))
             }
             _ => bail!("`{target}` is not `STEP` or `STEP[ITEM]`"),
         },
@@ -160,8 +160,8 @@ pub async fn resolve(args: &ResolveArgs) -> Result<ExitCode> {
         &args.db,
         OperatorAction {
             run_id: args.run_id.clone(),
-            step_id: Some(step.into()),
-            item_key: item.map(ItemKey::from),
+            step_id: Some(step),
+            item_key: item,
             kind,
             actor: args.who.actor(),
             reason: args.who.reason.clone(),

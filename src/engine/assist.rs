@@ -36,13 +36,13 @@ impl Engine {
         };
         let Some(index) = compiled.steps.iter().position(|s| s.id == step_id.as_str()) else {
             return Err(EngineError::ForEach {
-                step: step_id.to_string(),
+                step: step_id.clone(),
                 reason: "the shared step is not in the workflow".into(),
             });
         };
         let scope: Value =
             serde_json::from_str(&published.scope).map_err(|e| EngineError::ForEach {
-                step: step_id.to_string(),
+                step: step_id.clone(),
                 reason: format!("the shared step's scope cannot be read: {e}"),
             })?;
         let elements = share::parse_elements(step_id, &published.elements)?;

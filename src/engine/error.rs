@@ -3,7 +3,7 @@
 
 use super::call::Halt;
 use super::writer::WriteError;
-use crate::ids::RunId;
+use crate::ids::{RunId, StepId};
 use crate::plan::for_each::ForEachError;
 use crate::providers::ProviderError;
 use crate::spec::env::EnvError;
@@ -25,7 +25,7 @@ pub enum EngineError {
     #[error("step `{step}`: for_each: {reason}")]
     ForEach {
         /// The step.
-        step: String,
+        step: StepId,
         /// What is wrong.
         reason: String,
     },
@@ -76,7 +76,7 @@ pub enum HaltCause {
 impl From<ForEachError> for EngineError {
     fn from(e: ForEachError) -> Self {
         EngineError::ForEach {
-            step: e.step,
+            step: e.step.into(),
             reason: e.reason,
         }
     }
