@@ -148,7 +148,6 @@ text_id! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{RunId, StepId};
 
     fn codec<DB, T>()
     where
