@@ -4,7 +4,7 @@
 //! [`template`] with exact decimal money from [`money`], and [`plan`] turns it into a DAG.
 //! The actions and the fields each provider accepts are one table, [`catalog`]; provider
 //! adapters live in [`providers`]; [`sandbox`] emulates the four providers locally;
-//! [`webhooks`] receives their events.
+//! [`webhooks`] receives their events. Runs, steps and items are named by the types in [`ids`].
 //! [`runtime`] composes the engine into the long-running `sluice serve`; the binary's
 //! commands live in [`cli`].
 #![warn(missing_docs)]
@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod cli;
 pub mod digest;
 pub mod engine;
+pub mod ids;
 pub mod money;
 pub mod plan;
 pub mod providers;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use sluice::catalog::ProviderKind;
+use sluice::ids::RunId;
 use sluice::sandbox::SandboxHandle;
 
 use crate::data::Payroll;
@@ -410,7 +411,7 @@ fn reopen(db: &Path, run_id: &str) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
         store
-            .set_run_status(run_id, RunStatus::Running, None)
+            .set_run_status(&RunId::from(run_id), RunStatus::Running, None)
             .await
             .map_err(|e| e.to_string())?;
         store.close().await;

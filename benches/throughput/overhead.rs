@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use sluice::engine::{Engine, EngineOptions, RunSource};
+use sluice::ids::RunId;
 use sluice::plan::compile;
 use sluice::plan::inputs::{Given, resolve};
 use sluice::providers::Provider;
@@ -101,7 +102,7 @@ pub async fn run(
                 path: WORKFLOW,
                 text: &loaded.source.text,
                 inputs,
-                run_id: Some(name.clone()),
+                run_id: Some(RunId::from(&name)),
                 scheduled_for: None,
                 plan_hash: None,
             },

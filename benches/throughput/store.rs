@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
+use sluice::ids::{ItemKey, RunId, StepId};
 use sluice::providers::{Call, IdempotencyKey, Outcome, Provider};
 use sluice::store::{
     Checkpoint, Dispatch, Durability, NewAttempt, NewRun, NewStep, Outcome as StoreOutcome,
@@ -58,12 +59,15 @@ pub async fn run(
     let store = SqliteStore::open(SqliteConfig::new(&db).durability(durability))
         .await
         .map_err(e)?;
-    let run_id = "store_bench";
-    let keys: Vec<String> = (1..=items).map(|i| format!("E{i:07}")).collect();
+    let run_id = RunId::from("store_bench");
+    let pay = StepId::from("pay");
+    let keys: Vec<ItemKey> = (1..=items)
+        .map(|i| ItemKey::from(format!("E{i:07}")))
+        .collect();
     let mut steps = vec![NewStep::step("pay")];
     steps.extend(keys.iter().map(|k| NewStep::item("pay", k)));
     let run = NewRun {
-        id: run_id.into(),
+        id: run_id.clone(),
         workflow_name: "payroll".into(),
         workflow_path: "workflows/payroll.yaml".into(),
         workflow_hash: String::new(),
@@ -75,7 +79,7 @@ pub async fn run(
     };
     store.create_run(&run, &steps).await.map_err(e)?;
     let lease = store
-        .acquire_lease(run_id, "bench", Duration::from_secs(3600))
+        .acquire_lease(&run_id, "bench", Duration::from_secs(3600))
         .await
         .map_err(e)?;
     let stub = Stub::default();
@@ -84,7 +88,7 @@ pub async fn run(
     for chunk in keys.chunks(batch) {
         let mut writes = Vec::with_capacity(chunk.len());
         for k in chunk {
-            let idk = idempotency_key(run_id, "pay", k);
+            let idk = idempotency_key(&run_id, &pay, k);
             let request = json!({
                 "network": "SEPA", "asset": "EURC", "amount": "1592.36",
                 "target_account": format!("{k} EUR"), "note": format!("Payroll {run_id} {k}"),
@@ -122,7 +126,7 @@ pub async fn run(
         let c: Vec<Checkpoint> = writes
             .iter()
             .map(|(k, _, _, cp, _)| Checkpoint {
-                key: StepKey::item(run_id, "pay", k.as_str()),
+                key: StepKey::item(&run_id, &pay, *k),
                 provider_ref: "tr_bench".into(),
                 checkpoint: cp.clone(),
             })
@@ -135,13 +139,13 @@ pub async fn run(
         let r: Vec<StepResult> = writes
             .into_iter()
             .map(|(k, idk, _, _, output)| StepResult {
-                key: StepKey::item(run_id, "pay", k.as_str()),
+                key: StepKey::item(&run_id, &pay, k),
                 outcome: StoreOutcome::Succeeded {
                     output,
                     provider_ref: Some("tr_bench".into()),
                 },
                 attempt: Some(NewAttempt {
-                    key: StepKey::item(run_id, "pay", k.as_str()),
+                    key: StepKey::item(&run_id, &pay, k),
                     attempt_no: 1,
                     operation: "commit".into(),
                     idempotency_key: idk,

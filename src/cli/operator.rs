@@ -7,6 +7,7 @@ use anyhow::{Result, bail};
 
 use super::common::DbArgs;
 use super::exit;
+use crate::ids::{ItemKey, RunId, StepId};
 use crate::store::{ActionKind, OperatorAction};
 
 /// Who decided and why.
@@ -37,10 +38,10 @@ impl Who {
 pub struct ApproveArgs {
     /// The run.
     #[arg(value_name = "RUN")]
-    pub run_id: String,
+    pub run_id: RunId,
     /// The approval step.
     #[arg(value_name = "STEP")]
-    pub step: String,
+    pub step: StepId,
     #[command(flatten)]
     pub who: Who,
     #[command(flatten)]
@@ -59,7 +60,7 @@ Then continue with `sluice resume RUN`.")]
 pub struct ResolveArgs {
     /// The run.
     #[arg(value_name = "RUN")]
-    pub run_id: String,
+    pub run_id: RunId,
     /// The step, or one item of it: `STEP` or `STEP[ITEM]`.
     #[arg(value_name = "STEP[ITEM]")]
     pub target: String,
@@ -85,7 +86,7 @@ pub struct ResolveArgs {
 pub struct CancelArgs {
     /// The run.
     #[arg(value_name = "RUN")]
-    pub run_id: String,
+    pub run_id: RunId,
     #[command(flatten)]
     pub who: Who,
     #[command(flatten)]
@@ -96,12 +97,12 @@ pub struct CancelArgs {
 ///
 /// # Errors
 /// A malformed target.
-pub fn parse_target(target: &str) -> Result<(String, Option<String>)> {
+pub fn parse_target(target: &str) -> Result<(StepId, Option<ItemKey>)> {
     match target.split_once('[') {
-        None => Ok((target.to_string(), None)),
+        None => Ok((target.into(), None)),
         Some((step, rest)) => match rest.strip_suffix(']') {
             Some(item) if !step.is_empty() && !item.is_empty() => {
-                Ok((step.to_string(), Some(item.to_string())))
+                Ok((step.into(), Some(item.into())))
             }
             _ => bail!("`{target}` is not `STEP` or `STEP[ITEM]`"),
         },

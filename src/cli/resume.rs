@@ -9,6 +9,7 @@ use anyhow::{Result, bail};
 use super::common::{DbArgs, SandboxFlag, build_providers, finish};
 use super::{exit, workflow};
 use crate::engine::{Engine, EngineError, EngineOptions};
+use crate::ids::RunId;
 use crate::plan::fingerprint::workflow_hash;
 
 /// Continue a run from its checkpoints: nothing that succeeded or was skipped runs again;
@@ -22,7 +23,7 @@ Exit status: 0 succeeded, 1 failed, 2 invalid, 3 needs attention or waiting.")]
 pub struct ResumeArgs {
     /// The run.
     #[arg(value_name = "RUN")]
-    pub run_id: String,
+    pub run_id: RunId,
     /// Run the rest with the workflow file as it is now, even though it changed since the
     /// run started (requests already sent are still checked against what was sent).
     #[arg(long)]

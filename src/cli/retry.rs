@@ -10,6 +10,7 @@ use anyhow::Result;
 
 use super::operator::Who;
 use super::resume::{self, ResumeArgs};
+use crate::ids::StepId;
 use crate::store::{ActionKind, OperatorAction};
 
 /// Re-run only what failed, keeping every success (redrive).
@@ -20,7 +21,7 @@ use crate::store::{ActionKind, OperatorAction};
 pub struct RetryArgs {
     /// Only this step's failed items.
     #[arg(long, value_name = "STEP")]
-    pub step: Option<String>,
+    pub step: Option<StepId>,
     /// Re-run the failed steps and items (the only mode; required so the intent is explicit).
     #[arg(long, required = true)]
     pub failed: bool,

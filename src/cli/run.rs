@@ -13,6 +13,7 @@ use super::common::{DbArgs, SandboxFlag, build_providers, finish, read_inputs};
 use super::resume::ResumeArgs;
 use super::{exit, workflow};
 use crate::engine::{Engine, EngineError, EngineOptions, RunSource};
+use crate::ids::RunId;
 use crate::plan::inputs::resolve;
 use crate::store::StoreError;
 use receiver::RunReceiver;
@@ -38,7 +39,7 @@ pub struct RunArgs {
     /// Use this run id instead of a generated one (a second run with the same id is refused,
     /// unless `--resume`).
     #[arg(long, value_name = "ID")]
-    pub run_id: Option<String>,
+    pub run_id: Option<RunId>,
     /// With `--run-id`: if that run exists, continue it as `sluice resume` would (so a job
     /// can simply be started again after a crash; the run keeps the inputs it started with);
     /// otherwise start it.
@@ -177,7 +178,7 @@ pub async fn run(args: &RunArgs) -> Result<ExitCode> {
 
 /// The id of a run just created; a bad `for_each` list (duplicate keys) is reported as invalid
 /// input.
-fn create(created: Result<String, EngineError>) -> Result<Result<String, ExitCode>> {
+fn create(created: Result<RunId, EngineError>) -> Result<Result<RunId, ExitCode>> {
     match created {
         Ok(id) => Ok(Ok(id)),
         Err(e @ EngineError::ForEach { .. }) => {

@@ -9,6 +9,7 @@ use anyhow::Result;
 
 use super::common::DbArgs;
 use super::exit;
+use crate::ids::RunId;
 use crate::store::{OperatorRecord, RunRecord, RunStatus, StepRecord, StepState};
 
 /// Show a run: its steps and items, attempts, errors, operator actions, and the next command.
@@ -19,7 +20,7 @@ use crate::store::{OperatorRecord, RunRecord, RunStatus, StepRecord, StepState};
 pub struct StatusArgs {
     /// The run.
     #[arg(value_name = "RUN")]
-    pub run_id: String,
+    pub run_id: RunId,
     /// List every item of `for_each` steps.
     #[arg(long)]
     pub items: bool,
@@ -183,7 +184,7 @@ fn next(run: &RunRecord, steps: &[StepRecord]) -> String {
             match first {
                 Some(s) => {
                     let target = if s.key.item_key.is_empty() {
-                        s.key.step_id.clone()
+                        s.key.step_id.to_string()
                     } else {
                         format!("{}[{}]", s.key.step_id, s.key.item_key)
                     };

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::step::share::{self, Claimer};
 use super::writer::Writer;
 use super::{Engine, EngineError};
+use crate::ids::{RunId, StepId};
 use crate::plan::CompiledWorkflow;
 use crate::providers::Provider;
 use crate::store::{ClaimRole, Lease};
@@ -25,23 +26,23 @@ impl Engine {
     /// is draining): the items it claimed and did not finish are given back first.
     pub async fn assist_shared_step(
         &self,
-        run_id: &str,
-        step_id: &str,
+        run_id: &RunId,
+        step_id: &StepId,
         compiled: Arc<CompiledWorkflow>,
         providers: HashMap<String, Arc<dyn Provider>>,
     ) -> Result<usize, EngineError> {
         let Some(published) = self.store.load_shared_step(run_id, step_id).await? else {
             return Ok(0);
         };
-        let Some(index) = compiled.steps.iter().position(|s| s.id == step_id) else {
+        let Some(index) = compiled.steps.iter().position(|s| s.id == step_id.as_str()) else {
             return Err(EngineError::ForEach {
-                step: step_id.into(),
+                step: step_id.clone(),
                 reason: "the shared step is not in the workflow".into(),
             });
         };
         let scope: Value =
             serde_json::from_str(&published.scope).map_err(|e| EngineError::ForEach {
-                step: step_id.into(),
+                step: step_id.clone(),
                 reason: format!("the shared step's scope cannot be read: {e}"),
             })?;
         let elements = share::parse_elements(step_id, &published.elements)?;
@@ -72,7 +73,7 @@ impl Engine {
                 }
             })
         };
-        let span = tracing::info_span!("help", run_id, step = step_id);
+        let span = tracing::info_span!("help", run_id = run_id.as_str(), step = step_id.as_str());
         let result = tracing::Instrument::instrument(
             share::work(
                 &shared,

@@ -602,7 +602,7 @@ pub async fn attention(
 /// The operator's instructions for an item in doubt.
 pub fn attention_message(key: &StepKey, idk: &str, reason: &str) -> String {
     let target = if key.item_key.is_empty() {
-        key.step_id.clone()
+        key.step_id.to_string()
     } else {
         format!("{}[{}]", key.step_id, key.item_key)
     };

@@ -3,6 +3,7 @@
 
 use super::call::Halt;
 use super::writer::WriteError;
+use crate::ids::{RunId, StepId};
 use crate::plan::for_each::ForEachError;
 use crate::providers::ProviderError;
 use crate::spec::env::EnvError;
@@ -24,7 +25,7 @@ pub enum EngineError {
     #[error("step `{step}`: for_each: {reason}")]
     ForEach {
         /// The step.
-        step: String,
+        step: StepId,
         /// What is wrong.
         reason: String,
     },
@@ -35,7 +36,7 @@ pub enum EngineError {
     )]
     WorkflowChanged {
         /// The run.
-        run_id: String,
+        run_id: RunId,
         /// The file.
         path: String,
         /// The hash recorded when the run started.
@@ -47,7 +48,7 @@ pub enum EngineError {
     #[error("run `{run_id}` already finished as `{status}`")]
     Finished {
         /// The run.
-        run_id: String,
+        run_id: RunId,
         /// Its status.
         status: String,
     },
@@ -75,7 +76,7 @@ pub enum HaltCause {
 impl From<ForEachError> for EngineError {
     fn from(e: ForEachError) -> Self {
         EngineError::ForEach {
-            step: e.step,
+            step: e.step.into(),
             reason: e.reason,
         }
     }

@@ -22,6 +22,7 @@ use super::step::{self, Elements, Shared, StepEnd, StepOutput};
 use super::writer::Writer;
 use super::{Engine, Write};
 use crate::catalog::ActionKind;
+use crate::ids::{RunId, StepId};
 use crate::plan::CompiledWorkflow;
 use crate::plan::context::{RunContext, Uses, counted_entry, items_entry};
 use crate::plan::for_each::DEFAULT_ALIAS;
@@ -33,7 +34,7 @@ use crate::template::Scope;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunReport {
     /// The run.
-    pub run_id: String,
+    pub run_id: RunId,
     /// Its status now.
     pub status: RunStatus,
     /// One line per step that did not succeed: why, and what to do.
@@ -58,7 +59,7 @@ impl Engine {
     /// run is then left exactly as far as it durably got.
     pub async fn execute(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         compiled: Arc<CompiledWorkflow>,
         providers: HashMap<String, Arc<dyn Provider>>,
     ) -> Result<RunReport, EngineError> {
@@ -72,7 +73,7 @@ impl Engine {
         let ttl = self.options.lease_ttl;
         let lease = match self.store.acquire_lease(run_id, &self.owner, ttl).await {
             Err(StoreError::Leased { owner, .. }) if holder_is_dead(&owner) => {
-                tracing::warn!(run_id, holder = %owner, "The run's lease holder has exited; taking the run over.");
+                tracing::warn!(run_id = run_id.as_str(), holder = %owner, "The run's lease holder has exited; taking the run over.");
                 self.store
                     .take_over_lease(run_id, &owner, &self.owner, ttl)
                     .await?
@@ -108,7 +109,7 @@ impl Engine {
                     self.options.drain.clone(),
                 ),
             )
-            .instrument(tracing::info_span!("run", run_id))
+            .instrument(tracing::info_span!("run", run_id = run_id.as_str()))
             .await;
         renewer.abort();
         let report = match result {
@@ -215,7 +216,10 @@ impl Engine {
                 // and the step's rows are read now, not with the run: only the steps running
                 // hold their rows.
                 release_freed_memory();
-                let step_rows = self.store.load_step_rows(&run.id, &step.id).await?;
+                let step_rows = self
+                    .store
+                    .load_step_rows(&run.id, &StepId::from(&step.id))
+                    .await?;
                 // A skipped dependency whose output this step uses skips it too.
                 let skipped_dep = deps.iter().find(|d| {
                     matches!(status[**d], Status::Done(StepEnd::Skipped(_)))
@@ -262,7 +266,11 @@ impl Engine {
                     let entry = if uses[i].counted.contains(id) && !uses[i].wants(id, "items") {
                         counted_entry(n)
                     } else {
-                        items_entry(id, &uses[i], self.item_outputs(&run.id, id).await?)
+                        items_entry(
+                            id,
+                            &uses[i],
+                            self.item_outputs(&run.id, &StepId::from(id)).await?,
+                        )
                     };
                     if let Some(Value::Object(steps)) = data.get_mut("steps") {
                         steps.insert(id.clone(), entry);
@@ -329,7 +337,7 @@ impl Engine {
     /// What the steps of `run_id` share, written through `writer`.
     pub(super) fn shared(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         compiled: Arc<CompiledWorkflow>,
         providers: HashMap<String, Arc<dyn Provider>>,
         writer: Writer,
@@ -347,7 +355,7 @@ impl Engine {
             providers,
             writer,
             slots: Arc::new(Semaphore::new(concurrency)),
-            run_id: run_id.to_owned(),
+            run_id: run_id.clone(),
             max_poll: self.options.max_poll,
             progress: self.options.progress,
             store: self.store.clone(),
@@ -362,8 +370,8 @@ impl Engine {
     /// store for a step that uses them.
     async fn item_outputs(
         &self,
-        run_id: &str,
-        step_id: &str,
+        run_id: &RunId,
+        step_id: &StepId,
     ) -> Result<Vec<(String, Value)>, EngineError> {
         Ok(self
             .store
@@ -371,7 +379,12 @@ impl Engine {
             .await?
             .into_iter()
             .filter(|r| !r.key.item_key.is_empty() && r.state == StepState::Succeeded)
-            .map(|r| (r.key.item_key, r.output.unwrap_or(Value::Null)))
+            .map(|r| {
+                (
+                    r.key.item_key.into_string(),
+                    r.output.unwrap_or(Value::Null),
+                )
+            })
             .collect())
     }
 }
@@ -464,7 +477,7 @@ fn step_templates(compiled: &CompiledWorkflow, i: usize) -> Vec<String> {
     out
 }
 
-fn report(run_id: &str, compiled: &CompiledWorkflow, status: &[Status]) -> RunReport {
+fn report(run_id: &RunId, compiled: &CompiledWorkflow, status: &[Status]) -> RunReport {
     let mut messages = Vec::new();
     let mut attention = false;
     let mut failed = false;

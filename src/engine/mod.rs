@@ -27,6 +27,7 @@ pub use error::{EngineError, HaltCause};
 pub use executor::{DEFAULT_LEASE_TTL, RunReport};
 pub use writer::{Write, Writer};
 
+use crate::ids::RunId;
 use crate::plan::CompiledWorkflow;
 use crate::plan::fingerprint::{inputs_hash, workflow_hash};
 use crate::store::{NewLease, NewRun, NewStep, Store, new_run_id};
@@ -88,7 +89,7 @@ pub struct RunSource<'a> {
     /// The resolved inputs.
     pub inputs: Map<String, Value>,
     /// A run id chosen by the caller (`--run-id`, a schedule slot), or a fresh one.
-    pub run_id: Option<String>,
+    pub run_id: Option<RunId>,
     /// The schedule slot, for scheduled runs.
     pub scheduled_for: Option<chrono::DateTime<chrono::Utc>>,
     /// The hash of the reviewed plan this run executes, if any.
@@ -131,7 +132,7 @@ impl Engine {
         &self,
         compiled: &CompiledWorkflow,
         source: RunSource<'_>,
-    ) -> Result<String, EngineError> {
+    ) -> Result<RunId, EngineError> {
         let (mut run, rows) = new_run(&self.templates, compiled, source)?;
         run.lease = Some(self.new_lease());
         self.store.create_run(&run, &rows).await?;
@@ -147,7 +148,7 @@ impl Engine {
         &self,
         compiled: &CompiledWorkflow,
         source: RunSource<'_>,
-    ) -> Result<String, EngineError> {
+    ) -> Result<RunId, EngineError> {
         let (run, rows) = new_run(&self.templates, compiled, source)?;
         self.store.create_run(&run, &rows).await?;
         Ok(run.id)

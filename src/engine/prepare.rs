@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::error::EngineError;
+use crate::ids::ItemKey;
 use crate::plan::CompiledWorkflow;
 use crate::plan::context::Uses;
 use crate::plan::for_each::{DEFAULT_ALIAS, for_each_list};
@@ -17,7 +18,7 @@ use crate::template::{Scope, Templates};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
     /// The rendered `key`.
-    pub key: String,
+    pub key: ItemKey,
     /// The element.
     pub value: Value,
 }
@@ -65,7 +66,7 @@ pub fn item_keys(
     key_template: &str,
     list: impl ExactSizeIterator<Item = Value>,
     mut scope: Scope,
-) -> Result<Vec<String>, EngineError> {
+) -> Result<Vec<ItemKey>, EngineError> {
     let mut keys = Vec::with_capacity(list.len());
     for (i, value) in list.enumerate() {
         scope.insert(alias, value);
@@ -82,7 +83,7 @@ pub fn item_keys(
                 reason: format!("element {} has an empty key", i + 1),
             });
         }
-        keys.push(key);
+        keys.push(ItemKey::from(key));
     }
     // Checked once every key is rendered, against the keys themselves (not copies of them).
     let mut first_row: HashMap<&str, usize> = HashMap::with_capacity(keys.len());

@@ -19,6 +19,7 @@ use super::control::{self, ControlEnd};
 use super::progress::Progress;
 use super::writer::{WriteError, Writer};
 use crate::catalog::ActionKind;
+use crate::ids::{ItemKey, RunId, StepId};
 use crate::plan::CompiledWorkflow;
 use crate::plan::checks::step::{Tolerance, parse_tolerance};
 use crate::plan::context::List;
@@ -44,7 +45,7 @@ pub struct Shared {
     /// The run's concurrency limit, shared by every step and item.
     pub slots: Arc<Semaphore>,
     /// The run.
-    pub run_id: String,
+    pub run_id: RunId,
     /// Upper bound on await polling intervals (the sandbox runs fast).
     pub max_poll: Option<Duration>,
     /// The store, for awaits to read stored events.
@@ -93,7 +94,7 @@ pub enum StepOutput {
 #[derive(Debug, Clone)]
 pub struct Elements {
     /// Their rendered keys.
-    pub keys: Vec<String>,
+    pub keys: Vec<ItemKey>,
     /// The elements, as text; shared, never copied.
     pub list: List,
 }
@@ -266,7 +267,7 @@ async fn share_claimer(
         && helpers_exist(shared).await;
     let shared_before = shared
         .store
-        .load_shared_step(&shared.run_id, step_id)
+        .load_shared_step(&shared.run_id, &StepId::from(step_id))
         .await
         .map_err(store_halt)?
         .is_some();
@@ -304,7 +305,7 @@ async fn publish(
     let step = &shared.compiled.config.steps[index];
     let published = SharedStep {
         run_id: shared.run_id.clone(),
-        step_id: step.id.clone(),
+        step_id: StepId::from(&step.id),
         holder: claimer.owner.clone(),
         scope: share::scope_json(scope),
         elements: share::elements_json(elements),
@@ -333,10 +334,11 @@ async fn finish_shared(
     claimer: share::Claimer,
 ) -> Result<StepEnd, Halt> {
     let step = &shared.compiled.config.steps[index];
+    let step_id = StepId::from(&step.id);
     let (ran, held) =
         share::work(shared, index, scope, elements, &claimer, ClaimRole::Holder).await?;
     if let Some(why) = held {
-        let open = share::open_items(shared, &step.id)
+        let open = share::open_items(shared, &step_id)
             .await
             .map_err(store_halt)?;
         return Ok(StepEnd::Waiting(held_message(open as usize, &why)));
@@ -344,10 +346,10 @@ async fn finish_shared(
     tracing::info!(step = %step.id, items_here = ran, "Every item of the shared step is settled.");
     shared
         .store
-        .unshare_step(&shared.run_id, &step.id)
+        .unshare_step(&shared.run_id, &step_id)
         .await
         .map_err(store_halt)?;
-    let tally = Tally::from_store(shared, &step.id)
+    let tally = Tally::from_store(shared, &step_id)
         .await
         .map_err(store_halt)?;
     summarise(shared, parent, step.tolerate_failures.as_deref(), tally).await
@@ -377,9 +379,9 @@ struct Tally {
     skipped: usize,
     waiting: usize,
     /// Failed items, in list order: key and error.
-    failures: Vec<(String, String)>,
+    failures: Vec<(ItemKey, String)>,
     /// Items that need attention, in list order.
-    attention: Vec<String>,
+    attention: Vec<ItemKey>,
     /// Items held back by an open breaker, and why (the first item's reason).
     held: usize,
     held_because: Option<String>,
@@ -387,7 +389,7 @@ struct Tally {
 
 impl Tally {
     /// The tally of ends this process saw, in list order.
-    fn of(ends: impl Iterator<Item = (String, End)>) -> Tally {
+    fn of(ends: impl Iterator<Item = (ItemKey, End)>) -> Tally {
         let mut tally = Tally::default();
         for (key, end) in ends {
             tally.total += 1;
@@ -408,10 +410,10 @@ impl Tally {
 
     /// The tally of the step's item rows in the store (items other workers ran included),
     /// read without their outputs.
-    async fn from_store(shared: &Shared, step_id: &str) -> Result<Tally, StoreError> {
+    async fn from_store(shared: &Shared, step_id: &StepId) -> Result<Tally, StoreError> {
         let mut tally = Tally::default();
         for count in shared.store.count_steps(&shared.run_id).await? {
-            if count.step_id != step_id {
+            if count.step_id != *step_id {
                 continue;
             }
             let n = usize::try_from(count.count).unwrap_or(usize::MAX);
@@ -431,7 +433,7 @@ impl Tally {
             .steps_in_state(&shared.run_id, &settled)
             .await?
         {
-            if row.key.step_id != step_id || row.key.item_key.is_empty() {
+            if row.key.step_id != *step_id || row.key.item_key.is_empty() {
                 continue;
             }
             match row.state {
@@ -511,7 +513,7 @@ impl<'a> Items<'a> {
 /// --allow-changed`) needs the index by key, built the first time a position does not match.
 struct Records {
     rows: Vec<Option<StepRecord>>,
-    by_key: Option<HashMap<String, usize>>,
+    by_key: Option<HashMap<ItemKey, usize>>,
 }
 
 impl Records {

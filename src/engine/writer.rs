@@ -241,6 +241,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    use crate::ids::RunId;
     use crate::store::{
         ManualClock, NewRun, NewStep, RunStore, SqliteConfig, SqliteStore, StepKey, StepState,
         StepStore,
@@ -269,7 +271,7 @@ mod tests {
         let steps: Vec<NewStep> = items.iter().map(|i| NewStep::item("pay", *i)).collect();
         store.create_run(&run, &steps).await.unwrap();
         let lease = store
-            .acquire_lease("run_w", "engine", Duration::from_secs(60))
+            .acquire_lease(&RunId::from("run_w"), "engine", Duration::from_secs(60))
             .await
             .unwrap();
         (store, clock, lease)
@@ -354,11 +356,11 @@ mod tests {
         );
         assert!(errors[5..].iter().all(Option::is_none), "{errors:?}");
         let states: Vec<(String, StepState, u32)> = store
-            .load_steps("run_w")
+            .load_steps(&RunId::from("run_w"))
             .await
             .unwrap()
             .into_iter()
-            .map(|s| (s.key.item_key, s.state, s.attempts))
+            .map(|s| (s.key.item_key.into_string(), s.state, s.attempts))
             .collect();
         let expected = [
             ("e1", StepState::Dispatching, 1),
@@ -389,7 +391,7 @@ mod tests {
         }
         assert!(
             store
-                .load_steps("run_w")
+                .load_steps(&RunId::from("run_w"))
                 .await
                 .unwrap()
                 .iter()

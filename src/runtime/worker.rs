@@ -35,6 +35,7 @@ use super::workflows::Workflows;
 use crate::engine::await_step::Wakeups;
 use crate::engine::executor::holder_is_dead;
 use crate::engine::{Drain, Engine, EngineError};
+use crate::ids::{RunId, StepId};
 use crate::store::{
     Claim, Lease, RunFilter, RunRecord, RunStatus, Store, StoreError, StoreNotice, WorkerInfo,
 };
@@ -83,10 +84,10 @@ pub struct Worker {
     wakeups: Wakeups,
     settings: WorkerSettings,
     workflows: Workflows,
-    running: HashMap<tokio::task::Id, String>,
+    running: HashMap<tokio::task::Id, RunId>,
     /// The shared steps this worker helps with, as `(run_id, step_id)`.
-    helping: HashMap<tokio::task::Id, (String, String)>,
-    refused: HashSet<String>,
+    helping: HashMap<tokio::task::Id, (RunId, StepId)>,
+    refused: HashSet<RunId>,
     tasks: JoinSet<()>,
 }
 

@@ -14,13 +14,14 @@ use tokio::task::JoinSet;
 
 use super::workflow::ScheduledWorkflow;
 use crate::engine::{Engine, EngineError};
+use crate::ids::RunId;
 use crate::store::{NewLease, StoreError};
 
 /// A slot's run, created and committed, to be executed.
 #[derive(Debug)]
 pub struct Launch {
     /// The run (`sched_<workflow>_<slot>`).
-    pub run_id: String,
+    pub run_id: RunId,
     /// The slot it was fired for.
     pub slot: DateTime<Utc>,
     /// Its workflow.
@@ -124,13 +125,13 @@ impl Launcher for EngineLauncher {
                 .await;
             match result {
                 Ok(report) => {
-                    tracing::info!(run_id, status = %report.status, "Scheduled run ended.");
+                    tracing::info!(run_id = run_id.as_str(), status = %report.status, "Scheduled run ended.");
                 }
                 Err(EngineError::Store(StoreError::Leased { owner, .. })) => {
-                    tracing::info!(run_id, holder = %owner, "Scheduled run is executed by another worker.");
+                    tracing::info!(run_id = run_id.as_str(), holder = %owner, "Scheduled run is executed by another worker.");
                 }
                 Err(error) => {
-                    tracing::error!(run_id, error = %error, "Scheduled run stopped; it can be resumed.");
+                    tracing::error!(run_id = run_id.as_str(), error = %error, "Scheduled run stopped; it can be resumed.");
                 }
             }
             drop(done);

@@ -10,6 +10,7 @@ use super::inputs::{self, SlotInputError};
 use super::workflow::ScheduledWorkflow;
 use crate::engine::EngineError;
 use crate::engine::{RunSource, new_run};
+use crate::ids::RunId;
 use crate::plan::fingerprint::{inputs_hash, workflow_hash};
 use crate::plan::inputs::resolve;
 use crate::store::{NewRun, NewStep};
@@ -35,7 +36,7 @@ pub enum SlotError {
 pub fn slot_run(
     workflow: &ScheduledWorkflow,
     slot: DateTime<Utc>,
-    run_id: &str,
+    run_id: &RunId,
     templates: &Templates,
 ) -> Result<(NewRun, Vec<NewStep>), SlotError> {
     let config = &workflow.compiled.config;
@@ -55,7 +56,7 @@ pub fn slot_run(
         path: &workflow.path,
         text: &workflow.text,
         inputs,
-        run_id: Some(run_id.to_string()),
+        run_id: Some(run_id.clone()),
         scheduled_for: Some(slot),
         plan_hash: None,
     };
@@ -63,10 +64,10 @@ pub fn slot_run(
 }
 
 /// The run recorded as failed when [`slot_run`] could not prepare one: no inputs, no steps.
-pub fn failed_run(workflow: &ScheduledWorkflow, slot: DateTime<Utc>, run_id: &str) -> NewRun {
+pub fn failed_run(workflow: &ScheduledWorkflow, slot: DateTime<Utc>, run_id: &RunId) -> NewRun {
     let inputs = Map::new();
     NewRun {
-        id: run_id.to_string(),
+        id: run_id.clone(),
         workflow_name: workflow.name().to_string(),
         workflow_path: workflow.path.clone(),
         workflow_hash: workflow_hash(&workflow.text),

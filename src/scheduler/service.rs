@@ -33,6 +33,7 @@ use super::launcher::{Launch, Launcher, RunDone};
 use super::prepare::{failed_run, slot_run};
 use super::slots::slot_run_id;
 use super::workflow::ScheduledWorkflow;
+use crate::ids::RunId;
 use crate::spec::Overlap;
 use crate::store::{Clock, NewRun, RunFilter, RunStatus, Store, StoreError};
 use crate::template::Templates;
@@ -80,12 +81,12 @@ pub enum SlotOutcome {
     /// `overlap: skip`: claimed without a run because `live_run` was live.
     Skipped {
         /// The live run.
-        live_run: String,
+        live_run: RunId,
     },
     /// `overlap: queue`: waits for `live_run` to end; not claimed yet.
     Queued {
         /// The live run.
-        live_run: String,
+        live_run: RunId,
     },
     /// Its run could not be prepared; it was recorded as `failed` with this message.
     Failed {
@@ -102,7 +103,7 @@ pub struct SlotReport {
     /// The slot, in UTC.
     pub slot: DateTime<Utc>,
     /// The slot's run id (whether or not a run was created).
-    pub run_id: String,
+    pub run_id: RunId,
     /// What happened.
     pub outcome: SlotOutcome,
 }
@@ -269,7 +270,7 @@ impl Service {
         &self,
         workflow: &Arc<ScheduledWorkflow>,
         slot: DateTime<Utc>,
-        run_id: &str,
+        run_id: &RunId,
     ) -> Result<SlotOutcome, StoreError> {
         let name = workflow.name();
         let overlap = workflow.schedule.overlap();
@@ -318,7 +319,7 @@ impl Service {
         }
         self.launcher
             .launch(Launch {
-                run_id: run_id.to_string(),
+                run_id: run_id.clone(),
                 slot,
                 workflow: workflow.clone(),
                 done: RunDone(self.woken.clone()),
@@ -328,7 +329,7 @@ impl Service {
     }
 
     /// A live run of `workflow` other than `run_id`, the newest if several.
-    async fn live_run(&self, workflow: &str, run_id: &str) -> Result<Option<String>, StoreError> {
+    async fn live_run(&self, workflow: &str, run_id: &RunId) -> Result<Option<RunId>, StoreError> {
         let filter = RunFilter {
             workflow: Some(workflow.to_string()),
             statuses: LIVE.to_vec(),
@@ -348,10 +349,10 @@ fn log(workflow: &str, slot: DateTime<Utc>, run_id: &str, outcome: &SlotOutcome)
             tracing::debug!(workflow, %slot, run_id, "Slot already fired.");
         }
         SlotOutcome::Skipped { live_run } => {
-            tracing::info!(workflow, %slot, live_run, "Slot skipped: another run is still live (overlap: skip).");
+            tracing::info!(workflow, %slot, live_run = live_run.as_str(), "Slot skipped: another run is still live (overlap: skip).");
         }
         SlotOutcome::Queued { live_run } => {
-            tracing::debug!(workflow, %slot, live_run, "Slot queued behind a live run (overlap: queue).");
+            tracing::debug!(workflow, %slot, live_run = live_run.as_str(), "Slot queued behind a live run (overlap: queue).");
         }
         SlotOutcome::Failed { error } => {
             tracing::error!(workflow, %slot, run_id, error, "Slot could not start; its run is recorded as failed.");

@@ -25,6 +25,7 @@ use chrono::offset::LocalResult;
 use chrono::{DateTime, NaiveDateTime, Offset, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 
+use crate::ids::RunId;
 use crate::plan::checks::schedule::parse_cron;
 use crate::spec::{CatchUp, Overlap, ScheduleConfig};
 
@@ -216,8 +217,8 @@ impl Schedule {
 /// The run id of a workflow's slot: `sched_<workflow>_<slot in UTC as 20261121T090000Z>`.
 /// Deterministic, so every process that fires the slot names the same run and only one can
 /// create it.
-pub fn slot_run_id(workflow: &str, slot: DateTime<Utc>) -> String {
-    format!("sched_{workflow}_{}", slot.format("%Y%m%dT%H%M%SZ"))
+pub fn slot_run_id(workflow: &str, slot: DateTime<Utc>) -> RunId {
+    format!("sched_{workflow}_{}", slot.format("%Y%m%dT%H%M%SZ")).into()
 }
 
 #[cfg(test)]

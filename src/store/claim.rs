@@ -19,14 +19,15 @@ use chrono::{DateTime, Utc};
 use super::error::StoreError;
 use super::run::Lease;
 use super::step::StepKey;
+use crate::ids::{RunId, StepId};
 
 /// A `for_each` step its run's holder has opened to other workers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SharedStep {
     /// The run.
-    pub run_id: String,
+    pub run_id: RunId,
     /// The step.
-    pub step_id: String,
+    pub step_id: StepId,
     /// The lease owner of the run's holder when it published the step.
     pub holder: String,
     /// The step's template scope (everything but the element), as JSON text.
@@ -46,9 +47,9 @@ pub struct ItemClaim {
     /// Who claims: the run's holder or a helper.
     pub role: ClaimRole,
     /// The run.
-    pub run_id: String,
+    pub run_id: RunId,
     /// The step.
-    pub step_id: String,
+    pub step_id: StepId,
     /// Who claims, a lease owner name.
     pub owner: String,
     /// How long the claims last unless renewed.
@@ -68,9 +69,9 @@ pub struct ClaimSummary {
     /// The lease owner holding them.
     pub owner: String,
     /// The run.
-    pub run_id: String,
+    pub run_id: RunId,
     /// The step.
-    pub step_id: String,
+    pub step_id: StepId,
     /// How many items.
     pub items: u64,
     /// When the last of them runs out unless renewed.

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 
 use super::step::{StepKey, StepState};
+use crate::ids::RunId;
 
 /// An error from the checkpoint store.
 #[derive(Debug, thiserror::Error)]
@@ -111,7 +112,7 @@ pub enum StoreError {
     #[error("run `{run_id}` is held by `{owner}` until {expires_at}")]
     Leased {
         /// The run asked for.
-        run_id: String,
+        run_id: RunId,
         /// Who holds it.
         owner: String,
         /// When that lease runs out unless renewed.
@@ -122,7 +123,7 @@ pub enum StoreError {
     #[error("lease on run `{run_id}` by `{owner}` is no longer held{}", holder_text(.holder))]
     LeaseLost {
         /// The run concerned.
-        run_id: String,
+        run_id: RunId,
         /// The owner named in the caller's lease.
         owner: String,
         /// Who holds the run now, if anyone.
@@ -138,7 +139,7 @@ pub enum StoreError {
         /// The step of the other run.
         key: StepKey,
         /// The lease's run.
-        run_id: String,
+        run_id: RunId,
     },
 
     /// The writer's claim on a shared step's item is gone (expired, or another worker took
@@ -160,14 +161,14 @@ pub enum StoreError {
     #[error("no run `{run_id}`")]
     RunNotFound {
         /// The run asked for.
-        run_id: String,
+        run_id: RunId,
     },
 
     /// A run with this id already exists.
     #[error("run `{run_id}` already exists")]
     RunExists {
         /// The id asked for.
-        run_id: String,
+        run_id: RunId,
     },
 
     /// Two steps of a new run have the same step id and item key.
@@ -222,7 +223,7 @@ pub enum StoreError {
     #[error("operator action `{action}` on run `{run_id}` is incomplete: {problem}")]
     InvalidAction {
         /// The run concerned.
-        run_id: String,
+        run_id: RunId,
         /// The action's name.
         action: &'static str,
         /// What is missing.

@@ -6,12 +6,13 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::ids::{ItemKey, RunId, StepId};
 use crate::signing::sha256_hex;
 
 /// The idempotency key of one step (or one `for_each` item) of a run: `sl_` followed by the
 /// first 32 hex digits of SHA-256 over `run_id`, `step_id` and `item_key` separated by NUL
 /// bytes. Ids cannot contain NUL, so distinct triples never collide by concatenation.
-pub fn idempotency_key(run_id: &str, step_id: &str, item_key: &str) -> String {
+pub fn idempotency_key(run_id: &RunId, step_id: &StepId, item_key: &ItemKey) -> String {
     let digest = sha256_hex(&[
         run_id.as_bytes(),
         b"\0",
@@ -26,9 +27,9 @@ pub fn idempotency_key(run_id: &str, step_id: &str, item_key: &str) -> String {
 /// hex digits. Ids sort by creation time as text, and two processes creating runs in the same
 /// millisecond still get distinct ids. Scheduled runs do not use this: they take a deterministic
 /// id from the workflow name and slot time, chosen by the scheduler.
-pub fn new_run_id(now: DateTime<Utc>) -> String {
+pub fn new_run_id(now: DateTime<Utc>) -> RunId {
     let millis = u64::try_from(now.timestamp_millis()).unwrap_or(0);
-    format!("run_{millis:012x}{:016x}", rand::random::<u64>())
+    format!("run_{millis:012x}{:016x}", rand::random::<u64>()).into()
 }
 
 #[cfg(test)]
@@ -38,23 +39,64 @@ mod tests {
 
     #[test]
     fn idempotency_key_is_deterministic_and_separates_its_parts() {
-        let key = idempotency_key("run_1", "pay", "emp-7");
-        assert_eq!(key, idempotency_key("run_1", "pay", "emp-7"));
+        let key = idempotency_key(
+            &RunId::from("run_1"),
+            &StepId::from("pay"),
+            &ItemKey::from("emp-7"),
+        );
+        assert_eq!(
+            key,
+            idempotency_key(
+                &RunId::from("run_1"),
+                &StepId::from("pay"),
+                &ItemKey::from("emp-7")
+            )
+        );
         assert_eq!(key.len(), 3 + 32);
         assert!(key.starts_with("sl_"));
         assert!(key[3..].bytes().all(|b| b.is_ascii_hexdigit()));
         // printf 'run_1\0pay\0emp-7' | sha256sum | cut -c1-32
         assert_eq!(key, "sl_006a7c61daaa54ab7c0341558597ded7");
-        assert_ne!(key, idempotency_key("run_1", "pay", "emp-8"));
-        assert_ne!(key, idempotency_key("run_2", "pay", "emp-7"));
-        // Moving a character across the separator gives another key.
         assert_ne!(
-            idempotency_key("run_1", "pa", "yemp-7"),
-            idempotency_key("run_1", "pay", "emp-7")
+            key,
+            idempotency_key(
+                &RunId::from("run_1"),
+                &StepId::from("pay"),
+                &ItemKey::from("emp-8")
+            )
         );
         assert_ne!(
-            idempotency_key("run_1", "pay", ""),
-            idempotency_key("run_1", "pay\0", "")
+            key,
+            idempotency_key(
+                &RunId::from("run_2"),
+                &StepId::from("pay"),
+                &ItemKey::from("emp-7")
+            )
+        );
+        // Moving a character across the separator gives another key.
+        assert_ne!(
+            idempotency_key(
+                &RunId::from("run_1"),
+                &StepId::from("pa"),
+                &ItemKey::from("yemp-7")
+            ),
+            idempotency_key(
+                &RunId::from("run_1"),
+                &StepId::from("pay"),
+                &ItemKey::from("emp-7")
+            )
+        );
+        assert_ne!(
+            idempotency_key(
+                &RunId::from("run_1"),
+                &StepId::from("pay"),
+                &ItemKey::from("")
+            ),
+            idempotency_key(
+                &RunId::from("run_1"),
+                &StepId::from("pay\0"),
+                &ItemKey::from("")
+            )
         );
     }
 

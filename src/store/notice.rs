@@ -3,6 +3,7 @@
 //! its connection dropped) finds the same change in the store at its next scan or check.
 
 use super::step::StepKey;
+use crate::ids::{RunId, StepId};
 
 /// A change a worker may want to act on now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,15 +12,15 @@ pub enum StoreNotice {
     /// worker that stopped, or made runnable again by an operator.
     RunFree {
         /// The run.
-        run_id: String,
+        run_id: RunId,
     },
     /// A run's holder published a step for other workers to help with (or items of one were
     /// given back).
     StepShared {
         /// The run.
-        run_id: String,
+        run_id: RunId,
         /// The step.
-        step_id: String,
+        step_id: StepId,
     },
     /// A webhook woke a waiting step; the await watching it, wherever it runs, can look now.
     Woken(StepKey),

@@ -5,6 +5,8 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
+use crate::ids::{ItemKey, RunId, StepId};
+
 /// The error class of a `dispatching` row that `sluice retry --failed` sent back after it may
 /// have reached the provider. The engine looks such a row up before anything is sent again:
 /// found and not failed, it is recorded as succeeded; failed or absent, it is sent again with
@@ -124,11 +126,11 @@ impl fmt::Display for ActionKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OperatorAction {
     /// The run concerned.
-    pub run_id: String,
+    pub run_id: RunId,
     /// The step concerned.
-    pub step_id: Option<String>,
+    pub step_id: Option<StepId>,
     /// The item concerned.
-    pub item_key: Option<String>,
+    pub item_key: Option<ItemKey>,
     /// The decision.
     pub kind: ActionKind,
     /// Who decided: `$USER`, or `--as`.

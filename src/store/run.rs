@@ -6,6 +6,8 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::ids::RunId;
+
 /// Where a run stands as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RunStatus {
@@ -84,7 +86,7 @@ impl FromStr for RunStatus {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewRun {
     /// `run_…` from [`new_run_id`](super::new_run_id), or a scheduler's deterministic id.
-    pub id: String,
+    pub id: RunId,
     /// The workflow's `name`.
     pub workflow_name: String,
     /// The workflow file it was started from, as given on the command line.
@@ -117,7 +119,7 @@ pub struct NewLease {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunRecord {
     /// The run id.
-    pub id: String,
+    pub id: RunId,
     /// The workflow's `name`.
     pub workflow_name: String,
     /// The workflow file it was started from.
@@ -154,7 +156,7 @@ pub struct RunRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
     /// The run held.
-    pub run_id: String,
+    pub run_id: RunId,
     /// Who holds it, shown to anyone else who tries. Must be unique per process (e.g.
     /// `host:pid:random`): two processes using the same owner would share the lease.
     pub owner: String,
@@ -178,7 +180,7 @@ impl Lease {
     /// The lease of a worker helping with `run_id`'s shared step: it writes the items `owner`
     /// claims, each fenced by its own claim, and nothing else. It does not expire (its claims
     /// do).
-    pub fn items(run_id: impl Into<String>, owner: impl Into<String>) -> Lease {
+    pub fn items(run_id: impl Into<RunId>, owner: impl Into<String>) -> Lease {
         Lease {
             run_id: run_id.into(),
             owner: owner.into(),
@@ -212,7 +214,7 @@ pub struct Claim {
     /// Runs in one of these statuses (none: nothing is claimed).
     pub statuses: Vec<RunStatus>,
     /// Never these runs: ones the worker executes already, or cannot load.
-    pub except: Vec<String>,
+    pub except: Vec<RunId>,
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::ids::RunId;
+
 /// A fired slot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlotRecord {
@@ -11,7 +13,7 @@ pub struct SlotRecord {
     /// The slot instant, in UTC.
     pub slot_at: DateTime<Utc>,
     /// The run it fired.
-    pub run_id: String,
+    pub run_id: RunId,
     /// When it was claimed.
     pub claimed_at: DateTime<Utc>,
 }

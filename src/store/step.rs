@@ -26,6 +26,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::attempt::NewAttempt;
+use crate::ids::{ItemKey, RunId, StepId};
 
 /// Where one step (or one item) of a run stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -118,24 +119,24 @@ impl FromStr for StepState {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StepKey {
     /// The run.
-    pub run_id: String,
+    pub run_id: RunId,
     /// The step's `id` in the workflow.
-    pub step_id: String,
+    pub step_id: StepId,
     /// The item's key for `for_each` steps, `""` for other steps.
-    pub item_key: String,
+    pub item_key: ItemKey,
 }
 
 impl StepKey {
     /// The key of a step that is not a `for_each`.
-    pub fn step(run_id: impl Into<String>, step_id: impl Into<String>) -> Self {
+    pub fn step(run_id: impl Into<RunId>, step_id: impl Into<StepId>) -> Self {
         Self::item(run_id, step_id, "")
     }
 
     /// The key of one item of a `for_each` step.
     pub fn item(
-        run_id: impl Into<String>,
-        step_id: impl Into<String>,
-        item_key: impl Into<String>,
+        run_id: impl Into<RunId>,
+        step_id: impl Into<StepId>,
+        item_key: impl Into<ItemKey>,
     ) -> Self {
         Self {
             run_id: run_id.into(),
@@ -160,21 +161,21 @@ impl fmt::Display for StepKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewStep {
     /// The step's `id`.
-    pub step_id: String,
+    pub step_id: StepId,
     /// The item key (`""` unless `for_each`).
-    pub item_key: String,
+    pub item_key: ItemKey,
     /// `Some(reason)` creates it already skipped (an `if:` known false when planning).
     pub skip_reason: Option<String>,
 }
 
 impl NewStep {
     /// A pending step that is not a `for_each`.
-    pub fn step(step_id: impl Into<String>) -> Self {
+    pub fn step(step_id: impl Into<StepId>) -> Self {
         Self::item(step_id, "")
     }
 
     /// A pending item of a `for_each` step.
-    pub fn item(step_id: impl Into<String>, item_key: impl Into<String>) -> Self {
+    pub fn item(step_id: impl Into<StepId>, item_key: impl Into<ItemKey>) -> Self {
         Self {
             step_id: step_id.into(),
             item_key: item_key.into(),
@@ -253,9 +254,9 @@ pub struct StepRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dispatch {
     /// The step's `id`.
-    pub step_id: String,
+    pub step_id: StepId,
     /// The item key (`""` unless `for_each`).
-    pub item_key: String,
+    pub item_key: ItemKey,
     /// From [`idempotency_key`](super::idempotency_key).
     pub idempotency_key: String,
     /// The rendered request (the step's `with`); the store records it and its
@@ -350,7 +351,7 @@ pub struct Attention {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepCount {
     /// The step's `id`.
-    pub step_id: String,
+    pub step_id: StepId,
     /// The state.
     pub state: StepState,
     /// How many of its step runs (items) are in it.

@@ -54,6 +54,7 @@ use super::run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
 use super::schedule::SlotRecord;
 use super::step::{NewStep, StepCount, StepKey, StepRecord, StepState};
 use super::worker::{WorkerInfo, WorkerRecord};
+use crate::ids::{RunId, StepId};
 
 /// Runs and their leases.
 #[async_trait::async_trait]
@@ -71,7 +72,7 @@ pub trait RunStore: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::RunNotFound`].
-    async fn load_run(&self, run_id: &str) -> Result<RunRecord, StoreError>;
+    async fn load_run(&self, run_id: &RunId) -> Result<RunRecord, StoreError>;
 
     /// Lists runs, newest first, without their inputs ([`RunRecord::inputs`] is `null`; a
     /// run's inputs can be megabytes, and [`load_run`](Self::load_run) reads them).
@@ -84,7 +85,7 @@ pub trait RunStore: Send + Sync {
     /// [`StoreError::RunNotFound`].
     async fn set_run_status(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         status: RunStatus,
         error: Option<&str>,
     ) -> Result<(), StoreError>;
@@ -96,7 +97,7 @@ pub trait RunStore: Send + Sync {
     /// [`StoreError::Leased`] naming the holder and expiry, [`StoreError::RunNotFound`].
     async fn acquire_lease(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         owner: &str,
         ttl: Duration,
     ) -> Result<Lease, StoreError>;
@@ -109,7 +110,7 @@ pub trait RunStore: Send + Sync {
     /// [`StoreError::LeaseLost`] when `from` no longer holds it.
     async fn take_over_lease(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         from: &str,
         owner: &str,
         ttl: Duration,
@@ -141,7 +142,7 @@ pub trait RunStore: Send + Sync {
 #[async_trait::async_trait]
 pub trait StepStore: Send + Sync {
     /// Every step run of a run, in plan order.
-    async fn load_steps(&self, run_id: &str) -> Result<Vec<StepRecord>, StoreError>;
+    async fn load_steps(&self, run_id: &RunId) -> Result<Vec<StepRecord>, StoreError>;
 
     /// The step runs of one step of a run, in plan order: its own row, then its items. The
     /// executor reads a run a step at a time, as it reaches each step, so that the rows of a
@@ -149,8 +150,8 @@ pub trait StepStore: Send + Sync {
     /// run does not have.
     async fn load_step_rows(
         &self,
-        run_id: &str,
-        step_id: &str,
+        run_id: &RunId,
+        step_id: &StepId,
     ) -> Result<Vec<StepRecord>, StoreError>;
 
     /// One step run.
@@ -163,7 +164,7 @@ pub trait StepStore: Send + Sync {
     /// `in_flight` on resume).
     async fn steps_in_state(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         states: &[StepState],
     ) -> Result<Vec<StepRecord>, StoreError>;
 
@@ -173,7 +174,7 @@ pub trait StepStore: Send + Sync {
 
     /// How many step runs of each step are in each state: steps in plan order, states in
     /// [`StepState`] order.
-    async fn count_steps(&self, run_id: &str) -> Result<Vec<StepCount>, StoreError>;
+    async fn count_steps(&self, run_id: &RunId) -> Result<Vec<StepCount>, StoreError>;
 
     /// Commits a group of step writes in one transaction: every write in `batch` is applied
     /// (in [`WriteBatch`]'s order) or, on error, none is. One fsync for the whole group, so
@@ -201,8 +202,8 @@ pub trait StepStore: Send + Sync {
     /// keeping its idempotency key, request and attempt count. Returns how many.
     async fn reset_failed_items(
         &self,
-        run_id: &str,
-        step_id: Option<&str>,
+        run_id: &RunId,
+        step_id: Option<&StepId>,
     ) -> Result<u64, StoreError>;
 
     /// Records provider calls that are not part of a result (lookups, a commit that failed
@@ -210,7 +211,7 @@ pub trait StepStore: Send + Sync {
     async fn record_attempts(&self, batch: &[NewAttempt]) -> Result<(), StoreError>;
 
     /// Every recorded provider call of a run, in recording order.
-    async fn load_attempts(&self, run_id: &str) -> Result<Vec<AttemptRecord>, StoreError>;
+    async fn load_attempts(&self, run_id: &RunId) -> Result<Vec<AttemptRecord>, StoreError>;
 }
 
 /// Webhook events.
@@ -262,7 +263,10 @@ pub trait OperatorStore: Send + Sync {
     ) -> Result<OperatorRecord, StoreError>;
 
     /// Every decision taken on a run, oldest first.
-    async fn list_operator_actions(&self, run_id: &str) -> Result<Vec<OperatorRecord>, StoreError>;
+    async fn list_operator_actions(
+        &self,
+        run_id: &RunId,
+    ) -> Result<Vec<OperatorRecord>, StoreError>;
 }
 
 /// Fired schedule slots.
@@ -274,7 +278,7 @@ pub trait ScheduleStore: Send + Sync {
         &self,
         workflow: &str,
         slot: DateTime<Utc>,
-        run_id: &str,
+        run_id: &RunId,
     ) -> Result<bool, StoreError>;
 
     /// Claims a slot and creates its run in one transaction: `true` if this call fired the
@@ -339,17 +343,17 @@ pub trait ClaimStore: Send + Sync {
     async fn share_step(&self, step: &SharedStep) -> Result<(), StoreError>;
 
     /// Withdraws a published step (its items are all settled, or it was never shared).
-    async fn unshare_step(&self, run_id: &str, step_id: &str) -> Result<(), StoreError>;
+    async fn unshare_step(&self, run_id: &RunId, step_id: &StepId) -> Result<(), StoreError>;
 
     /// The published step, if any.
     async fn load_shared_step(
         &self,
-        run_id: &str,
-        step_id: &str,
+        run_id: &RunId,
+        step_id: &StepId,
     ) -> Result<Option<SharedStep>, StoreError>;
 
     /// The published steps with an item to claim now, as `(run_id, step_id)`, oldest first.
-    async fn steps_to_help(&self) -> Result<Vec<(String, String)>, StoreError>;
+    async fn steps_to_help(&self) -> Result<Vec<(RunId, StepId)>, StoreError>;
 
     /// Claims items as [`ItemClaim`] says, returning their rows in `seq` order; none when
     /// there is nothing to claim. Rows other transactions hold locked are passed over.
@@ -364,7 +368,7 @@ pub trait ClaimStore: Send + Sync {
 
     /// Gives back the claims `owner` holds on `run_id`'s unsettled items, for other workers to
     /// take at once; returns how many.
-    async fn release_claims(&self, run_id: &str, owner: &str) -> Result<u64, StoreError>;
+    async fn release_claims(&self, run_id: &RunId, owner: &str) -> Result<u64, StoreError>;
 }
 
 /// The whole store, as the engine holds it (`Arc<dyn Store>`). Implemented by every type that

@@ -1,5 +1,5 @@
 //! The crate's layers, enforced (ARCHITECTURE.md, *Layers*): leaves (`catalog`, `digest`,
-//! `money`, `signing`, `template`) under `spec` (the language) → `plan` (compile, DAG,
+//! `ids`, `money`, `signing`, `template`) under `spec` (the language) → `plan` (compile, DAG,
 //! checks) → `engine` (execution) → `store` and `providers`; `review` renders plans;
 //! `runtime` composes the engine into `sluice serve`; `cli` is the edge. Each module may
 //! use what lies below it, never what lies above, so a module can be read, tested and
@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 use crate::support::root;
 
-/// Every module above the foundation: the leaves (`catalog`, `digest`, `money`, `signing`,
-/// `template`) use none of them.
+/// Every module above the foundation: the leaves (`catalog`, `digest`, `ids`, `money`,
+/// `signing`, `template`) use none of them.
 const ABOVE_FOUNDATION: &[&str] = &[
     "spec",
     "plan",
@@ -33,6 +33,7 @@ const ABOVE_FOUNDATION: &[&str] = &[
 const RULES: &[(&str, &[&str])] = &[
     ("catalog", ABOVE_FOUNDATION),
     ("digest", ABOVE_FOUNDATION),
+    ("ids", ABOVE_FOUNDATION),
     ("money", ABOVE_FOUNDATION),
     ("signing", ABOVE_FOUNDATION),
     ("template", ABOVE_FOUNDATION),

@@ -20,6 +20,7 @@ use super::{Elements, End, Items, Shared, store_halt, taken_by_other};
 use crate::engine::call::Halt;
 use crate::engine::error::EngineError;
 use crate::engine::writer::WriteError;
+use crate::ids::{ItemKey, StepId};
 use crate::plan::context::List;
 use crate::store::{ClaimRole, ItemClaim, StepRecord, StepState, StoreError};
 use crate::template::Scope;
@@ -58,7 +59,7 @@ pub fn elements_json(elements: &Elements) -> String {
 pub fn parse_elements(step: &str, text: &str) -> Result<Elements, EngineError> {
     #[derive(serde::Deserialize)]
     struct Published {
-        keys: Vec<String>,
+        keys: Vec<ItemKey>,
         list: Vec<Value>,
     }
     let published: Published = serde_json::from_str(text).map_err(|e| EngineError::ForEach {
@@ -111,7 +112,7 @@ pub async fn work(
     let mut claim = ItemClaim {
         role,
         run_id: shared.run_id.clone(),
-        step_id: step.id.clone(),
+        step_id: StepId::from(&step.id),
         owner: claimer.owner.clone(),
         ttl: claimer.ttl,
         after: claimer.first_seq,
@@ -173,14 +174,16 @@ pub async fn work(
                     if tasks.is_empty() {
                         match role {
                             ClaimRole::Helper => break,
-                            ClaimRole::Holder => match open_items(shared, &step.id).await {
-                                Ok(0) => break,
-                                Ok(_) => {}
-                                Err(e) => {
-                                    halt = Some(store_halt(e));
-                                    continue;
+                            ClaimRole::Holder => {
+                                match open_items(shared, &StepId::from(&step.id)).await {
+                                    Ok(0) => break,
+                                    Ok(_) => {}
+                                    Err(e) => {
+                                        halt = Some(store_halt(e));
+                                        continue;
+                                    }
                                 }
-                            },
+                            }
                         }
                     }
                     tokio::select! {
@@ -226,11 +229,11 @@ pub async fn work(
 }
 
 /// How many of the step's items are not settled yet, wherever they run.
-pub(super) async fn open_items(shared: &Shared, step_id: &str) -> Result<u64, StoreError> {
+pub(super) async fn open_items(shared: &Shared, step_id: &StepId) -> Result<u64, StoreError> {
     let counts = shared.store.count_steps(&shared.run_id).await?;
     let open: u64 = counts
         .iter()
-        .filter(|c| c.step_id == step_id)
+        .filter(|c| c.step_id == *step_id)
         .filter(|c| {
             matches!(
                 c.state,

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::Env;
 use super::fixtures::{commit, dispatch, lease_for_a_day, new_run, shared_run};
+use crate::ids::{RunId, StepId};
 use crate::store::claim::{ClaimRole, ClaimSummary, ItemClaim, SharedStep};
 use crate::store::clock::Clock;
 use crate::store::error::StoreError;
@@ -43,13 +44,21 @@ fn claim(owner: &str, after: i64, last: i64, limit: u32, ttl: Duration) -> ItemC
 /// Claims, and names the items taken.
 async fn claim_keys(store: &dyn Store, claim: &ItemClaim) -> Vec<String> {
     let taken = store.claim_items(claim).await.unwrap();
-    taken.into_iter().map(|r| r.key.item_key).collect()
+    taken
+        .into_iter()
+        .map(|r| r.key.item_key.into_string())
+        .collect()
 }
 
 /// The `seq` of each step run of a step, by item key (`""`: the step's own row).
 async fn seqs(store: &dyn Store, run_id: &str, step_id: &str) -> HashMap<String, i64> {
-    let rows = store.load_step_rows(run_id, step_id).await.unwrap();
-    rows.into_iter().map(|r| (r.key.item_key, r.seq)).collect()
+    let rows = store
+        .load_step_rows(&RunId::from(run_id), &StepId::from(step_id))
+        .await
+        .unwrap();
+    rows.into_iter()
+        .map(|r| (r.key.item_key.into_string(), r.seq))
+        .collect()
 }
 
 fn key(item: &str) -> StepKey {
@@ -184,7 +193,7 @@ pub(super) async fn claims_fence_every_write_to_a_shared_item(env: &Env) {
     assert_eq!(claim_keys(store, &by_w2).await, ["e1", "e2"]);
     let by_holder = claim("holder", first, last, 1, MINUTE);
     assert_eq!(claim_keys(store, &by_holder).await, ["e3"]);
-    let pay = ("run_a".to_owned(), "pay".to_owned());
+    let pay = (RunId::from("run_a"), StepId::from("pay"));
     assert_eq!(store.steps_to_help().await.unwrap(), [pay], "e4 is free");
 
     // A helper writes the items it claimed (a changed request is still refused), and only
@@ -267,7 +276,7 @@ pub(super) async fn claims_fence_every_write_to_a_shared_item(env: &Env) {
         .unwrap();
     assert_eq!(store.renew_claims("w2", MINUTE).await.unwrap(), 0);
     let states: Vec<StepState> = store
-        .load_step_rows("run_a", "pay")
+        .load_step_rows(&RunId::from("run_a"), &StepId::from("pay"))
         .await
         .unwrap()
         .iter()
@@ -305,10 +314,19 @@ pub(super) async fn shared_steps_are_published_replaced_withdrawn_and_listed_whi
     let pay = shared_step("run_a", "pay", pay_seq[""], pay_seq["e2"]);
     let refund = shared_step("run_a", "refund", refund_seq[""], refund_seq["r1"]);
 
-    assert_eq!(store.load_shared_step("run_a", "pay").await.unwrap(), None);
+    assert_eq!(
+        store
+            .load_shared_step(&RunId::from("run_a"), &StepId::from("pay"))
+            .await
+            .unwrap(),
+        None
+    );
     store.share_step(&pay).await.unwrap();
     assert_eq!(
-        store.load_shared_step("run_a", "pay").await.unwrap(),
+        store
+            .load_shared_step(&RunId::from("run_a"), &StepId::from("pay"))
+            .await
+            .unwrap(),
         Some(pay.clone())
     );
     // A new holder publishes again: the step is replaced, not added.
@@ -319,15 +337,18 @@ pub(super) async fn shared_steps_are_published_replaced_withdrawn_and_listed_whi
     };
     store.share_step(&pay).await.unwrap();
     assert_eq!(
-        store.load_shared_step("run_a", "pay").await.unwrap(),
+        store
+            .load_shared_step(&RunId::from("run_a"), &StepId::from("pay"))
+            .await
+            .unwrap(),
         Some(pay.clone())
     );
     clock.advance(TimeDelta::seconds(1));
     store.share_step(&refund).await.unwrap();
-    let listed = |steps: &[&str]| -> Vec<(String, String)> {
+    let listed = |steps: &[&str]| -> Vec<(RunId, StepId)> {
         steps
             .iter()
-            .map(|s| ("run_a".to_owned(), (*s).to_owned()))
+            .map(|s| (RunId::from("run_a"), StepId::from(*s)))
             .collect()
     };
     assert_eq!(
@@ -350,14 +371,26 @@ pub(super) async fn shared_steps_are_published_replaced_withdrawn_and_listed_whi
     clock.advance(TimeDelta::seconds(61));
     assert_eq!(store.steps_to_help().await.unwrap(), listed(&["refund"]));
 
-    store.unshare_step("run_a", "refund").await.unwrap();
-    store.unshare_step("run_a", "refund").await.unwrap();
+    store
+        .unshare_step(&RunId::from("run_a"), &StepId::from("refund"))
+        .await
+        .unwrap();
+    store
+        .unshare_step(&RunId::from("run_a"), &StepId::from("refund"))
+        .await
+        .unwrap();
     assert_eq!(
-        store.load_shared_step("run_a", "refund").await.unwrap(),
+        store
+            .load_shared_step(&RunId::from("run_a"), &StepId::from("refund"))
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
-        store.load_shared_step("run_a", "pay").await.unwrap(),
+        store
+            .load_shared_step(&RunId::from("run_a"), &StepId::from("pay"))
+            .await
+            .unwrap(),
         Some(pay)
     );
     assert!(store.steps_to_help().await.unwrap().is_empty());
@@ -402,9 +435,27 @@ pub(super) async fn claims_are_renewed_by_heartbeats_and_given_back_on_release(e
     assert_eq!(claim_keys(store, &w3).await, ["e1", "e2"]);
 
     // A worker that stops gives its claims back, for others to take at once.
-    assert_eq!(store.release_claims("run_a", "w3").await.unwrap(), 2);
-    assert_eq!(store.release_claims("run_a", "w3").await.unwrap(), 0);
-    assert_eq!(store.release_claims("run_b", "w3").await.unwrap(), 0);
+    assert_eq!(
+        store
+            .release_claims(&RunId::from("run_a"), "w3")
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .release_claims(&RunId::from("run_a"), "w3")
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .release_claims(&RunId::from("run_b"), "w3")
+            .await
+            .unwrap(),
+        0
+    );
     let w4 = claim("w4", first, last, 10, MINUTE);
     assert_eq!(claim_keys(store, &w4).await, ["e1", "e2"]);
     assert_eq!(store.renew_claims("w2", MINUTE).await.unwrap(), 1);
@@ -431,7 +482,10 @@ pub(super) async fn concurrent_workers_each_take_and_settle_their_own_items(env:
                 if rows.is_empty() {
                     return Ok::<_, StoreError>(taken);
                 }
-                let keys: Vec<String> = rows.into_iter().map(|r| r.key.item_key).collect();
+                let keys: Vec<String> = rows
+                    .into_iter()
+                    .map(|r| r.key.item_key.into_string())
+                    .collect();
                 let dispatches: Vec<Dispatch> = keys.iter().map(|k| dispatch(k, "10.00")).collect();
                 commit(&*store, &lease, dispatches).await?;
                 store.renew_claims(&lease.owner, MINUTE).await?;
@@ -454,7 +508,11 @@ pub(super) async fn concurrent_workers_each_take_and_settle_their_own_items(env:
         items.iter().collect::<Vec<_>>(),
         "each item once: {taken:?}"
     );
-    let rows = env.store.load_step_rows("run_a", "pay").await.unwrap();
+    let rows = env
+        .store
+        .load_step_rows(&RunId::from("run_a"), &StepId::from("pay"))
+        .await
+        .unwrap();
     assert!(
         rows[1..]
             .iter()
@@ -472,7 +530,7 @@ pub(super) async fn sharing_a_step_notifies_workers_on_postgres_only(env: &Env) 
         (postgres, notices) => panic!("postgres: {postgres}, notices: {}", notices.is_some()),
     };
     // Other tests share the channel: this one's run has its own id.
-    let id = format!("shared_{:08x}", rand::random::<u32>());
+    let id = RunId::from(format!("shared_{:08x}", rand::random::<u32>()));
     let steps = [NewStep::step("pay"), NewStep::item("pay", "e1")];
     store.create_run(&new_run(&id), &steps).await.unwrap();
     let seq = seqs(store, &id, "pay").await;

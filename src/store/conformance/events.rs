@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::Env;
 use super::fixtures::{commit, lease_for_a_day, new_run, t0};
+use crate::ids::RunId;
 use crate::store::error::StoreError;
 use crate::store::event::{EventFilter, EventInsert, NewEvent};
 use crate::store::run::Lease;
@@ -83,7 +84,7 @@ pub(super) async fn an_event_wakes_its_waiter_in_the_same_transaction_and_a_dupl
     )
     .await
     .unwrap();
-    let steps_before = store.load_steps("run_a").await.unwrap();
+    let steps_before = store.load_steps(&RunId::from("run_a")).await.unwrap();
     let events_before = store.list_events(&EventFilter::default()).await.unwrap();
     let again = store
         .insert_event(
@@ -93,7 +94,10 @@ pub(super) async fn an_event_wakes_its_waiter_in_the_same_transaction_and_a_dupl
         .await
         .unwrap();
     assert_eq!(again, EventInsert::Duplicate { id });
-    assert_eq!(store.load_steps("run_a").await.unwrap(), steps_before);
+    assert_eq!(
+        store.load_steps(&RunId::from("run_a")).await.unwrap(),
+        steps_before
+    );
     assert_eq!(
         store.list_events(&EventFilter::default()).await.unwrap(),
         events_before

@@ -7,6 +7,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 
 use crate::digest::request_digest;
+use crate::ids::{ItemKey, RunId, StepId};
 use crate::store::attempt::NewAttempt;
 use crate::store::batch::WriteBatch;
 use crate::store::error::StoreError;
@@ -25,7 +26,7 @@ pub(crate) fn t0() -> DateTime<Utc> {
 /// A run of the `payroll` workflow.
 pub(crate) fn new_run(id: &str) -> NewRun {
     NewRun {
-        id: id.to_owned(),
+        id: id.into(),
         workflow_name: "payroll".into(),
         workflow_path: "workflows/payroll.yaml".into(),
         workflow_hash: "wf-hash".into(),
@@ -47,7 +48,11 @@ pub(crate) fn dispatch(item: &str, amount: &str) -> Dispatch {
     Dispatch {
         step_id: "pay".into(),
         item_key: item.into(),
-        idempotency_key: idempotency_key("run_a", "pay", item),
+        idempotency_key: idempotency_key(
+            &RunId::from("run_a"),
+            &StepId::from("pay"),
+            &ItemKey::from(item),
+        ),
         request: transfer(amount, item),
     }
 }
@@ -58,7 +63,11 @@ pub(crate) fn attempt(item: &str, outcome: &str) -> NewAttempt {
         key: StepKey::item("run_a", "pay", item),
         attempt_no: 1,
         operation: "execute".into(),
-        idempotency_key: idempotency_key("run_a", "pay", item),
+        idempotency_key: idempotency_key(
+            &RunId::from("run_a"),
+            &StepId::from("pay"),
+            &ItemKey::from(item),
+        ),
         request_digest: Some(request_digest(&transfer("10.00", item))),
         started_at: t0(),
         finished_at: Some(t0() + TimeDelta::milliseconds(120)),
@@ -73,7 +82,7 @@ pub(crate) async fn leased_run(store: &dyn Store, items: &[&str]) -> Lease {
     let steps: Vec<NewStep> = items.iter().map(|i| NewStep::item("pay", *i)).collect();
     store.create_run(&new_run("run_a"), &steps).await.unwrap();
     store
-        .acquire_lease("run_a", "engine", Duration::from_secs(60))
+        .acquire_lease(&RunId::from("run_a"), "engine", Duration::from_secs(60))
         .await
         .unwrap()
 }
@@ -87,7 +96,7 @@ pub(crate) async fn shared_run(store: &dyn Store, items: &[&str]) -> Lease {
     steps.push(NewStep::step("report"));
     store.create_run(&new_run("run_a"), &steps).await.unwrap();
     store
-        .acquire_lease("run_a", "holder", Duration::from_secs(86_400))
+        .acquire_lease(&RunId::from("run_a"), "holder", Duration::from_secs(86_400))
         .await
         .unwrap()
 }
@@ -95,7 +104,7 @@ pub(crate) async fn shared_run(store: &dyn Store, items: &[&str]) -> Lease {
 /// Takes run `run_id` for `engine` for a day: long enough for any test's manual clock.
 pub(crate) async fn lease_for_a_day(store: &dyn Store, run_id: &str) -> Lease {
     store
-        .acquire_lease(run_id, "engine", Duration::from_secs(86_400))
+        .acquire_lease(&RunId::from(run_id), "engine", Duration::from_secs(86_400))
         .await
         .unwrap()
 }

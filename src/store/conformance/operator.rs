@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::Env;
 use super::fixtures::{commit, lease_for_a_day, new_run, t0};
+use crate::ids::{ItemKey, RunId, StepId};
 use crate::store::error::StoreError;
 use crate::store::operator::{ActionKind, OperatorAction};
 use crate::store::run::{Lease, RunStatus};
@@ -17,8 +18,8 @@ use crate::store::traits::Store;
 fn action(kind: ActionKind, step: Option<&str>, item: Option<&str>) -> OperatorAction {
     OperatorAction {
         run_id: "run_a".into(),
-        step_id: step.map(str::to_owned),
-        item_key: item.map(str::to_owned),
+        step_id: step.map(StepId::from),
+        item_key: item.map(ItemKey::from),
         kind,
         actor: "alice".into(),
         reason: Some("checked the dashboard".into()),
@@ -65,7 +66,7 @@ pub(super) async fn approval_is_recorded_with_who_when_and_why(env: &Env) {
     .await
     .unwrap();
     store
-        .set_run_status("run_a", RunStatus::Waiting, None)
+        .set_run_status(&RunId::from("run_a"), RunStatus::Waiting, None)
         .await
         .unwrap();
     clock.advance(TimeDelta::minutes(10));
@@ -86,11 +87,14 @@ pub(super) async fn approval_is_recorded_with_who_when_and_why(env: &Env) {
         }))
     );
     assert_eq!(
-        store.load_run("run_a").await.unwrap().status,
+        store.load_run(&RunId::from("run_a")).await.unwrap().status,
         RunStatus::Pending
     );
     assert_eq!(
-        store.list_operator_actions("run_a").await.unwrap(),
+        store
+            .list_operator_actions(&RunId::from("run_a"))
+            .await
+            .unwrap(),
         [record]
     );
 
@@ -124,7 +128,11 @@ pub(super) async fn resolving_items_in_doubt(env: &Env) {
         .to_vec();
     commit(store, &lease, doubt.clone()).await.unwrap();
     store
-        .set_run_status("run_a", RunStatus::NeedsAttention, Some("3 items in doubt"))
+        .set_run_status(
+            &RunId::from("run_a"),
+            RunStatus::NeedsAttention,
+            Some("3 items in doubt"),
+        )
         .await
         .unwrap();
 
@@ -145,7 +153,7 @@ pub(super) async fn resolving_items_in_doubt(env: &Env) {
         (StepState::Succeeded, Some("tr_77"))
     );
     assert_eq!(e1.output.unwrap()["resolved_by"], "alice");
-    let run = store.load_run("run_a").await.unwrap();
+    let run = store.load_run(&RunId::from("run_a")).await.unwrap();
     assert_eq!((run.status, run.error), (RunStatus::Pending, None));
 
     // Retry without an item: every item of the step still in doubt.
@@ -155,7 +163,7 @@ pub(super) async fn resolving_items_in_doubt(env: &Env) {
         .unwrap();
     assert_eq!(record.steps_changed, 2);
     let pending = store
-        .steps_in_state("run_a", &[StepState::Pending])
+        .steps_in_state(&RunId::from("run_a"), &[StepState::Pending])
         .await
         .unwrap();
     assert_eq!(pending.len(), 4);
@@ -204,7 +212,7 @@ pub(super) async fn resolving_items_in_doubt(env: &Env) {
         Some("skipped by alice: checked the dashboard")
     );
     let kinds: Vec<&str> = store
-        .list_operator_actions("run_a")
+        .list_operator_actions(&RunId::from("run_a"))
         .await
         .unwrap()
         .iter()
@@ -231,7 +239,7 @@ pub(super) async fn cancel_keeps_steps_in_doubt_and_retry_redrives_failures(env:
     .await
     .unwrap();
     store
-        .set_run_status("run_a", RunStatus::Failed, Some("pay failed"))
+        .set_run_status(&RunId::from("run_a"), RunStatus::Failed, Some("pay failed"))
         .await
         .unwrap();
     let record = store
@@ -240,7 +248,7 @@ pub(super) async fn cancel_keeps_steps_in_doubt_and_retry_redrives_failures(env:
         .unwrap();
     assert_eq!(record.steps_changed, 1);
     assert_eq!(
-        store.load_run("run_a").await.unwrap().status,
+        store.load_run(&RunId::from("run_a")).await.unwrap().status,
         RunStatus::Pending
     );
 
@@ -259,7 +267,7 @@ pub(super) async fn cancel_keeps_steps_in_doubt_and_retry_redrives_failures(env:
         .await
         .unwrap();
     assert_eq!(record.steps_changed, 4);
-    let run = store.load_run("run_a").await.unwrap();
+    let run = store.load_run(&RunId::from("run_a")).await.unwrap();
     assert_eq!(run.status, RunStatus::Cancelled);
     assert!(run.finished_at.is_some());
     let e2 = store
@@ -284,7 +292,7 @@ pub(super) async fn cancel_keeps_steps_in_doubt_and_retry_redrives_failures(env:
         .await
         .unwrap();
     assert_eq!(
-        store.load_run("run_a").await.unwrap().status,
+        store.load_run(&RunId::from("run_a")).await.unwrap().status,
         RunStatus::Cancelled
     );
 }

@@ -9,6 +9,7 @@ use chrono::TimeDelta;
 
 use super::Env;
 use super::fixtures::{new_run, t0};
+use crate::ids::{RunId, StepId};
 use crate::store::error::StoreError;
 use crate::store::run::{Claim, Lease, NewLease, NewRun, RunFilter, RunRecord, RunStatus};
 use crate::store::step::{NewStep, StepState};
@@ -28,7 +29,7 @@ pub(super) async fn creates_a_run_with_ten_thousand_items_and_loads_them_in_plan
     let elapsed = started.elapsed();
     println!("created 10,004 step runs in {elapsed:?}");
 
-    let loaded = store.load_steps("run_big").await.unwrap();
+    let loaded = store.load_steps(&RunId::from("run_big")).await.unwrap();
     assert_eq!(loaded.len(), steps.len());
     for (i, (record, step)) in loaded.iter().zip(&steps).enumerate() {
         assert_eq!(record.seq, i as i64);
@@ -45,7 +46,10 @@ pub(super) async fn creates_a_run_with_ten_thousand_items_and_loads_them_in_plan
 
     // A step at a time, as the executor reads a run: the same rows, in the same order.
     for step_id in ["check_budget", "fund", "pay", "report"] {
-        let rows = store.load_step_rows("run_big", step_id).await.unwrap();
+        let rows = store
+            .load_step_rows(&RunId::from("run_big"), &StepId::from(step_id))
+            .await
+            .unwrap();
         let expected: Vec<_> = loaded
             .iter()
             .filter(|r| r.key.step_id == step_id)
@@ -54,25 +58,29 @@ pub(super) async fn creates_a_run_with_ten_thousand_items_and_loads_them_in_plan
         assert_eq!(rows, expected, "{step_id}");
     }
     assert_eq!(
-        store.load_step_rows("run_big", "pay").await.unwrap().len(),
+        store
+            .load_step_rows(&RunId::from("run_big"), &StepId::from("pay"))
+            .await
+            .unwrap()
+            .len(),
         10_001
     );
     assert!(
         store
-            .load_step_rows("run_big", "nope")
+            .load_step_rows(&RunId::from("run_big"), &StepId::from("nope"))
             .await
             .unwrap()
             .is_empty()
     );
     assert!(
         store
-            .load_step_rows("run_none", "pay")
+            .load_step_rows(&RunId::from("run_none"), &StepId::from("pay"))
             .await
             .unwrap()
             .is_empty()
     );
 
-    let run = store.load_run("run_big").await.unwrap();
+    let run = store.load_run(&RunId::from("run_big")).await.unwrap();
     assert_eq!(run.status, RunStatus::Pending);
     assert_eq!(run.inputs["budget"].as_str(), Some("25000.00"));
     assert_eq!(run.created_at, t0());
@@ -87,7 +95,10 @@ pub(super) async fn refuses_duplicate_runs_and_steps_without_writing_anything(en
         .unwrap();
     let error = store.create_run(&new_run("run_a"), &[]).await.unwrap_err();
     assert!(matches!(&error, StoreError::RunExists { run_id } if run_id == "run_a"));
-    assert_eq!(store.load_steps("run_a").await.unwrap().len(), 1);
+    assert_eq!(
+        store.load_steps(&RunId::from("run_a")).await.unwrap().len(),
+        1
+    );
 
     let twice = [NewStep::item("pay", "e1"), NewStep::item("pay", "e1")];
     let error = store
@@ -99,7 +110,7 @@ pub(super) async fn refuses_duplicate_runs_and_steps_without_writing_anything(en
         "run `run_b` lists step `pay` item `e1` twice"
     );
     assert!(matches!(
-        store.load_run("run_b").await,
+        store.load_run(&RunId::from("run_b")).await,
         Err(StoreError::RunNotFound { .. })
     ));
 }
@@ -123,7 +134,11 @@ pub(super) async fn lists_runs_newest_first_by_workflow_and_status(env: &Env) {
         store.create_run(&new_run(id), &[]).await.unwrap();
     }
     store
-        .set_run_status("run_3", RunStatus::Failed, Some("step `pay` failed"))
+        .set_run_status(
+            &RunId::from("run_3"),
+            RunStatus::Failed,
+            Some("step `pay` failed"),
+        )
         .await
         .unwrap();
 
@@ -157,14 +172,14 @@ pub(super) async fn lists_runs_newest_first_by_workflow_and_status(env: &Env) {
     assert_eq!(runs[0].finished_at, Some(t0() + TimeDelta::seconds(3)));
 
     store
-        .set_run_status("run_3", RunStatus::Running, None)
+        .set_run_status(&RunId::from("run_3"), RunStatus::Running, None)
         .await
         .unwrap();
-    let run = store.load_run("run_3").await.unwrap();
+    let run = store.load_run(&RunId::from("run_3")).await.unwrap();
     assert_eq!((run.finished_at, run.error), (None, None));
     assert!(matches!(
         store
-            .set_run_status("run_9", RunStatus::Running, None)
+            .set_run_status(&RunId::from("run_9"), RunStatus::Running, None)
             .await,
         Err(StoreError::RunNotFound { .. })
     ));
@@ -176,12 +191,12 @@ pub(super) async fn one_process_holds_a_run_and_the_other_learns_who(env: &Env) 
     first.create_run(&new_run("run_a"), &[]).await.unwrap();
 
     let lease = first
-        .acquire_lease("run_a", "host-a:100", MINUTE)
+        .acquire_lease(&RunId::from("run_a"), "host-a:100", MINUTE)
         .await
         .unwrap();
     assert_eq!(lease.expires_at, t0() + TimeDelta::minutes(1));
     let error = second
-        .acquire_lease("run_a", "host-b:200", MINUTE)
+        .acquire_lease(&RunId::from("run_a"), "host-b:200", MINUTE)
         .await
         .unwrap_err();
     match &error {
@@ -200,27 +215,32 @@ pub(super) async fn one_process_holds_a_run_and_the_other_learns_who(env: &Env) 
     // The holder may take it again, which extends it.
     clock.advance(TimeDelta::seconds(30));
     let again = first
-        .acquire_lease("run_a", "host-a:100", MINUTE)
+        .acquire_lease(&RunId::from("run_a"), "host-a:100", MINUTE)
         .await
         .unwrap();
     assert_eq!(again.expires_at, t0() + TimeDelta::seconds(90));
     assert_eq!(
-        second.load_run("run_a").await.unwrap().lease,
+        second.load_run(&RunId::from("run_a")).await.unwrap().lease,
         Some(again.clone())
     );
 
     // Released, the other process gets it at once.
     first.release_lease(&again).await.unwrap();
     let taken = second
-        .acquire_lease("run_a", "host-b:200", MINUTE)
+        .acquire_lease(&RunId::from("run_a"), "host-b:200", MINUTE)
         .await
         .unwrap();
     assert_eq!(taken.owner, "host-b:200");
     // Releasing a lease no longer held changes nothing.
     first.release_lease(&again).await.unwrap();
-    assert_eq!(first.load_run("run_a").await.unwrap().lease, Some(taken));
+    assert_eq!(
+        first.load_run(&RunId::from("run_a")).await.unwrap().lease,
+        Some(taken)
+    );
     assert!(matches!(
-        first.acquire_lease("run_none", "x", MINUTE).await,
+        first
+            .acquire_lease(&RunId::from("run_none"), "x", MINUTE)
+            .await,
         Err(StoreError::RunNotFound { .. })
     ));
 }
@@ -229,16 +249,27 @@ pub(super) async fn an_expired_lease_lets_another_process_take_over(env: &Env) {
     let (first, clock) = (&env.store, &env.clock);
     let second = env.second().await;
     first.create_run(&new_run("run_a"), &[]).await.unwrap();
-    let lease = first.acquire_lease("run_a", "a", MINUTE).await.unwrap();
+    let lease = first
+        .acquire_lease(&RunId::from("run_a"), "a", MINUTE)
+        .await
+        .unwrap();
 
     clock.advance(TimeDelta::seconds(59));
     let lease = first.renew_lease(&lease, MINUTE).await.unwrap();
     assert_eq!(lease.expires_at, t0() + TimeDelta::seconds(119));
     clock.advance(TimeDelta::seconds(59));
-    assert!(second.acquire_lease("run_a", "b", MINUTE).await.is_err());
+    assert!(
+        second
+            .acquire_lease(&RunId::from("run_a"), "b", MINUTE)
+            .await
+            .is_err()
+    );
 
     clock.advance(TimeDelta::seconds(1));
-    let taken = second.acquire_lease("run_a", "b", MINUTE).await.unwrap();
+    let taken = second
+        .acquire_lease(&RunId::from("run_a"), "b", MINUTE)
+        .await
+        .unwrap();
     assert_eq!(taken.owner, "b");
     let error = first.renew_lease(&lease, MINUTE).await.unwrap_err();
     assert!(
@@ -252,13 +283,13 @@ pub(super) async fn a_dead_holders_lease_is_taken_over_only_from_that_holder(env
     let second = env.second().await;
     store.create_run(&new_run("run_a"), &[]).await.unwrap();
     store
-        .acquire_lease("run_a", "host:100", MINUTE)
+        .acquire_lease(&RunId::from("run_a"), "host:100", MINUTE)
         .await
         .unwrap();
 
     // Before expiry, from the holder named: compare and swap.
     let taken = second
-        .take_over_lease("run_a", "host:100", "host:200", MINUTE)
+        .take_over_lease(&RunId::from("run_a"), "host:100", "host:200", MINUTE)
         .await
         .unwrap();
     assert_eq!(
@@ -267,16 +298,21 @@ pub(super) async fn a_dead_holders_lease_is_taken_over_only_from_that_holder(env
     );
     // The same take-over again finds someone else holding it, and says who.
     let error = store
-        .take_over_lease("run_a", "host:100", "host:300", MINUTE)
+        .take_over_lease(&RunId::from("run_a"), "host:100", "host:300", MINUTE)
         .await
         .unwrap_err();
     assert!(
         matches!(&error, StoreError::LeaseLost { holder: Some(h), owner, .. } if h == "host:200" && owner == "host:300"),
         "{error:?}"
     );
-    assert_eq!(store.load_run("run_a").await.unwrap().lease, Some(taken));
+    assert_eq!(
+        store.load_run(&RunId::from("run_a")).await.unwrap().lease,
+        Some(taken)
+    );
     assert!(matches!(
-        store.take_over_lease("run_none", "a", "b", MINUTE).await,
+        store
+            .take_over_lease(&RunId::from("run_none"), "a", "b", MINUTE)
+            .await,
         Err(StoreError::RunNotFound { .. })
     ));
 }
@@ -288,7 +324,7 @@ pub(super) async fn workers_claim_the_oldest_free_run_once(env: &Env) {
         clock.advance(TimeDelta::seconds(1));
     }
     store
-        .set_run_status("run_1", RunStatus::Succeeded, None)
+        .set_run_status(&RunId::from("run_1"), RunStatus::Succeeded, None)
         .await
         .unwrap();
     let live = Claim {
@@ -325,7 +361,10 @@ pub(super) async fn workers_claim_the_oldest_free_run_once(env: &Env) {
         .unwrap()
         .unwrap();
     assert_eq!((c.run_id.as_str(), c.owner.as_str()), ("run_2", "c"));
-    assert_eq!(store.load_run("run_2").await.unwrap().lease, Some(c));
+    assert_eq!(
+        store.load_run(&RunId::from("run_2")).await.unwrap().lease,
+        Some(c)
+    );
     // The first worker learns it lost the run when it next renews.
     assert!(matches!(
         store.renew_lease(&a, MINUTE).await,
@@ -340,7 +379,7 @@ pub(super) async fn claims_pass_over_held_excluded_and_other_status_runs(env: &E
         clock.advance(TimeDelta::seconds(10));
     }
     store
-        .set_run_status("run_1", RunStatus::Waiting, None)
+        .set_run_status(&RunId::from("run_1"), RunStatus::Waiting, None)
         .await
         .unwrap();
     // run_0 is free of other claims, but born leased to the `sluice run` that created it.
@@ -352,7 +391,12 @@ pub(super) async fn claims_pass_over_held_excluded_and_other_status_runs(env: &E
         ..new_run("run_0")
     };
     store.create_run(&born_leased, &[]).await.unwrap();
-    let lease = store.load_run("run_0").await.unwrap().lease.unwrap();
+    let lease = store
+        .load_run(&RunId::from("run_0"))
+        .await
+        .unwrap()
+        .lease
+        .unwrap();
     assert_eq!(
         (lease.owner.as_str(), lease.expires_at),
         ("cli", t0() + TimeDelta::seconds(90))
@@ -374,7 +418,10 @@ pub(super) async fn claims_pass_over_held_excluded_and_other_status_runs(env: &E
     let lease = store.claim_next_run("w", MINUTE, &waiting).await.unwrap();
     assert_eq!(lease.map(|l| l.run_id), Some("run_1".into()));
     // The creator's lease is its own: it extends it, and it runs out like any other.
-    let extended = store.acquire_lease("run_0", "cli", MINUTE).await.unwrap();
+    let extended = store
+        .acquire_lease(&RunId::from("run_0"), "cli", MINUTE)
+        .await
+        .unwrap();
     assert_eq!(extended.expires_at, t0() + TimeDelta::seconds(90));
     clock.advance(TimeDelta::minutes(2));
     let others = Claim {
@@ -412,9 +459,9 @@ pub(super) async fn concurrent_claimers_never_get_the_same_run(env: &Env) {
         claimer(env.second().await, "b"),
         claimer(env.second().await, "c"),
     );
-    let claims: Vec<Vec<String>> = [a, b, c].map(|r| r.unwrap().unwrap()).into();
-    let all: Vec<&String> = claims.iter().flatten().collect();
-    let distinct: BTreeSet<&String> = all.iter().copied().collect();
+    let claims: Vec<Vec<RunId>> = [a, b, c].map(|r| r.unwrap().unwrap()).into();
+    let all: Vec<&RunId> = claims.iter().flatten().collect();
+    let distinct: BTreeSet<&RunId> = all.iter().copied().collect();
     assert_eq!(all.len(), RUNS, "a run was claimed twice: {claims:?}");
     assert_eq!(distinct.len(), RUNS);
     println!(
@@ -424,7 +471,13 @@ pub(super) async fn concurrent_claimers_never_get_the_same_run(env: &Env) {
     // Every run ended up leased by the worker that claimed it.
     for (owner, runs) in ["a", "b", "c"].iter().zip(&claims) {
         for run_id in runs {
-            let lease = env.store.load_run(run_id).await.unwrap().lease.unwrap();
+            let lease = env
+                .store
+                .load_run(&RunId::from(run_id))
+                .await
+                .unwrap()
+                .lease
+                .unwrap();
             assert_eq!(lease.owner, *owner);
         }
     }
@@ -455,7 +508,11 @@ pub(super) async fn writers_on_two_handles_take_turns_and_one_wins_a_lease_race(
         let run_id = format!("run_a{round}");
         let race = |store: Arc<dyn Store>, owner: &'static str| {
             let run_id = run_id.clone();
-            tokio::spawn(async move { store.acquire_lease(&run_id, owner, MINUTE).await })
+            tokio::spawn(async move {
+                store
+                    .acquire_lease(&RunId::from(&run_id), owner, MINUTE)
+                    .await
+            })
         };
         let (a, b) = tokio::join!(race(first.clone(), "a"), race(second.clone(), "b"));
         let results = [a.unwrap(), b.unwrap()];

@@ -4,6 +4,7 @@ use chrono::TimeDelta;
 
 use super::Env;
 use super::fixtures::{new_run, t0};
+use crate::ids::RunId;
 use crate::store::error::StoreError;
 use crate::store::run::{NewRun, RunStatus};
 use crate::store::step::NewStep;
@@ -14,19 +15,19 @@ pub(super) async fn a_slot_is_claimed_once_across_two_handles(env: &Env) {
     let slot = t0();
     assert!(
         first
-            .claim_slot("payroll", slot, "run_payroll_1")
+            .claim_slot("payroll", slot, &RunId::from("run_payroll_1"))
             .await
             .unwrap()
     );
     assert!(
         !second
-            .claim_slot("payroll", slot, "run_payroll_1")
+            .claim_slot("payroll", slot, &RunId::from("run_payroll_1"))
             .await
             .unwrap()
     );
     assert!(
         !first
-            .claim_slot("payroll", slot, "run_other")
+            .claim_slot("payroll", slot, &RunId::from("run_other"))
             .await
             .unwrap()
     );
@@ -34,13 +35,13 @@ pub(super) async fn a_slot_is_claimed_once_across_two_handles(env: &Env) {
     let next = slot + TimeDelta::weeks(1);
     assert!(
         second
-            .claim_slot("payroll", next, "run_payroll_2")
+            .claim_slot("payroll", next, &RunId::from("run_payroll_2"))
             .await
             .unwrap()
     );
     assert!(
         second
-            .claim_slot("sweep", slot, "run_sweep_1")
+            .claim_slot("sweep", slot, &RunId::from("run_sweep_1"))
             .await
             .unwrap()
     );

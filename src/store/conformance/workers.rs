@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::Env;
 use super::fixtures::{commit, new_run, t0};
+use crate::ids::RunId;
 use crate::store::clock::Clock;
 use crate::store::event::NewEvent;
 use crate::store::notice::StoreNotice;
@@ -104,11 +105,11 @@ pub(super) async fn notices_name_free_runs_and_woken_steps_on_postgres_only(env:
     };
     store.create_run(&leased, &[]).await.unwrap();
     let lease = store
-        .acquire_lease(&id, "w", Duration::from_secs(60))
+        .acquire_lease(&RunId::from(&id), "w", Duration::from_secs(60))
         .await
         .unwrap();
     store
-        .set_run_status(&id, RunStatus::Running, None)
+        .set_run_status(&RunId::from(&id), RunStatus::Running, None)
         .await
         .unwrap();
     let funded = StepKey::step(&id, "funded");
@@ -147,7 +148,9 @@ pub(super) async fn notices_name_free_runs_and_woken_steps_on_postgres_only(env:
             seen.push(notice);
         }
     }
-    let free = StoreNotice::RunFree { run_id: id.clone() };
+    let free = StoreNotice::RunFree {
+        run_id: id.as_str().into(),
+    };
     // Created free, then handed back; the run born leased is nobody's to claim.
     assert_eq!(seen, [free.clone(), free, StoreNotice::Woken(funded)]);
 }

@@ -17,6 +17,7 @@ use sqlx::Row;
 use super::codec::{get_count, step_columns, step_from_row};
 use super::dialect::{Conn, Store, get_ts, notify, sql, ts};
 use super::transitions::share_run;
+use crate::ids::{RunId, StepId};
 use crate::store::claim::{ClaimRole, ClaimSummary, ItemClaim, SharedStep, claimable};
 use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
@@ -26,7 +27,11 @@ use crate::store::traits::ClaimStore;
 
 /// Tells the other workers that `step_id` of `run_id` has items to claim, when the caller's
 /// transaction commits.
-async fn notify_shared(conn: &mut Conn, run_id: &str, step_id: &str) -> Result<(), StoreError> {
+async fn notify_shared(
+    conn: &mut Conn,
+    run_id: &RunId,
+    step_id: &StepId,
+) -> Result<(), StoreError> {
     let shared = StoreNotice::StepShared {
         run_id: run_id.to_owned(),
         step_id: step_id.to_owned(),
@@ -60,7 +65,7 @@ impl Store {
         Ok(())
     }
 
-    async fn unshare_step_inner(&self, run_id: &str, step_id: &str) -> Result<(), StoreError> {
+    async fn unshare_step_inner(&self, run_id: &RunId, step_id: &StepId) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM shared_steps WHERE run_id = $1 AND step_id = $2")
             .bind(run_id)
             .bind(step_id)
@@ -71,8 +76,8 @@ impl Store {
 
     async fn load_shared_step_inner(
         &self,
-        run_id: &str,
-        step_id: &str,
+        run_id: &RunId,
+        step_id: &StepId,
     ) -> Result<Option<SharedStep>, StoreError> {
         let row = sqlx::query(
             "SELECT run_id, step_id, holder, scope_json, elements_json, first_seq, last_seq \
@@ -96,7 +101,7 @@ impl Store {
         .transpose()
     }
 
-    async fn steps_to_help_inner(&self) -> Result<Vec<(String, String)>, StoreError> {
+    async fn steps_to_help_inner(&self) -> Result<Vec<(RunId, StepId)>, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT s.run_id, s.step_id FROM shared_steps s \
              WHERE EXISTS (SELECT 1 FROM step_runs WHERE run_id = s.run_id \
@@ -214,7 +219,7 @@ impl Store {
     /// steps have items to take again (in byte order of their ids). Checks the run first with
     /// [`share_run`], as a helper's batch does: on Postgres an operator's cancel changes the
     /// same rows after locking the run, and would otherwise deadlock with this `UPDATE`.
-    async fn release_claims_inner(&self, run_id: &str, owner: &str) -> Result<u64, StoreError> {
+    async fn release_claims_inner(&self, run_id: &RunId, owner: &str) -> Result<u64, StoreError> {
         let mut tx = self.begin_write().await?;
         if !share_run(&mut tx, run_id).await? {
             return Ok(0);
@@ -230,7 +235,7 @@ impl Store {
         let steps = released
             .iter()
             .map(|row| row.try_get("step_id"))
-            .collect::<Result<BTreeSet<String>, _>>()?;
+            .collect::<Result<BTreeSet<StepId>, _>>()?;
         for step_id in &steps {
             notify_shared(&mut tx, run_id, step_id).await?;
         }
@@ -245,21 +250,21 @@ impl ClaimStore for Store {
         self.classified(self.share_step_inner(step)).await
     }
 
-    async fn unshare_step(&self, run_id: &str, step_id: &str) -> Result<(), StoreError> {
+    async fn unshare_step(&self, run_id: &RunId, step_id: &StepId) -> Result<(), StoreError> {
         self.classified(self.unshare_step_inner(run_id, step_id))
             .await
     }
 
     async fn load_shared_step(
         &self,
-        run_id: &str,
-        step_id: &str,
+        run_id: &RunId,
+        step_id: &StepId,
     ) -> Result<Option<SharedStep>, StoreError> {
         self.classified(self.load_shared_step_inner(run_id, step_id))
             .await
     }
 
-    async fn steps_to_help(&self) -> Result<Vec<(String, String)>, StoreError> {
+    async fn steps_to_help(&self) -> Result<Vec<(RunId, StepId)>, StoreError> {
         self.classified(self.steps_to_help_inner()).await
     }
 
@@ -275,7 +280,7 @@ impl ClaimStore for Store {
         self.classified(self.list_claims_inner()).await
     }
 
-    async fn release_claims(&self, run_id: &str, owner: &str) -> Result<u64, StoreError> {
+    async fn release_claims(&self, run_id: &RunId, owner: &str) -> Result<u64, StoreError> {
         self.classified(self.release_claims_inner(run_id, owner))
             .await
     }

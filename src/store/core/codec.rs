@@ -7,6 +7,7 @@ use serde_json::Value;
 use sqlx::Row;
 
 use super::dialect::{DbRow, Store, get_opt_ts, get_ts};
+use crate::ids::{ItemKey, RunId, StepId};
 use crate::store::attempt::{AttemptRecord, NewAttempt};
 use crate::store::error::StoreError;
 use crate::store::event::{EventRecord, NewEvent};
@@ -139,7 +140,7 @@ macro_rules! listed_run_columns {
 pub(super) use listed_run_columns;
 
 pub(super) fn run_from_row(row: &DbRow) -> Result<RunRecord, StoreError> {
-    let id: String = row.try_get("id")?;
+    let id: RunId = row.try_get("id")?;
     let status: String = row.try_get("status")?;
     let status = status
         .parse::<RunStatus>()
@@ -265,9 +266,9 @@ pub(super) use event_columns;
 
 pub(super) fn event_from_row(row: &DbRow) -> Result<EventRecord, StoreError> {
     let matched = match (
-        row.try_get::<Option<String>, _>("matched_run_id")?,
-        row.try_get::<Option<String>, _>("matched_step_id")?,
-        row.try_get::<Option<String>, _>("matched_item_key")?,
+        row.try_get::<Option<RunId>, _>("matched_run_id")?,
+        row.try_get::<Option<StepId>, _>("matched_step_id")?,
+        row.try_get::<Option<ItemKey>, _>("matched_item_key")?,
     ) {
         (Some(run_id), Some(step_id), item_key) => Some(StepKey {
             run_id,

@@ -12,6 +12,7 @@ use sqlx::Row;
 use super::codec::{get_count, json_text, ts_text};
 use super::dialect::{Conn, Store, Ts, get_ts, notify, sql, ts};
 use super::transitions::{refusal, reset_failed};
+use crate::ids::{ItemKey, RunId};
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
 use crate::store::operator::{ActionKind, OperatorAction, OperatorRecord, RESOLVE_RETRY};
@@ -47,8 +48,8 @@ impl Store {
                 reset_failed(
                     &mut tx,
                     &action.run_id,
-                    action.step_id.as_deref(),
-                    action.item_key.as_deref(),
+                    action.step_id.as_ref(),
+                    action.item_key.as_ref(),
                     now,
                 )
                 .await?
@@ -132,7 +133,7 @@ impl Store {
         })
     }
 
-    async fn list_inner(&self, run_id: &str) -> Result<Vec<OperatorRecord>, StoreError> {
+    async fn list_inner(&self, run_id: &RunId) -> Result<Vec<OperatorRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, run_id, step_id, item_key, action, provider_ref, actor, reason, at, \
              steps_changed FROM operator_actions WHERE run_id = $1 ORDER BY id",
@@ -295,7 +296,7 @@ async fn settled_count(
     .await?;
     match first {
         Some(row) => {
-            let item_key: String = row.try_get("item_key")?;
+            let item_key: ItemKey = row.try_get("item_key")?;
             let first_key = StepKey::item(&key.run_id, &key.step_id, item_key);
             Err(refusal(conn, &first_key, to, None).await)
         }
@@ -345,7 +346,10 @@ impl OperatorStore for Store {
         self.classified(self.apply_inner(action)).await
     }
 
-    async fn list_operator_actions(&self, run_id: &str) -> Result<Vec<OperatorRecord>, StoreError> {
+    async fn list_operator_actions(
+        &self,
+        run_id: &RunId,
+    ) -> Result<Vec<OperatorRecord>, StoreError> {
         self.classified(self.list_inner(run_id)).await
     }
 }

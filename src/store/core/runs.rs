@@ -16,6 +16,7 @@ use super::codec::{is_unique_violation, json_text, listed_run_columns, run_colum
 use super::dialect::{
     Conn, Db, INPUTS_IN_RUN_ROW, Store, get_opt_ts, insert_step_rows, notify, opt_ts, sql, ts,
 };
+use crate::ids::RunId;
 use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
@@ -93,7 +94,7 @@ async fn insert_run_row(
 }
 
 /// [`StoreError::LeaseLost`]: `owner` does not hold the run, `holder` (who may) does.
-fn lease_lost(run_id: &str, owner: &str, holder: Option<(String, DateTime<Utc>)>) -> StoreError {
+fn lease_lost(run_id: &RunId, owner: &str, holder: Option<(String, DateTime<Utc>)>) -> StoreError {
     StoreError::LeaseLost {
         run_id: run_id.to_owned(),
         owner: owner.to_owned(),
@@ -115,7 +116,7 @@ impl Store {
         Ok(())
     }
 
-    async fn load_run_inner(&self, run_id: &str) -> Result<RunRecord, StoreError> {
+    async fn load_run_inner(&self, run_id: &RunId) -> Result<RunRecord, StoreError> {
         let row = sqlx::query(concat!(
             "SELECT ",
             run_columns!(),
@@ -163,7 +164,7 @@ impl Store {
 
     async fn set_run_status_inner(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         status: RunStatus,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
@@ -190,7 +191,7 @@ impl Store {
 
     async fn acquire_lease_inner(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         owner: &str,
         ttl: Duration,
     ) -> Result<Lease, StoreError> {
@@ -228,7 +229,7 @@ impl Store {
 
     async fn take_over_lease_inner(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         from: &str,
         owner: &str,
         ttl: Duration,
@@ -264,7 +265,7 @@ impl Store {
     /// [`StoreError::RunNotFound`].
     async fn current_holder(
         &self,
-        run_id: &str,
+        run_id: &RunId,
     ) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
         let row = sqlx::query("SELECT lease_owner, lease_expires_at FROM runs WHERE id = $1")
             .bind(run_id)
@@ -390,7 +391,7 @@ impl RunStore for Store {
         self.classified(self.create_run_inner(run, steps)).await
     }
 
-    async fn load_run(&self, run_id: &str) -> Result<RunRecord, StoreError> {
+    async fn load_run(&self, run_id: &RunId) -> Result<RunRecord, StoreError> {
         self.classified(self.load_run_inner(run_id)).await
     }
 
@@ -400,7 +401,7 @@ impl RunStore for Store {
 
     async fn set_run_status(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         status: RunStatus,
         error: Option<&str>,
     ) -> Result<(), StoreError> {
@@ -410,7 +411,7 @@ impl RunStore for Store {
 
     async fn acquire_lease(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         owner: &str,
         ttl: Duration,
     ) -> Result<Lease, StoreError> {
@@ -420,7 +421,7 @@ impl RunStore for Store {
 
     async fn take_over_lease(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         from: &str,
         owner: &str,
         ttl: Duration,

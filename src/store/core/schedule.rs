@@ -11,6 +11,7 @@ use sqlx::Row;
 
 use super::dialect::{Conn, Store, Ts, get_ts, ts};
 use super::runs::insert_run;
+use crate::ids::RunId;
 use crate::store::error::StoreError;
 use crate::store::run::{NewRun, RunStatus};
 use crate::store::schedule::SlotRecord;
@@ -22,7 +23,7 @@ async fn insert_slot(
     conn: &mut Conn,
     workflow: &str,
     slot: DateTime<Utc>,
-    run_id: &str,
+    run_id: &RunId,
     now: &Ts,
 ) -> Result<bool, StoreError> {
     let result = sqlx::query(
@@ -43,7 +44,7 @@ impl Store {
         &self,
         workflow: &str,
         slot: DateTime<Utc>,
-        run_id: &str,
+        run_id: &RunId,
     ) -> Result<bool, StoreError> {
         let now = ts(self.now());
         let mut tx = self.begin_write().await?;
@@ -119,7 +120,7 @@ impl ScheduleStore for Store {
         &self,
         workflow: &str,
         slot: DateTime<Utc>,
-        run_id: &str,
+        run_id: &RunId,
     ) -> Result<bool, StoreError> {
         self.classified(self.claim_slot_inner(workflow, slot, run_id))
             .await

@@ -7,6 +7,7 @@ use super::codec::{
     attempt_columns, attempt_from_row, get_count, parse_step_state, step_columns, step_from_row,
 };
 use super::dialect::{Db, Store, load_steps, sql};
+use crate::ids::{RunId, StepId};
 use crate::store::attempt::{AttemptRecord, NewAttempt};
 use crate::store::batch::WriteBatch;
 use crate::store::error::StoreError;
@@ -38,7 +39,7 @@ impl Store {
         step_from_row(&row)
     }
 
-    async fn count_steps_inner(&self, run_id: &str) -> Result<Vec<StepCount>, StoreError> {
+    async fn count_steps_inner(&self, run_id: &RunId) -> Result<Vec<StepCount>, StoreError> {
         let rows = sqlx::query(
             "SELECT s.step_id, s.state, COUNT(*) AS n, f.first_seq FROM step_runs s \
              JOIN (SELECT step_id, MIN(seq) AS first_seq FROM step_runs WHERE run_id = $1 \
@@ -64,7 +65,7 @@ impl Store {
         Ok(counts.into_iter().map(|(_, count)| count).collect())
     }
 
-    async fn load_attempts_inner(&self, run_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
+    async fn load_attempts_inner(&self, run_id: &RunId) -> Result<Vec<AttemptRecord>, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             attempt_columns!(),
@@ -79,14 +80,14 @@ impl Store {
 
 #[async_trait::async_trait]
 impl StepStore for Store {
-    async fn load_steps(&self, run_id: &str) -> Result<Vec<StepRecord>, StoreError> {
+    async fn load_steps(&self, run_id: &RunId) -> Result<Vec<StepRecord>, StoreError> {
         self.classified(load_steps(self, run_id, None)).await
     }
 
     async fn load_step_rows(
         &self,
-        run_id: &str,
-        step_id: &str,
+        run_id: &RunId,
+        step_id: &StepId,
     ) -> Result<Vec<StepRecord>, StoreError> {
         self.classified(load_steps(self, run_id, Some(step_id)))
             .await
@@ -98,7 +99,7 @@ impl StepStore for Store {
 
     async fn steps_in_state(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         states: &[StepState],
     ) -> Result<Vec<StepRecord>, StoreError> {
         if states.is_empty() {
@@ -129,7 +130,7 @@ impl StepStore for Store {
         self.classified(self.fetch_steps(&mut query)).await
     }
 
-    async fn count_steps(&self, run_id: &str) -> Result<Vec<StepCount>, StoreError> {
+    async fn count_steps(&self, run_id: &RunId) -> Result<Vec<StepCount>, StoreError> {
         self.classified(self.count_steps_inner(run_id)).await
     }
 
@@ -139,8 +140,8 @@ impl StepStore for Store {
 
     async fn reset_failed_items(
         &self,
-        run_id: &str,
-        step_id: Option<&str>,
+        run_id: &RunId,
+        step_id: Option<&StepId>,
     ) -> Result<u64, StoreError> {
         self.classified(self.reset_failed_items_inner(run_id, step_id))
             .await
@@ -150,7 +151,7 @@ impl StepStore for Store {
         self.classified(self.record_attempts_inner(batch)).await
     }
 
-    async fn load_attempts(&self, run_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
+    async fn load_attempts(&self, run_id: &RunId) -> Result<Vec<AttemptRecord>, StoreError> {
         self.classified(self.load_attempts_inner(run_id)).await
     }
 }

@@ -23,6 +23,7 @@ use sqlx::Row;
 use super::codec::{is_foreign_key_violation, json_text, opt_json_text, parse_step_state};
 use super::dialect::{Conn, Db, Store, Ts, commit_batched, lock_runs, opt_ts, sql, ts};
 use crate::digest::{request_diff, request_digest};
+use crate::ids::{ItemKey, RunId, StepId};
 use crate::store::attempt::NewAttempt;
 use crate::store::batch::WriteBatch;
 use crate::store::claim::{claim_lost, claimed};
@@ -200,7 +201,7 @@ async fn fence(conn: &mut Conn, lease: &Lease, now: &Ts) -> Result<(), StoreErro
 /// then take turns with the holder's fence `UPDATE` and with operator actions, which lock the
 /// run's row first (see [`lock_runs`]), so they cannot deadlock with a cancel on the step
 /// rows; helpers do not block each other.
-pub(super) async fn share_run(conn: &mut Conn, run_id: &str) -> Result<bool, StoreError> {
+pub(super) async fn share_run(conn: &mut Conn, run_id: &RunId) -> Result<bool, StoreError> {
     let row = sqlx::query(concat!(
         "SELECT id FROM runs WHERE id = $1",
         sql!(share_run)
@@ -214,9 +215,9 @@ pub(super) async fn share_run(conn: &mut Conn, run_id: &str) -> Result<bool, Sto
 /// `failed → pending` for a run, optionally narrowed to a step and an item.
 pub(super) async fn reset_failed(
     conn: &mut Conn,
-    run_id: &str,
-    step_id: Option<&str>,
-    item_key: Option<&str>,
+    run_id: &RunId,
+    step_id: Option<&StepId>,
+    item_key: Option<&ItemKey>,
     now: &Ts,
 ) -> Result<u64, StoreError> {
     let result = sqlx::query(guarded!(Transition::RetryFailed, RESET_FAILED))
@@ -498,12 +499,12 @@ impl Store {
 
     pub(super) async fn reset_failed_items_inner(
         &self,
-        run_id: &str,
-        step_id: Option<&str>,
+        run_id: &RunId,
+        step_id: Option<&StepId>,
     ) -> Result<u64, StoreError> {
         let now = ts(self.now());
         let mut tx = self.begin_write().await?;
-        lock_runs(&mut tx, [run_id]).await?;
+        lock_runs(&mut tx, [run_id.as_str()]).await?;
         let count = reset_failed(&mut tx, run_id, step_id, None, &now).await?;
         tx.commit().await?;
         Ok(count)

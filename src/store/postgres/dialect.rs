@@ -8,6 +8,7 @@ use sqlx::{PgPool, QueryBuilder, Row};
 use tokio::sync::mpsc;
 
 use super::codec::{step_columns, step_from_row};
+use crate::ids::{RunId, StepId};
 use crate::store::batch::WriteBatch;
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
@@ -148,7 +149,7 @@ pub(super) async fn commit_batched(
 /// Inserts a run's step rows, `seq` in the given order, as arrays through `UNNEST`.
 pub(super) async fn insert_step_rows(
     conn: &mut Conn,
-    run_id: &str,
+    run_id: &RunId,
     steps: &[NewStep],
     now: &Ts,
 ) -> Result<(), StoreError> {
@@ -194,8 +195,8 @@ pub(super) async fn insert_step_rows(
 /// snapshot).
 pub(super) async fn load_steps(
     store: &Store,
-    run_id: &str,
-    step_id: Option<&str>,
+    run_id: &RunId,
+    step_id: Option<&StepId>,
 ) -> Result<Vec<StepRecord>, StoreError> {
     let mut query = QueryBuilder::<Db>::new(concat!(
         "SELECT ",

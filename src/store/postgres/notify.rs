@@ -45,7 +45,7 @@ fn parse(payload: &str) -> Option<StoreNotice> {
     let value: Value = serde_json::from_str(payload).ok()?;
     if let Some(run_id) = value.get("free").and_then(Value::as_str) {
         return Some(StoreNotice::RunFree {
-            run_id: run_id.to_owned(),
+            run_id: run_id.into(),
         });
     }
     if let Some(shared) = value.get("shared") {
@@ -53,8 +53,8 @@ fn parse(payload: &str) -> Option<StoreNotice> {
             return None;
         };
         return Some(StoreNotice::StepShared {
-            run_id: run.as_str()?.to_owned(),
-            step_id: step.as_str()?.to_owned(),
+            run_id: run.as_str()?.into(),
+            step_id: step.as_str()?.into(),
         });
     }
     let [run, step, item] = value.get("woken")?.as_array()?.as_slice() else {

@@ -418,6 +418,7 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::RunId;
     use crate::store::postgres::testing::TestSchema;
     use crate::store::traits::RunStore;
 
@@ -563,7 +564,10 @@ mod tests {
         let reader = PostgresStore::open(db.config().access(Access::ReadOnly))
             .await
             .unwrap();
-        assert_eq!(reader.load_run("run_a").await.unwrap().id, "run_a");
+        assert_eq!(
+            reader.load_run(&RunId::from("run_a")).await.unwrap().id,
+            "run_a"
+        );
         let error = reader
             .create_run(&crate::store::conformance::fixtures::new_run("run_b"), &[])
             .await

@@ -269,6 +269,7 @@ mod tests {
 
     use super::super::transitions::apply_rows;
     use super::*;
+    use crate::ids::RunId;
     use crate::store::sqlite::testing::{attempt, dispatch, leased_run, store_in};
     use crate::store::step::{Skip, StepError, StepKey, StepState};
     use crate::store::traits::StepStore;
@@ -352,14 +353,14 @@ mod tests {
             row_by_row(&slow, &lease_slow, batch).await;
         }
         assert_eq!(
-            fast.load_steps("run_a").await.unwrap(),
-            slow.load_steps("run_a").await.unwrap()
+            fast.load_steps(&RunId::from("run_a")).await.unwrap(),
+            slow.load_steps(&RunId::from("run_a")).await.unwrap()
         );
         assert_eq!(
-            fast.load_attempts("run_a").await.unwrap(),
-            slow.load_attempts("run_a").await.unwrap()
+            fast.load_attempts(&RunId::from("run_a")).await.unwrap(),
+            slow.load_attempts(&RunId::from("run_a")).await.unwrap()
         );
-        let steps = fast.load_steps("run_a").await.unwrap();
+        let steps = fast.load_steps(&RunId::from("run_a")).await.unwrap();
         let states: Vec<StepState> = steps.iter().map(|s| s.state).collect();
         assert_eq!(
             states,
@@ -377,7 +378,13 @@ mod tests {
         );
         assert_eq!(steps[1].provider_ref.as_deref(), Some("tr_e1"));
         assert_eq!(steps[3].provider_ref.as_deref(), Some("ref_e3"));
-        assert_eq!(fast.load_attempts("run_a").await.unwrap().len(), 3);
+        assert_eq!(
+            fast.load_attempts(&RunId::from("run_a"))
+                .await
+                .unwrap()
+                .len(),
+            3
+        );
     }
 
     /// A batch with one row its guard refuses, or one key twice, is not written at all and
@@ -389,7 +396,7 @@ mod tests {
         let lease = leased_run(&store, &["e1", "e2", "e3"]).await;
         let one = WriteBatch::from(vec![dispatch("e1", "1.00")]);
         store.commit_batch(&lease, &one).await.unwrap();
-        let before = store.load_steps("run_a").await.unwrap();
+        let before = store.load_steps(&RunId::from("run_a")).await.unwrap();
 
         // e1 is dispatching with another amount: the whole batch is refused.
         let changed = WriteBatch::from(vec![
@@ -398,7 +405,10 @@ mod tests {
             dispatch("e3", "3.00"),
         ]);
         assert!(!batched(&store, &lease, &changed).await);
-        assert_eq!(store.load_steps("run_a").await.unwrap(), before);
+        assert_eq!(
+            store.load_steps(&RunId::from("run_a")).await.unwrap(),
+            before
+        );
         assert!(matches!(
             store.commit_batch(&lease, &changed).await,
             Err(StoreError::RequestChanged { .. })
@@ -495,7 +505,7 @@ mod tests {
         }
         assert!(
             store
-                .load_steps("run_a")
+                .load_steps(&RunId::from("run_a"))
                 .await
                 .unwrap()
                 .iter()

@@ -8,6 +8,7 @@ use sqlx::{QueryBuilder, Row, SqlitePool};
 use tokio::sync::mpsc;
 
 use super::codec::{step_columns, step_from_row, ts_text};
+use crate::ids::{RunId, StepId};
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
 use crate::store::step::{NewStep, StepRecord, StepState};
@@ -150,7 +151,7 @@ pub(super) async fn listen(
 /// Inserts a run's step rows, `seq` in the given order, with multi-row `VALUES`.
 pub(super) async fn insert_step_rows(
     conn: &mut Conn,
-    run_id: &str,
+    run_id: &RunId,
     steps: &[NewStep],
     now: &Ts,
 ) -> Result<(), StoreError> {
@@ -188,8 +189,8 @@ const PAGE_ROWS: i64 = 2_000;
 /// exists at a time.
 pub(super) async fn load_steps(
     store: &Store,
-    run_id: &str,
-    step_id: Option<&str>,
+    run_id: &RunId,
+    step_id: Option<&StepId>,
 ) -> Result<Vec<StepRecord>, StoreError> {
     let mut tx = store.pool.begin().await?;
     // A step's rows are one run of `seq` (a step's items follow its own row): read only

@@ -496,6 +496,8 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
+
+    use crate::ids::RunId;
     use crate::store::sqlite::testing::{new_run, store_in};
     use crate::store::step::NewStep;
     use crate::store::traits::RunStore;
@@ -535,7 +537,10 @@ mod tests {
         let store = SqliteStore::open(SqliteConfig::new(&path).durability(Durability::Normal))
             .await
             .unwrap();
-        assert_eq!(store.load_run("run_a").await.unwrap().id, "run_a");
+        assert_eq!(
+            store.load_run(&RunId::from("run_a")).await.unwrap().id,
+            "run_a"
+        );
         assert!(schema_version() >= 1);
         assert_eq!(
             SqliteConfig::default().path,
@@ -664,7 +669,10 @@ mod tests {
         let reader = SqliteStore::open(SqliteConfig::new(&path).access(Access::ReadOnly))
             .await
             .unwrap();
-        assert_eq!(reader.load_run("run_a").await.unwrap().id, "run_a");
+        assert_eq!(
+            reader.load_run(&RunId::from("run_a")).await.unwrap().id,
+            "run_a"
+        );
         let error = reader.create_run(&new_run("run_b"), &[]).await.unwrap_err();
         assert!(
             matches!(&error, StoreError::ReadOnly { path: p } if *p == path),

@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rust_decimal::Decimal;
+use sluice::ids::RunId;
 use sluice::sandbox::{FaultRule, Faults};
 use sluice::store::{
     Access, Durability, RunRecord, RunStatus, SqliteConfig, SqliteStore, StepRecord, StepState,
@@ -167,7 +168,7 @@ async fn reader(db: &str) -> Arc<dyn Store> {
 }
 
 async fn run(store: &dyn Store) -> RunRecord {
-    store.load_run(RUN).await.unwrap()
+    store.load_run(&RunId::from(RUN)).await.unwrap()
 }
 
 /// `sluice run … --detach`: the payroll, for the workers to execute.
@@ -320,7 +321,7 @@ async fn retry(h: &Harness, db: &str) -> std::process::Output {
 
 /// The rows of the payment step's items, as the run recorded them.
 async fn pay_items(store: &dyn Store) -> Vec<StepRecord> {
-    let rows = store.load_steps(RUN).await.unwrap();
+    let rows = store.load_steps(&RunId::from(RUN)).await.unwrap();
     rows.into_iter()
         .filter(|r| r.key.step_id == "pay" && !r.key.item_key.is_empty())
         .collect()

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use sluice::ids::RunId;
 use sluice::sandbox::{FaultRule, Faults};
 use sqlx::AssertSqlSafe;
 
@@ -294,15 +295,18 @@ async fn a_stopped_worker_hands_its_run_back_with_nothing_in_doubt() {
     let store = SqliteStore::open(SqliteConfig::new(h.db()).access(Access::ReadOnly))
         .await
         .unwrap();
-    let run = store.load_run(RUN).await.unwrap();
+    let run = store.load_run(&RunId::from(RUN)).await.unwrap();
     assert_eq!(run.lease.map(|l| l.owner), None, "the lease was released");
     let in_doubt = store
-        .steps_in_state(RUN, &[StepState::Dispatching, StepState::InFlight])
+        .steps_in_state(
+            &RunId::from(RUN),
+            &[StepState::Dispatching, StepState::InFlight],
+        )
         .await
         .unwrap();
     assert!(in_doubt.is_empty(), "left in doubt: {in_doubt:?}");
     let succeeded = store
-        .steps_in_state(RUN, &[StepState::Succeeded])
+        .steps_in_state(&RunId::from(RUN), &[StepState::Succeeded])
         .await
         .unwrap();
     // Every transfer the sandbox made is recorded (plus the budget check).

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use sluice::ids::RunId;
 use sluice::sandbox::Faults;
 use sluice::store::{RunStore, SqliteConfig, SqliteStore};
 
@@ -11,7 +12,7 @@ use crate::engine::harness::{Harness, text};
 
 async fn plan_hash_of(db: &Path, run_id: &str) -> Option<String> {
     let store = SqliteStore::open(SqliteConfig::new(db)).await.unwrap();
-    let run = store.load_run(run_id).await.unwrap();
+    let run = store.load_run(&RunId::from(run_id)).await.unwrap();
     store.close().await;
     run.plan_hash
 }

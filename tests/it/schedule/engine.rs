@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sluice::engine::{Engine, EngineOptions};
+use sluice::ids::RunId;
 use sluice::scheduler::{EngineLauncher, Service, SlotOutcome};
 use sluice::store::{Clock, RunStatus, SqliteConfig, SqliteStore, Store};
 
@@ -34,7 +35,7 @@ async fn a_fired_slot_runs_to_the_end_with_the_engine() {
     assert_eq!(launcher.in_flight(), 0);
 
     let run = store
-        .load_run("sched_nightly_20261121T090000Z")
+        .load_run(&RunId::from("sched_nightly_20261121T090000Z"))
         .await
         .unwrap();
     assert_eq!(run.status, RunStatus::Succeeded, "{:?}", run.error);

@@ -72,7 +72,7 @@ async fn two_services_one_killed_and_restarted_run_each_second_once() {
     let expected: Vec<String> = (1..=30)
         .map(|s| {
             let slot = at("2026-11-21T09:00:00Z") + TimeDelta::seconds(s);
-            sluice::scheduler::slot_run_id("secondly", slot)
+            sluice::scheduler::slot_run_id("secondly", slot).into_string()
         })
         .collect();
     let ids: Vec<String> = runs(&b.store, "secondly")

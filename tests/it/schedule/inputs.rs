@@ -2,6 +2,7 @@
 //! fires; a slot whose file is missing is recorded as a failed run, not lost in a log.
 
 use serde_json::json;
+use sluice::ids::RunId;
 use sluice::scheduler::SlotOutcome;
 use sluice::store::RunStatus;
 
@@ -49,7 +50,7 @@ steps:
 
     let run = node
         .store
-        .load_run("sched_payroll_20261119T233000Z")
+        .load_run(&RunId::from("sched_payroll_20261119T233000Z"))
         .await
         .unwrap();
     assert_eq!(run.scheduled_for, Some(at("2026-11-19T23:30:00Z")));
@@ -81,7 +82,7 @@ steps:
     );
     let failed = node
         .store
-        .load_run("sched_payroll_20261120T233000Z")
+        .load_run(&RunId::from("sched_payroll_20261120T233000Z"))
         .await
         .unwrap();
     assert_eq!(failed.status, RunStatus::Failed);

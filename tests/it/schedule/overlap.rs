@@ -1,5 +1,6 @@
 //! `overlap` when a slot comes due while the previous run is live: skip, queue, allow.
 
+use sluice::ids::RunId;
 use sluice::scheduler::SlotOutcome;
 use sluice::store::RunStatus;
 
@@ -36,7 +37,7 @@ async fn skip_records_the_slot_without_a_run_and_moves_on() {
     // A run that needs attention is live too: it may still move money once resolved.
     node.store
         .set_run_status(
-            "sched_minutely_20261121T090000Z",
+            &RunId::from("sched_minutely_20261121T090000Z"),
             RunStatus::NeedsAttention,
             None,
         )

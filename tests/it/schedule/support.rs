@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
+use sluice::ids::RunId;
 use sluice::scheduler::{
     Launch, Launcher, Providers, ScheduledWorkflow, Service, SlotOutcome, Tick,
 };
@@ -56,7 +57,10 @@ impl Recorder {
 #[async_trait::async_trait]
 impl Launcher for Recorder {
     async fn launch(&self, launch: Launch) {
-        self.launched.lock().unwrap().push(launch.run_id.clone());
+        self.launched
+            .lock()
+            .unwrap()
+            .push(launch.run_id.to_string());
         self.running.lock().unwrap().push(launch);
     }
 }
@@ -115,7 +119,7 @@ pub async fn runs(store: &Arc<dyn Store>, workflow: &str) -> Vec<(String, RunSta
         .await
         .unwrap()
         .into_iter()
-        .map(|r| (r.id, r.status))
+        .map(|r| (r.id.into_string(), r.status))
         .collect();
     runs.sort();
     runs
@@ -124,7 +128,7 @@ pub async fn runs(store: &Arc<dyn Store>, workflow: &str) -> Vec<(String, RunSta
 /// Ends a run as an engine would.
 pub async fn finish(store: &Arc<dyn Store>, run_id: &str) {
     store
-        .set_run_status(run_id, RunStatus::Succeeded, None)
+        .set_run_status(&RunId::from(run_id), RunStatus::Succeeded, None)
         .await
         .unwrap();
 }

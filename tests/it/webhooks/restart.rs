@@ -5,6 +5,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
+use sluice::ids::RunId;
 use sluice::store::{EventFilter, EventStore, RunStatus, RunStore, StepKey, StepState, StepStore};
 
 use super::support::*;
@@ -30,7 +31,7 @@ async fn kill_while_awaiting(h: &Harness, workflow: &str, run_id: &str, listen: 
     .await;
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let run = db.load_run(run_id).await.unwrap();
+    let run = db.load_run(&RunId::from(run_id)).await.unwrap();
     assert_eq!(run.status, RunStatus::Running, "killed mid-run");
     step(&db, run_id, "checkout").await.provider_ref.unwrap()
 }

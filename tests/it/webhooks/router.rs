@@ -13,6 +13,7 @@ use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
 use sluice::catalog::ProviderKind;
 use sluice::engine::await_step::Wakeups;
+use sluice::ids::RunId;
 use sluice::providers::{HttpClient, Provider, build};
 use sluice::signing::{hmac_sha256_hex, whalestack_webhook};
 use sluice::spec::env::ResolvedProvider;
@@ -180,7 +181,7 @@ impl Intake {
         self.store.create_run(&run, &news).await.unwrap();
         let lease = self
             .store
-            .acquire_lease(run_id, "engine", Duration::from_secs(60))
+            .acquire_lease(&RunId::from(run_id), "engine", Duration::from_secs(60))
             .await
             .unwrap();
         let batch: Vec<Waiting> = steps
@@ -383,7 +384,7 @@ async fn an_event_wakes_the_steps_it_fits_in_the_same_transaction_and_a_duplicat
     let steps = |run: &str| {
         let store = t.store.clone();
         let run = run.to_string();
-        async move { store.load_steps(&run).await.unwrap() }
+        async move { store.load_steps(&RunId::from(&run)).await.unwrap() }
     };
     let a = steps("run_a").await;
     let state = |id: &str| a.iter().find(|s| s.key.step_id == id).unwrap().clone();

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sluice::catalog::ProviderKind;
+use sluice::ids::RunId;
 use sluice::sandbox::{DeliveryOutcome, Faults, SandboxConfig, WebhookFaultKind, WebhookFaultRule};
 use sluice::store::{RunStatus, SqliteConfig, SqliteStore, StepKey, StepRecord, Store};
 
@@ -78,7 +79,7 @@ pub async fn step(store: &dyn Store, run: &str, step: &str) -> StepRecord {
 /// Waits until the run ends (succeeded or failed) and returns its status.
 pub async fn finished(store: &dyn Store, run: &str, limit: Duration) -> RunStatus {
     wait_for(&format!("run `{run}` to finish"), limit, || async {
-        let status = store.load_run(run).await.ok()?.status;
+        let status = store.load_run(&RunId::from(run)).await.ok()?.status;
         status.is_finished().then_some(status)
     })
     .await

@@ -6,6 +6,7 @@
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
+use sluice::ids::RunId;
 use sluice::store::{PostgresConfig, PostgresStore, RunStore};
 
 use super::support::*;
@@ -50,7 +51,11 @@ async fn a_webhook_received_by_one_worker_wakes_the_run_on_another() {
         "worker b to claim the run",
         Duration::from_secs(30),
         || async {
-            let lease = store.load_run("run_sweep").await.ok()?.lease?;
+            let lease = store
+                .load_run(&RunId::from("run_sweep"))
+                .await
+                .ok()?
+                .lease?;
             lease.owner.starts_with("b:").then_some(())
         },
     )
@@ -61,7 +66,7 @@ async fn a_webhook_received_by_one_worker_wakes_the_run_on_another() {
     assert_eq!(status.as_str(), "succeeded");
     assert_awaits_took_events(&store, "run_sweep").await;
     assert_each_payment_once(&h, 1);
-    let run = store.load_run("run_sweep").await.unwrap();
+    let run = store.load_run(&RunId::from("run_sweep")).await.unwrap();
     assert!(
         run.lease.as_ref().is_none_or(|l| l.owner.starts_with("b:")),
         "worker a never held the run: {run:?}"
