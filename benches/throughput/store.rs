@@ -10,9 +10,9 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sluice::providers::{Call, IdempotencyKey, Outcome, Provider};
 use sluice::store::{
-    Checkpoint, Dispatch, Durability, NewAttempt, NewRun, NewStep, Outcome as StoreOutcome,
-    RunStore, SqliteConfig, SqliteStore, StepKey, StepResult, StepStore, WriteBatch,
-    idempotency_key,
+    AttemptOperation, AttemptOutcome, Checkpoint, Dispatch, Durability, NewAttempt, NewRun,
+    NewStep, Outcome as StoreOutcome, RunStore, SqliteConfig, SqliteStore, StepKey, StepResult,
+    StepStore, WriteBatch, idempotency_key,
 };
 
 use crate::e2e::{Sync, db_bytes, fresh_db};
@@ -143,12 +143,12 @@ pub async fn run(
                 attempt: Some(NewAttempt {
                     key: StepKey::item(run_id, "pay", k.as_str()),
                     attempt_no: 1,
-                    operation: "commit".into(),
+                    operation: AttemptOperation::Commit,
                     idempotency_key: idk,
                     request_digest: None,
                     started_at: now,
                     finished_at: Some(now),
-                    outcome: "ok".into(),
+                    outcome: AttemptOutcome::Ok,
                     error: None,
                     http_status: None,
                 }),

@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Value, json};
 
 use crate::digest::request_digest;
-use crate::store::attempt::NewAttempt;
+use crate::store::attempt::{AttemptOperation, AttemptOutcome, NewAttempt};
 use crate::store::batch::WriteBatch;
 use crate::store::error::StoreError;
 use crate::store::keys::idempotency_key;
@@ -53,16 +53,16 @@ pub(crate) fn dispatch(item: &str, amount: &str) -> Dispatch {
 }
 
 /// A first provider call for item `item` of step `pay` of `run_a`.
-pub(crate) fn attempt(item: &str, outcome: &str) -> NewAttempt {
+pub(crate) fn attempt(item: &str, outcome: AttemptOutcome) -> NewAttempt {
     NewAttempt {
         key: StepKey::item("run_a", "pay", item),
         attempt_no: 1,
-        operation: "execute".into(),
+        operation: AttemptOperation::Execute,
         idempotency_key: idempotency_key("run_a", "pay", item),
         request_digest: Some(request_digest(&transfer("10.00", item))),
         started_at: t0(),
         finished_at: Some(t0() + TimeDelta::milliseconds(120)),
-        outcome: outcome.into(),
+        outcome,
         error: None,
         http_status: Some(200),
     }
