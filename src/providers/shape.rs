@@ -1,7 +1,7 @@
-//! [`ShapeError`]: a provider's answer that an adapter cannot read into an [`Output`]
-//! (`crate::providers::Output`). The adapter reports it through `unexpected`, which decides
-//! whether that leaves a write in doubt or a read retryable; this type only says what was
-//! wrong with the answer.
+//! [`ShapeError`]: a provider's answer that an adapter cannot read into an
+//! [`Output`](crate::providers::Output). The adapter reports it through `unexpected`, which
+//! decides whether that leaves a write in doubt or a read retryable; this type only says what
+//! was wrong with the answer.
 
 /// What is wrong with an answer's shape. The messages name the object, as the provider does.
 #[derive(Debug, thiserror::Error)]

@@ -89,6 +89,7 @@ pub(super) fn parse_step_state(text: &str) -> Result<StepState, StoreError> {
     })
 }
 
+/// A run's `status` column, [`StoreError::Corrupt`] unless it is a [`RunStatus`].
 pub(super) fn parse_run_status(text: &str) -> Result<RunStatus, StoreError> {
     text.parse().map_err(|_| StoreError::Corrupt {
         column: "status",
