@@ -11,9 +11,9 @@ use serde_json::{Map, Value, json};
 use sluice::ids::{ItemKey, RunId, StepId};
 use sluice::providers::{Call, IdempotencyKey, Outcome, Provider};
 use sluice::store::{
-    Checkpoint, Dispatch, Durability, NewAttempt, NewRun, NewStep, Outcome as StoreOutcome,
-    RunStore, SqliteConfig, SqliteStore, StepKey, StepResult, StepStore, WriteBatch,
-    idempotency_key,
+    AttemptOperation, AttemptOutcome, Checkpoint, Dispatch, Durability, NewAttempt, NewRun,
+    NewStep, Outcome as StoreOutcome, RunStore, SqliteConfig, SqliteStore, StepKey, StepResult,
+    StepStore, WriteBatch, idempotency_key,
 };
 
 use crate::e2e::{Sync, db_bytes, fresh_db};
@@ -147,12 +147,12 @@ pub async fn run(
                 attempt: Some(NewAttempt {
                     key: StepKey::item(&run_id, &pay, k),
                     attempt_no: 1,
-                    operation: "commit".into(),
+                    operation: AttemptOperation::Commit,
                     idempotency_key: idk,
                     request_digest: None,
                     started_at: now,
                     finished_at: Some(now),
-                    outcome: "ok".into(),
+                    outcome: AttemptOutcome::Ok,
                     error: None,
                     http_status: None,
                 }),

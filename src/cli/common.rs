@@ -126,7 +126,7 @@ impl SandboxFlag {
 pub fn read_inputs(args: &[String]) -> Result<BTreeMap<String, Given>> {
     let mut given = BTreeMap::new();
     for arg in args {
-        let (name, value) = split_arg(arg).map_err(anyhow::Error::msg)?;
+        let (name, value) = split_arg(arg)?;
         let value = match value.strip_prefix('@') {
             Some(path) => Given::File {
                 path: path.to_string(),

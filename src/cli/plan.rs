@@ -165,7 +165,7 @@ fn checks(args: &PlanArgs) -> Result<Checks, String> {
     let thresholds = args
         .threshold
         .iter()
-        .map(|t| Threshold::parse(t))
+        .map(|t| Threshold::parse(t).map_err(|e| e.to_string()))
         .collect::<Result<Vec<_>, _>>()?;
     let balances = match &args.balances {
         Some(path) => {

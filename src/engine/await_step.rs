@@ -32,7 +32,8 @@ use super::Write;
 use super::call::{CallEnv, Halt, ItemEnd};
 use crate::providers::{Event, FailureClass, Output, Provider, ProviderError};
 use crate::store::{
-    EventFilter, Outcome, StepError, StepKey, StepRecord, StepResult, StepState, Store, Waiting,
+    ErrorClass, EventFilter, Outcome, StepError, StepKey, StepRecord, StepResult, StepState, Store,
+    Waiting,
 };
 
 /// How often a waiting await looks at its row and the stored events when nothing wakes it:
@@ -439,7 +440,7 @@ async fn record_end(
             output: output.clone(),
             provider_ref: output.get("id").and_then(Value::as_str).map(String::from),
         },
-        ItemEnd::Failed(m) => Outcome::Failed(StepError::new("await", m.clone())),
+        ItemEnd::Failed(m) => Outcome::Failed(StepError::new(ErrorClass::Await, m.clone())),
         _ => return Ok(end),
     };
     env.call

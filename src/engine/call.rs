@@ -27,8 +27,9 @@ use crate::providers::{
     ProviderError,
 };
 use crate::store::{
-    Attention, Checkpoint, Dispatch, NewAttempt, Outcome as StoreOutcome, RetryLater, StepError,
-    StepKey, StepRecord, StepResult, StepState, StoreError, idempotency_key,
+    AttemptOperation, AttemptOutcome, Attention, Checkpoint, Dispatch, ErrorClass, NewAttempt,
+    Outcome as StoreOutcome, RetryLater, StepError, StepKey, StepRecord, StepResult, StepState,
+    StoreError, idempotency_key,
 };
 
 /// How an item ended.
@@ -128,11 +129,11 @@ fn start_of(record: &StepRecord) -> Start {
 }
 
 /// The operator decision a `dispatching` row's error class marks (see
-/// [`REDRIVE_RETRY`](crate::store::REDRIVE_RETRY)).
-fn redrive_of(class: &str) -> Option<Redrive> {
+/// [`ErrorClass::OperatorRetry`]).
+fn redrive_of(class: &ErrorClass) -> Option<Redrive> {
     match class {
-        crate::store::REDRIVE_RETRY => Some(Redrive::Retry),
-        crate::store::REDRIVE_RESOLVE => Some(Redrive::Resolve),
+        ErrorClass::OperatorRetry => Some(Redrive::Retry),
+        ErrorClass::OperatorResolve => Some(Redrive::Resolve),
         _ => None,
     }
 }
@@ -302,7 +303,11 @@ impl<'a> Driver<'a> {
         crate::engine::failpoint("after_dispatch");
         self.looking = false;
         let started = Utc::now();
-        let phase = if later_phase { "commit" } else { "execute" };
+        let phase = if later_phase {
+            AttemptOperation::Commit
+        } else {
+            AttemptOperation::Execute
+        };
         let call = make_call(
             self.action,
             &self.request,
@@ -315,7 +320,7 @@ impl<'a> Driver<'a> {
         match result {
             Ok(Outcome::Done(out)) => {
                 let failed = out.state.normalized == NormalizedState::Failed;
-                self.attempt = Some(self.attempt_record(phase, started, "ok", None));
+                self.attempt = Some(self.attempt_record(phase, started, AttemptOutcome::Ok, None));
                 self.output = Some(out);
                 Event::Answered(Answer::Done { failed })
             }
@@ -324,8 +329,8 @@ impl<'a> Driver<'a> {
                 Event::Answered(Answer::Continue)
             }
             Err(e) => {
-                let error = StepError::new(e.class().as_str(), e.to_string());
-                let outcome = e.class().as_str();
+                let error = StepError::new(e.class().into(), e.to_string());
+                let outcome = e.class().into();
                 let status = e.status();
                 self.attempt =
                     Some(self.attempt_record(phase, started, outcome, Some((error, status))));
@@ -369,7 +374,12 @@ impl<'a> Driver<'a> {
         {
             Ok(Lookup::Found(out)) => {
                 let failed = out.state.normalized == NormalizedState::Failed;
-                let mut attempt = self.attempt_record("lookup", started, "found", None);
+                let mut attempt = self.attempt_record(
+                    AttemptOperation::Lookup,
+                    started,
+                    AttemptOutcome::Found,
+                    None,
+                );
                 attempt.request_digest = None;
                 self.attempt = Some(attempt);
                 self.output = Some(out);
@@ -480,21 +490,21 @@ impl<'a> Driver<'a> {
 
     fn attempt_record(
         &self,
-        operation: &str,
+        operation: AttemptOperation,
         started: DateTime<Utc>,
-        outcome: &str,
+        outcome: AttemptOutcome,
         error: Option<(StepError, Option<u16>)>,
     ) -> NewAttempt {
         let (error, http_status) = error.map_or((None, None), |(e, s)| (Some(e), s));
         NewAttempt {
             key: self.key.clone(),
             attempt_no: self.attempts,
-            operation: operation.into(),
+            operation,
             idempotency_key: self.idk.clone(),
             request_digest: Some(self.digest.clone()),
             started_at: started,
             finished_at: Some(Utc::now()),
-            outcome: outcome.into(),
+            outcome,
             error,
             http_status,
         }
@@ -552,7 +562,7 @@ async fn fail(
     let class = attempt
         .as_ref()
         .and_then(|a| a.error.as_ref().map(|e| e.class.clone()))
-        .unwrap_or_else(|| "failed".into());
+        .unwrap_or(ErrorClass::Failed);
     env.writer
         .write(Write::Result(StepResult {
             key: key.clone(),

@@ -7,6 +7,7 @@ pub mod assist;
 pub mod await_step;
 pub mod breaker;
 pub mod call;
+mod class;
 pub mod control;
 pub mod drain;
 pub mod error;

@@ -27,8 +27,8 @@ use crate::plan::for_each::DEFAULT_ALIAS;
 use crate::plan::retry::RetryPolicy;
 use crate::providers::Provider;
 use crate::store::{
-    ClaimRole, Outcome, SharedStep, Skip, StepError, StepKey, StepRecord, StepResult, StepState,
-    Store, StoreError, Waiting,
+    ClaimRole, ErrorClass, Outcome, SharedStep, Skip, StepError, StepKey, StepRecord, StepResult,
+    StepState, Store, StoreError, Waiting,
 };
 use crate::template::{Scope, Templates};
 
@@ -650,7 +650,7 @@ async fn summarise(
         write_result(
             shared,
             key,
-            Outcome::Failed(StepError::new("items", message.clone())),
+            Outcome::Failed(StepError::new(ErrorClass::Items, message.clone())),
         )
         .await?;
         return Ok(StepEnd::Failed(message));
@@ -840,7 +840,11 @@ async fn run_control(
             output: v.clone(),
             provider_ref: None,
         },
-        ItemEnd::Failed(m) => Outcome::Failed(StepError::new(action, m.clone())),
+        ItemEnd::Failed(m) => {
+            // A failed control step is classed by its action's name (`assert`, `sleep`).
+            let Ok(class) = action.parse::<ErrorClass>();
+            Outcome::Failed(StepError::new(class, m.clone()))
+        }
         _ => return Ok(end),
     };
     write_result(shared, record.key.clone(), outcome).await?;
@@ -855,7 +859,7 @@ async fn record_failure(
     write_result(
         shared,
         record.key.clone(),
-        Outcome::Failed(StepError::new("template", message.clone())),
+        Outcome::Failed(StepError::new(ErrorClass::Template, message.clone())),
     )
     .await?;
     Ok(ItemEnd::Failed(message))

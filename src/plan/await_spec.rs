@@ -18,9 +18,32 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3600);
 pub const DEFAULT_POLL: Duration = Duration::from_secs(30);
 
 /// A `webhook.await`'s `with` cannot be used: the message says which field and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct InvalidAwait(pub String);
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InvalidAwait {
+    /// `event` names no event type.
+    #[error("`event` must name an event type")]
+    NoEvent,
+    /// `match` is not a map.
+    #[error("`match` must map field paths to values")]
+    MatchNotMap,
+    /// A `match` value is an array, an object or null.
+    #[error("`match.{0}` must be a string, number or boolean")]
+    MatchValue(String),
+    /// A `match` value rendered empty.
+    #[error("a `match` value rendered empty: the step it refers to has no such field")]
+    EmptyMatch,
+    /// `timeout` or `poll_every` is not a duration.
+    #[error("invalid `{field}` `{text}`: {source}")]
+    Duration {
+        /// The field.
+        field: &'static str,
+        /// Its text.
+        text: String,
+        /// Why it does not parse.
+        #[source]
+        source: humantime::DurationError,
+    },
+}
 
 /// The await's settings, from its rendered `with`.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,10 +73,6 @@ impl AwaitSpec {
     /// # Errors
     /// [`InvalidAwait`] for a missing event, an unusable `match` or a bad duration.
     pub fn parse(with: &Map<String, Value>) -> Result<AwaitSpec, InvalidAwait> {
-        Self::read(with).map_err(InvalidAwait)
-    }
-
-    fn read(with: &Map<String, Value>) -> Result<AwaitSpec, String> {
         let events: Vec<String> = match with.get("event") {
             Some(Value::String(s)) => vec![s.clone()],
             Some(Value::Array(list)) => list
@@ -62,7 +81,7 @@ impl AwaitSpec {
                 .collect(),
             _ => Vec::new(),
         };
-        let first = events.first().ok_or("`event` must name an event type")?;
+        let first = events.first().ok_or(InvalidAwait::NoEvent)?;
         let object = match with.get("object").and_then(Value::as_str) {
             Some(o) => Some(o.to_string()),
             None => object_of(first),
@@ -72,13 +91,12 @@ impl AwaitSpec {
             None | Some(Value::Null) => {}
             Some(Value::Object(map)) => {
                 for (path, value) in map {
-                    let text = scalar_text(value).ok_or_else(|| {
-                        format!("`match.{path}` must be a string, number or boolean")
-                    })?;
+                    let text =
+                        scalar_text(value).ok_or_else(|| InvalidAwait::MatchValue(path.clone()))?;
                     matches.push((path.clone(), text));
                 }
             }
-            Some(_) => return Err("`match` must map field paths to values".into()),
+            Some(_) => return Err(InvalidAwait::MatchNotMap),
         }
         let explicit = with
             .get("id")
@@ -90,18 +108,21 @@ impl AwaitSpec {
             matches.push(("id".into(), id.to_string()));
         }
         if matches.iter().any(|(_, v)| v.is_empty()) {
-            return Err(
-                "a `match` value rendered empty: the step it refers to has no such field".into(),
-            );
+            return Err(InvalidAwait::EmptyMatch);
         }
         let id = matches
             .iter()
             .find(|(p, _)| p == "id")
             .map(|(_, v)| v.clone());
-        let duration = |field: &str, default: Duration| -> Result<Duration, String> {
+        let duration = |field: &'static str, default: Duration| -> Result<Duration, InvalidAwait> {
             match with.get(field).and_then(Value::as_str) {
-                Some(t) => humantime::parse_duration(t.trim())
-                    .map_err(|e| format!("invalid `{field}` `{t}`: {e}")),
+                Some(t) => {
+                    humantime::parse_duration(t.trim()).map_err(|source| InvalidAwait::Duration {
+                        field,
+                        text: t.to_owned(),
+                        source,
+                    })
+                }
                 None => Ok(default),
             }
         };

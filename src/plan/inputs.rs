@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use crate::money::parse_amount;
+use crate::money::{MoneyError, parse_amount};
 use crate::spec::{ColumnType, InputConfig, InputType};
 
 /// A value given on the command line: literal text, or the contents of a file (`@path`).
@@ -61,14 +61,68 @@ pub enum InputError {
     },
 }
 
+/// An `--input` argument without a name and an `=`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not `name=value` or `name=@file`")]
+pub struct InputArgError(pub String);
+
 /// Parses `name=value` or `name=@path` (the file is read by the caller).
 ///
 /// # Errors
-/// A message when there is no `=`.
-pub fn split_arg(arg: &str) -> Result<(&str, &str), String> {
+/// [`InputArgError`] when there is no name or no `=`.
+pub fn split_arg(arg: &str) -> Result<(&str, &str), InputArgError> {
     arg.split_once('=')
         .filter(|(name, _)| !name.is_empty())
-        .ok_or_else(|| format!("`{arg}` is not `name=value` or `name=@file`"))
+        .ok_or_else(|| InputArgError(arg.to_owned()))
+}
+
+/// Why CSV text was refused, naming the row (1-based, the header is row 1) and column.
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    /// The header row is malformed.
+    #[error("invalid CSV header: {0}")]
+    Header(#[source] csv::Error),
+    /// A declared column is not in the header.
+    #[error(
+        "the CSV has no column `{column}` (it has {})",
+        found.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", ")
+    )]
+    MissingColumn {
+        /// The declared column.
+        column: String,
+        /// The header's columns.
+        found: Vec<String>,
+    },
+    /// A record is malformed (e.g. has more fields than the header).
+    #[error("row {row}: {source}")]
+    Record {
+        /// The row.
+        row: usize,
+        /// The reader's error.
+        #[source]
+        source: csv::Error,
+    },
+    /// A declared decimal column holds something else.
+    #[error("row {row}, column `{column}`: {source}")]
+    Decimal {
+        /// The row.
+        row: usize,
+        /// The column.
+        column: String,
+        /// Why the amount was refused.
+        #[source]
+        source: MoneyError,
+    },
+    /// A declared integer column holds something else.
+    #[error("row {row}, column `{column}`: `{value}` is not a whole number")]
+    Integer {
+        /// The row.
+        row: usize,
+        /// The column.
+        column: String,
+        /// The cell's text.
+        value: String,
+    },
 }
 
 /// Builds the `inputs` object from the declared inputs and the given values: defaults fill
@@ -141,49 +195,47 @@ fn convert(name: &str, config: &InputConfig, given: &Given) -> Result<Value, Inp
         InputType::Json => {
             serde_json::from_str(text).map_err(|e| invalid(format!("invalid JSON: {e}")))
         }
-        InputType::Csv => parse_csv(text, &config.columns).map_err(invalid),
+        InputType::Csv => parse_csv(text, &config.columns).map_err(|e| invalid(e.to_string())),
     }
 }
 
 /// Parses CSV text with a header row into a list of row objects (all values text).
 ///
 /// # Errors
-/// A message naming the row (1-based, the header is row 1) and column of the first problem:
-/// a malformed record, a missing declared column, or a bad decimal or integer.
-pub fn parse_csv(text: &str, columns: &BTreeMap<String, ColumnType>) -> Result<Value, String> {
+/// [`CsvError`] for the first problem: a malformed record, a missing declared column, or a bad
+/// decimal or integer.
+pub fn parse_csv(text: &str, columns: &BTreeMap<String, ColumnType>) -> Result<Value, CsvError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .map_err(|e| format!("invalid CSV header: {e}"))?
-        .clone();
+    let headers = reader.headers().map_err(CsvError::Header)?.clone();
     for column in columns.keys() {
         if !headers.iter().any(|h| h == column) {
-            return Err(format!(
-                "the CSV has no column `{column}` (it has {})",
-                headers
-                    .iter()
-                    .map(|h| format!("`{h}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
+            return Err(CsvError::MissingColumn {
+                column: column.clone(),
+                found: headers.iter().map(str::to_owned).collect(),
+            });
         }
     }
     let mut rows = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let row = i + 2;
-        let record = record.map_err(|e| format!("row {row}: {e}"))?;
+        let record = record.map_err(|source| CsvError::Record { row, source })?;
         let mut object = Map::with_capacity(headers.len());
         for (header, value) in headers.iter().zip(record.iter()) {
             match columns.get(header) {
                 Some(ColumnType::Decimal) => {
-                    parse_amount(value)
-                        .map_err(|e| format!("row {row}, column `{header}`: {e}"))?;
+                    parse_amount(value).map_err(|source| CsvError::Decimal {
+                        row,
+                        column: header.to_owned(),
+                        source,
+                    })?;
                 }
                 Some(ColumnType::Integer) => {
-                    value.parse::<i64>().map_err(|_| {
-                        format!("row {row}, column `{header}`: `{value}` is not a whole number")
+                    value.parse::<i64>().map_err(|_| CsvError::Integer {
+                        row,
+                        column: header.to_owned(),
+                        value: value.to_owned(),
                     })?;
                 }
                 Some(ColumnType::String) | None => {}
@@ -260,14 +312,21 @@ mod tests {
             rows,
             serde_json::json!([{"id":"E1","amount":"10.50"},{"id":"E2","amount":"0.10"}])
         );
-        let err = parse_csv("id,amount\nE1,10.50\nE2,12,50\n", &columns).unwrap_err();
+        let err = parse_csv("id,amount\nE1,10.50\nE2,12,50\n", &columns)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("row 3:"), "{err}");
-        let err = parse_csv("id,amount\nE1,10.50\nE2,ten\n", &columns).unwrap_err();
+        let err = parse_csv("id,amount\nE1,10.50\nE2,ten\n", &columns)
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             "row 3, column `amount`: `ten` is not a decimal amount (expected digits with an optional `.` and sign)"
         );
-        let err = parse_csv("id,amt\nE1,1\n", &columns).unwrap_err();
+        let err = parse_csv("id,amt\nE1,1\n", &columns)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("(it has `id`, `amt`)"), "{err}");
         assert!(err.contains("no column `amount`"), "{err}");
     }
 

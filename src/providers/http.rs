@@ -187,9 +187,9 @@ impl Transport {
 
     /// A successful answer the adapter cannot read: in doubt for a write (it was applied,
     /// but what it created is unknown), retryable for a read.
-    pub(crate) fn unexpected(&self, detail: impl Into<String>, write: bool) -> ProviderError {
+    pub(crate) fn unexpected(&self, detail: impl std::fmt::Display, write: bool) -> ProviderError {
         self.unclear(
-            format!("answered in an unexpected shape ({})", detail.into()),
+            format!("answered in an unexpected shape ({detail})"),
             None,
             None,
             write,

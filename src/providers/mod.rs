@@ -19,6 +19,7 @@ mod ratelimit;
 mod redact;
 mod registry;
 mod settings;
+mod shape;
 mod traits;
 mod webhook;
 

@@ -19,7 +19,7 @@ use super::model::{
     Decision, Direction, ItemPlan, Problem, ProblemKind, ProviderPlan, Severity, StepPlan,
 };
 use super::totals;
-use crate::money::{parse_amount, precision};
+use crate::money::{MoneyError, parse_amount, precision};
 
 /// Optional checks, from the command line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,17 +39,22 @@ pub struct Threshold {
     pub amount: Decimal,
 }
 
+/// A `--threshold` whose amount is not a plain decimal.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--threshold: {0}")]
+pub struct ThresholdError(#[source] pub MoneyError);
+
 impl Threshold {
     /// Parses `5000` or `EURC=5000`.
     ///
     /// # Errors
-    /// A message when the amount is not a plain decimal.
-    pub fn parse(text: &str) -> Result<Threshold, String> {
+    /// [`ThresholdError`] when the amount is not a plain decimal.
+    pub fn parse(text: &str) -> Result<Threshold, ThresholdError> {
         let (unit, amount) = match text.split_once('=') {
             Some((u, a)) => (Some(u.trim().to_ascii_uppercase()), a),
             None => (None, text),
         };
-        let amount = parse_amount(amount.trim()).map_err(|e| format!("--threshold: {e}"))?;
+        let amount = parse_amount(amount.trim()).map_err(ThresholdError)?;
         Ok(Threshold { unit, amount })
     }
 }
@@ -66,24 +71,55 @@ impl Checks {
     }
 }
 
+/// Why a balances snapshot was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum BalancesError {
+    /// The text is not JSON.
+    #[error("not a JSON object: {0}")]
+    NotJson(#[source] serde_json::Error),
+    /// The JSON is not an object.
+    #[error("expected a JSON object of asset → amount")]
+    NotObject,
+    /// An entry is neither a string nor a number.
+    #[error("`{unit}`: `{value}` is not an amount")]
+    NotAmount {
+        /// The entry's key.
+        unit: String,
+        /// Its value.
+        value: Value,
+    },
+    /// An entry's text is not a plain decimal.
+    #[error("`{unit}`: {source}")]
+    Amount {
+        /// The entry's key.
+        unit: String,
+        /// Why the amount was refused.
+        #[source]
+        source: MoneyError,
+    },
+}
+
 /// Reads a balances snapshot: a JSON object of asset or currency → available amount, as
 /// a decimal string or a number (`{"EURC": "20000.00", "USD": 150}`).
 ///
 /// # Errors
-/// A message naming the entry that is not an amount.
-pub fn parse_balances(text: &str) -> Result<BTreeMap<String, Decimal>, String> {
-    let value: Value = serde_json::from_str(text).map_err(|e| format!("not a JSON object: {e}"))?;
+/// [`BalancesError`], naming the entry that is not an amount.
+pub fn parse_balances(text: &str) -> Result<BTreeMap<String, Decimal>, BalancesError> {
+    let value: Value = serde_json::from_str(text).map_err(BalancesError::NotJson)?;
     let Value::Object(map) = value else {
-        return Err("expected a JSON object of asset → amount".into());
+        return Err(BalancesError::NotObject);
     };
     map.into_iter()
         .map(|(unit, v)| {
             let text = match &v {
                 Value::String(s) => s.trim().to_string(),
                 Value::Number(n) => n.to_string(),
-                other => return Err(format!("`{unit}`: `{other}` is not an amount")),
+                _ => return Err(BalancesError::NotAmount { unit, value: v }),
             };
-            let amount = parse_amount(&text).map_err(|e| format!("`{unit}`: {e}"))?;
+            let amount = parse_amount(&text).map_err(|source| BalancesError::Amount {
+                unit: unit.clone(),
+                source,
+            })?;
             Ok((unit.trim().to_ascii_uppercase(), amount))
         })
         .collect()

@@ -26,7 +26,7 @@ use chrono::{DateTime, NaiveDateTime, Offset, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use crate::ids::RunId;
-use crate::plan::checks::schedule::parse_cron;
+use crate::plan::checks::schedule::{CronError, parse_cron};
 use crate::spec::{CatchUp, Overlap, ScheduleConfig};
 
 /// How far a daylight-saving transition can move local time. Real zones move by at most two
@@ -43,8 +43,8 @@ pub enum ScheduleError {
     Cron {
         /// The expression.
         expr: String,
-        /// The cron crate's reason.
-        reason: String,
+        /// Why it was refused.
+        reason: CronError,
     },
     /// The time zone is not an IANA name.
     #[error("unknown time zone `{0}`")]

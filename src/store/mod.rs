@@ -23,6 +23,7 @@
 pub mod attempt;
 pub mod batch;
 pub mod claim;
+pub mod class;
 pub mod clock;
 pub mod error;
 pub mod event;
@@ -45,16 +46,17 @@ pub mod worker;
 #[cfg(test)]
 mod conformance;
 
-pub use attempt::{AttemptRecord, NewAttempt};
+pub use attempt::{AttemptOperation, AttemptOutcome, AttemptRecord, NewAttempt};
 pub use batch::WriteBatch;
 pub use claim::{ClaimRole, ClaimSummary, ItemClaim, SharedStep};
+pub use class::ErrorClass;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use event::{EventFilter, EventInsert, EventRecord, NewEvent};
 pub use keys::{idempotency_key, new_run_id};
 pub use notice::StoreNotice;
 pub use open::{SchemaVersions, display_location, is_postgres_url, migrate_store, open_store};
-pub use operator::{ActionKind, OperatorAction, OperatorRecord, REDRIVE_RESOLVE, REDRIVE_RETRY};
+pub use operator::{ActionKind, OperatorAction, OperatorRecord};
 pub use postgres::{PostgresConfig, PostgresStore};
 pub use run::{Claim, Lease, LeaseScope, NewLease, NewRun, RunFilter, RunRecord, RunStatus};
 pub use schedule::SlotRecord;

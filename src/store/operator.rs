@@ -7,15 +7,8 @@ use chrono::{DateTime, Utc};
 
 use crate::ids::{ItemKey, RunId, StepId};
 
-/// The error class of a `dispatching` row that `sluice retry --failed` sent back after it may
-/// have reached the provider. The engine looks such a row up before anything is sent again:
-/// found and not failed, it is recorded as succeeded; failed or absent, it is sent again with
-/// the same key; undecidable, it needs attention.
-pub const REDRIVE_RETRY: &str = "operator_retry";
-
-/// As [`REDRIVE_RETRY`], for `sluice resolve --retry`: a lookup that cannot tell is taken on
-/// the operator's word that it did not happen.
-pub const REDRIVE_RESOLVE: &str = "operator_resolve";
+#[cfg(doc)]
+use super::class::ErrorClass;
 
 /// The rows of a write that may have reached the provider, in SQL: a write was dispatched
 /// (`idempotency_key`) and its object is known (a checkpoint or an id was recorded).
@@ -28,8 +21,8 @@ macro_rules! object_known {
 
 /// `retry --failed` ([`Transition::RetryFailed`](super::transition::Transition)) over `$1` now, `$2` run, `$3` step or NULL, `$4` item or NULL: failed rows
 /// go back to `pending`, except writes whose provider object is known, which go to
-/// `dispatching` marked [`REDRIVE_RETRY`] to be looked up first. The same text on both
-/// backends.
+/// `dispatching` marked [`ErrorClass::OperatorRetry`] to be looked up first. The same text on
+/// both backends.
 pub(crate) const RESET_FAILED: &str = concat!(
     "UPDATE step_runs SET \
      state = CASE WHEN ",
@@ -48,8 +41,8 @@ pub(crate) const RESET_FAILED: &str = concat!(
 );
 
 /// `resolve --retry` ([`Transition::ResolveRetry`](super::transition::Transition)) over `$1` now, `$2` run, `$3` step, `$4` item or NULL: rows needing
-/// attention that were dispatched go to `dispatching` marked [`REDRIVE_RESOLVE`], to be looked
-/// up before they are sent again; the others to `pending`.
+/// attention that were dispatched go to `dispatching` marked [`ErrorClass::OperatorResolve`], to
+/// be looked up before they are sent again; the others to `pending`.
 pub(crate) const RESOLVE_RETRY: &str = "UPDATE step_runs SET \
      state = CASE WHEN idempotency_key IS NOT NULL THEN 'dispatching' ELSE 'pending' END, \
      error_class = CASE WHEN idempotency_key IS NOT NULL THEN 'operator_resolve' ELSE NULL END, \
@@ -83,7 +76,8 @@ pub enum ActionKind {
         provider_ref: String,
     },
     /// The operator checked and the operation did not happen: send again with the same key,
-    /// after a lookup (a dispatched row goes to `dispatching` marked [`REDRIVE_RESOLVE`]).
+    /// after a lookup (a dispatched row goes to `dispatching` marked
+    /// [`ErrorClass::OperatorResolve`]).
     ResolveRetry,
     /// Skip the step; its dependants run unless they use its output.
     ResolveSkip,
@@ -91,7 +85,7 @@ pub enum ActionKind {
     /// so they can still be resolved.
     Cancel,
     /// Redrive failed steps: they go back to pending, or, when their provider object is
-    /// known, to `dispatching` marked [`REDRIVE_RETRY`] to be looked up first.
+    /// known, to `dispatching` marked [`ErrorClass::OperatorRetry`] to be looked up first.
     Retry,
 }
 
@@ -106,6 +100,29 @@ impl ActionKind {
             Self::Cancel => "cancel",
             Self::Retry => "retry",
         }
+    }
+}
+
+/// A name that is not an [`ActionKind`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown operator action `{0}`")]
+pub struct UnknownAction(pub String);
+
+impl ActionKind {
+    /// The action stored as `name` ([`as_str`](Self::as_str)), with the provider reference
+    /// stored beside it (only `resolve_succeeded` has one).
+    pub fn from_stored(name: &str, provider_ref: Option<String>) -> Result<Self, UnknownAction> {
+        Ok(match name {
+            "approve" => Self::Approve,
+            "resolve_succeeded" => Self::ResolveSucceeded {
+                provider_ref: provider_ref.unwrap_or_default(),
+            },
+            "resolve_retry" => Self::ResolveRetry,
+            "resolve_skip" => Self::ResolveSkip,
+            "cancel" => Self::Cancel,
+            "retry" => Self::Retry,
+            _ => return Err(UnknownAction(name.to_owned())),
+        })
     }
 }
 
@@ -150,4 +167,40 @@ pub struct OperatorRecord {
     pub at: DateTime<Utc>,
     /// How many step runs it changed.
     pub steps_changed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_names_round_trip() {
+        let kinds = [
+            ActionKind::Approve,
+            ActionKind::ResolveSucceeded {
+                provider_ref: "tr_1".to_owned(),
+            },
+            ActionKind::ResolveRetry,
+            ActionKind::ResolveSkip,
+            ActionKind::Cancel,
+            ActionKind::Retry,
+        ];
+        for kind in kinds {
+            let name = kind.as_str();
+            assert_eq!(
+                ActionKind::from_stored(name, Some("tr_1".to_owned())).map(|k| k.as_str()),
+                Ok(name)
+            );
+            if !matches!(kind, ActionKind::ResolveSucceeded { .. }) {
+                assert_eq!(ActionKind::from_stored(name, None), Ok(kind));
+            }
+        }
+        assert_eq!(
+            ActionKind::from_stored("resolve_succeeded", Some("tr_1".to_owned())),
+            Ok(ActionKind::ResolveSucceeded {
+                provider_ref: "tr_1".to_owned()
+            })
+        );
+        assert!(ActionKind::from_stored("undo", None).is_err());
+    }
 }

@@ -26,6 +26,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::attempt::NewAttempt;
+use super::class::ErrorClass;
 use crate::ids::{ItemKey, RunId, StepId};
 
 /// Where one step (or one item) of a run stands.
@@ -190,13 +191,11 @@ impl NewStep {
     }
 }
 
-/// A classified failure, as the adapters and the engine name it. The class is the engine's
-/// vocabulary (`retryable`, `rejected`, `in_doubt`, `timeout`, `assert`, …); the store keeps it
-/// as given.
+/// A classified failure, as the adapters and the engine name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepError {
-    /// The classification.
-    pub class: String,
+    /// The classification (`retryable`, `rejected`, `in_doubt`, `assert`, …).
+    pub class: ErrorClass,
     /// A message for the operator, with the provider's own text where there is one. Never
     /// secrets.
     pub message: String,
@@ -204,9 +203,9 @@ pub struct StepError {
 
 impl StepError {
     /// An error of `class` with `message`.
-    pub fn new(class: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(class: ErrorClass, message: impl Into<String>) -> Self {
         Self {
-            class: class.into(),
+            class,
             message: message.into(),
         }
     }
@@ -338,7 +337,7 @@ pub struct Skip {
 }
 
 /// "An operator must decide", with the message that tells them what to check and how to go on.
-/// The message becomes the step's error, with class `needs_attention`.
+/// The message becomes the step's error, with class [`ErrorClass::NeedsAttention`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attention {
     /// Which step run.

@@ -7,22 +7,38 @@ use crate::spec::diagnostic::did_you_mean;
 use crate::spec::{Code, Diagnostic, Diagnostics, Loaded, Seg};
 use crate::template::{Templates, references};
 
+/// Why a cron expression was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CronError {
+    /// Neither 5 fields nor 6.
+    #[error("expected 5 fields (or 6 with seconds), found {0}")]
+    FieldCount(usize),
+    /// The cron crate refused it. Its error is only text that repeats the expression with a
+    /// caret line; the last line, which says why, is all that is kept.
+    #[error("{reason}")]
+    Invalid {
+        /// The cron crate's reason.
+        reason: String,
+    },
+}
+
 /// Parses a 5-field crontab (`0 9 * * FRI`) or a 6-field one with seconds first.
 ///
 /// # Errors
-/// The cron crate's message, or a count of fields that is neither 5 nor 6.
-pub fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
+/// [`CronError`]: the cron crate's reason, or a count of fields that is neither 5 nor 6.
+pub fn parse_cron(expr: &str) -> Result<cron::Schedule, CronError> {
     let fields = expr.split_whitespace().count();
     let full = match fields {
         5 => format!("0 {expr}"),
         6 => expr.to_string(),
-        n => return Err(format!("expected 5 fields (or 6 with seconds), found {n}")),
+        n => return Err(CronError::FieldCount(n)),
     };
     cron::Schedule::from_str(&full).map_err(|e| {
-        // The cron crate repeats the expression with a caret line; its last line says why.
         let text = e.to_string();
         let reason = text.lines().map(str::trim).rfind(|l| !l.is_empty());
-        reason.unwrap_or("unparseable").to_string()
+        CronError::Invalid {
+            reason: reason.unwrap_or("unparseable").to_string(),
+        }
     })
 }
 

@@ -14,6 +14,7 @@ use super::wire::{
 };
 use crate::providers::fields::decimal;
 use crate::providers::output::{NormalizedState, Output, State, Unit};
+use crate::providers::shape::ShapeError;
 
 fn unknown(kind: &str, state: &str) -> NormalizedState {
     tracing::warn!(
@@ -65,11 +66,11 @@ pub(super) fn deposit_state(s: &DepositState) -> NormalizedState {
 }
 
 /// `answer[envelope]` as a DTO.
-fn object<T: DeserializeOwned>(answer: &Value, envelope: &str) -> Result<T, String> {
+fn object<T: DeserializeOwned>(answer: &Value, envelope: &'static str) -> Result<T, ShapeError> {
     let inner = answer
         .get(envelope)
-        .ok_or_else(|| format!("no `{envelope}` object"))?;
-    serde_json::from_value(inner.clone()).map_err(|e| format!("`{envelope}`: {e}"))
+        .ok_or(ShapeError::NoEnvelope { envelope })?;
+    serde_json::from_value(inner.clone()).map_err(ShapeError::enveloped(envelope))
 }
 
 /// An amount as template text, `null` when absent.
@@ -93,7 +94,7 @@ pub(super) struct TwoPhase {
 
 /// A `{"swap": {...}}` answer. The amount is the source amount; the target side is in
 /// `target_amount`/`target_asset`.
-pub(super) fn swap(answer: &Value) -> Result<TwoPhase, String> {
+pub(super) fn swap(answer: &Value) -> Result<TwoPhase, ShapeError> {
     let w: SwapWire = object(answer, "swap")?;
     let state = CommitState::parse(&w.state);
     let source_asset = w.source_asset_id.or(w.source_asset_issuer);
@@ -129,7 +130,7 @@ pub(super) fn swap(answer: &Value) -> Result<TwoPhase, String> {
 
 /// A `{"transfer": {...}}` answer. The amount is the gross amount debited, the fee the
 /// network fee; the beneficiary's net amount is `target_amount`.
-pub(super) fn transfer(answer: &Value) -> Result<TwoPhase, String> {
+pub(super) fn transfer(answer: &Value) -> Result<TwoPhase, ShapeError> {
     let w: TransferWire = object(answer, "transfer")?;
     let state = CommitState::parse(&w.state);
     let mut fields = Map::new();
@@ -160,9 +161,12 @@ pub(super) fn transfer(answer: &Value) -> Result<TwoPhase, String> {
 
 /// A checkout object (the `checkout` of `GET /checkout` or of a list). The amount is the
 /// settlement amount required, `amount_received` what was credited so far.
-pub(super) fn checkout_object(item: &Value, raw: Value) -> Result<(Output, CheckoutState), String> {
+pub(super) fn checkout_object(
+    item: &Value,
+    raw: Value,
+) -> Result<(Output, CheckoutState), ShapeError> {
     let w: CheckoutWire =
-        serde_json::from_value(item.clone()).map_err(|e| format!("`checkout`: {e}"))?;
+        serde_json::from_value(item.clone()).map_err(ShapeError::enveloped("checkout"))?;
     let state = CheckoutState::parse(&w.state);
     let mut fields = Map::new();
     fields.insert(
@@ -192,13 +196,15 @@ pub(super) fn checkout_object(item: &Value, raw: Value) -> Result<(Output, Check
 }
 
 /// A `{"checkout": {...}}` answer.
-pub(super) fn checkout(answer: &Value) -> Result<(Output, CheckoutState), String> {
-    let item = answer.get("checkout").ok_or("no `checkout` object")?;
+pub(super) fn checkout(answer: &Value) -> Result<(Output, CheckoutState), ShapeError> {
+    let item = answer.get("checkout").ok_or(ShapeError::NoEnvelope {
+        envelope: "checkout",
+    })?;
     checkout_object(item, answer.clone())
 }
 
 /// A `{"deposit": {...}}` answer. The amount is the net amount credited.
-pub(super) fn deposit(answer: &Value) -> Result<Output, String> {
+pub(super) fn deposit(answer: &Value) -> Result<Output, ShapeError> {
     let w: DepositWire = object(answer, "deposit")?;
     let state = DepositState::parse(&w.state);
     let mut fields = Map::new();
@@ -220,8 +226,11 @@ pub(super) fn deposit(answer: &Value) -> Result<Output, String> {
 
 /// A customer or beneficiary object (`{"customer": {...}}` or a list item). Such objects
 /// have no state: existing is success.
-pub(super) fn party(item: &Value, raw: Value) -> Result<Output, String> {
-    let id = item.get("id").and_then(Value::as_str).ok_or("no `id`")?;
+pub(super) fn party(item: &Value, raw: Value) -> Result<Output, ShapeError> {
+    let id = item
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or(ShapeError::NoId { object: None })?;
     let mut out = Output::new(State::implied(NormalizedState::Succeeded), raw);
     out.id = Some(id.to_string());
     if let Some(email) = item.get("email").and_then(Value::as_str) {

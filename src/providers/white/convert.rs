@@ -12,6 +12,7 @@ use crate::money;
 use crate::providers::error::ProviderError;
 use crate::providers::fields::With;
 use crate::providers::output::{NormalizedState, Output, State, Unit};
+use crate::providers::shape::ShapeError;
 
 /// `amount` of `currency` in minor units.
 ///
@@ -51,8 +52,9 @@ pub(super) fn charge_state(s: &ChargeState) -> NormalizedState {
 }
 
 /// A charge object (an answer, or an item of a list).
-pub(super) fn charge(item: &Value, raw: Value) -> Result<(Output, ChargeState), String> {
-    let w: ChargeWire = serde_json::from_value(item.clone()).map_err(|e| format!("charge: {e}"))?;
+pub(super) fn charge(item: &Value, raw: Value) -> Result<(Output, ChargeState), ShapeError> {
+    let w: ChargeWire =
+        serde_json::from_value(item.clone()).map_err(ShapeError::object("charge"))?;
     let currency = w.currency.to_ascii_uppercase();
     let state = ChargeState::parse(&w.state);
     let mut fields = Map::new();
@@ -86,9 +88,9 @@ pub(super) fn charge(item: &Value, raw: Value) -> Result<(Output, ChargeState), 
 }
 
 /// A refund answer. Its amount is shown in decimals when the step named the currency.
-pub(super) fn refund(answer: &Value, currency: Option<&str>) -> Result<Output, String> {
+pub(super) fn refund(answer: &Value, currency: Option<&str>) -> Result<Output, ShapeError> {
     let w: RefundWire =
-        serde_json::from_value(answer.clone()).map_err(|e| format!("refund: {e}"))?;
+        serde_json::from_value(answer.clone()).map_err(ShapeError::object("refund"))?;
     let mut out = Output::new(State::implied(NormalizedState::Succeeded), answer.clone());
     out.id = Some(w.id);
     if let Some(c) = currency {
@@ -109,11 +111,13 @@ pub(super) fn refund(answer: &Value, currency: Option<&str>) -> Result<Output, S
 }
 
 /// A customer object (no state: existing is success).
-pub(super) fn customer(item: &Value, raw: Value) -> Result<Output, String> {
+pub(super) fn customer(item: &Value, raw: Value) -> Result<Output, ShapeError> {
     let id = item
         .get("id")
         .and_then(Value::as_str)
-        .ok_or("customer: no `id`")?;
+        .ok_or(ShapeError::NoId {
+            object: Some("customer"),
+        })?;
     let mut out = Output::new(State::implied(NormalizedState::Succeeded), raw);
     out.id = Some(id.to_string());
     if let Some(email) = item.get("email").and_then(Value::as_str) {

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use super::wire::{TransactionStatus, TransactionWire};
 use crate::providers::fields::decimal;
 use crate::providers::output::{NormalizedState, Output, State, Unit};
+use crate::providers::shape::ShapeError;
 
 /// A transaction status's meaning.
 pub(super) fn transaction_state(s: &TransactionStatus) -> NormalizedState {
@@ -30,10 +31,10 @@ pub(super) fn text(v: Option<&Value>) -> Value {
 /// A transaction answer (`{"transaction": {...}}`, or the object itself). For a conversion
 /// the amount is what leaves the source balance; `target_amount` what arrives (zero until
 /// the conversion completes).
-pub(super) fn transaction(answer: &Value) -> Result<Output, String> {
+pub(super) fn transaction(answer: &Value) -> Result<Output, ShapeError> {
     let item = answer.get("transaction").unwrap_or(answer);
     let w: TransactionWire =
-        serde_json::from_value(item.clone()).map_err(|e| format!("transaction: {e}"))?;
+        serde_json::from_value(item.clone()).map_err(ShapeError::object("transaction"))?;
     let status = TransactionStatus::parse(&w.status);
     let mut fields = Map::new();
     fields.insert("target_amount".into(), text(w.value_to.as_ref()));

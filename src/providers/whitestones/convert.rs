@@ -13,6 +13,7 @@ use crate::providers::error::ProviderError;
 use crate::providers::fields::With;
 use crate::providers::output::{NormalizedState, Output, State, Unit};
 use crate::providers::preview::MASKED;
+use crate::providers::shape::ShapeError;
 
 /// `amount` of `currency` in minor units.
 ///
@@ -77,9 +78,9 @@ fn masked(mut raw: Value) -> Value {
 }
 
 /// A payment intent object.
-pub(super) fn intent(item: &Value) -> Result<(Output, IntentStatus), String> {
+pub(super) fn intent(item: &Value) -> Result<(Output, IntentStatus), ShapeError> {
     let w: IntentWire =
-        serde_json::from_value(item.clone()).map_err(|e| format!("payment intent: {e}"))?;
+        serde_json::from_value(item.clone()).map_err(ShapeError::object("payment intent"))?;
     let currency = w.currency.to_ascii_uppercase();
     let status = IntentStatus::parse(&w.status);
     let mut fields = Map::new();
@@ -102,8 +103,9 @@ pub(super) fn intent(item: &Value) -> Result<(Output, IntentStatus), String> {
 }
 
 /// A payout object; its `fee` is in the payout's currency.
-pub(super) fn payout(item: &Value) -> Result<(Output, PayoutStatus), String> {
-    let w: PayoutWire = serde_json::from_value(item.clone()).map_err(|e| format!("payout: {e}"))?;
+pub(super) fn payout(item: &Value) -> Result<(Output, PayoutStatus), ShapeError> {
+    let w: PayoutWire =
+        serde_json::from_value(item.clone()).map_err(ShapeError::object("payout"))?;
     let currency = w.currency.to_ascii_uppercase();
     let status = PayoutStatus::parse(&w.status);
     let mut fields = Map::new();

@@ -14,6 +14,7 @@ use super::Env;
 use super::fixtures::{commit, dispatch, lease_for_a_day, new_run, shared_run};
 use crate::ids::{RunId, StepId};
 use crate::store::claim::{ClaimRole, ClaimSummary, ItemClaim, SharedStep};
+use crate::store::class::ErrorClass;
 use crate::store::clock::Clock;
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
@@ -256,7 +257,7 @@ pub(super) async fn claims_fence_every_write_to_a_shared_item(env: &Env) {
     commit(store, &w2, vec![checkpoint]).await.unwrap();
     let retry = RetryLater {
         key: key("e2"),
-        error: StepError::new("retryable", "HTTP 503"),
+        error: StepError::new(ErrorClass::Retryable, "HTTP 503"),
         next_attempt_at: clock.now() + TimeDelta::seconds(5),
         attempt: None,
     };
@@ -268,7 +269,7 @@ pub(super) async fn claims_fence_every_write_to_a_shared_item(env: &Env) {
     commit(store, &w2, vec![attention]).await.unwrap();
     let failed = StepResult {
         key: key("e3"),
-        outcome: Outcome::Failed(StepError::new("rejected", "closed account")),
+        outcome: Outcome::Failed(StepError::new(ErrorClass::Rejected, "closed account")),
         attempt: None,
     };
     commit(store, &w2, vec![failed, succeeded("e4")])

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::digest::request_digest;
 use crate::ids::{ItemKey, RunId, StepId};
-use crate::store::attempt::NewAttempt;
+use crate::store::attempt::{AttemptOperation, AttemptOutcome, NewAttempt};
 use crate::store::batch::WriteBatch;
 use crate::store::error::StoreError;
 use crate::store::keys::idempotency_key;
@@ -58,11 +58,11 @@ pub(crate) fn dispatch(item: &str, amount: &str) -> Dispatch {
 }
 
 /// A first provider call for item `item` of step `pay` of `run_a`.
-pub(crate) fn attempt(item: &str, outcome: &str) -> NewAttempt {
+pub(crate) fn attempt(item: &str, outcome: AttemptOutcome) -> NewAttempt {
     NewAttempt {
         key: StepKey::item("run_a", "pay", item),
         attempt_no: 1,
-        operation: "execute".into(),
+        operation: AttemptOperation::Execute,
         idempotency_key: idempotency_key(
             &RunId::from("run_a"),
             &StepId::from("pay"),
@@ -71,7 +71,7 @@ pub(crate) fn attempt(item: &str, outcome: &str) -> NewAttempt {
         request_digest: Some(request_digest(&transfer("10.00", item))),
         started_at: t0(),
         finished_at: Some(t0() + TimeDelta::milliseconds(120)),
-        outcome: outcome.into(),
+        outcome,
         error: None,
         http_status: Some(200),
     }

@@ -7,6 +7,7 @@ use serde_json::json;
 use super::Env;
 use super::fixtures::{commit, lease_for_a_day, new_run, t0};
 use crate::ids::{ItemKey, RunId, StepId};
+use crate::store::class::ErrorClass;
 use crate::store::error::StoreError;
 use crate::store::operator::{ActionKind, OperatorAction};
 use crate::store::run::{Lease, RunStatus};
@@ -192,7 +193,7 @@ pub(super) async fn resolving_items_in_doubt(env: &Env) {
         &lease,
         vec![StepResult {
             key: StepKey::item("run_a", "pay", "e2"),
-            outcome: Outcome::Failed(StepError::new("rejected", "closed account")),
+            outcome: Outcome::Failed(StepError::new(ErrorClass::Rejected, "closed account")),
             attempt: None,
         }],
     )
@@ -232,7 +233,7 @@ pub(super) async fn cancel_keeps_steps_in_doubt_and_retry_redrives_failures(env:
         &lease,
         vec![StepResult {
             key: StepKey::item("run_a", "pay", "e1"),
-            outcome: Outcome::Failed(StepError::new("rejected", "bad iban")),
+            outcome: Outcome::Failed(StepError::new(ErrorClass::Rejected, "bad iban")),
             attempt: None,
         }],
     )

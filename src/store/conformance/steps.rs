@@ -12,7 +12,9 @@ use super::Env;
 use super::fixtures::{attempt, commit, dispatch, leased_run, new_run, t0, transfer};
 use crate::digest::request_digest;
 use crate::ids::{ItemKey, RunId, StepId};
+use crate::store::attempt::AttemptOutcome;
 use crate::store::batch::WriteBatch;
+use crate::store::class::ErrorClass;
 use crate::store::error::StoreError;
 use crate::store::keys::idempotency_key;
 use crate::store::step::{
@@ -59,14 +61,21 @@ pub(super) async fn group_commit_dispatch_then_results(env: &Env) {
         .map(|(i, item)| StepResult {
             key: StepKey::item("run_a", "pay", item),
             outcome: if i % 10 == 9 {
-                Outcome::Failed(StepError::new("rejected", "insufficient funds"))
+                Outcome::Failed(StepError::new(ErrorClass::Rejected, "insufficient funds"))
             } else {
                 Outcome::Succeeded {
                     output: json!({"id": format!("tr_{i}"), "amount": "10.00"}),
                     provider_ref: Some(format!("tr_{i}")),
                 }
             },
-            attempt: Some(attempt(item, if i % 10 == 9 { "rejected" } else { "ok" })),
+            attempt: Some(attempt(
+                item,
+                if i % 10 == 9 {
+                    AttemptOutcome::Rejected
+                } else {
+                    AttemptOutcome::Ok
+                },
+            )),
         })
         .collect();
     commit(store, &lease, results.clone()).await.unwrap();
@@ -87,11 +96,11 @@ pub(super) async fn group_commit_dispatch_then_results(env: &Env) {
     assert_eq!(steps[9].state, StepState::Failed);
     assert_eq!(
         steps[9].error,
-        Some(StepError::new("rejected", "insufficient funds"))
+        Some(StepError::new(ErrorClass::Rejected, "insufficient funds"))
     );
     let attempts = store.load_attempts(&RunId::from("run_a")).await.unwrap();
     assert_eq!(attempts.len(), 100);
-    assert_eq!(attempts[0].attempt, attempt("e000", "ok"));
+    assert_eq!(attempts[0].attempt, attempt("e000", AttemptOutcome::Ok));
     let counts = store.count_steps(&RunId::from("run_a")).await.unwrap();
     assert_eq!(
         counts,
@@ -126,7 +135,7 @@ pub(super) async fn group_commit_dispatch_then_results(env: &Env) {
         },
         StepResult {
             key: StepKey::item("run_a", "pay", "e000"),
-            outcome: Outcome::Failed(StepError::new("rejected", "late")),
+            outcome: Outcome::Failed(StepError::new(ErrorClass::Rejected, "late")),
             attempt: None,
         },
     ];
@@ -310,7 +319,7 @@ pub(super) async fn two_phase_checkpoints_retries_and_attention(env: &Env) {
     let later = t0() + TimeDelta::seconds(2);
     let retries = [e2.clone(), e1.clone()].map(|key| RetryLater {
         key,
-        error: StepError::new("retryable", "HTTP 503"),
+        error: StepError::new(ErrorClass::Retryable, "HTTP 503"),
         next_attempt_at: later,
         attempt: None,
     });
@@ -320,7 +329,10 @@ pub(super) async fn two_phase_checkpoints_retries_and_attention(env: &Env) {
         (step.state, step.next_attempt_at),
         (StepState::Pending, Some(later))
     );
-    assert_eq!(step.error, Some(StepError::new("retryable", "HTTP 503")));
+    assert_eq!(
+        step.error,
+        Some(StepError::new(ErrorClass::Retryable, "HTTP 503"))
+    );
     assert_eq!(
         store.load_step(&e1).await.unwrap().state,
         StepState::InFlight
@@ -340,8 +352,11 @@ pub(super) async fn two_phase_checkpoints_retries_and_attention(env: &Env) {
     let step = store.load_step(&e3).await.unwrap();
     assert_eq!(step.state, StepState::NeedsAttention);
     assert_eq!(
-        step.error.unwrap().message,
-        "check transfer for sl_… at whalestack"
+        step.error.unwrap(),
+        StepError::new(
+            ErrorClass::NeedsAttention,
+            "check transfer for sl_… at whalestack"
+        )
     );
     let doubt = store
         .steps_in_state(
@@ -359,7 +374,7 @@ pub(super) async fn two_phase_checkpoints_retries_and_attention(env: &Env) {
             .is_empty()
     );
 
-    let attempt = attempt("e1", "absent");
+    let attempt = attempt("e1", AttemptOutcome::Found);
     store
         .record_attempts(std::slice::from_ref(&attempt))
         .await
@@ -488,7 +503,7 @@ pub(super) async fn two_handles_finishing_one_step_cannot_both_succeed(env: &Env
                         output: json!({"by": who}),
                         provider_ref: Some(format!("tr_{item}")),
                     },
-                    attempt: Some(attempt(&item, "ok")),
+                    attempt: Some(attempt(&item, AttemptOutcome::Ok)),
                 };
                 match commit(&*store, &lease, vec![result]).await {
                     Ok(()) => won.push(item),
@@ -597,13 +612,13 @@ fn every_kind() -> WriteBatch {
                 output: json!({"id": "tr_d2"}),
                 provider_ref: Some("tr_d2".into()),
             },
-            attempt: Some(attempt("d2", "ok")),
+            attempt: Some(attempt("d2", AttemptOutcome::Ok)),
         }],
         retries: vec![RetryLater {
             key: key("d3"),
-            error: StepError::new("retryable", "HTTP 503"),
+            error: StepError::new(ErrorClass::Retryable, "HTTP 503"),
             next_attempt_at: t0() + TimeDelta::seconds(2),
-            attempt: Some(attempt("d3", "retryable")),
+            attempt: Some(attempt("d3", AttemptOutcome::Retryable)),
         }],
         skips: vec![Skip {
             key: key("s1"),
@@ -720,7 +735,7 @@ pub(super) async fn a_batch_with_one_refused_write_writes_nothing(env: &Env) {
 
     // An attempt of a step that does not exist.
     let mut batch = every_kind();
-    batch.results[0].attempt = Some(attempt("e404", "ok"));
+    batch.results[0].attempt = Some(attempt("e404", AttemptOutcome::Ok));
     let error = commit(store, &lease, batch).await.unwrap_err();
     assert!(
         matches!(&error, StoreError::StepNotFound { key } if key.item_key == "e404"),
@@ -816,7 +831,7 @@ pub(super) async fn a_failed_write_whose_object_is_known_is_redriven_behind_a_lo
     };
     let failed = |key: &StepKey| StepResult {
         key: key.clone(),
-        outcome: Outcome::Failed(StepError::new("rejected", "HTTP 400")),
+        outcome: Outcome::Failed(StepError::new(ErrorClass::Rejected, "HTTP 400")),
         attempt: None,
     };
     commit(store, &lease, vec![checkpoint]).await.unwrap();
@@ -836,10 +851,7 @@ pub(super) async fn a_failed_write_whose_object_is_known_is_redriven_behind_a_lo
         store.load_step(&e2).await.unwrap(),
     );
     assert_eq!(one.state, StepState::Dispatching);
-    assert_eq!(
-        one.error.map(|e| e.class),
-        Some(crate::store::REDRIVE_RETRY.to_owned())
-    );
+    assert_eq!(one.error.map(|e| e.class), Some(ErrorClass::OperatorRetry));
     assert_eq!(one.provider_ref.as_deref(), Some("tr_1"));
     assert_eq!((two.state, two.error), (StepState::Pending, None));
 

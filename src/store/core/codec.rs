@@ -1,6 +1,7 @@
 //! How values are written to and read back from columns on both backends: JSON as text
-//! (numbers keep their exact text), enums by name, times through the dialect's `get_ts`, and
-//! rows decoded into the store's records; and how database errors are named.
+//! (numbers keep their exact text), enums by name (an unknown name is corrupt, except an error
+//! class, whose set is open), times through the dialect's `get_ts`, and rows decoded into the
+//! store's records; and how database errors are named.
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde_json::Value;
@@ -9,6 +10,7 @@ use sqlx::Row;
 use super::dialect::{DbRow, Store, get_opt_ts, get_ts};
 use crate::ids::{ItemKey, RunId, StepId};
 use crate::store::attempt::{AttemptRecord, NewAttempt};
+use crate::store::class::ErrorClass;
 use crate::store::error::StoreError;
 use crate::store::event::{EventRecord, NewEvent};
 use crate::store::run::{Lease, LeaseScope, RunRecord, RunStatus};
@@ -88,6 +90,23 @@ pub(super) fn parse_step_state(text: &str) -> Result<StepState, StoreError> {
     })
 }
 
+/// A run's `status` column, [`StoreError::Corrupt`] unless it is a [`RunStatus`].
+pub(super) fn parse_run_status(text: &str) -> Result<RunStatus, StoreError> {
+    text.parse().map_err(|_| StoreError::Corrupt {
+        column: "status",
+        value: text.to_owned(),
+    })
+}
+
+/// A column holding a closed set of names (`T`'s `as_str`).
+fn get_named<T: std::str::FromStr>(row: &DbRow, column: &'static str) -> Result<T, StoreError> {
+    let text: String = row.try_get(column)?;
+    text.parse().map_err(|_| StoreError::Corrupt {
+        column,
+        value: text,
+    })
+}
+
 fn get_error(
     row: &DbRow,
     class_column: &'static str,
@@ -95,9 +114,12 @@ fn get_error(
 ) -> Result<Option<StepError>, StoreError> {
     let class: Option<String> = row.try_get(class_column)?;
     let message: Option<String> = row.try_get(message_column)?;
-    Ok(class.map(|class| StepError {
-        class,
-        message: message.unwrap_or_default(),
+    Ok(class.map(|class| {
+        let Ok(class) = class.parse::<ErrorClass>();
+        StepError {
+            class,
+            message: message.unwrap_or_default(),
+        }
     }))
 }
 
@@ -142,12 +164,7 @@ pub(super) use listed_run_columns;
 pub(super) fn run_from_row(row: &DbRow) -> Result<RunRecord, StoreError> {
     let id: RunId = row.try_get("id")?;
     let status: String = row.try_get("status")?;
-    let status = status
-        .parse::<RunStatus>()
-        .map_err(|_| StoreError::Corrupt {
-            column: "status",
-            value: status,
-        })?;
+    let status = parse_run_status(&status)?;
     let lease = match (
         row.try_get::<Option<String>, _>("lease_owner")?,
         get_opt_ts(row, "lease_expires_at")?,
@@ -243,12 +260,12 @@ pub(super) fn attempt_from_row(row: &DbRow) -> Result<AttemptRecord, StoreError>
                 item_key: row.try_get("item_key")?,
             },
             attempt_no: get_u32(row, "attempt_no")?,
-            operation: row.try_get("operation")?,
+            operation: get_named(row, "operation")?,
             idempotency_key: row.try_get("idempotency_key")?,
             request_digest: row.try_get("request_digest")?,
             started_at: get_ts(row, "started_at")?,
             finished_at: get_opt_ts(row, "finished_at")?,
-            outcome: row.try_get("outcome")?,
+            outcome: get_named(row, "outcome")?,
             error: get_error(row, "error_class", "error_message")?,
             http_status,
         },

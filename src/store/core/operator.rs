@@ -9,13 +9,14 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::Row;
 
-use super::codec::{get_count, json_text, ts_text};
+use super::codec::{get_count, json_text, parse_run_status, ts_text};
 use super::dialect::{Conn, Store, Ts, get_ts, notify, sql, ts};
 use super::transitions::{refusal, reset_failed};
 use crate::ids::{ItemKey, RunId};
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
 use crate::store::operator::{ActionKind, OperatorAction, OperatorRecord, RESOLVE_RETRY};
+use crate::store::run::RunStatus;
 use crate::store::step::StepKey;
 use crate::store::traits::OperatorStore;
 use crate::store::transition::{Transition, guarded};
@@ -41,9 +42,10 @@ impl Store {
                 run_id: action.run_id.clone(),
             })?
             .try_get("status")?;
+        let status = parse_run_status(&status)?;
 
         let changed = match &action.kind {
-            ActionKind::Cancel => cancel(&mut tx, action, &status, now).await?,
+            ActionKind::Cancel => cancel(&mut tx, action, status, now).await?,
             ActionKind::Retry => {
                 reset_failed(
                     &mut tx,
@@ -144,24 +146,13 @@ impl Store {
         rows.iter()
             .map(|row| {
                 let name: String = row.try_get("action")?;
-                let kind = match name.as_str() {
-                    "approve" => ActionKind::Approve,
-                    "resolve_succeeded" => ActionKind::ResolveSucceeded {
-                        provider_ref: row
-                            .try_get::<Option<String>, _>("provider_ref")?
-                            .unwrap_or_default(),
-                    },
-                    "resolve_retry" => ActionKind::ResolveRetry,
-                    "resolve_skip" => ActionKind::ResolveSkip,
-                    "cancel" => ActionKind::Cancel,
-                    "retry" => ActionKind::Retry,
-                    _ => {
-                        return Err(StoreError::Corrupt {
-                            column: "action",
-                            value: name,
-                        });
+                let provider_ref = row.try_get("provider_ref")?;
+                let kind = ActionKind::from_stored(&name, provider_ref).map_err(|_| {
+                    StoreError::Corrupt {
+                        column: "action",
+                        value: name,
                     }
-                };
+                })?;
                 let at: DateTime<Utc> = get_ts(row, "at")?;
                 Ok(OperatorRecord {
                     id: row.try_get("id")?,
@@ -307,10 +298,11 @@ async fn settled_count(
 async fn cancel(
     conn: &mut Conn,
     action: &OperatorAction,
-    status: &str,
+    status: RunStatus,
     now: &Ts,
 ) -> Result<u64, StoreError> {
-    if matches!(status, "succeeded" | "cancelled") {
+    // Not `is_finished`: a failed run can still be cancelled.
+    if matches!(status, RunStatus::Succeeded | RunStatus::Cancelled) {
         return Err(StoreError::InvalidAction {
             run_id: action.run_id.clone(),
             action: action.kind.as_str(),

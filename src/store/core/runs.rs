@@ -12,7 +12,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row};
 
-use super::codec::{is_unique_violation, json_text, listed_run_columns, run_columns, run_from_row};
+use super::codec::{
+    is_unique_violation, json_text, listed_run_columns, parse_run_status, run_columns, run_from_row,
+};
 use super::dialect::{
     Conn, Db, INPUTS_IN_RUN_ROW, Store, get_opt_ts, insert_step_rows, notify, opt_ts, sql, ts,
 };
@@ -373,7 +375,10 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = released
-            && matches!(row.try_get::<&str, _>("status")?, "pending" | "running")
+            && matches!(
+                parse_run_status(row.try_get("status")?)?,
+                RunStatus::Pending | RunStatus::Running
+            )
         {
             let free = StoreNotice::RunFree {
                 run_id: lease.run_id.clone(),

@@ -129,12 +129,12 @@ pub(super) async fn insert_attempt(
     .bind(&attempt.key.step_id)
     .bind(&attempt.key.item_key)
     .bind(i64::from(attempt.attempt_no))
-    .bind(&attempt.operation)
+    .bind(attempt.operation.as_str())
     .bind(&attempt.idempotency_key)
     .bind(&attempt.request_digest)
     .bind(ts(attempt.started_at))
     .bind(opt_ts(attempt.finished_at))
-    .bind(&attempt.outcome)
+    .bind(attempt.outcome.as_str())
     .bind(attempt.error.as_ref().map(|e| e.class.as_str()))
     .bind(attempt.error.as_ref().map(|e| e.message.as_str()))
     .bind(attempt.http_status.map(i64::from))
@@ -363,7 +363,9 @@ async fn result_rows(
                         claimed!(7, 3, 8)
                     )
                 );
-                let query = sqlx::query(sql).bind(&error.class).bind(&error.message);
+                let query = sqlx::query(sql)
+                    .bind(error.class.as_str())
+                    .bind(&error.message);
                 (query.bind(now), Transition::Fail)
             }
         };
@@ -393,7 +395,7 @@ async fn retry_rows(
             )
         );
         let query = sqlx::query(sql)
-            .bind(&item.error.class)
+            .bind(item.error.class.as_str())
             .bind(&item.error.message)
             .bind(ts(item.next_attempt_at))
             .bind(now);

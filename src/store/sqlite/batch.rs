@@ -194,7 +194,7 @@ fn push_results(
             row.push_bind(&r.key.run_id)
                 .push_bind(&r.key.step_id)
                 .push_bind(&r.key.item_key)
-                .push_bind(&error.class)
+                .push_bind(error.class.as_str())
                 .push_bind(&error.message);
         });
         q.push(
@@ -218,12 +218,12 @@ fn push_results(
                 .push_bind(&a.key.step_id)
                 .push_bind(&a.key.item_key)
                 .push_bind(i64::from(a.attempt_no))
-                .push_bind(&a.operation)
+                .push_bind(a.operation.as_str())
                 .push_bind(&a.idempotency_key)
                 .push_bind(&a.request_digest)
                 .push_bind(ts(a.started_at))
                 .push_bind(opt_ts(a.finished_at))
-                .push_bind(&a.outcome)
+                .push_bind(a.outcome.as_str())
                 .push_bind(a.error.as_ref().map(|e| e.class.as_str()))
                 .push_bind(a.error.as_ref().map(|e| e.message.as_str()))
                 .push_bind(a.http_status.map(i64::from));
@@ -270,6 +270,8 @@ mod tests {
     use super::super::transitions::apply_rows;
     use super::*;
     use crate::ids::RunId;
+    use crate::store::attempt::AttemptOutcome;
+    use crate::store::class::ErrorClass;
     use crate::store::sqlite::testing::{attempt, dispatch, leased_run, store_in};
     use crate::store::step::{Skip, StepError, StepKey, StepState};
     use crate::store::traits::StepStore;
@@ -331,14 +333,14 @@ mod tests {
                 .map(|(i, k)| StepResult {
                     key: pay(k),
                     outcome: if i == 1 {
-                        Outcome::Failed(StepError::new("rejected", "insufficient funds"))
+                        Outcome::Failed(StepError::new(ErrorClass::Rejected, "insufficient funds"))
                     } else {
                         Outcome::Succeeded {
                             output: json!({"id": format!("tr_{k}"), "amount": "10.00"}),
                             provider_ref: (i % 2 == 0).then(|| format!("ref_{k}")),
                         }
                     },
-                    attempt: (i != 2).then(|| attempt(k, "ok")),
+                    attempt: (i != 2).then(|| attempt(k, AttemptOutcome::Ok)),
                 })
                 .collect(),
             skips: vec![Skip {

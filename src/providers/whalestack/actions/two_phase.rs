@@ -19,6 +19,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::providers::fields::With;
+use crate::providers::shape::ShapeError;
 use crate::providers::whalestack::client::Client;
 use crate::providers::whalestack::convert::{self, TwoPhase};
 use crate::providers::whalestack::wire::CommitState;
@@ -31,7 +32,7 @@ pub(in crate::providers::whalestack) struct Kind {
     pub(in crate::providers::whalestack) object: &'static str,
     commit_op: &'static str,
     id_field: &'static str,
-    convert: fn(&Value) -> Result<TwoPhase, String>,
+    convert: fn(&Value) -> Result<TwoPhase, ShapeError>,
 }
 
 /// Swaps.
