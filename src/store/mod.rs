@@ -5,7 +5,8 @@
 //! follow). Two backends implement them with the same behaviour: [`sqlite`] on one SQLite
 //! file (the embedded default), and [`postgres`] on a database many processes share.
 //! [`open_store`] picks one from a `--db` value. The pure helpers in [`keys`] derive the
-//! idempotency keys, request digests and run ids the protocol depends on. This module owns
+//! idempotency keys and run ids the protocol depends on ([`crate::digest`] the request
+//! digests). This module owns
 //! persistence only: when to dispatch, retry or reconcile is the engine's business.
 //!
 //! Every store operation is written once, in `core/` (runs, steps and their guarded

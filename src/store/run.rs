@@ -166,6 +166,18 @@ pub struct Lease {
     pub scope: LeaseScope,
 }
 
+impl Lease {
+    /// A lease on the whole run (not only on claimed items).
+    pub fn of_run(run_id: RunId, owner: impl Into<String>, expires_at: DateTime<Utc>) -> Self {
+        Self {
+            run_id,
+            owner: owner.into(),
+            expires_at,
+            scope: LeaseScope::Run,
+        }
+    }
+}
+
 /// What a [`Lease`] lets its owner write.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum LeaseScope {

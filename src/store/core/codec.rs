@@ -13,7 +13,7 @@ use crate::store::attempt::{AttemptRecord, NewAttempt};
 use crate::store::class::ErrorClass;
 use crate::store::error::StoreError;
 use crate::store::event::{EventRecord, NewEvent};
-use crate::store::run::{Lease, LeaseScope, RunRecord, RunStatus};
+use crate::store::run::{Lease, RunRecord, RunStatus};
 use crate::store::step::{StepError, StepKey, StepRecord, StepState};
 
 /// Times are truncated to microseconds, the precision both backends store, so a value handed
@@ -169,12 +169,7 @@ pub(super) fn run_from_row(row: &DbRow) -> Result<RunRecord, StoreError> {
         row.try_get::<Option<String>, _>("lease_owner")?,
         get_opt_ts(row, "lease_expires_at")?,
     ) {
-        (Some(owner), Some(expires_at)) => Some(Lease {
-            run_id: id.clone(),
-            owner,
-            expires_at,
-            scope: LeaseScope::Run,
-        }),
+        (Some(owner), Some(expires_at)) => Some(Lease::of_run(id.clone(), owner, expires_at)),
         _ => None,
     };
     Ok(RunRecord {

@@ -22,7 +22,7 @@ use crate::ids::RunId;
 use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
-use crate::store::run::{Claim, Lease, LeaseScope, NewRun, RunFilter, RunRecord, RunStatus};
+use crate::store::run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
 use crate::store::step::{NewStep, StepKey};
 use crate::store::traits::RunStore;
 
@@ -211,12 +211,7 @@ impl Store {
         .execute(self.writer())
         .await?;
         if result.rows_affected() == 1 {
-            return Ok(Lease {
-                run_id: run_id.to_owned(),
-                owner: owner.to_owned(),
-                expires_at,
-                scope: LeaseScope::Run,
-            });
+            return Ok(Lease::of_run(run_id.to_owned(), owner, expires_at));
         }
         match self.current_holder(run_id).await? {
             Some((holder, expires_at)) => Err(StoreError::Leased {
@@ -250,12 +245,7 @@ impl Store {
         .execute(self.writer())
         .await?;
         if result.rows_affected() == 1 {
-            return Ok(Lease {
-                run_id: run_id.to_owned(),
-                owner: owner.to_owned(),
-                expires_at,
-                scope: LeaseScope::Run,
-            });
+            return Ok(Lease::of_run(run_id.to_owned(), owner, expires_at));
         }
         let holder = self.current_holder(run_id).await?;
         Err(lease_lost(run_id, owner, holder))
@@ -328,15 +318,8 @@ impl Store {
         // row another worker is claiming right now is skipped rather than waited for, and one
         // it claimed meanwhile fails the re-check and is passed over.
         let row = update.build().fetch_optional(self.writer()).await?;
-        row.map(|row| {
-            Ok(Lease {
-                run_id: row.try_get("id")?,
-                owner: owner.to_owned(),
-                expires_at,
-                scope: LeaseScope::Run,
-            })
-        })
-        .transpose()
+        row.map(|row| Ok(Lease::of_run(row.try_get("id")?, owner, expires_at)))
+            .transpose()
     }
 
     async fn renew_lease_inner(&self, lease: &Lease, ttl: Duration) -> Result<Lease, StoreError> {
