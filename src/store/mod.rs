@@ -11,9 +11,9 @@
 //!
 //! Every store operation is written once, in `core/` (runs, steps and their guarded
 //! transitions, claims, events, operator actions, schedules, workers, row decoding), and
-//! compiled twice: `sqlite` and `postgres` each include those files as their own modules
-//! (`#[path = "../core/…"]`) over a small `dialect` module that supplies the connection and row
-//! types, time encoding, row locks, notices, bulk step inserts and the few SQL fragments that
+//! compiled twice: `sqlite` and `postgres` each include it as their own module `ops`
+//! (`#[path = "../core/mod.rs"]`) over a small `dialect` module that supplies the connection
+//! and row types, time encoding, row locks, notices, bulk step inserts and the few SQL fragments that
 //! differ. We chose this over generics on `sqlx::Database` because the statements then stay
 //! plain monomorphic code with no trait bounds on every bind and decode, and each backend
 //! still reads as one concrete store. The state changes a step may make, from which every SQL

@@ -18,26 +18,26 @@ use crate::store::step::{StepError, StepKey, StepRecord, StepState};
 
 /// Times are truncated to microseconds, the precision both backends store, so a value handed
 /// back to the caller equals the one read later.
-pub(super) fn truncate(time: DateTime<Utc>) -> DateTime<Utc> {
+pub(in crate::store) fn truncate(time: DateTime<Utc>) -> DateTime<Utc> {
     time.trunc_subsecs(6)
 }
 
 /// `2025-01-31T09:00:00.000000Z`: fixed width, so comparing the text compares the instants.
 /// SQLite stores times so; both backends write them so inside JSON (an approval's
 /// `approved_at`).
-pub(super) fn ts_text(time: DateTime<Utc>) -> String {
+pub(in crate::store) fn ts_text(time: DateTime<Utc>) -> String {
     time.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 impl Store {
     /// "Now", from the store's clock, at the precision times are stored with.
-    pub(super) fn now(&self) -> DateTime<Utc> {
+    pub(in crate::store) fn now(&self) -> DateTime<Utc> {
         truncate(self.clock.now())
     }
 
     /// The result of a store call, a read-only refusal named as such: what every trait
     /// method returns.
-    pub(super) async fn classified<T>(
+    pub(in crate::store) async fn classified<T>(
         &self,
         call: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
@@ -46,24 +46,27 @@ impl Store {
 }
 
 /// Whether the error is a UNIQUE or PRIMARY KEY violation.
-pub(super) fn is_unique_violation(error: &sqlx::Error) -> bool {
+pub(in crate::store) fn is_unique_violation(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
         .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::UniqueViolation)
 }
 
 /// Whether the error is a FOREIGN KEY violation.
-pub(super) fn is_foreign_key_violation(error: &sqlx::Error) -> bool {
+pub(in crate::store) fn is_foreign_key_violation(error: &sqlx::Error) -> bool {
     error
         .as_database_error()
         .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::ForeignKeyViolation)
 }
 
-pub(super) fn json_text(column: &'static str, value: &Value) -> Result<String, StoreError> {
+pub(in crate::store) fn json_text(
+    column: &'static str,
+    value: &Value,
+) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|source| StoreError::Json { column, source })
 }
 
-pub(super) fn opt_json_text(
+pub(in crate::store) fn opt_json_text(
     column: &'static str,
     value: Option<&Value>,
 ) -> Result<Option<String>, StoreError> {
@@ -83,7 +86,7 @@ fn get_opt_json(row: &DbRow, column: &'static str) -> Result<Option<Value>, Stor
         .transpose()
 }
 
-pub(super) fn parse_step_state(text: &str) -> Result<StepState, StoreError> {
+pub(in crate::store) fn parse_step_state(text: &str) -> Result<StepState, StoreError> {
     text.parse().map_err(|_| StoreError::Corrupt {
         column: "state",
         value: text.to_owned(),
@@ -91,7 +94,7 @@ pub(super) fn parse_step_state(text: &str) -> Result<StepState, StoreError> {
 }
 
 /// A run's `status` column, [`StoreError::Corrupt`] unless it is a [`RunStatus`].
-pub(super) fn parse_run_status(text: &str) -> Result<RunStatus, StoreError> {
+pub(in crate::store) fn parse_run_status(text: &str) -> Result<RunStatus, StoreError> {
     text.parse().map_err(|_| StoreError::Corrupt {
         column: "status",
         value: text.to_owned(),
@@ -124,7 +127,7 @@ fn get_error(
 }
 
 /// A non-negative count column.
-pub(super) fn get_count(row: &DbRow, column: &'static str) -> Result<u64, StoreError> {
+pub(in crate::store) fn get_count(row: &DbRow, column: &'static str) -> Result<u64, StoreError> {
     let value: i64 = row.try_get(column)?;
     u64::try_from(value).map_err(|_| StoreError::Corrupt {
         column,
@@ -148,7 +151,7 @@ macro_rules! run_columns {
     lease_owner, lease_expires_at, scheduled_for, error"
     };
 }
-pub(super) use run_columns;
+pub(in crate::store) use run_columns;
 
 /// [`run_columns`] without the inputs (read as JSON `null`): lists of runs never need them, and
 /// a run's inputs can be megabytes.
@@ -159,9 +162,9 @@ macro_rules! listed_run_columns {
     lease_owner, lease_expires_at, scheduled_for, error"
     };
 }
-pub(super) use listed_run_columns;
+pub(in crate::store) use listed_run_columns;
 
-pub(super) fn run_from_row(row: &DbRow) -> Result<RunRecord, StoreError> {
+pub(in crate::store) fn run_from_row(row: &DbRow) -> Result<RunRecord, StoreError> {
     let id: RunId = row.try_get("id")?;
     let status: String = row.try_get("status")?;
     let status = parse_run_status(&status)?;
@@ -198,9 +201,9 @@ macro_rules! step_columns {
     error_message, skip_reason, attempts, next_attempt_at, deadline_at, event_id, updated_at"
     };
 }
-pub(super) use step_columns;
+pub(in crate::store) use step_columns;
 
-pub(super) fn step_from_row(row: &DbRow) -> Result<StepRecord, StoreError> {
+pub(in crate::store) fn step_from_row(row: &DbRow) -> Result<StepRecord, StoreError> {
     let state: String = row.try_get("state")?;
     Ok(StepRecord {
         key: StepKey {
@@ -234,9 +237,9 @@ macro_rules! attempt_columns {
     error_message, http_status"
     };
 }
-pub(super) use attempt_columns;
+pub(in crate::store) use attempt_columns;
 
-pub(super) fn attempt_from_row(row: &DbRow) -> Result<AttemptRecord, StoreError> {
+pub(in crate::store) fn attempt_from_row(row: &DbRow) -> Result<AttemptRecord, StoreError> {
     let http_status = row
         .try_get::<Option<i64>, _>("http_status")?
         .map(|status| {
@@ -274,9 +277,9 @@ macro_rules! event_columns {
     payload, signature_ok, received_at, matched_run_id, matched_step_id, matched_item_key"
     };
 }
-pub(super) use event_columns;
+pub(in crate::store) use event_columns;
 
-pub(super) fn event_from_row(row: &DbRow) -> Result<EventRecord, StoreError> {
+pub(in crate::store) fn event_from_row(row: &DbRow) -> Result<EventRecord, StoreError> {
     let matched = match (
         row.try_get::<Option<RunId>, _>("matched_run_id")?,
         row.try_get::<Option<StepId>, _>("matched_step_id")?,

@@ -27,7 +27,7 @@ use crate::store::step::{NewStep, StepKey};
 use crate::store::traits::RunStore;
 
 /// Inserts a run and all its step rows on `conn`, inside the caller's transaction.
-pub(super) async fn insert_run(
+pub(in crate::store) async fn insert_run(
     conn: &mut Conn,
     run: &NewRun,
     steps: &[NewStep],

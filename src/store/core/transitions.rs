@@ -38,12 +38,12 @@ use crate::store::transition::{Transition, guarded};
 
 /// Who writes a step row under the claim fence: the lease's owner (holding the run or only
 /// its claims), at `now`.
-pub(super) type Writer<'a> = (&'a Lease, &'a Ts);
+pub(in crate::store) type Writer<'a> = (&'a Lease, &'a Ts);
 
 /// Why a guarded update matched no row: the step does not exist, the writer's claim does not
 /// cover it (`writer`: an engine's write; operators write without claims), or its state does
 /// not allow becoming `to`.
-pub(super) async fn refusal(
+pub(in crate::store) async fn refusal(
     conn: &mut Conn,
     key: &StepKey,
     to: StepState,
@@ -115,7 +115,7 @@ async fn update_row(
     }
 }
 
-pub(super) async fn insert_attempt(
+pub(in crate::store) async fn insert_attempt(
     conn: &mut Conn,
     attempt: &NewAttempt,
 ) -> Result<(), StoreError> {
@@ -201,7 +201,10 @@ async fn fence(conn: &mut Conn, lease: &Lease, now: &Ts) -> Result<(), StoreErro
 /// then take turns with the holder's fence `UPDATE` and with operator actions, which lock the
 /// run's row first (see [`lock_runs`]), so they cannot deadlock with a cancel on the step
 /// rows; helpers do not block each other.
-pub(super) async fn share_run(conn: &mut Conn, run_id: &RunId) -> Result<bool, StoreError> {
+pub(in crate::store) async fn share_run(
+    conn: &mut Conn,
+    run_id: &RunId,
+) -> Result<bool, StoreError> {
     let row = sqlx::query(concat!(
         "SELECT id FROM runs WHERE id = $1",
         sql!(share_run)
@@ -213,7 +216,7 @@ pub(super) async fn share_run(conn: &mut Conn, run_id: &RunId) -> Result<bool, S
 }
 
 /// `failed → pending` for a run, optionally narrowed to a step and an item.
-pub(super) async fn reset_failed(
+pub(in crate::store) async fn reset_failed(
     conn: &mut Conn,
     run_id: &RunId,
     step_id: Option<&StepId>,
@@ -232,7 +235,7 @@ pub(super) async fn reset_failed(
 
 /// Applies `batch` row by row inside the caller's write transaction, fence first: the path
 /// that names a refusal exactly (the multi-row path in `batch.rs` falls back to it).
-pub(super) async fn apply_rows(
+pub(in crate::store) async fn apply_rows(
     conn: &mut Conn,
     lease: &Lease,
     batch: &WriteBatch,
@@ -247,7 +250,7 @@ pub(super) async fn apply_rows(
 
 /// The kinds of `batch` that have no multi-row statement (they are rare on the hot path):
 /// retries, skips, waits and attention, row by row, in that order.
-pub(super) async fn apply_rest(
+pub(in crate::store) async fn apply_rest(
     conn: &mut Conn,
     batch: &WriteBatch,
     writer: Writer<'_>,
@@ -480,7 +483,7 @@ impl Store {
     /// multi-row statements of `batch.rs` when every row matches its guard; else (and always
     /// on Postgres) the batch row by row in one transaction, fence first, which names any
     /// refusal.
-    pub(super) async fn commit_batch_inner(
+    pub(in crate::store) async fn commit_batch_inner(
         &self,
         lease: &Lease,
         batch: &WriteBatch,
@@ -499,7 +502,7 @@ impl Store {
         Ok(())
     }
 
-    pub(super) async fn reset_failed_items_inner(
+    pub(in crate::store) async fn reset_failed_items_inner(
         &self,
         run_id: &RunId,
         step_id: Option<&StepId>,
@@ -512,7 +515,7 @@ impl Store {
         Ok(count)
     }
 
-    pub(super) async fn record_attempts_inner(
+    pub(in crate::store) async fn record_attempts_inner(
         &self,
         batch: &[NewAttempt],
     ) -> Result<(), StoreError> {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, QueryBuilder, Row};
 use tokio::sync::mpsc;
 
-use super::codec::{step_columns, step_from_row};
+use super::ops::codec::{step_columns, step_from_row};
 use crate::ids::{RunId, StepId};
 use crate::store::batch::WriteBatch;
 use crate::store::error::StoreError;

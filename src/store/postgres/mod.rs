@@ -9,27 +9,12 @@
 //! (`notify.rs`), and the `sluice_schema` table that marks a schema as sluice's. Schema
 //! choices are explained in `migrations/postgres/`.
 
-#[path = "../core/claims.rs"]
-mod claims;
-#[path = "../core/codec.rs"]
-mod codec;
 mod dialect;
-#[path = "../core/events.rs"]
-mod events;
+// The shared operations, compiled over this backend's dialect.
 mod notify;
 mod open;
-#[path = "../core/operator.rs"]
-mod operator;
-#[path = "../core/runs.rs"]
-mod runs;
-#[path = "../core/schedule.rs"]
-mod schedule;
-#[path = "../core/steps.rs"]
-mod steps;
-#[path = "../core/transitions.rs"]
-mod transitions;
-#[path = "../core/workers.rs"]
-mod workers;
+#[path = "../core/mod.rs"]
+mod ops;
 
 #[cfg(test)]
 pub(crate) mod testing;

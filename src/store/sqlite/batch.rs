@@ -17,9 +17,9 @@ use crate::store::operator::clear_redrive;
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::SqliteStore;
-use super::codec::json_text;
 use super::dialect::{Ts, opt_ts, ts};
-use super::transitions::{Writer, apply_rest};
+use super::ops::codec::json_text;
+use super::ops::transitions::{Writer, apply_rest};
 use crate::digest::request_digest;
 use crate::store::attempt::NewAttempt;
 use crate::store::batch::WriteBatch;
@@ -267,7 +267,7 @@ pub(super) async fn commit_batched(
 mod tests {
     use serde_json::json;
 
-    use super::super::transitions::apply_rows;
+    use super::super::ops::transitions::apply_rows;
     use super::*;
     use crate::ids::RunId;
     use crate::store::attempt::AttemptOutcome;

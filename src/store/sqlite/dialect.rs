@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row, SqlitePool};
 use tokio::sync::mpsc;
 
-use super::codec::{step_columns, step_from_row, ts_text};
+use super::ops::codec::{step_columns, step_from_row, ts_text};
 use crate::ids::{RunId, StepId};
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
@@ -247,7 +247,7 @@ pub(super) async fn load_steps(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::sqlite::codec::truncate;
+    use crate::store::sqlite::ops::codec::truncate;
 
     #[test]
     fn times_are_fixed_width_so_text_order_is_time_order() {

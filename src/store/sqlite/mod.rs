@@ -7,26 +7,11 @@
 //! also accepts (`$n` parameters, `ON CONFLICT`, `RETURNING`).
 
 mod batch;
-#[path = "../core/claims.rs"]
-mod claims;
-#[path = "../core/codec.rs"]
-mod codec;
 mod dialect;
-#[path = "../core/events.rs"]
-mod events;
+// The shared operations, compiled over this backend's dialect.
 mod open;
-#[path = "../core/operator.rs"]
-mod operator;
-#[path = "../core/runs.rs"]
-mod runs;
-#[path = "../core/schedule.rs"]
-mod schedule;
-#[path = "../core/steps.rs"]
-mod steps;
-#[path = "../core/transitions.rs"]
-mod transitions;
-#[path = "../core/workers.rs"]
-mod workers;
+#[path = "../core/mod.rs"]
+mod ops;
 
 #[cfg(test)]
 mod testing;
