@@ -14,13 +14,16 @@
 //!    with `--out plan.json`, checked item by item) and `sluice resume` of a completed 10k run;
 //! 7. prints the tables and writes `bench/results.json`;
 //! 8. with `SLUICE_BENCH_POSTGRES` set, runs eight payroll runs on Postgres with 1, 2 and 4
-//!    `sluice serve` workers sharing them (see [`workers`]).
+//!    `sluice serve` workers sharing them (see [`workers`]);
+//! 9. runs the peers' workload: 1,000 durable steps of one HTTP POST each to a stub server,
+//!    one at a time and 16 in flight, against a plain loop of the same POSTs (see [`peers`]).
 //!
 //! Not part of `cargo test`. `--quick` (about a minute) runs 1,000 payees only.
 
 mod data;
 mod e2e;
 mod overhead;
+mod peers;
 mod report;
 mod store;
 mod stub;
@@ -59,7 +62,8 @@ struct Args {
     /// Durabilities (default: full,normal).
     #[arg(long, value_delimiter = ',')]
     sync: Vec<String>,
-    /// Only these parts: `e2e`, `overhead`, `store`, `commands`, `workers` (default: all).
+    /// Only these parts: `e2e`, `overhead`, `store`, `commands`, `workers`, `peers` (default:
+    /// all).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Passed by `cargo bench`; ignored.
@@ -154,6 +158,7 @@ fn run(args: &Args) -> Result<(), String> {
         store: Vec::new(),
         commands: Vec::new(),
         workers: Vec::new(),
+        peers: Vec::new(),
         targets: Vec::new(),
         total_s: 0.0,
     };
@@ -312,6 +317,25 @@ fn run(args: &Args) -> Result<(), String> {
                 }
             }
             _ => eprintln!("note: SLUICE_BENCH_POSTGRES is not set; the Postgres row is skipped"),
+        }
+    }
+
+    if part("peers") {
+        let payroll = match by_size(peers::ITEMS) {
+            Some(p) => p.clone(),
+            None => data::write(&work, peers::ITEMS).map_err(|e| e.to_string())?,
+        };
+        for r in rt.block_on(peers::run(&work, &payroll, &syncs))? {
+            eprintln!(
+                "peers {:>6} {:<6} {:<12} plain {:>6.0}/s durable {:>6.0}/s ratio {:.2}",
+                r.items,
+                r.sync.label(),
+                peers::mode(r.in_flight),
+                r.plain_per_s,
+                r.durable_per_s,
+                r.ratio
+            );
+            results.peers.push(r);
         }
     }
 

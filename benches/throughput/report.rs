@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::e2e::{CommandRun, E2eRun, Sync};
 use crate::overhead::OverheadRun;
+use crate::peers::{PeersRun, mode};
 use crate::store::StoreRun;
 use crate::workers::WorkersRun;
 
@@ -34,6 +35,8 @@ pub struct Results {
     pub commands: Vec<CommandRun>,
     /// Runs shared by `serve` workers on Postgres.
     pub workers: Vec<WorkersRun>,
+    /// The peers' workload: durable steps of one POST each against a plain loop of them.
+    pub peers: Vec<PeersRun>,
     /// The issue's targets, measured.
     pub targets: Vec<Target>,
     /// The whole benchmark's wall time.
@@ -163,6 +166,26 @@ pub fn targets(r: &Results) -> Vec<Target> {
         measured: resume.map_or("not run".into(), |w| format!("{w:.3} s")),
         met: resume.map(|w| w <= 1.0),
     });
+    for (in_flight, bar) in [(1, 0.45), (16, 0.90)] {
+        let row = r
+            .peers
+            .iter()
+            .find(|p| p.in_flight == in_flight && p.sync == Sync::Full);
+        out.push(Target {
+            what: format!(
+                "durable / plain POSTs, {}, FULL (peers' workload)",
+                mode(in_flight)
+            ),
+            bar: format!(">= {bar:.2}x"),
+            measured: row.map_or("not run".into(), |p| {
+                format!(
+                    "{:.2}x ({:.0} vs {:.0} /s)",
+                    p.ratio, p.durable_per_s, p.plain_per_s
+                )
+            }),
+            met: row.map(|p| p.ratio >= bar),
+        });
+    }
     out
 }
 
@@ -270,6 +293,33 @@ pub fn table(r: &Results) -> String {
                 t,
                 "| {:>7} | {:>4} | {:>6} | {:>10} | {:>6.2} | {:>7.0} | {:>7.0} |",
                 w.workers, w.runs, w.items, w.latency_ms, w.wall_s, w.items_per_s, w.calls_per_s
+            );
+        }
+    }
+    if !r.peers.is_empty() {
+        let _ = writeln!(
+            t,
+            "\nPeers' workload: {} durable steps of one HTTP POST each to a loopback stub server \
+             (Engine::create + execute) vs a plain loop of the same POSTs, no durability",
+            r.peers[0].items
+        );
+        let _ = writeln!(
+            t,
+            "| mode         | sync   | plain POSTs/s | durable steps/s | ratio |"
+        );
+        let _ = writeln!(
+            t,
+            "|--------------|--------|--------------:|----------------:|------:|"
+        );
+        for p in &r.peers {
+            let _ = writeln!(
+                t,
+                "| {:<12} | {:<6} | {:>13.0} | {:>15.0} | {:>5.2} |",
+                mode(p.in_flight),
+                p.sync.label(),
+                p.plain_per_s,
+                p.durable_per_s,
+                p.ratio
             );
         }
     }

@@ -1,0 +1,447 @@
+//! The workload durable-execution engines are compared on: N durable steps of one HTTP POST
+//! each to a small stub server, one at a time and 16 in flight, next to a plain loop making
+//! the same POSTs from the same process with no durability. The figure is the ratio of the
+//! two throughputs: what checkpointing every step costs against the work it protects.
+//!
+//! The stub server is an axum router on `127.0.0.1:0` in this process that answers every
+//! POST 200 with a small JSON object. The durable side is `Engine::create` + `Engine::execute`
+//! of a one-step workflow whose `for_each` has N items, each a Whalestack `transfer` served by
+//! [`HttpStub`], which makes exactly one POST and answers `Done` (so each item is a dispatch
+//! record, the POST, a result record). The plain side builds the same body for each item and
+//! makes the same POST with a client built the same way, in a loop or 16 tasks at a time.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State as Shared;
+use axum::routing::post;
+use reqwest::header::HeaderMap;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use sluice::catalog::ProviderKind;
+use sluice::engine::{Engine, EngineOptions, RunSource};
+use sluice::ids::RunId;
+use sluice::plan::compile;
+use sluice::plan::inputs::{Given, resolve};
+use sluice::providers::{
+    Call, Event, Lookup, NormalizedState, Outcome, Output, ParseError, Provider, ProviderError,
+    State, VerifyError, WireRequest,
+};
+use sluice::spec::parse;
+use sluice::store::{Durability, RunStatus, SqliteConfig, SqliteStore};
+use tokio::task::JoinSet;
+
+use crate::data::Payroll;
+use crate::e2e::{Sync, fresh_db};
+
+/// Steps per run, in `--quick` too.
+pub const ITEMS: usize = 1_000;
+
+/// The two modes: one at a time, then 16 in flight.
+pub const IN_FLIGHT: [u32; 2] = [1, 16];
+
+/// One mode at one durability: the plain loop and the engine on the same POSTs.
+#[derive(Debug, Clone, Serialize)]
+pub struct PeersRun {
+    /// POSTs (steps) per side.
+    pub items: usize,
+    /// Requests in flight: 1 (sequential) or 16.
+    pub in_flight: u32,
+    /// Durability of the engine's SQLite store.
+    pub sync: Sync,
+    /// The plain loop's wall time.
+    pub plain_s: f64,
+    /// POSTs per second of the plain loop.
+    pub plain_per_s: f64,
+    /// The engine's wall time, `Engine::create` + `Engine::execute`.
+    pub durable_s: f64,
+    /// Of which `Engine::create` (every row inserted before the first POST).
+    pub create_s: f64,
+    /// Durable steps per second.
+    pub durable_per_s: f64,
+    /// durable_per_s / plain_per_s.
+    pub ratio: f64,
+    /// POSTs the stub server answered during the durable run (one per step).
+    pub durable_posts: u64,
+}
+
+/// The mode's name, for tables.
+pub fn mode(in_flight: u32) -> String {
+    if in_flight == 1 {
+        "sequential".into()
+    } else {
+        format!("{in_flight} in flight")
+    }
+}
+
+/// The stub server: answers every POST 200 with a small JSON object, and counts them.
+struct Server {
+    url: String,
+    posts: Arc<AtomicU64>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn answer(Shared(posts): Shared<Arc<AtomicU64>>, body: axum::body::Bytes) -> Json<Value> {
+    let n = posts.fetch_add(1, Ordering::Relaxed) + 1;
+    Json(json!({"id": format!("obj_{n}"), "state": "PROCESSING", "received": body.len()}))
+}
+
+async fn serve() -> Result<Server, String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("cannot bind the stub server: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let posts = Arc::new(AtomicU64::new(0));
+    let app = Router::new()
+        .route("/posts", post(answer))
+        .with_state(posts.clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    Ok(Server {
+        url: format!("http://{addr}/posts"),
+        posts,
+        stop,
+        task,
+    })
+}
+
+/// The client of both sides: the settings of sluice's shared provider client.
+fn client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .user_agent(sluice::providers::USER_AGENT)
+        .tcp_nodelay(true)
+        .connect_timeout(Duration::from_secs(10))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .pool_max_idle_per_host(64)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// One POST of `body` as JSON, its answer read as JSON: what both sides do per item.
+async fn post_once(client: &reqwest::Client, url: &str, body: &Value) -> Result<Value, String> {
+    let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+    let response = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(bytes)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("the stub server answered {}", response.status()));
+    }
+    let answer = response.bytes().await.map_err(|e| e.to_string())?;
+    serde_json::from_slice(&answer).map_err(|e| e.to_string())
+}
+
+/// A provider whose `execute` makes one real POST to the stub server and records its answer.
+#[derive(Debug)]
+pub struct HttpStub {
+    client: reqwest::Client,
+    url: String,
+}
+
+#[async_trait::async_trait]
+impl Provider for HttpStub {
+    fn name(&self) -> &str {
+        "ws"
+    }
+
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Whalestack
+    }
+
+    async fn execute(&self, call: &Call<'_>) -> Result<Outcome, ProviderError> {
+        let body = json!({"key": call.key.as_str(), "with": call.with});
+        let raw = post_once(&self.client, &self.url, &body)
+            .await
+            .map_err(|reason| ProviderError::InDoubt {
+                provider: self.name().into(),
+                reason,
+                status: None,
+                source: None,
+            })?;
+        let id = raw.get("id").and_then(Value::as_str).map(str::to_string);
+        let state = raw
+            .get("state")
+            .and_then(Value::as_str)
+            .unwrap_or("PROCESSING")
+            .to_string();
+        Ok(Outcome::Done(Output {
+            id,
+            state: State::reported(state, NormalizedState::Processing),
+            amount: None,
+            unit: None,
+            fee: None,
+            fields: Map::new(),
+            raw,
+        }))
+    }
+
+    async fn lookup(
+        &self,
+        _call: &Call<'_>,
+        _provider_ref: Option<&str>,
+    ) -> Result<Lookup, ProviderError> {
+        Ok(Lookup::Unknown {
+            reason: "the benchmark's stub server keeps no state to look up".into(),
+        })
+    }
+
+    async fn poll(&self, object: &str, _id: &str) -> Result<Output, ProviderError> {
+        Err(self.unsupported(object))
+    }
+
+    fn preview(&self, call: &Call<'_>) -> Result<Vec<WireRequest>, ProviderError> {
+        Err(self.unsupported(call.action))
+    }
+
+    fn verify_webhook(&self, _headers: &HeaderMap, _body: &[u8]) -> Result<(), VerifyError> {
+        Err(VerifyError::Unsupported {
+            provider: self.name().into(),
+        })
+    }
+
+    fn parse_event(&self, _body: &[u8]) -> Result<Event, ParseError> {
+        Err(ParseError::Unsupported {
+            provider: self.name().into(),
+        })
+    }
+}
+
+impl HttpStub {
+    fn unsupported(&self, action: &str) -> ProviderError {
+        ProviderError::Invalid {
+            provider: self.name().into(),
+            action: action.into(),
+            reason: "the benchmark's stub server only takes POSTs".into(),
+            source: None,
+        }
+    }
+}
+
+/// The durable side's workflow: one `for_each` step over the payroll CSV, `in_flight` items
+/// at a time, each one POST.
+fn workflow(in_flight: u32) -> String {
+    format!(
+        r#"version: 1
+name: peers
+inputs:
+  items:
+    type: csv
+    required: true
+    columns:
+      employee_id: string
+      name: string
+      amount: decimal
+      iban_label: string
+providers:
+  ws:
+    kind: whalestack
+    base_url: ${{WHALESTACK_BASE_URL:-http://127.0.0.1:8788/whalestack/api/v1}}
+    api_key: ${{WHALESTACK_API_KEY:-sandbox-key}}
+    api_secret: ${{WHALESTACK_API_SECRET:-sandbox-secret}}
+    auth: digest
+concurrency: {in_flight}
+steps:
+  - id: post
+    uses: transfer
+    provider: ws
+    for_each: inputs.items
+    as: item
+    key: "{{{{item.employee_id}}}}"
+    max_parallel: {in_flight}
+    with:
+      network: SEPA
+      asset: EURC
+      amount: "{{{{item.amount}}}}"
+      target_account: "{{{{item.iban_label}}}}"
+      note: "Peers {{{{run.id}}}} {{{{item.name}}}}"
+"#
+    )
+}
+
+/// The plain side's bodies, built as the engine's items are: key and `with` per CSV row.
+fn bodies(text: &str, run: &str) -> Vec<Value> {
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split(',').collect();
+            let [id, name, amount, label] = cols[..] else {
+                return None;
+            };
+            Some(json!({
+                "key": format!("{run}:post:{id}"),
+                "with": {
+                    "network": "SEPA",
+                    "asset": "EURC",
+                    "amount": amount,
+                    "target_account": label,
+                    "note": format!("Peers {run} {name}"),
+                }
+            }))
+        })
+        .collect()
+}
+
+/// The plain loop: every body POSTed, `in_flight` at a time; its wall time.
+async fn plain(url: &str, bodies: &[Value], in_flight: u32) -> Result<Duration, String> {
+    let client = client()?;
+    let started = Instant::now();
+    if in_flight <= 1 {
+        for body in bodies {
+            post_once(&client, url, body).await?;
+        }
+    } else {
+        let mut tasks = JoinSet::new();
+        for body in bodies {
+            if tasks.len() >= in_flight as usize
+                && let Some(done) = tasks.join_next().await
+            {
+                done.map_err(|e| e.to_string())??;
+            }
+            let (client, url, body) = (client.clone(), url.to_string(), body.clone());
+            tasks.spawn(async move { post_once(&client, &url, &body).await.map(drop) });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.map_err(|e| e.to_string())??;
+        }
+    }
+    Ok(started.elapsed())
+}
+
+/// The durable side: the workflow through the engine on a fresh SQLite database; its wall
+/// time over create + execute, that of create alone, and the POSTs the server answered
+/// meanwhile.
+async fn durable(
+    work: &Path,
+    payroll: &Payroll,
+    server: &Server,
+    sync: Sync,
+    in_flight: u32,
+) -> Result<(Duration, Duration, u64), String> {
+    let name = format!("peers-{}-{}-c{in_flight}", payroll.rows, sync.env());
+    let text = workflow(in_flight);
+    let loaded = parse("peers.yaml", &text).map_err(|f| format!("{:?}", f.diagnostics))?;
+    let compiled = compile(&loaded).map_err(|d| format!("{d:?}"))?;
+    let csv = std::fs::read_to_string(&payroll.path).map_err(|e| e.to_string())?;
+    let given = BTreeMap::from([(
+        "items".to_string(),
+        Given::File {
+            path: payroll.path.display().to_string(),
+            text: csv,
+        },
+    )]);
+    let inputs = resolve(&compiled.config.inputs, &given).map_err(|e| format!("{e:?}"))?;
+    let db = fresh_db(work, &name)?;
+    let durability = match sync {
+        Sync::Full => Durability::Full,
+        Sync::Normal => Durability::Normal,
+    };
+    let store = SqliteStore::open(SqliteConfig::new(&db).durability(durability))
+        .await
+        .map_err(|e| e.to_string())?;
+    let engine = Engine::new(
+        Arc::new(store.clone()),
+        EngineOptions {
+            concurrency: Some(in_flight),
+            progress: false,
+            ..EngineOptions::default()
+        },
+    );
+    let stub = Arc::new(HttpStub {
+        client: client()?,
+        url: server.url.clone(),
+    });
+    let providers: HashMap<String, Arc<dyn Provider>> =
+        HashMap::from([("ws".to_string(), stub as Arc<dyn Provider>)]);
+
+    let before = server.posts.load(Ordering::Relaxed);
+    let started = Instant::now();
+    let run_id = engine
+        .create(
+            &compiled,
+            RunSource {
+                path: "peers.yaml",
+                text: &loaded.source.text,
+                inputs,
+                run_id: Some(RunId::from(&name)),
+                scheduled_for: None,
+                plan_hash: None,
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let created = started.elapsed();
+    let report = engine
+        .execute(&run_id, Arc::new(compiled), providers)
+        .await
+        .map_err(|e| e.to_string())?;
+    let wall = started.elapsed();
+    store.close().await;
+    if report.status != RunStatus::Succeeded {
+        return Err(format!(
+            "the peers run ended {:?}: {:?}",
+            report.status, report.messages
+        ));
+    }
+    Ok((wall, created, server.posts.load(Ordering::Relaxed) - before))
+}
+
+/// Both sides in each mode and durability: the plain loop right before the engine, so that
+/// the two see the same machine.
+///
+/// # Errors
+/// When the server cannot start, a POST fails, or a run does not succeed.
+pub async fn run(work: &Path, payroll: &Payroll, syncs: &[Sync]) -> Result<Vec<PeersRun>, String> {
+    let server = serve().await?;
+    let csv = std::fs::read_to_string(&payroll.path).map_err(|e| e.to_string())?;
+    let bodies = bodies(&csv, "peers");
+    // Warm-up: the server's first connections and both sides' lazy set-up.
+    plain(&server.url, &bodies[..bodies.len().min(100)], 16).await?;
+    let mut out = Vec::new();
+    for in_flight in IN_FLIGHT {
+        for &sync in syncs {
+            let plain_wall = plain(&server.url, &bodies, in_flight).await?;
+            let (durable_wall, create, posts) =
+                durable(work, payroll, &server, sync, in_flight).await?;
+            if posts != payroll.rows as u64 {
+                return Err(format!(
+                    "the durable run made {posts} POSTs for {} steps",
+                    payroll.rows
+                ));
+            }
+            let plain_per_s = bodies.len() as f64 / plain_wall.as_secs_f64();
+            let durable_per_s = payroll.rows as f64 / durable_wall.as_secs_f64();
+            out.push(PeersRun {
+                items: payroll.rows,
+                in_flight,
+                sync,
+                plain_s: plain_wall.as_secs_f64(),
+                plain_per_s,
+                durable_s: durable_wall.as_secs_f64(),
+                create_s: create.as_secs_f64(),
+                durable_per_s,
+                ratio: durable_per_s / plain_per_s,
+                durable_posts: posts,
+            });
+        }
+    }
+    let _ = server.stop.send(());
+    let _ = server.task.await;
+    Ok(out)
+}
