@@ -20,7 +20,6 @@ use axum::Json;
 use axum::Router;
 use axum::extract::State as Shared;
 use axum::routing::post;
-use reqwest::header::HeaderMap;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sluice::catalog::ProviderKind;
@@ -29,8 +28,7 @@ use sluice::ids::RunId;
 use sluice::plan::compile;
 use sluice::plan::inputs::{Given, resolve};
 use sluice::providers::{
-    Call, Event, Lookup, NormalizedState, Outcome, Output, ParseError, Provider, ProviderError,
-    State, VerifyError, WireRequest,
+    Call, Lookup, NormalizedState, Outcome, Output, Provider, ProviderError, State,
 };
 use sluice::spec::parse;
 use sluice::store::{Durability, RunStatus, SqliteConfig, SqliteStore};
@@ -38,6 +36,7 @@ use tokio::task::JoinSet;
 
 use crate::data::Payroll;
 use crate::e2e::{Sync, fresh_db};
+use crate::stub::inert_provider_methods;
 
 /// Steps per run, in `--quick` too.
 pub const ITEMS: usize = 1_000;
@@ -203,35 +202,14 @@ impl Provider for HttpStub {
     }
 
     async fn poll(&self, object: &str, _id: &str) -> Result<Output, ProviderError> {
-        Err(self.unsupported(object))
+        Err(crate::stub::unsupported(
+            self.name(),
+            object,
+            "the benchmark's stub server",
+        ))
     }
 
-    fn preview(&self, call: &Call<'_>) -> Result<Vec<WireRequest>, ProviderError> {
-        Err(self.unsupported(call.action))
-    }
-
-    fn verify_webhook(&self, _headers: &HeaderMap, _body: &[u8]) -> Result<(), VerifyError> {
-        Err(VerifyError::Unsupported {
-            provider: self.name().into(),
-        })
-    }
-
-    fn parse_event(&self, _body: &[u8]) -> Result<Event, ParseError> {
-        Err(ParseError::Unsupported {
-            provider: self.name().into(),
-        })
-    }
-}
-
-impl HttpStub {
-    fn unsupported(&self, action: &str) -> ProviderError {
-        ProviderError::Invalid {
-            provider: self.name().into(),
-            action: action.into(),
-            reason: "the benchmark's stub server only takes POSTs".into(),
-            source: None,
-        }
-    }
+    inert_provider_methods!("the benchmark's stub server");
 }
 
 /// The durable side's workflow: one `for_each` step over the payroll CSV, `in_flight` items

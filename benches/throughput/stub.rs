@@ -7,13 +7,11 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use reqwest::header::HeaderMap;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 use sluice::catalog::ProviderKind;
 use sluice::providers::{
-    Call, Event, Lookup, NormalizedState, Outcome, Output, ParseError, Provider, ProviderError,
-    State, Unit, VerifyError, WireRequest,
+    Call, Lookup, NormalizedState, Outcome, Output, Provider, ProviderError, State, Unit,
 };
 
 /// The stub; counts the calls it answered.
@@ -127,6 +125,50 @@ fn transfer(call: &Call<'_>, state: &str, normalized: NormalizedState) -> Output
     }
 }
 
+/// The [`Provider`] methods the benchmark's providers never need: nothing to preview or
+/// verify. Both stubs only execute, so these answer "unsupported" in one place. (`lookup` and
+/// `poll` are async, and `async_trait` rewrites only the methods it sees written out.)
+macro_rules! inert_provider_methods {
+    ($what:literal) => {
+        fn preview(
+            &self,
+            call: &sluice::providers::Call<'_>,
+        ) -> Result<Vec<sluice::providers::WireRequest>, sluice::providers::ProviderError> {
+            Err(crate::stub::unsupported(self.name(), call.action, $what))
+        }
+
+        fn verify_webhook(
+            &self,
+            _headers: &reqwest::header::HeaderMap,
+            _body: &[u8],
+        ) -> Result<(), sluice::providers::VerifyError> {
+            Err(sluice::providers::VerifyError::Unsupported {
+                provider: self.name().into(),
+            })
+        }
+
+        fn parse_event(
+            &self,
+            _body: &[u8],
+        ) -> Result<sluice::providers::Event, sluice::providers::ParseError> {
+            Err(sluice::providers::ParseError::Unsupported {
+                provider: self.name().into(),
+            })
+        }
+    };
+}
+pub(crate) use inert_provider_methods;
+
+/// The error of a benchmark provider asked for anything but an execute.
+pub fn unsupported(provider: &str, action: &str, what: &str) -> ProviderError {
+    ProviderError::Invalid {
+        provider: provider.into(),
+        action: action.into(),
+        reason: format!("{what} only executes"),
+        source: None,
+    }
+}
+
 #[async_trait::async_trait]
 impl Provider for Stub {
     fn name(&self) -> &str {
@@ -166,33 +208,12 @@ impl Provider for Stub {
     }
 
     async fn poll(&self, object: &str, _id: &str) -> Result<Output, ProviderError> {
-        Err(self.unsupported(object))
+        Err(crate::stub::unsupported(
+            self.name(),
+            object,
+            "the benchmark stub",
+        ))
     }
 
-    fn preview(&self, call: &Call<'_>) -> Result<Vec<WireRequest>, ProviderError> {
-        Err(self.unsupported(call.action))
-    }
-
-    fn verify_webhook(&self, _headers: &HeaderMap, _body: &[u8]) -> Result<(), VerifyError> {
-        Err(VerifyError::Unsupported {
-            provider: self.name().into(),
-        })
-    }
-
-    fn parse_event(&self, _body: &[u8]) -> Result<Event, ParseError> {
-        Err(ParseError::Unsupported {
-            provider: self.name().into(),
-        })
-    }
-}
-
-impl Stub {
-    fn unsupported(&self, action: &str) -> ProviderError {
-        ProviderError::Invalid {
-            provider: self.name().into(),
-            action: action.into(),
-            reason: "the benchmark stub only executes transfers".into(),
-            source: None,
-        }
-    }
+    inert_provider_methods!("the benchmark stub");
 }
