@@ -75,21 +75,7 @@ pub async fn run(
 
     let name = format!("overhead-{}-{}-c{concurrency}", payroll.rows, sync.env());
     let db = fresh_db(work, &name)?;
-    let durability = match sync {
-        Sync::Full => Durability::Full,
-        Sync::Normal => Durability::Normal,
-    };
-    let store = SqliteStore::open(SqliteConfig::new(&db).durability(durability))
-        .await
-        .map_err(|e| e.to_string())?;
-    let engine = Engine::new(
-        Arc::new(store.clone()),
-        EngineOptions {
-            concurrency: Some(concurrency),
-            progress: false,
-            ..EngineOptions::default()
-        },
-    );
+    let (store, engine) = engine_on(&db, sync, concurrency).await?;
     let stub = Arc::new(Stub::default());
     let providers: HashMap<String, Arc<dyn Provider>> =
         HashMap::from([("ws".to_string(), stub.clone() as Arc<dyn Provider>)]);
@@ -134,4 +120,30 @@ pub async fn run(
         calls: stub.calls(),
         db_mib: db_bytes(&db) as f64 / (1024.0 * 1024.0),
     })
+}
+
+/// An in-process engine on a fresh SQLite file at `sync`, running `concurrency` items at a
+/// time without a progress bar: what the in-process parts of the benchmark measure. The store
+/// is returned too, to be closed once the run is read back.
+pub async fn engine_on(
+    db: &Path,
+    sync: Sync,
+    concurrency: u32,
+) -> Result<(SqliteStore, Engine), String> {
+    let durability = match sync {
+        Sync::Full => Durability::Full,
+        Sync::Normal => Durability::Normal,
+    };
+    let store = SqliteStore::open(SqliteConfig::new(db).durability(durability))
+        .await
+        .map_err(|e| e.to_string())?;
+    let engine = Engine::new(
+        Arc::new(store.clone()),
+        EngineOptions {
+            concurrency: Some(concurrency),
+            progress: false,
+            ..EngineOptions::default()
+        },
+    );
+    Ok((store, engine))
 }

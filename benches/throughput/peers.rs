@@ -23,7 +23,7 @@ use axum::routing::post;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sluice::catalog::ProviderKind;
-use sluice::engine::{Engine, EngineOptions, RunSource};
+use sluice::engine::RunSource;
 use sluice::ids::RunId;
 use sluice::plan::compile;
 use sluice::plan::inputs::{Given, resolve};
@@ -31,11 +31,12 @@ use sluice::providers::{
     Call, Lookup, NormalizedState, Outcome, Output, Provider, ProviderError, State,
 };
 use sluice::spec::parse;
-use sluice::store::{Durability, RunStatus, SqliteConfig, SqliteStore};
+use sluice::store::RunStatus;
 use tokio::task::JoinSet;
 
 use crate::data::Payroll;
 use crate::e2e::{Sync, fresh_db};
+use crate::overhead::engine_on;
 use crate::stub::inert_provider_methods;
 
 /// Steps per run, in `--quick` too.
@@ -326,21 +327,7 @@ async fn durable(
     )]);
     let inputs = resolve(&compiled.config.inputs, &given).map_err(|e| format!("{e:?}"))?;
     let db = fresh_db(work, &name)?;
-    let durability = match sync {
-        Sync::Full => Durability::Full,
-        Sync::Normal => Durability::Normal,
-    };
-    let store = SqliteStore::open(SqliteConfig::new(&db).durability(durability))
-        .await
-        .map_err(|e| e.to_string())?;
-    let engine = Engine::new(
-        Arc::new(store.clone()),
-        EngineOptions {
-            concurrency: Some(in_flight),
-            progress: false,
-            ..EngineOptions::default()
-        },
-    );
+    let (store, engine) = engine_on(&db, sync, in_flight).await?;
     let stub = Arc::new(HttpStub {
         client: client()?,
         url: server.url.clone(),
