@@ -18,6 +18,7 @@ use super::breaker::{Breaker, Gate, refuses_credentials};
 use super::protocol::{
     self, Action, Answer, Doubt, Event, Failure, Found, Item, Redrive, Start, Verdict,
 };
+use super::slot::Slot;
 use super::writer::{WriteError, Writer};
 use crate::catalog::ActionKind;
 use crate::digest::request_diff;
@@ -67,6 +68,24 @@ pub struct CallEnv<'a> {
     /// read back from the store by the steps that use it, so the item does not keep a copy
     /// of a provider answer it only hands to the writer.
     pub keep_output: bool,
+    /// The item's place among those in flight, given up once the answer is final so the
+    /// next item's dispatch shares the result's commit; `None` for a step's own row.
+    pub slot: Option<&'a Slot>,
+}
+
+impl CallEnv<'_> {
+    /// Records a final result: the item gives up its place first and its result waits for
+    /// the next item's dispatch to commit with it.
+    async fn record_final(&self, result: StepResult) -> Result<(), WriteError> {
+        let write = Write::Result(result);
+        match self.slot {
+            Some(slot) => {
+                slot.free();
+                self.writer.write_with_next(write).await
+            }
+            None => self.writer.write(write).await,
+        }
+    }
 }
 
 /// Why the run itself must stop (as opposed to the item failing).
@@ -539,16 +558,15 @@ async fn succeed(
     } else {
         (json, Value::Null)
     };
-    env.writer
-        .write(Write::Result(StepResult {
-            key: key.clone(),
-            outcome: StoreOutcome::Succeeded {
-                output,
-                provider_ref,
-            },
-            attempt,
-        }))
-        .await?;
+    env.record_final(StepResult {
+        key: key.clone(),
+        outcome: StoreOutcome::Succeeded {
+            output,
+            provider_ref,
+        },
+        attempt,
+    })
+    .await?;
     crate::engine::failpoint("after_record");
     Ok(ItemEnd::Succeeded(kept))
 }
@@ -563,13 +581,12 @@ async fn fail(
         .as_ref()
         .and_then(|a| a.error.as_ref().map(|e| e.class.clone()))
         .unwrap_or(ErrorClass::Failed);
-    env.writer
-        .write(Write::Result(StepResult {
-            key: key.clone(),
-            outcome: StoreOutcome::Failed(StepError::new(class, message.clone())),
-            attempt,
-        }))
-        .await?;
+    env.record_final(StepResult {
+        key: key.clone(),
+        outcome: StoreOutcome::Failed(StepError::new(class, message.clone())),
+        attempt,
+    })
+    .await?;
     Ok(ItemEnd::Failed(message))
 }
 

@@ -15,6 +15,7 @@ pub mod executor;
 pub mod prepare;
 pub mod progress;
 pub mod protocol;
+mod slot;
 pub mod step;
 pub mod writer;
 

@@ -17,6 +17,7 @@ use super::breaker::{Breakers, CredentialsRefused};
 use super::call::{self, CallEnv, Halt, ItemEnd};
 use super::control::{self, ControlEnd};
 use super::progress::Progress;
+use super::slot::Slot;
 use super::writer::{WriteError, Writer};
 use crate::catalog::ActionKind;
 use crate::ids::{ItemKey, RunId, StepId};
@@ -146,7 +147,7 @@ pub async fn run(
     let Some(elements) = elements else {
         let _slot = shared.slots.clone().acquire_owned().await;
         let rendered = render(&shared, index, &scope, &parent);
-        let end = run_item(&shared, index, &parent, rendered).await?;
+        let end = run_item(&shared, index, &parent, rendered, None).await?;
         return Ok(match end {
             ItemEnd::Succeeded(v) => StepEnd::Succeeded(StepOutput::Single(v)),
             ItemEnd::Failed(m) => StepEnd::Failed(m),
@@ -485,7 +486,7 @@ impl<'a> Items<'a> {
     ) {
         let step_permit = self.per_step.clone().acquire_owned().await;
         let run_permit = self.shared.slots.clone().acquire_owned().await;
-        let permits = (
+        let slot = Slot::new(
             step_permit.expect("never closed"),
             run_permit.expect("never closed"),
         );
@@ -494,8 +495,8 @@ impl<'a> Items<'a> {
         let (shared, index) = (self.shared.clone(), self.index);
         tasks.spawn(
             async move {
-                let end = run_item(&shared, index, &record, rendered).await;
-                drop(permits);
+                let end = run_item(&shared, index, &record, rendered, Some(&slot)).await;
+                drop(slot);
                 tag(end.map(End::from))
             }
             .in_current_span(),
@@ -725,13 +726,15 @@ fn render(shared: &Shared, index: usize, scope: &Scope, record: &StepRecord) -> 
     Rendered::Request(request)
 }
 
-/// Runs one step row (the step itself, or one item) from its rendered templates, inside a
-/// span carrying the run, step and item, so every log line of the item says which it is.
+/// Runs one step row (the step itself, or one item holding `slot`) from its rendered
+/// templates, inside a span carrying the run, step and item, so every log line of the item
+/// says which it is.
 async fn run_item(
     shared: &Shared,
     index: usize,
     record: &StepRecord,
     rendered: Rendered,
+    slot: Option<&Slot>,
 ) -> Result<ItemEnd, Halt> {
     let span = tracing::info_span!(
         "item",
@@ -739,7 +742,7 @@ async fn run_item(
         step = %record.key.step_id,
         item = %record.key.item_key,
     );
-    run_item_inner(shared, index, record, rendered)
+    run_item_inner(shared, index, record, rendered, slot)
         .instrument(span)
         .await
 }
@@ -749,6 +752,7 @@ async fn run_item_inner(
     index: usize,
     record: &StepRecord,
     rendered: Rendered,
+    slot: Option<&Slot>,
 ) -> Result<ItemEnd, Halt> {
     let compiled = &shared.compiled;
     let step = &compiled.config.steps[index];
@@ -795,6 +799,7 @@ async fn run_item_inner(
                 deadline: timeout.map(|t| tokio::time::Instant::now() + t),
                 // A step's own output feeds later templates; an item's is read back if used.
                 keep_output: record.key.item_key.is_empty(),
+                slot,
             };
             if kind == ActionKind::Await {
                 let env = await_step::AwaitEnv {

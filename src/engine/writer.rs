@@ -8,6 +8,13 @@
 //! durable. The write protocol (ARCHITECTURE.md, *Never twice*) keeps its order per item: an item waits for its dispatch's
 //! acknowledgement before it sends.
 //!
+//! An item that has its answer and gave its place to the next item records its result with
+//! [`Writer::write_with_next`]: the writer holds such results for up to [`LINGER`] until
+//! another write arrives, so with one item in flight the result of item N and the dispatch
+//! of item N+1 share one commit and one fsync. Nothing else changes: the dispatch is still
+//! durable before its request leaves, and a result that is not yet durable when the process
+//! dies leaves its item `dispatching`, in doubt and looked up on resume, as it always did.
+//!
 //! One bad write (a step in a state it may not leave, a changed request) refuses the whole
 //! transaction; the writer then halves the group and commits the halves on their own, down to
 //! the single write, so only the bad write fails and every other one commits and is
@@ -48,6 +55,8 @@ type Done = oneshot::Sender<Result<(), Arc<StoreError>>>;
 struct Queued {
     write: Write,
     done: Done,
+    /// May wait up to [`LINGER`] for another write to share its commit.
+    lingers: bool,
 }
 
 /// The handle steps write through; cheap to clone.
@@ -74,6 +83,11 @@ pub enum WriteError {
 /// The most writes committed together.
 const MAX_BATCH: usize = 512;
 
+/// How long results queued by [`Writer::write_with_next`] wait for a write to share their
+/// commit: long enough for the next item to render and dispatch (tens of microseconds), short
+/// enough that a step's last result barely notices.
+pub const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
+
 impl Writer {
     /// Starts the writer task for `lease`'s run; once `drain` is on, it refuses dispatches.
     pub fn start(store: Arc<dyn Store>, lease: Lease, drain: Drain) -> Writer {
@@ -93,12 +107,30 @@ impl Writer {
     /// The store's error (e.g. a lost lease), [`WriteError::Stopped`], or
     /// [`WriteError::Draining`] for a dispatch once draining.
     pub async fn write(&self, write: Write) -> Result<(), WriteError> {
+        self.queue(write, false).await
+    }
+
+    /// Like [`Writer::write`], for a result whose item already gave its place to the next:
+    /// the writer holds it up to [`LINGER`] so that it shares the commit of the next write
+    /// (usually the next item's dispatch) instead of paying an fsync of its own.
+    ///
+    /// # Errors
+    /// As [`Writer::write`].
+    pub async fn write_with_next(&self, write: Write) -> Result<(), WriteError> {
+        self.queue(write, true).await
+    }
+
+    async fn queue(&self, write: Write, lingers: bool) -> Result<(), WriteError> {
         if matches!(write, Write::Dispatch(_)) && self.drain.is_draining() {
             return Err(WriteError::Draining);
         }
         let (done, wait) = oneshot::channel();
         self.tx
-            .send(Queued { write, done })
+            .send(Queued {
+                write,
+                done,
+                lingers,
+            })
             .map_err(|_| WriteError::Stopped)?;
         match wait.await {
             Ok(Ok(())) => Ok(()),
@@ -111,6 +143,11 @@ impl Writer {
 async fn run(store: Arc<dyn Store>, lease: Lease, mut rx: mpsc::UnboundedReceiver<Queued>) {
     let mut queued = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut queued, MAX_BATCH).await > 0 {
+        if queued.len() < MAX_BATCH && queued.iter().all(|q| q.lingers) {
+            let room = MAX_BATCH - queued.len();
+            // Nothing else arriving in time (or the channel closing) ends the wait alike.
+            let _ = tokio::time::timeout(LINGER, rx.recv_many(&mut queued, room)).await;
+        }
         commit(&*store, &lease, Part::new(queued.drain(..))).await;
     }
 }
@@ -153,7 +190,7 @@ impl Part {
     fn new(queued: impl Iterator<Item = Queued>) -> Part {
         let mut batch = WriteBatch::default();
         let mut done: [Vec<Done>; 7] = Default::default();
-        for Queued { write, done: d } in queued {
+        for Queued { write, done: d, .. } in queued {
             done[kind(&write)].push(d);
             push(&mut batch, write);
         }
@@ -373,6 +410,51 @@ mod tests {
         ]
         .map(|(i, s, n)| (i.to_owned(), s, n));
         assert_eq!(states, expected);
+    }
+
+    fn succeeded(item: &str) -> Write {
+        Write::Result(StepResult {
+            key: StepKey::item("run_w", "pay", item),
+            outcome: crate::store::Outcome::Succeeded {
+                output: json!({"id": item}),
+                provider_ref: Some(format!("tr_{item}")),
+            },
+            attempt: None,
+        })
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_result_waiting_for_the_next_write_commits_with_it_or_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _, lease) = leased(&dir, &["e1", "e2", "e3"]).await;
+        let writer = Writer::start(store.clone(), lease, Drain::new());
+        write_together(&writer, vec![dispatch("e1"), dispatch("e2")]).await;
+        // e1's result lingers and e3's dispatch joins it; e2's result has nothing to wait
+        // for and commits on its own once the wait is over.
+        let joined = {
+            let writer = writer.clone();
+            tokio::spawn(async move { writer.write_with_next(succeeded("e1")).await })
+        };
+        write_together(&writer, vec![dispatch("e3")]).await[0]
+            .as_ref()
+            .unwrap();
+        joined.await.unwrap().unwrap();
+        writer.write_with_next(succeeded("e2")).await.unwrap();
+        let states: Vec<StepState> = store
+            .load_steps(&RunId::from("run_w"))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.state)
+            .collect();
+        assert_eq!(
+            states,
+            [
+                StepState::Succeeded,
+                StepState::Succeeded,
+                StepState::Dispatching
+            ]
+        );
     }
 
     #[tokio::test(flavor = "current_thread")]
