@@ -162,7 +162,7 @@ struct Driver<'a> {
     env: &'a CallEnv<'a>,
     key: &'a StepKey,
     action: &'a str,
-    request: Map<String, Value>,
+    /// The rendered `with`, an object: sent, dispatched and compared as one value.
     request_json: Value,
     /// The digest every attempt records: of the one request this call sends.
     digest: String,
@@ -200,13 +200,12 @@ impl<'a> Driver<'a> {
         let key = &record.key;
         let idk = idempotency_key(&key.run_id, &key.step_id, &key.item_key);
         let ikey = IdempotencyKey::new(idk.clone()).expect("store keys are visible ASCII");
-        let request_json = Value::Object(request.clone());
+        let request_json = Value::Object(request);
         Driver {
             env,
             key,
             action,
             digest: crate::digest::request_digest(&request_json),
-            request,
             request_json,
             idk,
             ikey,
@@ -272,6 +271,13 @@ impl<'a> Driver<'a> {
         }
     }
 
+    /// The request's fields, as adapters read them.
+    fn with(&self) -> &Map<String, Value> {
+        self.request_json
+            .as_object()
+            .expect("a rendered `with` is an object")
+    }
+
     /// Records the dispatch, fenced; `Err` with the store's refusal when the stored request
     /// differs.
     async fn dispatch(&mut self) -> Result<Result<Event, Arc<StoreError>>, Halt> {
@@ -329,7 +335,7 @@ impl<'a> Driver<'a> {
         };
         let call = make_call(
             self.action,
-            &self.request,
+            self.with(),
             &self.ikey,
             self.checkpoint.as_ref(),
         );
@@ -381,7 +387,7 @@ impl<'a> Driver<'a> {
         let started = Utc::now();
         let call = make_call(
             self.action,
-            &self.request,
+            self.with(),
             &self.ikey,
             self.checkpoint.as_ref(),
         );

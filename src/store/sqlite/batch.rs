@@ -4,9 +4,13 @@
 //! A group commit of 64 items written one `UPDATE` at a time pays 64 round trips to SQLite's
 //! connection thread, each a wake-up of another thread; here the lease fence and each kind
 //! of change (one `WITH v(…) AS (VALUES …) UPDATE … FROM v` per 500 items, and the attempts'
-//! multi-row `INSERT`) go to SQLite as one command, so a batch costs three round trips
-//! (begin, the statements, commit) whatever its size; the rare kinds (retries, skips, waits,
-//! attention) follow row by row in the same transaction. The guards are the same as the
+//! multi-row `INSERT`) is one statement, so a batch costs a round trip per kind it has
+//! (usually two or three, plus begin and commit) whatever its size; the rare kinds (retries,
+//! skips, waits, attention) follow row by row in the same transaction. Each statement is
+//! sent on its own so that its text depends only on its own row count: the shapes of the
+//! usual batch sizes stay prepared, where one text for the whole batch was new for nearly
+//! every batch (its kinds' counts combined) and parsing it cost a sixth of the engine's
+//! instructions. The guards are the same as the
 //! row-by-row path's (`transitions.rs`): each row must match exactly one step run in a state
 //! it may come from. When fewer rows change than the batch has (a refused item, a key twice
 //! in one batch, a lost lease), the transaction is rolled back and the caller replays the
@@ -32,12 +36,24 @@ use crate::store::transition::Transition;
 /// 32,766 parameters.
 const ROWS_PER_STATEMENT: usize = 500;
 
-/// The most rows a batch's statements may name to be kept prepared in the connection's
-/// statement cache (100 statements, least recently used out). The text of a batch's
-/// statements changes with how many rows of each kind it has: small batches come back in a
-/// few shapes and are worth keeping, while large ones rarely repeat, cost memory while
+/// The most rows a statement may name to be kept prepared in the connection's statement
+/// cache (100 statements, least recently used out). A statement's text changes with its row
+/// count: small counts come back all the time and are worth keeping (five kinds of 32 counts
+/// at most, in practice a few dozen), while large ones rarely repeat, cost memory while
 /// cached, and would push the store's other statements out; those are prepared for one use.
 const CACHED_ROWS: usize = 32;
+
+/// The batch's statements, each with the rows it must change (or insert).
+#[derive(Default)]
+struct Statements(Vec<(QueryBuilder<Sqlite>, usize)>);
+
+impl Statements {
+    /// Starts a statement that must change (or insert) `rows` rows.
+    fn open(&mut self, rows: usize) -> &mut QueryBuilder<Sqlite> {
+        self.0.push((QueryBuilder::new(""), rows));
+        &mut self.0.last_mut().expect("just pushed").0
+    }
+}
 
 /// The guard every hot transition shares: the row named by `v` is in a state `change` may
 /// come from, and the writer may write it (`claimed!`: its claim, or nobody's for the run's
@@ -59,29 +75,28 @@ fn guard(q: &mut QueryBuilder<Sqlite>, change: Transition, (lease, now): Writer<
 
 /// The fence of `transitions::fence`: only the current, unexpired holder may write. One row;
 /// none for an [`items`](Lease::items) lease, whose rows are fenced by their claims.
-fn push_fence(q: &mut QueryBuilder<Sqlite>, lease: &Lease, now: &Ts) -> usize {
+fn push_fence(st: &mut Statements, lease: &Lease, now: &Ts) {
     if !lease.holds_run() {
-        return 0;
+        return;
     }
-    q.push("UPDATE runs SET updated_at = ")
+    st.open(1)
+        .push("UPDATE runs SET updated_at = ")
         .push_bind(now)
         .push(" WHERE id = ")
         .push_bind(&lease.run_id)
         .push(" AND lease_owner = ")
         .push_bind(&lease.owner)
         .push(" AND lease_expires_at > ")
-        .push_bind(now)
-        .push(";");
-    1
+        .push_bind(now);
 }
 
-/// The dispatches, one statement per 500; returns the rows they must change.
+/// The dispatches, one statement per 500.
 fn push_dispatches(
-    q: &mut QueryBuilder<Sqlite>,
+    st: &mut Statements,
     lease: &Lease,
     batch: &[Dispatch],
     now: &Ts,
-) -> Result<usize, StoreError> {
+) -> Result<(), StoreError> {
     for chunk in batch.chunks(ROWS_PER_STATEMENT) {
         let rows = chunk
             .iter()
@@ -90,6 +105,7 @@ fn push_dispatches(
                 Ok((d, request_digest(&d.request), request))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
+        let q = st.open(chunk.len());
         q.push(" WITH v(v_run, v_step, v_item, v_key, v_digest, v_request) AS (");
         q.push_values(rows, |mut row, (d, digest, request)| {
             row.push_bind(&lease.run_id)
@@ -110,23 +126,24 @@ fn push_dispatches(
         // A step already dispatching is re-sent only with its key and request.
         q.push(
             " AND (step_runs.state = 'pending' OR (step_runs.idempotency_key = v.v_key \
-             AND step_runs.request_digest = v.v_digest));",
+             AND step_runs.request_digest = v.v_digest))",
         );
     }
-    Ok(batch.len())
+    Ok(())
 }
 
-/// The two-phase checkpoints, one statement per 500; returns the rows they must change.
+/// The two-phase checkpoints, one statement per 500.
 fn push_checkpoints(
-    q: &mut QueryBuilder<Sqlite>,
+    st: &mut Statements,
     batch: &[Checkpoint],
     (lease, now): Writer<'_>,
-) -> Result<usize, StoreError> {
+) -> Result<(), StoreError> {
     for chunk in batch.chunks(ROWS_PER_STATEMENT) {
         let rows = chunk
             .iter()
             .map(|c| Ok((c, json_text("checkpoint_json", &c.checkpoint)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
+        let q = st.open(chunk.len());
         q.push(" WITH v(v_run, v_step, v_item, v_ref, v_cp) AS (");
         q.push_values(rows, |mut row, (c, checkpoint)| {
             row.push_bind(&c.key.run_id)
@@ -141,18 +158,17 @@ fn push_checkpoints(
         )
         .push_bind(now);
         guard(q, Transition::Checkpoint, (lease, now));
-        q.push(";");
     }
-    Ok(batch.len())
+    Ok(())
 }
 
 /// The results: one statement per 500 successes, one per 500 failures, and the multi-row
-/// insert of their attempts; returns the rows they must change and insert.
+/// insert of their attempts.
 fn push_results(
-    q: &mut QueryBuilder<Sqlite>,
+    st: &mut Statements,
     batch: &[StepResult],
     (lease, now): Writer<'_>,
-) -> Result<usize, StoreError> {
+) -> Result<(), StoreError> {
     let mut succeeded = Vec::new();
     let mut failed = Vec::new();
     for r in batch {
@@ -167,6 +183,7 @@ fn push_results(
     // Owned rows, so each output's JSON text is moved into its parameter, not copied.
     let mut succeeded = succeeded.into_iter().peekable();
     while succeeded.peek().is_some() {
+        let q = st.open(succeeded.len().min(ROWS_PER_STATEMENT));
         q.push(" WITH v(v_run, v_step, v_item, v_output, v_ref) AS (");
         q.push_values(
             succeeded.by_ref().take(ROWS_PER_STATEMENT),
@@ -186,9 +203,9 @@ fn push_results(
         )
         .push_bind(now);
         guard(q, Transition::Succeed, (lease, now));
-        q.push(";");
     }
     for chunk in failed.chunks(ROWS_PER_STATEMENT) {
+        let q = st.open(chunk.len());
         q.push(" WITH v(v_run, v_step, v_item, v_class, v_message) AS (");
         q.push_values(chunk, |mut row, (r, error)| {
             row.push_bind(&r.key.run_id)
@@ -204,10 +221,10 @@ fn push_results(
         )
         .push_bind(now);
         guard(q, Transition::Fail, (lease, now));
-        q.push(";");
     }
     let attempts: Vec<&NewAttempt> = batch.iter().filter_map(|r| r.attempt.as_ref()).collect();
     for chunk in attempts.chunks(ROWS_PER_STATEMENT) {
+        let q = st.open(chunk.len());
         q.push(
             " INSERT INTO attempts (run_id, step_id, item_key, attempt_no, operation, \
              idempotency_key, request_digest, started_at, finished_at, outcome, \
@@ -228,39 +245,37 @@ fn push_results(
                 .push_bind(a.error.as_ref().map(|e| e.message.as_str()))
                 .push_bind(a.http_status.map(i64::from));
         });
-        q.push(";");
     }
-    Ok(batch.len() + attempts.len())
+    Ok(())
 }
 
-/// Commits `batch` with the fence and multi-row statements sent as one command, then the rare
-/// kinds row by row, in one write transaction, if the statements changed exactly the rows the
-/// batch names: each statement changes at most the rows it names, so the total is reached
-/// exactly when every row matched its guard. Anything else (a refused row, an error such as an
-/// attempt of an unknown step) rolls back and returns `false`: nothing was written, and the
-/// row-by-row replay reports it exactly.
+/// Commits `batch` with the fence and multi-row statements, then the rare kinds row by row,
+/// in one write transaction, if each statement changed exactly the rows it names: it changes
+/// at most those, so the count is reached exactly when every row matched its guard. Anything
+/// else (a refused row, an error such as an attempt of an unknown step) rolls back and
+/// returns `false`: nothing was written, and the row-by-row replay reports it exactly.
 pub(super) async fn commit_batched(
     store: &SqliteStore,
     lease: &Lease,
     batch: &WriteBatch,
     now: &Ts,
 ) -> Result<bool, StoreError> {
-    let mut q = QueryBuilder::<Sqlite>::new("");
-    let expected = push_fence(&mut q, lease, now)
-        + push_dispatches(&mut q, lease, &batch.dispatches, now)?
-        + push_checkpoints(&mut q, &batch.checkpoints, (lease, now))?
-        + push_results(&mut q, &batch.results, (lease, now))?;
-    let rows = batch.dispatches.len() + batch.checkpoints.len() + batch.results.len();
+    let mut statements = Statements::default();
+    push_fence(&mut statements, lease, now);
+    push_dispatches(&mut statements, lease, &batch.dispatches, now)?;
+    push_checkpoints(&mut statements, &batch.checkpoints, (lease, now))?;
+    push_results(&mut statements, &batch.results, (lease, now))?;
     let mut tx = store.begin_write().await?;
-    let statements = q.build().persistent(rows <= CACHED_ROWS);
-    match statements.execute(&mut *tx).await {
-        Ok(done) if done.rows_affected() == expected as u64 => {
-            apply_rest(&mut tx, batch, (lease, now)).await?;
-            tx.commit().await?;
-            Ok(true)
+    for (mut q, rows) in statements.0 {
+        let statement = q.build().persistent(rows <= CACHED_ROWS);
+        match statement.execute(&mut *tx).await {
+            Ok(done) if done.rows_affected() == rows as u64 => {}
+            Ok(_) | Err(_) => return Ok(false),
         }
-        Ok(_) | Err(_) => Ok(false),
     }
+    apply_rest(&mut tx, batch, (lease, now)).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 #[cfg(test)]
