@@ -22,6 +22,7 @@ use crate::review::warnings::parse_balances;
 use crate::review::{
     Checks, PlanAdapters, Source, Style, Threshold, build, diff, from_json, recorded,
     render_diff_markdown, render_diff_text, render_markdown, render_text, to_json, verify,
+    write_json,
 };
 use crate::spec::Loaded;
 use crate::spec::env::process_env;
@@ -115,7 +116,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
     };
     super::print_stdout(&text);
     if let Some(out) = &args.out {
-        std::fs::write(out, to_json(&plan))
+        write_plan(out, &plan)
             .with_context(|| format!("cannot write the plan to `{}`", out.display()))?;
         eprintln!(
             "plan written to `{}` (hash {}); run it with `sluice run --plan {}`",
@@ -133,6 +134,13 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
         return Ok(exit::code(exit::INVALID));
     }
     Ok(exit::code(exit::SUCCESS))
+}
+
+/// Writes `plan` as JSON to the file `out`, as it is serialised.
+fn write_plan(out: &Path, plan: &DryRun) -> std::io::Result<()> {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(out)?);
+    write_json(plan, &mut file)?;
+    std::io::Write::flush(&mut file)
 }
 
 /// Colour only on a terminal, and never with `NO_COLOR`.

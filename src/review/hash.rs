@@ -11,16 +11,18 @@
 //!   request timeout, rate limits, path overrides and webhook header. Credentials are not
 //!   part of it: a plan never reads them, so rotating a key does not invalidate a reviewed
 //!   plan, while pointing a block at another URL does,
-//! - every step as planned: id, action, provider, and for each item the SHA-256 of the
-//!   canonical JSON of its key, decision, rendered `with` and exact requests (hashing item
-//!   by item keeps a 10,000-row plan from being copied whole just to be hashed).
+//! - every step as planned: id, action, provider, and for each item its digest, the SHA-256
+//!   of the canonical JSON of its key, decision, reason, rendered `with` and exact requests
+//!   ([`item_digest`]). The digest is taken as the item is built, so a plan hashes every
+//!   request without keeping it, and the file holds the digest of every item and the
+//!   requests of a few (whose digests [`detail_matches`] checks when a file is read).
 //!
 //! Warnings, totals and the text around them are derived from these and left out, so
 //! `--threshold` or `--balances` never change the hash.
 
 use serde_json::{Map, Value, json};
 
-use super::model::{DryRun, ItemPlan, ProviderPlan};
+use super::model::{Decision, DryRun, ItemDetail, ItemPlan, ProviderPlan};
 use crate::digest::canonical_json;
 use crate::signing::sha256_hex;
 
@@ -49,7 +51,11 @@ fn hashed(plan: &DryRun) -> Value {
         .steps
         .iter()
         .map(|s| {
-            let items: Vec<Value> = s.items.iter().map(item_digest).collect();
+            let items: Vec<Value> = s
+                .items
+                .iter()
+                .map(|i| Value::String(i.digest.clone()))
+                .collect();
             json!({
                 "id": s.id,
                 "action": s.action,
@@ -67,15 +73,33 @@ fn hashed(plan: &DryRun) -> Value {
     })
 }
 
-/// The SHA-256 of the canonical JSON of what the hash covers of one item.
-fn item_digest(item: &ItemPlan) -> Value {
+/// The digest of an item with `key`, `decision` and `reason` that renders `detail`: the
+/// SHA-256 of the canonical JSON of those and the exact requests (not the note, which is
+/// the plan's own words).
+pub fn item_digest(
+    key: Option<&str>,
+    decision: Decision,
+    reason: Option<&str>,
+    detail: &ItemDetail,
+) -> String {
     let mut map = Map::with_capacity(5);
-    map.insert("key".into(), json!(item.key));
-    map.insert("decision".into(), json!(item.decision));
-    map.insert("reason".into(), json!(item.reason));
-    map.insert("with".into(), Value::Object(item.with.clone()));
-    map.insert("requests".into(), json!(item.requests));
-    Value::String(sha256_hex(
-        &[canonical_json(&Value::Object(map)).as_bytes()],
-    ))
+    map.insert("key".into(), json!(key));
+    map.insert("decision".into(), json!(decision));
+    map.insert("reason".into(), json!(reason));
+    map.insert("with".into(), Value::Object(detail.with.clone()));
+    map.insert("requests".into(), json!(detail.requests));
+    sha256_hex(&[canonical_json(&Value::Object(map)).as_bytes()])
+}
+
+/// Whether an item shown in full still renders its digest (an item without a detail has
+/// nothing to check).
+pub fn detail_matches(item: &ItemPlan) -> bool {
+    item.detail.as_ref().is_none_or(|d| {
+        item_digest(
+            item.key.as_deref(),
+            item.decision,
+            item.reason.as_deref(),
+            d,
+        ) == item.digest
+    })
 }

@@ -1,7 +1,7 @@
 //! What `run --plan` checks: a plan made again from the recorded workflow path and inputs
 //! must be the reviewed plan. Each difference is named, so the refusal says what to look
 //! at: the workflow file, an input (with its file), a provider block, or (when all of
-//! those match) the requests themselves.
+//! those match) the steps whose requests differ, found by comparing every item's digest.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -133,15 +133,10 @@ pub fn differences(reviewed: &DryRun, fresh: &DryRun) -> Vec<Difference> {
     out
 }
 
-/// The steps whose items differ in what the hash covers.
+/// The steps whose items differ in what the hash covers: compared item by item by their
+/// digests, which bind each item's exact requests.
 fn changed_steps(reviewed: &DryRun, fresh: &DryRun) -> Vec<String> {
-    let same = |a: &ItemPlan, b: &ItemPlan| {
-        a.key == b.key
-            && a.decision == b.decision
-            && a.reason == b.reason
-            && a.with == b.with
-            && a.requests == b.requests
-    };
+    let same = |a: &ItemPlan, b: &ItemPlan| a.digest == b.digest;
     let mut ids: Vec<String> = Vec::new();
     for step in &fresh.steps {
         let old = reviewed.steps.iter().find(|s| s.id == step.id);
@@ -167,6 +162,7 @@ fn changed_steps(reviewed: &DryRun, fresh: &DryRun) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::hash::item_digest;
     use super::super::testing::{PAYROLL, csv, plan};
     use super::super::warnings::Checks;
     use super::*;
@@ -219,7 +215,10 @@ mod tests {
 
         // Same inputs and settings but other requests: named by step.
         let mut other = reviewed.clone();
-        other.steps[1].items[0].requests[0].path = "/v2/transfer".into();
+        let item = &mut other.steps[1].items[0];
+        let detail = item.detail.as_mut().unwrap();
+        detail.requests[0].path = "/v2/transfer".into();
+        item.digest = item_digest(item.key.as_deref(), item.decision, None, detail);
         other.plan_hash = super::super::hash::plan_hash(&other);
         assert_eq!(
             differences(&reviewed, &other),
