@@ -287,12 +287,7 @@ impl StepEnv<'_> {
         };
         let mut detail = ItemDetail::default();
         self.render(scope, &mut item, &mut detail, problems);
-        item.digest = hash::item_digest(
-            item.key.as_deref(),
-            item.decision,
-            item.reason.as_deref(),
-            &detail,
-        );
+        item.digest = hash::request_digest(&detail);
         item.detail = Some(detail);
         item
     }

@@ -2,7 +2,7 @@
 //! (added, removed, amounts, decisions and counterparties changed, other request fields
 //! changed), plus whether the workflow, the inputs or the provider blocks changed.
 //!
-//! An item's requests changed when its digest did. Which `with` fields changed can only be
+//! An item's requests changed when its request digest did. Which `with` fields changed can only be
 //! named for items both plans keep in full (`ItemPlan::detail`); for the others the change
 //! is `(request)`.
 //!
@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::amounts::target_field;
+use super::hash::item_hash;
 use super::model::{Decision, DryRun, ItemPlan, StepPlan};
 use crate::digest::request_diff;
 
@@ -253,7 +254,7 @@ fn step_diff(old: &StepPlan, new: &StepPlan) -> StepDiff {
 
 /// How the item `key` changed, if it did.
 fn item_change(key: &str, old: &ItemPlan, new: &ItemPlan) -> Option<ItemChange> {
-    if old.digest == new.digest {
+    if item_hash(old) == item_hash(new) {
         return None;
     }
     let (before, after) = (amounts(old), amounts(new));

@@ -11,19 +11,20 @@
 //!   request timeout, rate limits, path overrides and webhook header. Credentials are not
 //!   part of it: a plan never reads them, so rotating a key does not invalidate a reviewed
 //!   plan, while pointing a block at another URL does,
-//! - every step as planned: id, action, provider, and for each item its digest, the SHA-256
-//!   of the canonical JSON of its key, decision, reason, rendered `with` and exact requests
-//!   ([`item_digest`]). The digest is taken as the item is built, so a plan hashes every
-//!   request without keeping it, and the file holds the digest of every item and the
-//!   requests of a few (whose digests [`detail_matches`] checks when a file is read).
+//! - every step as planned: id, action, provider, and for each item the SHA-256 of its
+//!   key, decision, reason, amounts, counterparty and request digest ([`item_hash`]). The
+//!   request digest ([`request_digest`]: the SHA-256 of the canonical JSON of the rendered
+//!   `with` and exact requests) is taken as the item is built, so a plan hashes every
+//!   request without keeping it; the file holds every item's request digest and the
+//!   requests of a few, which [`detail_matches`] checks when a file is read.
 //!
 //! Warnings, totals and the text around them are derived from these and left out, so
 //! `--threshold` or `--balances` never change the hash.
 
 use serde_json::{Map, Value, json};
 
-use super::model::{Decision, DryRun, ItemDetail, ItemPlan, ProviderPlan};
-use crate::digest::canonical_json;
+use super::model::{DryRun, ItemDetail, ItemPlan, ProviderPlan};
+use crate::digest::{self, canonical_json};
 use crate::signing::sha256_hex;
 
 /// The fingerprint of a provider block: SHA-256 over its canonical description.
@@ -54,7 +55,7 @@ fn hashed(plan: &DryRun) -> Value {
             let items: Vec<Value> = s
                 .items
                 .iter()
-                .map(|i| Value::String(i.digest.clone()))
+                .map(|i| Value::String(item_hash(i)))
                 .collect();
             json!({
                 "id": s.id,
@@ -73,33 +74,36 @@ fn hashed(plan: &DryRun) -> Value {
     })
 }
 
-/// The digest of an item with `key`, `decision` and `reason` that renders `detail`: the
-/// SHA-256 of the canonical JSON of those and the exact requests (not the note, which is
-/// the plan's own words).
-pub fn item_digest(
-    key: Option<&str>,
-    decision: Decision,
-    reason: Option<&str>,
-    detail: &ItemDetail,
-) -> String {
-    let mut map = Map::with_capacity(5);
-    map.insert("key".into(), json!(key));
-    map.insert("decision".into(), json!(decision));
-    map.insert("reason".into(), json!(reason));
+/// The request digest of an item that renders `detail`: the SHA-256 of the canonical JSON
+/// of its rendered `with` and exact requests (not the note, which is the plan's own words).
+pub fn request_digest(detail: &ItemDetail) -> String {
+    let mut map = Map::with_capacity(2);
     map.insert("with".into(), Value::Object(detail.with.clone()));
     map.insert("requests".into(), json!(detail.requests));
-    sha256_hex(&[canonical_json(&Value::Object(map)).as_bytes()])
+    digest::request_digest(&Value::Object(map))
 }
 
-/// Whether an item shown in full still renders its digest (an item without a detail has
-/// nothing to check).
+/// What the plan hash covers of `item`: the SHA-256 of the JSON array of its key,
+/// decision, reason, amounts, counterparty and request digest. Its fields have a fixed
+/// order, so the text is canonical without sorting; the detail is left out (the request
+/// digest stands for it).
+pub fn item_hash(item: &ItemPlan) -> String {
+    let fields = (
+        &item.key,
+        item.decision,
+        &item.reason,
+        &item.amounts,
+        &item.target,
+        &item.digest,
+    );
+    let text = serde_json::to_vec(&fields).expect("plain data serialises");
+    sha256_hex(&[&text])
+}
+
+/// Whether an item shown in full still renders its request digest (an item without a
+/// detail has nothing to check).
 pub fn detail_matches(item: &ItemPlan) -> bool {
-    item.detail.as_ref().is_none_or(|d| {
-        item_digest(
-            item.key.as_deref(),
-            item.decision,
-            item.reason.as_deref(),
-            d,
-        ) == item.digest
-    })
+    item.detail
+        .as_ref()
+        .is_none_or(|d| request_digest(d) == item.digest)
 }

@@ -177,6 +177,7 @@ impl Formatter for ItemLines {
 
 #[cfg(test)]
 mod tests {
+    use super::super::model::SAMPLE;
     use super::super::testing::{PAYROLL, csv, plan};
     use super::super::warnings::Checks;
     use super::*;
@@ -223,5 +224,31 @@ mod tests {
             "plan format `sluice-plan/1` is not `sluice-plan/2`; make the plan again with this sluice"
         );
         assert!(matches!(from_json("{"), Err(PlanFileError::Parse(_))));
+    }
+
+    #[test]
+    fn an_item_kept_only_by_its_digest_cannot_be_edited_either() {
+        let rows: String = (1..=SAMPLE + 1)
+            .map(|i| format!("E{i},1.00,P{i}\n"))
+            .collect();
+        let p = plan(
+            PAYROLL,
+            &[("payees", csv(&format!("id,amount,to\n{rows}")))],
+            &Checks::default(),
+        );
+        let last = &p.steps[1].items[SAMPLE];
+        assert!(last.detail.is_none());
+        let text = to_json(&p);
+        let line = text.lines().find(|l| l.contains(r#""key":"E21""#)).unwrap();
+        for edited in [
+            line.replace(r#""amount":"1.00""#, r#""amount":"0.01""#),
+            line.replace("P21", "P1"),
+        ] {
+            assert_ne!(edited, line);
+            assert!(matches!(
+                from_json(&text.replace(line, &edited)),
+                Err(PlanFileError::Tampered { .. })
+            ));
+        }
     }
 }

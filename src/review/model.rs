@@ -416,8 +416,8 @@ pub struct ItemPlan {
     /// Who receives it (`target_account`, `recipient`, …), when the request names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
-    /// SHA-256 of what the plan hash covers of the item: its key, decision, reason,
-    /// rendered `with` and exact requests (`hash::item_digest`).
+    /// The request digest: SHA-256 of the rendered `with` and exact requests
+    /// (`hash::request_digest`), what `run --plan` compares them by.
     pub digest: String,
     /// The rendered `with` and the requests, for the items shown in full.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::hash::item_hash;
 use super::model::{DryRun, ItemPlan};
 
 /// One way a fresh plan differs from the reviewed one.
@@ -133,10 +134,10 @@ pub fn differences(reviewed: &DryRun, fresh: &DryRun) -> Vec<Difference> {
     out
 }
 
-/// The steps whose items differ in what the hash covers: compared item by item by their
-/// digests, which bind each item's exact requests.
+/// The steps whose items differ in what the hash covers, item by item: the request digest
+/// binds each item's exact requests.
 fn changed_steps(reviewed: &DryRun, fresh: &DryRun) -> Vec<String> {
-    let same = |a: &ItemPlan, b: &ItemPlan| a.digest == b.digest;
+    let same = |a: &ItemPlan, b: &ItemPlan| item_hash(a) == item_hash(b);
     let mut ids: Vec<String> = Vec::new();
     for step in &fresh.steps {
         let old = reviewed.steps.iter().find(|s| s.id == step.id);
@@ -162,7 +163,7 @@ fn changed_steps(reviewed: &DryRun, fresh: &DryRun) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::hash::item_digest;
+    use super::super::hash::request_digest;
     use super::super::testing::{PAYROLL, csv, plan};
     use super::super::warnings::Checks;
     use super::*;
@@ -216,9 +217,10 @@ mod tests {
         // Same inputs and settings but other requests: named by step.
         let mut other = reviewed.clone();
         let item = &mut other.steps[1].items[0];
-        let detail = item.detail.as_mut().unwrap();
+        let mut detail = item.detail.take().unwrap();
         detail.requests[0].path = "/v2/transfer".into();
-        item.digest = item_digest(item.key.as_deref(), item.decision, None, detail);
+        item.digest = request_digest(&detail);
+        item.detail = Some(detail);
         other.plan_hash = super::super::hash::plan_hash(&other);
         assert_eq!(
             differences(&reviewed, &other),
