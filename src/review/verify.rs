@@ -164,6 +164,7 @@ fn changed_steps(reviewed: &DryRun, fresh: &DryRun) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::super::hash::request_digest;
+    use super::super::model::SAMPLE;
     use super::super::testing::{PAYROLL, csv, plan};
     use super::super::warnings::Checks;
     use super::*;
@@ -222,6 +223,25 @@ mod tests {
         item.digest = request_digest(&detail);
         item.detail = Some(detail);
         other.plan_hash = super::super::hash::plan_hash(&other);
+        assert_eq!(
+            differences(&reviewed, &other),
+            [Difference::Requests {
+                steps: vec!["pay".into()]
+            }]
+        );
+
+        // Past the sample, where the file keeps only the request digest: the same.
+        let rows: String = (1..=SAMPLE + 2)
+            .map(|i| format!("E{i},1.00,P{i}\n"))
+            .collect();
+        let payees = csv(&format!("id,amount,to\n{rows}"));
+        let reviewed = plan(PAYROLL, &[("payees", payees)], &Checks::default());
+        let mut other = reviewed.clone();
+        let last = other.steps[1].items.last_mut().unwrap();
+        assert!(last.detail.is_none());
+        last.digest = "0".repeat(64);
+        other.plan_hash = super::super::hash::plan_hash(&other);
+        assert_ne!(other.plan_hash, reviewed.plan_hash);
         assert_eq!(
             differences(&reviewed, &other),
             [Difference::Requests {
