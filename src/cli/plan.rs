@@ -105,7 +105,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
         Ok(c) => c,
         Err(e) => return Ok(invalid(&e)),
     };
-    let plan = match make(file, &loaded, &compiled, &given, &inputs, &checks) {
+    let plan = match make(file, &loaded, &compiled, &given, inputs, &checks) {
         Ok(p) => p,
         Err(e) => return Ok(invalid(&e)),
     };
@@ -189,18 +189,18 @@ fn checks(args: &PlanArgs) -> Result<Checks, String> {
     })
 }
 
-/// Builds the plan of `loaded` with its inputs.
+/// Builds the plan of `loaded` with its inputs (taken: the plan keeps them as text).
 fn make(
     file: &Path,
     loaded: &Loaded,
     compiled: &CompiledWorkflow,
     given: &BTreeMap<String, Given>,
-    inputs: &Map<String, Value>,
+    inputs: Map<String, Value>,
     checks: &Checks,
 ) -> Result<DryRun, String> {
     let adapters =
         PlanAdapters::from_env(&compiled.config, &process_env).map_err(|e| e.to_string())?;
-    let recorded = recorded::record(&compiled.config.inputs, given, inputs);
+    let recorded = recorded::record(&compiled.config.inputs, given, &inputs);
     let path = file.display().to_string();
     Ok(build(
         Source {
@@ -315,7 +315,7 @@ pub fn verify(plan_path: &Path, file: Option<&Path>) -> Result<Result<Verified, 
         &loaded,
         &compiled,
         &given,
-        &inputs,
+        inputs.clone(),
         &Checks::default(),
     ) {
         Ok(p) => p,

@@ -33,9 +33,9 @@ use super::unknown::{Condition, contains_unknown, mask_unknown, unknown_fields};
 use super::warnings::{self, Checks};
 use crate::catalog::{ActionKind, ActionSpec};
 use crate::plan::CompiledWorkflow;
-use crate::plan::context::{RunContext, Uses};
+use crate::plan::context::{List, RunContext, Uses};
 use crate::plan::fingerprint::workflow_hash;
-use crate::plan::for_each::{DEFAULT_ALIAS, for_each_list};
+use crate::plan::for_each::DEFAULT_ALIAS;
 use crate::providers::{Call, IdempotencyKey, ProviderError};
 use crate::spec::StepConfig;
 use crate::template::{Scope, Templates};
@@ -45,7 +45,7 @@ use crate::template::{Scope, Templates};
 pub const PLACEHOLDER_KEY: &str = "{idempotency_key}";
 
 /// What a plan is made from.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Source<'a> {
     /// The workflow file as given.
     pub path: &'a str,
@@ -53,8 +53,9 @@ pub struct Source<'a> {
     pub text: &'a str,
     /// The workflow, validated.
     pub compiled: &'a CompiledWorkflow,
-    /// The resolved inputs.
-    pub inputs: &'a Map<String, Value>,
+    /// The resolved inputs, taken: the plan keeps them as text (`plan::context`), so a
+    /// CSV of 100,000 rows is not held as values twice.
+    pub inputs: Map<String, Value>,
     /// How they were given.
     pub recorded: &'a InputsRecord,
 }
@@ -68,7 +69,7 @@ pub fn build(source: Source<'_>, adapters: &PlanAdapters, checks: &Checks) -> Dr
         "started_at": ASSIGNED_AT_APPLY,
         "scheduled_for": ASSIGNED_AT_APPLY,
     });
-    let context = RunContext::new(source.inputs.clone(), run);
+    let context = RunContext::new(source.inputs, run);
     let key = IdempotencyKey::new(PLACEHOLDER_KEY).expect("a visible-ASCII placeholder");
     let mut problems = Vec::new();
     let mut summary = Summary {
@@ -107,8 +108,8 @@ pub fn build(source: Source<'_>, adapters: &PlanAdapters, checks: &Checks) -> Dr
                     key: key_template.clone(),
                     max_parallel: step.max_parallel,
                 };
-                let items = match for_each_list(&step.id, expr, source.inputs) {
-                    Ok(list) => env.items(scope, &for_each, list, &mut problems, &mut summary),
+                let items = match context.list(&step.id, expr) {
+                    Ok(list) => env.items(scope, &for_each, &list, &mut problems, &mut summary),
                     Err(e) => {
                         problems.push(Problem::new(
                             Severity::Error,
@@ -215,7 +216,7 @@ impl StepEnv<'_> {
         &self,
         mut scope: Scope,
         for_each: &ForEach,
-        list: &[Value],
+        list: &List,
         problems: &mut Vec<Problem>,
         summary: &mut Summary,
     ) -> Vec<ItemPlan> {
@@ -223,8 +224,8 @@ impl StepEnv<'_> {
         let mut first: HashMap<String, usize> = HashMap::with_capacity(list.len());
         let mut items = Vec::with_capacity(list.len());
         let mut sender_kept = false;
-        for (i, value) in list.iter().enumerate() {
-            scope.insert(&for_each.alias, value.clone());
+        for (i, value) in list.values().enumerate() {
+            scope.insert(&for_each.alias, value);
             let key = match self.templates.render(&for_each.key, &scope) {
                 Ok(k) if !k.trim().is_empty() => k.trim().to_string(),
                 Ok(_) => {
@@ -288,7 +289,7 @@ impl StepEnv<'_> {
         let mut detail = ItemDetail::default();
         self.render(scope, &mut item, &mut detail, problems);
         item.digest = hash::request_digest(&detail);
-        item.detail = Some(detail);
+        item.detail = Some(Box::new(detail));
         item
     }
 
@@ -337,6 +338,8 @@ impl StepEnv<'_> {
             }
         }
         item.amounts = amounts::amounts(self.action, &detail.with);
+        // Every item of a batch keeps its amounts: no room for more.
+        item.amounts.shrink_to_fit();
         item.target = amounts::target(&detail.with);
         if matches!(item.decision, Decision::Skip | Decision::Fail) {
             return;

@@ -13,8 +13,8 @@
 //!   plan, while pointing a block at another URL does,
 //! - every step as planned: id, action, provider, and for each item the SHA-256 of its
 //!   key, decision, reason, amounts, counterparty and request digest ([`item_hash`]). The
-//!   request digest ([`request_digest`]: the SHA-256 of the canonical JSON of the rendered
-//!   `with` and exact requests) is taken as the item is built, so a plan hashes every
+//!   request digest ([`request_digest`]: the SHA-256 of the rendered `with` and the exact
+//!   requests) is taken as the item is built, so a plan hashes every
 //!   request without keeping it; the file holds every item's request digest and the
 //!   requests of a few, which [`detail_matches`] checks when a file is read.
 //!
@@ -24,7 +24,7 @@
 use serde_json::{Map, Value, json};
 
 use super::model::{DryRun, ItemDetail, ItemPlan, ProviderPlan};
-use crate::digest::{self, canonical_json};
+use crate::digest::canonical_json;
 use crate::signing::sha256_hex;
 
 /// The fingerprint of a provider block: SHA-256 over its canonical description.
@@ -75,12 +75,14 @@ fn hashed(plan: &DryRun) -> Value {
 }
 
 /// The request digest of an item that renders `detail`: the SHA-256 of the canonical JSON
-/// of its rendered `with` and exact requests (not the note, which is the plan's own words).
+/// of its rendered `with`, a newline, and the JSON of its exact requests (not the note,
+/// which is the plan's own words). Requests are records whose fields have a fixed order,
+/// so their text as serde writes it is already canonical; sorting it would cost a plan of
+/// 100,000 rows a quarter of its time.
 pub fn request_digest(detail: &ItemDetail) -> String {
-    let mut map = Map::with_capacity(2);
-    map.insert("with".into(), Value::Object(detail.with.clone()));
-    map.insert("requests".into(), json!(detail.requests));
-    digest::request_digest(&Value::Object(map))
+    let with = canonical_json(&Value::Object(detail.with.clone()));
+    let requests = serde_json::to_vec(&detail.requests).expect("plain data serialises");
+    sha256_hex(&[with.as_bytes(), b"\n", &requests])
 }
 
 /// What the plan hash covers of `item`: the SHA-256 of the JSON array of its key,

@@ -421,7 +421,7 @@ pub struct ItemPlan {
     pub digest: String,
     /// The rendered `with` and the requests, for the items shown in full.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<ItemDetail>,
+    pub detail: Option<Box<ItemDetail>>,
 }
 
 /// What an item would send, kept for the items a plan shows in full.
@@ -456,7 +456,7 @@ impl ItemPlan {
 
     /// Its rendered `with` and requests, when the plan shows it in full.
     pub fn sent(&self) -> Option<&ItemDetail> {
-        self.detail.as_ref().filter(|d| d.sends())
+        self.detail.as_deref().filter(|d| d.sends())
     }
 }
 

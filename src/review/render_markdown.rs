@@ -206,7 +206,7 @@ fn step_md(w: &mut String, n: usize, step: &StepPlan, plan: &DryRun) {
     }
     match &step.for_each {
         None => {
-            if let Some(detail) = step.items.first().and_then(|i| i.detail.as_ref()) {
+            if let Some(detail) = step.items.first().and_then(|i| i.detail.as_deref()) {
                 with_md(w, detail);
                 requests_md(w, detail);
             }

@@ -143,7 +143,7 @@ fn step_text(w: &mut String, n: usize, step: &StepPlan, plan: &DryRun, style: St
     }
     match &step.for_each {
         None => {
-            if let Some(detail) = step.items.first().and_then(|i| i.detail.as_ref()) {
+            if let Some(detail) = step.items.first().and_then(|i| i.detail.as_deref()) {
                 with_text(w, detail, style);
                 requests_text(w, detail, style);
             }

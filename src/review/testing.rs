@@ -27,7 +27,7 @@ pub fn plan(yaml: &str, given: &[(&str, Given)], checks: &Checks) -> DryRun {
             path: "t.yaml",
             text: &loaded.source.text,
             compiled: &compiled,
-            inputs: &inputs,
+            inputs,
             recorded: &recorded,
         },
         &adapters,
@@ -37,7 +37,7 @@ pub fn plan(yaml: &str, given: &[(&str, Given)], checks: &Checks) -> DryRun {
 
 /// The rendered `with` and requests of an item the plan keeps in full.
 pub fn detail(item: &ItemPlan) -> &ItemDetail {
-    item.detail.as_ref().expect("the item is kept in full")
+    item.detail.as_deref().expect("the item is kept in full")
 }
 
 /// A CSV input.
