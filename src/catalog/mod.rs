@@ -15,13 +15,18 @@ mod offer;
 mod refusal;
 mod table;
 mod whalestack;
+mod http;
 mod white;
 mod whitepay;
 mod whitestones;
 
-pub use action::{ACTIONS, ActionKind, ActionSpec, MoneyField, action};
+pub use action::{
+    ACTIONS, ActionKind, ActionSpec, HTTP_METHODS, HTTP_REQUEST, HTTP_REQUEST_READ, MoneyField,
+    READ_METHODS,
+    action, action_for,
+};
 pub use control::CONTROL;
-pub use field::{Field, FieldType, Need};
+pub use field::{Field, FieldType, Need, Render};
 pub use kind::ProviderKind;
 pub use offer::{EXTRA, Extra, Offer};
 pub use refusal::NoEquivalent;
@@ -34,12 +39,19 @@ pub fn table(kind: ProviderKind) -> &'static Table {
         ProviderKind::White => &white::TABLE,
         ProviderKind::Whitestones => &whitestones::TABLE,
         ProviderKind::Whitepay => &whitepay::TABLE,
+        ProviderKind::Http => &http::TABLE,
     }
 }
 
 /// How `kind` runs `action`, if it supports it.
 pub fn offer(kind: ProviderKind, action: &str) -> Option<&'static Offer> {
     table(kind).offer(action)
+}
+
+/// Whether `action`'s field `field` is rendered against the provider's answer rather than
+/// before the call ([`Render::OnAnswer`]), whichever provider runs it.
+pub fn on_answer(action: &str, field: &str) -> bool {
+    offers(action).any(|o| o.field(field).is_some_and(|f| f.render == Render::OnAnswer))
 }
 
 /// A control action's fields.

@@ -33,6 +33,7 @@ use crate::catalog::{ActionKind, ActionSpec};
 use crate::plan::CompiledWorkflow;
 use crate::plan::context::{RunContext, Uses};
 use crate::plan::fingerprint::workflow_hash;
+use crate::plan::render::render_with;
 use crate::plan::for_each::{DEFAULT_ALIAS, for_each_list};
 use crate::providers::{Call, IdempotencyKey, ProviderError};
 use crate::spec::StepConfig;
@@ -297,9 +298,10 @@ impl StepEnv<'_> {
                 },
             }
         }
-        match self.templates.render_value(&self.with, scope) {
-            Ok(Value::Object(map)) => item.with = map,
-            Ok(_) => {}
+        let none = Map::new();
+        let with = self.with.as_object().unwrap_or(&none);
+        match render_with(self.templates, self.action, with, scope) {
+            Ok(map) => item.with = map,
             // A skipped item is never rendered by the engine, so its errors do not count.
             Err(_) if item.decision == Decision::Skip => {}
             Err(e) => {

@@ -26,7 +26,8 @@ pub fn check(c: &mut Checker<'_>, index: usize) -> StepFacts {
     let cfg = c.cfg;
     let step = &cfg.steps[index];
     let at = |field: &'static str| [Seg::Key("steps"), Seg::Index(index), Seg::Key(field)];
-    let action = catalog::action(&step.uses);
+    let method = step.with.get("method").and_then(serde_json::Value::as_str);
+    let action = catalog::action_for(&step.uses, method);
     if action.is_none() {
         let d = Diagnostic::new(Code::E017, format!("unknown action `{}`", step.uses))
             .at(c.src.span(&at("uses")))
