@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use axum::{Extension, Router};
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::extract::{ConnectInfo, OriginalUri, Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use serde_json::{Map, Value, json};
@@ -48,6 +48,7 @@ pub fn error(status: StatusCode, message: &str) -> Response {
 /// A request as the handlers read it.
 struct Incoming {
     method: Method,
+    /// The path as sent, with its query.
     path: String,
     query: Map<String, Value>,
     headers: HeaderMap,
@@ -73,14 +74,14 @@ impl Incoming {
 
 async fn echo(
     method: Method,
-    uri: Uri,
+    OriginalUri(uri): OriginalUri,
     Query(query): Query<Map<String, Value>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let incoming = Incoming {
         method,
-        path: uri.path().to_string(),
+        path: uri.to_string(),
         query,
         headers,
         body,
@@ -96,7 +97,7 @@ fn answer_echo(r: &Incoming) -> Response {
         .collect();
     let body = json!({
         "method": r.method.as_str(),
-        "path": r.path,
+        "path": r.path.split('?').next().unwrap_or_default(),
         "query": r.query,
         "headers": headers,
         "body": r.body_json(),
@@ -107,7 +108,7 @@ fn answer_echo(r: &Incoming) -> Response {
 async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     let incoming = Incoming {
         method: Method::POST,
-        path: "/objects".into(),
+        path: format!("{PREFIX}/objects"),
         query: Map::new(),
         headers,
         body,
@@ -157,7 +158,8 @@ fn route(shared: &Shared, rest: &str, r: &Incoming) -> Response {
     }
 }
 
-/// Which requests count as the same for `/fail` and `/lose`.
+/// Which requests count as the same for `/fail` and `/lose`: method, path and query, and
+/// the idempotency key (or, without one, the body).
 fn counter(kind: &str, r: &Incoming) -> String {
     let same = r
         .idempotency_key()
@@ -169,14 +171,14 @@ async fn fail(
     State(shared): State<Arc<Shared>>,
     Path((times, rest)): Path<(u32, String)>,
     method: Method,
-    uri: Uri,
+    OriginalUri(uri): OriginalUri,
     Query(query): Query<Map<String, Value>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let r = Incoming {
         method,
-        path: uri.path().to_string(),
+        path: uri.to_string(),
         query,
         headers,
         body,
@@ -197,14 +199,14 @@ async fn lose(
     Path((times, rest)): Path<(u32, String)>,
     connection: Option<Extension<ConnectInfo<Connection>>>,
     method: Method,
-    uri: Uri,
+    OriginalUri(uri): OriginalUri,
     Query(query): Query<Map<String, Value>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let r = Incoming {
         method,
-        path: uri.path().to_string(),
+        path: uri.to_string(),
         query,
         headers,
         body,
