@@ -81,10 +81,15 @@ fn check_method<'a>(
     };
     let allowed = if lookup { READ_METHODS } else { HTTP_METHODS };
     if !allowed.contains(&m) {
-        let what = if lookup { "a lookup only reads: " } else { "" };
+        let why = if lookup {
+            "a lookup only reads"
+        } else {
+            "methods are written in capitals"
+        };
+        let one_of = allowed.join(", ");
         problems.push((
             at(prefix),
-            format!("`{name}` must be one of {}, not `{m}` ({what}methods are upper case)", allowed.join(", ")),
+            format!("`{name}` must be one of {one_of}, not `{m}`: {why}"),
         ));
         return None;
     }
