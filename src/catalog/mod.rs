@@ -10,20 +10,19 @@
 mod action;
 mod control;
 mod field;
+mod http;
 mod kind;
 mod offer;
 mod refusal;
 mod table;
 mod whalestack;
-mod http;
 mod white;
 mod whitepay;
 mod whitestones;
 
 pub use action::{
     ACTIONS, ActionKind, ActionSpec, HTTP_METHODS, HTTP_REQUEST, HTTP_REQUEST_READ, MoneyField,
-    READ_METHODS,
-    action, action_for,
+    READ_METHODS, action, action_for,
 };
 pub use control::CONTROL;
 pub use field::{Field, FieldType, Need, Render};

@@ -45,7 +45,11 @@ fn field_type(action: &ActionSpec, name: &str) -> Option<(FieldType, catalog::Re
 }
 
 /// A JSON body, rendered with its whole-value decimals as numbers.
-fn json(templates: &Templates, value: &Value, scope: &ScopeRef<'_>) -> Result<Value, TemplateError> {
+fn json(
+    templates: &Templates,
+    value: &Value,
+    scope: &ScopeRef<'_>,
+) -> Result<Value, TemplateError> {
     match value {
         Value::String(text) if text.contains("{{") => {
             if let Some(inner) = quoted_expression(text) {

@@ -262,7 +262,12 @@ pub fn resolve_provider(
             .headers
             .iter()
             .filter(|(_, v)| v.contains("${"))
-            .map(|(k, v)| Ok((k.clone(), Secret::new(interpolate(v, &field("headers"), lookup)?))))
+            .map(|(k, v)| {
+                Ok((
+                    k.clone(),
+                    Secret::new(interpolate(v, &field("headers"), lookup)?),
+                ))
+            })
             .collect::<Result<_, EnvError>>()?,
         idempotency_header: text(&config.idempotency_header, "idempotency_header")?,
     })
@@ -275,7 +280,9 @@ fn resolve_http_auth(
 ) -> Result<HttpAuth, EnvError> {
     let value = |v: &str, f: &str| interpolate(v, &field(f), lookup);
     Ok(match auth {
-        HttpAuthConfig::Bearer(token) => HttpAuth::Bearer(Secret::new(value(token, "auth.bearer")?)),
+        HttpAuthConfig::Bearer(token) => {
+            HttpAuth::Bearer(Secret::new(value(token, "auth.bearer")?))
+        }
         HttpAuthConfig::Basic { user, password } => HttpAuth::Basic {
             user: value(user, "auth.basic.user")?,
             password: Secret::new(value(password, "auth.basic.password")?),

@@ -38,12 +38,18 @@ pub fn check(c: &mut Checker<'_>, index: usize, provider: Option<&str>) {
         .filter(|f| with.contains_key(*f))
         .collect();
     if bodies.len() > 1 {
-        problems.push((vec![bodies[1]], "give one body: `json`, `form` or `body`".into()));
+        problems.push((
+            vec![bodies[1]],
+            "give one body: `json`, `form` or `body`".into(),
+        ));
     }
     if let (Some(m), Some(first)) = (method, bodies.first())
         && READ_METHODS.contains(&m)
     {
-        problems.push((vec![first], format!("a `{m}` request sends no body; use `query`")));
+        problems.push((
+            vec![first],
+            format!("a `{m}` request sends no body; use `query`"),
+        ));
     }
     check_output(with, &mut problems, &[]);
     check_templates(c, with, "success_when", ANSWER_ROOTS, &mut problems);
@@ -133,7 +139,9 @@ fn check_target<'a>(
             {
                 problems.push((
                     [prefix, &["url"]].concat(),
-                    format!("`{dotted}url` must be an absolute `http://` or `https://` URL, not `{u}`"),
+                    format!(
+                        "`{dotted}url` must be an absolute `http://` or `https://` URL, not `{u}`"
+                    ),
                 ));
             }
         }
@@ -165,8 +173,15 @@ fn check_output<'a>(map: &'a Map<String, Value>, problems: &mut Problems<'a>, pr
 }
 
 /// `lookup`: a read with a target, and only the fields a lookup takes.
-fn check_lookup<'a>(lookup: &'a Map<String, Value>, has_base_url: bool, problems: &mut Problems<'a>) {
-    for field in lookup.keys().filter(|k| !LOOKUP_FIELDS.contains(&k.as_str())) {
+fn check_lookup<'a>(
+    lookup: &'a Map<String, Value>,
+    has_base_url: bool,
+    problems: &mut Problems<'a>,
+) {
+    for field in lookup
+        .keys()
+        .filter(|k| !LOOKUP_FIELDS.contains(&k.as_str()))
+    {
         problems.push((
             vec!["lookup", field.as_str()],
             format!(

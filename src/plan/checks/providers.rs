@@ -2,9 +2,9 @@
 //! which provider a step runs against.
 
 use super::Checker;
+use crate::catalog::ProviderKind;
 use crate::spec::diagnostic::did_you_mean;
 use crate::spec::env;
-use crate::catalog::ProviderKind;
 use crate::spec::{AuthConfig, Code, Diagnostic, HttpAuthConfig, ProviderConfig, Seg};
 
 /// Checks every provider block.
@@ -124,10 +124,21 @@ fn check_http_settings(c: &mut Checker<'_>, name: &str, p: &ProviderConfig) {
     // At the block's name: a caret line on `auth` could print a credential.
     let place = c.src.key_span(&[Seg::Key("providers"), Seg::Key(name)]);
     let misplaced = match &p.auth {
-        Some(AuthConfig::Http(_)) if !http => Some(("auth", "`auth: bearer | basic | hmac` is for `kind: http` blocks")),
-        Some(AuthConfig::Mode(_)) if http => Some(("auth", "an `http` block's `auth` is `bearer`, `basic: {user, password}` or `hmac: {secret, header}`")),
-        _ if !http && !p.headers.is_empty() => Some(("headers", "`headers` is for `kind: http` blocks")),
-        _ if !http && p.idempotency_header.is_some() => Some(("idempotency_header", "`idempotency_header` is for `kind: http` blocks")),
+        Some(AuthConfig::Http(_)) if !http => Some((
+            "auth",
+            "`auth: bearer | basic | hmac` is for `kind: http` blocks",
+        )),
+        Some(AuthConfig::Mode(_)) if http => Some((
+            "auth",
+            "an `http` block's `auth` is `bearer`, `basic: {user, password}` or `hmac: {secret, header}`",
+        )),
+        _ if !http && !p.headers.is_empty() => {
+            Some(("headers", "`headers` is for `kind: http` blocks"))
+        }
+        _ if !http && p.idempotency_header.is_some() => Some((
+            "idempotency_header",
+            "`idempotency_header` is for `kind: http` blocks",
+        )),
         _ => None,
     };
     if let Some((field, message)) = misplaced {

@@ -60,7 +60,9 @@ impl Reading<'_> {
             .iter()
             .map(|(name, pointer)| match body.pointer(pointer) {
                 Some(v) => Ok((name.clone(), v.clone())),
-                None => Err(format!("`output.{name}`: the answer has nothing at `{pointer}`")),
+                None => Err(format!(
+                    "`output.{name}`: the answer has nothing at `{pointer}`"
+                )),
             })
             .collect()
     }
@@ -124,7 +126,9 @@ mod tests {
         let reading = Reading {
             templates: &templates,
             pointers: Some(&pointers),
-            success_when: Some("{{and (eq output.state 'PROCESSING') (eq request.json.ref output.echo)}}"),
+            success_when: Some(
+                "{{and (eq output.state 'PROCESSING') (eq request.json.ref output.echo)}}",
+            ),
             call: &call,
         };
         let body: Value = serde_json::from_str(
@@ -147,10 +151,18 @@ mod tests {
 
         let mut failed = body.clone();
         failed["data"]["state"] = "REJECTED".into();
-        let out = reading.output(Answer { status: 200, body: failed }).unwrap();
+        let out = reading
+            .output(Answer {
+                status: 200,
+                body: failed,
+            })
+            .unwrap();
         assert_eq!(out.state.normalized, NormalizedState::Failed);
 
-        let missing = reading.output(Answer { status: 200, body: json!({"data": {}}) });
+        let missing = reading.output(Answer {
+            status: 200,
+            body: json!({"data": {}}),
+        });
         assert_eq!(
             missing.unwrap_err(),
             "`output.id`: the answer has nothing at `/data/id`"

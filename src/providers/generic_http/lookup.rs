@@ -44,7 +44,10 @@ impl HttpApi {
             "request": call.with,
             "key": call.key.as_str(),
         });
-        let rendered = match self.templates.render_value(&Value::Object(lookup.clone()), &scope) {
+        let rendered = match self
+            .templates
+            .render_value(&Value::Object(lookup.clone()), &scope)
+        {
             Ok(Value::Object(map)) => map,
             Ok(_) => unreachable!("an object renders to an object"),
             Err(e) => {

@@ -42,13 +42,7 @@ impl HttpApi {
         let config = Config::new(resolved);
         let transport = Transport::new(
             http,
-            settings::transport_config(
-                resolved,
-                "",
-                read_common_error,
-                config.secrets(),
-                clock,
-            ),
+            settings::transport_config(resolved, "", read_common_error, config.secrets(), clock),
         );
         Ok(HttpApi {
             transport,
@@ -126,7 +120,12 @@ impl Provider for HttpApi {
     }
 
     async fn poll(&self, object: &str, _id: &str) -> Result<Output, ProviderError> {
-        Err(ProviderError::unknown_object(self.name(), "http", object, &[]))
+        Err(ProviderError::unknown_object(
+            self.name(),
+            "http",
+            object,
+            &[],
+        ))
     }
 
     fn preview(&self, call: &Call<'_>) -> Result<Vec<WireRequest>, ProviderError> {

@@ -44,8 +44,7 @@ impl<'a> Fields<'a> {
 
     /// An [`ProviderError::Invalid`] naming `field` as written.
     pub(super) fn invalid(&self, field: &str, reason: &str) -> ProviderError {
-        self.w
-            .invalid(format!("`{}{field}` {reason}", self.prefix))
+        self.w.invalid(format!("`{}{field}` {reason}", self.prefix))
     }
 
     fn get(&self, field: &str) -> Option<&'a Value> {
@@ -63,7 +62,10 @@ impl<'a> Fields<'a> {
     }
 
     /// A mapping field.
-    pub(super) fn object(&self, field: &str) -> Result<Option<&'a Map<String, Value>>, ProviderError> {
+    pub(super) fn object(
+        &self,
+        field: &str,
+    ) -> Result<Option<&'a Map<String, Value>>, ProviderError> {
         match self.get(field) {
             None => Ok(None),
             Some(Value::Object(m)) => Ok(Some(m)),
@@ -105,10 +107,9 @@ impl<'a> Fields<'a> {
                 "url",
                 &format!("must be an absolute `http://` or `https://` URL, not `{url}`"),
             )),
-            _ => Err(self.w.invalid(format!(
-                "give one of `{0}path` or `{0}url`",
-                self.prefix
-            ))),
+            _ => Err(self
+                .w
+                .invalid(format!("give one of `{0}path` or `{0}url`", self.prefix))),
         }
     }
 
@@ -218,9 +219,14 @@ fn body(f: &Fields<'_>, w: &With<'_>, mut wire: WireRequest) -> Result<WireReque
         ("application/json", Value::Object(extra.clone()).to_string())
     } else if form.is_some() {
         if extra.is_some() {
-            return Err(w.invalid("`extra` merges into `json`; with `form`, write the fields there"));
+            return Err(
+                w.invalid("`extra` merges into `json`; with `form`, write the fields there")
+            );
         }
-        ("application/x-www-form-urlencoded", form_encode(&f.pairs("form")?))
+        (
+            "application/x-www-form-urlencoded",
+            form_encode(&f.pairs("form")?),
+        )
     } else if let Some(text) = text {
         if extra.is_some() {
             return Err(w.invalid("`extra` merges into `json`; with `body`, write the text there"));
@@ -311,15 +317,33 @@ mod tests {
         assert!(get.headers.iter().all(|(n, _)| n != "Idempotency-Key"));
 
         for (with, words) in [
-            (json!({"method": "FETCH", "path": "/"}), "must be one of GET"),
+            (
+                json!({"method": "FETCH", "path": "/"}),
+                "must be one of GET",
+            ),
             (json!({"method": "GET", "path": "t"}), "must start with `/`"),
             (json!({"method": "GET"}), "give one of `path` or `url`"),
-            (json!({"method": "GET", "path": "/", "url": "http://x"}), "give one of"),
+            (
+                json!({"method": "GET", "path": "/", "url": "http://x"}),
+                "give one of",
+            ),
             (json!({"method": "GET", "url": "ftp://x"}), "absolute"),
-            (json!({"method": "POST", "path": "/", "json": {}, "body": "x"}), "give one body"),
-            (json!({"method": "GET", "path": "/", "json": {"a": 1}}), "sends no body"),
-            (json!({"method": "POST", "path": "/", "form": {"a": {"b": 1}}}), "`form.a` must be text"),
-            (json!({"method": "POST", "path": "/", "amount": "1"}), "no equivalent of `amount`"),
+            (
+                json!({"method": "POST", "path": "/", "json": {}, "body": "x"}),
+                "give one body",
+            ),
+            (
+                json!({"method": "GET", "path": "/", "json": {"a": 1}}),
+                "sends no body",
+            ),
+            (
+                json!({"method": "POST", "path": "/", "form": {"a": {"b": 1}}}),
+                "`form.a` must be text",
+            ),
+            (
+                json!({"method": "POST", "path": "/", "amount": "1"}),
+                "no equivalent of `amount`",
+            ),
         ] {
             let e = wire(with.clone()).unwrap_err().to_string();
             assert!(e.contains(words), "{with}: {e}");

@@ -62,7 +62,11 @@ pub(super) fn headers(
         }
     }
     for (name, value) in &config.secret_headers {
-        put(name, value.expose().to_string(), &format!("header `{name}`"))?;
+        put(
+            name,
+            value.expose().to_string(),
+            &format!("header `{name}`"),
+        )?;
     }
     Ok(headers)
 }
@@ -115,7 +119,10 @@ mod tests {
             password: Secret::new("p"),
         };
         // printf 'u:p' | base64
-        assert_eq!(headers(&config(basic), &t, &wire).unwrap()["authorization"], "Basic dTpw");
+        assert_eq!(
+            headers(&config(basic), &t, &wire).unwrap()["authorization"],
+            "Basic dTpw"
+        );
         let hmac = |over, encoding| HttpAuth::Hmac {
             secret: Secret::new("s3cret"),
             header: "X-Signature".into(),
@@ -128,9 +135,16 @@ mod tests {
             h["x-signature"],
             "93f5176a1a2ad638522e1658f7b7deb197e77d7d0da0064af4d0783abbc4d157"
         );
-        let h = headers(&config(hmac(HmacOver::MethodPathBody, HmacEncoding::Base64)), &t, &wire)
-            .unwrap();
+        let h = headers(
+            &config(hmac(HmacOver::MethodPathBody, HmacEncoding::Base64)),
+            &t,
+            &wire,
+        )
+        .unwrap();
         // printf 'POST/transfer?dry=false{"ref":"A1"}' | openssl dgst -sha256 -hmac s3cret -binary | base64
-        assert_eq!(h["x-signature"], "gis8N9KUCuYHYbQDMP51U5MDCZYHY994Nj3y3WRhbwg=");
+        assert_eq!(
+            h["x-signature"],
+            "gis8N9KUCuYHYbQDMP51U5MDCZYHY994Nj3y3WRhbwg="
+        );
     }
 }

@@ -12,12 +12,12 @@
 
 use std::sync::Arc;
 
-use axum::{Extension, Router};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, OriginalUri, Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
+use axum::{Extension, Router};
 use serde_json::{Map, Value, json};
 
 use crate::sandbox::listener::Connection;
@@ -161,9 +161,10 @@ fn route(shared: &Shared, rest: &str, r: &Incoming) -> Response {
 /// Which requests count as the same for `/fail` and `/lose`: method, path and query, and
 /// the idempotency key (or, without one, the body).
 fn counter(kind: &str, r: &Incoming) -> String {
-    let same = r
-        .idempotency_key()
-        .map_or_else(|| String::from_utf8_lossy(&r.body).into_owned(), str::to_string);
+    let same = r.idempotency_key().map_or_else(
+        || String::from_utf8_lossy(&r.body).into_owned(),
+        str::to_string,
+    );
     format!("{kind} {} {} {same}", r.method, r.path)
 }
 

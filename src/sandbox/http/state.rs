@@ -21,11 +21,17 @@ impl State {
             return (self.objects[i].clone(), false);
         }
         let mut object = body;
-        object.insert("id".into(), format!("obj_{}", self.objects.len() + 1).into());
+        object.insert(
+            "id".into(),
+            format!("obj_{}", self.objects.len() + 1).into(),
+        );
         object
             .entry("state")
             .or_insert_with(|| Value::from("PROCESSING"));
-        object.insert("idempotency_key".into(), key.map_or(Value::Null, Value::from));
+        object.insert(
+            "idempotency_key".into(),
+            key.map_or(Value::Null, Value::from),
+        );
         if let Some(k) = key {
             self.by_key.insert(k.to_string(), self.objects.len());
         }

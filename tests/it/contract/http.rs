@@ -93,14 +93,20 @@ async fn the_request_arrives_exactly_as_described_and_credentials_stay_out() {
     assert_eq!(echoed["path"], "/http/echo/transfer");
     assert_eq!(echoed["query"], json!({"dry": "false", "n": "2"}));
     let h = &echoed["headers"];
-    assert_eq!((h["x-tenant"].as_str(), h["x-trace"].as_str()), (Some("acme"), Some("t-1")));
+    assert_eq!(
+        (h["x-tenant"].as_str(), h["x-trace"].as_str()),
+        (Some("acme"), Some("t-1"))
+    );
     assert_eq!(h["idempotency-key"], "idk_echo");
     assert_eq!(h["content-type"], "application/json");
     // The API echoed the credentials: the output keeps them as `***` only.
     assert_eq!(j["auth"], "Bearer ***");
     assert_eq!(h["x-api-key"], "***");
     let stored = j.to_string();
-    assert!(!stored.contains(TOKEN) && !stored.contains("key-sentinel-77"), "{stored}");
+    assert!(
+        !stored.contains(TOKEN) && !stored.contains("key-sentinel-77"),
+        "{stored}"
+    );
 
     // The preview is the same request with the credentials masked.
     let preview = p
@@ -114,7 +120,10 @@ async fn the_request_arrives_exactly_as_described_and_credentials_stay_out() {
     let shown = serde_json::to_string(&preview).unwrap();
     assert!(shown.contains(r#"["Authorization","***"]"#), "{shown}");
     assert!(shown.contains(r#"["X-Api-Key","***"]"#), "{shown}");
-    assert!(shown.contains(r#""body":"{\"ref\":\"A1\",\"amount\":0.10}""#), "{shown}");
+    assert!(
+        shown.contains(r#""body":"{\"ref\":\"A1\",\"amount\":0.10}""#),
+        "{shown}"
+    );
     assert!(!shown.contains(TOKEN), "{shown}");
 }
 
@@ -160,11 +169,18 @@ async fn every_failure_class_is_classified_as_for_the_adapters() {
     let base = sandbox.base_url(ProviderKind::Http);
     let p = adapter(&block_http(&base, bearer()));
     let get = |path: &str| {
-        Step::new("http.request", "idk_r", json!({"method": "GET", "path": path}))
+        Step::new(
+            "http.request",
+            "idk_r",
+            json!({"method": "GET", "path": path}),
+        )
     };
     // Reads: 5xx and 429 are retryable, 4xx rejected with the API's text.
     let e = get("/fail/1/echo").fails(p.as_ref()).await;
-    assert_eq!((e.class(), e.status()), (FailureClass::Retryable, Some(503)));
+    assert_eq!(
+        (e.class(), e.status()),
+        (FailureClass::Retryable, Some(503))
+    );
     let e = get("/fail/1/echo?status=429").fails(p.as_ref()).await;
     assert_eq!(e.class(), FailureClass::Retryable);
     let e = get("/fail/1/echo?status=422").fails(p.as_ref()).await;
@@ -175,13 +191,18 @@ async fn every_failure_class_is_classified_as_for_the_adapters() {
     assert_eq!((e.class(), e.status()), (FailureClass::InDoubt, Some(503)));
     let e = post("/lose/1/objects", "WL", true).fails(p.as_ref()).await;
     assert_eq!(e.class(), FailureClass::InDoubt, "{e}");
-    let e = post("/fail/1/objects?status=409", "W4", true).fails(p.as_ref()).await;
+    let e = post("/fail/1/objects?status=409", "W4", true)
+        .fails(p.as_ref())
+        .await;
     assert_eq!(e.class(), FailureClass::Rejected);
     // A timeout after a write was sent is in doubt; on a read, retryable.
     let mut impatient = block_http(&base, bearer());
     impatient.timeout = Duration::from_millis(300);
     let impatient = adapter(&impatient);
-    faults(&sandbox, &["latency=2s@POST /http/objects", "latency=2s@GET /http/echo"]);
+    faults(
+        &sandbox,
+        &["latency=2s@POST /http/objects", "latency=2s@GET /http/echo"],
+    );
     let e = post("/objects", "WT", true).fails(impatient.as_ref()).await;
     assert_eq!(e.class(), FailureClass::InDoubt, "{e}");
     let e = get("/echo").fails(impatient.as_ref()).await;
@@ -197,10 +218,16 @@ async fn every_failure_class_is_classified_as_for_the_adapters() {
     let e = post("/objects", "WC", true).fails(closed.as_ref()).await;
     assert_eq!(e.class(), FailureClass::Retryable, "{e}");
     // Refused before sending: the same words as `validate`.
-    let bad = Step::new("http.request", "idk_b", json!({"method": "POST", "path": "objects"}));
+    let bad = Step::new(
+        "http.request",
+        "idk_b",
+        json!({"method": "POST", "path": "objects"}),
+    );
     assert_eq!(bad.fails(p.as_ref()).await.class(), FailureClass::Invalid);
     // No error message carries a credential.
-    let e = post("/fail/1/objects?status=400", "WS", true).fails(p.as_ref()).await;
+    let e = post("/fail/1/objects?status=400", "WS", true)
+        .fails(p.as_ref())
+        .await;
     assert!(!e.to_string().contains(TOKEN));
 }
 
@@ -215,14 +242,20 @@ async fn a_write_in_doubt_is_decided_by_its_lookup() {
     let Lookup::Found(found) = lost.lookup(p.as_ref(), None).await else {
         panic!("expected found");
     };
-    assert_eq!(found.id.as_deref(), Some(objects(&sandbox, "L1").await[0]["id"].as_str().unwrap()));
+    assert_eq!(
+        found.id.as_deref(),
+        Some(objects(&sandbox, "L1").await[0]["id"].as_str().unwrap())
+    );
     assert_eq!(found.state.normalized, NormalizedState::Succeeded);
     assert_eq!(found.state.raw.as_deref(), Some("PROCESSING"));
 
     // Refused with a 503 before anything happened: the lookup's 404 proves it absent, and
     // the same request sent again creates it once.
     let failed = post("/fail/1/objects", "F1", true);
-    assert_eq!(failed.fails(p.as_ref()).await.class(), FailureClass::InDoubt);
+    assert_eq!(
+        failed.fails(p.as_ref()).await.class(),
+        FailureClass::InDoubt
+    );
     assert_eq!(failed.lookup(p.as_ref(), None).await, Lookup::Absent);
     failed.done(p.as_ref()).await;
     failed.done(p.as_ref()).await; // the idempotency key: no second object
@@ -236,8 +269,13 @@ async fn a_write_in_doubt_is_decided_by_its_lookup() {
                "output": {"id": "/id"}, "lookup": {"path": "/objects/{{output.id}}"}}),
     );
     let id = by_id.done(p.as_ref()).await.id.unwrap();
-    assert!(matches!(by_id.lookup(p.as_ref(), Some(&id)).await, Lookup::Found(o) if o.id == Some(id)));
-    assert_eq!(by_id.lookup(p.as_ref(), Some("obj_nope")).await, Lookup::Absent);
+    assert!(
+        matches!(by_id.lookup(p.as_ref(), Some(&id)).await, Lookup::Found(o) if o.id == Some(id))
+    );
+    assert_eq!(
+        by_id.lookup(p.as_ref(), Some("obj_nope")).await,
+        Lookup::Absent
+    );
     // Without the id it cannot be made: an operator decides.
     let Lookup::Unknown { reason } = by_id.lookup(p.as_ref(), None).await else {
         panic!("expected unknown");
@@ -250,9 +288,16 @@ async fn a_write_in_doubt_is_decided_by_its_lookup() {
     let Lookup::Unknown { reason } = blind.lookup(p.as_ref(), None).await else {
         panic!("expected unknown");
     };
-    assert!(reason.contains("has no `lookup`") && reason.contains("idk_N1"), "{reason}");
+    assert!(
+        reason.contains("has no `lookup`") && reason.contains("idk_N1"),
+        "{reason}"
+    );
 
     // A read is simply sent again.
-    let read = Step::new("http.request", "idk_g", json!({"method": "GET", "path": "/echo"}));
+    let read = Step::new(
+        "http.request",
+        "idk_g",
+        json!({"method": "GET", "path": "/echo"}),
+    );
     assert_eq!(read.lookup(p.as_ref(), None).await, Lookup::Absent);
 }

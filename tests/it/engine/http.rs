@@ -17,7 +17,10 @@ fn workflow(h: &Harness, file: &str, edits: &[(&str, &str)]) -> String {
     let base = h.sandbox.base_url(ProviderKind::Http);
     let mut all = vec![
         ("${LEDGER_URL:-http://127.0.0.1:8788/http}", base.as_str()),
-        ("\nsteps:\n", "\ndefaults:\n  retry: { max_attempts: 5, initial: 10ms, max: 50ms }\n\nsteps:\n"),
+        (
+            "\nsteps:\n",
+            "\ndefaults:\n  retry: { max_attempts: 5, initial: 10ms, max: 50ms }\n\nsteps:\n",
+        ),
     ];
     all.extend_from_slice(edits);
     h.variant("ledger-export.yaml", file, &all)
@@ -45,7 +48,12 @@ async fn assert_recorded_exactly_once(h: &Harness, payees: &[Payee]) {
     for p in payees {
         let mine: Vec<&Value> = all.iter().filter(|o| o["ref"] == p.id.as_str()).collect();
         assert_eq!(mine.len(), 1, "{} has {} objects", p.id, mine.len());
-        assert_eq!(mine[0]["amount"].to_string(), p.amount.to_string(), "{}", p.id);
+        assert_eq!(
+            mine[0]["amount"].to_string(),
+            p.amount.to_string(),
+            "{}",
+            p.id
+        );
     }
     assert_eq!(all.len(), payees.len());
 }
@@ -53,7 +61,12 @@ async fn assert_recorded_exactly_once(h: &Harness, payees: &[Payee]) {
 #[cfg(feature = "failpoints")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_killed_at_every_protocol_point_records_each_row_exactly_once() {
-    for fp in ["before_dispatch", "after_dispatch", "after_send", "after_record"] {
+    for fp in [
+        "before_dispatch",
+        "after_dispatch",
+        "after_send",
+        "after_record",
+    ] {
         let h = Harness::start(Faults::default()).await;
         let (csv, payees) = h.payroll(60);
         let file = workflow(&h, "ledger.yaml", &[]);
@@ -83,7 +96,11 @@ async fn a_batch_killed_at_every_protocol_point_records_each_row_exactly_once() 
 async fn writes_refused_with_5xx_are_looked_up_and_land_once() {
     let h = Harness::start(Faults::default()).await;
     let (csv, payees) = h.payroll(12);
-    let file = workflow(&h, "failing.yaml", &[(RECORD_PATH, "path: /fail/2/objects\n      json:")]);
+    let file = workflow(
+        &h,
+        "failing.yaml",
+        &[(RECORD_PATH, "path: /fail/2/objects\n      json:")],
+    );
     let args = run_args(&file, "run_http_failing", &csv);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = h.sluice(&args, None).await;
@@ -106,13 +123,18 @@ async fn a_lost_answer_without_a_lookup_needs_an_operator() {
     let file = workflow(
         &h,
         "blind.yaml",
-        &[(RECORD_PATH, "path: /lose/1/objects\n      json:"), (lookup, "")],
+        &[
+            (RECORD_PATH, "path: /lose/1/objects\n      json:"),
+            (lookup, ""),
+        ],
     );
     let args = run_args(&file, "run_http_blind", &csv);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = h.sluice(&args, None).await;
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    let status = h.sluice(&["status", "run_http_blind", "--items"], None).await;
+    let status = h
+        .sluice(&["status", "run_http_blind", "--items"], None)
+        .await;
     let shown = text(&status);
     assert!(shown.contains("needs_attention"), "{shown}");
     assert!(shown.contains("has no `lookup`"), "{shown}");
