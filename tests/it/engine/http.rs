@@ -16,7 +16,10 @@ const RECORD_PATH: &str = "path: /objects\n      json:";
 fn workflow(h: &Harness, file: &str, edits: &[(&str, &str)]) -> String {
     let base = h.sandbox.base_url(ProviderKind::Http);
     let mut all = vec![
-        ("${LEDGER_URL:-http://127.0.0.1:8788/http}", base.as_str()),
+        (
+            "${LEDGER_BASE_URL:-http://127.0.0.1:8788/http}",
+            base.as_str(),
+        ),
         (
             "\nsteps:\n",
             "\ndefaults:\n  retry: { max_attempts: 5, initial: 10ms, max: 50ms }\n\nsteps:\n",
