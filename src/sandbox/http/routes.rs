@@ -13,7 +13,9 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, OriginalUri, Path, Query, State};
+use axum::extract::{
+    ConnectInfo, FromRequest, FromRequestParts, OriginalUri, Path, Query, Request, State,
+};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -55,6 +57,29 @@ struct Incoming {
     body: Bytes,
 }
 
+impl<S: Send + Sync> FromRequest<S> for Incoming {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let OriginalUri(uri) = OriginalUri::from_request_parts(&mut parts, state)
+            .await
+            .unwrap_or_else(|never| match never {});
+        let Query(query) = Query::<Map<String, Value>>::try_from_uri(&uri)
+            .map_err(|e| error(StatusCode::BAD_REQUEST, &e.body_text()))?;
+        let body = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .map_err(|e| error(StatusCode::BAD_REQUEST, &e.to_string()))?;
+        Ok(Incoming {
+            method: parts.method,
+            path: uri.to_string(),
+            query,
+            headers: parts.headers,
+            body,
+        })
+    }
+}
+
 impl Incoming {
     fn idempotency_key(&self) -> Option<&str> {
         self.headers
@@ -72,21 +97,8 @@ impl Incoming {
     }
 }
 
-async fn echo(
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    Query(query): Query<Map<String, Value>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let incoming = Incoming {
-        method,
-        path: uri.to_string(),
-        query,
-        headers,
-        body,
-    };
-    answer_echo(&incoming)
+async fn echo(r: Incoming) -> Response {
+    answer_echo(&r)
 }
 
 fn answer_echo(r: &Incoming) -> Response {
@@ -105,15 +117,8 @@ fn answer_echo(r: &Incoming) -> Response {
     (StatusCode::OK, axum::Json(body)).into_response()
 }
 
-async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let incoming = Incoming {
-        method: Method::POST,
-        path: format!("{PREFIX}/objects"),
-        query: Map::new(),
-        headers,
-        body,
-    };
-    answer_create(&shared, &incoming)
+async fn create(State(shared): State<Arc<Shared>>, r: Incoming) -> Response {
+    answer_create(&shared, &r)
 }
 
 fn answer_create(shared: &Shared, r: &Incoming) -> Response {
@@ -171,19 +176,8 @@ fn counter(kind: &str, r: &Incoming) -> String {
 async fn fail(
     State(shared): State<Arc<Shared>>,
     Path((times, rest)): Path<(u32, String)>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    Query(query): Query<Map<String, Value>>,
-    headers: HeaderMap,
-    body: Bytes,
+    r: Incoming,
 ) -> Response {
-    let r = Incoming {
-        method,
-        path: uri.to_string(),
-        query,
-        headers,
-        body,
-    };
     if shared.with_world(|world, _| world.http.fails(counter("fail", &r), times)) {
         let status = (r.query.get("status"))
             .and_then(|s| s.as_str()?.parse().ok())
@@ -194,24 +188,12 @@ async fn fail(
     route(&shared, &rest, &r)
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn lose(
     State(shared): State<Arc<Shared>>,
     Path((times, rest)): Path<(u32, String)>,
     connection: Option<Extension<ConnectInfo<Connection>>>,
-    method: Method,
-    OriginalUri(uri): OriginalUri,
-    Query(query): Query<Map<String, Value>>,
-    headers: HeaderMap,
-    body: Bytes,
+    r: Incoming,
 ) -> Response {
-    let r = Incoming {
-        method,
-        path: uri.to_string(),
-        query,
-        headers,
-        body,
-    };
     let response = route(&shared, &rest, &r);
     if shared.with_world(|world, _| world.http.fails(counter("lose", &r), times))
         && let Some(Extension(ConnectInfo(c))) = connection
