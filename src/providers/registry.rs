@@ -37,6 +37,6 @@ pub fn build_with_clock(
             Arc::new(whitestones::Whitestones::new(resolved, http, clock)?)
         }
         ProviderKind::Whitepay => Arc::new(whitepay::Whitepay::new(resolved, http, clock)?),
-        ProviderKind::Http => Arc::new(generic_http::HttpApi::new(resolved, http, clock)?),
+        ProviderKind::Http => Arc::new(generic_http::HttpApi::new(resolved, http, clock)),
     })
 }

@@ -30,25 +30,19 @@ pub struct HttpApi {
 }
 
 impl HttpApi {
-    /// The adapter for `resolved`.
-    ///
-    /// # Errors
-    /// None today; the signature matches the other adapters'.
-    pub fn new(
-        resolved: &ResolvedProvider,
-        http: &HttpClient,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, ProviderError> {
+    /// The adapter for `resolved`. Nothing in an `http` block can be refused here: a step
+    /// that needs the `base_url` it lacks is refused by `validate`, and by the adapter.
+    pub fn new(resolved: &ResolvedProvider, http: &HttpClient, clock: Arc<dyn Clock>) -> Self {
         let config = Config::new(resolved);
         let transport = Transport::new(
             http,
             settings::transport_config(resolved, "", read_common_error, config.secrets(), clock),
         );
-        Ok(HttpApi {
+        HttpApi {
             transport,
             config,
             templates: Templates::new(),
-        })
+        }
     }
 
     /// The step's request, refusing any other action.
