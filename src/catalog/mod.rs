@@ -47,12 +47,6 @@ pub fn offer(kind: ProviderKind, action: &str) -> Option<&'static Offer> {
     table(kind).offer(action)
 }
 
-/// Whether `action`'s field `field` is rendered against the provider's answer rather than
-/// before the call ([`Render::OnAnswer`]), whichever provider runs it.
-pub fn on_answer(action: &str, field: &str) -> bool {
-    offers(action).any(|o| o.field(field).is_some_and(|f| f.render == Render::OnAnswer))
-}
-
 /// A control action's fields.
 pub fn control(action: &str) -> Option<&'static Offer> {
     CONTROL.iter().find(|o| o.action.name == action)
