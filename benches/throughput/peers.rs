@@ -5,10 +5,10 @@
 //!
 //! The stub server is an axum router on `127.0.0.1:0` in this process that answers every
 //! POST 200 with a small JSON object. The durable side is `Engine::create` + `Engine::execute`
-//! of a one-step workflow whose `for_each` has N items, each a Whalestack `transfer` served by
-//! [`HttpStub`], which makes exactly one POST and answers `Done` (so each item is a dispatch
-//! record, the POST, a result record). The plain side builds the same body for each item and
-//! makes the same POST with a client built the same way, in a loop or 16 tasks at a time.
+//! of a one-step workflow whose `for_each` has N items, each an `http.request` POST to the
+//! stub through sluice's own `http` adapter and shared client (so each item is a dispatch
+//! record, the POST, a result record). The plain side builds the same JSON body for each item
+//! and makes the same POST with a client built the same way, in a loop or 16 tasks at a time.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -21,15 +21,13 @@ use axum::Router;
 use axum::extract::State as Shared;
 use axum::routing::post;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
-use sluice::catalog::ProviderKind;
+use serde_json::{Value, json};
 use sluice::engine::RunSource;
 use sluice::ids::RunId;
 use sluice::plan::compile;
 use sluice::plan::inputs::{Given, resolve};
-use sluice::providers::{
-    Call, Lookup, NormalizedState, Outcome, Output, Provider, ProviderError, State,
-};
+use sluice::providers::{HttpClient, Provider};
+use sluice::spec::env::resolve_provider;
 use sluice::spec::parse;
 use sluice::store::RunStatus;
 use tokio::task::JoinSet;
@@ -37,7 +35,6 @@ use tokio::task::JoinSet;
 use crate::data::Payroll;
 use crate::e2e::{Sync, fresh_db};
 use crate::overhead::engine_on;
-use crate::stub::inert_provider_methods;
 
 /// Steps per run, in `--quick` too.
 pub const ITEMS: usize = 1_000;
@@ -81,6 +78,9 @@ pub fn mode(in_flight: u32) -> String {
 
 /// The stub server: answers every POST 200 with a small JSON object, and counts them.
 struct Server {
+    /// `http://127.0.0.1:PORT`: the durable side's `base_url`.
+    origin: String,
+    /// The URL the plain side POSTs to: the origin and `/posts`.
     url: String,
     posts: Arc<AtomicU64>,
     stop: tokio::sync::oneshot::Sender<()>,
@@ -110,6 +110,7 @@ async fn serve() -> Result<Server, String> {
             .await;
     });
     Ok(Server {
+        origin: format!("http://{addr}"),
         url: format!("http://{addr}/posts"),
         posts,
         stop,
@@ -148,74 +149,9 @@ async fn post_once(client: &reqwest::Client, url: &str, body: &Value) -> Result<
     serde_json::from_slice(&answer).map_err(|e| e.to_string())
 }
 
-/// A provider whose `execute` makes one real POST to the stub server and records its answer.
-#[derive(Debug)]
-pub struct HttpStub {
-    client: reqwest::Client,
-    url: String,
-}
-
-#[async_trait::async_trait]
-impl Provider for HttpStub {
-    fn name(&self) -> &str {
-        "ws"
-    }
-
-    fn kind(&self) -> ProviderKind {
-        ProviderKind::Whalestack
-    }
-
-    async fn execute(&self, call: &Call<'_>) -> Result<Outcome, ProviderError> {
-        let body = json!({"key": call.key.as_str(), "with": call.with});
-        let raw = post_once(&self.client, &self.url, &body)
-            .await
-            .map_err(|reason| ProviderError::InDoubt {
-                provider: self.name().into(),
-                reason,
-                status: None,
-                source: None,
-            })?;
-        let id = raw.get("id").and_then(Value::as_str).map(str::to_string);
-        let state = raw
-            .get("state")
-            .and_then(Value::as_str)
-            .unwrap_or("PROCESSING")
-            .to_string();
-        Ok(Outcome::Done(Output {
-            id,
-            state: State::reported(state, NormalizedState::Processing),
-            amount: None,
-            unit: None,
-            fee: None,
-            fields: Map::new(),
-            raw,
-        }))
-    }
-
-    async fn lookup(
-        &self,
-        _call: &Call<'_>,
-        _provider_ref: Option<&str>,
-    ) -> Result<Lookup, ProviderError> {
-        Ok(Lookup::Unknown {
-            reason: "the benchmark's stub server keeps no state to look up".into(),
-        })
-    }
-
-    async fn poll(&self, object: &str, _id: &str) -> Result<Output, ProviderError> {
-        Err(crate::stub::unsupported(
-            self.name(),
-            object,
-            "the benchmark's stub server",
-        ))
-    }
-
-    inert_provider_methods!("the benchmark's stub server");
-}
-
 /// The durable side's workflow: one `for_each` step over the payroll CSV, `in_flight` items
-/// at a time, each one POST.
-fn workflow(in_flight: u32) -> String {
+/// at a time, each one `http.request` POST to the stub at `origin`.
+fn workflow(origin: &str, in_flight: u32) -> String {
     format!(
         r#"version: 1
 name: peers
@@ -229,27 +165,29 @@ inputs:
       amount: decimal
       iban_label: string
 providers:
-  ws:
-    kind: whalestack
-    base_url: ${{WHALESTACK_BASE_URL:-http://127.0.0.1:8788/whalestack/api/v1}}
-    api_key: ${{WHALESTACK_API_KEY:-sandbox-key}}
-    api_secret: ${{WHALESTACK_API_SECRET:-sandbox-secret}}
-    auth: digest
+  stub:
+    kind: http
+    base_url: {origin}
 concurrency: {in_flight}
 steps:
   - id: post
-    uses: transfer
-    provider: ws
+    uses: http.request
     for_each: inputs.items
     as: item
     key: "{{{{item.employee_id}}}}"
     max_parallel: {in_flight}
     with:
-      network: SEPA
-      asset: EURC
-      amount: "{{{{item.amount}}}}"
-      target_account: "{{{{item.iban_label}}}}"
-      note: "Peers {{{{run.id}}}} {{{{item.name}}}}"
+      method: POST
+      path: /posts
+      json:
+        key: "{{{{run.id}}}}:post:{{{{item.employee_id}}}}"
+        with:
+          network: SEPA
+          asset: EURC
+          amount: "{{{{item.amount}}}}"
+          target_account: "{{{{item.iban_label}}}}"
+          note: "Peers {{{{run.id}}}} {{{{item.name}}}}"
+      output: {{ id: /id, state: /state }}
 "#
     )
 }
@@ -263,6 +201,8 @@ fn bodies(text: &str, run: &str) -> Vec<Value> {
             let [id, name, amount, label] = cols[..] else {
                 return None;
             };
+            // The durable side's JSON body sends the amount as a number with its digits.
+            let amount: Value = serde_json::from_str(amount).ok()?;
             Some(json!({
                 "key": format!("{run}:post:{id}"),
                 "with": {
@@ -314,7 +254,7 @@ async fn durable(
     in_flight: u32,
 ) -> Result<(Duration, Duration, u64), String> {
     let name = format!("peers-{}-{}-c{in_flight}", payroll.rows, sync.env());
-    let text = workflow(in_flight);
+    let text = workflow(&server.origin, in_flight);
     let loaded = parse("peers.yaml", &text).map_err(|f| format!("{:?}", f.diagnostics))?;
     let compiled = compile(&loaded).map_err(|d| format!("{d:?}"))?;
     let csv = std::fs::read_to_string(&payroll.path).map_err(|e| e.to_string())?;
@@ -328,12 +268,12 @@ async fn durable(
     let inputs = resolve(&compiled.config.inputs, &given).map_err(|e| format!("{e:?}"))?;
     let db = fresh_db(work, &name)?;
     let (store, engine) = engine_on(&db, sync, in_flight).await?;
-    let stub = Arc::new(HttpStub {
-        client: client()?,
-        url: server.url.clone(),
-    });
+    let block = &compiled.config.providers["stub"];
+    let resolved = resolve_provider("stub", block, &|_| None).map_err(|e| e.to_string())?;
+    let http = HttpClient::new().map_err(|e| e.to_string())?;
+    let adapter = sluice::providers::build(&resolved, &http).map_err(|e| e.to_string())?;
     let providers: HashMap<String, Arc<dyn Provider>> =
-        HashMap::from([("ws".to_string(), stub as Arc<dyn Provider>)]);
+        HashMap::from([("stub".to_string(), adapter)]);
 
     let before = server.posts.load(Ordering::Relaxed);
     let started = Instant::now();

@@ -7,11 +7,13 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use reqwest::header::HeaderMap;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 use sluice::catalog::ProviderKind;
 use sluice::providers::{
-    Call, Lookup, NormalizedState, Outcome, Output, Provider, ProviderError, State, Unit,
+    Call, Event, Lookup, NormalizedState, Outcome, Output, ParseError, Provider, ProviderError,
+    State, Unit, VerifyError, WireRequest,
 };
 
 /// The stub; counts the calls it answered.
@@ -125,42 +127,8 @@ fn transfer(call: &Call<'_>, state: &str, normalized: NormalizedState) -> Output
     }
 }
 
-/// The [`Provider`] methods the benchmark's providers never need: nothing to preview or
-/// verify. Both stubs only execute, so these answer "unsupported" in one place. (`lookup` and
-/// `poll` are async, and `async_trait` rewrites only the methods it sees written out.)
-macro_rules! inert_provider_methods {
-    ($what:literal) => {
-        fn preview(
-            &self,
-            call: &sluice::providers::Call<'_>,
-        ) -> Result<Vec<sluice::providers::WireRequest>, sluice::providers::ProviderError> {
-            Err(crate::stub::unsupported(self.name(), call.action, $what))
-        }
-
-        fn verify_webhook(
-            &self,
-            _headers: &reqwest::header::HeaderMap,
-            _body: &[u8],
-        ) -> Result<(), sluice::providers::VerifyError> {
-            Err(sluice::providers::VerifyError::Unsupported {
-                provider: self.name().into(),
-            })
-        }
-
-        fn parse_event(
-            &self,
-            _body: &[u8],
-        ) -> Result<sluice::providers::Event, sluice::providers::ParseError> {
-            Err(sluice::providers::ParseError::Unsupported {
-                provider: self.name().into(),
-            })
-        }
-    };
-}
-pub(crate) use inert_provider_methods;
-
-/// The error of a benchmark provider asked for anything but an execute.
-pub fn unsupported(provider: &str, action: &str, what: &str) -> ProviderError {
+/// The error of the benchmark stub asked for anything but an execute.
+fn unsupported(provider: &str, action: &str, what: &str) -> ProviderError {
     ProviderError::Invalid {
         provider: provider.into(),
         action: action.into(),
@@ -208,12 +176,22 @@ impl Provider for Stub {
     }
 
     async fn poll(&self, object: &str, _id: &str) -> Result<Output, ProviderError> {
-        Err(crate::stub::unsupported(
-            self.name(),
-            object,
-            "the benchmark stub",
-        ))
+        Err(unsupported(self.name(), object, "the benchmark stub"))
     }
 
-    inert_provider_methods!("the benchmark stub");
+    fn preview(&self, call: &Call<'_>) -> Result<Vec<WireRequest>, ProviderError> {
+        Err(unsupported(self.name(), call.action, "the benchmark stub"))
+    }
+
+    fn verify_webhook(&self, _headers: &HeaderMap, _body: &[u8]) -> Result<(), VerifyError> {
+        Err(VerifyError::Unsupported {
+            provider: self.name().into(),
+        })
+    }
+
+    fn parse_event(&self, _body: &[u8]) -> Result<Event, ParseError> {
+        Err(ParseError::Unsupported {
+            provider: self.name().into(),
+        })
+    }
 }

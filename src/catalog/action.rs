@@ -98,6 +98,14 @@ pub const CHECKOUT_CREATE: ActionSpec = with_money(
 pub const CUSTOMER_CREATE: ActionSpec = spec("customer.create", ActionKind::Write);
 /// `deposit_address.create`: opens an address to receive funds.
 pub const DEPOSIT_ADDRESS_CREATE: ActionSpec = spec("deposit_address.create", ActionKind::Write);
+/// `http.request`: one request to any HTTP API. A write under the full protocol unless its
+/// method reads ([`HTTP_REQUEST_READ`]).
+pub const HTTP_REQUEST: ActionSpec = spec("http.request", ActionKind::Write);
+
+/// `http.request` with a `GET` or `HEAD` method: a read, sent again freely. Not in
+/// [`ACTIONS`]: the planner picks it for such a step ([`action_for`]).
+pub const HTTP_REQUEST_READ: ActionSpec = spec("http.request", ActionKind::Read);
+
 /// `log`: writes a line to the run's record.
 pub const LOG: ActionSpec = spec("log", ActionKind::Control);
 /// `rate.get`: reads an exchange rate.
@@ -156,6 +164,7 @@ pub const ACTIONS: &[ActionSpec] = &[
     CHECKOUT_CREATE,
     CUSTOMER_CREATE,
     DEPOSIT_ADDRESS_CREATE,
+    HTTP_REQUEST,
     LOG,
     RATE_GET,
     REFUND_CREATE,
@@ -168,4 +177,21 @@ pub const ACTIONS: &[ActionSpec] = &[
 /// The action named `name`, if there is one.
 pub fn action(name: &str) -> Option<&'static ActionSpec> {
     ACTIONS.iter().find(|a| a.name == name)
+}
+
+/// The methods `http.request` sends.
+pub const HTTP_METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
+
+/// The HTTP methods that only read: an `http.request` with one of them is a read.
+pub const READ_METHODS: &[&str] = &["GET", "HEAD"];
+
+/// The action a step named `name` runs, given its `method` as written: the action itself,
+/// except that an `http.request` whose method reads is [`HTTP_REQUEST_READ`], so the engine
+/// sends it as a read and the plan counts it as one.
+pub fn action_for(name: &str, method: Option<&str>) -> Option<&'static ActionSpec> {
+    let reads = method.is_some_and(|m| READ_METHODS.contains(&m));
+    match action(name)? {
+        a if a.name == HTTP_REQUEST.name && reads => Some(&HTTP_REQUEST_READ),
+        a => Some(a),
+    }
 }

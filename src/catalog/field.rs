@@ -16,6 +16,8 @@ pub enum FieldType {
     Mapping,
     /// A duration such as `30s` or `2h`.
     Duration,
+    /// Any JSON value, sent as a JSON body (`http.request`'s `json`).
+    Json,
 }
 
 impl FieldType {
@@ -25,6 +27,7 @@ impl FieldType {
         match (self, value) {
             (_, Value::Null) => true,
             (FieldType::Mapping, v) => v.is_object(),
+            (FieldType::Json, _) => true,
             (FieldType::Boolean, Value::Bool(_)) => true,
             (FieldType::Boolean, Value::String(s)) => s == "true" || s == "false",
             (FieldType::Boolean, _) => false,
@@ -40,8 +43,20 @@ impl FieldType {
             FieldType::Text | FieldType::Amount | FieldType::Duration => "text",
             FieldType::Boolean => "`true` or `false`",
             FieldType::Mapping => "a mapping",
+            FieldType::Json => "JSON",
         }
     }
+}
+
+/// When a field's templates are rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Render {
+    /// By the engine, before the call, against the step's context (`inputs`, `steps`, the
+    /// item).
+    BeforeCall,
+    /// By the adapter, against the provider's answer (`output`, `status`, `request`, `key`):
+    /// `http.request`'s `success_when` and `lookup`. The engine passes them on as written.
+    OnAnswer,
 }
 
 /// Whether a field must be present.
@@ -62,6 +77,8 @@ pub struct Field {
     pub need: Need,
     /// What it holds.
     pub ty: FieldType,
+    /// When its templates are rendered.
+    pub render: Render,
 }
 
 impl Field {
@@ -71,6 +88,7 @@ impl Field {
             name,
             need: Need::Required,
             ty,
+            render: Render::BeforeCall,
         }
     }
 
@@ -80,6 +98,15 @@ impl Field {
             name,
             need: Need::Optional,
             ty,
+            render: Render::BeforeCall,
+        }
+    }
+
+    /// The same field, its templates rendered against the provider's answer.
+    pub const fn on_answer(self) -> Field {
+        Field {
+            render: Render::OnAnswer,
+            ..self
         }
     }
 

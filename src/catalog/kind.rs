@@ -19,15 +19,18 @@ pub enum ProviderKind {
     Whitestones,
     /// Whitepay: balances, exchange rates, conversion.
     Whitepay,
+    /// Any HTTP API, one `http.request` at a time (README, *Any HTTP API*).
+    Http,
 }
 
 impl ProviderKind {
     /// Every kind, in a stable order.
-    pub const ALL: [ProviderKind; 4] = [
+    pub const ALL: [ProviderKind; 5] = [
         ProviderKind::Whalestack,
         ProviderKind::White,
         ProviderKind::Whitestones,
         ProviderKind::Whitepay,
+        ProviderKind::Http,
     ];
 
     /// The name used in workflow files and URLs.
@@ -37,6 +40,7 @@ impl ProviderKind {
             ProviderKind::White => "white",
             ProviderKind::Whitestones => "whitestones",
             ProviderKind::Whitepay => "whitepay",
+            ProviderKind::Http => "http",
         }
     }
 
@@ -46,6 +50,8 @@ impl ProviderKind {
             ProviderKind::Whalestack | ProviderKind::Whitestones => &["api_key", "api_secret"],
             ProviderKind::White => &["secret_key"],
             ProviderKind::Whitepay => &["token"],
+            // `auth` is optional: an API on a private network may need none.
+            ProviderKind::Http => &[],
         }
     }
 }

@@ -10,6 +10,7 @@
 mod action;
 mod control;
 mod field;
+mod http;
 mod kind;
 mod offer;
 mod refusal;
@@ -19,9 +20,12 @@ mod white;
 mod whitepay;
 mod whitestones;
 
-pub use action::{ACTIONS, ActionKind, ActionSpec, MoneyField, action};
+pub use action::{
+    ACTIONS, ActionKind, ActionSpec, HTTP_METHODS, HTTP_REQUEST, HTTP_REQUEST_READ, MoneyField,
+    READ_METHODS, action, action_for,
+};
 pub use control::CONTROL;
-pub use field::{Field, FieldType, Need};
+pub use field::{Field, FieldType, Need, Render};
 pub use kind::ProviderKind;
 pub use offer::{EXTRA, Extra, Offer};
 pub use refusal::NoEquivalent;
@@ -34,6 +38,7 @@ pub fn table(kind: ProviderKind) -> &'static Table {
         ProviderKind::White => &white::TABLE,
         ProviderKind::Whitestones => &whitestones::TABLE,
         ProviderKind::Whitepay => &whitepay::TABLE,
+        ProviderKind::Http => &http::TABLE,
     }
 }
 

@@ -145,7 +145,7 @@ fn parse_provider(name: &str) -> Result<ProviderKind, String> {
         .into_iter()
         .find(|k| k.as_str() == name.trim())
         .ok_or_else(|| {
-            format!("unknown provider `{name}` (whalestack, white, whitestones, whitepay)")
+            format!("unknown provider `{name}` (whalestack, white, whitestones, whitepay, http)")
         })
 }
 

@@ -25,6 +25,7 @@ use crate::plan::CompiledWorkflow;
 use crate::plan::checks::step::{Tolerance, parse_tolerance};
 use crate::plan::context::List;
 use crate::plan::for_each::DEFAULT_ALIAS;
+use crate::plan::render::render_with;
 use crate::plan::retry::RetryPolicy;
 use crate::providers::Provider;
 use crate::store::{
@@ -713,17 +714,11 @@ fn render(shared: &Shared, index: usize, scope: &Scope, record: &StepRecord) -> 
             Err(e) => return Rendered::Invalid(format!("`if`: {e}")),
         }
     }
-    // Field by field, as `render_value` walks an object, without copying `with` first.
-    let mut request = Map::with_capacity(step.with.len());
-    for (name, template) in &step.with {
-        match shared.templates.render_value(template, scope) {
-            Ok(value) => {
-                request.insert(name.clone(), value);
-            }
-            Err(e) => return Rendered::Invalid(format!("`with`: {e}")),
-        }
+    let action = shared.compiled.steps[index].action;
+    match render_with(&shared.templates, action, &step.with, scope) {
+        Ok(request) => Rendered::Request(request),
+        Err(e) => Rendered::Invalid(format!("`with`: {e}")),
     }
-    Rendered::Request(request)
 }
 
 /// Runs one step row (the step itself, or one item holding `slot`) from its rendered

@@ -13,6 +13,7 @@ pub mod fingerprint;
 pub mod for_each;
 pub mod graph;
 pub mod inputs;
+pub mod render;
 pub mod retry;
 
 pub use compile::{CompiledStep, CompiledWorkflow, compile};

@@ -125,6 +125,15 @@ pub(crate) fn read_common_error(body: &Value) -> Option<ProviderMessage> {
     })
 }
 
+/// A successful answer of [`Transport::send_any`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Answer {
+    /// The HTTP status (2xx).
+    pub(crate) status: u16,
+    /// The body: its JSON, its text when it is not JSON, `null` when empty.
+    pub(crate) body: Value,
+}
+
 /// One provider's way of talking HTTP.
 #[derive(Debug)]
 pub(crate) struct Transport {
@@ -203,13 +212,20 @@ impl Transport {
         }
     }
 
-    fn url(&self, wire: &WireRequest) -> Result<Url, ProviderError> {
-        let mut url = Url::parse(&format!("{}{}", self.base_url, wire.path)).map_err(|e| {
-            self.config_error(format!(
-                "`{}{}` is not a URL: {e}",
-                self.base_url, wire.path
-            ))
-        })?;
+    /// The URL `wire` is sent to: the base URL and its path, or its absolute URL, with its
+    /// query.
+    ///
+    /// # Errors
+    /// [`ProviderError::Config`] when that is not a URL.
+    pub(crate) fn url(&self, wire: &WireRequest) -> Result<Url, ProviderError> {
+        // An absolute URL (`http.request`'s `url`) is sent as written.
+        let text = if wire.path.starts_with("http://") || wire.path.starts_with("https://") {
+            wire.path.clone()
+        } else {
+            format!("{}{}", self.base_url, wire.path)
+        };
+        let mut url = Url::parse(&text)
+            .map_err(|e| self.config_error(format!("`{text}` is not a URL: {e}")))?;
         if !wire.query.is_empty() {
             url.query_pairs_mut().extend_pairs(wire.query.iter());
         }
@@ -241,6 +257,42 @@ impl Transport {
         wire: &WireRequest,
         auth: impl FnOnce() -> Result<HeaderMap, ProviderError>,
     ) -> Result<Value, ProviderError> {
+        self.send_decoded(wire, auth, |t, bytes, status, write| {
+            t.decode(bytes, status, write)
+        })
+        .await
+    }
+
+    /// As [`send`](Self::send), for an API whose answers need not be JSON: the answer's
+    /// status, and its body as JSON when it is JSON, else as text (redacted either way).
+    ///
+    /// # Errors
+    /// As [`send`](Self::send), except that a body that is not JSON is no error.
+    pub(crate) async fn send_any(
+        &self,
+        wire: &WireRequest,
+        auth: impl FnOnce() -> Result<HeaderMap, ProviderError>,
+    ) -> Result<Answer, ProviderError> {
+        self.send_decoded(wire, auth, |t, bytes, status, _| {
+            let body = match serde_json::from_slice::<Value>(bytes) {
+                _ if bytes.iter().all(u8::is_ascii_whitespace) => Value::Null,
+                Ok(v) => t.redactor.value(v),
+                Err(_) => Value::String(t.redactor.text(&String::from_utf8_lossy(bytes))),
+            };
+            Ok(Answer {
+                status: status.as_u16(),
+                body,
+            })
+        })
+        .await
+    }
+
+    async fn send_decoded<T>(
+        &self,
+        wire: &WireRequest,
+        auth: impl FnOnce() -> Result<HeaderMap, ProviderError>,
+        decode: impl FnOnce(&Self, &[u8], StatusCode, bool) -> Result<T, ProviderError>,
+    ) -> Result<T, ProviderError> {
         let write = wire.is_write();
         let method = Method::from_bytes(wire.method.as_bytes())
             .map_err(|_| self.config_error(format!("`{}` is not an HTTP method", wire.method)))?;
@@ -258,7 +310,10 @@ impl Transport {
             request = request.body(body.clone().into_bytes());
         }
         let started = Instant::now();
-        let result = self.exchange(request, write).await;
+        let result = self
+            .exchange(request, write)
+            .await
+            .and_then(|(status, bytes)| decode(self, &bytes, status, write));
         let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         match &result {
             Ok(_) => tracing::debug!(
@@ -290,7 +345,7 @@ impl Transport {
         &self,
         request: reqwest::RequestBuilder,
         write: bool,
-    ) -> Result<Value, ProviderError> {
+    ) -> Result<(StatusCode, bytes::Bytes), ProviderError> {
         let response = request
             .send()
             .await
@@ -302,7 +357,7 @@ impl Transport {
             .await
             .map_err(|e| self.transport_error(e, write))?;
         if status.is_success() {
-            return self.decode(&bytes, status, write);
+            return Ok((status, bytes));
         }
         Err(self.status_error(status, after, &bytes, write))
     }

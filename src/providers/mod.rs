@@ -23,6 +23,7 @@ mod shape;
 mod traits;
 mod webhook;
 
+pub mod generic_http;
 pub mod whalestack;
 pub mod white;
 pub mod whitepay;

@@ -6,7 +6,7 @@ use super::clock::{Clock, SystemClock};
 use super::error::ProviderError;
 use super::http::HttpClient;
 use super::traits::Provider;
-use super::{whalestack, white, whitepay, whitestones};
+use super::{generic_http, whalestack, white, whitepay, whitestones};
 use crate::catalog::ProviderKind;
 use crate::spec::env::ResolvedProvider;
 
@@ -37,5 +37,6 @@ pub fn build_with_clock(
             Arc::new(whitestones::Whitestones::new(resolved, http, clock)?)
         }
         ProviderKind::Whitepay => Arc::new(whitepay::Whitepay::new(resolved, http, clock)?),
+        ProviderKind::Http => Arc::new(generic_http::HttpApi::new(resolved, http, clock)),
     })
 }

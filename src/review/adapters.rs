@@ -37,7 +37,7 @@ use crate::providers::{
 };
 use crate::spec::ProviderConfig;
 use crate::spec::WorkflowConfig;
-use crate::spec::env::{EnvError, ResolvedProvider, resolve_provider};
+use crate::spec::env::{EnvError, HttpAuth, ResolvedProvider, resolve_provider};
 use crate::spec::secret::Secret;
 
 /// What stands in for every credential when a plan builds its adapters.
@@ -147,15 +147,46 @@ fn resolve_without_credentials(
         secret_key: None,
         token: None,
         webhook_secret: None,
+        auth: block.auth.clone().filter(|a| a.mode().is_some()),
+        headers: (block.headers.iter())
+            .filter(|(_, v)| !v.contains("${"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         ..block.clone()
     };
     let mut resolved = resolve_provider(name, &without, lookup)?;
     let placeholder = Some(Secret::new(PLACEHOLDER_CREDENTIAL));
+    resolved.http_auth = block.auth.as_ref().and_then(placeholder_http_auth);
+    resolved.secret_headers = (block.headers.iter())
+        .filter(|(_, v)| v.contains("${"))
+        .map(|(k, _)| (k.clone(), Secret::new(PLACEHOLDER_CREDENTIAL)))
+        .collect();
     resolved.api_key.clone_from(&placeholder);
     resolved.api_secret.clone_from(&placeholder);
     resolved.secret_key.clone_from(&placeholder);
     resolved.token = placeholder;
     Ok(resolved)
+}
+
+/// An `http` block's credentials with every value a placeholder; the shape (which header,
+/// what is signed) stays, so the plan shows the request as it will be signed.
+fn placeholder_http_auth(auth: &crate::spec::AuthConfig) -> Option<HttpAuth> {
+    use crate::spec::{AuthConfig, HttpAuthConfig};
+    let secret = || Secret::new(PLACEHOLDER_CREDENTIAL);
+    Some(match auth {
+        AuthConfig::Mode(_) => return None,
+        AuthConfig::Http(HttpAuthConfig::Bearer(_)) => HttpAuth::Bearer(secret()),
+        AuthConfig::Http(HttpAuthConfig::Basic { .. }) => HttpAuth::Basic {
+            user: PLACEHOLDER_CREDENTIAL.to_string(),
+            password: secret(),
+        },
+        AuthConfig::Http(HttpAuthConfig::Hmac(h)) => HttpAuth::Hmac {
+            secret: secret(),
+            header: h.header.clone(),
+            over: h.over,
+            encoding: h.encoding,
+        },
+    })
 }
 
 /// What a plan shows of a block, and its fingerprint.
@@ -167,13 +198,17 @@ pub fn describe(resolved: &ResolvedProvider) -> ProviderPlan {
             .base_url
             .as_deref()
             .map_or_else(|| "(the provider's default)".to_string(), mask_userinfo),
-        auth: (resolved.kind == ProviderKind::Whalestack).then(|| {
-            match resolved.auth {
-                crate::spec::AuthMode::Digest => "digest",
-                crate::spec::AuthMode::Basic => "basic",
-            }
-            .to_string()
-        }),
+        auth: match (resolved.kind, &resolved.http_auth) {
+            (ProviderKind::Whalestack, _) => Some(
+                match resolved.auth {
+                    crate::spec::AuthMode::Digest => "digest",
+                    crate::spec::AuthMode::Basic => "basic",
+                }
+                .to_string(),
+            ),
+            (ProviderKind::Http, Some(auth)) => Some(auth.scheme().to_string()),
+            _ => None,
+        },
         request_timeout: humantime::format_duration(resolved.timeout).to_string(),
         rate_limit: resolved.rate_limit,
         max_in_flight: resolved.max_in_flight,
@@ -217,6 +252,8 @@ mod tests {
             max_in_flight: None,
             paths: BTreeMap::new(),
             preflight: None,
+            headers: BTreeMap::new(),
+            idempotency_header: None,
         }
     }
 

@@ -36,6 +36,7 @@ use crate::plan::CompiledWorkflow;
 use crate::plan::context::{List, RunContext, Uses};
 use crate::plan::fingerprint::workflow_hash;
 use crate::plan::for_each::DEFAULT_ALIAS;
+use crate::plan::render::render_with;
 use crate::providers::{Call, IdempotencyKey, ProviderError};
 use crate::spec::StepConfig;
 use crate::template::{Scope, Templates};
@@ -327,9 +328,10 @@ impl StepEnv<'_> {
                 },
             }
         }
-        match self.templates.render_value(&self.with, scope) {
-            Ok(Value::Object(map)) => detail.with = map,
-            Ok(_) => {}
+        let none = Map::new();
+        let with = self.with.as_object().unwrap_or(&none);
+        match render_with(self.templates, self.action, with, scope) {
+            Ok(map) => detail.with = map,
             // A skipped item is never rendered by the engine, so its errors do not count.
             Err(_) if item.decision == Decision::Skip => {}
             Err(e) => {

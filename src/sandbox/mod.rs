@@ -10,6 +10,9 @@
 //! [`SandboxConfig`]; the base URL of each provider is [`SandboxHandle::base_url`]. Test
 //! hooks are documented in `hooks`.
 //!
+//! A small generic API (`/http`: echo, objects, failing and answer-losing routes) serves
+//! `kind: http` blocks.
+//!
 //! This module owns the emulation only; the adapters that talk to it live in
 //! `crate::providers`, the CLI wrapper in `crate::cli`.
 
@@ -20,6 +23,7 @@ mod error;
 mod faults;
 mod format;
 mod hooks;
+mod http;
 mod ids;
 mod ledger;
 mod listener;

@@ -10,6 +10,7 @@
 //! | white | `http://HOST:PORT/white` |
 //! | whitestones | `http://HOST:PORT/whitestones/v1` |
 //! | whitepay | `http://HOST:PORT/whitepay` (the adapter appends `/private-api/…`) |
+//! | http (generic) | `http://HOST:PORT/http` (see [`super::http::routes`]) |
 //!
 //! Test hooks live under `http://HOST:PORT/__sandbox/` (see [`super::hooks`]).
 
@@ -37,7 +38,7 @@ use super::listener::{Connection, SandboxListener};
 use super::state::{RequestSeen, Shared};
 use super::webhooks::{self, Delivery};
 use super::{hooks, pages};
-use super::{whalestack, white, whitepay, whitestones};
+use super::{http, whalestack, white, whitepay, whitestones};
 use crate::catalog::ProviderKind;
 
 /// The path a provider is mounted at; the base URL is the sandbox's origin plus this.
@@ -47,6 +48,7 @@ pub fn base_path(kind: ProviderKind) -> &'static str {
         ProviderKind::White => white::PREFIX,
         ProviderKind::Whitestones => whitestones::PREFIX,
         ProviderKind::Whitepay => whitepay::PREFIX,
+        ProviderKind::Http => http::PREFIX,
     }
 }
 
@@ -75,7 +77,7 @@ fn fault_response(path: &str, status: StatusCode, message: &str) -> Response {
             whitestones::error::body(code, message)
         }
         Some(ProviderKind::Whitepay) => whitepay::error::body(message, None),
-        None => json!({ "error": message }),
+        Some(ProviderKind::Http) | None => json!({ "error": message }),
     };
     (status, axum::Json(body)).into_response()
 }
@@ -163,6 +165,7 @@ fn app(shared: Arc<Shared>) -> Router {
             whitestones::router(shared.clone(), true),
         )
         .nest(whitepay::PREFIX, whitepay::router(shared.clone(), true))
+        .nest(http::PREFIX, http::router(shared.clone()))
         .layer(middleware::from_fn_with_state(
             shared.clone(),
             inject_faults,

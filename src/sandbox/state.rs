@@ -19,7 +19,7 @@ use super::ledger::{Books, Insufficient, Posting};
 use super::prices::Prices;
 use super::timers::{Due, Timers};
 use super::webhooks::{Delivery, Outbound};
-use super::{whalestack, white, whitepay, whitestones};
+use super::{http, whalestack, white, whitepay, whitestones};
 use crate::catalog::ProviderKind;
 
 /// What every handler needs besides the state: the time, the config and the prices.
@@ -66,6 +66,8 @@ pub struct World {
     pub whitestones: whitestones::State,
     /// Whitepay objects.
     pub whitepay: whitepay::State,
+    /// The generic API's objects.
+    pub http: http::State,
 }
 
 impl World {
@@ -99,6 +101,7 @@ impl World {
             white: white::State::default(),
             whitestones: whitestones::State::default(),
             whitepay: whitepay::State::default(),
+            http: http::State::default(),
         }
     }
 

@@ -103,7 +103,7 @@ pub fn signed_headers(
         ProviderKind::Whitepay => {
             headers.push(("signature", hmac_sha256_hex(api_key.as_bytes(), body)));
         }
-        ProviderKind::White => {}
+        ProviderKind::White | ProviderKind::Http => {}
     }
     headers
 }

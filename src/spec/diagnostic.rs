@@ -65,6 +65,8 @@ pub enum Code {
     E031,
     /// A `with` field the step's provider has no equivalent of for its action.
     E032,
+    /// An `http` provider block or `http.request` step that cannot be sent.
+    E033,
     /// A literal amount in a currency or asset sluice does not know.
     W001,
     /// A declared input no step uses.

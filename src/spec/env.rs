@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::auth::{AuthConfig, HmacEncoding, HmacOver, HttpAuthConfig};
 use super::model::{AuthMode, ProviderConfig};
 use super::secret::Secret;
 use crate::catalog::ProviderKind;
@@ -146,6 +147,60 @@ pub struct ResolvedProvider {
     pub max_in_flight: Option<u32>,
     /// Path overrides by operation name.
     pub paths: BTreeMap<String, String>,
+    /// `kind: http`: the credentials, resolved.
+    pub http_auth: Option<HttpAuth>,
+    /// `kind: http`: headers sent with every request, as written.
+    pub headers: BTreeMap<String, String>,
+    /// `kind: http`: headers sent with every request whose value is read from the
+    /// environment: credentials, masked and redacted like `auth`.
+    pub secret_headers: BTreeMap<String, Secret>,
+    /// `kind: http`: the header carrying the idempotency key.
+    pub idempotency_header: Option<String>,
+}
+
+/// The credentials of an `http` provider block, resolved.
+#[derive(Debug, Clone)]
+pub enum HttpAuth {
+    /// `Authorization: Bearer TOKEN`.
+    Bearer(Secret),
+    /// `Authorization: Basic base64(user:password)`.
+    Basic {
+        /// The user name.
+        user: String,
+        /// The password.
+        password: Secret,
+    },
+    /// An HMAC-SHA256 signature header.
+    Hmac {
+        /// The shared secret.
+        secret: Secret,
+        /// The header carrying the signature.
+        header: String,
+        /// What is signed.
+        over: HmacOver,
+        /// How it is written.
+        encoding: HmacEncoding,
+    },
+}
+
+impl HttpAuth {
+    /// The scheme's name as written in the block: `bearer`, `basic` or `hmac`.
+    pub fn scheme(&self) -> &'static str {
+        match self {
+            HttpAuth::Bearer(_) => "bearer",
+            HttpAuth::Basic { .. } => "basic",
+            HttpAuth::Hmac { .. } => "hmac",
+        }
+    }
+
+    /// The secrets to keep out of everything sluice shows or stores.
+    pub fn secrets(&self) -> Vec<&Secret> {
+        match self {
+            HttpAuth::Bearer(token) => vec![token],
+            HttpAuth::Basic { password, .. } => vec![password],
+            HttpAuth::Hmac { secret, .. } => vec![secret],
+        }
+    }
 }
 
 /// The request timeout when a provider block sets none.
@@ -180,7 +235,11 @@ pub fn resolve_provider(
             &config.webhook_signature_header,
             "webhook_signature_header",
         )?,
-        auth: config.auth.unwrap_or(AuthMode::Digest),
+        auth: config
+            .auth
+            .as_ref()
+            .and_then(AuthConfig::mode)
+            .unwrap_or(AuthMode::Digest),
         timeout: config.timeout.map_or(DEFAULT_PROVIDER_TIMEOUT, |t| t.get()),
         rate_limit: config.rate_limit,
         max_in_flight: config.max_in_flight,
@@ -189,6 +248,51 @@ pub fn resolve_provider(
             .iter()
             .map(|(k, v)| Ok((k.clone(), interpolate(v, &field("paths"), lookup)?)))
             .collect::<Result<_, EnvError>>()?,
+        http_auth: match &config.auth {
+            Some(AuthConfig::Http(auth)) => Some(resolve_http_auth(auth, &field, lookup)?),
+            _ => None,
+        },
+        headers: config
+            .headers
+            .iter()
+            .filter(|(_, v)| !v.contains("${"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        secret_headers: config
+            .headers
+            .iter()
+            .filter(|(_, v)| v.contains("${"))
+            .map(|(k, v)| {
+                Ok((
+                    k.clone(),
+                    Secret::new(interpolate(v, &field("headers"), lookup)?),
+                ))
+            })
+            .collect::<Result<_, EnvError>>()?,
+        idempotency_header: text(&config.idempotency_header, "idempotency_header")?,
+    })
+}
+
+fn resolve_http_auth(
+    auth: &HttpAuthConfig,
+    field: &dyn Fn(&str) -> String,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<HttpAuth, EnvError> {
+    let value = |v: &str, f: &str| interpolate(v, &field(f), lookup);
+    Ok(match auth {
+        HttpAuthConfig::Bearer(token) => {
+            HttpAuth::Bearer(Secret::new(value(token, "auth.bearer")?))
+        }
+        HttpAuthConfig::Basic { user, password } => HttpAuth::Basic {
+            user: value(user, "auth.basic.user")?,
+            password: Secret::new(value(password, "auth.basic.password")?),
+        },
+        HttpAuthConfig::Hmac(h) => HttpAuth::Hmac {
+            secret: Secret::new(value(&h.secret, "auth.hmac.secret")?),
+            header: value(&h.header, "auth.hmac.header")?,
+            over: h.over,
+            encoding: h.encoding,
+        },
     })
 }
 
@@ -250,6 +354,8 @@ mod tests {
             max_in_flight: None,
             paths: BTreeMap::new(),
             preflight: None,
+            headers: BTreeMap::new(),
+            idempotency_header: None,
         };
         let p = resolve_provider("ws", &config, &env).unwrap();
         assert_eq!(

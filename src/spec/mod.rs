@@ -4,6 +4,7 @@
 //! Semantic validation (references, cycles, capabilities) needs templates and the DAG, so it
 //! lives in `plan::compile`.
 
+pub mod auth;
 pub mod diagnostic;
 pub mod duration;
 pub mod env;
@@ -13,6 +14,7 @@ pub mod schema;
 pub mod secret;
 pub mod source;
 
+pub use auth::{AuthConfig, HmacConfig, HmacEncoding, HmacOver, HttpAuthConfig};
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Span};
 pub use duration::HumanDuration;
 pub use load::{LoadError, LoadFailure, Loaded, load_file, parse};

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::auth::AuthConfig;
 use super::duration::HumanDuration;
 use crate::catalog::ProviderKind;
 
@@ -177,9 +178,18 @@ pub struct ProviderConfig {
     /// (WHITESTONES `X-WS-Signature`, Whitepay `Signature`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_signature_header: Option<String>,
-    /// Whalestack request signing: `digest` (default) or `basic`.
+    /// Whalestack request signing: `digest` (default) or `basic`; for `kind: http`, the
+    /// credentials: `bearer`, `basic: {user, password}` or `hmac: {secret, header, over,
+    /// encoding}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth: Option<AuthMode>,
+    pub auth: Option<AuthConfig>,
+    /// `kind: http`: headers sent with every request (`X-Tenant: acme`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// `kind: http`: the header that carries each item's idempotency key
+    /// (`Idempotency-Key`), for APIs that honour one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_header: Option<String>,
     /// Per-request timeout (default `30s`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<HumanDuration>,

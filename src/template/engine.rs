@@ -74,6 +74,12 @@ impl<'a> From<&'a Scope> for ScopeRef<'a> {
     }
 }
 
+impl<'a> From<&'a ScopeRef<'_>> for ScopeRef<'a> {
+    fn from(scope: &'a ScopeRef<'_>) -> Self {
+        ScopeRef(Cow::Borrowed(scope.0.as_ref()))
+    }
+}
+
 impl<'a> From<&'a Value> for ScopeRef<'a> {
     fn from(data: &'a Value) -> Self {
         ScopeRef(Cow::Owned(Context::from(data.clone())))

@@ -5,6 +5,7 @@
 //! byte for byte against vectors computed here, independently of sluice's signing code.
 
 mod classes;
+mod http;
 mod signing;
 mod support;
 mod whalestack;

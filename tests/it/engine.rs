@@ -4,6 +4,7 @@ mod breaker;
 #[cfg(feature = "failpoints")]
 mod crash;
 pub(crate) mod harness;
+mod http;
 mod operator;
 pub(crate) mod postgres;
 mod runs;

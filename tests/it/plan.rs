@@ -23,6 +23,8 @@ pub const PROVIDER_ENV: &[&str] = &[
     "WHITESTONES_API_SECRET",
     "WHITEPAY_BASE_URL",
     "WHITEPAY_TOKEN",
+    "LEDGER_BASE_URL",
+    "LEDGER_TOKEN",
 ];
 
 /// `sluice ARGS` run in `dir`, without colour and without provider variables.
@@ -56,6 +58,9 @@ pub fn examples() -> Vec<(String, Vec<String>)> {
                     "--input".into(),
                     "payees=@workflows/data/payroll.csv".into(),
                 ],
+                "ledger-export" => {
+                    vec!["--input".into(), "rows=@workflows/data/payroll.csv".into()]
+                }
                 _ => Vec::new(),
             };
             (stem, inputs)

@@ -2,9 +2,10 @@
 //! which provider a step runs against.
 
 use super::Checker;
+use crate::catalog::ProviderKind;
 use crate::spec::diagnostic::did_you_mean;
 use crate::spec::env;
-use crate::spec::{Code, Diagnostic, ProviderConfig, Seg};
+use crate::spec::{AuthConfig, Code, Diagnostic, HttpAuthConfig, ProviderConfig, Seg};
 
 /// Checks every provider block.
 pub fn check(c: &mut Checker<'_>) {
@@ -45,6 +46,7 @@ pub fn check(c: &mut Checker<'_>) {
                 c.report(d);
             }
         }
+        check_http_settings(c, name, p);
         for (field, value) in interpolated_fields(p) {
             if let Err(e) = env::parse(value, &format!("providers.{name}.{field}")) {
                 let d = Diagnostic::new(Code::E027, e.to_string()).at(c.src.span(&[
@@ -114,6 +116,60 @@ fn unknown(c: &Checker<'_>, name: &str) -> Diagnostic {
         ))
 }
 
+/// `auth: bearer | basic | hmac`, `headers` and `idempotency_header` belong to `kind:
+/// http` blocks, and `auth: digest | basic` to the others; an `http` block's credentials are
+/// read from the environment like any other.
+fn check_http_settings(c: &mut Checker<'_>, name: &str, p: &ProviderConfig) {
+    let http = p.kind == ProviderKind::Http;
+    // At the block's name: a caret line on `auth` could print a credential.
+    let place = c.src.key_span(&[Seg::Key("providers"), Seg::Key(name)]);
+    let misplaced = match &p.auth {
+        Some(AuthConfig::Http(_)) if !http => Some((
+            "auth",
+            "`auth: bearer | basic | hmac` is for `kind: http` blocks",
+        )),
+        Some(AuthConfig::Mode(_)) if http => Some((
+            "auth",
+            "an `http` block's `auth` is `bearer`, `basic: {user, password}` or `hmac: {secret, header}`",
+        )),
+        _ if !http && !p.headers.is_empty() => {
+            Some(("headers", "`headers` is for `kind: http` blocks"))
+        }
+        _ if !http && p.idempotency_header.is_some() => Some((
+            "idempotency_header",
+            "`idempotency_header` is for `kind: http` blocks",
+        )),
+        _ => None,
+    };
+    if let Some((field, message)) = misplaced {
+        let d = Diagnostic::new(Code::E033, format!("`providers.{name}.{field}`: {message}"));
+        c.report(d.at(place));
+    }
+    let Some(AuthConfig::Http(auth)) = &p.auth else {
+        return;
+    };
+    let (field, secret) = match auth {
+        HttpAuthConfig::Bearer(token) => ("auth.bearer", token),
+        HttpAuthConfig::Basic { password, .. } => ("auth.basic.password", password),
+        HttpAuthConfig::Hmac(h) => ("auth.hmac.secret", &h.secret),
+    };
+    if let Err(e) = env::parse(secret, &format!("providers.{name}.{field}")) {
+        c.report(Diagnostic::new(Code::E027, e.to_string()).at(place));
+    } else if !secret.contains("${") {
+        // No caret: the caret line would print the credential itself.
+        let d = Diagnostic::new(
+            Code::W003,
+            format!("`providers.{name}.{field}` is written in the file"),
+        )
+        .at(place)
+        .hint(format!(
+            "read it from the environment: `${{{}}}`",
+            suggested_var(name, "token")
+        ));
+        c.report(d);
+    }
+}
+
 fn credential<'p>(p: &'p ProviderConfig, field: &str) -> Option<&'p String> {
     match field {
         "api_key" => p.api_key.as_ref(),
@@ -134,6 +190,7 @@ fn interpolated_fields(p: &ProviderConfig) -> Vec<(&'static str, &str)> {
         ("token", &p.token),
         ("webhook_secret", &p.webhook_secret),
         ("webhook_signature_header", &p.webhook_signature_header),
+        ("idempotency_header", &p.idempotency_header),
     ]
     .into_iter()
     .filter_map(|(f, v)| v.as_deref().map(|v| (f, v)))

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::templates::{self, Site};
-use super::{Checker, money, providers, with_fields, with_shapes};
+use super::{Checker, http, money, providers, with_fields, with_shapes};
 use crate::catalog::{self, ACTIONS, ActionSpec};
 use crate::spec::diagnostic::did_you_mean;
 use crate::spec::{Code, Diagnostic, Seg};
@@ -26,7 +26,8 @@ pub fn check(c: &mut Checker<'_>, index: usize) -> StepFacts {
     let cfg = c.cfg;
     let step = &cfg.steps[index];
     let at = |field: &'static str| [Seg::Key("steps"), Seg::Index(index), Seg::Key(field)];
-    let action = catalog::action(&step.uses);
+    let method = step.with.get("method").and_then(serde_json::Value::as_str);
+    let action = catalog::action_for(&step.uses, method);
     if action.is_none() {
         let d = Diagnostic::new(Code::E017, format!("unknown action `{}`", step.uses))
             .at(c.src.span(&at("uses")))
@@ -61,6 +62,9 @@ pub fn check(c: &mut Checker<'_>, index: usize) -> StepFacts {
             with_shapes::check(c, index, offer);
         }
         money::check(c, index, action, kind);
+        if action.name == catalog::HTTP_REQUEST.name {
+            http::check(c, index, provider.as_deref());
+        }
     }
     let mut deps = check_needs(c, index);
     deps.extend(check_for_each(c, index));

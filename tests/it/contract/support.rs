@@ -57,6 +57,7 @@ pub fn block_at(kind: ProviderKind, base_url: &str) -> ResolvedProvider {
         }
         ProviderKind::White => (None, None, secret(KEY), None),
         ProviderKind::Whitepay => (None, None, None, secret(KEY)),
+        ProviderKind::Http => (None, None, None, None),
     };
     ResolvedProvider {
         name: format!("contract_{kind}"),
@@ -73,6 +74,10 @@ pub fn block_at(kind: ProviderKind, base_url: &str) -> ResolvedProvider {
         rate_limit: None,
         max_in_flight: None,
         paths: BTreeMap::new(),
+        http_auth: None,
+        headers: BTreeMap::new(),
+        secret_headers: BTreeMap::new(),
+        idempotency_header: None,
     }
 }
 

@@ -72,6 +72,7 @@ impl Harness {
             (ProviderKind::White, "WHITE"),
             (ProviderKind::Whitestones, "WHITESTONES"),
             (ProviderKind::Whitepay, "WHITEPAY"),
+            (ProviderKind::Http, "LEDGER"),
         ] {
             cmd.env(format!("{prefix}_BASE_URL"), self.sandbox.base_url(kind));
         }

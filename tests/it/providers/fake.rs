@@ -235,6 +235,10 @@ pub fn block(kind: ProviderKind, base_url: &str, creds: &[(&str, &str)]) -> Reso
         rate_limit: None,
         max_in_flight: None,
         paths: BTreeMap::new(),
+        http_auth: None,
+        headers: BTreeMap::new(),
+        secret_headers: BTreeMap::new(),
+        idempotency_header: None,
     }
 }
 

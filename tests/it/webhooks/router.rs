@@ -53,6 +53,10 @@ fn block(name: &str, kind: ProviderKind, creds: &[(&str, &str)]) -> ResolvedProv
         rate_limit: None,
         max_in_flight: None,
         paths: BTreeMap::new(),
+        http_auth: None,
+        headers: BTreeMap::new(),
+        secret_headers: BTreeMap::new(),
+        idempotency_header: None,
     }
 }
 
