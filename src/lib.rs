@@ -9,6 +9,7 @@
 //! commands live in [`cli`].
 #![warn(missing_docs)]
 
+pub mod approval;
 pub mod catalog;
 pub mod cli;
 pub mod digest;

@@ -75,6 +75,7 @@ pub async fn run(
         inputs: json!({}),
         plan_hash: None,
         scheduled_for: None,
+        started_by: "bench".into(),
         lease: None,
     };
     store.create_run(&run, &steps).await.map_err(e)?;

@@ -16,6 +16,8 @@ pub enum FieldType {
     Mapping,
     /// A duration such as `30s` or `2h`.
     Duration,
+    /// A list of names (an approval's `approvers`).
+    List,
 }
 
 impl FieldType {
@@ -25,6 +27,7 @@ impl FieldType {
         match (self, value) {
             (_, Value::Null) => true,
             (FieldType::Mapping, v) => v.is_object(),
+            (FieldType::List, v) => v.is_array(),
             (FieldType::Boolean, Value::Bool(_)) => true,
             (FieldType::Boolean, Value::String(s)) => s == "true" || s == "false",
             (FieldType::Boolean, _) => false,
@@ -40,6 +43,7 @@ impl FieldType {
             FieldType::Text | FieldType::Amount | FieldType::Duration => "text",
             FieldType::Boolean => "`true` or `false`",
             FieldType::Mapping => "a mapping",
+            FieldType::List => "a list",
         }
     }
 }

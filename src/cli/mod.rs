@@ -79,6 +79,8 @@ enum Command {
     Runs(runs::RunsArgs),
     /// Approve a waiting approval step.
     Approve(operator::ApproveArgs),
+    /// Deny a waiting approval step: it fails, and the run with it.
+    Deny(operator::DenyArgs),
     /// Decide what happened to a step or item that needs attention.
     Resolve(operator::ResolveArgs),
     /// Cancel a run.
@@ -131,6 +133,7 @@ pub fn main() -> ExitCode {
                     Command::Status(args) => status::run(&args).await,
                     Command::Runs(args) => runs::run(&args).await,
                     Command::Approve(args) => operator::approve(&args).await,
+                    Command::Deny(args) => operator::deny(&args).await,
                     Command::Resolve(args) => operator::resolve(&args).await,
                     Command::Cancel(args) => operator::cancel(&args).await,
                     Command::Retry(args) => retry::run(&args).await,
@@ -184,6 +187,7 @@ fn usage_or_failure(e: &anyhow::Error) -> u8 {
             | StoreError::ForeignDatabase { .. }
             | StoreError::NewerSchema { .. }
             | StoreError::InvalidAction { .. }
+            | StoreError::ApprovalRefused { .. }
             | StoreError::RunExists { .. },
         ) => exit::INVALID,
         _ => exit::FAILED,

@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use super::Write;
+use super::approval;
 use super::await_step::{self, Wakeups};
 use super::breaker::{Breakers, CredentialsRefused};
 use super::call::{self, CallEnv, Halt, ItemEnd};
@@ -28,7 +29,7 @@ use crate::plan::retry::RetryPolicy;
 use crate::providers::Provider;
 use crate::store::{
     ClaimRole, ErrorClass, Outcome, SharedStep, Skip, StepError, StepKey, StepRecord, StepResult,
-    StepState, Store, StoreError, Waiting,
+    StepState, Store, StoreError,
 };
 use crate::template::{Scope, Templates};
 
@@ -820,17 +821,8 @@ async fn run_control(
     let end = control::run(action, &record.key.step_id, &shared.run_id, request);
     match end {
         ControlEnd::Sleep(d) => tokio::time::sleep(d).await,
-        ControlEnd::AwaitApproval(ref message) => {
-            shared
-                .writer
-                .write(Write::Wait(Waiting {
-                    key: record.key.clone(),
-                    request: Some(json!({ "approval": true, "message": message })),
-                    next_check_at: None,
-                    deadline_at: None,
-                }))
-                .await?;
-            return Ok(end.into());
+        ControlEnd::AwaitApproval(asked, tell) => {
+            return approval::wait(&shared.writer, record, *asked, tell).await;
         }
         ControlEnd::Done(_) | ControlEnd::Failed(_) => {}
     }

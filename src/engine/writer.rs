@@ -266,6 +266,7 @@ mod tests {
             inputs: json!({}),
             plan_hash: None,
             scheduled_for: None,
+            started_by: "alice".into(),
             lease: None,
         };
         let steps: Vec<NewStep> = items.iter().map(|i| NewStep::item("pay", *i)).collect();

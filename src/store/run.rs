@@ -101,6 +101,9 @@ pub struct NewRun {
     pub plan_hash: Option<String>,
     /// The schedule slot this run was fired for.
     pub scheduled_for: Option<DateTime<Utc>>,
+    /// Who started it: the operator (`sluice run --as`, default `$USER`) or the schedule.
+    /// An approval that forbids self-approval refuses this name.
+    pub started_by: String,
     /// Who holds the run from the moment it exists: the process that is about to execute it,
     /// so that no worker claims it in between. `None` leaves it to whoever claims it first.
     pub lease: Option<NewLease>,
@@ -144,6 +147,8 @@ pub struct RunRecord {
     pub lease: Option<Lease>,
     /// The schedule slot it was fired for.
     pub scheduled_for: Option<DateTime<Utc>>,
+    /// Who started it (`None` for runs recorded before sluice kept it).
+    pub started_by: Option<String>,
     /// Why it failed or needs attention.
     pub error: Option<String>,
 }

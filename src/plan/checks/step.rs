@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::templates::{self, Site};
-use super::{Checker, money, providers, with_fields, with_shapes};
+use super::{Checker, approval, money, providers, with_fields, with_shapes};
 use crate::catalog::{self, ACTIONS, ActionSpec};
 use crate::spec::diagnostic::did_you_mean;
 use crate::spec::{Code, Diagnostic, Seg};
@@ -61,6 +61,9 @@ pub fn check(c: &mut Checker<'_>, index: usize) -> StepFacts {
             with_shapes::check(c, index, offer);
         }
         money::check(c, index, action, kind);
+        if action.name == "approval" {
+            approval::check(c, index);
+        }
     }
     let mut deps = check_needs(c, index);
     deps.extend(check_for_each(c, index));

@@ -86,6 +86,8 @@ conformance! {
     }
     operator {
         approval_is_recorded_with_who_when_and_why,
+        approvals_are_judged_by_the_policy_the_row_records,
+        a_denial_fails_the_step_and_the_run,
         resolving_items_in_doubt,
         cancel_keeps_steps_in_doubt_and_retry_redrives_failures,
     }

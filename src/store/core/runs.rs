@@ -58,9 +58,9 @@ async fn insert_run_row(
     let mut insert = sqlx::query(concat!(
         "INSERT INTO runs (id, workflow_name, workflow_path, workflow_hash, inputs_hash, \
          plan_hash, status, created_at, updated_at, scheduled_for, lease_owner, \
-         lease_expires_at",
+         lease_expires_at, started_by",
         sql!(inputs_column),
-        ") VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $8, $9, $10",
+        ") VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $8, $9, $10, $11",
         sql!(inputs_parameter),
         ")"
     ))
@@ -73,7 +73,8 @@ async fn insert_run_row(
     .bind(ts(now))
     .bind(opt_ts(run.scheduled_for))
     .bind(run.lease.as_ref().map(|l| &l.owner))
-    .bind(run.lease.as_ref().map(|l| ts(now + ttl_delta(l.ttl))));
+    .bind(run.lease.as_ref().map(|l| ts(now + ttl_delta(l.ttl))))
+    .bind(&run.started_by);
     if INPUTS_IN_RUN_ROW {
         insert = insert.bind(&inputs);
     }

@@ -176,6 +176,7 @@ impl Intake {
             inputs: json!({}),
             plan_hash: None,
             scheduled_for: None,
+            started_by: "alice".into(),
             lease: None,
         };
         self.store.create_run(&run, &news).await.unwrap();
