@@ -14,7 +14,7 @@ use super::Write;
 use super::call::{Halt, ItemEnd};
 use super::writer::Writer;
 use crate::approval::{OnTimeout, Waiting};
-use crate::store::{ErrorClass, Outcome, StepError, StepRecord, StepResult, StepState};
+use crate::store::{ErrorClass, Outcome, StepError, StepRecord, StepState};
 
 /// Waits for the approvals `asked` describes, or ends the step if its deadline has passed;
 /// `tell` is what to tell the operator.
@@ -73,13 +73,7 @@ pub(super) async fn wait(
             (outcome, ItemEnd::Succeeded(output))
         }
     };
-    writer
-        .write(Write::Result(StepResult {
-            key: record.key.clone(),
-            outcome,
-            attempt: None,
-        }))
-        .await?;
+    writer.result(record.key.clone(), outcome).await?;
     Ok(end)
 }
 

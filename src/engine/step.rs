@@ -28,8 +28,8 @@ use crate::plan::for_each::DEFAULT_ALIAS;
 use crate::plan::retry::RetryPolicy;
 use crate::providers::Provider;
 use crate::store::{
-    ClaimRole, ErrorClass, Outcome, SharedStep, Skip, StepError, StepKey, StepRecord, StepResult,
-    StepState, Store, StoreError,
+    ClaimRole, ErrorClass, Outcome, SharedStep, Skip, StepError, StepKey, StepRecord, StepState,
+    Store, StoreError,
 };
 use crate::template::{Scope, Templates};
 
@@ -680,14 +680,7 @@ async fn summarise(
 }
 
 async fn write_result(shared: &Shared, key: StepKey, outcome: Outcome) -> Result<(), Halt> {
-    shared
-        .writer
-        .write(Write::Result(StepResult {
-            key,
-            outcome,
-            attempt: None,
-        }))
-        .await?;
+    shared.writer.result(key, outcome).await?;
     Ok(())
 }
 
