@@ -16,6 +16,7 @@ pub mod digest;
 pub mod engine;
 pub mod ids;
 pub mod money;
+pub mod notify;
 pub mod plan;
 pub mod providers;
 pub mod review;

@@ -6,6 +6,7 @@ mod events;
 mod exit;
 mod graph;
 mod migrate;
+mod notifications;
 mod operator;
 mod plan;
 mod report;
@@ -83,6 +84,8 @@ enum Command {
     Deny(operator::DenyArgs),
     /// Decide what happened to a step or item that needs attention.
     Resolve(operator::ResolveArgs),
+    /// List the notifications runs sent or owe, or deliver the due ones now.
+    Notifications(notifications::NotificationsArgs),
     /// Cancel a run.
     Cancel(operator::CancelArgs),
     /// Re-run only what failed, keeping every success.
@@ -134,6 +137,7 @@ pub fn main() -> ExitCode {
                     Command::Runs(args) => runs::run(&args).await,
                     Command::Approve(args) => operator::approve(&args).await,
                     Command::Deny(args) => operator::deny(&args).await,
+                    Command::Notifications(args) => notifications::run(&args).await,
                     Command::Resolve(args) => operator::resolve(&args).await,
                     Command::Cancel(args) => operator::cancel(&args).await,
                     Command::Retry(args) => retry::run(&args).await,

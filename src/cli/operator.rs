@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
-use super::common::DbArgs;
+use super::common::{DbArgs, notify_run};
 use super::exit;
 use super::status::approval_progress;
 use crate::ids::{ItemKey, RunId, StepId};
@@ -142,6 +142,8 @@ async fn apply(db: &DbArgs, action: OperatorAction) -> Result<ExitCode> {
     let kind = action.kind.clone();
     // A refused approval exits 2 with the store's reason (`usage_or_failure`).
     let record = store.apply_operator_action(&action).await?;
+    // A cancel or a denial may owe notifications (written with the decision).
+    notify_run(store.clone(), &run_id).await;
     println!(
         "{} recorded for run {run_id} ({} step runs changed)",
         kind, record.steps_changed

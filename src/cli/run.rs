@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use super::common::{DbArgs, SandboxFlag, build_providers, finish, read_inputs};
+use super::common::{DbArgs, SandboxFlag, build_providers, finish, notify_run, read_inputs};
 use super::operator::operator_name;
 use super::resume::ResumeArgs;
 use super::{exit, workflow};
@@ -157,7 +157,7 @@ pub async fn run(args: &RunArgs) -> Result<ExitCode> {
     let providers = build_providers(&compiled.config, sandbox.as_ref())?;
     let wakeups = receiver.start(store.clone(), &providers)?;
     let engine = Engine::new(
-        store,
+        store.clone(),
         EngineOptions {
             wakeups,
             concurrency: args.concurrency,
@@ -179,6 +179,7 @@ pub async fn run(args: &RunArgs) -> Result<ExitCode> {
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;
     }
+    notify_run(store, &run_id).await;
     Ok(finish(&report))
 }
 

@@ -222,6 +222,7 @@ pub fn new_run(
         plan_hash: source.plan_hash,
         scheduled_for: source.scheduled_for,
         started_by: source.started_by,
+        notify: prepare::notify_routes(&compiled.config.notify),
         lease: None,
     };
     Ok((run, rows))

@@ -281,6 +281,7 @@ mod tests {
             plan_hash: None,
             scheduled_for: None,
             started_by: "alice".into(),
+            notify: Vec::new(),
             lease: None,
         };
         let steps: Vec<NewStep> = items.iter().map(|i| NewStep::item("pay", *i)).collect();

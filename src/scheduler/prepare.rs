@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::inputs::{self, SlotInputError};
 use super::workflow::ScheduledWorkflow;
 use crate::engine::EngineError;
+use crate::engine::prepare::notify_routes;
 use crate::engine::{RunSource, new_run, schedule_starter};
 use crate::ids::RunId;
 use crate::plan::fingerprint::{inputs_hash, workflow_hash};
@@ -77,6 +78,7 @@ pub fn failed_run(workflow: &ScheduledWorkflow, slot: DateTime<Utc>, run_id: &Ru
         plan_hash: None,
         scheduled_for: Some(slot),
         started_by: schedule_starter(workflow.name()),
+        notify: notify_routes(&workflow.compiled.config.notify),
         lease: None,
     }
 }

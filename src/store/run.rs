@@ -104,6 +104,8 @@ pub struct NewRun {
     /// Who started it: the operator (`sluice run --as`, default `$USER`) or the schedule.
     /// An approval that forbids self-approval refuses this name.
     pub started_by: String,
+    /// Who hears about its status changes (the workflow's `notify:`).
+    pub notify: Vec<super::notification::NotifyRoute>,
     /// Who holds the run from the moment it exists: the process that is about to execute it,
     /// so that no worker claims it in between. `None` leaves it to whoever claims it first.
     pub lease: Option<NewLease>,

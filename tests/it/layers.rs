@@ -24,6 +24,7 @@ const ABOVE_FOUNDATION: &[&str] = &[
     "review",
     "sandbox",
     "webhooks",
+    "notify",
     "scheduler",
     "runtime",
     "cli",
@@ -71,6 +72,7 @@ const RULES: &[(&str, &[&str])] = &[
         ],
     ),
     ("webhooks", &["review", "cli", "runtime"]),
+    ("notify", &["review", "cli", "runtime"]),
     ("scheduler", &["review", "cli", "runtime"]),
     ("runtime", &["cli"]),
 ];

@@ -35,6 +35,7 @@ pub(crate) fn new_run(id: &str) -> NewRun {
         plan_hash: None,
         scheduled_for: None,
         started_by: "alice".into(),
+        notify: Vec::new(),
         lease: None,
     }
 }

@@ -12,6 +12,7 @@ mod claims;
 mod env;
 mod events;
 pub(crate) mod fixtures;
+mod notifications;
 mod operator;
 mod runs;
 mod schedule;
@@ -83,6 +84,9 @@ conformance! {
         an_event_wakes_its_waiter_in_the_same_transaction_and_a_duplicate_changes_nothing,
         an_event_that_arrives_before_its_waiter_is_found_and_matched_later,
         one_delivery_received_twice_at_once_is_stored_and_wakes_once,
+    }
+    notifications {
+        a_status_change_owes_its_notifications_once_and_claims_fence_deliveries,
     }
     operator {
         approval_is_recorded_with_who_when_and_why,

@@ -11,6 +11,7 @@ use sqlx::Row;
 
 use super::codec::{get_count, get_opt_json, json_text, parse_run_status, ts_text};
 use super::dialect::{Conn, Store, Ts, get_ts, notify, sql, ts};
+use super::notifications::enqueue;
 use super::transitions::{refusal, reset_failed};
 use crate::approval::{Approval, Refusal, Tally, Waiting};
 use crate::ids::{ItemKey, RunId};
@@ -84,7 +85,7 @@ impl Store {
             // The run can make progress again: let a worker or `sluice resume` pick it up.
             let reopened = sqlx::query(
                 "UPDATE runs SET status = 'pending', error = NULL, finished_at = NULL, \
-                 updated_at = $1 \
+                 notified_status = NULL, updated_at = $1 \
                  WHERE id = $2 AND status IN ('failed', 'needs_attention', 'waiting')",
             )
             .bind(now)
@@ -278,15 +279,17 @@ async fn deny(
         status,
         RunStatus::Pending | RunStatus::Waiting | RunStatus::NeedsAttention
     ) {
+        let error = format!("step `{}` {message}", key.step_id);
         sqlx::query(
             "UPDATE runs SET status = 'failed', error = $1, finished_at = $2, updated_at = $2 \
              WHERE id = $3",
         )
-        .bind(format!("step `{}` {message}", key.step_id))
+        .bind(&error)
         .bind(now)
         .bind(&key.run_id)
         .execute(&mut *conn)
         .await?;
+        enqueue(conn, &key.run_id, RunStatus::Failed, Some(&error), now).await?;
     }
     Ok(result.rows_affected())
 }
@@ -451,6 +454,8 @@ async fn cancel(
     .bind(&action.run_id)
     .execute(&mut *conn)
     .await?;
+    let why = format!("cancelled by {}", action.actor);
+    enqueue(conn, &action.run_id, RunStatus::Cancelled, Some(&why), now).await?;
     let sql = guarded!(
         Transition::Cancel,
         "UPDATE step_runs SET state = {to}, next_attempt_at = NULL, updated_at = $1 \
