@@ -9,7 +9,7 @@ use super::common::DbArgs;
 use super::exit;
 use crate::engine::{host_name, owner_name};
 use crate::ids::RunId;
-use crate::notify::Notifier;
+use crate::notify::{Notifier, describe};
 
 /// List notifications (newest first), or deliver the due ones first.
 #[derive(Debug, clap::Args)]
@@ -54,11 +54,7 @@ pub async fn run(args: &NotificationsArgs) -> Result<ExitCode> {
         "ID", "RUN", "EVENT", "STATE", "ATTEMPTS", "TARGET", "LAST ERROR"
     );
     for n in listed {
-        let target = n
-            .target
-            .pointer("/webhook/url")
-            .and_then(|u| u.as_str())
-            .map_or_else(|| "(unknown)".to_string(), |u| format!("webhook {u}"));
+        let target = describe(&n.target);
         out.push_str(&format!(
             "{:<6} {:<38} {:<16} {:<10} {:<8} {:<32} {}\n",
             n.id,

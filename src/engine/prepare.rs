@@ -22,7 +22,7 @@ pub fn notify_routes(rules: &[NotifyRule]) -> Vec<NotifyRoute> {
         .iter()
         .map(|rule| NotifyRoute {
             on: rule.on.iter().map(|e| e.as_str().to_owned()).collect(),
-            target: serde_json::json!({ "webhook": rule.webhook }),
+            target: serde_json::json!({ "webhook": rule.webhook, "email": rule.email }),
         })
         .collect()
 }

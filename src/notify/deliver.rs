@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::watch;
 
-use super::webhook::{self, Webhook};
+use super::target::Target;
 use crate::ids::RunId;
 use crate::store::{Delivery, Store, StoreError};
 
@@ -64,10 +64,11 @@ impl Notifier {
             .await?;
         let mut sent = Vec::with_capacity(due.len());
         for n in due {
-            let now = Utc::now();
-            let body = webhook::body(&n, now, self.console.as_deref()).to_string();
-            let result = match Webhook::resolve(&n.target) {
-                Ok(hook) => hook.send(&self.client, n.id, body.as_bytes(), now).await,
+            let result = match Target::resolve(&n.target) {
+                Ok(target) => {
+                    let console = self.console.as_deref();
+                    target.send(&self.client, &n, Utc::now(), console).await
+                }
                 Err(e) => Err(e),
             };
             let error = result.err().map(|e| e.to_string());

@@ -11,12 +11,12 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::target::resolved;
 use crate::signing::hmac_sha256_hex;
-use crate::spec::Secret;
-use crate::spec::env::{EnvError, interpolate, process_env};
+use crate::spec::env::EnvError;
+use crate::spec::{Secret, WebhookTarget};
 use crate::store::NotificationRecord;
 
 /// The header carrying the signature.
@@ -36,28 +36,9 @@ pub struct Webhook {
     secret: Option<Secret>,
 }
 
-/// A target as stored: `{"webhook": {"url": …, "secret": …}}`, unresolved.
-#[derive(Deserialize)]
-struct Stored {
-    webhook: StoredWebhook,
-}
-
-#[derive(Deserialize)]
-struct StoredWebhook {
-    url: String,
-    #[serde(default)]
-    secret: Option<String>,
-}
-
-/// Why a notification could not be sent.
+/// Why a webhook was not accepted.
 #[derive(Debug, thiserror::Error)]
-pub enum SendError {
-    /// The stored target is not one this build sends to.
-    #[error("the target is not a webhook this version of sluice can send")]
-    UnknownTarget,
-    /// A `${VAR}` is not set in this process's environment.
-    #[error(transparent)]
-    Env(#[from] EnvError),
+pub enum WebhookError {
     /// No answer (the URL is left out: it may carry a token).
     #[error("webhook not delivered: {}", transport(.0))]
     Transport(#[source] reqwest::Error),
@@ -67,18 +48,16 @@ pub enum SendError {
 }
 
 impl Webhook {
-    /// Resolves a stored target's `${VAR}`s with this process's environment.
+    /// Resolves `target`'s `${VAR}`s with this process's environment.
     ///
     /// # Errors
-    /// [`SendError::UnknownTarget`], or an unset variable.
-    pub fn resolve(target: &Value) -> Result<Webhook, SendError> {
-        let stored: Stored =
-            serde_json::from_value(target.clone()).map_err(|_| SendError::UnknownTarget)?;
-        let url = interpolate(&stored.webhook.url, "notify.webhook.url", &process_env)?;
-        let secret = stored
-            .webhook
+    /// An unset variable.
+    pub fn resolve(target: &WebhookTarget) -> Result<Webhook, EnvError> {
+        let url = resolved(&target.url, "notify.webhook.url")?;
+        let secret = target
             .secret
-            .map(|s| interpolate(&s, "notify.webhook.secret", &process_env))
+            .as_deref()
+            .map(|s| resolved(s, "notify.webhook.secret"))
             .transpose()?;
         Ok(Webhook {
             url: Secret::new(url),
@@ -86,7 +65,7 @@ impl Webhook {
         })
     }
 
-    /// Sends `body`, signed, at `now`.
+    /// Sends `body`, signed, at `now`, as notification `id`.
     ///
     /// # Errors
     /// A transport failure or an answer other than 2xx.
@@ -94,27 +73,28 @@ impl Webhook {
         &self,
         client: &reqwest::Client,
         id: i64,
-        body: &[u8],
+        body: &Value,
         now: DateTime<Utc>,
-    ) -> Result<(), SendError> {
+    ) -> Result<(), WebhookError> {
+        let body = body.to_string().into_bytes();
         let mut request = client
             .post(self.url.expose())
             .timeout(TIMEOUT)
             .header("Content-Type", "application/json")
             .header(TIMESTAMP_HEADER, now.timestamp().to_string())
-            .header(EVENT_ID_HEADER, id.to_string())
-            .body(body.to_vec());
+            .header(EVENT_ID_HEADER, id.to_string());
         if let Some(secret) = &self.secret {
-            let signature = hmac_sha256_hex(secret.expose().as_bytes(), body);
+            let signature = hmac_sha256_hex(secret.expose().as_bytes(), &body);
             request = request.header(SIGNATURE_HEADER, format!("sha256={signature}"));
         }
         let answer = request
+            .body(body)
             .send()
             .await
-            .map_err(|e| SendError::Transport(e.without_url()))?;
+            .map_err(|e| WebhookError::Transport(e.without_url()))?;
         match answer.status() {
             s if s.is_success() => Ok(()),
-            s => Err(SendError::Status(s.as_u16())),
+            s => Err(WebhookError::Status(s.as_u16())),
         }
     }
 }
@@ -177,18 +157,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_stored_target_resolves_from_the_environment_and_prints_no_secret() {
-        let target = json!({"webhook": {"url": "http://127.0.0.1:1/${SLUICE_TEST_NOTIFY_UNSET:-x}",
-            "secret": "sentinel-4e1f"}});
+    fn a_target_resolves_from_the_environment_and_prints_no_secret() {
+        let target = WebhookTarget {
+            url: "http://127.0.0.1:1/${SLUICE_TEST_NOTIFY_UNSET:-x}".into(),
+            secret: Some("sentinel-4e1f".into()),
+        };
         let hook = Webhook::resolve(&target).unwrap();
         assert!(!format!("{hook:?}").contains("sentinel-4e1f"));
-        assert!(matches!(
-            Webhook::resolve(&json!({"webhook": {"url": "${SLUICE_TEST_NOTIFY_UNSET}"}})),
-            Err(SendError::Env(_))
-        ));
-        assert!(matches!(
-            Webhook::resolve(&json!({"pager": {}})),
-            Err(SendError::UnknownTarget)
-        ));
+        let unset = WebhookTarget {
+            url: "${SLUICE_TEST_NOTIFY_UNSET}".into(),
+            secret: None,
+        };
+        assert!(Webhook::resolve(&unset).is_err());
     }
 }

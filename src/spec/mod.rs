@@ -18,6 +18,6 @@ pub use diagnostic::{Code, Diagnostic, Diagnostics, Span};
 pub use duration::HumanDuration;
 pub use load::{LoadError, LoadFailure, Loaded, load_file, parse};
 pub use model::*;
-pub use notify::{NotifyEvent, NotifyRule, WebhookTarget};
+pub use notify::{EmailTarget, NotifyEvent, NotifyRule, WebhookTarget};
 pub use secret::Secret;
 pub use source::{Seg, Source};

@@ -7,14 +7,18 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// One rule: the events, and where they go.
+/// One rule: the events, and where they go (a `webhook` or an `email`, exactly one).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NotifyRule {
     /// The run events that send it.
     pub on: Vec<NotifyEvent>,
     /// A signed JSON POST.
-    pub webhook: WebhookTarget,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookTarget>,
+    /// An email over SMTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailTarget>,
 }
 
 /// A run event a rule can send on: the run reached this status.
@@ -55,4 +59,18 @@ pub struct WebhookTarget {
     /// The key of the `X-Sluice-Signature` HMAC, usually `${VAR}`; unsigned without one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+}
+
+/// Where an email notification goes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailTarget {
+    /// The recipients.
+    pub to: Vec<String>,
+    /// The SMTP server, usually `${VAR}`: `smtp://user:pass@host:587?tls=required` (STARTTLS)
+    /// or `smtps://…:465` (TLS).
+    pub smtp: String,
+    /// The sender (default `sluice@localhost`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }

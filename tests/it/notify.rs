@@ -263,3 +263,141 @@ async fn a_notification_owed_by_a_killed_process_is_delivered_once_by_serve() {
     let (headers, body) = inbox.0.lock().unwrap()[0].clone();
     assert_signed(&headers, &body);
 }
+
+/// Python's `aiosmtpd` writing what it receives into a Maildir; killed when dropped.
+struct Smtpd {
+    child: std::process::Child,
+    port: u16,
+    maildir: std::path::PathBuf,
+}
+
+impl Smtpd {
+    /// Starts the server, or `None` (with a note) where `aiosmtpd` is not installed; in CI,
+    /// where `scripts/test.sh` installs it, its absence fails the test.
+    async fn start(dir: &std::path::Path) -> Option<Smtpd> {
+        let installed = std::process::Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !installed {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "aiosmtpd is missing (scripts/test.sh installs python3-aiosmtpd)"
+            );
+            eprintln!("note: python3 aiosmtpd is not installed; skipping the email check");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let maildir = dir.join("maildir");
+        let child = std::process::Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("aiosmtpd starts");
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Some(Smtpd {
+            child,
+            port,
+            maildir,
+        })
+    }
+
+    /// The messages received, as text.
+    fn messages(&self) -> Vec<String> {
+        std::fs::read_dir(self.maildir.join("new"))
+            .map(|dir| {
+                dir.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Smtpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_is_emailed_through_a_real_smtp_server() {
+    let h = Harness::start(Faults::default()).await;
+    let Some(smtpd) = Smtpd::start(h.dir.path()).await else {
+        return;
+    };
+    let path = h.variant("payroll.yaml", "emailed-payroll.yaml", &[]);
+    let mut workflow = std::fs::read_to_string(&path).unwrap();
+    workflow.push_str(
+        "\nnotify:\n  - on: [failed]\n    email: { to: [treasury@example.com], smtp: \"${SMTP_URL}\" }\n",
+    );
+    std::fs::write(&path, workflow).unwrap();
+    let (csv, _) = h.payroll(2);
+    let input = format!("payees=@{}", csv.display());
+    let mut cmd = h.command(
+        &[
+            "run",
+            &path,
+            "--run-id",
+            "run_emailed",
+            "--input",
+            &input,
+            "--input",
+            "budget=1.00",
+        ],
+        None,
+    );
+    let smtp = format!("smtp://127.0.0.1:{}?tls=opportunistic", smtpd.port);
+    cmd.env("SMTP_URL", &smtp).env("OPS_HOOK_SECRET", SECRET);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(!text(&out).contains("not delivered"), "{}", text(&out));
+
+    let messages = smtpd.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let mail = &messages[0];
+    assert!(mail.contains("To: treasury@example.com"), "{mail}");
+    assert!(
+        mail.contains("sluice: run `run_emailed` (payroll) failed"),
+        "{mail}"
+    );
+    assert!(mail.contains("exceeds the budget"), "{mail}");
+    assert!(!mail.contains(SECRET), "{mail}");
+    let listed = text(&sluice(&h, "unused", &["notifications"], None).await);
+    assert!(listed.contains("email treasury@example.com"), "{listed}");
+    assert!(listed.contains(" delivered "), "{listed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_without_exactly_one_target_is_refused_with_its_place() {
+    let h = Harness::start(Faults::default()).await;
+    let path = h.variant("payroll.yaml", "targetless.yaml", &[]);
+    let mut workflow = std::fs::read_to_string(&path).unwrap();
+    workflow.push_str("\nnotify:\n  - on: [failed]\n");
+    std::fs::write(&path, workflow).unwrap();
+    let out = h.sluice(&["validate", &path], None).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("needs exactly one of `webhook` and `email`"),
+        "{}",
+        text(&out)
+    );
+    assert!(text(&out).contains("targetless.yaml:"), "{}", text(&out));
+}

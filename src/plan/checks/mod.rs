@@ -4,6 +4,7 @@
 pub mod approval;
 pub mod inputs;
 pub mod money;
+pub mod notify;
 pub mod providers;
 pub mod schedule;
 pub mod step;
