@@ -83,6 +83,25 @@ async fn sluice(h: &Harness, hook: &str, args: &[&str], failpoints: Option<&str>
         .unwrap()
 }
 
+/// `sluice run` of `workflow` as run `run` of `payees` payees, started by `bob`, with `extra`
+/// arguments.
+async fn start(
+    h: &Harness,
+    hook: &str,
+    (workflow, run): (&str, &str),
+    payees: usize,
+    extra: &[&str],
+    failpoints: Option<&str>,
+) -> Output {
+    let (csv, _) = h.payroll(payees);
+    let input = format!("payees=@{}", csv.display());
+    let mut args = vec![
+        "run", workflow, "--run-id", run, "--input", &input, "--as", "bob",
+    ];
+    args.extend(extra);
+    sluice(h, hook, &args, failpoints).await
+}
+
 /// Checks the signature with an HMAC computed here, over the bytes received.
 fn assert_signed(headers: &HeaderMap, body: &[u8]) {
     let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
@@ -103,19 +122,7 @@ async fn a_waiting_run_and_its_denial_page_the_webhook_signed_and_without_secret
     let h = Harness::start(Faults::default()).await;
     let (hook, inbox) = receiver(StatusCode::OK).await;
     let workflow = notified_payroll(&h, "[waiting, failed]");
-    let (csv, _) = h.payroll(2);
-    let input = format!("payees=@{}", csv.display());
-    let args = [
-        "run",
-        &workflow,
-        "--run-id",
-        "run_paged",
-        "--input",
-        &input,
-        "--as",
-        "bob",
-    ];
-    let out = sluice(&h, &hook, &args, None).await;
+    let out = start(&h, &hook, (&workflow, "run_paged"), 2, &[], None).await;
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let bodies = inbox.bodies();
     assert_eq!(bodies.len(), 1, "{bodies:?}");
@@ -176,19 +183,7 @@ async fn a_failing_target_is_reported_and_never_holds_up_the_run() {
     let h = Harness::start(Faults::default()).await;
     let (hook, inbox) = receiver(StatusCode::INTERNAL_SERVER_ERROR).await;
     let workflow = notified_payroll(&h, "[waiting]");
-    let (csv, _) = h.payroll(1);
-    let input = format!("payees=@{}", csv.display());
-    let args = [
-        "run",
-        &workflow,
-        "--run-id",
-        "run_unheard",
-        "--input",
-        &input,
-        "--as",
-        "bob",
-    ];
-    let out = sluice(&h, &hook, &args, None).await;
+    let out = start(&h, &hook, (&workflow, "run_unheard"), 1, &[], None).await;
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert!(
         text(&out).contains("not delivered: webhook answered HTTP 500"),
@@ -215,20 +210,10 @@ async fn a_notification_owed_by_a_killed_process_is_delivered_once_by_serve() {
     let h = Harness::start(Faults::default()).await;
     let (hook, inbox) = receiver(StatusCode::OK).await;
     let workflow = notified_payroll(&h, "[failed]");
-    let (csv, _) = h.payroll(2);
-    let input = format!("payees=@{}", csv.display());
     // A budget below the payroll's total: `check_budget` fails the run.
-    let args = [
-        "run",
-        &workflow,
-        "--run-id",
-        "run_killed",
-        "--input",
-        &input,
-        "--input",
-        "budget=1.00",
-    ];
-    let out = sluice(&h, &hook, &args, Some("before_notify=return")).await;
+    let budget = ["--input", "budget=1.00"];
+    let kill = Some("before_notify=return");
+    let out = start(&h, &hook, (&workflow, "run_killed"), 2, &budget, kill).await;
     assert!(
         text(&out).contains("failpoint `before_notify` hit"),
         "{}",
