@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: `cargo test --all-features` (extra arguments are
 # passed on), with the Postgres tests pointed at a throwaway PostgreSQL server
-# (scripts/postgres.sh, fsync off) that this script starts and stops on exit. When
+# (scripts/postgres.sh, fsync off) that this script starts and stops on exit, and Python's
+# aiosmtpd installed for the email test. When
 # SLUICE_TEST_POSTGRES already names a database, that one is used and no server is started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/postgres.sh
+
+# The email test starts Python's aiosmtpd (from PyPI), a real SMTP server; install it where it
+# is missing.
+if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+    echo "$(basename "$0"): installing aiosmtpd" >&2
+    python3 -m pip install --quiet aiosmtpd
+fi
 
 if [[ -z ${SLUICE_TEST_POSTGRES:-} ]]; then
     start_postgres fast

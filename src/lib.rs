@@ -9,12 +9,14 @@
 //! commands live in [`cli`].
 #![warn(missing_docs)]
 
+pub mod approval;
 pub mod catalog;
 pub mod cli;
 pub mod digest;
 pub mod engine;
 pub mod ids;
 pub mod money;
+pub mod notify;
 pub mod plan;
 pub mod providers;
 pub mod review;

@@ -91,6 +91,7 @@ pub async fn run(
                 run_id: Some(RunId::from(&name)),
                 scheduled_for: None,
                 plan_hash: None,
+                started_by: "bench".into(),
             },
         )
         .await

@@ -287,6 +287,7 @@ async fn durable(
                 run_id: Some(RunId::from(&name)),
                 scheduled_for: None,
                 plan_hash: None,
+                started_by: "bench".into(),
             },
         )
         .await

@@ -75,6 +75,8 @@ pub async fn run(
         inputs: json!({}),
         plan_hash: None,
         scheduled_for: None,
+        started_by: "bench".into(),
+        notify: Vec::new(),
         lease: None,
     };
     store.create_run(&run, &steps).await.map_err(e)?;

@@ -15,7 +15,18 @@ const fn control(action: &'static ActionSpec, fields: &'static [Field]) -> Offer
 
 /// The control actions, sorted by name.
 pub const CONTROL: &[Offer] = &[
-    control(&action::APPROVAL, &[Field::optional("message", Text)]),
+    control(
+        &action::APPROVAL,
+        &[
+            Field::optional("message", Text),
+            Field::optional("min_approvals", Text),
+            Field::optional("allow_self_approval", Boolean),
+            Field::optional("approvers", List),
+            Field::optional("when", Boolean),
+            Field::optional("timeout", Duration),
+            Field::optional("on_timeout", Text),
+        ],
+    ),
     control(
         &action::ASSERT,
         &[

@@ -18,6 +18,8 @@ pub enum FieldType {
     Duration,
     /// Any JSON value, sent as a JSON body (`http.request`'s `json`).
     Json,
+    /// A list of names (an approval's `approvers`).
+    List,
 }
 
 impl FieldType {
@@ -28,6 +30,7 @@ impl FieldType {
             (_, Value::Null) => true,
             (FieldType::Mapping, v) => v.is_object(),
             (FieldType::Json, _) => true,
+            (FieldType::List, v) => v.is_array(),
             (FieldType::Boolean, Value::Bool(_)) => true,
             (FieldType::Boolean, Value::String(s)) => s == "true" || s == "false",
             (FieldType::Boolean, _) => false,
@@ -44,6 +47,7 @@ impl FieldType {
             FieldType::Boolean => "`true` or `false`",
             FieldType::Mapping => "a mapping",
             FieldType::Json => "JSON",
+            FieldType::List => "a list",
         }
     }
 }

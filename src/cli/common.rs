@@ -9,6 +9,8 @@ use anyhow::{Context, Result};
 
 use crate::catalog::ProviderKind;
 use crate::engine::RunReport;
+use crate::ids::RunId;
+use crate::notify::Notifier;
 use crate::plan::inputs::{Given, split_arg};
 use crate::providers::{HttpClient, Provider, build};
 use crate::sandbox::{SandboxConfig, SandboxHandle, WebhookConfig};
@@ -181,6 +183,29 @@ pub fn build_providers(
         providers.insert(name.clone(), build(&resolved, &http)?);
     }
     Ok(providers)
+}
+
+/// Delivers the notifications `run_id` owes now that it stopped, once each; one that fails
+/// is reported and left to `serve` or `sluice notifications --deliver` to retry. It never
+/// changes the exit code.
+pub async fn notify_run(store: Arc<dyn Store>, run_id: &RunId) {
+    // A process killed here has committed the status change and its outbox rows: another
+    // process delivers them.
+    crate::engine::failpoint("before_notify");
+    let owner = crate::engine::owner_name(&crate::engine::host_name());
+    match Notifier::new(store, owner).deliver_due(Some(run_id)).await {
+        Ok(sent) => {
+            for s in sent {
+                if let Some(error) = s.error {
+                    eprintln!(
+                        "  notification {} ({}) not delivered: {error}; retried by `sluice serve` or `sluice notifications --deliver`",
+                        s.id, s.event
+                    );
+                }
+            }
+        }
+        Err(e) => eprintln!("  notifications not delivered: {e}"),
+    }
 }
 
 /// Prints a run's outcome and returns its exit code (README, *Commands*).

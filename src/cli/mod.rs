@@ -6,6 +6,7 @@ mod events;
 mod exit;
 mod graph;
 mod migrate;
+mod notifications;
 mod operator;
 mod plan;
 mod report;
@@ -79,8 +80,12 @@ enum Command {
     Runs(runs::RunsArgs),
     /// Approve a waiting approval step.
     Approve(operator::ApproveArgs),
+    /// Deny a waiting approval step: it fails, and the run with it.
+    Deny(operator::DenyArgs),
     /// Decide what happened to a step or item that needs attention.
     Resolve(operator::ResolveArgs),
+    /// List the notifications runs sent or owe, or deliver the due ones now.
+    Notifications(notifications::NotificationsArgs),
     /// Cancel a run.
     Cancel(operator::CancelArgs),
     /// Re-run only what failed, keeping every success.
@@ -131,6 +136,8 @@ pub fn main() -> ExitCode {
                     Command::Status(args) => status::run(&args).await,
                     Command::Runs(args) => runs::run(&args).await,
                     Command::Approve(args) => operator::approve(&args).await,
+                    Command::Deny(args) => operator::deny(&args).await,
+                    Command::Notifications(args) => notifications::run(&args).await,
                     Command::Resolve(args) => operator::resolve(&args).await,
                     Command::Cancel(args) => operator::cancel(&args).await,
                     Command::Retry(args) => retry::run(&args).await,
@@ -184,6 +191,7 @@ fn usage_or_failure(e: &anyhow::Error) -> u8 {
             | StoreError::ForeignDatabase { .. }
             | StoreError::NewerSchema { .. }
             | StoreError::InvalidAction { .. }
+            | StoreError::ApprovalRefused { .. }
             | StoreError::RunExists { .. },
         ) => exit::INVALID,
         _ => exit::FAILED,

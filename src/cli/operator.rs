@@ -1,12 +1,13 @@
-//! Operator decisions: `approve`, `resolve`, `cancel`. Each is recorded with who, when and
-//! why (`--as`, default `$USER`; `--reason`) and shown by `sluice status`.
+//! Operator decisions: `approve`, `deny`, `resolve`, `cancel`. Each is recorded with who,
+//! when and why (`--as`, default `$USER`; `--reason`) and shown by `sluice status`.
 
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 
-use super::common::DbArgs;
+use super::common::{DbArgs, notify_run};
 use super::exit;
+use super::status::approval_progress;
 use crate::ids::{ItemKey, RunId, StepId};
 use crate::store::{ActionKind, OperatorAction};
 
@@ -24,11 +25,16 @@ pub struct Who {
 impl Who {
     /// The deciding operator: `--as`, else `$USER`.
     pub fn actor(&self) -> String {
-        self.actor
-            .clone()
-            .or_else(|| std::env::var("USER").ok())
-            .unwrap_or_else(|| "unknown".into())
+        operator_name(self.actor.as_deref())
     }
+}
+
+/// The operator acting: `given` (`--as`), else `$USER`.
+pub fn operator_name(given: Option<&str>) -> String {
+    given
+        .map(str::to_owned)
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Approve a waiting `approval` step.
@@ -44,6 +50,27 @@ pub struct ApproveArgs {
     pub step: StepId,
     #[command(flatten)]
     pub who: Who,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// Deny a waiting `approval` step: it fails, and the run with it.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:
+  sluice deny run_0193f0c2a1b4e5d6c7b8a9f0 sign_off --reason \"two payees are not on the approved list\"")]
+pub struct DenyArgs {
+    /// The run.
+    #[arg(value_name = "RUN")]
+    pub run_id: RunId,
+    /// The approval step.
+    #[arg(value_name = "STEP")]
+    pub step: StepId,
+    /// Who denies (default `$USER`).
+    #[arg(long = "as", value_name = "NAME")]
+    pub actor: Option<String>,
+    /// Why (required); recorded and shown by `sluice status`.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -113,13 +140,28 @@ async fn apply(db: &DbArgs, action: OperatorAction) -> Result<ExitCode> {
     let store = db.open().await?;
     let run_id = action.run_id.clone();
     let kind = action.kind.clone();
+    // A refused approval exits 2 with the store's reason (`usage_or_failure`).
     let record = store.apply_operator_action(&action).await?;
+    // A cancel or a denial may owe notifications (written with the decision).
+    notify_run(store.clone(), &run_id).await;
     println!(
         "{} recorded for run {run_id} ({} step runs changed)",
         kind, record.steps_changed
     );
-    if !matches!(kind, ActionKind::Cancel) {
-        println!("continue with: sluice resume {run_id}");
+    match kind {
+        ActionKind::Cancel | ActionKind::Deny => {}
+        ActionKind::Approve if record.steps_changed == 0 => {
+            let run = store.load_run(&run_id).await?;
+            let steps = store.load_steps(&run_id).await?;
+            let waiting = steps
+                .iter()
+                .filter(|s| Some(&s.key.step_id) == action.step_id.as_ref())
+                .find_map(|s| approval_progress(&run, s));
+            if let Some(progress) = waiting {
+                println!("still waiting: {progress}");
+            }
+        }
+        _ => println!("continue with: sluice resume {run_id}"),
     }
     Ok(exit::code(exit::SUCCESS))
 }
@@ -138,6 +180,25 @@ pub async fn approve(args: &ApproveArgs) -> Result<ExitCode> {
             kind: ActionKind::Approve,
             actor: args.who.actor(),
             reason: args.who.reason.clone(),
+        },
+    )
+    .await
+}
+
+/// Runs `deny`.
+///
+/// # Errors
+/// An unknown run or step, or a step that is not waiting.
+pub async fn deny(args: &DenyArgs) -> Result<ExitCode> {
+    apply(
+        &args.db,
+        OperatorAction {
+            run_id: args.run_id.clone(),
+            step_id: Some(args.step.clone()),
+            item_key: None,
+            kind: ActionKind::Deny,
+            actor: operator_name(args.actor.as_deref()),
+            reason: Some(args.reason.clone()),
         },
     )
     .await

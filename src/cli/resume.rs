@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail};
 
-use super::common::{DbArgs, SandboxFlag, build_providers, finish};
+use super::common::{DbArgs, SandboxFlag, build_providers, finish, notify_run};
 use super::{exit, workflow};
 use crate::engine::{Engine, EngineError, EngineOptions};
 use crate::ids::RunId;
@@ -83,7 +83,7 @@ pub async fn run(args: &ResumeArgs) -> Result<ExitCode> {
     let sandbox = args.sandbox.start().await?;
     let providers = build_providers(&compiled.config, sandbox.as_ref())?;
     let engine = Engine::new(
-        store,
+        store.clone(),
         EngineOptions {
             concurrency: args.concurrency,
             max_poll: sandbox
@@ -99,5 +99,6 @@ pub async fn run(args: &ResumeArgs) -> Result<ExitCode> {
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;
     }
+    notify_run(store, &record.id).await;
     Ok(finish(&report))
 }

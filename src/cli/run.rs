@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use super::common::{DbArgs, SandboxFlag, build_providers, finish, read_inputs};
+use super::common::{DbArgs, SandboxFlag, build_providers, finish, notify_run, read_inputs};
+use super::operator::operator_name;
 use super::resume::ResumeArgs;
 use super::{exit, workflow};
 use crate::engine::{Engine, EngineError, EngineOptions, RunSource};
@@ -60,6 +61,10 @@ pub struct RunArgs {
     /// the run id and exits. A worker claims it at its next scan (`serve --rescan`).
     #[arg(long, conflicts_with_all = ["sandbox", "resume", "listen", "concurrency"])]
     pub detach: bool,
+    /// Who starts the run (default `$USER`): shown by `status` and `runs`, and refused as an
+    /// approver by approvals that forbid self-approval.
+    #[arg(long = "as", value_name = "NAME")]
+    pub starter: Option<String>,
     #[command(flatten)]
     pub sandbox: SandboxFlag,
     #[command(flatten)]
@@ -131,6 +136,7 @@ pub async fn run(args: &RunArgs) -> Result<ExitCode> {
         run_id: args.run_id.clone(),
         scheduled_for: None,
         plan_hash,
+        started_by: operator_name(args.starter.as_deref()),
     };
     if args.detach {
         let engine = Engine::new(store, EngineOptions::default());
@@ -151,7 +157,7 @@ pub async fn run(args: &RunArgs) -> Result<ExitCode> {
     let providers = build_providers(&compiled.config, sandbox.as_ref())?;
     let wakeups = receiver.start(store.clone(), &providers)?;
     let engine = Engine::new(
-        store,
+        store.clone(),
         EngineOptions {
             wakeups,
             concurrency: args.concurrency,
@@ -173,6 +179,7 @@ pub async fn run(args: &RunArgs) -> Result<ExitCode> {
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;
     }
+    notify_run(store, &run_id).await;
     Ok(finish(&report))
 }
 

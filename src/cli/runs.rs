@@ -49,16 +49,17 @@ pub async fn run(args: &RunsArgs) -> Result<ExitCode> {
         })
         .await?;
     let mut out = format!(
-        "{:<38} {:<24} {:<16} {}\n",
-        "RUN", "WORKFLOW", "STATUS", "STARTED"
+        "{:<38} {:<24} {:<16} {:<26} {}\n",
+        "RUN", "WORKFLOW", "STATUS", "STARTED", "BY"
     );
     for r in runs {
         out.push_str(&format!(
-            "{:<38} {:<24} {:<16} {}\n",
+            "{:<38} {:<24} {:<16} {:<26} {}\n",
             r.id,
             r.workflow_name,
             r.status.as_str(),
-            r.created_at.to_rfc3339()
+            r.created_at.to_rfc3339(),
+            r.started_by.as_deref().unwrap_or("-")
         ));
     }
     super::print_stdout(&out);

@@ -9,6 +9,7 @@ use anyhow::Result;
 
 use super::common::DbArgs;
 use super::exit;
+use crate::approval::Waiting;
 use crate::ids::RunId;
 use crate::store::{OperatorRecord, RunRecord, RunStatus, StepRecord, StepState};
 
@@ -60,7 +61,12 @@ pub fn render(
         run.status.as_str()
     );
     let _ = writeln!(out, "  workflow  {}", run.workflow_path);
-    let _ = writeln!(out, "  started   {}", run.created_at.to_rfc3339());
+    let by = run
+        .started_by
+        .as_deref()
+        .map(|who| format!(" by {who}"))
+        .unwrap_or_default();
+    let _ = writeln!(out, "  started   {}{by}", run.created_at.to_rfc3339());
     if let Some(done) = run.finished_at {
         let _ = writeln!(out, "  finished  {}", done.to_rfc3339());
     }
@@ -88,6 +94,9 @@ pub fn render(
             parent.state.as_str(),
             detail(parent)
         );
+        if let Some(progress) = approval_progress(run, parent) {
+            let _ = writeln!(out, "    {progress}");
+        }
         let items = &rows[1..];
         if items.is_empty() {
             continue;
@@ -174,6 +183,20 @@ fn detail(s: &StepRecord) -> String {
     d
 }
 
+/// Where a waiting approval stands: `1 of 2 approvals: alice; waiting for one more, not bob`.
+pub fn approval_progress(run: &RunRecord, step: &StepRecord) -> Option<String> {
+    let waiting = step
+        .request
+        .as_ref()
+        .filter(|_| step.state == StepState::Waiting)
+        .and_then(Waiting::from_request)?;
+    let asked = format!("asked: {}", waiting.policy);
+    Some(format!(
+        "{}\n    {asked}",
+        waiting.progress(run.started_by.as_deref())
+    ))
+}
+
 fn next(run: &RunRecord, steps: &[StepRecord]) -> String {
     let id = &run.id;
     match run.status {
@@ -202,8 +225,8 @@ fn next(run: &RunRecord, steps: &[StepRecord]) -> String {
                     .is_some_and(|r| r.get("approval").is_some()) =>
             {
                 format!(
-                    "sluice approve {id} {}, then sluice resume {id}",
-                    s.key.step_id
+                    "sluice approve {id} {step} (or sluice deny {id} {step} --reason TEXT), then sluice resume {id}",
+                    step = s.key.step_id
                 )
             }
             _ => format!("sluice resume {id} (it waits for an event)"),

@@ -182,6 +182,7 @@ mod tests {
                 scope: crate::store::LeaseScope::Run,
             }),
             scheduled_for: None,
+            started_by: None,
             error: None,
         }
     }

@@ -32,8 +32,7 @@ use super::Write;
 use super::call::{CallEnv, Halt, ItemEnd};
 use crate::providers::{Event, FailureClass, Output, Provider, ProviderError};
 use crate::store::{
-    ErrorClass, EventFilter, Outcome, StepError, StepKey, StepRecord, StepResult, StepState, Store,
-    Waiting,
+    ErrorClass, EventFilter, Outcome, StepError, StepKey, StepRecord, StepState, Store, Waiting,
 };
 
 /// How often a waiting await looks at its row and the stored events when nothing wakes it:
@@ -443,14 +442,7 @@ async fn record_end(
         ItemEnd::Failed(m) => Outcome::Failed(StepError::new(ErrorClass::Await, m.clone())),
         _ => return Ok(end),
     };
-    env.call
-        .writer
-        .write(Write::Result(StepResult {
-            key: record.key.clone(),
-            outcome,
-            attempt: None,
-        }))
-        .await?;
+    env.call.writer.result(record.key.clone(), outcome).await?;
     Ok(end)
 }
 

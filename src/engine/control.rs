@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::call::ItemEnd;
+use crate::approval::{self, Policy};
 
 /// What a control action decided, before it is recorded.
 #[derive(Debug, Clone, PartialEq)]
@@ -13,8 +14,8 @@ pub enum ControlEnd {
     Failed(String),
     /// Wait this long, then succeed (a `sleep`).
     Sleep(std::time::Duration),
-    /// Wait for `sluice approve`.
-    AwaitApproval(String),
+    /// Wait for `sluice approve` under a policy: what the row records, and what to tell.
+    AwaitApproval(Box<approval::Waiting>, String),
 }
 
 /// Runs `assert` or `log` on the rendered request, or tells the caller to wait (`sleep`,
@@ -60,17 +61,38 @@ pub fn run(action: &str, step: &str, run_id: &str, with: &Map<String, Value>) ->
                 Err(e) => ControlEnd::Failed(format!("invalid `duration` `{text}`: {e}")),
             }
         }
-        "approval" => {
-            let why = with
-                .get("message")
-                .map(|m| format!(" ({})", text(m)))
-                .unwrap_or_default();
-            ControlEnd::AwaitApproval(format!(
-                "waiting for approval{why}: run `sluice approve {run_id} {step}`, then `sluice resume {run_id}`"
-            ))
-        }
+        "approval" => ask(step, run_id, with),
         other => ControlEnd::Failed(format!("`{other}` is not a control action")),
     }
+}
+
+/// An `approval`: not asked when its `when` is false, else a wait under its policy.
+fn ask(step: &str, run_id: &str, with: &Map<String, Value>) -> ControlEnd {
+    let policy = match Policy::asked(with)
+        .and_then(|asked| asked.then(|| Policy::from_with(with)).transpose())
+    {
+        Ok(Some(policy)) => policy,
+        Ok(None) => return ControlEnd::Done(json!({ "approved": false, "asked": false })),
+        Err(e) => return ControlEnd::Failed(e.to_string()),
+    };
+    let message = with.get("message").map(text);
+    let mut why = message
+        .as_ref()
+        .map(|m| format!(" ({m})"))
+        .unwrap_or_default();
+    if policy != Policy::default() {
+        why.push_str(&format!(" [{policy}]"));
+    }
+    let tell = format!(
+        "waiting for approval{why}: run `sluice approve {run_id} {step}`, then `sluice resume {run_id}`"
+    );
+    let waiting = approval::Waiting {
+        approval: true,
+        message,
+        policy,
+        approvals: Vec::new(),
+    };
+    ControlEnd::AwaitApproval(Box::new(waiting), tell)
 }
 
 fn text(v: &Value) -> String {
@@ -88,7 +110,7 @@ impl From<ControlEnd> for ItemEnd {
             ControlEnd::Sleep(d) => {
                 ItemEnd::Succeeded(json!({ "slept": humantime::format_duration(d).to_string() }))
             }
-            ControlEnd::AwaitApproval(m) => ItemEnd::Waiting(m),
+            ControlEnd::AwaitApproval(_, m) => ItemEnd::Waiting(m),
         }
     }
 }
@@ -128,11 +150,39 @@ mod tests {
             run("sleep", "s", "r", &with(json!({"duration": "2s"}))),
             ControlEnd::Sleep(std::time::Duration::from_secs(2))
         );
+        let ControlEnd::AwaitApproval(waiting, tell) = run(
+            "approval",
+            "sign_off",
+            "run_1",
+            &with(json!({"message": "CFO"})),
+        ) else {
+            panic!("an approval waits")
+        };
         assert_eq!(
-            run("approval", "sign_off", "run_1", &with(json!({"message": "CFO"}))),
-            ControlEnd::AwaitApproval(
-                "waiting for approval (CFO): run `sluice approve run_1 sign_off`, then `sluice resume run_1`".into()
-            )
+            tell,
+            "waiting for approval (CFO): run `sluice approve run_1 sign_off`, then `sluice resume run_1`"
         );
+        assert_eq!(waiting.policy, Policy::default());
+        let ControlEnd::AwaitApproval(_, tell) = run(
+            "approval",
+            "sign_off",
+            "run_1",
+            &with(json!({"min_approvals": "2", "when": "true"})),
+        ) else {
+            panic!("an approval asked for waits")
+        };
+        assert!(tell.contains("[2 distinct approvals]"), "{tell}");
+    }
+
+    #[test]
+    fn an_approval_below_its_threshold_is_not_asked() {
+        assert_eq!(
+            run("approval", "s", "r", &with(json!({"when": "false"}))),
+            ControlEnd::Done(json!({ "approved": false, "asked": false }))
+        );
+        assert!(matches!(
+            run("approval", "s", "r", &with(json!({"min_approvals": "0"}))),
+            ControlEnd::Failed(_)
+        ));
     }
 }

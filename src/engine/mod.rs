@@ -3,6 +3,7 @@
 //! every provider write goes through dispatch → send → record, so a run killed at any
 //! instant resumes without moving money twice.
 
+mod approval;
 pub mod assist;
 pub mod await_step;
 pub mod breaker;
@@ -96,6 +97,14 @@ pub struct RunSource<'a> {
     pub scheduled_for: Option<chrono::DateTime<chrono::Utc>>,
     /// The hash of the reviewed plan this run executes, if any.
     pub plan_hash: Option<String>,
+    /// Who starts it: an operator's name, or the schedule's ([`schedule_starter`]).
+    pub started_by: String,
+}
+
+/// The name a scheduled run of `workflow` is started by: never a person's, so an approval
+/// that forbids self-approval refuses nobody for it.
+pub fn schedule_starter(workflow: &str) -> String {
+    format!("schedule:{workflow}")
 }
 
 impl Engine {
@@ -213,6 +222,8 @@ pub fn new_run(
         inputs: Value::Object(source.inputs),
         plan_hash: source.plan_hash,
         scheduled_for: source.scheduled_for,
+        started_by: source.started_by,
+        notify: prepare::notify_routes(&compiled.config.notify),
         lease: None,
     };
     Ok((run, rows))

@@ -11,8 +11,21 @@ use crate::ids::ItemKey;
 use crate::plan::CompiledWorkflow;
 use crate::plan::context::Uses;
 use crate::plan::for_each::{DEFAULT_ALIAS, for_each_list};
-use crate::store::NewStep;
+use crate::spec::NotifyRule;
+use crate::store::{NewStep, NotifyRoute};
 use crate::template::{Scope, Templates};
+
+/// The workflow's `notify:` rules as the run keeps them: event names and the targets as
+/// written, `${VAR}` unresolved (see [`crate::store::NotifyRoute`]).
+pub fn notify_routes(rules: &[NotifyRule]) -> Vec<NotifyRoute> {
+    rules
+        .iter()
+        .map(|rule| NotifyRoute {
+            on: rule.on.iter().map(|e| e.as_str().to_owned()).collect(),
+            target: serde_json::json!({ "webhook": rule.webhook, "email": rule.email }),
+        })
+        .collect()
+}
 
 /// One element of a `for_each` step: its key and its value.
 #[derive(Debug, Clone, PartialEq)]

@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 use super::Write;
+use super::approval;
 use super::await_step::{self, Wakeups};
 use super::breaker::{Breakers, CredentialsRefused};
 use super::call::{self, CallEnv, Halt, ItemEnd};
@@ -29,8 +30,8 @@ use crate::plan::render::render_with;
 use crate::plan::retry::RetryPolicy;
 use crate::providers::Provider;
 use crate::store::{
-    ClaimRole, ErrorClass, Outcome, SharedStep, Skip, StepError, StepKey, StepRecord, StepResult,
-    StepState, Store, StoreError, Waiting,
+    ClaimRole, ErrorClass, Outcome, SharedStep, Skip, StepError, StepKey, StepRecord, StepState,
+    Store, StoreError,
 };
 use crate::template::{Scope, Templates};
 
@@ -681,14 +682,7 @@ async fn summarise(
 }
 
 async fn write_result(shared: &Shared, key: StepKey, outcome: Outcome) -> Result<(), Halt> {
-    shared
-        .writer
-        .write(Write::Result(StepResult {
-            key,
-            outcome,
-            attempt: None,
-        }))
-        .await?;
+    shared.writer.result(key, outcome).await?;
     Ok(())
 }
 
@@ -820,17 +814,8 @@ async fn run_control(
     let end = control::run(action, &record.key.step_id, &shared.run_id, request);
     match end {
         ControlEnd::Sleep(d) => tokio::time::sleep(d).await,
-        ControlEnd::AwaitApproval(ref message) => {
-            shared
-                .writer
-                .write(Write::Wait(Waiting {
-                    key: record.key.clone(),
-                    request: Some(json!({ "approval": true, "message": message })),
-                    next_check_at: None,
-                    deadline_at: None,
-                }))
-                .await?;
-            return Ok(end.into());
+        ControlEnd::AwaitApproval(asked, tell) => {
+            return approval::wait(&shared.writer, record, *asked, tell).await;
         }
         ControlEnd::Done(_) | ControlEnd::Failed(_) => {}
     }

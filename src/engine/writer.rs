@@ -27,8 +27,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::drain::Drain;
 use crate::store::{
-    Attention, Checkpoint, Dispatch, Lease, RetryLater, Skip, StepResult, Store, StoreError,
-    Waiting, WriteBatch,
+    Attention, Checkpoint, Dispatch, Lease, Outcome, RetryLater, Skip, StepKey, StepResult, Store,
+    StoreError, Waiting, WriteBatch,
 };
 
 /// One checkpoint write.
@@ -99,6 +99,20 @@ impl Writer {
     /// Whether the engine is draining: nothing new may be dispatched.
     pub fn is_draining(&self) -> bool {
         self.drain.is_draining()
+    }
+
+    /// Records a step row's final `outcome` (no provider attempt) and waits until it is
+    /// durable.
+    ///
+    /// # Errors
+    /// As [`write`](Self::write).
+    pub async fn result(&self, key: StepKey, outcome: Outcome) -> Result<(), WriteError> {
+        self.write(Write::Result(StepResult {
+            key,
+            outcome,
+            attempt: None,
+        }))
+        .await
     }
 
     /// Queues `write` and waits until it is durable.
@@ -303,6 +317,8 @@ mod tests {
             inputs: json!({}),
             plan_hash: None,
             scheduled_for: None,
+            started_by: "alice".into(),
+            notify: Vec::new(),
             lease: None,
         };
         let steps: Vec<NewStep> = items.iter().map(|i| NewStep::item("pay", *i)).collect();

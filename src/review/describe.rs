@@ -109,6 +109,11 @@ pub fn wait(step: &StepPlan) -> Option<String> {
     ))
 }
 
+/// `2 distinct approvals, not the starter, from alice, bob; timeout 4h, then fail`.
+pub fn approval(step: &StepPlan) -> Option<String> {
+    step.policy.approval.clone()
+}
+
 /// Other policy notes: `continue_on_error`, `tolerate_failures`, `max_parallel`.
 pub fn extras(step: &StepPlan) -> Vec<String> {
     let mut out = Vec::new();

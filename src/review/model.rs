@@ -240,6 +240,10 @@ pub struct Policy {
     /// A `webhook.await`'s wait.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait: Option<WaitShown>,
+    /// An `approval`'s policy, in words: `2 distinct approvals, not the starter, from alice,
+    /// bob; timeout 4h, then fail`, or `not asked: its \`when\` is false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<String>,
     /// `continue_on_error`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub continue_on_error: bool,

@@ -3,6 +3,7 @@
 
 use super::adapters::PlanAdapters;
 use super::model::{ItemPlan, Policy, Problem, ProblemKind, RetryShown, Severity, WaitShown};
+use crate::approval::Policy as ApprovalPolicy;
 use crate::catalog::ActionKind;
 use crate::plan::CompiledWorkflow;
 use crate::plan::await_spec::AwaitSpec;
@@ -11,6 +12,17 @@ use crate::spec::Backoff;
 
 fn duration(d: std::time::Duration) -> String {
     humantime::format_duration(d).to_string()
+}
+
+/// An approval's rendered policy in words (what `sluice approve` will be judged against).
+fn approval(with: &serde_json::Map<String, serde_json::Value>) -> String {
+    match ApprovalPolicy::asked(with)
+        .and_then(|asked| asked.then(|| ApprovalPolicy::from_with(with)).transpose())
+    {
+        Ok(Some(policy)) => policy.to_string(),
+        Ok(None) => "not asked: its `when` is false".to_string(),
+        Err(e) => format!("invalid: {e}"),
+    }
 }
 
 /// The step's effective retry and timeout policy, every default written out.
@@ -82,6 +94,13 @@ pub fn policy(
     } else {
         None
     };
+    let approval = (action.name == "approval")
+        .then(|| {
+            first
+                .and_then(|item| item.detail.as_deref())
+                .map(|detail| approval(&detail.with))
+        })
+        .flatten();
     let calls = matches!(action.kind, ActionKind::Read | ActionKind::Write);
     Policy {
         retry,
@@ -93,6 +112,7 @@ pub fn policy(
         timeout_from: calls.then(|| from(step.timeout.is_some(), defaults.timeout.is_some())),
         request_timeout: provider.map(|p| p.request_timeout.clone()),
         wait,
+        approval,
         continue_on_error: step.continue_on_error,
         tolerate_failures: step.tolerate_failures.clone(),
     }

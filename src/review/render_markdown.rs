@@ -200,6 +200,9 @@ fn step_md(w: &mut String, n: usize, step: &StepPlan, plan: &DryRun) {
     if let Some(t) = describe::wait(step) {
         facts.push(format!("waits {t}"));
     }
+    if let Some(t) = describe::approval(step) {
+        facts.push(format!("approval: {t}"));
+    }
     facts.extend(describe::extras(step));
     for f in facts {
         let _ = writeln!(w, "- {f}");

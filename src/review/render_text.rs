@@ -138,6 +138,9 @@ fn step_text(w: &mut String, n: usize, step: &StepPlan, plan: &DryRun, style: St
     if let Some(t) = describe::wait(step) {
         line("waits", t);
     }
+    if let Some(t) = describe::approval(step) {
+        line("approval", t);
+    }
     for t in describe::extras(step) {
         line("also", t);
     }

@@ -1,6 +1,6 @@
 //! `serve` as a composition of small tasks sharing one store and one stop signal: the HTTP
-//! server (webhooks, `/healthz`, `/metrics`), the [`Worker`], and the scheduler for the
-//! scheduled workflows, if any.
+//! server (webhooks, `/healthz`, `/metrics`), the [`Worker`], the [`Notifier`] delivering
+//! every run's notifications, and the scheduler for the scheduled workflows, if any.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use super::worker::{Worker, WorkerSettings};
 use super::workflows::Workflows;
 use crate::engine::await_step::Wakeups;
 use crate::engine::{Drain, Engine, EngineOptions, host_name, owner_name};
+use crate::notify::Notifier;
 use crate::scheduler::{EngineLauncher, ScheduledWorkflow, Service};
 use crate::store::{Store, SystemClock, WorkerInfo};
 use crate::webhooks::{Receiver, app};
@@ -80,6 +81,8 @@ impl Server {
                 settings.grace,
             ));
         }
+        let notifier = Notifier::new(store.clone(), format!("{}/notify", info.id));
+        tasks.spawn(notifier.run(stopped.clone()));
         let engine = Arc::new(Engine::new(store.clone(), options.clone()));
         // Its own lease owner name for the items it claims assisting with other runs' steps,
         // so that a run this worker takes over meanwhile never counts those items as its own.

@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 use super::inputs::{self, SlotInputError};
 use super::workflow::ScheduledWorkflow;
 use crate::engine::EngineError;
-use crate::engine::{RunSource, new_run};
+use crate::engine::prepare::notify_routes;
+use crate::engine::{RunSource, new_run, schedule_starter};
 use crate::ids::RunId;
 use crate::plan::fingerprint::{inputs_hash, workflow_hash};
 use crate::plan::inputs::resolve;
@@ -59,6 +60,7 @@ pub fn slot_run(
         run_id: Some(run_id.clone()),
         scheduled_for: Some(slot),
         plan_hash: None,
+        started_by: schedule_starter(workflow.name()),
     };
     Ok(new_run(templates, &workflow.compiled, source)?)
 }
@@ -75,6 +77,8 @@ pub fn failed_run(workflow: &ScheduledWorkflow, slot: DateTime<Utc>, run_id: &Ru
         inputs: Value::Object(inputs),
         plan_hash: None,
         scheduled_for: Some(slot),
+        started_by: schedule_starter(workflow.name()),
+        notify: notify_routes(&workflow.compiled.config.notify),
         lease: None,
     }
 }

@@ -45,6 +45,9 @@ pub struct WorkflowConfig {
     pub concurrency: Option<u32>,
     /// The steps, in any order: dependencies decide the execution order.
     pub steps: Vec<StepConfig>,
+    /// Who hears about this workflow's runs, and on which events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<super::notify::NotifyRule>,
 }
 
 /// A cron schedule (README, *Scheduling*).

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 
 use super::step::{StepKey, StepState};
-use crate::ids::RunId;
+use crate::ids::{RunId, StepId};
 
 /// An error from the checkpoint store.
 #[derive(Debug, thiserror::Error)]
@@ -228,6 +228,19 @@ pub enum StoreError {
         action: &'static str,
         /// What is missing.
         problem: &'static str,
+    },
+
+    /// An approval its step's policy does not count (self-approval, not an approver, twice);
+    /// nothing was recorded.
+    #[error("approval of step `{step_id}` of run `{run_id}` refused: {refusal}")]
+    ApprovalRefused {
+        /// The run concerned.
+        run_id: RunId,
+        /// The approval step.
+        step_id: StepId,
+        /// Why.
+        #[source]
+        refusal: crate::approval::Refusal,
     },
 
     /// A value read from the database does not parse; the file was edited by hand or damaged.

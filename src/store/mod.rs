@@ -30,6 +30,7 @@ pub mod error;
 pub mod event;
 pub mod keys;
 pub mod notice;
+pub mod notification;
 mod open;
 pub mod operator;
 // The backends compile the same shared modules (`core/`), each over its own dialect.
@@ -56,6 +57,7 @@ pub use error::StoreError;
 pub use event::{EventFilter, EventInsert, EventRecord, NewEvent};
 pub use keys::{idempotency_key, new_run_id};
 pub use notice::StoreNotice;
+pub use notification::{Delivery, DeliveryState, NotificationRecord, NotifyRoute};
 pub use open::{SchemaVersions, display_location, is_postgres_url, migrate_store, open_store};
 pub use operator::{ActionKind, OperatorAction, OperatorRecord};
 pub use postgres::{PostgresConfig, PostgresStore};
@@ -67,6 +69,7 @@ pub use step::{
     StepKey, StepRecord, StepResult, StepState, Waiting,
 };
 pub use traits::{
-    ClaimStore, EventStore, OperatorStore, RunStore, ScheduleStore, StepStore, Store, WorkerStore,
+    ClaimStore, EventStore, NotificationStore, OperatorStore, RunStore, ScheduleStore, StepStore,
+    Store, WorkerStore,
 };
 pub use worker::{WorkerInfo, WorkerRecord};

@@ -67,8 +67,11 @@ pub(crate) use clear_redrive;
 /// What the operator decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActionKind {
-    /// Approve a waiting `approval` step: it succeeds with the approver in its output.
+    /// Approve a waiting `approval` step, if its policy lets the actor: counted, and once
+    /// the policy has its approvals the step succeeds with the approvers in its output.
     Approve,
+    /// Deny a waiting `approval` step (a reason is required): the step and the run fail.
+    Deny,
     /// The operator checked the provider and the operation happened: the step succeeds with
     /// output `{"id": provider_ref, "resolved_by": actor}`.
     ResolveSucceeded {
@@ -94,6 +97,7 @@ impl ActionKind {
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::Approve => "approve",
+            Self::Deny => "deny",
             Self::ResolveSucceeded { .. } => "resolve_succeeded",
             Self::ResolveRetry => "resolve_retry",
             Self::ResolveSkip => "resolve_skip",
@@ -114,6 +118,7 @@ impl ActionKind {
     pub fn from_stored(name: &str, provider_ref: Option<String>) -> Result<Self, UnknownAction> {
         Ok(match name {
             "approve" => Self::Approve,
+            "deny" => Self::Deny,
             "resolve_succeeded" => Self::ResolveSucceeded {
                 provider_ref: provider_ref.unwrap_or_default(),
             },
@@ -136,7 +141,8 @@ impl fmt::Display for ActionKind {
 ///
 /// | kind | `step_id` | `item_key` | steps changed |
 /// |---|---|---|---|
-/// | `Approve`, `ResolveSucceeded` | required | `None` means `""` | that one step run |
+/// | `Approve`, `ResolveSucceeded` | required | `None` means `""` | that one step run (none for an approval still short of its policy) |
+/// | `Deny` | required | `None` means `""` | that one step run, and the run fails |
 /// | `ResolveRetry`, `ResolveSkip` | required | `None`: every item of the step needing attention | those |
 /// | `Retry` | optional | optional | the failed step runs of the run, step or item |
 /// | `Cancel` | ignored | ignored | every pending or waiting step run of the run |
@@ -177,6 +183,7 @@ mod tests {
     fn action_names_round_trip() {
         let kinds = [
             ActionKind::Approve,
+            ActionKind::Deny,
             ActionKind::ResolveSucceeded {
                 provider_ref: "tr_1".to_owned(),
             },

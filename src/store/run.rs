@@ -101,6 +101,11 @@ pub struct NewRun {
     pub plan_hash: Option<String>,
     /// The schedule slot this run was fired for.
     pub scheduled_for: Option<DateTime<Utc>>,
+    /// Who started it: the operator (`sluice run --as`, default `$USER`) or the schedule.
+    /// An approval that forbids self-approval refuses this name.
+    pub started_by: String,
+    /// Who hears about its status changes (the workflow's `notify:`).
+    pub notify: Vec<super::notification::NotifyRoute>,
     /// Who holds the run from the moment it exists: the process that is about to execute it,
     /// so that no worker claims it in between. `None` leaves it to whoever claims it first.
     pub lease: Option<NewLease>,
@@ -144,6 +149,8 @@ pub struct RunRecord {
     pub lease: Option<Lease>,
     /// The schedule slot it was fired for.
     pub scheduled_for: Option<DateTime<Utc>>,
+    /// Who started it (`None` for runs recorded before sluice kept it).
+    pub started_by: Option<String>,
     /// Why it failed or needs attention.
     pub error: Option<String>,
 }

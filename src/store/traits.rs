@@ -49,6 +49,7 @@ use super::claim::{ClaimSummary, ItemClaim, SharedStep};
 use super::error::StoreError;
 use super::event::{EventFilter, EventInsert, EventRecord, NewEvent};
 use super::notice::StoreNotice;
+use super::notification::{Delivery, NotificationRecord};
 use super::operator::{OperatorAction, OperatorRecord};
 use super::run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
 use super::schedule::SlotRecord;
@@ -371,14 +372,60 @@ pub trait ClaimStore: Send + Sync {
     async fn release_claims(&self, run_id: &RunId, owner: &str) -> Result<u64, StoreError>;
 }
 
+/// The notifications outbox. Rows are added by the store itself, in the transaction of the
+/// run status change that causes them ([`RunStore::set_run_status`], a cancel, a denial).
+#[async_trait::async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// Claims up to `limit` due notifications (of `run_id`, or of every run) for `owner`
+    /// until `ttl` from now, oldest first, passing over rows another process claimed.
+    async fn claim_notifications(
+        &self,
+        owner: &str,
+        ttl: Duration,
+        run_id: Option<&RunId>,
+        limit: u32,
+    ) -> Result<Vec<NotificationRecord>, StoreError>;
+
+    /// Records an attempt on a notification `owner` claimed: delivered, or failed and due
+    /// again after a backoff (given up after [`MAX_ATTEMPTS`](super::notification::MAX_ATTEMPTS)).
+    /// Returns `false`, recording nothing, when the claim was lost.
+    async fn record_delivery(
+        &self,
+        id: i64,
+        owner: &str,
+        delivery: &Delivery,
+    ) -> Result<bool, StoreError>;
+
+    /// Notifications, newest first (of `run_id`, or of every run).
+    async fn list_notifications(
+        &self,
+        run_id: Option<&RunId>,
+        limit: u32,
+    ) -> Result<Vec<NotificationRecord>, StoreError>;
+}
+
 /// The whole store, as the engine holds it (`Arc<dyn Store>`). Implemented by every type that
 /// implements the narrow traits.
 pub trait Store:
-    RunStore + StepStore + EventStore + OperatorStore + ScheduleStore + WorkerStore + ClaimStore
+    RunStore
+    + StepStore
+    + EventStore
+    + OperatorStore
+    + ScheduleStore
+    + WorkerStore
+    + ClaimStore
+    + NotificationStore
 {
 }
 
 impl<T> Store for T where
-    T: RunStore + StepStore + EventStore + OperatorStore + ScheduleStore + WorkerStore + ClaimStore
+    T: RunStore
+        + StepStore
+        + EventStore
+        + OperatorStore
+        + ScheduleStore
+        + WorkerStore
+        + ClaimStore
+        + NotificationStore
 {
 }

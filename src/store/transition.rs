@@ -35,8 +35,10 @@ pub enum Transition {
     Attention,
     /// An event wakes a waiting step.
     Wake,
-    /// An operator approves a waiting step.
+    /// An operator approves a waiting step (the last approval its policy needs).
     Approve,
+    /// An operator denies a waiting approval: it fails.
+    Deny,
     /// An operator resolves a step as done.
     ResolveSucceeded,
     /// An operator sends a step back (to `dispatching` when it was dispatched, to be looked
@@ -52,7 +54,7 @@ pub enum Transition {
 
 impl Transition {
     /// Every transition, in declaration order.
-    pub const ALL: [Transition; 15] = [
+    pub const ALL: [Transition; 16] = [
         Self::Dispatch,
         Self::Checkpoint,
         Self::Succeed,
@@ -63,6 +65,7 @@ impl Transition {
         Self::Attention,
         Self::Wake,
         Self::Approve,
+        Self::Deny,
         Self::ResolveSucceeded,
         Self::ResolveRetry,
         Self::ResolveSkip,
@@ -86,6 +89,7 @@ impl Transition {
             Self::Attention => (OPEN, NeedsAttention),
             Self::Wake => (&[Waiting], Pending),
             Self::Approve => (&[Waiting], Succeeded),
+            Self::Deny => (&[Waiting], Failed),
             Self::ResolveSucceeded => (&[NeedsAttention, Failed], Succeeded),
             Self::ResolveRetry => (&[NeedsAttention], Pending),
             Self::ResolveSkip => (&[NeedsAttention, Failed], Skipped),

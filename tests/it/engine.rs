@@ -1,5 +1,6 @@
 //! The engine end to end: the real binary, a real SQLite file, the sandbox over HTTP.
 
+mod approvals;
 mod breaker;
 #[cfg(feature = "failpoints")]
 mod crash;

@@ -1,4 +1,4 @@
-//! The crate's layers, enforced (ARCHITECTURE.md, *Layers*): leaves (`catalog`, `digest`,
+//! The crate's layers, enforced (ARCHITECTURE.md, *Layers*): leaves (`approval`, `catalog`, `digest`,
 //! `ids`, `money`, `signing`, `template`) under `spec` (the language) → `plan` (compile, DAG,
 //! checks) → `engine` (execution) → `store` and `providers`; `review` renders plans;
 //! `runtime` composes the engine into `sluice serve`; `cli` is the edge. Each module may
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::support::root;
 
-/// Every module above the foundation: the leaves (`catalog`, `digest`, `ids`, `money`,
+/// Every module above the foundation: the leaves (`approval`, `catalog`, `digest`, `ids`, `money`,
 /// `signing`, `template`) use none of them.
 const ABOVE_FOUNDATION: &[&str] = &[
     "spec",
@@ -24,6 +24,7 @@ const ABOVE_FOUNDATION: &[&str] = &[
     "review",
     "sandbox",
     "webhooks",
+    "notify",
     "scheduler",
     "runtime",
     "cli",
@@ -31,6 +32,7 @@ const ABOVE_FOUNDATION: &[&str] = &[
 
 /// `(layer, what it must not use)`. A layer is a top-level module of `src/`.
 const RULES: &[(&str, &[&str])] = &[
+    ("approval", ABOVE_FOUNDATION),
     ("catalog", ABOVE_FOUNDATION),
     ("digest", ABOVE_FOUNDATION),
     ("ids", ABOVE_FOUNDATION),
@@ -70,6 +72,7 @@ const RULES: &[(&str, &[&str])] = &[
         ],
     ),
     ("webhooks", &["review", "cli", "runtime"]),
+    ("notify", &["review", "cli", "runtime"]),
     ("scheduler", &["review", "cli", "runtime"]),
     ("runtime", &["cli"]),
 ];

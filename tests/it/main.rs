@@ -4,6 +4,7 @@ mod cli_validate;
 mod contract;
 mod engine;
 mod layers;
+mod notify;
 mod plan;
 mod providers;
 mod sandbox;

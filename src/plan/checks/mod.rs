@@ -2,8 +2,10 @@
 //! that one pass finds every problem.
 
 pub mod http;
+pub mod approval;
 pub mod inputs;
 pub mod money;
+pub mod notify;
 pub mod providers;
 pub mod schedule;
 pub mod step;

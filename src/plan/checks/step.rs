@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::templates::{self, Site};
-use super::{Checker, http, money, providers, with_fields, with_shapes};
+use super::{Checker, approval, http, money, providers, with_fields, with_shapes};
 use crate::catalog::{self, ACTIONS, ActionSpec};
 use crate::spec::diagnostic::did_you_mean;
 use crate::spec::{Code, Diagnostic, Seg};
@@ -64,6 +64,9 @@ pub fn check(c: &mut Checker<'_>, index: usize) -> StepFacts {
         money::check(c, index, action, kind);
         if action.name == catalog::HTTP_REQUEST.name {
             http::check(c, index, provider.as_deref());
+        }
+        if action.name == "approval" {
+            approval::check(c, index);
         }
     }
     let mut deps = check_needs(c, index);

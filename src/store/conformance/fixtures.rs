@@ -34,6 +34,8 @@ pub(crate) fn new_run(id: &str) -> NewRun {
         inputs: json!({"budget": "25000.00"}),
         plan_hash: None,
         scheduled_for: None,
+        started_by: "alice".into(),
+        notify: Vec::new(),
         lease: None,
     }
 }

@@ -12,6 +12,7 @@ mod claims;
 mod env;
 mod events;
 pub(crate) mod fixtures;
+mod notifications;
 mod operator;
 mod runs;
 mod schedule;
@@ -84,8 +85,13 @@ conformance! {
         an_event_that_arrives_before_its_waiter_is_found_and_matched_later,
         one_delivery_received_twice_at_once_is_stored_and_wakes_once,
     }
+    notifications {
+        a_status_change_owes_its_notifications_once_and_claims_fence_deliveries,
+    }
     operator {
         approval_is_recorded_with_who_when_and_why,
+        approvals_are_judged_by_the_policy_the_row_records,
+        a_denial_fails_the_step_and_the_run,
         resolving_items_in_doubt,
         cancel_keeps_steps_in_doubt_and_retry_redrives_failures,
     }

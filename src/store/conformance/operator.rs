@@ -118,6 +118,122 @@ pub(super) async fn approval_is_recorded_with_who_when_and_why(env: &Env) {
     ));
 }
 
+/// The fixture run (started by `alice`) with its `approve` step waiting under `policy`.
+async fn waiting_for(store: &dyn Store, policy: serde_json::Value) -> StepKey {
+    let lease = run_with_steps(store).await;
+    let key = StepKey::step("run_a", "approve");
+    let request = json!({ "approval": true, "message": "sign-off", "policy": policy });
+    let wait = Waiting {
+        key: key.clone(),
+        request: Some(request),
+        next_check_at: None,
+        deadline_at: None,
+    };
+    commit(store, &lease, vec![wait]).await.unwrap();
+    store
+        .set_run_status(&RunId::from("run_a"), RunStatus::Waiting, None)
+        .await
+        .unwrap();
+    key
+}
+
+fn by(kind: ActionKind, actor: &str) -> OperatorAction {
+    OperatorAction {
+        actor: actor.into(),
+        ..action(kind, Some("approve"), None)
+    }
+}
+
+pub(super) async fn approvals_are_judged_by_the_policy_the_row_records(env: &Env) {
+    let store = &*env.store;
+    let policy = json!({ "min_approvals": 2, "allow_self_approval": false });
+    let key = waiting_for(store, policy).await;
+    let refused = store
+        .apply_operator_action(&by(ActionKind::Approve, "alice"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, StoreError::ApprovalRefused { .. }),
+        "{refused}"
+    );
+    let first = store
+        .apply_operator_action(&by(ActionKind::Approve, "bob"))
+        .await
+        .unwrap();
+    assert_eq!(first.steps_changed, 0);
+    assert_eq!(
+        store.load_step(&key).await.unwrap().state,
+        StepState::Waiting
+    );
+    assert!(
+        store
+            .apply_operator_action(&by(ActionKind::Approve, "bob"))
+            .await
+            .is_err()
+    );
+    let last = store
+        .apply_operator_action(&by(ActionKind::Approve, "carol"))
+        .await
+        .unwrap();
+    assert_eq!(last.steps_changed, 1);
+    let step = store.load_step(&key).await.unwrap();
+    assert_eq!(step.state, StepState::Succeeded);
+    let approvers: Vec<&str> = step.output.as_ref().unwrap()["approvals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["by"].as_str().unwrap())
+        .collect();
+    assert_eq!(approvers, ["bob", "carol"]);
+    let recorded = store
+        .list_operator_actions(&RunId::from("run_a"))
+        .await
+        .unwrap();
+    assert_eq!(
+        recorded,
+        [first, last],
+        "only counted approvals are recorded"
+    );
+}
+
+pub(super) async fn a_denial_fails_the_step_and_the_run(env: &Env) {
+    let store = &*env.store;
+    let key = waiting_for(
+        store,
+        json!({ "min_approvals": 1, "allow_self_approval": true }),
+    )
+    .await;
+    let mut unexplained = by(ActionKind::Deny, "bob");
+    unexplained.reason = None;
+    assert!(matches!(
+        store.apply_operator_action(&unexplained).await,
+        Err(StoreError::InvalidAction { action: "deny", .. })
+    ));
+    let denied = store
+        .apply_operator_action(&by(ActionKind::Deny, "bob"))
+        .await
+        .unwrap();
+    assert_eq!(denied.steps_changed, 1);
+    let step = store.load_step(&key).await.unwrap();
+    assert_eq!(step.state, StepState::Failed);
+    assert_eq!(
+        step.error.map(|e| e.message),
+        Some("denied by bob: checked the dashboard".into())
+    );
+    let run = store.load_run(&RunId::from("run_a")).await.unwrap();
+    assert_eq!(run.status, RunStatus::Failed);
+    assert_eq!(run.started_by.as_deref(), Some("alice"));
+    assert_eq!(
+        store
+            .list_operator_actions(&RunId::from("run_a"))
+            .await
+            .unwrap()[0]
+            .action
+            .kind,
+        ActionKind::Deny
+    );
+}
+
 pub(super) async fn resolving_items_in_doubt(env: &Env) {
     let store = &*env.store;
     let lease = run_with_steps(store).await;

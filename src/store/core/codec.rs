@@ -78,7 +78,10 @@ fn get_json(row: &DbRow, column: &'static str) -> Result<Value, StoreError> {
     serde_json::from_str(&text).map_err(|source| StoreError::Json { column, source })
 }
 
-fn get_opt_json(row: &DbRow, column: &'static str) -> Result<Option<Value>, StoreError> {
+pub(in crate::store) fn get_opt_json(
+    row: &DbRow,
+    column: &'static str,
+) -> Result<Option<Value>, StoreError> {
     row.try_get::<Option<String>, _>(column)?
         .map(|text| {
             serde_json::from_str(&text).map_err(|source| StoreError::Json { column, source })
@@ -148,7 +151,7 @@ macro_rules! run_columns {
     () => {
         "id, workflow_name, workflow_path, workflow_hash, \
     inputs_hash, inputs_json, plan_hash, status, created_at, updated_at, finished_at, \
-    lease_owner, lease_expires_at, scheduled_for, error"
+    lease_owner, lease_expires_at, scheduled_for, started_by, error"
     };
 }
 pub(in crate::store) use run_columns;
@@ -159,7 +162,7 @@ macro_rules! listed_run_columns {
     () => {
         "id, workflow_name, workflow_path, workflow_hash, \
     inputs_hash, 'null' AS inputs_json, plan_hash, status, created_at, updated_at, finished_at, \
-    lease_owner, lease_expires_at, scheduled_for, error"
+    lease_owner, lease_expires_at, scheduled_for, started_by, error"
     };
 }
 pub(in crate::store) use listed_run_columns;
@@ -188,6 +191,7 @@ pub(in crate::store) fn run_from_row(row: &DbRow) -> Result<RunRecord, StoreErro
         finished_at: get_opt_ts(row, "finished_at")?,
         lease,
         scheduled_for: get_opt_ts(row, "scheduled_for")?,
+        started_by: row.try_get("started_by")?,
         error: row.try_get("error")?,
         id,
     })

@@ -9,9 +9,11 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::Row;
 
-use super::codec::{get_count, json_text, parse_run_status, ts_text};
+use super::codec::{get_count, get_opt_json, json_text, parse_run_status, ts_text};
 use super::dialect::{Conn, Store, Ts, get_ts, notify, sql, ts};
+use super::notifications::enqueue;
 use super::transitions::{refusal, reset_failed};
+use crate::approval::{Approval, Refusal, Tally, Waiting};
 use crate::ids::{ItemKey, RunId};
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
@@ -56,15 +58,8 @@ impl Store {
                 )
                 .await?
             }
-            ActionKind::Approve => {
-                let key = single_key(action)?;
-                let output = json!({
-                    "approved_by": action.actor,
-                    "reason": action.reason,
-                    "approved_at": ts_text(at),
-                });
-                succeed(&mut tx, Transition::Approve, &key, None, &output, now).await?
-            }
+            ActionKind::Approve => approve(&mut tx, action, at, now).await?,
+            ActionKind::Deny => deny(&mut tx, action, status, now).await?,
             ActionKind::ResolveSucceeded { provider_ref } => {
                 let key = single_key(action)?;
                 let output = json!({
@@ -86,11 +81,11 @@ impl Store {
             ActionKind::ResolveSkip => resolve_skip(&mut tx, action, now).await?,
         };
 
-        if changed > 0 && action.kind != ActionKind::Cancel {
+        if changed > 0 && !matches!(action.kind, ActionKind::Cancel | ActionKind::Deny) {
             // The run can make progress again: let a worker or `sluice resume` pick it up.
             let reopened = sqlx::query(
                 "UPDATE runs SET status = 'pending', error = NULL, finished_at = NULL, \
-                 updated_at = $1 \
+                 notified_status = NULL, updated_at = $1 \
                  WHERE id = $2 AND status IN ('failed', 'needs_attention', 'waiting')",
             )
             .bind(now)
@@ -187,6 +182,149 @@ fn single_key(action: &OperatorAction) -> Result<StepKey, StoreError> {
         step_id,
         action.item_key.clone().unwrap_or_default(),
     ))
+}
+
+/// Counts an approval against the policy its waiting row holds: refused with
+/// [`StoreError::ApprovalRefused`], kept in the row while the policy is short of approvals
+/// (no step changes), or the last one needed, and the step succeeds with every approver in
+/// its output. A step that is not waiting is refused as before.
+async fn approve(
+    conn: &mut Conn,
+    action: &OperatorAction,
+    at: DateTime<Utc>,
+    now: &Ts,
+) -> Result<u64, StoreError> {
+    let key = single_key(action)?;
+    let approval = Approval {
+        by: action.actor.clone(),
+        reason: action.reason.clone(),
+        at: ts_text(at),
+    };
+    let Some((mut waiting, starter)) = waiting_approval(conn, &key).await? else {
+        let output = json!({
+            "approved_by": action.actor,
+            "reason": action.reason,
+            "approved_at": approval.at,
+        });
+        return succeed(conn, Transition::Approve, &key, None, &output, now).await;
+    };
+    let tally = waiting
+        .approve(starter.as_deref(), approval)
+        .map_err(|refusal| refused(&key, refusal))?;
+    if tally == Tally::Short {
+        sqlx::query(
+            "UPDATE step_runs SET request_json = $1, updated_at = $2 \
+             WHERE run_id = $3 AND step_id = $4 AND item_key = $5 AND state = 'waiting'",
+        )
+        .bind(json_text("request_json", &json!(waiting))?)
+        .bind(now)
+        .bind(&key.run_id)
+        .bind(&key.step_id)
+        .bind(&key.item_key)
+        .execute(&mut *conn)
+        .await?;
+        return Ok(0);
+    }
+    let output = json!({
+        "approved": true,
+        "approved_by": action.actor,
+        "reason": action.reason,
+        "approved_at": ts_text(at),
+        "approvals": waiting.approvals,
+    });
+    succeed(conn, Transition::Approve, &key, None, &output, now).await
+}
+
+/// Denies a waiting approval: a reason is required, and an approver list, when the policy
+/// has one, applies (the starter may deny: stopping money needs no second pair of eyes).
+/// The step fails, and the run with it unless a process holds it (which then fails it).
+async fn deny(
+    conn: &mut Conn,
+    action: &OperatorAction,
+    status: RunStatus,
+    now: &Ts,
+) -> Result<u64, StoreError> {
+    let key = single_key(action)?;
+    let Some(reason) = action.reason.as_deref().filter(|r| !r.trim().is_empty()) else {
+        return Err(StoreError::InvalidAction {
+            run_id: action.run_id.clone(),
+            action: action.kind.as_str(),
+            problem: "a denial needs a reason",
+        });
+    };
+    if let Some((waiting, _)) = waiting_approval(conn, &key).await? {
+        waiting
+            .may_decide(&action.actor)
+            .map_err(|refusal| refused(&key, refusal))?;
+    }
+    let message = format!("denied by {}: {reason}", action.actor);
+    let sql = guarded!(
+        Transition::Deny,
+        "UPDATE step_runs SET state = {to}, error_class = 'approval', error_message = $1, \
+         next_attempt_at = NULL, updated_at = $2 \
+         WHERE run_id = $3 AND step_id = $4 AND item_key = $5 AND {guard}"
+    );
+    let result = sqlx::query(sql)
+        .bind(&message)
+        .bind(now)
+        .bind(&key.run_id)
+        .bind(&key.step_id)
+        .bind(&key.item_key)
+        .execute(&mut *conn)
+        .await?;
+    if result.rows_affected() == 0 {
+        return Err(refusal(conn, &key, Transition::Deny.to(), None).await);
+    }
+    if matches!(
+        status,
+        RunStatus::Pending | RunStatus::Waiting | RunStatus::NeedsAttention
+    ) {
+        let error = format!("step `{}` {message}", key.step_id);
+        sqlx::query(
+            "UPDATE runs SET status = 'failed', error = $1, finished_at = $2, updated_at = $2 \
+             WHERE id = $3",
+        )
+        .bind(&error)
+        .bind(now)
+        .bind(&key.run_id)
+        .execute(&mut *conn)
+        .await?;
+        enqueue(conn, &key.run_id, RunStatus::Failed, Some(&error), now).await?;
+    }
+    Ok(result.rows_affected())
+}
+
+/// The approval a waiting row asks for, and who started the run; `None` when the row is not
+/// a waiting approval (the guarded update then says why).
+async fn waiting_approval(
+    conn: &mut Conn,
+    key: &StepKey,
+) -> Result<Option<(Waiting, Option<String>)>, StoreError> {
+    let row = sqlx::query(
+        "SELECT s.request_json, r.started_by FROM step_runs s JOIN runs r ON r.id = s.run_id \
+         WHERE s.run_id = $1 AND s.step_id = $2 AND s.item_key = $3 AND s.state = 'waiting'",
+    )
+    .bind(&key.run_id)
+    .bind(&key.step_id)
+    .bind(&key.item_key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let Some(waiting) = get_opt_json(&row, "request_json")?
+        .as_ref()
+        .and_then(Waiting::from_request)
+    else {
+        return Ok(None);
+    };
+    Ok(Some((waiting, row.try_get("started_by")?)))
+}
+
+fn refused(key: &StepKey, refusal: Refusal) -> StoreError {
+    StoreError::ApprovalRefused {
+        run_id: key.run_id.clone(),
+        step_id: key.step_id.clone(),
+        refusal,
+    }
 }
 
 /// Runs [`SUCCEED`] for `change` on one step run.
@@ -316,6 +454,8 @@ async fn cancel(
     .bind(&action.run_id)
     .execute(&mut *conn)
     .await?;
+    let why = format!("cancelled by {}", action.actor);
+    enqueue(conn, &action.run_id, RunStatus::Cancelled, Some(&why), now).await?;
     let sql = guarded!(
         Transition::Cancel,
         "UPDATE step_runs SET state = {to}, next_attempt_at = NULL, updated_at = $1 \

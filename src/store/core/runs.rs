@@ -18,6 +18,7 @@ use super::codec::{
 use super::dialect::{
     Conn, Db, INPUTS_IN_RUN_ROW, Store, get_opt_ts, insert_step_rows, notify, opt_ts, sql, ts,
 };
+use super::notifications::enqueue;
 use crate::ids::RunId;
 use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
@@ -55,12 +56,16 @@ async fn insert_run_row(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let inputs = json_text("inputs_json", &run.inputs)?;
+    let notify = match run.notify.as_slice() {
+        [] => None,
+        routes => Some(json_text("notify_json", &serde_json::json!(routes))?),
+    };
     let mut insert = sqlx::query(concat!(
         "INSERT INTO runs (id, workflow_name, workflow_path, workflow_hash, inputs_hash, \
          plan_hash, status, created_at, updated_at, scheduled_for, lease_owner, \
-         lease_expires_at",
+         lease_expires_at, started_by, notify_json",
         sql!(inputs_column),
-        ") VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $8, $9, $10",
+        ") VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7, $8, $9, $10, $11, $12",
         sql!(inputs_parameter),
         ")"
     ))
@@ -73,7 +78,9 @@ async fn insert_run_row(
     .bind(ts(now))
     .bind(opt_ts(run.scheduled_for))
     .bind(run.lease.as_ref().map(|l| &l.owner))
-    .bind(run.lease.as_ref().map(|l| ts(now + ttl_delta(l.ttl))));
+    .bind(run.lease.as_ref().map(|l| ts(now + ttl_delta(l.ttl))))
+    .bind(&run.started_by)
+    .bind(notify);
     if INPUTS_IN_RUN_ROW {
         insert = insert.bind(&inputs);
     }
@@ -172,6 +179,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now = &ts(self.now());
         let finished = status.is_finished().then_some(now);
+        let mut tx = self.begin_write().await?;
         let result = sqlx::query(
             "UPDATE runs SET status = $1, error = $2, updated_at = $3, finished_at = $4 \
              WHERE id = $5",
@@ -181,13 +189,15 @@ impl Store {
         .bind(now)
         .bind(finished)
         .bind(run_id)
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::RunNotFound {
                 run_id: run_id.to_owned(),
             });
         }
+        enqueue(&mut tx, run_id, status, error, now).await?;
+        tx.commit().await?;
         Ok(())
     }
 

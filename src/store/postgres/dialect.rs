@@ -49,7 +49,7 @@ macro_rules! sql {
         ", inputs_json"
     };
     (inputs_parameter) => {
-        ", $11"
+        ", $13"
     };
     // Before changing a run's steps: share-lock its row (a helper), or lock it (see
     // [`lock_runs`]).

@@ -180,6 +180,8 @@ impl Intake {
             inputs: json!({}),
             plan_hash: None,
             scheduled_for: None,
+            started_by: "alice".into(),
+            notify: Vec::new(),
             lease: None,
         };
         self.store.create_run(&run, &news).await.unwrap();

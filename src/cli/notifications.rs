@@ -1,0 +1,71 @@
+//! `sluice notifications`: what the outbox holds (delivered, pending, given up, and why), and
+//! `--deliver` to try the due ones now.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::common::DbArgs;
+use super::exit;
+use crate::engine::{host_name, owner_name};
+use crate::ids::RunId;
+use crate::notify::{Notifier, describe};
+
+/// List notifications (newest first), or deliver the due ones first.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  sluice notifications
+  sluice notifications --run run_0193f0c2a1b4e5d6c7b8a9f0
+  sluice notifications --deliver      # try every due notification once now (serve does this on its own)
+
+A notification is `pending` until its target accepts it, tried again with a growing delay, and
+`failed` after 8 attempts; targets are shown as written (`${VAR}`), never resolved.")]
+pub struct NotificationsArgs {
+    /// Only this run's.
+    #[arg(long = "run", value_name = "RUN")]
+    pub run_id: Option<RunId>,
+    /// First try every due notification once.
+    #[arg(long)]
+    pub deliver: bool,
+    /// Show the newest N.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub limit: u32,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+/// Runs `notifications`.
+///
+/// # Errors
+/// A store failure.
+pub async fn run(args: &NotificationsArgs) -> Result<ExitCode> {
+    let store = args.db.open().await?;
+    if args.deliver {
+        let notifier = Notifier::new(store.clone(), owner_name(&host_name()));
+        let sent = notifier.deliver_due(args.run_id.as_ref()).await?;
+        let failed = sent.iter().filter(|s| s.error.is_some()).count();
+        println!("{} tried, {failed} not delivered\n", sent.len());
+    }
+    let listed = store
+        .list_notifications(args.run_id.as_ref(), args.limit)
+        .await?;
+    let mut out = format!(
+        "{:<6} {:<38} {:<16} {:<10} {:<8} {:<32} {}\n",
+        "ID", "RUN", "EVENT", "STATE", "ATTEMPTS", "TARGET", "LAST ERROR"
+    );
+    for n in listed {
+        let target = describe(&n.target);
+        out.push_str(&format!(
+            "{:<6} {:<38} {:<16} {:<10} {:<8} {:<32} {}\n",
+            n.id,
+            n.run_id,
+            n.event,
+            n.state,
+            n.attempts,
+            target,
+            n.last_error.as_deref().unwrap_or("")
+        ));
+    }
+    super::print_stdout(&out);
+    Ok(exit::code(exit::SUCCESS))
+}
