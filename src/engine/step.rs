@@ -26,6 +26,7 @@ use crate::plan::context::List;
 use crate::plan::for_each::DEFAULT_ALIAS;
 use crate::plan::retry::RetryPolicy;
 use crate::providers::Provider;
+use crate::sensitive::FieldPaths;
 use crate::store::{
     ClaimRole, ErrorClass, Outcome, SharedStep, Skip, StepError, StepKey, StepRecord, StepResult,
     StepState, Store, StoreError, Waiting,
@@ -62,6 +63,8 @@ pub struct Shared {
     pub share_items: bool,
     /// The provider blocks' breakers.
     pub breakers: Breakers,
+    /// Per provider block, the fields of its answers kept redacted.
+    pub redactions: HashMap<String, FieldPaths>,
 }
 
 /// How a step ended.
@@ -790,6 +793,7 @@ async fn run_item_inner(
             let env = CallEnv {
                 provider,
                 breaker: shared.breakers.get(name),
+                redact: shared.redactions.get(name),
                 writer: &shared.writer,
                 policy,
                 deadline: timeout.map(|t| tokio::time::Instant::now() + t),

@@ -116,7 +116,7 @@ pub fn build(source: Source<'_>, adapters: &PlanAdapters, checks: &Checks) -> Dr
                 };
                 (items, Some(for_each))
             }
-            _ => (vec![env.item(&scope, None, &mut problems)], None),
+            _ => (vec![env.item(&scope, None, &mut problems).masked()], None),
         };
         if step.for_each.is_none()
             && items
@@ -251,7 +251,7 @@ impl StepEnv<'_> {
                     first.insert(key.clone(), i);
                 }
             }
-            items.push(self.item(&scope, Some(key), problems));
+            items.push(self.item(&scope, Some(key), problems).masked());
         }
         items
     }

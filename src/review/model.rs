@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::providers::WireRequest;
+use crate::sensitive;
 
 /// The `format` of a plan file this version writes and reads.
 pub const FORMAT: &str = "sluice-plan/1";
@@ -351,22 +352,24 @@ pub struct Request {
     pub notes: Vec<String>,
 }
 
+/// The readable copy, card data masked ([`sensitive`]): what a plan shows of a request is
+/// made here, so no card number reaches a plan's text, Markdown or file.
 impl From<WireRequest> for Request {
     fn from(w: WireRequest) -> Self {
         Request {
             method: w.method,
-            path: w.path,
+            path: sensitive::mask_text(&w.path),
             query: w
                 .query
                 .into_iter()
-                .map(|(k, v)| format!("{k}={v}"))
+                .map(|(k, v)| sensitive::mask_text(&format!("{k}={v}")))
                 .collect(),
             headers: w
                 .headers
                 .into_iter()
-                .map(|(k, v)| format!("{k}: {v}"))
+                .map(|(k, v)| sensitive::mask_text(&format!("{k}: {v}")))
                 .collect(),
-            body: w.body,
+            body: w.body.as_deref().map(sensitive::mask_text),
             notes: w.notes,
         }
     }
@@ -418,6 +421,14 @@ pub struct ItemPlan {
 }
 
 impl ItemPlan {
+    /// The item with the card data in its `with` and its reason masked ([`sensitive`]);
+    /// its requests are masked when they are made ([`Request::from`]).
+    pub fn masked(mut self) -> Self {
+        self.with = sensitive::mask_map(&self.with);
+        self.reason = self.reason.as_deref().map(sensitive::mask_text);
+        self
+    }
+
     /// `pay[E001]`, or `pay` for a step that runs once.
     pub fn label(&self, step: &str) -> String {
         match &self.key {

@@ -146,6 +146,8 @@ pub struct ResolvedProvider {
     pub max_in_flight: Option<u32>,
     /// Path overrides by operation name.
     pub paths: BTreeMap<String, String>,
+    /// Answer fields to redact besides the adapter's own list.
+    pub redact: Vec<String>,
 }
 
 /// The request timeout when a provider block sets none.
@@ -189,6 +191,7 @@ pub fn resolve_provider(
             .iter()
             .map(|(k, v)| Ok((k.clone(), interpolate(v, &field("paths"), lookup)?)))
             .collect::<Result<_, EnvError>>()?,
+        redact: config.redact.clone(),
     })
 }
 
@@ -249,6 +252,7 @@ mod tests {
             rate_limit: None,
             max_in_flight: None,
             paths: BTreeMap::new(),
+            redact: Vec::new(),
             preflight: None,
         };
         let p = resolve_provider("ws", &config, &env).unwrap();
