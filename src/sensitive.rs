@@ -63,11 +63,29 @@ pub fn has_card_data(text: &str) -> bool {
 
 /// `text` with every card number and every verification code masked.
 pub fn mask_text(text: &str) -> String {
-    mask_cvcs(&mask_numbers(text))
+    mask_cvcs(&mask_numbers(text, masked_card), |_| MASKED_CVC.to_owned())
 }
 
-/// Masks the digit runs that are card numbers.
-fn mask_numbers(text: &str) -> String {
+/// `text` with the same masking as [`mask_text`] that keeps every byte where it was (the
+/// digits hidden become `*`), so that the spans of a diagnostic still point at the right
+/// place in a workflow file shown with its card data hidden.
+pub fn blank_text(text: &str) -> String {
+    let stars = |digits: &[u8]| {
+        let text = String::from_utf8_lossy(digits);
+        format!(
+            "{}{}{}",
+            &text[..4],
+            "*".repeat(digits.len() - 8),
+            &text[text.len() - 4..]
+        )
+    };
+    mask_cvcs(&mask_numbers(text, stars), |len| "*".repeat(len))
+}
+
+/// Masks the digit runs that are card numbers with `mask` of their digits; a run with
+/// separators keeps them (for [`blank_text`]'s byte positions) only when `mask` writes as
+/// many bytes as the run has digits.
+fn mask_numbers(text: &str, mask: impl Fn(&[u8]) -> String) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
@@ -80,13 +98,29 @@ fn mask_numbers(text: &str) -> String {
         let (end, digits) = digit_run(bytes, i);
         if is_card_digits(&digits) {
             out.push_str(&text[copied..i]);
-            out.push_str(&masked_card(&digits));
+            out.push_str(&keep_separators(&text[i..end], &mask(&digits)));
             copied = end;
         }
         i = end.max(i + 1);
     }
     out.push_str(&text[copied..]);
     out
+}
+
+/// `masked` laid over `run`'s digits when it has one byte per digit (separators kept in
+/// place), else `masked` itself.
+fn keep_separators(run: &str, masked: &str) -> String {
+    let digits = run.bytes().filter(u8::is_ascii_digit).count();
+    if masked.len() != digits {
+        return masked.to_owned();
+    }
+    let mut masked = masked.chars();
+    run.chars()
+        .map(|c| match c {
+            d if d.is_ascii_digit() => masked.next().unwrap_or(d),
+            sep => sep,
+        })
+        .collect()
 }
 
 /// The end of the run of digits starting at `start` (a single space or dash may separate
@@ -111,7 +145,7 @@ fn digit_run(bytes: &[u8], start: usize) -> (usize, Vec<u8>) {
 
 /// Masks the 3–4 digit values that follow a verification-code field name, as JSON
 /// (`"cvc":"123"`), a form (`card[cvc]=123`, `card%5Bcvc%5D=123`) or prose (`cvc: 123`) write it.
-fn mask_cvcs(text: &str) -> String {
+fn mask_cvcs(text: &str, mask: impl Fn(usize) -> String) -> String {
     let lower = text.to_ascii_lowercase();
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
@@ -129,7 +163,7 @@ fn mask_cvcs(text: &str) -> String {
         match cvc_value(&lower, after) {
             Some((start, end)) => {
                 out.push_str(&text[copied..start]);
-                out.push_str(MASKED_CVC);
+                out.push_str(&mask(end - start));
                 copied = end;
                 i = end;
             }
@@ -323,6 +357,14 @@ mod tests {
         // A word that merely contains the name, or a value of another length, is left.
         assert_eq!(mask_text("abcvc=123"), "abcvc=123");
         assert_eq!(mask_text("cvc=12"), "cvc=12");
+    }
+
+    #[test]
+    fn blanking_keeps_every_byte_in_place() {
+        let text = "number: \"4242 4242 4242 4242\"\ncvc: 737 # x";
+        let blank = blank_text(text);
+        assert_eq!(blank, "number: \"4242 **** **** 4242\"\ncvc: *** # x");
+        assert_eq!(blank.len(), text.len());
     }
 
     #[test]

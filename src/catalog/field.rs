@@ -16,6 +16,8 @@ pub enum FieldType {
     Mapping,
     /// A duration such as `30s` or `2h`.
     Duration,
+    /// A card: a token (text) or the card's details (a mapping), as White's `source` takes.
+    Card,
 }
 
 impl FieldType {
@@ -25,6 +27,7 @@ impl FieldType {
         match (self, value) {
             (_, Value::Null) => true,
             (FieldType::Mapping, v) => v.is_object(),
+            (FieldType::Card, v) => !v.is_array(),
             (FieldType::Boolean, Value::Bool(_)) => true,
             (FieldType::Boolean, Value::String(s)) => s == "true" || s == "false",
             (FieldType::Boolean, _) => false,
@@ -40,6 +43,7 @@ impl FieldType {
             FieldType::Text | FieldType::Amount | FieldType::Duration => "text",
             FieldType::Boolean => "`true` or `false`",
             FieldType::Mapping => "a mapping",
+            FieldType::Card => "a card token or a mapping of card details",
         }
     }
 }

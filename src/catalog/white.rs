@@ -41,7 +41,7 @@ pub const TABLE: Table = Table {
             fields: &[
                 Field::required("amount", Amount),
                 Field::required("currency", Text),
-                Field::optional("source", Text),
+                Field::optional("source", Card),
                 Field::optional("customer_id", Text),
                 Field::optional("email", Text),
                 Field::optional("ip", Text),

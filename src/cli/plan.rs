@@ -115,7 +115,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
     };
     super::print_stdout(&text);
     if let Some(out) = &args.out {
-        std::fs::write(out, to_json(&plan))
+        write_private(out, &to_json(&plan))
             .with_context(|| format!("cannot write the plan to `{}`", out.display()))?;
         eprintln!(
             "plan written to `{}` (hash {}); run it with `sluice run --plan {}`",
@@ -352,4 +352,19 @@ fn replan_command(plan: &DryRun, file: &Path, out: &Path) -> String {
     }
     cmd.push_str(&format!(" --out {}", out.display()));
     cmd
+}
+
+/// Writes `text` to `path`, readable by its owner only (0600, an existing file included): a
+/// plan lists every payee and amount of a run (README, *Sensitive data*).
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(text.as_bytes())
 }

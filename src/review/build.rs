@@ -19,6 +19,7 @@ use serde_json::{Map, Value, json};
 
 use super::adapters::{PlanAdapters, Preview};
 use super::amounts;
+use super::cards;
 use super::hash;
 use super::model::{
     ASSIGNED_AT_APPLY, Decision, DryRun, FORMAT, ForEach, InputsRecord, ItemPlan,
@@ -145,6 +146,10 @@ pub fn build(source: Source<'_>, adapters: &PlanAdapters, checks: &Checks) -> Dr
     }
     let providers = adapters.plans().to_vec();
     problems.extend(warnings::check(&steps, &providers, checks));
+    problems.extend(cards::input_problems(
+        source.inputs,
+        compiled.config.sensitive.raw_cards,
+    ));
     problems.sort_by_key(|p| p.severity);
     let mut plan = DryRun {
         format: FORMAT.to_string(),

@@ -519,6 +519,8 @@ pub enum ProblemKind {
     Assert,
     /// A `for_each` list that cannot be expanded.
     ForEach,
+    /// An input that feeds card data.
+    CardData,
 }
 
 /// An error or warning found while planning.
@@ -535,13 +537,14 @@ pub struct Problem {
 }
 
 impl Problem {
-    /// A problem about `subject`.
+    /// A problem about `subject`; card data in the message (a refused request quoted by
+    /// the adapter) is masked.
     pub fn new(severity: Severity, kind: ProblemKind, subject: &str, message: String) -> Self {
         Problem {
             severity,
             kind,
             subject: subject.to_string(),
-            message,
+            message: sensitive::mask_text(&message),
         }
     }
 }

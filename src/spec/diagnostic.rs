@@ -65,12 +65,16 @@ pub enum Code {
     E031,
     /// A `with` field the step's provider has no equivalent of for its action.
     E032,
+    /// Card data written in the file under `sensitive: { raw_cards: refuse }`.
+    E033,
     /// A literal amount in a currency or asset sluice does not know.
     W001,
     /// A declared input no step uses.
     W002,
     /// A credential written in the file instead of read from the environment.
     W003,
+    /// Card data written in the file.
+    W004,
 }
 
 impl fmt::Display for Code {
@@ -82,7 +86,7 @@ impl fmt::Display for Code {
 impl Code {
     /// Warnings do not stop a workflow from running.
     pub fn is_warning(self) -> bool {
-        matches!(self, Code::W001 | Code::W002 | Code::W003)
+        matches!(self, Code::W001 | Code::W002 | Code::W003 | Code::W004)
     }
 }
 

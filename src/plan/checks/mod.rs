@@ -1,6 +1,7 @@
 //! The semantic checks, one concern per file. Each reports into a shared [`Checker`] so
 //! that one pass finds every problem.
 
+pub mod cards;
 pub mod inputs;
 pub mod money;
 pub mod providers;
