@@ -103,7 +103,7 @@ fn diff_into(old: &Value, new: &Value, path: String, out: &mut Vec<String>) {
 /// What changed between a stored request, whose card data is masked
 /// ([`sensitive`](crate::sensitive)), and a newly rendered one whose
 /// [digest](request_digest) differs from the stored digest: the [`request_diff`] of the two
-/// masked forms, or `(masked card data)` when only masked digits differ.
+/// masked forms, or `(masked data)` when only masked digits differ.
 pub fn changed_fields(stored: &Value, new: &Value) -> Vec<String> {
     let differences = request_diff(stored, &mask_value(new));
     if differences.is_empty() {
@@ -114,7 +114,7 @@ pub fn changed_fields(stored: &Value, new: &Value) -> Vec<String> {
 }
 
 /// What [`changed_fields`] names when only masked card data changed.
-const MASKED_CHANGE: &str = "(masked card data)";
+const MASKED_CHANGE: &str = "(masked data)";
 
 fn join_key(path: &str, key: &str) -> String {
     if path.is_empty() {
@@ -181,7 +181,7 @@ mod tests {
             request_digest(&edited),
             request_digest(&json!({"amount": "10", "card": "4242424242424242"}))
         );
-        assert_eq!(changed_fields(&stored, &edited), ["(masked card data)"]);
+        assert_eq!(changed_fields(&stored, &edited), ["(masked data)"]);
         let other = json!({"amount": "11", "card": "4000056655665556"});
         assert_eq!(changed_fields(&stored, &other), ["amount", "card"]);
     }
