@@ -421,11 +421,12 @@ pub struct ItemPlan {
 }
 
 impl ItemPlan {
-    /// The item with the card data in its `with` and its reason masked ([`sensitive`]);
+    /// The item with the card data in its `with`, reason and target masked ([`sensitive`]);
     /// its requests are masked when they are made ([`Request::from`]).
     pub fn masked(mut self) -> Self {
         self.with = sensitive::mask_map(&self.with);
         self.reason = self.reason.as_deref().map(sensitive::mask_text);
+        self.target = self.target.as_deref().map(sensitive::mask_text);
         self
     }
 

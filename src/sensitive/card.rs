@@ -157,11 +157,11 @@ fn cvc_value(text: &str, from: usize) -> Option<(usize, usize)> {
     let skipped = rest.len()
         - rest
             .trim_start_matches("%5d")
-            .trim_start_matches([']', '"', '\'', ' '])
+            .trim_start_matches([']', '"', '\'', '\\', ' '])
             .len();
     let rest = &rest[skipped..];
     let sep = rest.strip_prefix([':', '='])?;
-    let value = sep.trim_start_matches([' ', '"', '\'']);
+    let value = sep.trim_start_matches([' ', '"', '\'', '\\']);
     let start = from + skipped + 1 + (sep.len() - value.len());
     let len = value.bytes().take_while(u8::is_ascii_digit).count();
     (3..=4).contains(&len).then_some((start, start + len))
@@ -215,6 +215,11 @@ mod tests {
         assert_eq!(mask_text("card[cvv]=1234"), "card[cvv]=***");
         assert_eq!(mask_text(r#"{"CVC": "123"}"#), r#"{"CVC": "***"}"#);
         assert_eq!(mask_text("security_code: 999"), "security_code: ***");
+        // Inside a JSON string written as text.
+        assert_eq!(
+            mask_text(r#""{\"cvc\":\"123\"}""#),
+            r#""{\"cvc\":\"***\"}""#
+        );
         // A word that merely contains the name, or a value of another length, is left.
         assert_eq!(mask_text("abcvc=123"), "abcvc=123");
         assert_eq!(mask_text("cvc=12"), "cvc=12");

@@ -146,8 +146,6 @@ pub struct ResolvedProvider {
     pub max_in_flight: Option<u32>,
     /// Path overrides by operation name.
     pub paths: BTreeMap<String, String>,
-    /// Answer fields to redact besides the adapter's own list.
-    pub redact: Vec<String>,
 }
 
 /// The request timeout when a provider block sets none.
@@ -191,7 +189,6 @@ pub fn resolve_provider(
             .iter()
             .map(|(k, v)| Ok((k.clone(), interpolate(v, &field("paths"), lookup)?)))
             .collect::<Result<_, EnvError>>()?,
-        redact: config.redact.clone(),
     })
 }
 

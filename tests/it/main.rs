@@ -10,5 +10,6 @@ mod sandbox;
 mod schedule;
 mod schema;
 mod secrets;
+mod sensitive;
 mod support;
 mod webhooks;
