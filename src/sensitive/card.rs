@@ -35,7 +35,7 @@ fn luhn(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Whether `digits` is a card number: 13 to 19 ASCII digits passing the Luhn check.
