@@ -13,6 +13,7 @@ mod env;
 mod events;
 pub(crate) mod fixtures;
 mod operator;
+mod retention;
 mod runs;
 mod schedule;
 mod steps;
@@ -88,6 +89,9 @@ conformance! {
         approval_is_recorded_with_who_when_and_why,
         resolving_items_in_doubt,
         cancel_keeps_steps_in_doubt_and_retry_redrives_failures,
+    }
+    retention {
+        prunes_only_runs_finished_before_the_date,
     }
     schedule {
         a_slot_is_claimed_once_across_two_handles,

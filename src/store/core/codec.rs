@@ -79,7 +79,10 @@ fn get_json(row: &DbRow, column: &'static str) -> Result<Value, StoreError> {
     serde_json::from_str(&text).map_err(|source| StoreError::Json { column, source })
 }
 
-fn get_opt_json(row: &DbRow, column: &'static str) -> Result<Option<Value>, StoreError> {
+pub(in crate::store) fn get_opt_json(
+    row: &DbRow,
+    column: &'static str,
+) -> Result<Option<Value>, StoreError> {
     row.try_get::<Option<String>, _>(column)?
         .map(|text| {
             serde_json::from_str(&text).map_err(|source| StoreError::Json { column, source })
