@@ -184,3 +184,98 @@ fn raw_cards_can_be_refused() {
     );
     assert!(!shown.contains("4000056655665556"), "{shown}");
 }
+
+#[cfg(feature = "failpoints")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_deletes_finished_runs_keeps_their_audit_and_leaves_unfinished_runs() {
+    let h = Harness::start(Faults::default()).await;
+    let db = h.db();
+    let run = |id: &'static str| ["run", WORKFLOW, "--run-id", id];
+    let out = sluice(&h, &db, &run("run_done"), None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // Killed after dispatching the charge: unfinished, its lease held by a dead process.
+    let out = sluice(&h, &db, &run("run_open"), Some("after_dispatch=return")).await;
+    assert!(
+        text(&out).contains("failpoint `after_dispatch` hit"),
+        "{}",
+        text(&out)
+    );
+
+    let tomorrow = (chrono::Utc::now() + chrono::TimeDelta::days(1)).to_rfc3339();
+    let prune = ["prune", "--finished-before", &tomorrow, "--keep-audit"];
+    let out = sluice(&h, &db, &prune, None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("pruned 1 run (2 audit rows kept)"),
+        "{}",
+        text(&out)
+    );
+
+    let mut conn = SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let count = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql);
+    for (table, sql) in [
+        ("runs", "SELECT COUNT(*) FROM runs WHERE id = 'run_done'"),
+        (
+            "step_runs",
+            "SELECT COUNT(*) FROM step_runs WHERE run_id = 'run_done'",
+        ),
+        (
+            "attempts",
+            "SELECT COUNT(*) FROM attempts WHERE run_id = 'run_done'",
+        ),
+        (
+            "run_inputs",
+            "SELECT COUNT(*) FROM run_inputs WHERE run_id = 'run_done'",
+        ),
+    ] {
+        assert_eq!(count(sql).fetch_one(&mut conn).await.unwrap(), 0, "{table}");
+    }
+    let audit = sqlx::query(
+        "SELECT step_id, amount, asset, provider_ref, final_state FROM payment_audit \
+         WHERE run_id = 'run_done' ORDER BY step_id",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let rows: Vec<(String, String, String, String)> = audit
+        .iter()
+        .map(|r| {
+            (
+                r.get("step_id"),
+                r.get("amount"),
+                r.get("asset"),
+                r.get("final_state"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                "charge".into(),
+                "12.50".into(),
+                "AED".into(),
+                "succeeded".into()
+            ),
+            (
+                "payout".into(),
+                "40.00".into(),
+                "USD".into(),
+                "succeeded".into()
+            ),
+        ]
+    );
+    assert!(
+        audit
+            .iter()
+            .all(|r| r.get::<Option<String>, _>("provider_ref").is_some())
+    );
+    conn.close().await.unwrap();
+
+    // The unfinished run was not touched: it resumes from its checkpoints and finishes.
+    let out = sluice(&h, &db, &["resume", "run_open"], None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_clean("the database", &database_bytes(&db));
+}
