@@ -21,7 +21,7 @@ pub(super) fn is_cvc_field(name: &str) -> bool {
 }
 
 /// Whether `digits` (ASCII digits only) passes the Luhn check.
-fn luhn(digits: &[u8]) -> bool {
+pub fn luhn(digits: &[u8]) -> bool {
     let sum: u32 = digits
         .iter()
         .rev()

@@ -13,5 +13,6 @@ mod fields;
 mod iban;
 mod text;
 
+pub use card::luhn;
 pub use fields::{FieldPaths, REDACTED};
 pub use text::{blank_text, card_paths, mask_map, mask_text, mask_value};
