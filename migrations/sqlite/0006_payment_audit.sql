@@ -21,5 +21,3 @@ CREATE TABLE payment_audit (
     pruned_at        TEXT NOT NULL,
     PRIMARY KEY (run_id, step_id, item_key)
 );
-
-CREATE INDEX payment_audit_by_workflow ON payment_audit (workflow_name, finished_at);
