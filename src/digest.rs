@@ -2,11 +2,12 @@
 //! the engine, the store and the plan review must compute identically (a digest recorded by
 //! one process is compared by another, and a plan's hashes are compared with a run's).
 //!
-//! A leaf: it depends on nothing in the crate but [`signing`](crate::signing), so every layer
-//! may use it.
+//! A leaf: it depends on nothing in the crate but [`signing`](crate::signing) and
+//! [`sensitive`](crate::sensitive), so every layer may use it.
 
 use serde_json::Value;
 
+use crate::sensitive::mask_value;
 use crate::signing::sha256_hex;
 
 /// Lowercase hex SHA-256 of the [canonical JSON](canonical_json) of a rendered request, so that
@@ -99,6 +100,22 @@ fn diff_into(old: &Value, new: &Value, path: String, out: &mut Vec<String>) {
     }
 }
 
+/// What changed between a stored request, whose card data is masked
+/// ([`sensitive`](crate::sensitive)), and a newly rendered one whose
+/// [digest](request_digest) differs from the stored digest: the [`request_diff`] of the two
+/// masked forms, or `(masked data)` when only masked digits differ.
+pub fn changed_fields(stored: &Value, new: &Value) -> Vec<String> {
+    let differences = request_diff(stored, &mask_value(new));
+    if differences.is_empty() {
+        vec![MASKED_CHANGE.to_owned()]
+    } else {
+        differences
+    }
+}
+
+/// What [`changed_fields`] names when only masked card data changed.
+const MASKED_CHANGE: &str = "(masked data)";
+
 fn join_key(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_owned()
@@ -153,5 +170,19 @@ mod tests {
             request_diff(&json!({"a": 1}), &json!({"a": {"b": 1}})),
             ["a"]
         );
+    }
+
+    #[test]
+    fn changed_fields_compares_masked_forms() {
+        let stored = mask_value(&json!({"amount": "10", "card": "4242424242424242"}));
+        // Only the middle digits changed: the fields cannot be named, the change can.
+        let edited = json!({"amount": "10", "card": "4242000000004242"});
+        assert_ne!(
+            request_digest(&edited),
+            request_digest(&json!({"amount": "10", "card": "4242424242424242"}))
+        );
+        assert_eq!(changed_fields(&stored, &edited), ["(masked data)"]);
+        let other = json!({"amount": "11", "card": "4000056655665556"});
+        assert_eq!(changed_fields(&stored, &other), ["amount", "card"]);
     }
 }

@@ -23,6 +23,7 @@ pub mod review;
 pub mod runtime;
 pub mod sandbox;
 pub mod scheduler;
+pub mod sensitive;
 pub mod signing;
 pub mod spec;
 pub mod store;

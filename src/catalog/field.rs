@@ -20,6 +20,8 @@ pub enum FieldType {
     Json,
     /// A list of names (an approval's `approvers`).
     List,
+    /// A card: a token (text) or the card's details (a mapping), as White's `source` takes.
+    Card,
 }
 
 impl FieldType {
@@ -31,6 +33,7 @@ impl FieldType {
             (FieldType::Mapping, v) => v.is_object(),
             (FieldType::Json, _) => true,
             (FieldType::List, v) => v.is_array(),
+            (FieldType::Card, v) => !v.is_array(),
             (FieldType::Boolean, Value::Bool(_)) => true,
             (FieldType::Boolean, Value::String(s)) => s == "true" || s == "false",
             (FieldType::Boolean, _) => false,
@@ -48,6 +51,7 @@ impl FieldType {
             FieldType::Mapping => "a mapping",
             FieldType::Json => "JSON",
             FieldType::List => "a list",
+            FieldType::Card => "a card token or a mapping of card details",
         }
     }
 }

@@ -11,6 +11,8 @@ pub const TABLE: Table = Table {
     kind: ProviderKind::Http,
     // Amounts are whatever the API takes; a JSON number or text carries exactly its digits.
     precision: Precision::Reported,
+    // An API sluice knows nothing of: the block's `redact` names its personal fields.
+    redact: &[],
     offers: &[Offer {
         action: &action::HTTP_REQUEST,
         fields: &[

@@ -23,6 +23,10 @@ pub struct Table {
     pub precision: Precision,
     /// Its actions, sorted by name.
     pub offers: &'static [Offer],
+    /// The fields of its answers that carry personal or card data (README, *Sensitive
+    /// data*): dotted paths matched at the end of a field's path, arrays crossed. They are
+    /// redacted before an answer is kept; ids, states and amounts never are.
+    pub redact: &'static [&'static str],
 }
 
 impl Table {

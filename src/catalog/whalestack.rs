@@ -29,6 +29,21 @@ const PARTY: &[Field] = &[
 pub const TABLE: Table = Table {
     kind: ProviderKind::Whalestack,
     precision: Precision::Static,
+    // The payee's bank or wallet details (`targetAccount.fields`: IBAN, BIC, account
+    // numbers, addresses) and contact data.
+    redact: &[
+        "targetAccount.fields",
+        "targetAccounts.fields",
+        "iban",
+        "bic",
+        "swiftCode",
+        "accountNumber",
+        "bankAddress",
+        "correspondentBankSwift",
+        "correspondentBankAddress",
+        "email",
+        "phonenumber",
+    ],
     offers: &[
         Offer {
             action: &action::BALANCE_GET,

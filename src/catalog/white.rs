@@ -12,6 +12,18 @@ use super::table::{Precision, Table};
 pub const TABLE: Table = Table {
     kind: ProviderKind::White,
     precision: Precision::Static,
+    // Card details beyond brand and last four, and the customer's contact data.
+    redact: &[
+        "card.name",
+        "card.exp_month",
+        "card.exp_year",
+        "cards.name",
+        "cards.exp_month",
+        "cards.exp_year",
+        "email",
+        "ip",
+        "address",
+    ],
     offers: &[
         Offer {
             action: &action::CHARGE_CAPTURE,
@@ -29,7 +41,7 @@ pub const TABLE: Table = Table {
             fields: &[
                 Field::required("amount", Amount),
                 Field::required("currency", Text),
-                Field::optional("source", Text),
+                Field::optional("source", Card),
                 Field::optional("customer_id", Text),
                 Field::optional("email", Text),
                 Field::optional("ip", Text),

@@ -11,6 +11,9 @@ use super::table::{Precision, Table};
 pub const TABLE: Table = Table {
     kind: ProviderKind::Whitepay,
     precision: Precision::Reported,
+    // Whitepay's answers carry no personal data the docs show; the block's `redact` adds
+    // fields.
+    redact: &[],
     offers: &[
         Offer {
             action: &action::BALANCE_GET,

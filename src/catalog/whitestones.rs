@@ -12,6 +12,15 @@ use super::table::{Precision, Table};
 pub const TABLE: Table = Table {
     kind: ProviderKind::Whitestones,
     precision: Precision::Static,
+    // The recipient's bank account and contact data.
+    redact: &[
+        "bank_account",
+        "account_number",
+        "routing_number",
+        "recipient.name",
+        "recipient.email",
+        "email",
+    ],
     offers: &[
         Offer {
             action: &action::CHECKOUT_CREATE,

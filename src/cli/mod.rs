@@ -9,6 +9,7 @@ mod migrate;
 mod notifications;
 mod operator;
 mod plan;
+mod prune;
 mod report;
 mod resume;
 mod retry;
@@ -90,6 +91,8 @@ enum Command {
     Cancel(operator::CancelArgs),
     /// Re-run only what failed, keeping every success.
     Retry(retry::RetryArgs),
+    /// Delete finished runs older than a date, keeping an audit row per payment if asked.
+    Prune(prune::PruneArgs),
     /// Draw a workflow's step graph as Mermaid or Graphviz dot.
     Graph(graph::GraphArgs),
     /// Print the JSON Schema of workflow files.
@@ -141,6 +144,7 @@ pub fn main() -> ExitCode {
                     Command::Resolve(args) => operator::resolve(&args).await,
                     Command::Cancel(args) => operator::cancel(&args).await,
                     Command::Retry(args) => retry::run(&args).await,
+                    Command::Prune(args) => prune::run(&args).await,
                     Command::Migrate(args) => migrate::run(&args).await,
                     Command::Sandbox(args) => {
                         sandbox::run(args).await.map(|()| exit::code(exit::SUCCESS))

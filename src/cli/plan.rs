@@ -138,7 +138,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
 
 /// Writes `plan` as JSON to the file `out`, as it is serialised.
 fn write_plan(out: &Path, plan: &DryRun) -> std::io::Result<()> {
-    let mut file = std::io::BufWriter::new(std::fs::File::create(out)?);
+    let mut file = std::io::BufWriter::new(private_file(out)?);
     write_json(plan, &mut file)?;
     std::io::Write::flush(&mut file)
 }
@@ -360,4 +360,18 @@ fn replan_command(plan: &DryRun, file: &Path, out: &Path) -> String {
     }
     cmd.push_str(&format!(" --out {}", out.display()));
     cmd
+}
+
+/// `path` created or truncated, readable by its owner only (0600, an existing file included):
+/// a plan lists every payee and amount of a run (README, *Sensitive data*).
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(file)
 }

@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use super::common::{DbArgs, build_providers};
 use super::{exit, workflow};
 use crate::plan::CompiledWorkflow;
+use crate::runtime::retention::{self, Retention};
 use crate::runtime::{Adapters, Server, WorkerSettings, Workflows, identity};
 use crate::scheduler::ScheduledWorkflow;
 use crate::webhooks::{Providers, bind};
@@ -69,6 +70,13 @@ pub struct ServeArgs {
     /// On stop, how long runs get to record what they sent before they are cut off.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
     pub stop_grace: Duration,
+    /// Delete runs that finished longer ago than this (`400d`), at start and every hour
+    /// (README, *Sensitive data*).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub retention: Option<Duration>,
+    /// With `--retention`, keep an audit row per payment of the runs deleted.
+    #[arg(long, requires = "retention")]
+    pub keep_audit: bool,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -118,12 +126,19 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
         grace: args.stop_grace,
         assist: !args.no_share,
     };
+    let pruning = args.retention.map(|keep| {
+        let keep_audit = args.keep_audit;
+        retention::spawn(store.clone(), Retention { keep, keep_audit })
+    });
     let server = Server::start(store, listener, info, settings, workflows, scheduled);
 
     shutdown_signal().await;
     println!("serve: stopping");
     if let Some(reloads) = reloads {
         reloads.abort();
+    }
+    if let Some(pruning) = pruning {
+        pruning.abort();
     }
     server.stop().await;
     Ok(exit::code(exit::SUCCESS))

@@ -202,6 +202,11 @@ impl<'a> Waiter<'a> {
         }
     }
 
+    /// The output to record: [`output_json`], the block's sensitive fields redacted.
+    fn kept(&self, read: Option<&Output>, event: Option<&Found>) -> Value {
+        self.env.call.redacted(output_json(read, event))
+    }
+
     /// Takes a stored event that fits, if the object read back agrees: the end of the
     /// await, or `None` to keep waiting.
     async fn take_event(&mut self, woken_by: Option<i64>) -> Option<ItemEnd> {
@@ -213,14 +218,14 @@ impl<'a> Waiter<'a> {
             .clone()
             .or_else(|| found.event.object_id.clone());
         let end = match &id {
-            None => ItemEnd::Succeeded(output_json(None, Some(&found))),
+            None => ItemEnd::Succeeded(self.kept(None, Some(&found))),
             Some(id) => match read_back(self.env.call.provider, &self.spec, &object, id).await {
-                ReadBack::Reached(out) => ItemEnd::Succeeded(output_json(Some(&out), Some(&found))),
+                ReadBack::Reached(out) => ItemEnd::Succeeded(self.kept(Some(&out), Some(&found))),
                 ReadBack::Ended(message) => ItemEnd::Failed(message),
                 ReadBack::Refused(e) => ItemEnd::Failed(e.to_string()),
                 ReadBack::Unreadable(e) => {
                     tracing::warn!(step = %self.key.step_id, error = %e, "Cannot read the object back; trusting the signed event.");
-                    ItemEnd::Succeeded(output_json(None, Some(&found)))
+                    ItemEnd::Succeeded(self.kept(None, Some(&found)))
                 }
                 ReadBack::NotYet => {
                     self.target.get_or_insert_with(|| (object, id.clone()));
@@ -246,10 +251,9 @@ impl<'a> Waiter<'a> {
     async fn read_target(&mut self) -> Option<ItemEnd> {
         let (object, id) = self.target.as_ref()?;
         let end = match read_back(self.env.call.provider, &self.spec, object, id).await {
-            ReadBack::Reached(out) => Some(ItemEnd::Succeeded(output_json(
-                Some(&out),
-                self.last_event.as_ref(),
-            ))),
+            ReadBack::Reached(out) => Some(ItemEnd::Succeeded(
+                self.kept(Some(&out), self.last_event.as_ref()),
+            )),
             ReadBack::Ended(message) => Some(ItemEnd::Failed(message)),
             ReadBack::Refused(e) | ReadBack::Unreadable(e) => Some(ItemEnd::Failed(e.to_string())),
             ReadBack::NotYet | ReadBack::Transient => None,

@@ -21,12 +21,13 @@ use super::protocol::{
 use super::slot::Slot;
 use super::writer::{WriteError, Writer};
 use crate::catalog::ActionKind;
-use crate::digest::request_diff;
+use crate::digest::changed_fields;
 use crate::plan::retry::RetryPolicy;
 use crate::providers::{
     Call, FailureClass, IdempotencyKey, Lookup, NormalizedState, Outcome, Output, Provider,
     ProviderError,
 };
+use crate::sensitive::FieldPaths;
 use crate::store::{
     AttemptOperation, AttemptOutcome, Attention, Checkpoint, Dispatch, ErrorClass, NewAttempt,
     Outcome as StoreOutcome, RetryLater, StepError, StepKey, StepRecord, StepResult, StepState,
@@ -64,6 +65,9 @@ pub struct CallEnv<'a> {
     /// The breaker of the provider block: told of every answer, and asked before every
     /// dispatch, checkpoint and lookup (an open one holds the item).
     pub breaker: Option<&'a Arc<Breaker>>,
+    /// The fields of the block's answers redacted before an answer is kept (README,
+    /// *Sensitive data*).
+    pub redact: Option<&'a FieldPaths>,
     /// Whether the caller uses the output a success returns. A `for_each` item's output is
     /// read back from the store by the steps that use it, so the item does not keep a copy
     /// of a provider answer it only hands to the writer.
@@ -84,6 +88,22 @@ impl CallEnv<'_> {
                 self.writer.write_with_next(write).await
             }
             None => self.writer.write(write).await,
+        }
+    }
+}
+
+impl CallEnv<'_> {
+    /// `out` as it may be kept: the sensitive fields of its raw answer redacted.
+    pub fn kept(&self, mut out: Output) -> Output {
+        out.raw = self.redacted(std::mem::take(&mut out.raw));
+        out
+    }
+
+    /// `answer` with the block's sensitive fields redacted.
+    pub fn redacted(&self, answer: Value) -> Value {
+        match self.redact {
+            Some(paths) => paths.redact(answer),
+            None => answer,
         }
     }
 }
@@ -111,12 +131,13 @@ pub async fn run(
 ) -> Result<ItemEnd, Halt> {
     let mut d = Driver::new(env, kind, action, record, request);
     let start = start_of(record);
+    // Compared by digest: the stored request has its card data masked.
     if matches!(start, Start::InDoubt | Start::Redrive(_))
         && let Some(stored) = &record.request
-        && stored != &d.request_json
+        && record.request_digest.as_deref() != Some(d.digest.as_str())
     {
         // In doubt: the last run dispatched this and did not live to record the answer.
-        let diff = request_diff(stored, &d.request_json).join("`, `");
+        let diff = changed_fields(stored, &d.request_json).join("`, `");
         let reason = format!(
             "the request changed since it was sent (`{diff}`), and the first request may have been applied"
         );
@@ -558,7 +579,7 @@ async fn succeed(
     attempt: Option<NewAttempt>,
 ) -> Result<ItemEnd, Halt> {
     let provider_ref = out.id.clone();
-    let json = out.into_json();
+    let json = env.kept(out).into_json();
     let (output, kept) = if env.keep_output {
         (json.clone(), json)
     } else {

@@ -29,6 +29,16 @@ pub enum EngineError {
         /// What is wrong.
         reason: String,
     },
+    /// Inputs feed card data and the workflow refuses raw cards.
+    #[error(
+        "input {} feeds card data and the workflow sets `sensitive: {{ raw_cards: refuse }}`; \
+         pass card tokens instead",
+        inputs.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
+    )]
+    RawCards {
+        /// The inputs.
+        inputs: Vec<String>,
+    },
     /// The workflow file changed since the run started.
     #[error(
         "`{path}` changed since run `{run_id}` started (hash `{expected}`, now `{found}`); \

@@ -4,7 +4,7 @@
 //! `concurrency`; a failed dependency blocks its dependants (they stay `pending`, so a
 //! redrive can still run them); a skipped one does not, unless they use its output.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +27,8 @@ use crate::plan::CompiledWorkflow;
 use crate::plan::context::{RunContext, Uses, counted_entry, items_entry};
 use crate::plan::for_each::DEFAULT_ALIAS;
 use crate::providers::Provider;
+use crate::sensitive::FieldPaths;
+use crate::spec::ProviderConfig;
 use crate::store::{RunStatus, Skip, StepRecord, StepState, StoreError};
 use crate::template::Scope;
 
@@ -333,6 +335,19 @@ impl Engine {
     }
 }
 
+/// Per provider block, the answer fields kept redacted: the adapter's list from the catalog
+/// and the block's own `redact`.
+fn answer_redactions(blocks: &BTreeMap<String, ProviderConfig>) -> HashMap<String, FieldPaths> {
+    blocks
+        .iter()
+        .map(|(name, block)| {
+            let adapter = crate::catalog::table(block.kind).redact.iter().copied();
+            let own = block.redact.iter().map(String::as_str);
+            (name.clone(), FieldPaths::new(adapter.chain(own)))
+        })
+        .collect()
+}
+
 impl Engine {
     /// What the steps of `run_id` share, written through `writer`.
     pub(super) fn shared(
@@ -350,6 +365,7 @@ impl Engine {
             .max(1) as usize;
         Shared {
             breakers: super::breaker::Breakers::new(&providers, &compiled.config.providers),
+            redactions: answer_redactions(&compiled.config.providers),
             compiled,
             templates: self.templates.clone(),
             providers,

@@ -33,6 +33,8 @@ pub use writer::{Write, Writer};
 use crate::ids::RunId;
 use crate::plan::CompiledWorkflow;
 use crate::plan::fingerprint::{inputs_hash, workflow_hash};
+use crate::sensitive::card_paths;
+use crate::spec::RawCards;
 use crate::store::{NewLease, NewRun, NewStep, Store, new_run_id};
 use crate::template::{Scope, Templates};
 
@@ -179,12 +181,24 @@ impl Engine {
 /// with `create_run`; the scheduler with the slot's claim, in one transaction.
 ///
 /// # Errors
-/// A bad `for_each` list or key (duplicates).
+/// A bad `for_each` list or key (duplicates); [`EngineError::RawCards`] when inputs feed
+/// card data the workflow refuses.
 pub fn new_run(
     templates: &Templates,
     compiled: &CompiledWorkflow,
     source: RunSource<'_>,
 ) -> Result<(NewRun, Vec<NewStep>), EngineError> {
+    if compiled.config.sensitive.raw_cards == RawCards::Refuse {
+        let inputs: Vec<String> = source
+            .inputs
+            .iter()
+            .filter(|(_, value)| !card_paths(value).is_empty())
+            .map(|(name, _)| name.clone())
+            .collect();
+        if !inputs.is_empty() {
+            return Err(EngineError::RawCards { inputs });
+        }
+    }
     let run_id = source
         .run_id
         .clone()

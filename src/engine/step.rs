@@ -29,6 +29,7 @@ use crate::plan::for_each::DEFAULT_ALIAS;
 use crate::plan::render::render_with;
 use crate::plan::retry::RetryPolicy;
 use crate::providers::Provider;
+use crate::sensitive::FieldPaths;
 use crate::store::{
     ClaimRole, ErrorClass, Outcome, SharedStep, Skip, StepError, StepKey, StepRecord, StepState,
     Store, StoreError,
@@ -65,6 +66,8 @@ pub struct Shared {
     pub share_items: bool,
     /// The provider blocks' breakers.
     pub breakers: Breakers,
+    /// Per provider block, the fields of its answers kept redacted.
+    pub redactions: HashMap<String, FieldPaths>,
 }
 
 /// How a step ended.
@@ -783,6 +786,7 @@ async fn run_item_inner(
             let env = CallEnv {
                 provider,
                 breaker: shared.breakers.get(name),
+                redact: shared.redactions.get(name),
                 writer: &shared.writer,
                 policy,
                 deadline: timeout.map(|t| tokio::time::Instant::now() + t),

@@ -59,6 +59,7 @@ pub fn compile(loaded: &Loaded) -> Result<CompiledWorkflow, Diagnostics> {
         steps.push(checks::step::check(&mut checker, index));
     }
     checks::inputs::check_unused(&mut checker);
+    checks::cards::check(&mut checker);
     let edges: Vec<BTreeSet<usize>> = steps.iter().map(|s| s.deps.clone()).collect();
     let dag = Dag::build(&edges);
     for cycle in dag.cycles() {

@@ -501,8 +501,8 @@ impl Transport {
             }
         });
         ProviderMessage {
-            code: message.code.map(|c| self.redactor.text(&c)),
-            message: self.redactor.text(&message.message),
+            code: message.code.map(|c| self.redactor.message(&c)),
+            message: self.redactor.message(&message.message),
         }
     }
 }

@@ -47,6 +47,12 @@ impl Redactor {
         })
     }
 
+    /// An error text as it may be shown or kept: credentials replaced and card data masked
+    /// (providers echo a refused card number in their messages).
+    pub(crate) fn message(&self, text: &str) -> String {
+        crate::sensitive::mask_text(&self.text(text))
+    }
+
     /// `value` with every credential replaced in every string and key.
     pub(crate) fn value(&self, value: Value) -> Value {
         match value {
@@ -75,6 +81,10 @@ mod tests {
         let r = Redactor::new([&key, &short]);
         assert_eq!(r.text("bad key sk_live_sentinel!"), "bad key ***!");
         assert_eq!(r.text("about"), "about");
+        assert_eq!(
+            r.message("sk_live_sentinel: card 4242424242424242 declined"),
+            "***: card 4242 •••• •••• 4242 declined"
+        );
         assert_eq!(
             r.value(json!({"extras": {"provided_api_key": "sk_live_sentinel"}, "n": 1})),
             json!({"extras": {"provided_api_key": "***"}, "n": 1})

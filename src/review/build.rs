@@ -21,6 +21,7 @@ use serde_json::{Map, Value, json};
 
 use super::adapters::{PlanAdapters, Preview};
 use super::amounts;
+use super::cards;
 use super::hash;
 use super::model::{
     ASSIGNED_AT_APPLY, Decision, DryRun, FORMAT, ForEach, InputsRecord, ItemDetail, ItemPlan,
@@ -70,9 +71,10 @@ pub fn build(source: Source<'_>, adapters: &PlanAdapters, checks: &Checks) -> Dr
         "started_at": ASSIGNED_AT_APPLY,
         "scheduled_for": ASSIGNED_AT_APPLY,
     });
+    // Card data in the inputs is looked for before the context takes them.
+    let mut problems = cards::input_problems(&source.inputs, compiled.config.sensitive.raw_cards);
     let context = RunContext::new(source.inputs, run);
     let key = IdempotencyKey::new(PLACEHOLDER_KEY).expect("a visible-ASCII placeholder");
-    let mut problems = Vec::new();
     let mut summary = Summary {
         steps: compiled.steps.len(),
         ..Summary::default()
@@ -289,9 +291,11 @@ impl StepEnv<'_> {
         };
         let mut detail = ItemDetail::default();
         self.render(scope, &mut item, &mut detail, problems);
+        // What a plan shows and hashes has its card data masked (its requests already are).
+        detail.with = crate::sensitive::mask_map(&detail.with);
         item.digest = hash::request_digest(&detail);
         item.detail = Some(Box::new(detail));
-        item
+        item.masked()
     }
 
     /// Decides `item` and renders what it sends into `detail`.

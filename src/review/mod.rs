@@ -11,6 +11,7 @@
 pub mod adapters;
 pub mod amounts;
 pub mod build;
+pub mod cards;
 pub mod describe;
 pub mod diff;
 pub mod hash;

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::providers::WireRequest;
+use crate::sensitive;
 
 /// The `format` of a plan file this version writes and reads (`sluice-plan/1` held every
 /// item's requests).
@@ -365,22 +366,24 @@ pub struct Request {
     pub notes: Vec<String>,
 }
 
+/// The readable copy, card data masked ([`sensitive`]): what a plan shows of a request is
+/// made here, so no card number reaches a plan's text, Markdown or file.
 impl From<WireRequest> for Request {
     fn from(w: WireRequest) -> Self {
         Request {
             method: w.method,
-            path: w.path,
+            path: sensitive::mask_text(&w.path),
             query: w
                 .query
                 .into_iter()
-                .map(|(k, v)| format!("{k}={v}"))
+                .map(|(k, v)| sensitive::mask_text(&format!("{k}={v}")))
                 .collect(),
             headers: w
                 .headers
                 .into_iter()
-                .map(|(k, v)| format!("{k}: {v}"))
+                .map(|(k, v)| sensitive::mask_text(&format!("{k}: {v}")))
                 .collect(),
-            body: w.body,
+            body: w.body.as_deref().map(sensitive::mask_text),
             notes: w.notes,
         }
     }
@@ -450,6 +453,14 @@ impl ItemDetail {
 }
 
 impl ItemPlan {
+    /// The item with the card data in its reason and target masked ([`sensitive`]); its
+    /// `with` and requests are masked when they are made ([`Request::from`]).
+    pub fn masked(mut self) -> Self {
+        self.reason = self.reason.as_deref().map(sensitive::mask_text);
+        self.target = self.target.as_deref().map(sensitive::mask_text);
+        self
+    }
+
     /// `pay[E001]`, or `pay` for a step that runs once.
     pub fn label(&self, step: &str) -> String {
         match &self.key {
@@ -552,6 +563,8 @@ pub enum ProblemKind {
     Assert,
     /// A `for_each` list that cannot be expanded.
     ForEach,
+    /// An input that feeds card data.
+    CardData,
 }
 
 /// An error or warning found while planning.
@@ -568,13 +581,14 @@ pub struct Problem {
 }
 
 impl Problem {
-    /// A problem about `subject`.
+    /// A problem about `subject`; card data in the message (a refused request quoted by
+    /// the adapter) is masked.
     pub fn new(severity: Severity, kind: ProblemKind, subject: &str, message: String) -> Self {
         Problem {
             severity,
             kind,
             subject: subject.to_string(),
-            message,
+            message: sensitive::mask_text(&message),
         }
     }
 }

@@ -14,6 +14,7 @@ use super::model::{InputSource, InputsRecord, RecordedInput};
 use crate::digest::request_digest;
 use crate::plan::fingerprint::inputs_hash;
 use crate::plan::inputs::Given;
+use crate::sensitive;
 use crate::signing::sha256_hex;
 use crate::spec::{InputConfig, InputType};
 
@@ -28,9 +29,13 @@ pub fn record(
         .map(|(name, config)| {
             let value = resolved.get(name).unwrap_or(&Value::Null);
             let (source, literal, path, file_sha256) = match given.get(name) {
-                Some(Given::Literal(text)) => {
-                    (InputSource::Literal, Some(text.clone()), None, None)
-                }
+                // Card data given on the command line is never kept in the plan file.
+                Some(Given::Literal(text)) => (
+                    InputSource::Literal,
+                    Some(sensitive::mask_text(text)),
+                    None,
+                    None,
+                ),
                 Some(Given::File { path, text }) => (
                     InputSource::File,
                     None,
@@ -47,7 +52,7 @@ pub fn record(
                 path,
                 file_sha256,
                 hash: request_digest(value),
-                shown: shown(config, value),
+                shown: sensitive::mask_text(&shown(config, value)),
             }
         })
         .collect();

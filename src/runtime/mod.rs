@@ -7,6 +7,7 @@
 //! cannot live inside the engine without a cycle. The CLI keeps what is about the command:
 //! flags, loading files with printed diagnostics, signals, and exit codes.
 
+pub mod retention;
 pub mod serve;
 pub mod worker;
 pub mod workflows;

@@ -67,12 +67,16 @@ pub enum Code {
     E032,
     /// An `http` provider block or `http.request` step that cannot be sent.
     E033,
+    /// Card data written in the file under `sensitive: { raw_cards: refuse }`.
+    E034,
     /// A literal amount in a currency or asset sluice does not know.
     W001,
     /// A declared input no step uses.
     W002,
     /// A credential written in the file instead of read from the environment.
     W003,
+    /// Card data written in the file.
+    W004,
 }
 
 impl fmt::Display for Code {
@@ -84,7 +88,7 @@ impl fmt::Display for Code {
 impl Code {
     /// Warnings do not stop a workflow from running.
     pub fn is_warning(self) -> bool {
-        matches!(self, Code::W001 | Code::W002 | Code::W003)
+        matches!(self, Code::W001 | Code::W002 | Code::W003 | Code::W004)
     }
 }
 

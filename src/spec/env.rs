@@ -353,6 +353,7 @@ mod tests {
             rate_limit: None,
             max_in_flight: None,
             paths: BTreeMap::new(),
+            redact: Vec::new(),
             preflight: None,
             headers: BTreeMap::new(),
             idempotency_header: None,

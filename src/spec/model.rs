@@ -48,6 +48,39 @@ pub struct WorkflowConfig {
     /// Who hears about this workflow's runs, and on which events.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notify: Vec<super::notify::NotifyRule>,
+    /// How card data written in the file or given as an input is treated (README,
+    /// *Sensitive data*).
+    #[serde(default, skip_serializing_if = "SensitiveConfig::is_default")]
+    pub sensitive: SensitiveConfig,
+}
+
+/// What the workflow allows of card data (README, *Sensitive data*).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SensitiveConfig {
+    /// Raw card numbers and verification codes in the file or the inputs: `warn` (the
+    /// default: `validate` and `plan` warn, and they are masked everywhere) or `refuse`
+    /// (they are an error; use the provider's tokens or customers).
+    #[serde(default)]
+    pub raw_cards: RawCards,
+}
+
+impl SensitiveConfig {
+    /// Whether nothing differs from the default (the block is then left out).
+    pub fn is_default(&self) -> bool {
+        self == &SensitiveConfig::default()
+    }
+}
+
+/// `sensitive.raw_cards`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RawCards {
+    /// Warn, and mask them everywhere.
+    #[default]
+    Warn,
+    /// Refuse them.
+    Refuse,
 }
 
 /// A cron schedule (README, *Scheduling*).
@@ -208,6 +241,11 @@ pub struct ProviderConfig {
     /// (e.g. `payouts: /v2/payouts`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub paths: BTreeMap<String, String>,
+    /// Fields of the provider's answers to redact before they are stored or shown, besides
+    /// the adapter's own list (README, *Sensitive data*): dotted paths matched at the end of
+    /// a field's path, arrays crossed (`beneficiary.iban`, `targetAccounts.fields`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redact: Vec<String>,
     /// Check the credentials with the adapter's cheapest authenticated call before the first
     /// write of a run and before each batch step (default `true`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

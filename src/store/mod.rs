@@ -36,6 +36,7 @@ pub mod operator;
 // The backends compile the same shared modules (`core/`), each over its own dialect.
 #[allow(clippy::duplicate_mod)]
 pub mod postgres;
+pub mod retention;
 pub mod run;
 pub mod schedule;
 #[allow(clippy::duplicate_mod)]
@@ -61,6 +62,7 @@ pub use notification::{Delivery, DeliveryState, NotificationRecord, NotifyRoute}
 pub use open::{SchemaVersions, display_location, is_postgres_url, migrate_store, open_store};
 pub use operator::{ActionKind, OperatorAction, OperatorRecord};
 pub use postgres::{PostgresConfig, PostgresStore};
+pub use retention::{Prune, Pruned};
 pub use run::{Claim, Lease, LeaseScope, NewLease, NewRun, RunFilter, RunRecord, RunStatus};
 pub use schedule::SlotRecord;
 pub use sqlite::{Access, DEFAULT_DB_PATH, Durability, SqliteConfig, SqliteStore};

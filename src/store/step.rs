@@ -197,16 +197,17 @@ pub struct StepError {
     /// The classification (`retryable`, `rejected`, `in_doubt`, `assert`, …).
     pub class: ErrorClass,
     /// A message for the operator, with the provider's own text where there is one. Never
-    /// secrets.
+    /// secrets, and card data masked.
     pub message: String,
 }
 
 impl StepError {
-    /// An error of `class` with `message`.
+    /// An error of `class` with `message`, its card data masked ([`crate::sensitive`]): a
+    /// refusal may quote the value it refused.
     pub fn new(class: ErrorClass, message: impl Into<String>) -> Self {
         Self {
             class,
-            message: message.into(),
+            message: crate::sensitive::mask_text(&message.into()),
         }
     }
 }

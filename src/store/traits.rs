@@ -51,6 +51,7 @@ use super::event::{EventFilter, EventInsert, EventRecord, NewEvent};
 use super::notice::StoreNotice;
 use super::notification::{Delivery, NotificationRecord};
 use super::operator::{OperatorAction, OperatorRecord};
+use super::retention::{Prune, Pruned};
 use super::run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
 use super::schedule::SlotRecord;
 use super::step::{NewStep, StepCount, StepKey, StepRecord, StepState};
@@ -137,6 +138,12 @@ pub trait RunStore: Send + Sync {
 
     /// Gives the run up. Releasing a lease no longer held changes nothing.
     async fn release_lease(&self, lease: &Lease) -> Result<(), StoreError>;
+
+    /// Deletes the runs that finished before `prune.finished_before` and are not leased,
+    /// with their steps, attempts, inputs, operator actions and matched events, in one
+    /// transaction; with `keep_audit`, first writes one `payment_audit` row per step run
+    /// that went to a provider. Never touches a run that is not finished.
+    async fn prune_runs(&self, prune: &Prune) -> Result<Pruned, StoreError>;
 }
 
 /// Step runs: the checkpoints of the write protocol, and the attempts audit trail.

@@ -37,6 +37,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("digest", ABOVE_FOUNDATION),
     ("ids", ABOVE_FOUNDATION),
     ("money", ABOVE_FOUNDATION),
+    ("sensitive", ABOVE_FOUNDATION),
     ("signing", ABOVE_FOUNDATION),
     ("template", ABOVE_FOUNDATION),
     (

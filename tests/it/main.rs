@@ -11,5 +11,6 @@ mod sandbox;
 mod schedule;
 mod schema;
 mod secrets;
+mod sensitive;
 mod support;
 mod webhooks;

@@ -1,8 +1,9 @@
 //! The semantic checks, one concern per file. Each reports into a shared [`Checker`] so
 //! that one pass finds every problem.
 
-pub mod http;
 pub mod approval;
+pub mod cards;
+pub mod http;
 pub mod inputs;
 pub mod money;
 pub mod notify;

@@ -14,6 +14,7 @@ mod events;
 pub(crate) mod fixtures;
 mod notifications;
 mod operator;
+mod retention;
 mod runs;
 mod schedule;
 mod steps;
@@ -94,6 +95,9 @@ conformance! {
         a_denial_fails_the_step_and_the_run,
         resolving_items_in_doubt,
         cancel_keeps_steps_in_doubt_and_retry_redrives_failures,
+    }
+    retention {
+        prunes_only_runs_finished_before_the_date,
     }
     schedule {
         a_slot_is_claimed_once_across_two_handles,

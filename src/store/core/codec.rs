@@ -9,6 +9,7 @@ use sqlx::Row;
 
 use super::dialect::{DbRow, Store, get_opt_ts, get_ts};
 use crate::ids::{ItemKey, RunId, StepId};
+use crate::sensitive;
 use crate::store::attempt::{AttemptRecord, NewAttempt};
 use crate::store::class::ErrorClass;
 use crate::store::error::StoreError;
@@ -66,11 +67,11 @@ pub(in crate::store) fn json_text(
     serde_json::to_string(value).map_err(|source| StoreError::Json { column, source })
 }
 
-pub(in crate::store) fn opt_json_text(
-    column: &'static str,
-    value: Option<&Value>,
-) -> Result<Option<String>, StoreError> {
-    value.map(|value| json_text(column, value)).transpose()
+/// The stored text of a rendered request: its card data masked ([`sensitive`]), so no card
+/// number or verification code is ever written to the store. Its digest is taken of the
+/// real request, so a changed card still changes it.
+pub(in crate::store) fn request_text(value: &Value) -> Result<String, StoreError> {
+    json_text("request_json", &sensitive::mask_value(value))
 }
 
 fn get_json(row: &DbRow, column: &'static str) -> Result<Value, StoreError> {

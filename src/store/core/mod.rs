@@ -8,6 +8,7 @@ pub(in crate::store) mod codec;
 pub(in crate::store) mod events;
 pub(in crate::store) mod notifications;
 pub(in crate::store) mod operator;
+pub(in crate::store) mod retention;
 pub(in crate::store) mod runs;
 pub(in crate::store) mod schedule;
 pub(in crate::store) mod steps;

@@ -23,6 +23,7 @@ use crate::ids::RunId;
 use crate::store::clock::ttl_delta;
 use crate::store::error::StoreError;
 use crate::store::notice::StoreNotice;
+use crate::store::retention::{Prune, Pruned};
 use crate::store::run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
 use crate::store::step::{NewStep, StepKey};
 use crate::store::traits::RunStore;
@@ -444,5 +445,9 @@ impl RunStore for Store {
 
     async fn release_lease(&self, lease: &Lease) -> Result<(), StoreError> {
         self.classified(self.release_lease_inner(lease)).await
+    }
+
+    async fn prune_runs(&self, prune: &Prune) -> Result<Pruned, StoreError> {
+        self.classified(self.prune_runs_inner(prune)).await
     }
 }

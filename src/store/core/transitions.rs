@@ -20,9 +20,9 @@
 
 use sqlx::Row;
 
-use super::codec::{is_foreign_key_violation, json_text, opt_json_text, parse_step_state};
+use super::codec::{is_foreign_key_violation, json_text, parse_step_state, request_text};
 use super::dialect::{Conn, Db, Store, Ts, commit_batched, lock_runs, opt_ts, sql, ts};
-use crate::digest::{request_diff, request_digest};
+use crate::digest::{changed_fields, request_digest};
 use crate::ids::{ItemKey, RunId, StepId};
 use crate::store::attempt::NewAttempt;
 use crate::store::batch::WriteBatch;
@@ -269,7 +269,7 @@ async fn dispatch_rows(
 ) -> Result<(), StoreError> {
     for item in batch {
         let digest = request_digest(&item.request);
-        let request = json_text("request_json", &item.request)?;
+        let request = request_text(&item.request)?;
         // A step already dispatching is re-sent only with its key and request.
         let sql = guarded!(
             Transition::Dispatch,
@@ -428,7 +428,7 @@ async fn waiting_rows(
             )
         );
         let query = sqlx::query(sql)
-            .bind(opt_json_text("request_json", item.request.as_ref())?)
+            .bind(item.request.as_ref().map(request_text).transpose()?)
             .bind(opt_ts(item.next_check_at))
             .bind(opt_ts(item.deadline_at))
             .bind(now);
@@ -547,7 +547,7 @@ async fn dispatch_refusal(
         return refused;
     }
     let row = sqlx::query(
-        "SELECT idempotency_key, request_json FROM step_runs \
+        "SELECT idempotency_key, request_digest, request_json FROM step_runs \
          WHERE run_id = $1 AND step_id = $2 AND item_key = $3",
     )
     .bind(&key.run_id)
@@ -564,7 +564,12 @@ async fn dispatch_refusal(
     let old_request = old_request
         .and_then(|text| serde_json::from_str(&text).ok())
         .unwrap_or(serde_json::Value::Null);
-    let mut differences = request_diff(&old_request, &item.request);
+    let old_digest: Option<String> = row.try_get("request_digest").unwrap_or_default();
+    let mut differences = if old_digest.as_deref() == Some(request_digest(&item.request).as_str()) {
+        Vec::new()
+    } else {
+        changed_fields(&old_request, &item.request)
+    };
     if old_key.as_deref() != Some(item.idempotency_key.as_str()) {
         differences.insert(0, "idempotency_key".to_owned());
     }

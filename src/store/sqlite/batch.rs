@@ -22,7 +22,7 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use super::SqliteStore;
 use super::dialect::{Ts, opt_ts, ts};
-use super::ops::codec::json_text;
+use super::ops::codec::{json_text, request_text};
 use super::ops::transitions::{Writer, apply_rest};
 use crate::digest::request_digest;
 use crate::store::attempt::NewAttempt;
@@ -101,7 +101,7 @@ fn push_dispatches(
         let rows = chunk
             .iter()
             .map(|d| {
-                let request = json_text("request_json", &d.request)?;
+                let request = request_text(&d.request)?;
                 Ok((d, request_digest(&d.request), request))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;

@@ -7,6 +7,7 @@
 //! or an empty file is opened for writing and migrated.
 
 use std::io::ErrorKind;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -159,7 +160,8 @@ impl SqliteStore {
                     source: std::io::Error::new(ErrorKind::IsADirectory, "is a directory"),
                 });
             }
-            Ok(_) => {
+            Ok(meta) => {
+                warn_if_shared(&path, &meta);
                 let found = probe(&path, config.busy_timeout).await?;
                 if config.access == Access::ReadWrite {
                     check_writable(&path)?;
@@ -171,6 +173,7 @@ impl SqliteStore {
                     return Err(StoreError::Missing { path });
                 }
                 create_parent(&path)?;
+                create_private(&path)?;
                 Found::Empty
             }
             Err(source) => return Err(StoreError::Io { path, source }),
@@ -476,11 +479,48 @@ fn check_writable(path: &Path) -> Result<(), StoreError> {
     }
 }
 
+/// The permission bits of a file only its owner may read and write: the database holds
+/// requests, answers and personal data (README, *Sensitive data*).
+const PRIVATE_FILE: u32 = 0o600;
+
+/// The permission bits of the directories made for it.
+const PRIVATE_DIR: u32 = 0o700;
+
+/// Warns when others may read the database file (made by an older version, or by hand).
+fn warn_if_shared(path: &Path, meta: &std::fs::Metadata) {
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            path = %path.display(),
+            mode = format!("{mode:o}"),
+            "The database file is readable by other users; `chmod 600` it (and its -wal and -shm files)."
+        );
+    }
+}
+
+/// Creates the empty database file, readable by its owner only, before SQLite opens it:
+/// SQLite gives the WAL and shared-memory files the database file's permissions.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(PRIVATE_FILE)
+        .open(path)
+        .map(drop)
+        .map_err(|source| StoreError::Io {
+            path: path.to_owned(),
+            source,
+        })
+}
+
 fn create_parent(path: &Path) -> Result<(), StoreError> {
     let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
         return Ok(());
     };
-    std::fs::create_dir_all(parent).map_err(|source| match source.kind() {
+    let mut dirs = std::fs::DirBuilder::new();
+    dirs.recursive(true).mode(PRIVATE_DIR);
+    dirs.create(parent).map_err(|source| match source.kind() {
         ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => StoreError::ReadOnly {
             path: path.to_owned(),
         },
