@@ -1,6 +1,6 @@
 //! End-to-end runs: the release `sluice` binary runs `workflows/payroll.yaml` against the
 //! loopback sandbox, as an operator would, under `/usr/bin/time -v` for its peak RSS. Also
-//! the CLI's fixed costs: `validate`, `plan` and no-op resumes.
+//! the CLI's fixed costs: `validate` and no-op resumes.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -87,7 +87,7 @@ pub struct E2eRun {
     pub db: PathBuf,
 }
 
-/// One timed CLI command (validate, plan, resume).
+/// One timed CLI command (validate, resume).
 #[derive(Debug, Clone, Serialize)]
 pub struct CommandRun {
     /// What was run, in words.
@@ -246,71 +246,6 @@ impl Cli<'_> {
         self.median("validate", &args, None, repeat, |_| String::new())
     }
 
-    /// `sluice plan` of `payroll` (median of `repeat`): the text a reviewer reads, with the
-    /// full JSON plan also written with `--out` when `json` (what `sluice run --plan`
-    /// executes; every item's request is in it). A plan that does not succeed, or whose
-    /// output does not carry its hash and every payee, is a failed measurement, not a time.
-    pub fn plan(&self, payroll: &Payroll, json: bool, repeat: usize) -> CommandRun {
-        let out = self.work.join(format!("plan-{}.json", payroll.rows));
-        let mut args = vec![
-            "plan".to_string(),
-            WORKFLOW.to_string(),
-            "--input".into(),
-            format!("payees=@{}", payroll.path.display()),
-            "--input".into(),
-            format!("budget={}", payroll.total),
-        ];
-        if json {
-            args.extend(["--out".to_string(), out.display().to_string()]);
-        }
-        let name = format!(
-            "plan {} rows{}",
-            payroll.rows,
-            if json { " --out plan.json" } else { "" }
-        );
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut run = self.median(&name, &args, None, repeat, |out| {
-            let text = String::from_utf8_lossy(&out.stdout);
-            let hash = text
-                .lines()
-                .find_map(|l| l.trim().strip_prefix("plan hash"))
-                .map(str::trim)
-                .unwrap_or_default();
-            format!(
-                "hash {hash}, {} KiB of text",
-                out.stdout.len().div_ceil(1024)
-            )
-        });
-        let hashed = run
-            .note
-            .strip_prefix("hash ")
-            .and_then(|n| n.split(',').next())
-            .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-        if run.exit != Some(0) || !hashed {
-            run.note = format!("FAILED: {}", run.note);
-            run.wall_s = None;
-            return run;
-        }
-        if json {
-            match plan_items(&out) {
-                Ok(n) if n == payroll.rows => {
-                    let mib = std::fs::metadata(&out).map_or(0, |m| m.len()) as f64;
-                    run.note =
-                        format!("{}; plan.json {:.1} MiB", run.note, mib / (1024.0 * 1024.0));
-                }
-                Ok(n) => {
-                    run.note = format!("FAILED: plan.json has {n} items, not {}", payroll.rows);
-                    run.wall_s = None;
-                }
-                Err(e) => {
-                    run.note = format!("FAILED: {e}");
-                    run.wall_s = None;
-                }
-            }
-        }
-        run
-    }
-
     /// `sluice resume` of the finished run in `done`, and of the same run after its status is
     /// set back to `running`, as if the process had died after its last checkpoint: every
     /// row is read and found settled, nothing is sent.
@@ -344,7 +279,9 @@ impl Cli<'_> {
         vec![finished, median]
     }
 
-    fn median(
+    /// `sluice ARGS` run `repeat` times at FULL: the median's wall time, peak RSS, exit
+    /// status, and `note` of its output.
+    pub fn median(
         &self,
         name: &str,
         args: &[&str],
@@ -382,20 +319,6 @@ fn failed_command(name: &str, error: &str) -> CommandRun {
         exit: None,
         note: format!("FAILED: {error}"),
     }
-}
-
-/// How many items the plan file at `path` plans for its `for_each` steps, read back as
-/// `sluice run --plan` reads it (format and hash checked).
-fn plan_items(path: &Path) -> Result<usize, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    let plan = sluice::review::from_json(&text).map_err(|e| e.to_string())?;
-    Ok(plan
-        .steps
-        .iter()
-        .filter(|s| s.for_each.is_some())
-        .map(|s| s.items.len())
-        .sum())
 }
 
 /// Sets a finished run back to `running`, as a process killed after its last checkpoint

@@ -10,8 +10,8 @@
 //! 4. measures wall time, items/s, provider calls/s, peak RSS (`/usr/bin/time -v`), DB size;
 //! 5. runs the same batch through the engine against an in-process provider stub, which
 //!    isolates the cost of checkpoints and scheduling;
-//! 6. times `sluice validate`, `sluice plan` on 10k and 100k rows (the text for review, and
-//!    with `--out plan.json`, checked item by item) and `sluice resume` of a completed 10k run;
+//! 6. times `sluice validate` and `sluice resume` of a completed 10k run, and measures
+//!    `sluice plan` on 10k and 100k rows (time, peak RSS, plan file size; see [`plan`]);
 //! 7. prints the tables and writes `bench/results.json`;
 //! 8. with `SLUICE_BENCH_POSTGRES` set, runs eight payroll runs on Postgres with 1, 2 and 4
 //!    `sluice serve` workers sharing them (see [`workers`]);
@@ -24,6 +24,7 @@ mod data;
 mod e2e;
 mod overhead;
 mod peers;
+mod plan;
 mod report;
 mod store;
 mod stub;
@@ -62,8 +63,8 @@ struct Args {
     /// Durabilities (default: full,normal).
     #[arg(long, value_delimiter = ',')]
     sync: Vec<String>,
-    /// Only these parts: `e2e`, `overhead`, `store`, `commands`, `workers`, `peers` (default:
-    /// all).
+    /// Only these parts: `e2e`, `overhead`, `store`, `commands`, `plan`, `workers`, `peers`
+    /// (default: all).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Passed by `cargo bench`; ignored.
@@ -157,6 +158,7 @@ fn run(args: &Args) -> Result<(), String> {
         overhead: Vec::new(),
         store: Vec::new(),
         commands: Vec::new(),
+        plans: Vec::new(),
         workers: Vec::new(),
         peers: Vec::new(),
         targets: Vec::new(),
@@ -251,22 +253,6 @@ fn run(args: &Args) -> Result<(), String> {
 
     if part("commands") {
         results.commands.push(cli.validate(5));
-        for p in [medium, large]
-            .into_iter()
-            .flatten()
-            .chain(args.quick.then_some(small))
-        {
-            for json in [false, true] {
-                let r = cli.plan(p, json, 3);
-                eprintln!(
-                    "{:<40} {:>7} s  {}",
-                    r.name,
-                    r.wall_s.map_or("-".into(), |w| format!("{w:.3}")),
-                    r.note
-                );
-                results.commands.push(r);
-            }
-        }
         // The resume measurements need a completed run: the FULL one at the widest concurrency.
         let base = medium.unwrap_or(small);
         let done = match results
@@ -278,6 +264,33 @@ fn run(args: &Args) -> Result<(), String> {
             None => cli.run(base, Sync::Full, widest, results.calls_per_item)?,
         };
         results.commands.extend(cli.resumes(&done, 3));
+    }
+
+    if part("plan") {
+        // 10k and 100k rows whatever `--sizes` says (10k only with `--quick`).
+        let rows: &[usize] = if args.quick {
+            &[10_000]
+        } else {
+            &[10_000, 100_000]
+        };
+        for &n in rows {
+            let payroll = match by_size(n) {
+                Some(p) => p.clone(),
+                None => data::write(&work, n).map_err(|e| e.to_string())?,
+            };
+            for out in [false, true] {
+                let r = cli.plan(&payroll, out, 3);
+                eprintln!(
+                    "{:<32} {:>7} s  rss {} MiB  file {} MB  {}",
+                    r.name(),
+                    r.wall_s.map_or("-".into(), |w| format!("{w:.3}")),
+                    r.peak_rss_mib.map_or("-".into(), |m| format!("{m:.0}")),
+                    r.file_mb.map_or("-".into(), |m| format!("{m:.1}")),
+                    r.note
+                );
+                results.plans.push(r);
+            }
+        }
     }
 
     if part("workers") {
