@@ -22,6 +22,7 @@ use crate::review::warnings::parse_balances;
 use crate::review::{
     Checks, PlanAdapters, Source, Style, Threshold, build, diff, from_json, recorded,
     render_diff_markdown, render_diff_text, render_markdown, render_text, to_json, verify,
+    write_json,
 };
 use crate::spec::Loaded;
 use crate::spec::env::process_env;
@@ -104,7 +105,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
         Ok(c) => c,
         Err(e) => return Ok(invalid(&e)),
     };
-    let plan = match make(file, &loaded, &compiled, &given, &inputs, &checks) {
+    let plan = match make(file, &loaded, &compiled, &given, inputs, &checks) {
         Ok(p) => p,
         Err(e) => return Ok(invalid(&e)),
     };
@@ -115,7 +116,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
     };
     super::print_stdout(&text);
     if let Some(out) = &args.out {
-        std::fs::write(out, to_json(&plan))
+        write_plan(out, &plan)
             .with_context(|| format!("cannot write the plan to `{}`", out.display()))?;
         eprintln!(
             "plan written to `{}` (hash {}); run it with `sluice run --plan {}`",
@@ -133,6 +134,13 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
         return Ok(exit::code(exit::INVALID));
     }
     Ok(exit::code(exit::SUCCESS))
+}
+
+/// Writes `plan` as JSON to the file `out`, as it is serialised.
+fn write_plan(out: &Path, plan: &DryRun) -> std::io::Result<()> {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(out)?);
+    write_json(plan, &mut file)?;
+    std::io::Write::flush(&mut file)
 }
 
 /// Colour only on a terminal, and never with `NO_COLOR`.
@@ -181,18 +189,18 @@ fn checks(args: &PlanArgs) -> Result<Checks, String> {
     })
 }
 
-/// Builds the plan of `loaded` with its inputs.
+/// Builds the plan of `loaded` with its inputs (taken: the plan keeps them as text).
 fn make(
     file: &Path,
     loaded: &Loaded,
     compiled: &CompiledWorkflow,
     given: &BTreeMap<String, Given>,
-    inputs: &Map<String, Value>,
+    inputs: Map<String, Value>,
     checks: &Checks,
 ) -> Result<DryRun, String> {
     let adapters =
         PlanAdapters::from_env(&compiled.config, &process_env).map_err(|e| e.to_string())?;
-    let recorded = recorded::record(&compiled.config.inputs, given, inputs);
+    let recorded = recorded::record(&compiled.config.inputs, given, &inputs);
     let path = file.display().to_string();
     Ok(build(
         Source {
@@ -307,7 +315,7 @@ pub fn verify(plan_path: &Path, file: Option<&Path>) -> Result<Result<Verified, 
         &loaded,
         &compiled,
         &given,
-        &inputs,
+        inputs.clone(),
         &Checks::default(),
     ) {
         Ok(p) => p,

@@ -73,10 +73,16 @@ pub fn has_unknown_amount(action: &ActionSpec, with: &Map<String, Value>) -> boo
 
 /// Who receives it, when the request names someone.
 pub fn target(with: &Map<String, Value>) -> Option<String> {
+    let v = &with[target_field(with)?];
+    Some(text(v).unwrap_or_else(|| v.to_string()))
+}
+
+/// The field [`target`] reads.
+pub fn target_field(with: &Map<String, Value>) -> Option<&'static str> {
     TARGET_FIELDS
         .iter()
-        .find_map(|f| with.get(*f).filter(|v| !v.is_null()))
-        .map(|v| text(v).unwrap_or_else(|| v.to_string()))
+        .copied()
+        .find(|f| with.get(*f).is_some_and(|v| !v.is_null()))
 }
 
 fn text(v: &Value) -> Option<String> {

@@ -11,7 +11,9 @@
 //!
 //! A batch renders the same few templates once per element, in one [`Scope`] holding only
 //! what the step's templates read, with the element swapped in place: no per-element copy
-//! of the context, so 10,000 rows plan in well under a second.
+//! of the context. Each item's requests are counted and hashed as they are rendered and
+//! then dropped, except for the items kept in full (the first [`SAMPLE`] and the first
+//! that sends): a plan of 100,000 rows never holds more than a few requests.
 
 use std::collections::{HashMap, HashSet};
 
@@ -21,9 +23,9 @@ use super::adapters::{PlanAdapters, Preview};
 use super::amounts;
 use super::hash;
 use super::model::{
-    ASSIGNED_AT_APPLY, Decision, DryRun, FORMAT, ForEach, InputsRecord, ItemPlan,
-    KNOWN_AFTER_APPLY, Problem, ProblemKind, Request, RunFields, Severity, StepKind, StepPlan,
-    Summary, WorkflowRef,
+    ASSIGNED_AT_APPLY, Decision, DryRun, FORMAT, ForEach, InputsRecord, ItemDetail, ItemPlan,
+    KNOWN_AFTER_APPLY, Problem, ProblemKind, Request, RunFields, SAMPLE, Severity, StepKind,
+    StepPlan, Summary, WorkflowRef,
 };
 use super::policy::policy;
 use super::totals;
@@ -31,9 +33,9 @@ use super::unknown::{Condition, contains_unknown, mask_unknown, unknown_fields};
 use super::warnings::{self, Checks};
 use crate::catalog::{ActionKind, ActionSpec};
 use crate::plan::CompiledWorkflow;
-use crate::plan::context::{RunContext, Uses};
+use crate::plan::context::{List, RunContext, Uses};
 use crate::plan::fingerprint::workflow_hash;
-use crate::plan::for_each::{DEFAULT_ALIAS, for_each_list};
+use crate::plan::for_each::DEFAULT_ALIAS;
 use crate::providers::{Call, IdempotencyKey, ProviderError};
 use crate::spec::StepConfig;
 use crate::template::{Scope, Templates};
@@ -43,7 +45,7 @@ use crate::template::{Scope, Templates};
 pub const PLACEHOLDER_KEY: &str = "{idempotency_key}";
 
 /// What a plan is made from.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Source<'a> {
     /// The workflow file as given.
     pub path: &'a str,
@@ -51,8 +53,9 @@ pub struct Source<'a> {
     pub text: &'a str,
     /// The workflow, validated.
     pub compiled: &'a CompiledWorkflow,
-    /// The resolved inputs.
-    pub inputs: &'a Map<String, Value>,
+    /// The resolved inputs, taken: the plan keeps them as text (`plan::context`), so a
+    /// CSV of 100,000 rows is not held as values twice.
+    pub inputs: Map<String, Value>,
     /// How they were given.
     pub recorded: &'a InputsRecord,
 }
@@ -66,9 +69,13 @@ pub fn build(source: Source<'_>, adapters: &PlanAdapters, checks: &Checks) -> Dr
         "started_at": ASSIGNED_AT_APPLY,
         "scheduled_for": ASSIGNED_AT_APPLY,
     });
-    let context = RunContext::new(source.inputs.clone(), run);
+    let context = RunContext::new(source.inputs, run);
     let key = IdempotencyKey::new(PLACEHOLDER_KEY).expect("a visible-ASCII placeholder");
     let mut problems = Vec::new();
+    let mut summary = Summary {
+        steps: compiled.steps.len(),
+        ..Summary::default()
+    };
     let mut steps: Vec<StepPlan> = Vec::with_capacity(compiled.steps.len());
     // Steps that run once and will be skipped: their dependants that read them skip too.
     let mut skipped: HashSet<String> = HashSet::new();
@@ -95,9 +102,14 @@ pub fn build(source: Source<'_>, adapters: &PlanAdapters, checks: &Checks) -> Dr
         let scope = Scope::new(Value::Object(context.for_step(&uses)));
         let (items, for_each) = match (&step.for_each, &step.key) {
             (Some(expr), Some(key_template)) => {
-                let alias = step.alias.as_deref().unwrap_or(DEFAULT_ALIAS);
-                let items = match for_each_list(&step.id, expr, source.inputs) {
-                    Ok(list) => env.items(scope, alias, key_template, list, &mut problems),
+                let for_each = ForEach {
+                    over: expr.clone(),
+                    alias: step.alias.as_deref().unwrap_or(DEFAULT_ALIAS).to_string(),
+                    key: key_template.clone(),
+                    max_parallel: step.max_parallel,
+                };
+                let items = match context.list(&step.id, expr) {
+                    Ok(list) => env.items(scope, &for_each, &list, &mut problems, &mut summary),
                     Err(e) => {
                         problems.push(Problem::new(
                             Severity::Error,
@@ -108,15 +120,13 @@ pub fn build(source: Source<'_>, adapters: &PlanAdapters, checks: &Checks) -> Dr
                         Vec::new()
                     }
                 };
-                let for_each = ForEach {
-                    over: expr.clone(),
-                    alias: alias.to_string(),
-                    key: key_template.clone(),
-                    max_parallel: step.max_parallel,
-                };
                 (items, Some(for_each))
             }
-            _ => (vec![env.item(&scope, None, &mut problems)], None),
+            _ => {
+                let item = env.item(&scope, None, &mut problems);
+                env.count(&mut summary, &item);
+                (vec![item], None)
+            }
         };
         if step.for_each.is_none()
             && items
@@ -156,7 +166,7 @@ pub fn build(source: Source<'_>, adapters: &PlanAdapters, checks: &Checks) -> Dr
         },
         inputs: source.recorded.clone(),
         run: RunFields::placeholders(),
-        summary: summary(&steps),
+        summary,
         totals: totals::totals(&steps),
         largest: totals::largest(&steps),
         providers,
@@ -200,21 +210,23 @@ struct StepEnv<'a> {
 }
 
 impl StepEnv<'_> {
-    /// Every element of a `for_each` list, keys checked like the engine checks them.
+    /// Every element of a `for_each` list, keys checked like the engine checks them, each
+    /// counted in `summary`; only the sample keeps its requests.
     fn items(
         &self,
         mut scope: Scope,
-        alias: &str,
-        key_template: &str,
-        list: &[Value],
+        for_each: &ForEach,
+        list: &List,
         problems: &mut Vec<Problem>,
+        summary: &mut Summary,
     ) -> Vec<ItemPlan> {
         let id = &self.step.id;
         let mut first: HashMap<String, usize> = HashMap::with_capacity(list.len());
         let mut items = Vec::with_capacity(list.len());
-        for (i, value) in list.iter().enumerate() {
-            scope.insert(alias, value.clone());
-            let key = match self.templates.render(key_template, &scope) {
+        let mut sender_kept = false;
+        for (i, value) in list.values().enumerate() {
+            scope.insert(&for_each.alias, value);
+            let key = match self.templates.render(&for_each.key, &scope) {
                 Ok(k) if !k.trim().is_empty() => k.trim().to_string(),
                 Ok(_) => {
                     problems.push(Problem::new(
@@ -251,27 +263,45 @@ impl StepEnv<'_> {
                     first.insert(key.clone(), i);
                 }
             }
-            items.push(self.item(&scope, Some(key), problems));
+            let mut item = self.item(&scope, Some(key), problems);
+            self.count(summary, &item);
+            let sends = item.sent().is_some();
+            if i >= SAMPLE && (sender_kept || !sends) {
+                item.detail = None;
+            }
+            sender_kept |= sends && item.detail.is_some();
+            items.push(item);
         }
         items
     }
 
-    /// One step run: its `if`, its `with`, its requests.
+    /// One step run: its `if`, its `with`, its requests, and their digest; kept in full.
     fn item(&self, scope: &Scope, key: Option<String>, problems: &mut Vec<Problem>) -> ItemPlan {
-        let label = match &key {
-            Some(k) => format!("{}[{k}]", self.step.id),
-            None => self.step.id.clone(),
-        };
         let mut item = ItemPlan {
             key,
             decision: Decision::Run,
             reason: None,
-            with: Map::new(),
-            requests: Vec::new(),
-            requests_note: None,
             amounts: Vec::new(),
             target: None,
+            digest: String::new(),
+            detail: None,
         };
+        let mut detail = ItemDetail::default();
+        self.render(scope, &mut item, &mut detail, problems);
+        item.digest = hash::request_digest(&detail);
+        item.detail = Some(Box::new(detail));
+        item
+    }
+
+    /// Decides `item` and renders what it sends into `detail`.
+    fn render(
+        &self,
+        scope: &Scope,
+        item: &mut ItemPlan,
+        detail: &mut ItemDetail,
+        problems: &mut Vec<Problem>,
+    ) {
+        let label = item.label(&self.step.id);
         let mut fail = |item: &mut ItemPlan, kind: ProblemKind, message: String| {
             item.decision = Decision::Fail;
             item.reason = Some(message.clone());
@@ -293,29 +323,31 @@ impl StepEnv<'_> {
                         item.decision = Decision::Skip;
                         item.reason = Some(format!("`if` is false: {t}"));
                     }
-                    Err(e) => fail(&mut item, ProblemKind::Template, format!("`if`: {e}")),
+                    Err(e) => fail(item, ProblemKind::Template, format!("`if`: {e}")),
                 },
             }
         }
         match self.templates.render_value(&self.with, scope) {
-            Ok(Value::Object(map)) => item.with = map,
+            Ok(Value::Object(map)) => detail.with = map,
             Ok(_) => {}
             // A skipped item is never rendered by the engine, so its errors do not count.
             Err(_) if item.decision == Decision::Skip => {}
             Err(e) => {
-                fail(&mut item, ProblemKind::Template, format!("`with`: {e}"));
-                return item;
+                fail(item, ProblemKind::Template, format!("`with`: {e}"));
+                return;
             }
         }
-        item.amounts = amounts::amounts(self.action, &item.with);
-        item.target = amounts::target(&item.with);
+        item.amounts = amounts::amounts(self.action, &detail.with);
+        // Every item of a batch keeps its amounts: no room for more.
+        item.amounts.shrink_to_fit();
+        item.target = amounts::target(&detail.with);
         if matches!(item.decision, Decision::Skip | Decision::Fail) {
-            return item;
+            return;
         }
         match self.action.kind {
             ActionKind::Control => {
-                if self.action.name == "assert" && asserts_false(&item.with) {
-                    let message = item
+                if self.action.name == "assert" && asserts_false(&detail.with) {
+                    let message = detail
                         .with
                         .get("message")
                         .and_then(Value::as_str)
@@ -323,7 +355,7 @@ impl StepEnv<'_> {
                             || "the assertion fails".to_string(),
                             |m| format!("the assertion fails: {m}"),
                         );
-                    fail(&mut item, ProblemKind::Assert, message);
+                    fail(item, ProblemKind::Assert, message);
                 }
             }
             ActionKind::Await => {}
@@ -331,45 +363,67 @@ impl StepEnv<'_> {
                 let Some(preview) = self.preview else {
                     let name = self.provider.unwrap_or_default();
                     fail(
-                        &mut item,
+                        item,
                         ProblemKind::InvalidRequest,
                         format!("provider `{name}` is not configured"),
                     );
-                    return item;
+                    return;
                 };
                 let call = Call {
                     action: self.action.name,
-                    with: &item.with,
+                    with: &detail.with,
                     key: self.key,
                     checkpoint: None,
                 };
                 match preview.preview(&call) {
                     Ok(requests) => {
-                        item.requests = requests.into_iter().map(Request::from).collect()
+                        detail.requests = requests.into_iter().map(Request::from).collect()
                     }
                     // The adapter needs a value the plan does not have (an amount from an
                     // earlier step): the neutral `with` is all that can be shown.
                     Err(ProviderError::Invalid { .. })
-                        if item.with.values().any(contains_unknown) =>
+                        if detail.with.values().any(contains_unknown) =>
                     {
-                        item.requests_note = Some(format!(
+                        detail.requests_note = Some(format!(
                             "the request is built from values known after apply; the adapter \
                              checks them then ({})",
-                            unknown_fields(&item.with).join(", ")
+                            unknown_fields(&detail.with).join(", ")
                         ));
                         // The amounts that are known can still be checked here.
                         if let Some(e) = item.amounts.iter().find_map(|a| {
                             let amount = crate::money::parse_amount(&a.amount).ok()?;
                             crate::money::check_precision(amount, &a.unit).err()
                         }) {
-                            fail(&mut item, ProblemKind::InvalidRequest, e.to_string());
+                            fail(item, ProblemKind::InvalidRequest, e.to_string());
                         }
                     }
-                    Err(e) => fail(&mut item, ProblemKind::InvalidRequest, e.to_string()),
+                    Err(e) => fail(item, ProblemKind::InvalidRequest, e.to_string()),
                 }
             }
         }
-        item
+    }
+
+    /// Adds `item` (still in full) to the plan's counts.
+    fn count(&self, s: &mut Summary, item: &ItemPlan) {
+        s.items += 1;
+        match item.decision {
+            Decision::Run => s.run += 1,
+            Decision::Skip => s.skip += 1,
+            Decision::AtApply => s.at_apply += 1,
+            Decision::Fail => s.fail += 1,
+        }
+        let Some(detail) = &item.detail else { return };
+        if matches!(item.decision, Decision::Run | Decision::AtApply) {
+            s.requests += detail.requests.len();
+            s.writes += detail.requests.iter().filter(|r| r.is_write()).count();
+            let unknown = |v: &Value| v.as_str() == Some(KNOWN_AFTER_APPLY);
+            if self.action.kind == ActionKind::Write
+                && item.amounts.is_empty()
+                && detail.with.values().any(unknown)
+            {
+                s.unknown_amounts += 1;
+            }
+        }
     }
 }
 
@@ -390,31 +444,10 @@ fn kind(kind: ActionKind) -> StepKind {
     }
 }
 
-fn summary(steps: &[StepPlan]) -> Summary {
-    let mut s = Summary {
-        steps: steps.len(),
-        ..Summary::default()
-    };
-    for item in steps.iter().flat_map(|s| &s.items) {
-        s.items += 1;
-        match item.decision {
-            Decision::Run => s.run += 1,
-            Decision::Skip => s.skip += 1,
-            Decision::AtApply => s.at_apply += 1,
-            Decision::Fail => s.fail += 1,
-        }
-        if matches!(item.decision, Decision::Run | Decision::AtApply) {
-            s.requests += item.requests.len();
-            s.writes += item.requests.iter().filter(|r| r.is_write()).count();
-        }
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::model::{Direction, ProblemKind, Severity};
-    use super::super::testing::{PAYROLL, csv, plan};
+    use super::super::testing::{PAYROLL, csv, detail, plan};
     use super::*;
 
     fn kinds(plan: &DryRun) -> Vec<(Severity, ProblemKind, String)> {
@@ -433,7 +466,7 @@ mod tests {
             ["check", "pay", "done"]
         );
         assert_eq!(p.steps[0].items[0].decision, Decision::Run);
-        assert_eq!(p.steps[0].items[0].with["that"], Value::Bool(true));
+        assert_eq!(detail(&p.steps[0].items[0]).with["that"], Value::Bool(true));
         let pay = &p.steps[1];
         let decisions: Vec<Decision> = pay.items.iter().map(|i| i.decision).collect();
         assert_eq!(decisions, [Decision::Run, Decision::Skip, Decision::Run]);
@@ -441,21 +474,25 @@ mod tests {
             pay.items[1].reason.as_deref(),
             Some("`if` is false: {{gt p.amount '0'}}")
         );
-        assert!(pay.items[1].requests.is_empty());
+        assert!(detail(&pay.items[1]).requests.is_empty());
         let first = &pay.items[0];
         assert_eq!(first.key.as_deref(), Some("E1"));
-        assert_eq!(first.requests.len(), 2);
-        assert_eq!(first.requests[0].line(), "POST /transfer");
-        let body = first.requests[0].body.as_deref().unwrap();
+        let sent = detail(first);
+        assert_eq!(sent.requests.len(), 2);
+        assert_eq!(sent.requests[0].line(), "POST /transfer");
+        let body = sent.requests[0].body.as_deref().unwrap();
         assert!(body.contains(r#""amount":10.50"#), "{body}");
         assert!(body.contains("[sluice:{idempotency_key}]"), "{body}");
         assert!(
-            first.requests[0]
+            sent.requests[0]
                 .headers
                 .contains(&"X-Digest-Signature: ***".to_string())
         );
         assert_eq!(first.target.as_deref(), Some("Ada"));
-        assert_eq!(p.steps[2].items[0].with["message"], KNOWN_AFTER_APPLY);
+        assert_eq!(
+            detail(&p.steps[2].items[0]).with["message"],
+            KNOWN_AFTER_APPLY
+        );
         assert_eq!(p.summary.requests, 4);
         assert_eq!(p.summary.skip, 1);
         assert_eq!(p.totals.len(), 1);
@@ -485,6 +522,44 @@ mod tests {
             &Checks::default(),
         );
         assert_ne!(changed.plan_hash, p.plan_hash);
+    }
+
+    #[test]
+    fn a_batch_keeps_the_requests_of_its_sample_and_the_digest_of_every_item() {
+        // The first SAMPLE + 3 rows skip (amount 0), so the first that sends is past the
+        // sample; then 10 more that send.
+        let mut rows = String::from("id,amount,to\n");
+        for i in 1..=SAMPLE + 13 {
+            let amount = if i <= SAMPLE + 3 { "0" } else { "1.25" };
+            rows.push_str(&format!("E{i},{amount},P{i}\n"));
+        }
+        let p = plan(PAYROLL, &[("payees", csv(&rows))], &Checks::default());
+        let pay = &p.steps[1];
+        assert_eq!(pay.items.len(), SAMPLE + 13);
+        let kept: Vec<usize> = (0..pay.items.len())
+            .filter(|&i| pay.items[i].detail.is_some())
+            .collect();
+        let mut expected: Vec<usize> = (0..SAMPLE).collect();
+        expected.push(SAMPLE + 3);
+        assert_eq!(kept, expected);
+        assert_eq!(detail(&pay.items[SAMPLE + 3]).requests.len(), 2);
+        // Every item has its own digest, and the counts include the dropped requests.
+        let digests: HashSet<&str> = pay.items.iter().map(|i| i.digest.as_str()).collect();
+        assert_eq!(digests.len(), pay.items.len());
+        assert!(digests.iter().all(|d| d.len() == 64));
+        assert_eq!(p.summary.requests, 10 * 2);
+        assert_eq!(pay.items[SAMPLE + 12].amounts[0].amount, "1.25");
+        assert_eq!(pay.items[SAMPLE + 12].target.as_deref(), Some("P33"));
+        assert_eq!(p.totals[0].amount, "12.50");
+        // An item past the sample changes the plan hash like any other.
+        let changed = plan(
+            PAYROLL,
+            &[("payees", csv(&rows.replace("E33,1.25,P33", "E33,1.25,P34")))],
+            &Checks::default(),
+        );
+        assert_ne!(changed.plan_hash, p.plan_hash);
+        assert_ne!(changed.steps[1].items[32].digest, pay.items[32].digest);
+        assert_eq!(changed.steps[1].items[31].digest, pay.items[31].digest);
     }
 
     #[test]
@@ -566,9 +641,9 @@ steps:
             convert.reason.as_deref(),
             Some("`if` reads `steps.balance.output.amount`")
         );
-        assert!(convert.requests.is_empty());
+        assert!(detail(convert).requests.is_empty());
         assert!(
-            convert
+            detail(convert)
                 .requests_note
                 .as_deref()
                 .unwrap()

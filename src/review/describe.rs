@@ -3,12 +3,11 @@
 
 use serde_json::Value;
 
-use super::model::{
-    Decision, DryRun, ItemPlan, KNOWN_AFTER_APPLY, ProviderPlan, StepKind, StepPlan, Summary,
-};
+use super::model::{Decision, DryRun, ItemDetail, ItemPlan, ProviderPlan, StepPlan, Summary};
 
-/// How many items of a batch text and Markdown list; the JSON plan has all.
-pub const BATCH_ROWS: usize = 20;
+/// How many items of a batch text and Markdown list (the plan keeps them in full); the
+/// JSON plan lists every item.
+pub const BATCH_ROWS: usize = super::model::SAMPLE;
 
 /// How many problems text and Markdown list; the JSON plan has all.
 pub const PROBLEMS_SHOWN: usize = 50;
@@ -188,11 +187,10 @@ pub fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// The first item of a step that sends requests, to show them as the batch's example.
-pub fn example(step: &StepPlan) -> Option<&ItemPlan> {
-    step.items
-        .iter()
-        .find(|i| !i.requests.is_empty() || i.requests_note.is_some())
+/// The first item of a step that sends requests (the plan keeps it in full), to show them
+/// as the batch's example.
+pub fn example(step: &StepPlan) -> Option<(&ItemPlan, &ItemDetail)> {
+    step.items.iter().find_map(|i| Some((i, i.sent()?)))
 }
 
 /// How an input was given: `@payroll.csv: 8 rows`, `30000.00`, `25000.00 (default)`.
@@ -223,20 +221,4 @@ pub fn provider(p: &ProviderPlan) -> String {
         notes.push(format!("path `{op}` = `{path}`"));
     }
     format!("{} at {} ({})", p.kind, p.base_url, notes.join(", "))
-}
-
-/// Writes that will (or may) run whose amount is only known after apply.
-pub fn unknown_amounts(plan: &DryRun) -> usize {
-    plan.steps
-        .iter()
-        .filter(|s| s.kind == StepKind::Write)
-        .flat_map(|s| &s.items)
-        .filter(|i| {
-            matches!(i.decision, Decision::Run | Decision::AtApply)
-                && i.amounts.is_empty()
-                && i.with
-                    .values()
-                    .any(|v| v.as_str() == Some(KNOWN_AFTER_APPLY))
-        })
-        .count()
 }

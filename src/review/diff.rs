@@ -1,6 +1,10 @@
 //! `plan --diff OLD NEW`: what changed between two plans, step by step and item by item
-//! (added, removed, amounts and decisions changed, other request fields changed), plus
-//! whether the workflow, the inputs or the provider blocks changed.
+//! (added, removed, amounts, decisions and counterparties changed, other request fields
+//! changed), plus whether the workflow, the inputs or the provider blocks changed.
+//!
+//! An item's requests changed when its request digest did. Which `with` fields changed can only be
+//! named for items both plans keep in full (`ItemPlan::detail`); for the others the change
+//! is `(request)`.
 //!
 //! Items are matched by key (a step that runs once is its own item); when one key occurs
 //! twice (a duplicate key the plan already reports) the second is matched as `KEY#2`.
@@ -10,6 +14,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::amounts::target_field;
+use super::hash::item_hash;
 use super::model::{Decision, DryRun, ItemPlan, StepPlan};
 use crate::digest::request_diff;
 
@@ -65,7 +71,7 @@ pub enum Change {
 }
 
 /// One item's change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ItemChange {
     /// The item key (empty for a step that runs once).
     pub key: String,
@@ -81,7 +87,11 @@ pub struct ItemChange {
     /// Its decision after, when it changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decision_after: Option<Decision>,
-    /// The `with` fields that differ, besides amounts.
+    /// Its counterparty before and after, when it changed (`–` for none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<(String, String)>,
+    /// The `with` fields that differ, besides amounts and the counterparty; `(request)`
+    /// when nothing shown explains a changed digest.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<String>,
 }
@@ -190,9 +200,7 @@ fn whole(step: &StepPlan, change: Change) -> StepDiff {
             key,
             before: (change == Change::Removed).then(|| amounts(item)).flatten(),
             after: (change == Change::Added).then(|| amounts(item)).flatten(),
-            decision_before: None,
-            decision_after: None,
-            fields: Vec::new(),
+            ..ItemChange::default()
         })
         .collect();
     let (added, removed) = match change {
@@ -223,46 +231,13 @@ fn step_diff(old: &StepPlan, new: &StepPlan) -> StepDiff {
         changed: Vec::new(),
     };
     for (key, item) in &after_list {
-        let Some(old_item) = before.get(key) else {
-            d.added.push(ItemChange {
+        match before.get(key) {
+            None => d.added.push(ItemChange {
                 key: key.clone(),
-                before: None,
                 after: amounts(item),
-                decision_before: None,
-                decision_after: None,
-                fields: Vec::new(),
-            });
-            continue;
-        };
-        let (a, b) = (amounts(old_item), amounts(item));
-        let decision_changed = old_item.decision != item.decision;
-        let money: Vec<&str> = old_item
-            .amounts
-            .iter()
-            .chain(&item.amounts)
-            .map(|a| a.field.as_str())
-            .collect();
-        let fields: Vec<String> = request_diff(
-            &Value::Object(old_item.with.clone()),
-            &Value::Object(item.with.clone()),
-        )
-        .into_iter()
-        .filter(|f| !money.contains(&f.as_str()))
-        .collect();
-        let requests_changed = old_item.requests != item.requests;
-        if a != b || decision_changed || !fields.is_empty() || requests_changed {
-            let mut fields = fields;
-            if fields.is_empty() && a == b && !decision_changed {
-                fields.push("(request)".to_string());
-            }
-            d.changed.push(ItemChange {
-                key: key.clone(),
-                before: a,
-                after: b,
-                decision_before: decision_changed.then_some(old_item.decision),
-                decision_after: decision_changed.then_some(item.decision),
-                fields,
-            });
+                ..ItemChange::default()
+            }),
+            Some(old_item) => d.changed.extend(item_change(key, old_item, item)),
         }
     }
     for (key, item) in by_identity(old) {
@@ -270,18 +245,64 @@ fn step_diff(old: &StepPlan, new: &StepPlan) -> StepDiff {
             d.removed.push(ItemChange {
                 key,
                 before: amounts(item),
-                after: None,
-                decision_before: None,
-                decision_after: None,
-                fields: Vec::new(),
+                ..ItemChange::default()
             });
         }
     }
     d
 }
 
+/// How the item `key` changed, if it did.
+fn item_change(key: &str, old: &ItemPlan, new: &ItemPlan) -> Option<ItemChange> {
+    if item_hash(old) == item_hash(new) {
+        return None;
+    }
+    let (before, after) = (amounts(old), amounts(new));
+    let decision_changed = old.decision != new.decision;
+    let none = || "–".to_string();
+    let to = (old.target != new.target).then(|| {
+        (
+            old.target.clone().unwrap_or_else(none),
+            new.target.clone().unwrap_or_else(none),
+        )
+    });
+    let mut fields = match (&old.detail, &new.detail) {
+        (Some(o), Some(n)) => {
+            let shown: Vec<&str> = old
+                .amounts
+                .iter()
+                .chain(&new.amounts)
+                .map(|a| a.field.as_str())
+                .chain(target_field(&o.with))
+                .chain(target_field(&n.with))
+                .collect();
+            request_diff(
+                &Value::Object(o.with.clone()),
+                &Value::Object(n.with.clone()),
+            )
+            .into_iter()
+            .filter(|f| !shown.contains(&f.as_str()))
+            .collect()
+        }
+        _ => Vec::new(),
+    };
+    if fields.is_empty() && before == after && !decision_changed && to.is_none() {
+        fields.push("(request)".to_string());
+    }
+    Some(ItemChange {
+        key: key.to_string(),
+        before,
+        after,
+        decision_before: decision_changed.then_some(old.decision),
+        decision_after: decision_changed.then_some(new.decision),
+        to,
+        fields,
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::model::SAMPLE;
     use super::super::testing::{PAYROLL, csv, plan};
     use super::super::warnings::Checks;
     use super::*;
@@ -319,11 +340,40 @@ mod tests {
         assert_eq!(keys, ["E1", "E3", "E2"]);
         assert_eq!(pay.changed[0].before.as_deref(), Some("10.50 EURC"));
         assert_eq!(pay.changed[0].after.as_deref(), Some("10.60 EURC"));
-        assert_eq!(pay.changed[1].fields, ["target_account"]);
+        assert_eq!(pay.changed[1].to, Some(("Cy".into(), "Cyd".into())));
+        assert!(pay.changed[1].fields.is_empty(), "{:?}", pay.changed[1]);
         assert_eq!(pay.changed[2].decision_before, Some(Decision::Run));
         assert_eq!(pay.changed[2].decision_after, Some(Decision::Skip));
 
         let same = diff(&old, &old);
         assert!(same.is_empty(), "{same:?}");
+    }
+
+    #[test]
+    fn items_beyond_the_sample_are_compared_by_digest() {
+        let rows: String = (1..=SAMPLE + 5)
+            .map(|i| format!("E{i},1.00,P{i}\n"))
+            .collect();
+        let payees = || csv(&format!("id,amount,to\n{rows}"));
+        let old = plan(PAYROLL, &[("payees", payees())], &Checks::default());
+        let new = plan(
+            &PAYROLL.replace("network: SEPA", "network: STELLAR"),
+            &[("payees", payees())],
+            &Checks::default(),
+        );
+        let d = diff(&old, &new);
+        assert!(d.workflow_changed);
+        let pay = &d.steps[0];
+        assert_eq!(pay.changed.len(), SAMPLE + 5);
+        // Kept in full on both sides: the field is named; beyond: the digest tells.
+        assert_eq!(pay.changed[0].fields, ["network"]);
+        assert_eq!(pay.changed[SAMPLE - 1].fields, ["network"]);
+        assert_eq!(pay.changed[SAMPLE].fields, ["(request)"]);
+        assert_eq!(pay.changed[SAMPLE].key, format!("E{}", SAMPLE + 1));
+        assert!(
+            pay.changed
+                .iter()
+                .all(|c| c.before == c.after && c.to.is_none())
+        );
     }
 }

@@ -32,7 +32,7 @@ pub mod warnings;
 pub use adapters::{AdapterError, PlanAdapters, Preview};
 pub use build::{Source, build};
 pub use diff::{PlanDiff, diff};
-pub use json::{PlanFileError, from_json, to_json};
+pub use json::{PlanFileError, from_json, to_json, write_json};
 pub use model::{DryRun, KNOWN_AFTER_APPLY};
 pub use render_diff::{render_diff_markdown, render_diff_text};
 pub use render_markdown::render_markdown;

@@ -1,6 +1,12 @@
 //! The dry run as data: [`DryRun`] and its parts, which every renderer reads and which
 //! `--out` writes as JSON (and `run --plan` and `plan --diff` read back).
 //!
+//! An item keeps what review and `--diff` read (key, decision, amounts, counterparty) and
+//! the digest of its rendered `with` and exact requests; only the items a plan shows in
+//! full ([`ItemPlan::detail`]: the first [`SAMPLE`] of a batch, the first that sends, every
+//! step that runs once) keep the requests themselves. So a batch of 100,000 rows is planned
+//! one item at a time, each request rendered, hashed and dropped.
+//!
 //! Everything here is deterministic: no clock, no random id, amounts as exact decimal text,
 //! lists in execution or sorted order. Values a plan cannot know are the fixed strings
 //! [`KNOWN_AFTER_APPLY`] and [`ASSIGNED_AT_APPLY`].
@@ -12,8 +18,12 @@ use serde_json::{Map, Value};
 
 use crate::providers::WireRequest;
 
-/// The `format` of a plan file this version writes and reads.
-pub const FORMAT: &str = "sluice-plan/1";
+/// The `format` of a plan file this version writes and reads (`sluice-plan/1` held every
+/// item's requests).
+pub const FORMAT: &str = "sluice-plan/2";
+
+/// How many items of a batch a plan keeps in full (and text and Markdown list).
+pub const SAMPLE: usize = 20;
 
 /// What a value that depends on an earlier step's output shows.
 pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
@@ -400,6 +410,23 @@ pub struct ItemPlan {
     /// Why, when it does not simply run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The amounts it moves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amounts: Vec<Amount>,
+    /// Who receives it (`target_account`, `recipient`, …), when the request names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The request digest: SHA-256 of the rendered `with` and exact requests
+    /// (`hash::request_digest`), what `run --plan` compares them by.
+    pub digest: String,
+    /// The rendered `with` and the requests, for the items shown in full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Box<ItemDetail>>,
+}
+
+/// What an item would send, kept for the items a plan shows in full.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ItemDetail {
     /// The rendered `with`, neutral field names; unknown values are [`KNOWN_AFTER_APPLY`].
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub with: Map<String, Value>,
@@ -409,12 +436,13 @@ pub struct ItemPlan {
     /// Why the requests cannot be shown yet (they need values known after apply).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests_note: Option<String>,
-    /// The amounts it moves.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub amounts: Vec<Amount>,
-    /// Who receives it (`target_account`, `recipient`, …), when the request names one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<String>,
+}
+
+impl ItemDetail {
+    /// Whether it sends requests, or would once values known after apply are there.
+    pub fn sends(&self) -> bool {
+        !self.requests.is_empty() || self.requests_note.is_some()
+    }
 }
 
 impl ItemPlan {
@@ -424,6 +452,11 @@ impl ItemPlan {
             Some(k) => format!("{step}[{k}]"),
             None => step.to_string(),
         }
+    }
+
+    /// Its rendered `with` and requests, when the plan shows it in full.
+    pub fn sent(&self) -> Option<&ItemDetail> {
+        self.detail.as_deref().filter(|d| d.sends())
     }
 }
 
@@ -446,6 +479,13 @@ pub struct Summary {
     pub requests: usize,
     /// Of which writes.
     pub writes: usize,
+    /// Writes that will (or may) run whose amount is only known after apply.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unknown_amounts: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The sum of the amounts moving one way, in one unit, through one provider.

@@ -54,7 +54,7 @@ pub fn policy(
         }
     });
     let wait = if action.kind == ActionKind::Await {
-        first.and_then(|item| match AwaitSpec::parse(&item.with) {
+        first.and_then(|item| match AwaitSpec::parse(&item.detail.as_ref()?.with) {
             Ok(spec) => Some(WaitShown {
                 events: spec.events,
                 object: spec

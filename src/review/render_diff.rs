@@ -22,6 +22,9 @@ fn item_text(i: &ItemChange) -> String {
     if let (Some(a), Some(b)) = (i.decision_before, i.decision_after) {
         parts.push(format!("{} → {}", a.words(), b.words()));
     }
+    if let Some((a, b)) = &i.to {
+        parts.push(format!("to {a} → {b}"));
+    }
     if !i.fields.is_empty() {
         let f: Vec<String> = i.fields.iter().map(|f| format!("`{f}`")).collect();
         parts.push(format!("{} changed", f.join(", ")));

@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use super::describe::{self, BATCH_ROWS, PROBLEMS_SHOWN};
-use super::model::{Direction, DryRun, ItemPlan, Request, Severity, StepPlan};
+use super::model::{Direction, DryRun, ItemDetail, Request, Severity, StepPlan};
 use super::totals;
 
 /// Renders `plan` as GitHub-flavoured Markdown.
@@ -121,7 +121,7 @@ fn problems_md(w: &mut String, plan: &DryRun) {
 
 fn totals_md(w: &mut String, plan: &DryRun) {
     let _ = writeln!(w, "\n### Totals\n");
-    let unknown = describe::unknown_amounts(plan);
+    let unknown = plan.summary.unknown_amounts;
     if unknown > 0 {
         let _ = writeln!(
             w,
@@ -206,9 +206,9 @@ fn step_md(w: &mut String, n: usize, step: &StepPlan, plan: &DryRun) {
     }
     match &step.for_each {
         None => {
-            if let Some(item) = step.items.first() {
-                with_md(w, item);
-                requests_md(w, item);
+            if let Some(detail) = step.items.first().and_then(|i| i.detail.as_deref()) {
+                with_md(w, detail);
+                requests_md(w, detail);
             }
         }
         Some(_) => batch_md(w, step),
@@ -216,7 +216,7 @@ fn step_md(w: &mut String, n: usize, step: &StepPlan, plan: &DryRun) {
     let _ = writeln!(w, "\n</details>");
 }
 
-fn with_md(w: &mut String, item: &ItemPlan) {
+fn with_md(w: &mut String, item: &ItemDetail) {
     if item.with.is_empty() {
         return;
     }
@@ -226,7 +226,7 @@ fn with_md(w: &mut String, item: &ItemPlan) {
     }
 }
 
-fn requests_md(w: &mut String, item: &ItemPlan) {
+fn requests_md(w: &mut String, item: &ItemDetail) {
     if let Some(note) = &item.requests_note {
         let _ = writeln!(w, "\n_{}_", note.replace('_', "\\_"));
     }
@@ -278,16 +278,13 @@ fn batch_md(w: &mut String, step: &StepPlan) {
             step.items.len() - shown.len()
         );
     }
-    for item in shown
-        .iter()
-        .filter(|i| !i.requests.is_empty() || i.requests_note.is_some())
-    {
+    for (item, detail) in shown.iter().filter_map(|i| Some((i, i.sent()?))) {
         let _ = writeln!(
             w,
             "\n<details><summary>requests of <code>{}</code></summary>",
             html(&item.label(&step.id))
         );
-        requests_md(w, item);
+        requests_md(w, detail);
         let _ = writeln!(w, "\n</details>");
     }
 }

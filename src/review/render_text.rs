@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::describe::{self, BATCH_ROWS, PROBLEMS_SHOWN};
-use super::model::{Decision, DryRun, ItemPlan, KNOWN_AFTER_APPLY, Request, Severity, StepPlan};
+use super::model::{Decision, DryRun, ItemDetail, KNOWN_AFTER_APPLY, Request, Severity, StepPlan};
 use super::style::Style;
 
 /// Renders `plan`; `style` colours it on a terminal.
@@ -143,16 +143,16 @@ fn step_text(w: &mut String, n: usize, step: &StepPlan, plan: &DryRun, style: St
     }
     match &step.for_each {
         None => {
-            if let Some(item) = step.items.first() {
-                with_text(w, item, style);
-                requests_text(w, item, style);
+            if let Some(detail) = step.items.first().and_then(|i| i.detail.as_deref()) {
+                with_text(w, detail, style);
+                requests_text(w, detail, style);
             }
         }
         Some(_) => batch_text(w, step, style),
     }
 }
 
-fn with_text(w: &mut String, item: &ItemPlan, style: Style) {
+fn with_text(w: &mut String, item: &ItemDetail, style: Style) {
     if item.with.is_empty() {
         return;
     }
@@ -163,7 +163,7 @@ fn with_text(w: &mut String, item: &ItemPlan, style: Style) {
     }
 }
 
-fn requests_text(w: &mut String, item: &ItemPlan, style: Style) {
+fn requests_text(w: &mut String, item: &ItemDetail, style: Style) {
     if let Some(note) = &item.requests_note {
         let _ = writeln!(w, "   requests  {}", style.cyan(note));
     }
@@ -265,16 +265,16 @@ fn batch_text(w: &mut String, step: &StepPlan, style: Style) {
             step.items.len() - shown.len()
         );
     }
-    if let Some(item) = describe::example(step) {
+    if let Some((item, detail)) = describe::example(step) {
         let _ = writeln!(
             w,
-            "\n   requests of `{}`, the first that sends (every item's are in the JSON plan)",
+            "\n   requests of `{}`, the first that sends (each item's request digest is in the JSON plan)",
             item.label(&step.id)
         );
-        if let Some(note) = &item.requests_note {
+        if let Some(note) = &detail.requests_note {
             let _ = writeln!(w, "     {}", style.cyan(note));
         }
-        for r in &item.requests {
+        for r in &detail.requests {
             request_text(w, r, style);
         }
     }
@@ -304,7 +304,7 @@ fn totals_text(w: &mut String, plan: &DryRun, style: Style) {
             t.provider
         );
     }
-    let unknown = describe::unknown_amounts(plan);
+    let unknown = plan.summary.unknown_amounts;
     if unknown > 0 {
         let _ = writeln!(
             w,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::adapters::PlanAdapters;
 use super::build::{Source, build};
-use super::model::DryRun;
+use super::model::{DryRun, ItemDetail, ItemPlan};
 use super::recorded::record;
 use super::warnings::Checks;
 use crate::plan::compile;
@@ -27,12 +27,17 @@ pub fn plan(yaml: &str, given: &[(&str, Given)], checks: &Checks) -> DryRun {
             path: "t.yaml",
             text: &loaded.source.text,
             compiled: &compiled,
-            inputs: &inputs,
+            inputs,
             recorded: &recorded,
         },
         &adapters,
         checks,
     )
+}
+
+/// The rendered `with` and requests of an item the plan keeps in full.
+pub fn detail(item: &ItemPlan) -> &ItemDetail {
+    item.detail.as_deref().expect("the item is kept in full")
 }
 
 /// A CSV input.

@@ -1,11 +1,12 @@
 //! What `run --plan` checks: a plan made again from the recorded workflow path and inputs
 //! must be the reviewed plan. Each difference is named, so the refusal says what to look
 //! at: the workflow file, an input (with its file), a provider block, or (when all of
-//! those match) the requests themselves.
+//! those match) the steps whose requests differ, found by comparing every item's digest.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
+use super::hash::item_hash;
 use super::model::{DryRun, ItemPlan};
 
 /// One way a fresh plan differs from the reviewed one.
@@ -133,15 +134,10 @@ pub fn differences(reviewed: &DryRun, fresh: &DryRun) -> Vec<Difference> {
     out
 }
 
-/// The steps whose items differ in what the hash covers.
+/// The steps whose items differ in what the hash covers, item by item: the request digest
+/// binds each item's exact requests.
 fn changed_steps(reviewed: &DryRun, fresh: &DryRun) -> Vec<String> {
-    let same = |a: &ItemPlan, b: &ItemPlan| {
-        a.key == b.key
-            && a.decision == b.decision
-            && a.reason == b.reason
-            && a.with == b.with
-            && a.requests == b.requests
-    };
+    let same = |a: &ItemPlan, b: &ItemPlan| item_hash(a) == item_hash(b);
     let mut ids: Vec<String> = Vec::new();
     for step in &fresh.steps {
         let old = reviewed.steps.iter().find(|s| s.id == step.id);
@@ -167,6 +163,8 @@ fn changed_steps(reviewed: &DryRun, fresh: &DryRun) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::hash::request_digest;
+    use super::super::model::SAMPLE;
     use super::super::testing::{PAYROLL, csv, plan};
     use super::super::warnings::Checks;
     use super::*;
@@ -219,8 +217,31 @@ mod tests {
 
         // Same inputs and settings but other requests: named by step.
         let mut other = reviewed.clone();
-        other.steps[1].items[0].requests[0].path = "/v2/transfer".into();
+        let item = &mut other.steps[1].items[0];
+        let mut detail = item.detail.take().unwrap();
+        detail.requests[0].path = "/v2/transfer".into();
+        item.digest = request_digest(&detail);
+        item.detail = Some(detail);
         other.plan_hash = super::super::hash::plan_hash(&other);
+        assert_eq!(
+            differences(&reviewed, &other),
+            [Difference::Requests {
+                steps: vec!["pay".into()]
+            }]
+        );
+
+        // Past the sample, where the file keeps only the request digest: the same.
+        let rows: String = (1..=SAMPLE + 2)
+            .map(|i| format!("E{i},1.00,P{i}\n"))
+            .collect();
+        let payees = csv(&format!("id,amount,to\n{rows}"));
+        let reviewed = plan(PAYROLL, &[("payees", payees)], &Checks::default());
+        let mut other = reviewed.clone();
+        let last = other.steps[1].items.last_mut().unwrap();
+        assert!(last.detail.is_none());
+        last.digest = "0".repeat(64);
+        other.plan_hash = super::super::hash::plan_hash(&other);
+        assert_ne!(other.plan_hash, reviewed.plan_hash);
         assert_eq!(
             differences(&reviewed, &other),
             [Difference::Requests {

@@ -79,7 +79,7 @@ fn every_example_workflow_plans_the_same_way_in_every_format() {
             assert_eq!(String::from_utf8(again.stdout).unwrap(), stdout);
             if format == "json" {
                 let plan: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-                assert_eq!(plan["format"], "sluice-plan/1");
+                assert_eq!(plan["format"], "sluice-plan/2");
                 assert_eq!(plan["run"]["id"], "(assigned at apply)");
             }
             insta::assert_snapshot!(format!("{stem}-{format}"), stdout);

@@ -140,6 +140,20 @@ async fn run_plan_names_a_changed_workflow_provider_or_plan_file() {
         text(&out)
     );
 
+    // A plan file of the first format (every request inline): refused, saying why.
+    let older = plan.with_file_name("older.json");
+    std::fs::write(&older, reviewed.replace("sluice-plan/2", "sluice-plan/1")).unwrap();
+    let older_arg = older.display().to_string();
+    let out = h.sluice(&["run", "--plan", &older_arg], None).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "plan format `sluice-plan/1` is not `sluice-plan/2`; make the plan again with this sluice"
+        ),
+        "{}",
+        text(&out)
+    );
+
     // A comment added to the workflow: refused, naming the file.
     let original = std::fs::read_to_string(&workflow).unwrap();
     std::fs::write(&workflow, format!("{original}# reviewed\n")).unwrap();

@@ -47,7 +47,7 @@ fn diff_names_added_removed_and_changed_items() {
         "+ E009  1500.00 EURC",
         "- E004  1999.99 EURC",
         "~ E002  3120.50 EURC → 3120.51 EURC",
-        "~ E003  `target_account` changed",
+        "~ E003  to Grace Hopper EUR → Grace Hopper GBP",
         "~ E005  0.00 EURC → 100.00 EURC; will skip → will run",
     ] {
         assert!(shown.contains(expected), "no {expected:?} in\n{shown}");

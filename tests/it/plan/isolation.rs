@@ -123,7 +123,7 @@ fn no_secret_reaches_a_plan_and_credentials_are_not_needed() {
             .env("SLUICE_TEST_KEY", SENTINEL)
             .env("SLUICE_TEST_SECRET", SENTINEL),
     );
-    assert!(transcript(&out).contains("\"decision\": \"fail\""));
+    assert!(transcript(&out).contains(r#""decision":"fail""#));
     assert!(!transcript(&out).contains(SENTINEL));
 }
 
