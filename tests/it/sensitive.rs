@@ -106,6 +106,10 @@ async fn card_and_iban_sentinels_never_appear_in_the_clear() {
     assert_clean("the database and its WAL", &database_bytes(&db));
     assert_eq!(mode(&db), 0o600);
     assert_eq!(mode(&PathBuf::from(format!("{}-wal", db.display()))), 0o600);
+    assert_eq!(
+        mode(&PathBuf::from(format!("{}.lock", db.display()))),
+        0o600
+    );
     assert_eq!(mode(db.parent().unwrap()), 0o700);
 
     let out = sluice(&h, &db, &["resume", "run_sensitive"], None).await;

@@ -246,7 +246,6 @@ pub fn schema_version() -> i64 {
     MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
-/// How often a migration that lost a race with another process is tried again.
 /// Takes the exclusive advisory lock on `<db>.lock` (created if missing), released when the
 /// returned file is dropped.
 async fn init_lock(path: &Path) -> Result<std::fs::File, StoreError> {
@@ -267,6 +266,7 @@ async fn init_lock(path: &Path) -> Result<std::fs::File, StoreError> {
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(PRIVATE_FILE)
         .open(&lock_path)
         .map_err(io_error)?;
     tokio::task::spawn_blocking(move || file.lock().map(|()| file))
@@ -275,6 +275,7 @@ async fn init_lock(path: &Path) -> Result<std::fs::File, StoreError> {
         .map_err(io_error)
 }
 
+/// How often a migration that lost a race with another process is tried again.
 const MIGRATION_TRIES: u32 = 3;
 
 /// Connects read-write and brings the schema up to date, waiting out another process doing the
