@@ -6,13 +6,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use sluice::engine::{Engine, EngineOptions, RunSource};
 use sluice::ids::RunId;
-use sluice::plan::compile;
 use sluice::plan::inputs::{Given, resolve};
+use sluice::plan::{CompiledWorkflow, compile};
 use sluice::providers::Provider;
 use sluice::spec::load_file;
 use sluice::store::{Durability, RunStatus, SqliteConfig, SqliteStore};
@@ -80,47 +80,68 @@ pub async fn run(
     let providers: HashMap<String, Arc<dyn Provider>> =
         HashMap::from([("ws".to_string(), stub.clone() as Arc<dyn Provider>)]);
 
-    let started = Instant::now();
-    let run_id = engine
-        .create(
-            &compiled,
-            RunSource {
-                path: WORKFLOW,
-                text: &loaded.source.text,
-                inputs,
-                run_id: Some(RunId::from(&name)),
-                scheduled_for: None,
-                plan_hash: None,
-                started_by: "bench".into(),
-            },
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    let created = Instant::now();
-    let report = engine
-        .execute(&run_id, Arc::new(compiled), providers)
-        .await
-        .map_err(|e| e.to_string())?;
-    let done = Instant::now();
+    let source = RunSource {
+        path: WORKFLOW,
+        text: &loaded.source.text,
+        inputs,
+        run_id: Some(RunId::from(&name)),
+        scheduled_for: None,
+        plan_hash: None,
+        started_by: "bench".into(),
+    };
+    let timed = timed_run(&engine, compiled, source, providers).await;
     store.close().await;
-    if report.status != RunStatus::Succeeded {
-        return Err(format!(
-            "the stub run ended {:?}: {:?}",
-            report.status, report.messages
-        ));
-    }
-    let total = (done - started).as_secs_f64();
+    let Timed { create, total } = timed?;
+    let total_s = total.as_secs_f64();
     Ok(OverheadRun {
         items: payroll.rows,
         sync,
         concurrency,
-        create_s: (created - started).as_secs_f64(),
-        execute_s: (done - created).as_secs_f64(),
-        us_per_item: total * 1e6 / payroll.rows as f64,
-        items_per_s: payroll.rows as f64 / total,
+        create_s: create.as_secs_f64(),
+        execute_s: (total - create).as_secs_f64(),
+        us_per_item: total_s * 1e6 / payroll.rows as f64,
+        items_per_s: payroll.rows as f64 / total_s,
         calls: stub.calls(),
         db_mib: db_bytes(&db) as f64 / (1024.0 * 1024.0),
     })
+}
+
+/// The wall times of one run through the engine.
+pub struct Timed {
+    /// `Engine::create`: rendering keys and inserting every row.
+    pub create: Duration,
+    /// `Engine::create` + `Engine::execute`.
+    pub total: Duration,
+}
+
+/// Creates and executes one run from `source`, timed, and requires it to succeed.
+///
+/// # Errors
+/// When the run cannot be created, fails to execute, or does not end `succeeded`.
+pub async fn timed_run(
+    engine: &Engine,
+    compiled: CompiledWorkflow,
+    source: RunSource<'_>,
+    providers: HashMap<String, Arc<dyn Provider>>,
+) -> Result<Timed, String> {
+    let started = Instant::now();
+    let run_id = engine
+        .create(&compiled, source)
+        .await
+        .map_err(|e| e.to_string())?;
+    let create = started.elapsed();
+    let report = engine
+        .execute(&run_id, Arc::new(compiled), providers)
+        .await
+        .map_err(|e| e.to_string())?;
+    let total = started.elapsed();
+    if report.status != RunStatus::Succeeded {
+        return Err(format!(
+            "the run `{run_id}` ended {:?}: {:?}",
+            report.status, report.messages
+        ));
+    }
+    Ok(Timed { create, total })
 }
 
 /// An in-process engine on a fresh SQLite file at `sync`, running `concurrency` items at a

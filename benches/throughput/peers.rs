@@ -29,12 +29,11 @@ use sluice::plan::inputs::{Given, resolve};
 use sluice::providers::{HttpClient, Provider};
 use sluice::spec::env::resolve_provider;
 use sluice::spec::parse;
-use sluice::store::RunStatus;
 use tokio::task::JoinSet;
 
 use crate::data::Payroll;
 use crate::e2e::{Sync, fresh_db};
-use crate::overhead::engine_on;
+use crate::overhead::{Timed, engine_on, timed_run};
 
 /// Steps per run, in `--quick` too.
 pub const ITEMS: usize = 1_000;
@@ -276,36 +275,19 @@ async fn durable(
         HashMap::from([("stub".to_string(), adapter)]);
 
     let before = server.posts.load(Ordering::Relaxed);
-    let started = Instant::now();
-    let run_id = engine
-        .create(
-            &compiled,
-            RunSource {
-                path: "peers.yaml",
-                text: &loaded.source.text,
-                inputs,
-                run_id: Some(RunId::from(&name)),
-                scheduled_for: None,
-                plan_hash: None,
-                started_by: "bench".into(),
-            },
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    let created = started.elapsed();
-    let report = engine
-        .execute(&run_id, Arc::new(compiled), providers)
-        .await
-        .map_err(|e| e.to_string())?;
-    let wall = started.elapsed();
+    let source = RunSource {
+        path: "peers.yaml",
+        text: &loaded.source.text,
+        inputs,
+        run_id: Some(RunId::from(&name)),
+        scheduled_for: None,
+        plan_hash: None,
+        started_by: "bench".into(),
+    };
+    let timed = timed_run(&engine, compiled, source, providers).await;
     store.close().await;
-    if report.status != RunStatus::Succeeded {
-        return Err(format!(
-            "the peers run ended {:?}: {:?}",
-            report.status, report.messages
-        ));
-    }
-    Ok((wall, created, server.posts.load(Ordering::Relaxed) - before))
+    let Timed { create, total } = timed?;
+    Ok((total, create, server.posts.load(Ordering::Relaxed) - before))
 }
 
 /// Both sides in each mode and durability: the plain loop right before the engine, so that
