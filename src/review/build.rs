@@ -28,6 +28,7 @@ use super::model::{
     KNOWN_AFTER_APPLY, Problem, ProblemKind, Request, RunFields, SAMPLE, Severity, StepKind,
     StepPlan, Summary, WorkflowRef,
 };
+use super::notify;
 use super::policy::policy;
 use super::totals;
 use super::unknown::{Condition, contains_unknown, mask_unknown, unknown_fields};
@@ -174,6 +175,7 @@ pub fn build(source: Source<'_>, adapters: &PlanAdapters, checks: &Checks) -> Dr
         largest: totals::largest(&steps),
         providers,
         steps,
+        notify: notify::plans(&compiled.config.notify),
         problems,
     };
     plan.plan_hash = hash::plan_hash(&plan);

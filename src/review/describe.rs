@@ -3,7 +3,9 @@
 
 use serde_json::Value;
 
-use super::model::{Decision, DryRun, ItemDetail, ItemPlan, ProviderPlan, StepPlan, Summary};
+use super::model::{
+    Decision, DryRun, ItemDetail, ItemPlan, NotifyPlan, ProviderPlan, StepPlan, Summary,
+};
 
 /// How many items of a batch text and Markdown list (the plan keeps them in full); the
 /// JSON plan lists every item.
@@ -207,6 +209,11 @@ pub fn input(i: &super::model::RecordedInput) -> String {
         InputSource::Default => format!("{} (default)", i.shown),
         InputSource::Unset => "(unset)".to_string(),
     }
+}
+
+/// A `notify:` rule in a line: `on failed, needs_attention: webhook ${OPS_HOOK}, signed`.
+pub fn notify(rule: &NotifyPlan) -> String {
+    format!("on {}: {}", rule.on.join(", "), rule.target)
 }
 
 /// `whalestack at URL (digest auth, request timeout 30s, 5 requests/s)`.

@@ -17,6 +17,7 @@ pub mod diff;
 pub mod hash;
 pub mod json;
 pub mod model;
+pub mod notify;
 pub mod policy;
 pub mod recorded;
 pub mod render_diff;

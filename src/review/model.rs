@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use super::notify::NotifyPlan;
 use crate::providers::WireRequest;
 use crate::sensitive;
 
@@ -49,6 +50,9 @@ pub struct DryRun {
     pub providers: Vec<ProviderPlan>,
     /// Every step, in execution order.
     pub steps: Vec<StepPlan>,
+    /// The `notify:` rules: who hears of which run events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<NotifyPlan>,
     /// Counts over the steps and items.
     pub summary: Summary,
     /// Amounts per direction, asset or currency, and provider.

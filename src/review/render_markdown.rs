@@ -44,6 +44,9 @@ pub fn render_markdown(plan: &DryRun) -> String {
         problems
     };
     let _ = writeln!(w, "| problems | {problems} |");
+    for rule in &plan.notify {
+        let _ = writeln!(w, "| notify | {} |", cell(&describe::notify(rule)));
+    }
     let _ = writeln!(w, "| plan hash | {} |", code(&plan.plan_hash));
     problems_md(w, plan);
     totals_md(w, plan);

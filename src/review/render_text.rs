@@ -44,6 +44,12 @@ pub fn render_text(plan: &DryRun, style: Style) -> String {
             let _ = writeln!(w, "    {}  {}", p.name, describe::provider(p));
         }
     }
+    if !plan.notify.is_empty() {
+        let _ = writeln!(w, "  notify");
+        for rule in &plan.notify {
+            let _ = writeln!(w, "    {}", describe::notify(rule));
+        }
+    }
     let _ = writeln!(w, "\n{}", describe::summary(&plan.summary));
     let _ = writeln!(w, "{}", problems_line(plan, style));
     for (n, step) in plan.steps.iter().enumerate() {

@@ -386,3 +386,25 @@ async fn a_rule_without_exactly_one_target_is_refused_with_its_place() {
     );
     assert!(text(&out).contains("targetless.yaml:"), "{}", text(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plan_shows_who_is_paged_on_what_and_never_the_target_values() {
+    let h = Harness::start(Faults::default()).await;
+    let path = notified_payroll(&h, "[waiting, failed]");
+    let (csv, _) = h.payroll(3);
+    let input = format!("payees=@{}", csv.display());
+    let hook = "https://hooks.example.com/services/sentinel-hook-token";
+    for format in ["text", "markdown", "json"] {
+        let args = ["plan", path.as_str(), "--input", &input, "--format", format];
+        let out = sluice(&h, hook, &args, None).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let shown = text(&out);
+        assert!(
+            shown.contains("on waiting, failed: webhook ${OPS_HOOK}, signed")
+                || shown.contains("\"target\": \"webhook ${OPS_HOOK}, signed\""),
+            "{format}: {shown}"
+        );
+        assert!(!shown.contains(SECRET), "{format}: {shown}");
+        assert!(!shown.contains("sentinel-hook-token"), "{format}: {shown}");
+    }
+}
