@@ -4,13 +4,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
+use serde_json::{Map, Value};
 
-use super::common::{DbArgs, SandboxFlag, build_providers, finish, notify_run};
+use super::common::{DbArgs, SandboxFlag, build_providers, finish, notify_run, read_inputs};
 use super::{exit, workflow};
 use crate::engine::{Engine, EngineError, EngineOptions};
 use crate::ids::RunId;
-use crate::plan::fingerprint::workflow_hash;
+use crate::plan::CompiledWorkflow;
+use crate::plan::fingerprint::{inputs_hash, workflow_hash};
+use crate::plan::inputs::resolve;
+use crate::store::RunRecord;
 
 /// Continue a run from its checkpoints: nothing that succeeded or was skipped runs again;
 /// a request whose answer was lost is looked up at the provider before anything is resent.
@@ -18,6 +22,7 @@ use crate::plan::fingerprint::workflow_hash;
 #[command(after_help = "Examples:
   sluice resume run_0193f0c2a1b4e5d6c7b8a9f0
   sluice resume run_0193f0c2a1b4e5d6c7b8a9f0 --allow-changed   # the workflow file was edited
+  sluice resume run_0193f0c2a1b4e5d6c7b8a9f0 -i cards=@cards.json   # inputs with card data
 
 Exit status: 0 succeeded, 1 failed, 2 invalid, 3 needs attention or waiting.")]
 pub struct ResumeArgs {
@@ -28,6 +33,10 @@ pub struct ResumeArgs {
     /// run started (requests already sent are still checked against what was sent).
     #[arg(long)]
     pub allow_changed: bool,
+    /// The inputs the run started with, given again: needed only by a run whose inputs carry
+    /// card data, which is stored masked. Inputs that differ from the run's are not used.
+    #[arg(long = "input", short = 'i', value_name = "NAME=VALUE")]
+    pub inputs: Vec<String>,
     /// Read the workflow from this file instead of the path the run started from.
     #[arg(long, value_name = "FILE")]
     pub workflow: Option<PathBuf>,
@@ -92,13 +101,50 @@ pub async fn run(args: &ResumeArgs) -> Result<ExitCode> {
             ..EngineOptions::default()
         },
     );
+    if let Some(inputs) = given_inputs(&args.inputs, &compiled, &record)? {
+        engine.hold_inputs(&record.id, inputs);
+    }
     println!("run {} resumed", record.id);
-    let report = engine
+    let report = match engine
         .execute(&record.id, Arc::new(compiled), providers)
-        .await?;
+        .await
+    {
+        Err(e @ EngineError::InputsHeld { .. }) => {
+            eprintln!("error: {e}");
+            return Ok(exit::code(exit::INVALID));
+        }
+        other => other?,
+    };
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;
     }
     notify_run(store, &record.id).await;
     Ok(finish(&report))
+}
+
+/// The inputs given again (`--input`), when they are the ones `run` started with; a note
+/// when they are not, since the run goes on with its own.
+///
+/// # Errors
+/// An input file that cannot be read, or inputs that do not fit the workflow.
+fn given_inputs(
+    args: &[String],
+    compiled: &CompiledWorkflow,
+    run: &RunRecord,
+) -> Result<Option<Map<String, Value>>> {
+    if args.is_empty() {
+        return Ok(None);
+    }
+    let inputs = resolve(&compiled.config.inputs, &read_inputs(args)?).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        anyhow!(lines.join("\n"))
+    })?;
+    if inputs_hash(&inputs) == run.inputs_hash {
+        return Ok(Some(inputs));
+    }
+    eprintln!(
+        "note: the inputs given are not the ones run {} started with; it goes on with its own",
+        run.id
+    );
+    Ok(None)
 }

@@ -85,6 +85,7 @@ pub async fn run(args: &RunArgs) -> Result<ExitCode> {
         if exists {
             return super::resume::run(&ResumeArgs {
                 run_id: run_id.clone(),
+                inputs: args.inputs.clone(),
                 allow_changed: false,
                 workflow: args.file.clone(),
                 concurrency: args.concurrency,
@@ -188,7 +189,7 @@ pub async fn run(args: &RunArgs) -> Result<ExitCode> {
 fn create(created: Result<RunId, EngineError>) -> Result<Result<RunId, ExitCode>> {
     match created {
         Ok(id) => Ok(Ok(id)),
-        Err(e @ EngineError::ForEach { .. }) => {
+        Err(e @ (EngineError::ForEach { .. } | EngineError::DetachedCards)) => {
             eprintln!("error: {e}");
             Ok(Err(exit::code(exit::INVALID)))
         }

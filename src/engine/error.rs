@@ -39,6 +39,23 @@ pub enum EngineError {
         /// The inputs.
         inputs: Vec<String>,
     },
+    /// The run's inputs carry card data, which the store keeps masked, and this process was
+    /// not given the real ones.
+    #[error(
+        "the inputs of run `{run_id}` carry card data, which is not stored; give them again to \
+         continue it: `sluice resume {run_id} --input …` with the inputs it started with"
+    )]
+    InputsHeld {
+        /// The run.
+        run_id: RunId,
+    },
+    /// `run --detach` of inputs that carry card data: the workers that would run it could not
+    /// be given them.
+    #[error(
+        "the inputs carry card data, which is not stored, so no `serve` worker could continue \
+         the run; run it without `--detach` (or pass a provider token instead of the card)"
+    )]
+    DetachedCards,
     /// The workflow file changed since the run started.
     #[error(
         "`{path}` changed since run `{run_id}` started (hash `{expected}`, now `{found}`); \

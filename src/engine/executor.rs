@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::SecondsFormat;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::Instrument;
@@ -153,14 +153,13 @@ impl Engine {
         providers: HashMap<String, Arc<dyn Provider>>,
         writer: Writer,
     ) -> Result<RunReport, EngineError> {
+        // Taken, not copied: the inputs can hold a CSV of 100,000 rows. Inputs stored
+        // masked for their card data stop the run here unless this process holds them.
+        let inputs = self.held.inputs_of(run)?;
+        let held = self.held.holds(&run.id);
         self.store
             .set_run_status(&run.id, RunStatus::Running, None)
             .await?;
-        // Taken, not copied: the inputs can hold a CSV of 100,000 rows.
-        let inputs = match std::mem::take(&mut run.inputs) {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        };
         let started = run.created_at.to_rfc3339_opts(SecondsFormat::Secs, true);
         let scheduled = run.scheduled_for.map_or_else(
             || started.clone(),
@@ -177,7 +176,11 @@ impl Engine {
         let referenced: BTreeSet<String> =
             uses.iter().flat_map(|u| u.steps.iter().cloned()).collect();
 
-        let shared = Arc::new(self.shared(&run.id, compiled.clone(), providers, writer.clone()));
+        let mut shared = self.shared(&run.id, compiled.clone(), providers, writer.clone());
+        // A worker helping with a batch step reads its elements from the store, where card
+        // data is masked.
+        shared.share_items &= !held;
+        let shared = Arc::new(shared);
         if let Err(message) = preflight(&shared).await {
             return Ok(RunReport {
                 run_id: run.id.clone(),

@@ -13,6 +13,7 @@ pub mod control;
 pub mod drain;
 pub mod error;
 pub mod executor;
+pub mod held;
 pub mod prepare;
 pub mod progress;
 pub mod protocol;
@@ -82,6 +83,7 @@ pub struct Engine {
     templates: Arc<Templates>,
     owner: String,
     options: EngineOptions,
+    held: held::HeldInputs,
 }
 
 /// Where a new run comes from.
@@ -122,6 +124,7 @@ impl Engine {
             templates: Arc::new(Templates::new()),
             owner,
             options,
+            held: held::HeldInputs::default(),
         }
     }
 
@@ -146,23 +149,36 @@ impl Engine {
         compiled: &CompiledWorkflow,
         source: RunSource<'_>,
     ) -> Result<RunId, EngineError> {
-        let (mut run, rows) = new_run(&self.templates, compiled, source)?;
+        let (mut run, rows, held) = new_run(&self.templates, compiled, source)?;
         run.lease = Some(self.new_lease());
         self.store.create_run(&run, &rows).await?;
+        if let Some(inputs) = held {
+            self.hold_inputs(&run.id, inputs);
+        }
         Ok(run.id)
+    }
+
+    /// Holds the real inputs of `run_id` in this process: a run whose inputs carry card data
+    /// stores them masked ([`held`]), and continues only where they are held.
+    pub fn hold_inputs(&self, run_id: &RunId, inputs: Map<String, Value>) {
+        self.held.hold(run_id, inputs);
     }
 
     /// Creates a run as [`create`](Self::create) does, but held by nobody: for the `serve`
     /// workers on the database to claim (`sluice run --detach`).
     ///
     /// # Errors
-    /// As [`create`](Self::create).
+    /// As [`create`](Self::create); [`EngineError::DetachedCards`] when the inputs carry
+    /// card data, which a worker could not be given.
     pub async fn enqueue(
         &self,
         compiled: &CompiledWorkflow,
         source: RunSource<'_>,
     ) -> Result<RunId, EngineError> {
-        let (run, rows) = new_run(&self.templates, compiled, source)?;
+        let (run, rows, held) = new_run(&self.templates, compiled, source)?;
+        if held.is_some() {
+            return Err(EngineError::DetachedCards);
+        }
         self.store.create_run(&run, &rows).await?;
         Ok(run.id)
     }
@@ -176,8 +192,13 @@ impl Engine {
     }
 }
 
+/// A new run as [`new_run`] prepares it: the run's row, its step rows, and its real inputs
+/// when the row keeps them masked ([`held`]).
+pub type PreparedRun = (NewRun, Vec<NewStep>, Option<Map<String, Value>>);
+
 /// The rows of a new run, without writing them: the run (bound to the workflow file's and
-/// the inputs' hashes) and one row per step and `for_each` item. `sluice run` creates them
+/// the inputs' hashes) and one row per step and `for_each` item, and the real inputs when
+/// the run's row keeps them masked for their card data ([`held`]). `sluice run` creates them
 /// with `create_run`; the scheduler with the slot's claim, in one transaction.
 ///
 /// # Errors
@@ -187,7 +208,7 @@ pub fn new_run(
     templates: &Templates,
     compiled: &CompiledWorkflow,
     source: RunSource<'_>,
-) -> Result<(NewRun, Vec<NewStep>), EngineError> {
+) -> Result<PreparedRun, EngineError> {
     if compiled.config.sensitive.raw_cards == RawCards::Refuse {
         let inputs: Vec<String> = source
             .inputs
@@ -227,20 +248,22 @@ pub fn new_run(
         "run": { "id": run_id, "started_at": "", "scheduled_for": scheduled },
     }));
     let rows = prepare::step_rows(compiled, templates, &source.inputs, &base)?;
+    let hash = inputs_hash(&source.inputs);
+    let (stored, held) = held::split(source.inputs);
     let run = NewRun {
         id: run_id,
         workflow_name: compiled.config.name.clone(),
         workflow_path: source.path.to_string(),
         workflow_hash: workflow_hash(source.text),
-        inputs_hash: inputs_hash(&source.inputs),
-        inputs: Value::Object(source.inputs),
+        inputs_hash: hash,
+        inputs: stored,
         plan_hash: source.plan_hash,
         scheduled_for: source.scheduled_for,
         started_by: source.started_by,
         notify: prepare::notify_routes(&compiled.config.notify),
         lease: None,
     };
-    Ok((run, rows))
+    Ok((run, rows, held))
 }
 
 /// A lease owner name unique to this process: `NAME:PID:RANDOM`. With this host's name as

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
@@ -26,6 +27,9 @@ pub struct Launch {
     pub slot: DateTime<Utc>,
     /// Its workflow.
     pub workflow: Arc<ScheduledWorkflow>,
+    /// Its real inputs, when they carry card data its row keeps masked: only the process
+    /// that rendered them can execute it (`engine::held`).
+    pub held: Option<Map<String, Value>>,
     /// Drop it when the run has ended (or stopped): that wakes the scheduler, which may have
     /// a slot queued behind this run.
     pub done: RunDone,
@@ -116,9 +120,13 @@ impl Launcher for EngineLauncher {
             let Launch {
                 run_id,
                 workflow,
+                held,
                 done,
                 ..
             } = launch;
+            if let Some(inputs) = held {
+                engine.hold_inputs(&run_id, inputs);
+            }
             let compiled = workflow.compiled.clone();
             let result = engine
                 .execute(&run_id, compiled, workflow.providers.clone())

@@ -10,11 +10,11 @@ use super::inputs::{self, SlotInputError};
 use super::workflow::ScheduledWorkflow;
 use crate::engine::EngineError;
 use crate::engine::prepare::notify_routes;
-use crate::engine::{RunSource, new_run, schedule_starter};
+use crate::engine::{PreparedRun, RunSource, new_run, schedule_starter};
 use crate::ids::RunId;
 use crate::plan::fingerprint::{inputs_hash, workflow_hash};
 use crate::plan::inputs::resolve;
-use crate::store::{NewRun, NewStep};
+use crate::store::NewRun;
 use crate::template::Templates;
 
 /// Why a slot's run could not be prepared. The slot is then recorded with a `failed` run
@@ -29,7 +29,8 @@ pub enum SlotError {
     Steps(#[from] EngineError),
 }
 
-/// The run for `slot` of `workflow`, named `run_id`, with its step rows.
+/// The run for `slot` of `workflow`, named `run_id`, with its step rows, and its real
+/// inputs when they carry card data the run's row keeps masked (`engine::held`).
 ///
 /// # Errors
 /// [`SlotError`] when the inputs do not render, cannot be read or do not fit, or do not
@@ -39,7 +40,7 @@ pub fn slot_run(
     slot: DateTime<Utc>,
     run_id: &RunId,
     templates: &Templates,
-) -> Result<(NewRun, Vec<NewStep>), SlotError> {
+) -> Result<PreparedRun, SlotError> {
     let config = &workflow.compiled.config;
     let schedule_inputs = config
         .schedule

@@ -287,13 +287,14 @@ impl Service {
                 SlotOutcome::FiredElsewhere
             });
         }
-        let (run, steps) = match slot_run(workflow, slot, run_id, &self.templates) {
-            Ok((run, steps)) => (
+        let (run, steps, held) = match slot_run(workflow, slot, run_id, &self.templates) {
+            Ok((run, steps, held)) => (
                 NewRun {
                     lease: self.launcher.lease(),
                     ..run
                 },
                 steps,
+                held,
             ),
             Err(error) => {
                 let error = error_chain(&error);
@@ -322,6 +323,7 @@ impl Service {
                 run_id: run_id.clone(),
                 slot,
                 workflow: workflow.clone(),
+                held,
                 done: RunDone(self.woken.clone()),
             })
             .await;

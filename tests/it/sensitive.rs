@@ -283,3 +283,63 @@ async fn prune_deletes_finished_runs_keeps_their_audit_and_leaves_unfinished_run
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_clean("the database", &database_bytes(&db));
 }
+
+#[cfg(feature = "failpoints")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn card_inputs_are_stored_masked_and_a_resume_must_be_given_them_again() {
+    let h = Harness::start(Faults::default()).await;
+    let db = h.dir.path().join("state/sluice.db");
+    let file = root().join("tests/fixtures/sensitive/card-input.yaml");
+    let workflow = file.display().to_string();
+    let number = format!("card_number={CARD}");
+    let cvc = format!("cvc={CVC}");
+    let inputs = ["-i", number.as_str(), "-i", cvc.as_str()];
+    let mut run = vec!["run", workflow.as_str(), "--run-id", "run_card_input"];
+    run.extend(inputs);
+
+    // Killed between the dispatch record and the send: the inputs are in the store only
+    // masked, so another process cannot continue the run without them.
+    let out = sluice(&h, &db, &run, Some("after_dispatch=return")).await;
+    assert!(
+        text(&out).contains("failpoint `after_dispatch` hit"),
+        "{}",
+        text(&out)
+    );
+    assert_clean("run", text(&out).as_bytes());
+    assert_clean("the database and its WAL", &database_bytes(&db));
+    let out = sluice(&h, &db, &["resume", "run_card_input"], None).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("carry card data, which is not stored"),
+        "{}",
+        text(&out)
+    );
+    assert!(charges(&h).is_empty(), "{:?}", charges(&h));
+
+    // Other inputs are not taken for them; the ones it started with are.
+    let other = format!("card_number={EDITED_CARD}");
+    let wrong = ["resume", "run_card_input", "-i", &other, "-i", &cvc];
+    let out = sluice(&h, &db, &wrong, None).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("not the ones run"), "{}", text(&out));
+    let mut resume = vec!["resume", "run_card_input"];
+    resume.extend(inputs);
+    let out = sluice(&h, &db, &resume, None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_clean("resume", text(&out).as_bytes());
+    assert_clean("the database and its WAL", &database_bytes(&db));
+    assert_eq!(charges(&h).len(), 1, "{:?}", charges(&h));
+
+    // `--detach` cannot hand card inputs to a worker.
+    let mut detach = vec!["run", workflow.as_str(), "--detach"];
+    detach.extend(inputs);
+    let out = sluice(&h, &db, &detach, None).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("no `serve` worker"), "{}", text(&out));
+}
+
+/// The sandbox's White charges captured.
+fn charges(h: &Harness) -> Vec<sluice::sandbox::LedgerEntry> {
+    let ledger = h.sandbox.ledger().into_iter();
+    ledger.filter(|e| e.kind == "charge.capture").collect()
+}
