@@ -156,7 +156,7 @@ pub async fn run(args: &RunArgs) -> Result<ExitCode> {
         .start_with_webhooks(receiver.sandbox_urls(&compiled))
         .await?;
     let providers = build_providers(&compiled.config, sandbox.as_ref())?;
-    let wakeups = receiver.start(store.clone(), &providers)?;
+    let wakeups = receiver.start(store.clone(), &providers, &compiled)?;
     let engine = Engine::new(
         store.clone(),
         EngineOptions {

@@ -26,7 +26,7 @@ use crate::ids::{RunId, StepId};
 use crate::plan::CompiledWorkflow;
 use crate::plan::context::{RunContext, Uses, counted_entry, items_entry};
 use crate::plan::for_each::DEFAULT_ALIAS;
-use crate::providers::Provider;
+use crate::providers::{Provider, answer_redactions};
 use crate::sensitive::FieldPaths;
 use crate::spec::ProviderConfig;
 use crate::store::{RunStatus, Skip, StepRecord, StepState, StoreError};
@@ -340,14 +340,10 @@ impl Engine {
 
 /// Per provider block, the answer fields kept redacted: the adapter's list from the catalog
 /// and the block's own `redact`.
-fn answer_redactions(blocks: &BTreeMap<String, ProviderConfig>) -> HashMap<String, FieldPaths> {
+fn block_redactions(blocks: &BTreeMap<String, ProviderConfig>) -> HashMap<String, FieldPaths> {
     blocks
         .iter()
-        .map(|(name, block)| {
-            let adapter = crate::catalog::table(block.kind).redact.iter().copied();
-            let own = block.redact.iter().map(String::as_str);
-            (name.clone(), FieldPaths::new(adapter.chain(own)))
-        })
+        .map(|(name, block)| (name.clone(), answer_redactions(block.kind, &block.redact)))
         .collect()
 }
 
@@ -368,7 +364,7 @@ impl Engine {
             .max(1) as usize;
         Shared {
             breakers: super::breaker::Breakers::new(&providers, &compiled.config.providers),
-            redactions: answer_redactions(&compiled.config.providers),
+            redactions: block_redactions(&compiled.config.providers),
             compiled,
             templates: self.templates.clone(),
             providers,

@@ -35,6 +35,6 @@ pub use http::{HttpClient, HttpClientError, USER_AGENT};
 pub use output::{NormalizedState, Output, State, Unit};
 pub use preview::{MASKED, WireRequest};
 pub use ratelimit::{Limiter, Permit};
-pub use registry::{build, build_with_clock};
+pub use registry::{answer_redactions, build, build_with_clock};
 pub use traits::{Call, IdempotencyKey, InvalidKey, Lookup, Outcome, Provider};
 pub use webhook::{Event, ParseError, VerifyError};

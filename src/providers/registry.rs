@@ -8,7 +8,15 @@ use super::http::HttpClient;
 use super::traits::Provider;
 use super::{generic_http, whalestack, white, whitepay, whitestones};
 use crate::catalog::ProviderKind;
+use crate::sensitive::FieldPaths;
 use crate::spec::env::ResolvedProvider;
+
+/// The fields of a `kind` block's answers and webhook events kept redacted: its adapter's
+/// list in the catalog, then the block's `own` (`redact:`).
+pub fn answer_redactions(kind: ProviderKind, own: &[String]) -> FieldPaths {
+    let adapter = crate::catalog::table(kind).redact.iter().copied();
+    FieldPaths::new(adapter.chain(own.iter().map(String::as_str)))
+}
 
 /// The adapter for `resolved`, sharing `http`'s connection pool, on the system clock.
 ///

@@ -89,7 +89,8 @@ impl Workflows {
             return Ok((hash, w.clone()));
         }
         let (compiled, providers) = (self.loader)(path)?;
-        self.registry.add_all(&providers);
+        self.registry
+            .add_all(&providers, &compiled.config.providers);
         let w = Arc::new(Workflow {
             compiled: Arc::new(compiled),
             providers,

@@ -17,9 +17,10 @@ use tokio::sync::mpsc;
 
 use super::matcher::wake_keys;
 use super::metrics::{Counted, Metrics};
-use super::registry::Providers;
+use super::registry::{Providers, Registered};
 use crate::engine::await_step::Wakeups;
-use crate::providers::{Event, Provider, VerifyError};
+use crate::providers::{Event, VerifyError};
+use crate::sensitive::{FieldPaths, mask_text};
 use crate::signing;
 use crate::store::{EventInsert, NewEvent, StepKey, Store, StoreError};
 
@@ -202,9 +203,9 @@ impl Receiver {
             StatusCode::PAYLOAD_TOO_LARGE => Rejection::TooLarge,
             _ => Rejection::Body(r),
         })?;
-        let provider = verify(&candidates, name, headers, &body)?;
-        let payload = String::from_utf8_lossy(&body).into_owned();
-        let event = match provider.parse_event(&body) {
+        let registered = verify(&candidates, name, headers, &body)?;
+        let (json, payload) = kept(&registered.redact, &body);
+        let event = match registered.provider.parse_event(&body) {
             Ok(event) => event,
             Err(error) => {
                 tracing::warn!(provider = name, %error, "A signed webhook is not an event; kept for the operator.");
@@ -225,7 +226,7 @@ impl Receiver {
                 });
             }
         };
-        let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        // Matched as stored, so an await that finds the event in the store later agrees.
         let wake = wake_keys(&*self.store, name, &event, &json).await?;
         let stored = new_event(name, &event, payload);
         match self.store.insert_event(&stored, &wake).await? {
@@ -270,17 +271,30 @@ pub fn new_event(provider: &str, event: &Event, payload: String) -> NewEvent {
     }
 }
 
+/// The body as it is matched and stored: its personal fields redacted and its card
+/// numbers, verification codes and IBANs masked (as JSON when it is JSON, else as text).
+fn kept(redact: &FieldPaths, body: &[u8]) -> (Value, String) {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(json) => {
+            let json = redact.redact(json);
+            let text = json.to_string();
+            (json, text)
+        }
+        Err(_) => (Value::Null, mask_text(&String::from_utf8_lossy(body))),
+    }
+}
+
 /// The first adapter registered under `name` whose signature check passes.
 fn verify(
-    candidates: &[Arc<dyn Provider>],
+    candidates: &[Registered],
     name: &str,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Arc<dyn Provider>, Rejection> {
+) -> Result<Registered, Rejection> {
     let mut refusal = None;
-    for provider in candidates {
-        match provider.verify_webhook(headers, body) {
-            Ok(()) => return Ok(provider.clone()),
+    for registered in candidates {
+        match registered.provider.verify_webhook(headers, body) {
+            Ok(()) => return Ok(registered.clone()),
             Err(VerifyError::Unsupported { .. }) => {}
             Err(e) => refusal = Some(e),
         }

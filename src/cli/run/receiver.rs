@@ -85,7 +85,8 @@ impl RunReceiver {
         urls
     }
 
-    /// Starts serving with the run's adapters; returns the wake-ups the engine must use.
+    /// Starts serving with the run's adapters (and its blocks, for what their events are
+    /// stored without); returns the wake-ups the engine must use.
     ///
     /// # Errors
     /// When the listener's address cannot be read.
@@ -93,10 +94,11 @@ impl RunReceiver {
         &mut self,
         store: Arc<dyn Store>,
         providers: &HashMap<String, Arc<dyn Provider>>,
+        compiled: &CompiledWorkflow,
     ) -> Result<Wakeups> {
         if let Some(listener) = self.listener.take() {
             let registry = Providers::new();
-            registry.add_all(providers);
+            registry.add_all(providers, &compiled.config.providers);
             let receiver = Receiver::new(store, registry, self.wakeups.clone());
             let listening = Listening::start(listener, app(Arc::new(receiver)))?;
             let paths: Vec<String> = webhook_blocks(providers)

@@ -98,7 +98,7 @@ async fn intake() -> Intake {
         .map(|b| (b.name.clone(), build(b, &http).unwrap()))
         .collect();
     let providers = Providers::new();
-    providers.add_all(&adapters);
+    providers.add_all(&adapters, &Default::default());
     let wakeups = Wakeups::new();
     let (tx, notices) = mpsc::unbounded_channel();
     let receiver = Receiver::new(store.clone(), providers, wakeups.clone()).with_notices(tx);
@@ -411,9 +411,9 @@ async fn an_event_wakes_the_steps_it_fits_in_the_same_transaction_and_a_duplicat
     assert_eq!(event.matched, Some(paid.clone()));
     assert_eq!(event.event.object_id.as_deref(), Some(checkout));
     assert_eq!(
-        event.event.payload.as_bytes(),
-        body.as_slice(),
-        "the raw body is kept"
+        serde_json::from_str::<Value>(&event.event.payload).unwrap(),
+        serde_json::from_slice::<Value>(&body).unwrap(),
+        "the body is kept (it has no personal fields)"
     );
 
     // The await of this process is woken; the step nobody here waits for goes to `serve`.
@@ -543,7 +543,10 @@ async fn replay_redelivers_a_stored_event_to_the_steps_waiting_now() {
             .starts_with(&format!("replay:{first}:")),
         "{copy:?}"
     );
-    assert_eq!(copy.event.payload.as_bytes(), body.as_slice());
+    assert_eq!(
+        serde_json::from_str::<Value>(&copy.event.payload).unwrap(),
+        serde_json::from_slice::<Value>(&body).unwrap()
+    );
     assert_eq!(
         t.store
             .load_step(&StepKey::step("run_a", "swapped"))
@@ -559,4 +562,36 @@ async fn replay_redelivers_a_stored_event_to_the_steps_waiting_now() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("did not parse"));
     let out = replay(999).await.unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn an_event_is_stored_and_matched_with_its_personal_fields_redacted() {
+    let t = intake().await;
+    let body = String::from_utf8(fixture("webhook_transfer_completed.json"))
+        .unwrap()
+        .replace(
+            "\"note\": null",
+            "\"note\": \"refund to card 4111 2233 4455 6671\"",
+        );
+    let (status, stored) = t.whalestack(body.as_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{stored}");
+    let event = t
+        .store
+        .load_event(stored["id"].as_i64().unwrap())
+        .await
+        .unwrap();
+    let payload: Value = serde_json::from_str(&event.event.payload).unwrap();
+    let transfer = &payload["data"]["transfer"];
+    assert_eq!(transfer["targetAccount"]["fields"], "***", "{payload}");
+    assert_eq!(transfer["note"], "refund to card 4111 •••• •••• 6671");
+    assert!(
+        !event
+            .event
+            .payload
+            .contains("bc1qj633nx575jm28smgcp3mx6n3gh0zg6ndr0ew24")
+    );
+    // What the engine reads of it is intact.
+    assert_eq!(transfer["id"], "8947deb6a087");
+    assert_eq!(transfer["targetAmountNet"], "0.4997990");
+    assert_eq!(event.event.object_id.as_deref(), Some("8947deb6a087"));
 }
