@@ -1,0 +1,344 @@
+//! Reconciliation: each payment read back from its provider by its recorded object id, and
+//! the provider's listings searched for objects that carry a sluice marker but that sluice
+//! has no record of. Read-only: only `Provider::poll` and `Provider::list_marked` are
+//! called, never a write.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::payment::{Payment, PaymentState};
+use crate::ids::{ItemKey, RunId, StepId};
+use crate::providers::{Marked, NormalizedState, Output, Provider, ProviderError, Unit};
+
+/// Reads in flight at once.
+const PARALLEL_READS: usize = 16;
+
+/// What reconciliation found for one payment or provider object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// The provider agrees with sluice.
+    Matched,
+    /// Sluice and the provider disagree on whether (or how far) it was paid.
+    StateMismatch {
+        /// What sluice recorded.
+        sluice: PaymentState,
+        /// What the provider says now (its own state string, else the normalised one).
+        provider: String,
+    },
+    /// The provider holds another amount than sluice recorded.
+    AmountMismatch {
+        /// What sluice recorded.
+        sluice: Decimal,
+        /// What the provider holds.
+        provider: Decimal,
+    },
+    /// The provider holds another asset or currency than sluice recorded.
+    UnitMismatch {
+        /// What sluice recorded.
+        sluice: String,
+        /// What the provider holds.
+        provider: String,
+    },
+    /// Sluice recorded an object id the provider does not know.
+    MissingAtProvider,
+    /// The provider holds an object with a sluice marker that no payment record names.
+    UnknownToSluice,
+    /// The provider could not be asked (down, credentials refused): nothing is proven.
+    Unreadable {
+        /// The provider's error.
+        reason: String,
+    },
+    /// This adapter cannot read this kind of payment back.
+    Unsupported,
+}
+
+impl Verdict {
+    /// The name in reports (`state_mismatch`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Matched => "matched",
+            Self::StateMismatch { .. } => "state_mismatch",
+            Self::AmountMismatch { .. } => "amount_mismatch",
+            Self::UnitMismatch { .. } => "currency_mismatch",
+            Self::MissingAtProvider => "missing_at_provider",
+            Self::UnknownToSluice => "unknown_to_sluice",
+            Self::Unreadable { .. } => "unreadable",
+            Self::Unsupported => "unsupported",
+        }
+    }
+
+    /// Whether the records disagree, or could not be compared: `sluice reconcile` exits 1.
+    /// An adapter that cannot read a kind of payment back is listed but fails nothing.
+    pub fn fails(&self) -> bool {
+        !matches!(self, Self::Matched | Self::Unsupported)
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::StateMismatch { sluice, provider } => {
+                write!(f, "sluice says {sluice}, the provider says {provider}")
+            }
+            Self::AmountMismatch { sluice, provider } => {
+                write!(f, "sluice recorded {sluice}, the provider holds {provider}")
+            }
+            Self::UnitMismatch { sluice, provider } => {
+                write!(f, "sluice recorded {sluice}, the provider holds {provider}")
+            }
+            Self::MissingAtProvider => f.write_str("the provider does not know this object"),
+            Self::UnknownToSluice => {
+                f.write_str("the provider holds it with a sluice marker, but no record names it")
+            }
+            Self::Unreadable { reason } => write!(f, "could not be read: {reason}"),
+            Self::Unsupported => f.write_str("this provider's adapter cannot read it back"),
+            Self::Matched => f.write_str("matched"),
+        }
+    }
+}
+
+/// One line of a reconciliation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// The run of the payment it is about, when one is.
+    pub run_id: Option<RunId>,
+    /// Its step.
+    pub step_id: Option<StepId>,
+    /// Its item key.
+    pub item_key: Option<ItemKey>,
+    /// The provider block.
+    pub provider: String,
+    /// The provider's object id.
+    pub provider_ref: Option<String>,
+    /// The idempotency key (the marker).
+    pub key: Option<String>,
+    /// What was found.
+    pub verdict: Verdict,
+}
+
+impl Finding {
+    fn of(p: &Payment, provider_ref: Option<String>, verdict: Verdict) -> Self {
+        Finding {
+            run_id: Some(p.run_id.clone()),
+            step_id: Some(p.step_id.clone()),
+            item_key: Some(p.item_key.clone()),
+            provider: p.provider.clone(),
+            provider_ref,
+            key: p.idempotency_key.clone(),
+            verdict,
+        }
+    }
+}
+
+/// Which provider objects with a marker but no record count as unknown to sluice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Only those whose marker is the key of one of the payments (a duplicate, or a payment
+    /// a lost process made): a provider's listing cannot tell which run made the others.
+    Payments,
+    /// Also every marked object created at or after `since` whose key is none of `keys`,
+    /// the idempotency keys of every run (of any workflow) active since then.
+    Since {
+        /// The start of the period.
+        since: DateTime<Utc>,
+        /// The keys sluice has records of.
+        keys: BTreeSet<String>,
+    },
+}
+
+/// Compares `payments` with what their providers hold. Each payment with an object id is
+/// read back; each provider and object kind the payments use is listed, where the adapter
+/// can, for objects carrying a marker. Findings are in the payments' order, then the
+/// unknown objects.
+pub async fn reconcile(
+    payments: &[Payment],
+    providers: &HashMap<String, Arc<dyn Provider>>,
+    scope: &Scope,
+) -> Vec<Finding> {
+    let mut findings = read_back(payments, providers).await;
+    findings.extend(unknown(payments, providers, scope).await);
+    findings
+}
+
+/// The object kind `p` created, with its adapter, when the adapter can read it back.
+fn object_of<'a>(
+    p: &Payment,
+    providers: &'a HashMap<String, Arc<dyn Provider>>,
+) -> Option<(&'a Arc<dyn Provider>, &'static str)> {
+    let provider = providers.get(&p.provider)?;
+    Some((provider, provider.payment_object(p.action)?))
+}
+
+async fn read_back(
+    payments: &[Payment],
+    providers: &HashMap<String, Arc<dyn Provider>>,
+) -> Vec<Finding> {
+    let gate = Arc::new(Semaphore::new(PARALLEL_READS));
+    let mut reads = JoinSet::new();
+    let mut findings: Vec<Option<Finding>> = vec![None; payments.len()];
+    for (i, p) in payments.iter().enumerate() {
+        let Some(id) = p.provider_ref.clone() else {
+            continue;
+        };
+        let Some((provider, object)) = object_of(p, providers) else {
+            findings[i] = Some(Finding::of(p, Some(id), Verdict::Unsupported));
+            continue;
+        };
+        let (provider, gate) = (provider.clone(), gate.clone());
+        reads.spawn(async move {
+            let _permit = gate.acquire_owned().await;
+            (i, provider.poll(object, &id).await)
+        });
+    }
+    while let Some(done) = reads.join_next().await {
+        let Ok((i, read)) = done else { continue };
+        let p = &payments[i];
+        let verdict = match read {
+            Ok(output) => compare(p, &output),
+            Err(ProviderError::Rejected {
+                status: Some(404), ..
+            }) => Verdict::MissingAtProvider,
+            Err(e) => Verdict::Unreadable {
+                reason: e.to_string(),
+            },
+        };
+        findings[i] = Some(Finding::of(p, p.provider_ref.clone(), verdict));
+    }
+    findings.into_iter().flatten().collect()
+}
+
+/// The first disagreement between a payment and the provider's object: state, then amount,
+/// then asset or currency.
+pub fn compare(p: &Payment, o: &Output) -> Verdict {
+    let provider_paid = o.state.normalized != NormalizedState::Failed;
+    let settled_short =
+        p.state == PaymentState::Settled && o.state.normalized != NormalizedState::Succeeded;
+    if p.state.is_paid() != provider_paid || settled_short {
+        return Verdict::StateMismatch {
+            sluice: p.state,
+            provider: o
+                .state
+                .raw
+                .clone()
+                .unwrap_or_else(|| o.state.normalized.as_str().to_string()),
+        };
+    }
+    if let (Some(sluice), Some(provider)) = (p.reported_amount.or(p.amount), o.amount) {
+        if sluice != provider {
+            return Verdict::AmountMismatch { sluice, provider };
+        }
+    }
+    let held = match &o.unit {
+        Some(Unit::Asset(u) | Unit::Currency(u)) => u,
+        None => return Verdict::Matched,
+    };
+    let same = match (&p.reported_unit, &p.unit) {
+        (Some(recorded), _) => recorded.eq_ignore_ascii_case(held),
+        // A bare code sluice sent (`EURC`) names the asset the provider spells in full
+        // (`EURC:GDHU…`).
+        (None, Some(sent)) => {
+            held.eq_ignore_ascii_case(sent)
+                || held
+                    .split_once(':')
+                    .is_some_and(|(code, _)| code.eq_ignore_ascii_case(sent))
+        }
+        (None, None) => true,
+    };
+    if same {
+        Verdict::Matched
+    } else {
+        Verdict::UnitMismatch {
+            sluice: p.reported_unit.clone().or(p.unit.clone()).unwrap_or_default(),
+            provider: held.clone(),
+        }
+    }
+}
+
+/// The marked objects no payment record names: listed once per provider block and object
+/// kind the payments use.
+async fn unknown(
+    payments: &[Payment],
+    providers: &HashMap<String, Arc<dyn Provider>>,
+    scope: &Scope,
+) -> Vec<Finding> {
+    let kinds: BTreeSet<(String, &'static str)> = payments
+        .iter()
+        .filter_map(|p| Some((p.provider.clone(), object_of(p, providers)?.1)))
+        .collect();
+    let known: BTreeSet<(&str, &str)> = payments
+        .iter()
+        .filter_map(|p| Some((p.provider.as_str(), p.provider_ref.as_deref()?)))
+        .collect();
+    let by_key: BTreeMap<&str, &Payment> = payments
+        .iter()
+        .filter_map(|p| Some((p.idempotency_key.as_deref()?, p)))
+        .collect();
+    let mut findings = Vec::new();
+    for (name, object) in kinds {
+        let provider = &providers[&name];
+        let listed = match provider.list_marked(object).await {
+            Ok(Some(listed)) => listed,
+            Ok(None) => continue,
+            Err(e) => {
+                findings.push(Finding {
+                    run_id: None,
+                    step_id: None,
+                    item_key: None,
+                    provider: name.clone(),
+                    provider_ref: None,
+                    key: None,
+                    verdict: Verdict::Unreadable {
+                        reason: format!("listing {object}s: {e}"),
+                    },
+                });
+                continue;
+            }
+        };
+        for m in listed {
+            if let Some(f) = unknown_one(&name, &m, &known, &by_key, scope) {
+                findings.push(f);
+            }
+        }
+    }
+    findings
+}
+
+fn unknown_one(
+    provider: &str,
+    m: &Marked,
+    known: &BTreeSet<(&str, &str)>,
+    by_key: &BTreeMap<&str, &Payment>,
+    scope: &Scope,
+) -> Option<Finding> {
+    let id = m.output.id.clone();
+    if id
+        .as_deref()
+        .is_some_and(|id| known.contains(&(provider, id)))
+    {
+        return None;
+    }
+    if let Some(p) = by_key.get(m.key.as_str()) {
+        return Some(Finding::of(p, id, Verdict::UnknownToSluice));
+    }
+    let Scope::Since { since, keys } = scope else {
+        return None;
+    };
+    if m.created_at.is_some_and(|t| t < *since) || keys.contains(m.key.as_str()) {
+        return None;
+    }
+    Some(Finding {
+        run_id: None,
+        step_id: None,
+        item_key: None,
+        provider: provider.to_string(),
+        provider_ref: id,
+        key: Some(m.key.as_str().to_string()),
+        verdict: Verdict::UnknownToSluice,
+    })
+}
