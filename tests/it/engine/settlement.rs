@@ -46,12 +46,19 @@ async fn report(h: &Harness, run_id: &str) -> (BTreeMap<String, Value>, Value) {
 async fn hook(h: &Harness, method: reqwest::Method, path: &str, body: Value) -> Value {
     let answer = reqwest::Client::new()
         .request(method, format!("{}{path}", h.sandbox.hooks_url()))
-        .json(&body)
+        .header("content-type", "application/json")
+        .body(body.to_string())
         .send()
         .await
         .unwrap();
-    assert!(answer.status().is_success(), "{path}: {}", answer.status());
-    answer.json().await.unwrap()
+    let status = answer.status();
+    let body = answer.bytes().await.unwrap();
+    assert!(
+        status.is_success(),
+        "{path}: {status} {}",
+        String::from_utf8_lossy(&body)
+    );
+    serde_json::from_slice(&body).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
