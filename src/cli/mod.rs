@@ -21,6 +21,7 @@ mod sandbox;
 mod schedule;
 mod schema;
 mod serve;
+mod settle;
 mod status;
 mod validate;
 mod workers;
@@ -83,6 +84,8 @@ enum Command {
     Report(payments::ReportArgs),
     /// Compare payments with the providers' own records, read-only.
     Reconcile(reconcile::ReconcileArgs),
+    /// Learn which of a run's committed payments settled or failed after commit.
+    Settle(settle::SettleArgs),
     /// List runs.
     Runs(runs::RunsArgs),
     /// Approve a waiting approval step.
@@ -145,6 +148,7 @@ pub fn main() -> ExitCode {
                     Command::Status(args) => status::run(&args).await,
                     Command::Report(args) => payments::run(&args).await,
                     Command::Reconcile(args) => reconcile::run(&args).await,
+                    Command::Settle(args) => settle::run(&args).await,
                     Command::Runs(args) => runs::run(&args).await,
                     Command::Approve(args) => operator::approve(&args).await,
                     Command::Deny(args) => operator::deny(&args).await,

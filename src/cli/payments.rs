@@ -12,7 +12,7 @@ use super::common::DbArgs;
 use super::{exit, workflow};
 use crate::ids::RunId;
 use crate::plan::CompiledWorkflow;
-use crate::settlement::{Payment, PaymentSteps, Total, payments, totals};
+use crate::settlement::{Payment, PaymentSteps, Total, load, totals};
 use crate::store::{RunRecord, Store};
 
 /// Report a run's payments: one row each, with its state, provider object and fee, and the
@@ -91,17 +91,9 @@ pub(super) async fn load_payments(
     record: &RunRecord,
     compiled: &CompiledWorkflow,
 ) -> Result<Vec<Payment>> {
-    let id = &record.id;
-    let context = || format!("cannot read run `{id}`");
-    let rows = store.load_steps(id).await.with_context(context)?;
-    let attempts = store.load_attempts(id).await.with_context(context)?;
-    let actions = store.list_operator_actions(id).await.with_context(context)?;
-    Ok(payments(
-        &PaymentSteps::of(compiled),
-        &rows,
-        &attempts,
-        &actions,
-    ))
+    load(&**store, &record.id, &PaymentSteps::of(compiled))
+        .await
+        .with_context(|| format!("cannot read run `{}`", record.id))
 }
 
 const COLUMNS: [&str; 15] = [

@@ -8,9 +8,12 @@
 //! Nothing here writes to a provider.
 
 pub mod payment;
+pub mod read;
 pub mod reconcile;
 pub mod totals;
+pub mod track;
 
-pub use payment::{Payment, PaymentState, PaymentSteps, payments};
+pub use payment::{Payment, PaymentState, PaymentSteps, load, payments};
 pub use reconcile::{Finding, Scope, Verdict, reconcile};
 pub use totals::{Total, totals};
+pub use track::track;

@@ -11,7 +11,10 @@ use serde_json::Value;
 use crate::catalog::{ActionKind, ActionSpec};
 use crate::ids::{ItemKey, RunId, StepId};
 use crate::plan::CompiledWorkflow;
-use crate::store::{AttemptRecord, OperatorRecord, StepRecord, StepState};
+use crate::store::{
+    AttemptRecord, OperatorRecord, Settlement, SettlementRecord, StepRecord, StepState, Store,
+    StoreError,
+};
 
 /// Where a payment stands, as finance reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -51,22 +54,28 @@ impl PaymentState {
         matches!(self, Self::Committed | Self::Settled)
     }
 
-    /// The state of an item from its row: a succeeded item is settled once the provider's
-    /// recorded answer says so, committed before.
-    fn of(row: &StepRecord) -> Self {
-        match row.state {
-            StepState::Succeeded => match recorded_state(row).as_deref() {
+    /// The state of an item from its row and its settlement: a succeeded item is settled
+    /// (or failed after commit) once that is recorded or its recorded answer says so,
+    /// committed before.
+    fn of(row: &StepRecord, settlement: Option<Settlement>) -> Self {
+        match (row.state, settlement) {
+            (StepState::Succeeded, Some(Settlement::Settled)) => Self::Settled,
+            (StepState::Succeeded, Some(Settlement::FailedAfterCommit)) => Self::FailedAfterCommit,
+            (StepState::Succeeded, None) => match recorded_state(row).as_deref() {
                 Some("succeeded") => Self::Settled,
                 Some("failed") => Self::FailedAfterCommit,
                 _ => Self::Committed,
             },
-            StepState::Failed => Self::Failed,
-            StepState::Skipped | StepState::Cancelled => Self::Skipped,
-            StepState::NeedsAttention => Self::InDoubt,
-            StepState::Pending
-            | StepState::Dispatching
-            | StepState::InFlight
-            | StepState::Waiting => Self::Unfinished,
+            (StepState::Failed, _) => Self::Failed,
+            (StepState::Skipped | StepState::Cancelled, _) => Self::Skipped,
+            (StepState::NeedsAttention, _) => Self::InDoubt,
+            (
+                StepState::Pending
+                | StepState::Dispatching
+                | StepState::InFlight
+                | StepState::Waiting,
+                _,
+            ) => Self::Unfinished,
         }
     }
 }
@@ -146,6 +155,22 @@ pub struct Payment {
     pub error: Option<String>,
 }
 
+/// The payments of run `run_id`, read from `store`, in plan order.
+///
+/// # Errors
+/// A store failure, or [`StoreError::RunNotFound`].
+pub async fn load(
+    store: &dyn Store,
+    run_id: &RunId,
+    steps: &PaymentSteps,
+) -> Result<Vec<Payment>, StoreError> {
+    let rows = store.load_steps(run_id).await?;
+    let attempts = store.load_attempts(run_id).await?;
+    let actions = store.list_operator_actions(run_id).await?;
+    let settlements = store.load_settlements(run_id).await?;
+    Ok(payments(steps, &rows, &attempts, &actions, &settlements))
+}
+
 /// The payments of a run, in plan order: one per item of each step in `steps` (the
 /// parent row of a `for_each` step is not one).
 pub fn payments(
@@ -153,7 +178,15 @@ pub fn payments(
     rows: &[StepRecord],
     attempts: &[AttemptRecord],
     actions: &[OperatorRecord],
+    settlements: &[SettlementRecord],
 ) -> Vec<Payment> {
+    let settled: BTreeMap<(&str, &str), Settlement> = settlements
+        .iter()
+        .map(|s| {
+            let k = &s.settlement.key;
+            ((k.step_id.as_str(), k.item_key.as_str()), s.settlement.settlement)
+        })
+        .collect();
     let mut sent: BTreeMap<(&str, &str), DateTime<Utc>> = BTreeMap::new();
     for a in attempts {
         let k = &a.attempt.key;
@@ -170,8 +203,9 @@ pub fn payments(
         .filter(|r| !(r.key.item_key.is_empty() && has_items.contains(r.key.step_id.as_str())))
         .filter_map(|r| {
             let (provider, action) = steps.get(&r.key.step_id)?;
-            let sent_at = sent.get(&(r.key.step_id.as_str(), r.key.item_key.as_str()));
-            Some(payment(r, provider, action, sent_at.copied(), actions))
+            let at = (r.key.step_id.as_str(), r.key.item_key.as_str());
+            let state = PaymentState::of(r, settled.get(&at).copied());
+            Some(payment(r, provider, action, (state, sent.get(&at).copied()), actions))
         })
         .collect()
 }
@@ -180,7 +214,7 @@ fn payment(
     row: &StepRecord,
     provider: &str,
     action: &'static ActionSpec,
-    sent_at: Option<DateTime<Utc>>,
+    (state, sent_at): (PaymentState, Option<DateTime<Utc>>),
     actions: &[OperatorRecord],
 ) -> Payment {
     let money = &action.money[0];
@@ -202,7 +236,7 @@ fn payment(
         }),
         provider_ref: row.provider_ref.clone(),
         idempotency_key: row.idempotency_key.clone(),
-        state: PaymentState::of(row),
+        state,
         provider_state: text(output, "provider_state"),
         reported_amount: output.and_then(|o| decimal(o.get("amount"))),
         reported_unit: text(output, "asset").or_else(|| text(output, "currency")),

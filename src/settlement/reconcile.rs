@@ -9,15 +9,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
-
 use super::payment::{Payment, PaymentState};
+use super::read::{Read, object_of, read_back};
 use crate::ids::{ItemKey, RunId, StepId};
 use crate::providers::{Marked, NormalizedState, Output, Provider, ProviderError, Unit};
-
-/// Reads in flight at once.
-const PARALLEL_READS: usize = 16;
 
 /// What reconciliation found for one payment or provider object.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,56 +156,34 @@ pub async fn reconcile(
     providers: &HashMap<String, Arc<dyn Provider>>,
     scope: &Scope,
 ) -> Vec<Finding> {
-    let mut findings = read_back(payments, providers).await;
+    let mut findings = read_all(payments, providers).await;
     findings.extend(unknown(payments, providers, scope).await);
     findings
 }
 
-/// The object kind `p` created, with its adapter, when the adapter can read it back.
-fn object_of<'a>(
-    p: &Payment,
-    providers: &'a HashMap<String, Arc<dyn Provider>>,
-) -> Option<(&'a Arc<dyn Provider>, &'static str)> {
-    let provider = providers.get(&p.provider)?;
-    Some((provider, provider.payment_object(p.action)?))
-}
-
-async fn read_back(
+async fn read_all(
     payments: &[Payment],
     providers: &HashMap<String, Arc<dyn Provider>>,
 ) -> Vec<Finding> {
-    let gate = Arc::new(Semaphore::new(PARALLEL_READS));
-    let mut reads = JoinSet::new();
-    let mut findings: Vec<Option<Finding>> = vec![None; payments.len()];
-    for (i, p) in payments.iter().enumerate() {
-        let Some(id) = p.provider_ref.clone() else {
-            continue;
-        };
-        let Some((provider, object)) = object_of(p, providers) else {
-            findings[i] = Some(Finding::of(p, Some(id), Verdict::Unsupported));
-            continue;
-        };
-        let (provider, gate) = (provider.clone(), gate.clone());
-        reads.spawn(async move {
-            let _permit = gate.acquire_owned().await;
-            (i, provider.poll(object, &id).await)
-        });
-    }
-    while let Some(done) = reads.join_next().await {
-        let Ok((i, read)) = done else { continue };
-        let p = &payments[i];
-        let verdict = match read {
-            Ok(output) => compare(p, &output),
-            Err(ProviderError::Rejected {
-                status: Some(404), ..
-            }) => Verdict::MissingAtProvider,
-            Err(e) => Verdict::Unreadable {
-                reason: e.to_string(),
-            },
-        };
-        findings[i] = Some(Finding::of(p, p.provider_ref.clone(), verdict));
-    }
-    findings.into_iter().flatten().collect()
+    let reads = read_back(payments, providers, |p| p.provider_ref.is_some()).await;
+    payments
+        .iter()
+        .zip(reads)
+        .filter_map(|(p, read)| {
+            let verdict = match read? {
+                Read::NoObject => return None,
+                Read::Unsupported => Verdict::Unsupported,
+                Read::Answer(Ok(output)) => compare(p, &output),
+                Read::Answer(Err(ProviderError::Rejected {
+                    status: Some(404), ..
+                })) => Verdict::MissingAtProvider,
+                Read::Answer(Err(e)) => Verdict::Unreadable {
+                    reason: e.to_string(),
+                },
+            };
+            Some(Finding::of(p, p.provider_ref.clone(), verdict))
+        })
+        .collect()
 }
 
 /// The first disagreement between a payment and the provider's object: state, then amount,
