@@ -1,13 +1,20 @@
-//! `sluice report` and `sluice reconcile` against the sandbox: report rows exact over a large
-//! payroll, and every kind of discrepancy injected through the sandbox's hooks named by its
-//! item key.
+//! `sluice report`, `sluice reconcile` and `sluice settle` against the sandbox: report rows
+//! exact over a large payroll, every kind of discrepancy injected through the sandbox's hooks
+//! named by its item key, and a payment failed after commit recorded once as an operator case.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sluice::sandbox::Faults;
+use sluice::spec::NotifyEvent;
 
 use super::harness::{Harness, text};
 
@@ -127,13 +134,7 @@ async fn reconcile_names_every_discrepancy_by_item_key_and_never_writes() {
     let ledger = h.transfers();
     let asset = ledger[0].asset.clone();
     // E0001 fails after commit: the provider returns the money.
-    hook(
-        &h,
-        reqwest::Method::POST,
-        "/outcomes",
-        json!({"id": id("E0001"), "outcome": "fail"}),
-    )
-    .await;
+    hook_fail(&h, &id("E0001")).await;
     // E0002's amount changes on the provider's side; E0003's transfer disappears.
     hook(
         &h,
@@ -275,4 +276,146 @@ fn writes(h: &Harness) -> usize {
         .iter()
         .filter(|r| r.method != "GET")
         .count()
+}
+
+/// A webhook receiver on loopback answering 200; its URL and what it got.
+async fn receiver() -> (String, Arc<Mutex<Vec<Value>>>) {
+    let inbox: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let app = Router::new()
+        .route(
+            "/hook",
+            post(
+                |State(inbox): State<Arc<Mutex<Vec<Value>>>>, body: Bytes| async move {
+                    inbox
+                        .lock()
+                        .unwrap()
+                        .push(serde_json::from_slice(&body).unwrap());
+                    StatusCode::OK
+                },
+            ),
+        )
+        .with_state(inbox.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/hook"), inbox)
+}
+
+async fn with_hook(h: &Harness, hook: &str, args: &[&str]) -> std::process::Output {
+    let mut cmd = h.command(args, None);
+    cmd.env("OPS_HOOK", hook);
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_failed_after_commit_is_recorded_once_and_becomes_an_operator_case() {
+    assert_eq!(
+        NotifyEvent::ItemFailedAfterCommit.as_str(),
+        sluice::store::FAILED_AFTER_COMMIT_EVENT
+    );
+    let h = frozen().await;
+    let (hook, inbox) = receiver().await;
+    let workflow = h.variant("payroll.yaml", "settled-payroll.yaml", &[]);
+    let mut text_wf = std::fs::read_to_string(&workflow).unwrap();
+    text_wf.push_str("\nnotify:\n  - on: [item_failed_after_commit]\n    webhook: { url: \"${OPS_HOOK}\" }\n");
+    std::fs::write(&workflow, text_wf).unwrap();
+    let (csv, _) = h.payroll(3);
+    let input = format!("payees=@{}", csv.display());
+    let run = [
+        "run", &workflow, "--run-id", "run_settle", "--input", &input,
+    ];
+    let out = with_hook(&h, &hook, &run).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (rows, _) = report(&h, "run_settle").await;
+    let id = |k: &str| rows[k]["provider_ref"].as_str().unwrap().to_string();
+
+    // Nothing is final yet: every payment stays committed.
+    let out = with_hook(&h, &hook, &["settle", "run_settle"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("0 newly settled, 0 failed after commit, 3 still committed"),
+        "{}",
+        text(&out)
+    );
+
+    hook_fail(&h, &id("E0002")).await;
+    h.sandbox.advance(Duration::from_secs(60));
+    let out = with_hook(&h, &hook, &["settle", "run_settle"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let shown = text(&out);
+    assert!(
+        shown.contains("run_settle/pay[E0002]  failed_after_commit (FAILED)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("2 newly settled, 1 failed after commit, 0 still committed"),
+        "{shown}"
+    );
+    // The provider returned the money of exactly that payment.
+    let reversed: Vec<String> = h
+        .sandbox
+        .ledger()
+        .into_iter()
+        .filter(|e| e.kind == "transfer.reversal")
+        .map(|e| e.object_id)
+        .collect();
+    assert_eq!(reversed, [id("E0002")]);
+
+    let (rows, doc) = report(&h, "run_settle").await;
+    let states: Vec<(&str, &str)> = ["E0001", "E0002", "E0003"]
+        .iter()
+        .map(|k| (*k, rows[*k]["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("E0001", "settled"),
+            ("E0002", "failed_after_commit"),
+            ("E0003", "settled")
+        ]
+    );
+    let totals: Vec<(&str, u64)> = doc["totals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["state"].as_str().unwrap(), t["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(totals, [("settled", 2), ("failed_after_commit", 1)]);
+
+    let status = h.sluice(&["status", "run_settle"], None).await;
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.contains("payments failed after commit (the payee was not paid)\n  pay[E0002] FAILED"),
+        "{status}"
+    );
+    assert!(status.contains("next: 1 payment(s) failed after commit"), "{status}");
+
+    // Told once, however often it is looked at again.
+    let again = with_hook(&h, &hook, &["settle", "run_settle"]).await;
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    let got = inbox.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["event"], "item_failed_after_commit");
+    assert!(
+        got[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("run_settle/pay[E0002] failed after commit"),
+        "{got:?}"
+    );
+    // The records and the provider agree again.
+    let out = h.sluice(&["reconcile", "run_settle"], None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+async fn hook_fail(h: &Harness, id: &str) {
+    hook(
+        h,
+        reqwest::Method::POST,
+        "/outcomes",
+        json!({"id": id, "outcome": "fail"}),
+    )
+    .await;
 }
