@@ -70,7 +70,10 @@ pub async fn run(args: &ReconcileArgs) -> Result<ExitCode> {
         _ => unreachable!("clap requires RUN or --workflow with --since"),
     };
     let Some(newest) = runs.first() else {
-        println!("no run of `{}` since then", args.workflow_name.as_deref().unwrap_or(""));
+        println!(
+            "no run of `{}` since then",
+            args.workflow_name.as_deref().unwrap_or("")
+        );
         return Ok(exit::code(exit::SUCCESS));
     };
     let Some(compiled) = compile_for(newest, None) else {
@@ -91,7 +94,11 @@ pub async fn run(args: &ReconcileArgs) -> Result<ExitCode> {
     };
     super::print_stdout(&text);
     let failed = findings.iter().any(|f| f.verdict.fails());
-    Ok(exit::code(if failed { exit::FAILED } else { exit::SUCCESS }))
+    Ok(exit::code(if failed {
+        exit::FAILED
+    } else {
+        exit::SUCCESS
+    }))
 }
 
 /// The runs of `workflow` active since `since`, newest first, and the scope: the keys of

@@ -86,7 +86,9 @@ async fn visit(store: &dyn Store, workflows: &mut Workflows, run: &RunRecord, pa
                     tracing::info!(run_id = %run.id, settled = learned.len(), "Settlements recorded.");
                 }
                 Ok(_) => {}
-                Err(error) => tracing::warn!(run_id = %run.id, %error, "Cannot record settlements."),
+                Err(error) => {
+                    tracing::warn!(run_id = %run.id, %error, "Cannot record settlements.")
+                }
             }
         }
         Pass::Track => {}

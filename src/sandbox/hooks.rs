@@ -309,12 +309,10 @@ async fn transfer_amount(
 }
 
 async fn forget_transfer(State(shared): S, Path(id): Path<String>) -> Response {
-    shared.with_world(
-        |world, _| match whalestack::transfers::forget(world, &id) {
-            Ok(()) => Json(json!({ "id": id, "deleted": true })).into_response(),
-            Err(e) => e.into_response(),
-        },
-    )
+    shared.with_world(|world, _| match whalestack::transfers::forget(world, &id) {
+        Ok(()) => Json(json!({ "id": id, "deleted": true })).into_response(),
+        Err(e) => e.into_response(),
+    })
 }
 
 async fn deposit(State(shared): S, body: Bytes) -> Response {

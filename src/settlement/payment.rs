@@ -184,7 +184,10 @@ pub fn payments(
         .iter()
         .map(|s| {
             let k = &s.settlement.key;
-            ((k.step_id.as_str(), k.item_key.as_str()), s.settlement.settlement)
+            (
+                (k.step_id.as_str(), k.item_key.as_str()),
+                s.settlement.settlement,
+            )
         })
         .collect();
     let mut sent: BTreeMap<(&str, &str), DateTime<Utc>> = BTreeMap::new();
@@ -205,7 +208,13 @@ pub fn payments(
             let (provider, action) = steps.get(&r.key.step_id)?;
             let at = (r.key.step_id.as_str(), r.key.item_key.as_str());
             let state = PaymentState::of(r, settled.get(&at).copied());
-            Some(payment(r, provider, action, (state, sent.get(&at).copied()), actions))
+            Some(payment(
+                r,
+                provider,
+                action,
+                (state, sent.get(&at).copied()),
+                actions,
+            ))
         })
         .collect()
 }
@@ -282,4 +291,96 @@ fn operator_actions(row: &StepRecord, actions: &[OperatorRecord]) -> Vec<String>
             format!("{} by {}{reason}", a.action.kind.as_str(), a.action.actor)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use serde_json::json;
+
+    use super::*;
+    use crate::store::{NewSettlement, StepKey};
+
+    fn row(item: &str, state: StepState, output: Option<Value>) -> StepRecord {
+        StepRecord {
+            key: StepKey::item("run_1", "pay", item),
+            seq: 1,
+            state,
+            idempotency_key: Some(format!("sl_{item}")),
+            request_digest: None,
+            request: Some(json!({"amount": "10.50", "asset": "EURC"})),
+            provider_ref: output.as_ref().map(|_| format!("tr_{item}")),
+            checkpoint: None,
+            output,
+            error: None,
+            skip_reason: None,
+            attempts: 1,
+            next_attempt_at: None,
+            deadline_at: None,
+            event_id: None,
+            updated_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn states_come_from_the_row_then_the_settlement() {
+        let steps = PaymentSteps(
+            [(
+                "pay".to_string(),
+                (
+                    "ws".to_string(),
+                    crate::catalog::action("transfer").unwrap(),
+                ),
+            )]
+            .into(),
+        );
+        let processing = json!({"state": "processing", "amount": "10.5000000", "fee": "0.10"});
+        let rows = [
+            row("parent", StepState::Succeeded, None),
+            row("a", StepState::Succeeded, Some(processing.clone())),
+            row("b", StepState::Succeeded, Some(processing.clone())),
+            row(
+                "c",
+                StepState::Succeeded,
+                Some(json!({"state": "succeeded"})),
+            ),
+            row("d", StepState::Failed, None),
+            row("e", StepState::Skipped, None),
+            row("f", StepState::NeedsAttention, None),
+        ];
+        let mut rows = rows.to_vec();
+        rows[0].key.item_key = "".into();
+        let settled = SettlementRecord {
+            settlement: NewSettlement {
+                key: StepKey::item("run_1", "pay", "b"),
+                settlement: Settlement::FailedAfterCommit,
+                provider_state: Some("FAILED".into()),
+                source: "poll".into(),
+            },
+            at: Utc::now(),
+        };
+        let got = payments(&steps, &rows, &[], &[], &[settled]);
+        let states: Vec<(&str, &str)> = got
+            .iter()
+            .map(|p| (p.item_key.as_str(), p.state.as_str()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("a", "committed"),
+                ("b", "failed_after_commit"),
+                ("c", "settled"),
+                ("d", "failed"),
+                ("e", "skipped"),
+                ("f", "in_doubt"),
+            ]
+        );
+        assert_eq!(got[0].amount, Some(Decimal::new(1050, 2)));
+        assert_eq!(got[0].unit.as_deref(), Some("EURC"));
+        assert_eq!(got[0].fee, Some(Decimal::new(10, 2)));
+        assert_eq!(
+            got[0].reported_amount.map(|d| d.to_string()).as_deref(),
+            Some("10.5000000")
+        );
+    }
 }

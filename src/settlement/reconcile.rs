@@ -7,12 +7,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use super::payment::{Payment, PaymentState};
 use super::read::{Read, object_of, read_back};
 use crate::ids::{ItemKey, RunId, StepId};
 use crate::providers::{Marked, NormalizedState, Output, Provider, ProviderError, Unit};
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
 
 /// What reconciliation found for one payment or provider object.
 #[derive(Debug, Clone, PartialEq)]
@@ -227,7 +227,11 @@ pub fn compare(p: &Payment, o: &Output) -> Verdict {
         Verdict::Matched
     } else {
         Verdict::UnitMismatch {
-            sluice: p.reported_unit.clone().or(p.unit.clone()).unwrap_or_default(),
+            sluice: p
+                .reported_unit
+                .clone()
+                .or(p.unit.clone())
+                .unwrap_or_default(),
             provider: held.clone(),
         }
     }
@@ -314,4 +318,139 @@ fn unknown_one(
         key: Some(m.key.as_str().to_string()),
         verdict: Verdict::UnknownToSluice,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use chrono::Utc;
+    use serde_json::Value;
+
+    use super::*;
+    use crate::providers::State;
+
+    fn paid(state: PaymentState) -> Payment {
+        Payment {
+            run_id: "run_1".into(),
+            step_id: "pay".into(),
+            item_key: "E1".into(),
+            provider: "ws".into(),
+            action: "transfer",
+            amount: Some(Decimal::from_str("12.30").unwrap()),
+            unit: Some("EURC".into()),
+            provider_ref: Some("tr_1".into()),
+            idempotency_key: Some("sl_1".into()),
+            state,
+            provider_state: Some("PROCESSING".into()),
+            reported_amount: None,
+            reported_unit: None,
+            fee: None,
+            sent_at: None,
+            updated_at: Utc::now(),
+            operator_actions: Vec::new(),
+            error: None,
+        }
+    }
+
+    fn held(state: &str, normalized: NormalizedState, amount: &str, unit: &str) -> Output {
+        Output {
+            amount: Some(Decimal::from_str(amount).unwrap()),
+            unit: Some(Unit::Asset(unit.into())),
+            ..Output::new(State::reported(state, normalized), Value::Null)
+        }
+    }
+
+    #[test]
+    fn state_then_amount_then_unit_are_compared() {
+        use NormalizedState::{Failed, Processing, Succeeded};
+        let committed = paid(PaymentState::Committed);
+        let cases = [
+            // Scale does not matter, the value does; a bare code names the full asset id.
+            (
+                &committed,
+                held("PROCESSING", Processing, "12.3000000", "EURC:GA5Z"),
+                "matched",
+            ),
+            (
+                &committed,
+                held("COMPLETED", Succeeded, "12.30", "EURC"),
+                "matched",
+            ),
+            (
+                &committed,
+                held("FAILED", Failed, "12.30", "EURC"),
+                "state_mismatch",
+            ),
+            (
+                &committed,
+                held("COMPLETED", Succeeded, "12.31", "EURC"),
+                "amount_mismatch",
+            ),
+            (
+                &committed,
+                held("COMPLETED", Succeeded, "12.30", "USDC:GA5Z"),
+                "currency_mismatch",
+            ),
+        ];
+        for (p, o, want) in cases {
+            assert_eq!(compare(p, &o).as_str(), want, "{o:?}");
+        }
+        let settled = paid(PaymentState::Settled);
+        assert_eq!(
+            compare(&settled, &held("PROCESSING", Processing, "12.30", "EURC")),
+            Verdict::StateMismatch {
+                sluice: PaymentState::Settled,
+                provider: "PROCESSING".into()
+            }
+        );
+        // Known failed after commit: the provider agrees.
+        let failed = paid(PaymentState::FailedAfterCommit);
+        assert_eq!(
+            compare(&failed, &held("FAILED", Failed, "12.30", "EURC")),
+            Verdict::Matched
+        );
+        // Sluice recorded it failed, but the provider holds it paid: money moved.
+        let refused = paid(PaymentState::Failed);
+        assert_eq!(
+            compare(&refused, &held("COMPLETED", Succeeded, "12.30", "EURC")).as_str(),
+            "state_mismatch"
+        );
+    }
+
+    #[test]
+    fn a_marked_object_is_unknown_only_when_no_record_names_it() {
+        let p = paid(PaymentState::Committed);
+        let known: BTreeSet<(&str, &str)> = [("ws", "tr_1")].into();
+        let by_key: BTreeMap<&str, &Payment> = [("sl_1", &p)].into();
+        let marked = |id: &str, key: &str| Marked {
+            key: crate::providers::IdempotencyKey::new(key).unwrap(),
+            created_at: Some(Utc::now()),
+            output: Output {
+                id: Some(id.into()),
+                ..held("COMPLETED", NormalizedState::Succeeded, "1", "EURC")
+            },
+        };
+        let since = Scope::Since {
+            since: Utc::now() - chrono::TimeDelta::hours(1),
+            keys: ["sl_other_run".to_string()].into(),
+        };
+        let verdict = |m: &Marked, scope: &Scope| {
+            unknown_one("ws", m, &known, &by_key, scope).map(|f| (f.item_key, f.verdict))
+        };
+        // The recorded object itself.
+        assert_eq!(verdict(&marked("tr_1", "sl_1"), &Scope::Payments), None);
+        // A second object with the item's marker: a duplicate payment, named by item.
+        assert_eq!(
+            verdict(&marked("tr_2", "sl_1"), &Scope::Payments),
+            Some((Some("E1".into()), Verdict::UnknownToSluice))
+        );
+        // Another run's marker: unknown only across the period, and not if a run has it.
+        assert_eq!(verdict(&marked("tr_3", "sl_x"), &Scope::Payments), None);
+        assert_eq!(
+            verdict(&marked("tr_3", "sl_x"), &since),
+            Some((None, Verdict::UnknownToSluice))
+        );
+        assert_eq!(verdict(&marked("tr_4", "sl_other_run"), &since), None);
+    }
 }

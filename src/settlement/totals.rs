@@ -80,7 +80,14 @@ mod tests {
         let t = totals(&rows);
         let shown: Vec<(String, &str, u64, String)> = t
             .iter()
-            .map(|t| (t.unit.clone(), t.state.as_str(), t.count, t.amount.to_string()))
+            .map(|t| {
+                (
+                    t.unit.clone(),
+                    t.state.as_str(),
+                    t.count,
+                    t.amount.to_string(),
+                )
+            })
             .collect();
         assert_eq!(
             shown,

@@ -452,6 +452,6 @@ impl<T> Store for T where
         + WorkerStore
         + ClaimStore
         + NotificationStore
-    + SettlementStore
+        + SettlementStore
 {
 }

@@ -16,8 +16,8 @@ use crate::providers::http::{HttpClient, Transport, read_common_error};
 use crate::providers::paths::Paths;
 use crate::providers::settings;
 use crate::providers::{
-    Call, Event, Lookup, Marked, Outcome, Output, ParseError, Provider, ProviderError,
-    VerifyError, WireRequest,
+    Call, Event, Lookup, Marked, Outcome, Output, ParseError, Provider, ProviderError, VerifyError,
+    WireRequest,
 };
 use crate::spec::env::ResolvedProvider;
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::Env;
-use super::fixtures::{commit, dispatch, new_run};
+use super::fixtures::{commit, dispatch, new_run, t0};
 use crate::ids::RunId;
 use crate::store::error::StoreError;
 use crate::store::notification::NotifyRoute;
@@ -48,7 +48,10 @@ pub(super) async fn a_settlement_is_recorded_once_and_a_failure_after_commit_is_
         .acquire_lease(&run_id, "engine", Duration::from_secs(86_400))
         .await
         .unwrap();
-    let dispatches: Vec<_> = ["a", "b", "c"].iter().map(|i| dispatch(i, "10.00")).collect();
+    let dispatches: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .map(|i| dispatch(i, "10.00"))
+        .collect();
     commit(store, &lease, dispatches).await.unwrap();
     let results: Vec<StepResult> = ["a", "b"]
         .iter()
@@ -99,7 +102,7 @@ pub(super) async fn a_settlement_is_recorded_once_and_a_failure_after_commit_is_
             ("b", "failed_after_commit", Some("FAILED"))
         ]
     );
-    assert_eq!(recorded[0].at, env.clock.now());
+    assert_eq!(recorded[0].at, t0());
 
     let owed = store.list_notifications(Some(&run_id), 10).await.unwrap();
     assert_eq!(owed.len(), 1, "{owed:?}");
@@ -107,5 +110,8 @@ pub(super) async fn a_settlement_is_recorded_once_and_a_failure_after_commit_is_
     assert_eq!(owed[0].step_id.as_deref(), Some("pay"));
     assert_eq!(owed[0].target, json!({"webhook": {"url": "${HOOK}"}}));
     let message = owed[0].message.as_deref().unwrap_or_default();
-    assert!(message.contains("run_a/pay[b] failed after commit"), "{message}");
+    assert!(
+        message.contains("run_a/pay[b] failed after commit"),
+        "{message}"
+    );
 }

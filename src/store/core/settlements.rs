@@ -69,11 +69,10 @@ impl Store {
         rows.iter()
             .map(|row| {
                 let name: String = row.try_get("settlement")?;
-                let settlement =
-                    Settlement::from_stored(&name).ok_or(StoreError::Corrupt {
-                        column: "settlement",
-                        value: name,
-                    })?;
+                let settlement = Settlement::from_stored(&name).ok_or(StoreError::Corrupt {
+                    column: "settlement",
+                    value: name,
+                })?;
                 let step_id: String = row.try_get("step_id")?;
                 let item_key: String = row.try_get("item_key")?;
                 Ok(SettlementRecord {

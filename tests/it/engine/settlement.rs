@@ -99,7 +99,10 @@ async fn report_rows_are_exact_over_a_ten_thousand_row_payroll() {
         assert_eq!(&row[col("fee")], "0.0000000");
         let key = &row[col("idempotency_key")];
         let note = format!("Payroll run_report_10k {} [sluice:{key}]", p.name);
-        assert_eq!(by_note.get(&note).map(String::as_str), Some(&row[col("provider_ref")]));
+        assert_eq!(
+            by_note.get(&note).map(String::as_str),
+            Some(&row[col("provider_ref")])
+        );
         total += p.amount;
     }
 
@@ -236,7 +239,14 @@ async fn reconcile_refuses_bad_usage_with_exit_two() {
     let h = frozen().await;
     for args in [
         &["reconcile"][..],
-        &["reconcile", "run_x", "--workflow", "payroll", "--since", "2026-01-01"],
+        &[
+            "reconcile",
+            "run_x",
+            "--workflow",
+            "payroll",
+            "--since",
+            "2026-01-01",
+        ],
         &["reconcile", "--workflow", "payroll"],
         &["reconcile", "--workflow", "payroll", "--since", "last week"],
         &["reconcile", "run_missing"],
@@ -319,12 +329,19 @@ async fn a_payment_failed_after_commit_is_recorded_once_and_becomes_an_operator_
     let (hook, inbox) = receiver().await;
     let workflow = h.variant("payroll.yaml", "settled-payroll.yaml", &[]);
     let mut text_wf = std::fs::read_to_string(&workflow).unwrap();
-    text_wf.push_str("\nnotify:\n  - on: [item_failed_after_commit]\n    webhook: { url: \"${OPS_HOOK}\" }\n");
+    text_wf.push_str(
+        "\nnotify:\n  - on: [item_failed_after_commit]\n    webhook: { url: \"${OPS_HOOK}\" }\n",
+    );
     std::fs::write(&workflow, text_wf).unwrap();
     let (csv, _) = h.payroll(3);
     let input = format!("payees=@{}", csv.display());
     let run = [
-        "run", &workflow, "--run-id", "run_settle", "--input", &input,
+        "run",
+        &workflow,
+        "--run-id",
+        "run_settle",
+        "--input",
+        &input,
     ];
     let out = with_hook(&h, &hook, &run).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -387,10 +404,14 @@ async fn a_payment_failed_after_commit_is_recorded_once_and_becomes_an_operator_
     let status = h.sluice(&["status", "run_settle"], None).await;
     let status = String::from_utf8_lossy(&status.stdout);
     assert!(
-        status.contains("payments failed after commit (the payee was not paid)\n  pay[E0002] FAILED"),
+        status
+            .contains("payments failed after commit (the payee was not paid)\n  pay[E0002] FAILED"),
         "{status}"
     );
-    assert!(status.contains("next: 1 payment(s) failed after commit"), "{status}");
+    assert!(
+        status.contains("next: 1 payment(s) failed after commit"),
+        "{status}"
+    );
 
     // Told once, however often it is looked at again.
     let again = with_hook(&h, &hook, &["settle", "run_settle"]).await;

@@ -16,9 +16,7 @@ use crate::providers::fields::{With, merge, number};
 use crate::providers::whalestack::assets::Resolver;
 use crate::providers::whalestack::client::{Client, Scan};
 use crate::providers::whalestack::convert;
-use crate::providers::{
-    Call, IdempotencyKey, Lookup, Marked, Outcome, ProviderError, WireRequest,
-};
+use crate::providers::{Call, IdempotencyKey, Lookup, Marked, Outcome, ProviderError, WireRequest};
 
 /// Stellar's precision.
 const DECIMALS: u32 = 7;
