@@ -21,7 +21,7 @@ pub enum Read {
     /// Its adapter cannot read this kind of payment back.
     Unsupported,
     /// The provider's answer: the object as it is now, or why it could not be read.
-    Answer(Result<Output, ProviderError>),
+    Answer(Box<Result<Output, ProviderError>>),
 }
 
 /// The object kind `p` created, with its adapter, when the adapter can read it back.
@@ -60,7 +60,7 @@ pub async fn read_back(
     }
     while let Some(done) = reads.join_next().await {
         if let Ok((i, answer)) = done {
-            out[i] = Some(Read::Answer(answer));
+            out[i] = Some(Read::Answer(Box::new(answer)));
         }
     }
     out

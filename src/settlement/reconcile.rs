@@ -173,12 +173,14 @@ async fn read_all(
             let verdict = match read? {
                 Read::NoObject => return None,
                 Read::Unsupported => Verdict::Unsupported,
-                Read::Answer(Ok(output)) => compare(p, &output),
-                Read::Answer(Err(ProviderError::Rejected {
-                    status: Some(404), ..
-                })) => Verdict::MissingAtProvider,
-                Read::Answer(Err(e)) => Verdict::Unreadable {
-                    reason: e.to_string(),
+                Read::Answer(answer) => match *answer {
+                    Ok(output) => compare(p, &output),
+                    Err(ProviderError::Rejected {
+                        status: Some(404), ..
+                    }) => Verdict::MissingAtProvider,
+                    Err(e) => Verdict::Unreadable {
+                        reason: e.to_string(),
+                    },
                 },
             };
             Some(Finding::of(p, p.provider_ref.clone(), verdict))
@@ -202,10 +204,10 @@ pub fn compare(p: &Payment, o: &Output) -> Verdict {
                 .unwrap_or_else(|| o.state.normalized.as_str().to_string()),
         };
     }
-    if let (Some(sluice), Some(provider)) = (p.reported_amount.or(p.amount), o.amount) {
-        if sluice != provider {
-            return Verdict::AmountMismatch { sluice, provider };
-        }
+    if let (Some(sluice), Some(provider)) = (p.reported_amount.or(p.amount), o.amount)
+        && sluice != provider
+    {
+        return Verdict::AmountMismatch { sluice, provider };
     }
     let held = match &o.unit {
         Some(Unit::Asset(u) | Unit::Currency(u)) => u,

@@ -26,12 +26,14 @@ pub async fn track(
     let mut recorded = Vec::new();
     for (p, read) in payments.iter().zip(reads) {
         let output = match read {
-            Some(Read::Answer(Ok(output))) => output,
-            Some(Read::Answer(Err(error))) => {
-                tracing::warn!(run_id = %p.run_id, step = %p.step_id, item = %p.item_key,
-                    %error, "Cannot read a committed payment back; tried again later.");
-                continue;
-            }
+            Some(Read::Answer(answer)) => match *answer {
+                Ok(output) => output,
+                Err(error) => {
+                    tracing::warn!(run_id = %p.run_id, step = %p.step_id, item = %p.item_key,
+                        %error, "Cannot read a committed payment back; tried again later.");
+                    continue;
+                }
+            },
             Some(Read::NoObject | Read::Unsupported) | None => continue,
         };
         let settlement = match output.state.normalized {

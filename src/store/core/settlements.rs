@@ -16,7 +16,7 @@ use crate::store::traits::SettlementStore;
 
 impl Store {
     async fn record_settlement_inner(&self, s: &NewSettlement) -> Result<bool, StoreError> {
-        let now = ts(self.now());
+        let now = &ts(self.now());
         let key = &s.key;
         let mut tx = self.begin_write().await?;
         let succeeded = sqlx::query(
@@ -41,13 +41,13 @@ impl Store {
         .bind(s.settlement.as_str())
         .bind(&s.provider_state)
         .bind(&s.source)
-        .bind(&now)
+        .bind(now)
         .execute(&mut *tx)
         .await?
         .rows_affected()
             == 1;
         if inserted && s.settlement == Settlement::FailedAfterCommit {
-            owe_failure(&mut tx, s, &now).await?;
+            owe_failure(&mut tx, s, now).await?;
         }
         tx.commit().await?;
         Ok(inserted)
