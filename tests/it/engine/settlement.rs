@@ -440,3 +440,69 @@ async fn hook_fail(h: &Harness, id: &str) {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_keeps_tracking_settlements_and_reconciles_on_a_schedule() {
+    let h = frozen().await;
+    run_payroll(&h, "run_served", 3).await;
+    let (rows, _) = report(&h, "run_served").await;
+    let id = |k: &str| rows[k]["provider_ref"].as_str().unwrap().to_string();
+    hook_fail(&h, &id("E0001")).await;
+    hook(
+        &h,
+        reqwest::Method::POST,
+        &format!("/whalestack/transfers/{}/amount", id("E0003")),
+        json!({"amount": "1.00"}),
+    )
+    .await;
+    h.sandbox.advance(Duration::from_secs(60));
+
+    let log = h.dir.path().join("serve.log");
+    let mut serve = h
+        .command(
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--rescan",
+                "300ms",
+                "--settle-every",
+                "1s",
+                "--reconcile-every",
+                "1s",
+            ],
+            None,
+        )
+        .env("RUST_LOG", "sluice=info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("serve starts");
+    let logged = || std::fs::read_to_string(&log).unwrap_or_default();
+    let mismatch = |item: &str| {
+        logged().lines().any(|l| {
+            l.contains("Reconciliation mismatch") && l.contains(&format!("item=\"{item}\""))
+        })
+    };
+    let (mut recorded, mut reconciled) = (false, false);
+    for _ in 0..600 {
+        let status = h.sluice(&["status", "run_served"], None).await;
+        recorded = String::from_utf8_lossy(&status.stdout).contains("  pay[E0001] FAILED");
+        reconciled = mismatch("E0003");
+        if recorded && reconciled {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    super::workers::stop(&mut serve);
+    assert!(
+        recorded && reconciled,
+        "serve did not settle ({recorded}) or reconcile ({reconciled}):\n{}",
+        logged()
+    );
+    let (rows, _) = report(&h, "run_served").await;
+    assert_eq!(rows["E0001"]["state"], "failed_after_commit");
+    assert_eq!(rows["E0002"]["state"], "settled");
+    assert_eq!(rows["E0003"]["state"], "settled");
+    assert!(!mismatch("E0002"), "{}", logged());
+}
