@@ -5,6 +5,7 @@
 //! The actions and the fields each provider accepts are one table, [`catalog`]; provider
 //! adapters live in [`providers`]; [`sandbox`] emulates the four providers locally;
 //! [`webhooks`] receives their events. Runs, steps and items are named by the types in [`ids`].
+//! [`settlement`] reports a run's payments and reconciles them with the providers' records.
 //! [`runtime`] composes the engine into the long-running `sluice serve`; the binary's
 //! commands live in [`cli`].
 #![warn(missing_docs)]
@@ -24,6 +25,7 @@ pub mod runtime;
 pub mod sandbox;
 pub mod scheduler;
 pub mod sensitive;
+pub mod settlement;
 pub mod signing;
 pub mod spec;
 pub mod store;

@@ -8,8 +8,10 @@ mod graph;
 mod migrate;
 mod notifications;
 mod operator;
+mod payments;
 mod plan;
 mod prune;
+mod reconcile;
 mod report;
 mod resume;
 mod retry;
@@ -19,6 +21,7 @@ mod sandbox;
 mod schedule;
 mod schema;
 mod serve;
+mod settle;
 mod status;
 mod validate;
 mod workers;
@@ -77,6 +80,12 @@ enum Command {
     Resume(resume::ResumeArgs),
     /// Show a run's steps, items, errors and what to do next.
     Status(status::StatusArgs),
+    /// Report a run's payments for finance: one row each, with totals per asset and state.
+    Report(payments::ReportArgs),
+    /// Compare payments with the providers' own records, read-only.
+    Reconcile(reconcile::ReconcileArgs),
+    /// Learn which of a run's committed payments settled or failed after commit.
+    Settle(settle::SettleArgs),
     /// List runs.
     Runs(runs::RunsArgs),
     /// Approve a waiting approval step.
@@ -137,6 +146,9 @@ pub fn main() -> ExitCode {
                     Command::Run(args) => run::run(&args).await,
                     Command::Resume(args) => resume::run(&args).await,
                     Command::Status(args) => status::run(&args).await,
+                    Command::Report(args) => payments::run(&args).await,
+                    Command::Reconcile(args) => reconcile::run(&args).await,
+                    Command::Settle(args) => settle::run(&args).await,
                     Command::Runs(args) => runs::run(&args).await,
                     Command::Approve(args) => operator::approve(&args).await,
                     Command::Deny(args) => operator::deny(&args).await,

@@ -33,7 +33,7 @@ pub struct PruneArgs {
 }
 
 /// A date (midnight UTC) or an RFC 3339 instant.
-fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
+pub(super) fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         return Ok(date
             .and_hms_opt(0, 0, 0)

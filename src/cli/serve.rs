@@ -17,6 +17,7 @@ use super::common::{DbArgs, build_providers};
 use super::{exit, workflow};
 use crate::plan::CompiledWorkflow;
 use crate::runtime::retention::{self, Retention};
+use crate::runtime::settlement::{self, Pass};
 use crate::runtime::{Adapters, Server, WorkerSettings, Workflows, identity};
 use crate::scheduler::ScheduledWorkflow;
 use crate::webhooks::{Providers, bind};
@@ -77,6 +78,15 @@ pub struct ServeArgs {
     /// With `--retention`, keep an audit row per payment of the runs deleted.
     #[arg(long, requires = "retention")]
     pub keep_audit: bool,
+    /// How often to read the recent runs' committed payments back from their providers and
+    /// record those settled or failed after commit (README, *Settlement, reports and
+    /// reconciliation*).
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = parse_ttl)]
+    pub settle_every: Duration,
+    /// Also reconcile the recent runs' payments with the providers' records this often,
+    /// logging every mismatch with its item key.
+    #[arg(long, value_name = "DURATION", value_parser = parse_ttl)]
+    pub reconcile_every: Option<Duration>,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -130,6 +140,17 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
         let keep_audit = args.keep_audit;
         retention::spawn(store.clone(), Retention { keep, keep_audit })
     });
+    let tracking = [
+        Some((args.settle_every, Pass::Track)),
+        args.reconcile_every.map(|every| (every, Pass::Reconcile)),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|(every, pass)| {
+        let workflows = Workflows::new(Providers::new(), Box::new(load_workflow));
+        settlement::spawn(store.clone(), workflows, every, pass)
+    })
+    .collect::<Vec<_>>();
     let server = Server::start(store, listener, info, settings, workflows, scheduled);
 
     shutdown_signal().await;
@@ -139,6 +160,9 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
     }
     if let Some(pruning) = pruning {
         pruning.abort();
+    }
+    for task in tracking {
+        task.abort();
     }
     server.stop().await;
     Ok(exit::code(exit::SUCCESS))

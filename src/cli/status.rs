@@ -1,5 +1,5 @@
 //! `sluice status RUN`: every step and item with its state, attempts and last error, the
-//! operator's decisions, and what to do next.
+//! operator's decisions, the payments that failed after commit, and what to do next.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -11,7 +11,9 @@ use super::common::DbArgs;
 use super::exit;
 use crate::approval::Waiting;
 use crate::ids::RunId;
-use crate::store::{OperatorRecord, RunRecord, RunStatus, StepRecord, StepState};
+use crate::store::{
+    OperatorRecord, RunRecord, RunStatus, Settlement, SettlementRecord, StepRecord, StepState,
+};
 
 /// Show a run: its steps and items, attempts, errors, operator actions, and the next command.
 #[derive(Debug, clap::Args)]
@@ -41,7 +43,8 @@ pub async fn run(args: &StatusArgs) -> Result<ExitCode> {
     let run = store.load_run(&args.run_id).await?;
     let steps = store.load_steps(&args.run_id).await?;
     let actions = store.list_operator_actions(&args.run_id).await?;
-    super::print_stdout(&render(&run, &steps, &actions, args.items));
+    let settlements = store.load_settlements(&args.run_id).await?;
+    super::print_stdout(&render(&run, &steps, &actions, &settlements, args.items));
     Ok(exit::code(exit::SUCCESS))
 }
 
@@ -50,6 +53,7 @@ pub fn render(
     run: &RunRecord,
     steps: &[StepRecord],
     actions: &[OperatorRecord],
+    settlements: &[SettlementRecord],
     all_items: bool,
 ) -> String {
     let mut out = String::new();
@@ -154,6 +158,31 @@ pub fn render(
                 a.action.actor
             );
         }
+    }
+    let failed: Vec<&SettlementRecord> = settlements
+        .iter()
+        .filter(|s| s.settlement.settlement == Settlement::FailedAfterCommit)
+        .collect();
+    if !failed.is_empty() {
+        out.push_str("\npayments failed after commit (the payee was not paid)\n");
+        for f in &failed {
+            let k = &f.settlement.key;
+            let _ = writeln!(
+                out,
+                "  {}[{}] {} at {}",
+                k.step_id,
+                k.item_key,
+                f.settlement.provider_state.as_deref().unwrap_or("failed"),
+                f.at.to_rfc3339()
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nnext: {} payment(s) failed after commit: pay them again (see `sluice report {}`)",
+            failed.len(),
+            run.id
+        );
+        return out;
     }
     let _ = writeln!(out, "\nnext: {}", next(run, steps));
     out

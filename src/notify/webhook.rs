@@ -148,6 +148,7 @@ fn words(event: &str) -> String {
         "waiting" => "is waiting".into(),
         "needs_attention" => "needs attention".into(),
         "cancelled" => "was cancelled".into(),
+        "item_failed_after_commit" => "has a payment that failed after commit".into(),
         other => other.replace('_', " "),
     }
 }

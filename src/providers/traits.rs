@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value};
 
@@ -76,6 +77,14 @@ impl IdempotencyKey {
     pub fn marker(&self) -> String {
         format!("[sluice:{}]", self.0)
     }
+
+    /// The key of the first marker `[sluice:KEY]` in `text`, if it carries one: how
+    /// reconciliation tells a provider object sluice created (or meant to) from any other.
+    pub fn find_marker(text: &str) -> Option<IdempotencyKey> {
+        let start = text.find("[sluice:")? + "[sluice:".len();
+        let len = text[start..].find(']')?;
+        IdempotencyKey::new(&text[start..start + len]).ok()
+    }
 }
 
 impl fmt::Display for IdempotencyKey {
@@ -139,6 +148,17 @@ pub enum Lookup {
     },
 }
 
+/// A provider object that carries a sluice marker, as the provider's listing shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marked {
+    /// The idempotency key its marker names.
+    pub key: IdempotencyKey,
+    /// When the provider says it was created, if the listing says.
+    pub created_at: Option<DateTime<Utc>>,
+    /// The object as it is now.
+    pub output: Output,
+}
+
 /// A payment-provider adapter. Dyn-compatible: the registry hands out `Arc<dyn Provider>`,
 /// one per provider block, shared by every step and item that uses the block (so its rate
 /// limit and in-flight limit hold across all of them).
@@ -197,6 +217,25 @@ pub trait Provider: Send + Sync + fmt::Debug {
     /// [`Invalid`](ProviderError::Invalid).
     async fn poll(&self, object: &str, id: &str) -> Result<Output, ProviderError>;
 
+    /// The object type [`poll`](Self::poll) reads for what `action` creates, so that
+    /// reconciliation can read a payment back by its recorded id; `None` when this adapter
+    /// cannot read that action's object back.
+    fn payment_object(&self, action: &str) -> Option<&'static str> {
+        let _ = action;
+        None
+    }
+
+    /// Every object of type `object` whose listing shows a sluice marker, newest first, for
+    /// reconciliation to find payments sluice has no record of. `None` when the provider
+    /// offers no listing of `object` that carries the marker. Read-only.
+    ///
+    /// # Errors
+    /// A classified [`ProviderError`] from any page.
+    async fn list_marked(&self, object: &str) -> Result<Option<Vec<Marked>>, ProviderError> {
+        let _ = object;
+        Ok(None)
+    }
+
     /// The exact requests `execute` would send for `call`, credentials masked. Pure: no I/O,
     /// so a plan cannot send anything by construction. Values only known at run time (ids
     /// of earlier phases, ids looked up by code) appear as `{…}` placeholders with a note.
@@ -229,6 +268,11 @@ mod tests {
         assert_eq!(k.marker(), "[sluice:idk_run1.pay.emp-42]");
         for bad in ["", "has space", "a]b", "ümlaut", &"x".repeat(201)] {
             assert!(IdempotencyKey::new(bad).is_err(), "{bad:?} was accepted");
+        }
+        let found = IdempotencyKey::find_marker("Payroll Ada [sluice:sl_1f] tail").unwrap();
+        assert_eq!(found.as_str(), "sl_1f");
+        for none in ["no marker", "[sluice:", "[sluice:]", "[sluice:a b]"] {
+            assert_eq!(IdempotencyKey::find_marker(none), None, "{none:?}");
         }
         let err = IdempotencyKey::new("").unwrap_err();
         assert_eq!(err.to_string(), "`` is not an idempotency key: it is empty");

@@ -9,6 +9,7 @@
 
 pub mod retention;
 pub mod serve;
+pub mod settlement;
 pub mod worker;
 pub mod workflows;
 

@@ -15,6 +15,8 @@
 //! | `POST /__sandbox/checkouts/{id}/accept-underpaid` | settle an underpaid Whalestack checkout |
 //! | `POST /__sandbox/outcomes` `{"id", "outcome": "fail"}` | the object's next transition fails (swap, transfer, payout, payment, conversion) |
 //! | `POST /__sandbox/whalestack/deposits` `{"network", "asset", "amount"}` | a deposit arrives |
+//! | `POST /__sandbox/whalestack/transfers/{id}/amount` `{"amount"}` | the transfer's amount changes on the provider's side (the ledger is not touched) |
+//! | `DELETE /__sandbox/whalestack/transfers/{id}` | the transfer disappears from the API (the ledger keeps its movements) |
 //! | `/__sandbox/seed/<base path>/…` | each provider's API without authentication (`/__sandbox/seed/whalestack/api/v1/customer`, `/__sandbox/seed/white/customers`, …), to seed customers, target accounts and so on |
 //!
 //! Amounts are decimal strings (JSON numbers are read from their text); a WHITESTONES payment
@@ -28,7 +30,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
@@ -73,6 +75,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/checkouts/{id}/accept-underpaid", post(accept_underpaid))
         .route("/outcomes", post(outcome))
         .route("/whalestack/deposits", post(deposit))
+        .route("/whalestack/transfers/{id}/amount", post(transfer_amount))
+        .route("/whalestack/transfers/{id}", delete(forget_transfer))
         .with_state(shared.clone())
         .nest(
             &seed(whalestack::PREFIX),
@@ -137,7 +141,9 @@ async fn index() -> Json<Value> {
             "GET /__sandbox/faults", "POST /__sandbox/faults", "DELETE /__sandbox/faults",
             "GET /__sandbox/webhooks", "POST /__sandbox/checkouts/{id}/pay",
             "POST /__sandbox/checkouts/{id}/accept-underpaid", "POST /__sandbox/outcomes",
-            "POST /__sandbox/whalestack/deposits", "/__sandbox/seed/{base path}/...",
+            "POST /__sandbox/whalestack/deposits",
+            "POST /__sandbox/whalestack/transfers/{id}/amount",
+            "DELETE /__sandbox/whalestack/transfers/{id}", "/__sandbox/seed/{base path}/...",
         ]
     }))
 }
@@ -285,6 +291,28 @@ async fn outcome(State(shared): S, body: Bytes) -> Result<Json<Value>, HookError
     }
     shared.with_world(|world, _| world.forced_failures.insert(id.clone()));
     Ok(Json(json!({ "id": id, "outcome": "fail" })))
+}
+
+async fn transfer_amount(
+    State(shared): S,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, HookError> {
+    let body = object(&body)?;
+    let to = amount(&body, "amount")?.ok_or_else(|| bad("`amount` is required"))?;
+    Ok(shared.with_world(
+        |world, _| match whalestack::transfers::set_amount(world, &id, to) {
+            Ok(transfer) => Json(transfer).into_response(),
+            Err(e) => e.into_response(),
+        },
+    ))
+}
+
+async fn forget_transfer(State(shared): S, Path(id): Path<String>) -> Response {
+    shared.with_world(|world, _| match whalestack::transfers::forget(world, &id) {
+        Ok(()) => Json(json!({ "id": id, "deleted": true })).into_response(),
+        Err(e) => e.into_response(),
+    })
 }
 
 async fn deposit(State(shared): S, body: Bytes) -> Response {

@@ -21,7 +21,8 @@ pub struct NotifyRule {
     pub email: Option<EmailTarget>,
 }
 
-/// A run event a rule can send on: the run reached this status.
+/// A run event a rule can send on: the run reached this status, or one of its payments
+/// failed after commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NotifyEvent {
@@ -35,6 +36,8 @@ pub enum NotifyEvent {
     Succeeded,
     /// An operator cancelled the run.
     Cancelled,
+    /// A payment the provider had accepted failed afterwards: the payee was not paid.
+    ItemFailedAfterCommit,
 }
 
 impl NotifyEvent {
@@ -46,6 +49,7 @@ impl NotifyEvent {
             Self::Failed => "failed",
             Self::Succeeded => "succeeded",
             Self::Cancelled => "cancelled",
+            Self::ItemFailedAfterCommit => "item_failed_after_commit",
         }
     }
 }

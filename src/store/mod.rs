@@ -39,6 +39,7 @@ pub mod postgres;
 pub mod retention;
 pub mod run;
 pub mod schedule;
+pub mod settlement;
 #[allow(clippy::duplicate_mod)]
 pub mod sqlite;
 pub mod step;
@@ -65,13 +66,14 @@ pub use postgres::{PostgresConfig, PostgresStore};
 pub use retention::{Prune, Pruned};
 pub use run::{Claim, Lease, LeaseScope, NewLease, NewRun, RunFilter, RunRecord, RunStatus};
 pub use schedule::SlotRecord;
+pub use settlement::{FAILED_AFTER_COMMIT_EVENT, NewSettlement, Settlement, SettlementRecord};
 pub use sqlite::{Access, DEFAULT_DB_PATH, Durability, SqliteConfig, SqliteStore};
 pub use step::{
     Attention, Checkpoint, Dispatch, NewStep, Outcome, RetryLater, Skip, StepCount, StepError,
     StepKey, StepRecord, StepResult, StepState, Waiting,
 };
 pub use traits::{
-    ClaimStore, EventStore, NotificationStore, OperatorStore, RunStore, ScheduleStore, StepStore,
-    Store, WorkerStore,
+    ClaimStore, EventStore, NotificationStore, OperatorStore, RunStore, ScheduleStore,
+    SettlementStore, StepStore, Store, WorkerStore,
 };
 pub use worker::{WorkerInfo, WorkerRecord};

@@ -54,6 +54,7 @@ use super::operator::{OperatorAction, OperatorRecord};
 use super::retention::{Prune, Pruned};
 use super::run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
 use super::schedule::SlotRecord;
+use super::settlement::{NewSettlement, SettlementRecord};
 use super::step::{NewStep, StepCount, StepKey, StepRecord, StepState};
 use super::worker::{WorkerInfo, WorkerRecord};
 use crate::ids::{RunId, StepId};
@@ -411,6 +412,22 @@ pub trait NotificationStore: Send + Sync {
     ) -> Result<Vec<NotificationRecord>, StoreError>;
 }
 
+/// Settlements of committed payments (see [`settlement`](super::settlement)).
+#[async_trait::async_trait]
+pub trait SettlementStore: Send + Sync {
+    /// Records a committed payment's final state, once: `true` if this call recorded it,
+    /// `false` (nothing written) if one was recorded already, whatever it says. A payment
+    /// failed after commit owes, in the same transaction, one `item_failed_after_commit`
+    /// notification per route of its run that wants that event.
+    ///
+    /// # Errors
+    /// [`StoreError::StepNotFound`] unless the item exists and succeeded.
+    async fn record_settlement(&self, settlement: &NewSettlement) -> Result<bool, StoreError>;
+
+    /// Every settlement of a run, in plan order.
+    async fn load_settlements(&self, run_id: &RunId) -> Result<Vec<SettlementRecord>, StoreError>;
+}
+
 /// The whole store, as the engine holds it (`Arc<dyn Store>`). Implemented by every type that
 /// implements the narrow traits.
 pub trait Store:
@@ -422,6 +439,7 @@ pub trait Store:
     + WorkerStore
     + ClaimStore
     + NotificationStore
+    + SettlementStore
 {
 }
 
@@ -434,5 +452,6 @@ impl<T> Store for T where
         + WorkerStore
         + ClaimStore
         + NotificationStore
+        + SettlementStore
 {
 }

@@ -26,6 +26,7 @@ const ABOVE_FOUNDATION: &[&str] = &[
     "webhooks",
     "notify",
     "scheduler",
+    "settlement",
     "runtime",
     "cli",
 ];
@@ -75,6 +76,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("webhooks", &["review", "cli", "runtime"]),
     ("notify", &["review", "cli", "runtime"]),
     ("scheduler", &["review", "cli", "runtime"]),
+    ("settlement", &["review", "cli", "runtime"]),
     ("runtime", &["cli"]),
 ];
 

@@ -7,6 +7,8 @@
 //! clock, so, like the official PHP SDK, the client reads the public `GET /time` once and
 //! signs with the local clock plus that offset for the life of the provider instance.
 
+use std::ops::ControlFlow;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
@@ -37,6 +39,20 @@ pub(super) enum Scan {
     /// Only the newest items were examined; none of them matched.
     Truncated {
         /// How many were examined.
+        examined: usize,
+    },
+}
+
+/// How paging through a list ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Walk {
+    /// The visitor stopped it.
+    Stopped,
+    /// Every item was visited.
+    Exhausted,
+    /// The page limit was reached first.
+    Truncated {
+        /// How many items were visited.
         examined: usize,
     },
 }
@@ -216,8 +232,38 @@ impl Client {
         key: &str,
         matches: impl Fn(&Value) -> bool,
     ) -> Result<Scan, ProviderError> {
+        let mut found = None;
+        let walked = self
+            .walk(op, key, MAX_PAGES, |item| {
+                if matches(item) {
+                    found = Some(item.clone());
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+            .await?;
+        Ok(match (found, walked) {
+            (Some(item), _) => Scan::Found(item),
+            (None, Walk::Truncated { examined }) => Scan::Truncated { examined },
+            (None, Walk::Stopped | Walk::Exhausted) => Scan::Exhausted,
+        })
+    }
+
+    /// Pages through the list `op` newest first, handing every item to `visit` until it
+    /// breaks, the list ends, or `max_pages` pages were read.
+    ///
+    /// # Errors
+    /// A classified [`ProviderError`] from any page.
+    pub(super) async fn walk(
+        &self,
+        op: &str,
+        key: &str,
+        max_pages: usize,
+        mut visit: impl FnMut(&Value) -> ControlFlow<()>,
+    ) -> Result<Walk, ProviderError> {
         let mut examined = 0;
-        for _ in 0..MAX_PAGES {
+        for _ in 0..max_pages {
             let wire = WireRequest::new("GET", self.paths.get(op))
                 .query("limit", PAGE.to_string())
                 .query("offset", examined.to_string());
@@ -226,8 +272,8 @@ impl Client {
                 self.transport
                     .unexpected(format!("the list has no `{key}`"), false)
             })?;
-            if let Some(found) = items.iter().find(|i| matches(i)) {
-                return Ok(Scan::Found(found.clone()));
+            if items.iter().any(|i| visit(i).is_break()) {
+                return Ok(Walk::Stopped);
             }
             examined += items.len();
             let count = answer
@@ -235,10 +281,10 @@ impl Client {
                 .and_then(|c| c.to_string().trim_matches('"').parse::<usize>().ok())
                 .unwrap_or(examined);
             if items.is_empty() || examined >= count {
-                return Ok(Scan::Exhausted);
+                return Ok(Walk::Exhausted);
             }
         }
-        Ok(Scan::Truncated { examined })
+        Ok(Walk::Truncated { examined })
     }
 }
 

@@ -16,7 +16,7 @@ use crate::providers::http::{HttpClient, Transport, read_common_error};
 use crate::providers::paths::Paths;
 use crate::providers::settings;
 use crate::providers::{
-    Call, Event, Lookup, Outcome, Output, ParseError, Provider, ProviderError, VerifyError,
+    Call, Event, Lookup, Marked, Outcome, Output, ParseError, Provider, ProviderError, VerifyError,
     WireRequest,
 };
 use crate::spec::env::ResolvedProvider;
@@ -118,6 +118,23 @@ impl Provider for Whalestack {
     async fn preflight(&self) -> Result<(), ProviderError> {
         let wire = WireRequest::new("GET", self.client.paths().get("auth_test").to_string());
         self.client.send(&wire).await.map(|_| ())
+    }
+
+    fn payment_object(&self, action: &str) -> Option<&'static str> {
+        match action {
+            "transfer" => Some("transfer"),
+            "swap" => Some("swap"),
+            "checkout.create" => Some("checkout"),
+            _ => None,
+        }
+    }
+
+    /// `GET /transfers`, whose notes carry the marker; the other lists do not.
+    async fn list_marked(&self, object: &str) -> Result<Option<Vec<Marked>>, ProviderError> {
+        match object {
+            "transfer" => Ok(Some(transfer::list_marked(&self.client).await?)),
+            _ => Ok(None),
+        }
     }
 
     async fn poll(&self, object: &str, id: &str) -> Result<Output, ProviderError> {

@@ -107,6 +107,13 @@ impl Provider for White {
         self.client.send(&wire).await.map(|_| ())
     }
 
+    fn payment_object(&self, action: &str) -> Option<&'static str> {
+        match action {
+            "charge.create" | "charge.capture" => Some("charge"),
+            _ => None,
+        }
+    }
+
     async fn poll(&self, object: &str, id: &str) -> Result<Output, ProviderError> {
         match object {
             "charge" => Ok(charge::get(&self.client, id).await?.0),

@@ -100,6 +100,14 @@ impl Provider for Whitestones {
         self.client.send(&wire).await.map(|_| ())
     }
 
+    fn payment_object(&self, action: &str) -> Option<&'static str> {
+        match action {
+            "transfer" => Some("payout"),
+            "checkout.create" => Some("payment_intent"),
+            _ => None,
+        }
+    }
+
     async fn poll(&self, object: &str, id: &str) -> Result<Output, ProviderError> {
         match object {
             "payment_intent" => intent::get(&self.client, id).await,

@@ -304,6 +304,35 @@ pub fn finish(world: &mut World, cx: &Ctx<'_>, id: &str) {
     world.emit(ProviderKind::Whalestack, event, id, url, &body);
 }
 
+/// Test hook: the transfer's gross amount becomes `amount`, as if the provider had corrected
+/// it on its side; the ledger is not touched.
+///
+/// # Errors
+/// An unknown transfer.
+pub fn set_amount(world: &mut World, id: &str, amount: Decimal) -> Result<Value, WsError> {
+    let t = world
+        .whalestack
+        .transfers
+        .get_mut(id)
+        .ok_or_else(|| WsError::not_found("transfer", id))?;
+    t.gross = amount;
+    Ok(json!({ "transfer": t.to_json() }))
+}
+
+/// Test hook: the transfer disappears from the API, as if the provider had lost it; the
+/// ledger keeps its movements.
+///
+/// # Errors
+/// An unknown transfer.
+pub fn forget(world: &mut World, id: &str) -> Result<(), WsError> {
+    world
+        .whalestack
+        .transfers
+        .remove(id)
+        .map(|_| ())
+        .ok_or_else(|| WsError::not_found("transfer", id))
+}
+
 /// `GET /transfer?id=`.
 pub async fn get_one(
     State(shared): State<Arc<Shared>>,

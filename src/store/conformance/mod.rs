@@ -17,6 +17,7 @@ mod operator;
 mod retention;
 mod runs;
 mod schedule;
+mod settlements;
 mod steps;
 mod workers;
 
@@ -104,6 +105,9 @@ conformance! {
         a_slot_run_is_created_with_its_claim_or_not_at_all,
         a_slot_fired_from_two_handles_at_once_starts_one_run,
         a_slot_that_cannot_start_is_claimed_with_a_failed_run,
+    }
+    settlements {
+        a_settlement_is_recorded_once_and_a_failure_after_commit_is_owed,
     }
     workers {
         workers_report_heartbeats_expire_and_leave,

@@ -11,6 +11,7 @@ pub(in crate::store) mod operator;
 pub(in crate::store) mod retention;
 pub(in crate::store) mod runs;
 pub(in crate::store) mod schedule;
+pub(in crate::store) mod settlements;
 pub(in crate::store) mod steps;
 pub(in crate::store) mod transitions;
 pub(in crate::store) mod workers;

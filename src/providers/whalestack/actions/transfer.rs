@@ -5,6 +5,9 @@
 //! answer was lost: it pages through `GET /transfers` for that marker (each item wrapped
 //! as `{"transfer": {...}}`, as the seed's example shows, or bare).
 
+use std::ops::ControlFlow;
+
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::two_phase::{self, TRANSFER};
@@ -13,7 +16,7 @@ use crate::providers::fields::{With, merge, number};
 use crate::providers::whalestack::assets::Resolver;
 use crate::providers::whalestack::client::{Client, Scan};
 use crate::providers::whalestack::convert;
-use crate::providers::{Call, Lookup, Outcome, ProviderError, WireRequest};
+use crate::providers::{Call, IdempotencyKey, Lookup, Marked, Outcome, ProviderError, WireRequest};
 
 /// Stellar's precision.
 const DECIMALS: u32 = 7;
@@ -137,6 +140,50 @@ pub(in crate::providers::whalestack) async fn lookup(
             ),
         },
     })
+}
+
+/// Pages a listing for reconciliation reads at most: the newest 100,000 transfers.
+const LIST_PAGES: usize = 400;
+
+/// Every transfer whose note carries a sluice marker, newest first, from `GET /transfers`.
+pub(in crate::providers::whalestack) async fn list_marked(
+    client: &Client,
+) -> Result<Vec<Marked>, ProviderError> {
+    let mut marked = Vec::new();
+    let mut unreadable = None;
+    client
+        .walk("transfers", "transfers", LIST_PAGES, |item| {
+            let item = unwrap_item(item);
+            let key = item
+                .get("note")
+                .and_then(Value::as_str)
+                .and_then(IdempotencyKey::find_marker);
+            if let Some(key) = key {
+                let mut answer = Map::new();
+                answer.insert("transfer".into(), item.clone());
+                match convert::transfer(&Value::Object(answer)) {
+                    Ok(tp) => marked.push(Marked {
+                        key,
+                        created_at: item
+                            .get("timestamp")
+                            .and_then(Value::as_str)
+                            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                            .map(|t| t.with_timezone(&Utc)),
+                        output: tp.output,
+                    }),
+                    Err(d) => {
+                        unreadable = Some(d);
+                        return ControlFlow::Break(());
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        })
+        .await?;
+    match unreadable {
+        Some(d) => Err(client.transport().unexpected(d, false)),
+        None => Ok(marked),
+    }
 }
 
 #[cfg(test)]

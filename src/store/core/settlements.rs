@@ -1,0 +1,147 @@
+//! [`SettlementStore`]: a committed payment's final state, recorded once, and the operator
+//! case a failure after commit raises in the same transaction.
+
+use sqlx::Row;
+
+use super::codec::{get_opt_json, json_text};
+use super::dialect::{Conn, Store, get_ts, ts};
+use crate::ids::RunId;
+use crate::store::error::StoreError;
+use crate::store::notification::NotifyRoute;
+use crate::store::settlement::{
+    FAILED_AFTER_COMMIT_EVENT, NewSettlement, Settlement, SettlementRecord,
+};
+use crate::store::step::StepKey;
+use crate::store::traits::SettlementStore;
+
+impl Store {
+    async fn record_settlement_inner(&self, s: &NewSettlement) -> Result<bool, StoreError> {
+        let now = &ts(self.now());
+        let key = &s.key;
+        let mut tx = self.begin_write().await?;
+        let succeeded = sqlx::query(
+            "SELECT 1 FROM step_runs WHERE run_id = $1 AND step_id = $2 AND item_key = $3 \
+             AND state = 'succeeded'",
+        )
+        .bind(&key.run_id)
+        .bind(&key.step_id)
+        .bind(&key.item_key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if succeeded.is_none() {
+            return Err(StoreError::StepNotFound { key: key.clone() });
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO settlements (run_id, step_id, item_key, settlement, provider_state, \
+             source, settled_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        )
+        .bind(&key.run_id)
+        .bind(&key.step_id)
+        .bind(&key.item_key)
+        .bind(s.settlement.as_str())
+        .bind(&s.provider_state)
+        .bind(&s.source)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if inserted && s.settlement == Settlement::FailedAfterCommit {
+            owe_failure(&mut tx, s, now).await?;
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn load_settlements_inner(
+        &self,
+        run_id: &RunId,
+    ) -> Result<Vec<SettlementRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.step_id, s.item_key, s.settlement, s.provider_state, s.source, \
+             s.settled_at FROM settlements s JOIN step_runs r ON r.run_id = s.run_id \
+             AND r.step_id = s.step_id AND r.item_key = s.item_key \
+             WHERE s.run_id = $1 ORDER BY r.seq",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let name: String = row.try_get("settlement")?;
+                let settlement = Settlement::from_stored(&name).ok_or(StoreError::Corrupt {
+                    column: "settlement",
+                    value: name,
+                })?;
+                let step_id: String = row.try_get("step_id")?;
+                let item_key: String = row.try_get("item_key")?;
+                Ok(SettlementRecord {
+                    settlement: NewSettlement {
+                        key: StepKey::item(run_id.clone(), step_id, item_key),
+                        settlement,
+                        provider_state: row.try_get("provider_state")?,
+                        source: row.try_get("source")?,
+                    },
+                    at: get_ts(row, "settled_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// One `item_failed_after_commit` notification per route of the run that wants it, on
+/// `conn` inside the caller's transaction.
+async fn owe_failure(
+    conn: &mut Conn,
+    s: &NewSettlement,
+    now: &super::dialect::Ts,
+) -> Result<(), StoreError> {
+    let run_id = &s.key.run_id;
+    let row = sqlx::query("SELECT notify_json FROM runs WHERE id = $1")
+        .bind(run_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let routes: Vec<NotifyRoute> = match get_opt_json(&row, "notify_json")? {
+        Some(value) => serde_json::from_value(value).map_err(|_| StoreError::Corrupt {
+            column: "notify_json",
+            value: run_id.to_string(),
+        })?,
+        None => Vec::new(),
+    };
+    let message = format!(
+        "payment {} failed after commit (provider state {}): the payee was not paid",
+        s.key,
+        s.provider_state.as_deref().unwrap_or("unknown")
+    );
+    for route in routes
+        .iter()
+        .filter(|r| r.on.iter().any(|e| e == FAILED_AFTER_COMMIT_EVENT))
+    {
+        sqlx::query(
+            "INSERT INTO notifications (run_id, event, step_id, message, target_json, \
+             created_at, state, attempts, next_attempt_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $6)",
+        )
+        .bind(run_id)
+        .bind(FAILED_AFTER_COMMIT_EVENT)
+        .bind(&s.key.step_id)
+        .bind(&message)
+        .bind(json_text("target_json", &route.target)?)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl SettlementStore for Store {
+    async fn record_settlement(&self, settlement: &NewSettlement) -> Result<bool, StoreError> {
+        self.classified(self.record_settlement_inner(settlement))
+            .await
+    }
+
+    async fn load_settlements(&self, run_id: &RunId) -> Result<Vec<SettlementRecord>, StoreError> {
+        self.classified(self.load_settlements_inner(run_id)).await
+    }
+}
