@@ -234,7 +234,13 @@ fn next(run: &RunRecord, steps: &[StepRecord]) -> String {
         RunStatus::Failed => format!(
             "fix the cause, then `sluice retry {id} --failed` (re-runs only what failed) or `sluice resume {id}`"
         ),
-        RunStatus::Pending | RunStatus::Running => match &run.lease {
+        RunStatus::Compensated => {
+            "nothing: the run failed and everything it had done was undone".into()
+        }
+        RunStatus::CompensationFailed => format!(
+            "check the compensations that did not succeed at the provider, undo by hand or `sluice resolve {id} STEP.compensate --succeeded PROVIDER_ID | --retry`, then `sluice resume {id}`"
+        ),
+        RunStatus::Pending | RunStatus::Running | RunStatus::Compensating => match &run.lease {
             Some(l) => format!("wait: {} is running it", l.owner),
             None => format!("sluice resume {id}"),
         },
