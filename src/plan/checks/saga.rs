@@ -221,17 +221,23 @@ fn check_undo_templates(c: &mut Checker<'_>, index: usize) {
         .as_ref()
         .map(|_| step.alias.as_deref().unwrap_or(DEFAULT_ALIAS));
     let mut texts = Vec::new();
-    collect_strings(&Value::Object(undo.with.clone()), &mut texts);
-    let at = [
-        Seg::Key("steps"),
-        Seg::Index(index),
-        Seg::Key("compensate"),
-        Seg::Key("with"),
-    ];
-    for text in texts.iter().filter(|t| t.contains("{{")) {
+    for (key, value) in &undo.with {
+        collect_strings(value, vec![Step::Key(key.clone())], &mut texts);
+    }
+    for (at, text) in texts.iter().filter(|(_, t)| t.contains("{{")) {
+        let mut path = vec![
+            Seg::Key("steps"),
+            Seg::Index(index),
+            Seg::Key("compensate"),
+            Seg::Key("with"),
+        ];
+        path.extend(at.iter().map(|step| match step {
+            Step::Key(k) => Seg::Key(k),
+            Step::Index(i) => Seg::Index(*i),
+        }));
+        let span = c.src.span(&path);
         if let Err(e) = c.templates.check(text) {
-            let d = Diagnostic::new(Code::E021, e.to_string()).at(c.src.span(&at));
-            c.report(d);
+            c.report(Diagnostic::new(Code::E021, e.to_string()).at(span));
             continue;
         }
         let Ok(refs) = references(text) else {
@@ -240,13 +246,11 @@ fn check_undo_templates(c: &mut Checker<'_>, index: usize) {
         for r in refs {
             let path: Vec<&str> = r.path.iter().map(String::as_str).collect();
             if let Some(message) = refused_ref(c, &step.id, alias, &path) {
-                let d = Diagnostic::new(Code::E036, message)
-                    .at(c.src.span(&at))
-                    .hint(format!(
-                        "an undo sees `inputs`, `run`, `steps.{}.output`{}",
-                        step.id,
-                        alias.map(|a| format!(" and `{a}`")).unwrap_or_default()
-                    ));
+                let d = Diagnostic::new(Code::E036, message).at(span).hint(format!(
+                    "an undo sees `inputs`, `run`, `steps.{}.output`{}",
+                    step.id,
+                    alias.map(|a| format!(" and `{a}`")).unwrap_or_default()
+                ));
                 c.report(d);
             }
         }
@@ -282,11 +286,32 @@ fn refused_ref(
     }
 }
 
-fn collect_strings(v: &Value, out: &mut Vec<String>) {
+/// One step down a `with` value: a key, or a position in a list.
+#[derive(Clone)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// Every string under `v`, with the keys and list positions leading to it.
+fn collect_strings(v: &Value, at: Vec<Step>, out: &mut Vec<(Vec<Step>, String)>) {
+    let child = |k: Step| {
+        let mut path = at.clone();
+        path.push(k);
+        path
+    };
     match v {
-        Value::String(s) => out.push(s.clone()),
-        Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
-        Value::Object(m) => m.values().for_each(|x| collect_strings(x, out)),
+        Value::String(s) => out.push((at, s.clone())),
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                collect_strings(x, child(Step::Index(i)), out);
+            }
+        }
+        Value::Object(m) => {
+            for (k, x) in m {
+                collect_strings(x, child(Step::Key(k.clone())), out);
+            }
+        }
         _ => {}
     }
 }
@@ -340,5 +365,104 @@ fn check_holes(c: &mut Checker<'_>, steps: &[StepFacts], pivot: Option<usize>) {
         };
         let span = c.src.key_span(&at);
         c.report(d.at(span));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::spec::{Code, parse};
+
+    /// The saga codes and messages `compile` reports for a workflow of these steps (the
+    /// credentials written in the file are warned about too, and left out).
+    fn problems(on_failure: &str, steps: &str) -> Vec<(Code, String)> {
+        let text = format!(
+            "version: 1\nname: t\non_failure: {on_failure}\ninputs:\n  amount: {{ type: decimal, default: \"1.00\" }}\nproviders:\n  white: {{ kind: white, secret_key: k }}\n  wp: {{ kind: whitepay, token: t }}\n  wst: {{ kind: whitestones, api_key: k, api_secret: s }}\nsteps:\n{steps}"
+        );
+        let loaded = parse("t.yaml", &text).expect("parses");
+        let diagnostics = match crate::plan::compile(&loaded) {
+            Ok(c) => c.warnings,
+            Err(d) => d,
+        };
+        diagnostics
+            .0
+            .iter()
+            .filter(|d| matches!(d.code, Code::E036 | Code::W006 | Code::W007))
+            .map(|d| (d.code, d.message.clone()))
+            .collect()
+    }
+
+    const CHARGE: &str = "  - { id: charge, uses: charge.create, provider: white, with: { amount: \"{{inputs.amount}}\", currency: USD, customer_id: c } }\n";
+    const PAYOUT: &str = "  - { id: payout, uses: transfer, provider: wst, needs: [charge], with: { amount: \"1.00\", currency: USD, recipient: { name: n } } }\n";
+
+    #[test]
+    fn holes_in_the_undo_path_are_warned_by_name() {
+        let found = problems("compensate", &format!("{CHARGE}{PAYOUT}"));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, Code::W006);
+        assert!(found[0].1.contains("`charge`"), "{found:?}");
+        // The payout is last: nothing can fail after it, so it needs no undo.
+        let payout_first = PAYOUT.replace("needs: [charge]", "needs: []");
+        let charge_after = CHARGE.replace("customer_id: c }", "customer_id: c }, needs: [payout]");
+        let found = problems("compensate", &format!("{payout_first}{charge_after}"));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, Code::W007);
+        assert!(found[0].1.contains("`payout`"), "{found:?}");
+        // Under `stop`, nothing is undone and nothing is asked.
+        assert!(problems("stop", &format!("{CHARGE}{PAYOUT}")).is_empty());
+    }
+
+    #[test]
+    fn an_undo_is_a_write_its_provider_offers_reading_only_its_own_step() {
+        let undo = |uses: &str, with: &str| {
+            CHARGE.replace(
+                " } }\n",
+                &format!(" }}, compensate: {{ uses: {uses}, with: {with} }} }}\n"),
+            )
+        };
+        let good = undo(
+            "refund.create",
+            "{ charge_id: \"{{steps.charge.output.id}}\", amount: \"{{steps.charge.output.amount}}\", currency: USD }",
+        );
+        assert!(problems("compensate", &good).is_empty());
+        for (uses, with, says) in [
+            ("balance.get", "{}", "does not write"),
+            ("swap", "{}", "has no action `swap`"),
+            ("refund.create", "{ charge: x }", "does not take `charge`"),
+            ("refund.create", "{ amount: \"1\" }", "needs `charge_id`"),
+            ("refund.create", "{ charge_id: \"{{steps.other.output.id}}\" }", "reads step `other`"),
+            ("refund.create", "{ charge_id: \"{{item.id}}\" }", "unknown variable `item`"),
+        ] {
+            let found = problems("compensate", &undo(uses, with));
+            assert!(
+                found.iter().any(|(c, m)| *c == Code::E036 && m.contains(says)),
+                "{uses} {with}: {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn one_pivot_and_no_undo_at_or_after_it_or_of_a_retriable_step() {
+        let refund = "compensate: { uses: refund.create, with: { charge_id: x } }";
+        let pivot = CHARGE.replace(" } }\n", " }, saga: pivot }\n");
+        let after = PAYOUT.replace("} } }\n", &format!("}} }}, saga: pivot }}\n"));
+        let found = problems("compensate", &format!("{pivot}{after}"));
+        assert!(
+            found.iter().any(|(c, m)| *c == Code::E036 && m.contains("second pivot")),
+            "{found:?}"
+        );
+        let undo_after = format!(
+            "{pivot}  - {{ id: capture, uses: charge.capture, provider: white, needs: [charge], with: {{ charge_id: x }}, {refund} }}\n"
+        );
+        let found = problems("compensate", &undo_after);
+        assert!(
+            found.iter().any(|(c, m)| *c == Code::E036 && m.contains("after the pivot `charge`")),
+            "{found:?}"
+        );
+        let retriable = CHARGE.replace(" } }\n", &format!(" }}, saga: retriable, {refund} }}\n"));
+        let found = problems("compensate", &retriable);
+        assert!(
+            found.iter().any(|(c, m)| *c == Code::E036 && m.contains("retriable")),
+            "{found:?}"
+        );
     }
 }
