@@ -429,12 +429,22 @@ mod tests {
             ("swap", "{}", "has no action `swap`"),
             ("refund.create", "{ charge: x }", "does not take `charge`"),
             ("refund.create", "{ amount: \"1\" }", "needs `charge_id`"),
-            ("refund.create", "{ charge_id: \"{{steps.other.output.id}}\" }", "reads step `other`"),
-            ("refund.create", "{ charge_id: \"{{item.id}}\" }", "unknown variable `item`"),
+            (
+                "refund.create",
+                "{ charge_id: \"{{steps.other.output.id}}\" }",
+                "reads step `other`",
+            ),
+            (
+                "refund.create",
+                "{ charge_id: \"{{item.id}}\" }",
+                "unknown variable `item`",
+            ),
         ] {
             let found = problems("compensate", &undo(uses, with));
             assert!(
-                found.iter().any(|(c, m)| *c == Code::E036 && m.contains(says)),
+                found
+                    .iter()
+                    .any(|(c, m)| *c == Code::E036 && m.contains(says)),
                 "{uses} {with}: {found:?}"
             );
         }
@@ -447,7 +457,9 @@ mod tests {
         let after = PAYOUT.replace("} } }\n", &format!("}} }}, saga: pivot }}\n"));
         let found = problems("compensate", &format!("{pivot}{after}"));
         assert!(
-            found.iter().any(|(c, m)| *c == Code::E036 && m.contains("second pivot")),
+            found
+                .iter()
+                .any(|(c, m)| *c == Code::E036 && m.contains("second pivot")),
             "{found:?}"
         );
         let undo_after = format!(
@@ -455,13 +467,17 @@ mod tests {
         );
         let found = problems("compensate", &undo_after);
         assert!(
-            found.iter().any(|(c, m)| *c == Code::E036 && m.contains("after the pivot `charge`")),
+            found
+                .iter()
+                .any(|(c, m)| *c == Code::E036 && m.contains("after the pivot `charge`")),
             "{found:?}"
         );
         let retriable = CHARGE.replace(" } }\n", &format!(" }}, saga: retriable, {refund} }}\n"));
         let found = problems("compensate", &retriable);
         assert!(
-            found.iter().any(|(c, m)| *c == Code::E036 && m.contains("retriable")),
+            found
+                .iter()
+                .any(|(c, m)| *c == Code::E036 && m.contains("retriable")),
             "{found:?}"
         );
     }
