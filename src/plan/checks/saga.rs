@@ -83,13 +83,13 @@ fn check_compensate(c: &mut Checker<'_>, steps: &[StepFacts], index: usize, pivo
             "step `{}` is `saga: retriable`: it must complete and is never compensated",
             step.id
         )),
-        (Some(SagaRole::Pivot), _) => Some(format!(
-            "step `{}` is the pivot, the point of no return: it is never compensated",
-            step.id
-        )),
         (_, Some(p)) if ancestors(steps, index).contains(&p) => Some(format!(
             "step `{}` runs after the pivot `{}`: what follows the point of no return is never compensated",
             step.id, cfg.steps[p].id
+        )),
+        (Some(SagaRole::Pivot), _) => Some(format!(
+            "step `{}` is the pivot, the point of no return: it is never compensated",
+            step.id
         )),
         _ => None,
     };
