@@ -386,3 +386,81 @@ async fn sigkill_during_compensation_resumes_to_compensated_undoing_each_once() 
     assert_charge_refunded_once(&h);
     assert_converted_back_once(&h);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_with_a_refused_item_undoes_its_succeeded_items_with_their_own_outputs() {
+    // `r3` is below Whitepay's minimum conversion: refused, so the batch step fails and the
+    // two conversions that went through are converted back, each by its own amount.
+    let h = Harness::start(Faults::default()).await;
+    let workflow = h.dir.path().join("batch-undo.yaml");
+    std::fs::write(
+        &workflow,
+        r#"version: 1
+name: batch-undo
+on_failure: compensate
+inputs:
+  rows: { type: csv, required: true, columns: { id: string, amount: decimal } }
+providers:
+  wp:
+    kind: whitepay
+    base_url: ${WHITEPAY_BASE_URL}
+    token: ${WHITEPAY_TOKEN:-sandbox-key}
+steps:
+  - id: convert
+    uses: swap
+    provider: wp
+    for_each: inputs.rows
+    as: row
+    key: "{{row.id}}"
+    with: { source_asset: USDT, target_asset: USDC, source_amount: "{{row.amount}}" }
+    compensate:
+      uses: swap
+      with:
+        source_asset: USDC
+        target_asset: USDT
+        source_amount: "{{steps.convert.output.amount}}"
+"#,
+    )
+    .unwrap();
+    let rows = h.dir.path().join("rows.csv");
+    std::fs::write(&rows, "id,amount\nr1,10.00\nr2,2.50\nr3,0.75\n").unwrap();
+    let args = [
+        "run",
+        workflow.to_str().unwrap(),
+        "--run-id",
+        "run_batch_undo",
+        "--input",
+        &format!("rows=@{}", rows.display()),
+    ];
+    let out = text(&h.sluice(&args, None).await);
+    assert!(out.contains("failed and was compensated"), "{out}");
+    assert!(out.contains("2 undo(s) succeeded"), "{out}");
+    let debits = moves(&h, ProviderKind::Whitepay, "conversion.debit");
+    let of = |asset: &str| {
+        let mut a: Vec<Decimal> = debits
+            .iter()
+            .filter(|e| e.asset == asset)
+            .map(|e| e.amount)
+            .collect();
+        a.sort();
+        a
+    };
+    let expected: Vec<Decimal> = ["-10.00", "-2.50"]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+    assert_eq!(of("USDT"), expected);
+    assert_eq!(of("USDC"), expected);
+    // Every USDC debit (an undo) comes after every USDT one (the batch).
+    let last_out = debits
+        .iter()
+        .filter(|e| e.asset == "USDT")
+        .map(|e| e.seq)
+        .max();
+    let first_back = debits
+        .iter()
+        .filter(|e| e.asset == "USDC")
+        .map(|e| e.seq)
+        .min();
+    assert!(last_out < first_back, "{debits:?}");
+}
