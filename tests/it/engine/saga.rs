@@ -147,8 +147,8 @@ async fn a_refused_undo_ends_compensation_failed_and_the_rest_is_still_undone() 
         EXAMPLE,
         "over-refund.yaml",
         &[(
-            "amount: \"{{steps.charge.output.amount}}\"",
-            "amount: \"{{add steps.charge.output.amount '1'}}\"",
+            "amount: \"{{inputs.amount}}\"\n        currency: USD\n        reason",
+            "amount: \"{{add inputs.amount '1'}}\"\n        currency: USD\n        reason",
         )],
     );
     let out = run_example(&h, &workflow, "run_refused", None).await;
@@ -230,7 +230,7 @@ fn with_pivot(h: &Harness) -> String {
         EXAMPLE,
         "pivot.yaml",
         &[(
-            "    compensate:\n      uses: swap\n      with:\n        source_asset: USDC\n        target_asset: USDT\n        source_amount: \"{{steps.convert.output.amount}}\"\n",
+            "    compensate:\n      uses: swap\n      with:\n        source_asset: USDC\n        target_asset: USDT\n        source_amount: \"{{inputs.amount}}\"\n",
             "    saga: pivot\n",
         )],
     )
