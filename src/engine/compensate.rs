@@ -155,7 +155,7 @@ async fn targets(shared: &Shared) -> Result<Vec<Target>, StoreError> {
     }
     // Completion order is the order the results were recorded in; rows recorded in one
     // commit keep their plan order.
-    targets.sort_by(|a, b| (b.row.updated_at, b.row.seq).cmp(&(a.row.updated_at, a.row.seq)));
+    targets.sort_by_key(|t| std::cmp::Reverse((t.row.updated_at, t.row.seq)));
     Ok(targets)
 }
 

@@ -454,7 +454,7 @@ mod tests {
     fn one_pivot_and_no_undo_at_or_after_it_or_of_a_retriable_step() {
         let refund = "compensate: { uses: refund.create, with: { charge_id: x } }";
         let pivot = CHARGE.replace(" } }\n", " }, saga: pivot }\n");
-        let after = PAYOUT.replace("} } }\n", &format!("}} }}, saga: pivot }}\n"));
+        let after = PAYOUT.replace("} } }\n", "} }, saga: pivot }\n");
         let found = problems("compensate", &format!("{pivot}{after}"));
         assert!(
             found
