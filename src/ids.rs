@@ -138,6 +138,22 @@ text_id! {
     StepId
 }
 
+impl StepId {
+    /// The id of the rows that undo this step (`charge.compensate`): a `.` never appears in a
+    /// step's own id, so it cannot name another step.
+    pub fn undo(&self) -> StepId {
+        StepId(format!("{}{UNDO_SUFFIX}", self.0))
+    }
+
+    /// The step these rows undo, when they are a step's undo rows.
+    pub fn undoes(&self) -> Option<&str> {
+        self.0.strip_suffix(UNDO_SUFFIX)
+    }
+}
+
+/// What follows a step's id in the id of its undo rows.
+pub const UNDO_SUFFIX: &str = ".compensate";
+
 text_id! {
     /// One item of a `for_each` step (its rendered `key:`); empty for a step without items.
     ItemKey

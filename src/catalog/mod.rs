@@ -15,6 +15,7 @@ mod kind;
 mod offer;
 mod refusal;
 mod table;
+mod undo;
 mod whalestack;
 mod white;
 mod whitepay;
@@ -30,6 +31,7 @@ pub use kind::ProviderKind;
 pub use offer::{EXTRA, Extra, Offer};
 pub use refusal::NoEquivalent;
 pub use table::{Precision, Table};
+pub use undo::{UNDOS, Undo, undo};
 
 /// The table of provider kind `kind`.
 pub fn table(kind: ProviderKind) -> &'static Table {

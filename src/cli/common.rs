@@ -220,7 +220,14 @@ pub fn finish(report: &RunReport) -> std::process::ExitCode {
         RunStatus::NeedsAttention => ("needs attention", exit::NEEDS_ATTENTION),
         RunStatus::Waiting if report.credentials_refused => ("is waiting", exit::FAILED),
         RunStatus::Waiting => ("is waiting", exit::NEEDS_ATTENTION),
-        RunStatus::Pending | RunStatus::Running => ("stopped", exit::FAILED),
+        RunStatus::Compensated => ("failed and was compensated", exit::FAILED),
+        RunStatus::CompensationFailed => (
+            "failed and its compensation needs attention",
+            exit::NEEDS_ATTENTION,
+        ),
+        RunStatus::Pending | RunStatus::Running | RunStatus::Compensating => {
+            ("stopped", exit::FAILED)
+        }
     };
     println!("run {} {word}", report.run_id);
     if report.status != RunStatus::Succeeded {

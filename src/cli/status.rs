@@ -10,7 +10,7 @@ use anyhow::Result;
 use super::common::DbArgs;
 use super::exit;
 use crate::approval::Waiting;
-use crate::ids::RunId;
+use crate::ids::{RunId, StepId};
 use crate::store::{
     OperatorRecord, RunRecord, RunStatus, Settlement, SettlementRecord, StepRecord, StepState,
 };
@@ -90,52 +90,13 @@ pub fn render(
             _ => groups.push((&s.key.step_id, vec![s])),
         }
     }
-    for (id, rows) in &groups {
-        let parent = rows[0];
-        let _ = writeln!(
-            out,
-            "  {id:<24} {}{}",
-            parent.state.as_str(),
-            detail(parent)
-        );
-        if let Some(progress) = approval_progress(run, parent) {
-            let _ = writeln!(out, "    {progress}");
-        }
-        let items = &rows[1..];
-        if items.is_empty() {
-            continue;
-        }
-        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-        for i in items {
-            *counts.entry(i.state.as_str()).or_default() += 1;
-        }
-        let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
-        let _ = writeln!(out, "    {} items: {}", items.len(), summary.join(", "));
-        let shown: Vec<&&StepRecord> = items
-            .iter()
-            .filter(|i| all_items || i.state != StepState::Succeeded)
-            .collect();
-        for i in shown
-            .iter()
-            .take(if all_items { usize::MAX } else { ITEMS_SHOWN })
-        {
-            let _ = writeln!(
-                out,
-                "    [{}] {}{}",
-                i.key.item_key,
-                i.state.as_str(),
-                detail(i)
-            );
-        }
-        if !all_items && shown.len() > ITEMS_SHOWN {
-            let _ = writeln!(
-                out,
-                "    … {} more (sluice status {} --items)",
-                shown.len() - ITEMS_SHOWN,
-                run.id
-            );
-        }
+    let (undos, own): (Vec<_>, Vec<_>) = groups
+        .into_iter()
+        .partition(|(id, _)| StepId::from(*id).undoes().is_some());
+    for (id, rows) in &own {
+        group_text(&mut out, run, id, rows, all_items);
     }
+    compensation_text(&mut out, run, &undos, all_items);
     if !actions.is_empty() {
         out.push_str("\noperator actions\n");
         for a in actions {
@@ -186,6 +147,103 @@ pub fn render(
     }
     let _ = writeln!(out, "\nnext: {}", next(run, steps));
     out
+}
+
+/// One step's rows: its state, and its items counted (the open ones, or all, listed).
+fn group_text(out: &mut String, run: &RunRecord, id: &str, rows: &[&StepRecord], all_items: bool) {
+    let parent = rows[0];
+    let _ = writeln!(
+        out,
+        "  {id:<24} {}{}",
+        parent.state.as_str(),
+        detail(parent)
+    );
+    if let Some(progress) = approval_progress(run, parent) {
+        let _ = writeln!(out, "    {progress}");
+    }
+    let items = &rows[1..];
+    if items.is_empty() {
+        return;
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for i in items {
+        *counts.entry(i.state.as_str()).or_default() += 1;
+    }
+    let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+    let _ = writeln!(out, "    {} items: {}", items.len(), summary.join(", "));
+    let shown: Vec<&&StepRecord> = items
+        .iter()
+        .filter(|i| all_items || i.state != StepState::Succeeded)
+        .collect();
+    for i in shown
+        .iter()
+        .take(if all_items { usize::MAX } else { ITEMS_SHOWN })
+    {
+        let _ = writeln!(
+            out,
+            "    [{}] {}{}",
+            i.key.item_key,
+            i.state.as_str(),
+            detail(i)
+        );
+    }
+    if !all_items && shown.len() > ITEMS_SHOWN {
+        let _ = writeln!(
+            out,
+            "    … {} more (sluice status {} --items)",
+            shown.len() - ITEMS_SHOWN,
+            run.id
+        );
+    }
+}
+
+/// The undo rows of a compensating run, with how many are done; before compensation starts,
+/// one line saying they are registered.
+fn compensation_text(
+    out: &mut String,
+    run: &RunRecord,
+    undos: &[(&str, Vec<&StepRecord>)],
+    all_items: bool,
+) {
+    if undos.is_empty() {
+        return;
+    }
+    // The rows that undo one thing: a step's own, or each of its items.
+    let leaves: Vec<&StepRecord> = undos
+        .iter()
+        .flat_map(|(_, rows)| {
+            if rows.len() > 1 {
+                &rows[1..]
+            } else {
+                &rows[..]
+            }
+        })
+        .copied()
+        .collect();
+    let started = matches!(
+        run.status,
+        RunStatus::Compensating | RunStatus::Compensated | RunStatus::CompensationFailed
+    ) || leaves.iter().any(|r| r.state != StepState::Pending);
+    if !started {
+        let _ = writeln!(
+            out,
+            "\ncompensation: {} undo(s) registered, none needed so far",
+            leaves.len()
+        );
+        return;
+    }
+    let done = leaves
+        .iter()
+        .filter(|r| r.state == StepState::Succeeded)
+        .count();
+    let _ = writeln!(
+        out,
+        "\ncompensation: {done} undone, {} not needed or not yet",
+        leaves.len() - done
+    );
+    for (id, rows) in undos {
+        group_text(out, run, id, rows, all_items);
+    }
 }
 
 fn detail(s: &StepRecord) -> String {
@@ -263,7 +321,13 @@ fn next(run: &RunRecord, steps: &[StepRecord]) -> String {
         RunStatus::Failed => format!(
             "fix the cause, then `sluice retry {id} --failed` (re-runs only what failed) or `sluice resume {id}`"
         ),
-        RunStatus::Pending | RunStatus::Running => match &run.lease {
+        RunStatus::Compensated => {
+            "nothing: the run failed and everything it had done was undone".into()
+        }
+        RunStatus::CompensationFailed => format!(
+            "check the compensations that did not succeed at the provider, undo by hand or `sluice resolve {id} STEP.compensate --succeeded PROVIDER_ID | --retry`, then `sluice resume {id}`"
+        ),
+        RunStatus::Pending | RunStatus::Running | RunStatus::Compensating => match &run.lease {
             Some(l) => format!("wait: {} is running it", l.owner),
             None => format!("sluice resume {id}"),
         },

@@ -16,6 +16,7 @@ use tracing::Instrument;
 
 use super::breaker::CredentialsRefused;
 use super::call::Halt;
+use super::compensate;
 use super::error::EngineError;
 use super::prepare::item_keys;
 use super::step::{self, Elements, Shared, StepEnd, StepOutput};
@@ -331,10 +332,20 @@ impl Engine {
             record_output(&mut ctx, &referenced, id, &end);
             status[i] = Status::Done(end);
         }
-        match halted {
-            Some(why) => Err(EngineError::Halted(why.into())),
-            None => Ok(report(&run.id, &compiled, &status)),
+        if let Some(why) = halted {
+            return Err(EngineError::Halted(why.into()));
         }
+        let report = report(&run.id, &compiled, &status);
+        let failed: Vec<usize> = (0..n)
+            .filter(|&i| matches!(status[i], Status::Done(StepEnd::Failed(_))))
+            .filter(|&i| !compiled.config.steps[i].continue_on_error)
+            .collect();
+        compensate::after(&shared, &ctx, &failed, report)
+            .await
+            .map_err(|e| match e {
+                compensate::Failure::Halt(h) => EngineError::Halted(h.into()),
+                compensate::Failure::Store(e) => e.into(),
+            })
     }
 }
 

@@ -9,6 +9,7 @@ pub mod await_step;
 pub mod breaker;
 pub mod call;
 mod class;
+pub mod compensate;
 pub mod control;
 pub mod drain;
 pub mod error;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::error::EngineError;
-use crate::ids::ItemKey;
+use crate::ids::{ItemKey, StepId};
 use crate::plan::CompiledWorkflow;
 use crate::plan::context::Uses;
 use crate::plan::for_each::{DEFAULT_ALIAS, for_each_list};
@@ -151,9 +151,19 @@ pub fn step_rows(
 ) -> Result<Vec<NewStep>, EngineError> {
     let order = compiled.dag.order();
     let mut rows = Vec::with_capacity(order.len());
+    // The undo rows of steps with `compensate:`, after every step's own: registered with the
+    // run, so each undo's idempotency key exists before the step it undoes is dispatched.
+    let mut undo_rows = Vec::new();
     for (n, &i) in order.iter().enumerate() {
         let step = &compiled.config.steps[i];
         rows.push(NewStep::step(&step.id));
+        let undo = step
+            .compensate
+            .as_ref()
+            .map(|_| StepId::from(&step.id).undo());
+        if let Some(undo) = &undo {
+            undo_rows.push(NewStep::step(undo.clone()));
+        }
         if let (Some(expr), Some(key)) = (&step.for_each, &step.key) {
             let alias = step.alias.as_deref().unwrap_or(DEFAULT_ALIAS);
             let list = for_each_list(&step.id, expr, inputs)?;
@@ -162,9 +172,13 @@ pub fn step_rows(
             // Room for these items and the steps still to come, so that 100,000 rows are
             // not grown into room for twice as many.
             rows.reserve_exact(keys.len() + order.len() - n - 1);
+            if let Some(undo) = &undo {
+                undo_rows.extend(keys.iter().map(|k| NewStep::item(undo.clone(), k.clone())));
+            }
             rows.extend(keys.into_iter().map(|k| NewStep::item(&step.id, k)));
         }
     }
+    rows.append(&mut undo_rows);
     Ok(rows)
 }
 

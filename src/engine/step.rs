@@ -152,7 +152,7 @@ pub async fn run(
     let Some(elements) = elements else {
         let _slot = shared.slots.clone().acquire_owned().await;
         let rendered = render(&shared, index, &scope, &parent);
-        let end = run_item(&shared, index, &parent, rendered, None).await?;
+        let end = run_item(&shared, index, Part::Step, &parent, rendered, None).await?;
         return Ok(match end {
             ItemEnd::Succeeded(v) => StepEnd::Succeeded(StepOutput::Single(v)),
             ItemEnd::Failed(m) => StepEnd::Failed(m),
@@ -500,7 +500,8 @@ impl<'a> Items<'a> {
         let (shared, index) = (self.shared.clone(), self.index);
         tasks.spawn(
             async move {
-                let end = run_item(&shared, index, &record, rendered, Some(&slot)).await;
+                let end =
+                    run_item(&shared, index, Part::Step, &record, rendered, Some(&slot)).await;
                 drop(slot);
                 tag(end.map(End::from))
             }
@@ -718,12 +719,37 @@ fn render(shared: &Shared, index: usize, scope: &Scope, record: &StepRecord) -> 
     }
 }
 
+/// Which action of step `index` a row runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// The step's own.
+    Step,
+    /// Its `compensate:`, on its undo rows.
+    Undo,
+}
+
+/// Runs one undo row of step `index` (the step's, or one item's) with its rendered `request`,
+/// under the same protocol, retry policy and timeout as the step's own rows.
+///
+/// # Errors
+/// [`Halt`] when a checkpoint cannot be written.
+pub(super) async fn run_undo(
+    shared: &Shared,
+    index: usize,
+    record: &StepRecord,
+    request: Map<String, Value>,
+) -> Result<ItemEnd, Halt> {
+    let rendered = Rendered::Request(request);
+    run_item(shared, index, Part::Undo, record, rendered, None).await
+}
+
 /// Runs one step row (the step itself, or one item holding `slot`) from its rendered
 /// templates, inside a span carrying the run, step and item, so every log line of the item
 /// says which it is.
 async fn run_item(
     shared: &Shared,
     index: usize,
+    part: Part,
     record: &StepRecord,
     rendered: Rendered,
     slot: Option<&Slot>,
@@ -734,7 +760,7 @@ async fn run_item(
         step = %record.key.step_id,
         item = %record.key.item_key,
     );
-    run_item_inner(shared, index, record, rendered, slot)
+    run_item_inner(shared, index, part, record, rendered, slot)
         .instrument(span)
         .await
 }
@@ -742,13 +768,20 @@ async fn run_item(
 async fn run_item_inner(
     shared: &Shared,
     index: usize,
+    part: Part,
     record: &StepRecord,
     rendered: Rendered,
     slot: Option<&Slot>,
 ) -> Result<ItemEnd, Halt> {
     let compiled = &shared.compiled;
     let step = &compiled.config.steps[index];
-    let action = compiled.steps[index].action;
+    let (action, provider) = match (part, &compiled.steps[index].undo) {
+        (Part::Undo, Some(undo)) => (undo.action, Some(undo.provider.as_str())),
+        _ => (
+            compiled.steps[index].action,
+            compiled.steps[index].provider.as_deref(),
+        ),
+    };
     let request = match rendered {
         Rendered::Request(request) => request,
         Rendered::Skip(reason) => {
@@ -771,10 +804,7 @@ async fn run_item_inner(
     match action.kind {
         ActionKind::Control => run_control(shared, record, action.name, &request).await,
         kind => {
-            let name = compiled.steps[index]
-                .provider
-                .as_deref()
-                .unwrap_or_default();
+            let name = provider.unwrap_or_default();
             let Some(provider) = shared.providers.get(name) else {
                 return record_failure(
                     shared,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use super::checks::{self, Checker};
 use super::dag::Dag;
 use crate::catalog::ActionSpec;
-use crate::spec::{Diagnostics, Loaded, WorkflowConfig};
+use crate::spec::{Diagnostics, Loaded, StepConfig, WorkflowConfig};
 
 /// A step that passed validation.
 #[derive(Debug, Clone)]
@@ -18,6 +18,17 @@ pub struct CompiledStep {
     pub provider: Option<String>,
     /// Indices of the steps it depends on: `needs` plus template references.
     pub deps: BTreeSet<usize>,
+    /// What undoes it, when it has `compensate:`.
+    pub undo: Option<CompiledUndo>,
+}
+
+/// A step's `compensate:` that passed validation.
+#[derive(Debug, Clone)]
+pub struct CompiledUndo {
+    /// The undoing action's contract (a write).
+    pub action: &'static ActionSpec,
+    /// The provider block it runs against: its own `provider`, or the step's.
+    pub provider: String,
 }
 
 /// A workflow that passed validation: its steps, their dependencies and an execution order.
@@ -40,6 +51,17 @@ impl CompiledWorkflow {
     }
 }
 
+/// The undo of a step that passed validation, if it has one.
+fn compiled_undo(step: &StepConfig, provider: Option<&str>) -> Option<CompiledUndo> {
+    let undo = step.compensate.as_ref()?;
+    let method = undo.with.get("method").and_then(serde_json::Value::as_str);
+    Some(CompiledUndo {
+        action: crate::catalog::action_for(&undo.uses, method)
+            .expect("no errors, so every undo action is known"),
+        provider: undo.provider.as_deref().or(provider)?.to_string(),
+    })
+}
+
 /// Validates `loaded` and builds its DAG.
 ///
 /// # Errors
@@ -58,6 +80,7 @@ pub fn compile(loaded: &Loaded) -> Result<CompiledWorkflow, Diagnostics> {
     for index in 0..loaded.config.steps.len() {
         steps.push(checks::step::check(&mut checker, index));
     }
+    checks::saga::check(&mut checker, &steps);
     checks::inputs::check_unused(&mut checker);
     checks::cards::check(&mut checker);
     let edges: Vec<BTreeSet<usize>> = steps.iter().map(|s| s.deps.clone()).collect();
@@ -73,7 +96,9 @@ pub fn compile(loaded: &Loaded) -> Result<CompiledWorkflow, Diagnostics> {
         config: loaded.config.clone(),
         steps: steps
             .into_iter()
-            .map(|s| CompiledStep {
+            .zip(&loaded.config.steps)
+            .map(|(s, config)| CompiledStep {
+                undo: compiled_undo(config, s.provider.as_deref()),
                 id: s.id,
                 action: s.action.expect("no errors, so every action is known"),
                 provider: s.provider,

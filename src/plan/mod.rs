@@ -16,5 +16,5 @@ pub mod inputs;
 pub mod render;
 pub mod retry;
 
-pub use compile::{CompiledStep, CompiledWorkflow, compile};
+pub use compile::{CompiledStep, CompiledUndo, CompiledWorkflow, compile};
 pub use dag::Dag;

@@ -25,22 +25,24 @@ use super::cards;
 use super::hash;
 use super::model::{
     ASSIGNED_AT_APPLY, Decision, DryRun, FORMAT, ForEach, InputsRecord, ItemDetail, ItemPlan,
-    KNOWN_AFTER_APPLY, Problem, ProblemKind, Request, RunFields, SAMPLE, Severity, StepKind,
-    StepPlan, Summary, WorkflowRef,
+    KNOWN_AFTER_APPLY, Policy, Problem, ProblemKind, Request, RunFields, SAMPLE, Severity,
+    StepKind, StepPlan, Summary, WorkflowRef,
 };
 use super::notify;
 use super::policy::policy;
 use super::totals;
+use super::undo;
 use super::unknown::{Condition, contains_unknown, mask_unknown, unknown_fields};
 use super::warnings::{self, Checks};
 use crate::catalog::{ActionKind, ActionSpec};
+use crate::ids::StepId;
 use crate::plan::CompiledWorkflow;
 use crate::plan::context::{List, RunContext, Uses};
 use crate::plan::fingerprint::workflow_hash;
 use crate::plan::for_each::DEFAULT_ALIAS;
 use crate::plan::render::render_with;
 use crate::providers::{Call, IdempotencyKey, ProviderError};
-use crate::spec::StepConfig;
+use crate::spec::{OnFailure, StepConfig};
 use crate::template::{Scope, Templates};
 
 /// The idempotency key every previewed request carries (the real one derives from the
@@ -157,6 +159,26 @@ pub fn build(source: Source<'_>, adapters: &PlanAdapters, checks: &Checks) -> Dr
             items,
         });
     }
+    // In the order a failure of the last step would undo them: last completed first.
+    let undos: Vec<StepPlan> = compiled
+        .dag
+        .order()
+        .iter()
+        .rev()
+        .filter_map(|&i| {
+            undo_step(
+                compiled,
+                i,
+                &context,
+                adapters,
+                &templates,
+                &key,
+                &mut problems,
+            )
+        })
+        .collect();
+    let undo =
+        (compiled.config.on_failure == OnFailure::Compensate).then(|| undo::path(compiled, undos));
     let providers = adapters.plans().to_vec();
     problems.extend(warnings::check(&steps, &providers, checks));
     problems.sort_by_key(|p| p.severity);
@@ -177,9 +199,77 @@ pub fn build(source: Source<'_>, adapters: &PlanAdapters, checks: &Checks) -> Dr
         steps,
         notify: notify::plans(&compiled.config.notify),
         problems,
+        undo,
     };
     plan.plan_hash = hash::plan_hash(&plan);
     plan
+}
+
+/// The undo of step `i` planned as a step of its own (`charge.compensate`): its `with`
+/// rendered over the inputs for each item (the step's output is known after apply).
+fn undo_step(
+    compiled: &CompiledWorkflow,
+    i: usize,
+    context: &RunContext,
+    adapters: &PlanAdapters,
+    templates: &Templates,
+    key: &IdempotencyKey,
+    problems: &mut Vec<Problem>,
+) -> Option<StepPlan> {
+    let step = &compiled.config.steps[i];
+    let undo = compiled.steps[i].undo.as_ref()?;
+    let with = &step.compensate.as_ref()?.with;
+    let id = StepId::from(&step.id).undo().into_string();
+    // The step as its undo: its id, its `for_each` and `key`, the undo's `with`.
+    let config = StepConfig {
+        id: id.clone(),
+        uses: undo.action.name.to_string(),
+        with: with.clone(),
+        condition: None,
+        compensate: None,
+        ..step.clone()
+    };
+    let env = StepEnv {
+        templates,
+        step: &config,
+        action: undo.action,
+        provider: Some(&undo.provider),
+        preview: adapters.get(&undo.provider),
+        with: mask_unknown(&Value::Object(with.clone())),
+        condition: None,
+        forced_skip: None,
+        key,
+    };
+    let mut uses = Uses::of(templates_of(&config));
+    uses.steps.clear();
+    let scope = Scope::new(Value::Object(context.for_step(&uses)));
+    let mut summary = Summary::default();
+    let (items, for_each) = match (&step.for_each, &step.key) {
+        (Some(expr), Some(key_template)) => {
+            let for_each = ForEach {
+                over: expr.clone(),
+                alias: step.alias.as_deref().unwrap_or(DEFAULT_ALIAS).to_string(),
+                key: key_template.clone(),
+                max_parallel: None,
+            };
+            // The step's own plan reports a list that cannot be read.
+            let list = context.list(&step.id, expr).ok()?;
+            let items = env.items(scope, &for_each, &list, problems, &mut summary);
+            (items, Some(for_each))
+        }
+        _ => (vec![env.item(&scope, None, problems)], None),
+    };
+    Some(StepPlan {
+        id,
+        action: undo.action.name.to_string(),
+        kind: kind(undo.action.kind),
+        provider: Some(undo.provider.clone()),
+        needs: vec![step.id.clone()],
+        condition: None,
+        policy: Policy::default(),
+        for_each,
+        items,
+    })
 }
 
 /// Every template of a step, for the context it needs.

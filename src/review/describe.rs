@@ -4,7 +4,8 @@
 use serde_json::Value;
 
 use super::model::{
-    Decision, DryRun, ItemDetail, ItemPlan, NotifyPlan, ProviderPlan, StepPlan, Summary,
+    Decision, DryRun, FailurePoint, ItemDetail, ItemPlan, NotifyPlan, ProviderPlan, StepPlan,
+    Summary,
 };
 
 /// How many items of a batch text and Markdown list (the plan keeps them in full); the
@@ -233,4 +234,17 @@ pub fn provider(p: &ProviderPlan) -> String {
         notes.push(format!("path `{op}` = `{path}`"));
     }
     format!("{} at {} ({})", p.kind, p.base_url, notes.join(", "))
+}
+
+/// What a step's failure undoes: `undo \`convert.compensate\`, then \`charge.compensate\``,
+/// `nothing to undo`, or why the run goes forward instead.
+pub fn failure(f: &FailurePoint) -> String {
+    if let Some(why) = &f.forward {
+        return format!("nothing is undone: {why}");
+    }
+    if f.undone.is_empty() {
+        return "nothing to undo".into();
+    }
+    let steps: Vec<String> = f.undone.iter().map(|s| format!("`{s}`")).collect();
+    format!("undo {}", steps.join(", then "))
 }

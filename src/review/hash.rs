@@ -23,7 +23,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::model::{DryRun, ItemDetail, ItemPlan, ProviderPlan};
+use super::model::{DryRun, ItemDetail, ItemPlan, ProviderPlan, StepPlan};
 use crate::digest::canonical_json;
 use crate::signing::sha256_hex;
 
@@ -48,30 +48,36 @@ fn hashed(plan: &DryRun) -> Value {
         .iter()
         .map(|p| (p.name.clone(), Value::String(p.fingerprint.clone())))
         .collect();
-    let steps: Vec<Value> = plan
-        .steps
-        .iter()
-        .map(|s| {
-            let items: Vec<Value> = s
-                .items
-                .iter()
-                .map(|i| Value::String(item_hash(i)))
-                .collect();
-            json!({
-                "id": s.id,
-                "action": s.action,
-                "provider": s.provider,
-                "items": items,
+    let step_hashes = |steps: &[StepPlan]| -> Vec<Value> {
+        steps
+            .iter()
+            .map(|s| {
+                let items: Vec<Value> = s
+                    .items
+                    .iter()
+                    .map(|i| Value::String(item_hash(i)))
+                    .collect();
+                json!({
+                    "id": s.id,
+                    "action": s.action,
+                    "provider": s.provider,
+                    "items": items,
+                })
             })
-        })
-        .collect();
-    json!({
+            .collect()
+    };
+    let mut hashed = json!({
         "format": plan.format,
         "workflow_hash": plan.workflow.hash,
         "inputs_hash": plan.inputs.hash,
         "providers": providers,
-        "steps": steps,
-    })
+        "steps": step_hashes(&plan.steps),
+    });
+    // The undo requests are bound too; a plan without an undo path hashes as it always did.
+    if let Some(undo) = &plan.undo {
+        hashed["undo"] = Value::Array(step_hashes(&undo.undos));
+    }
+    hashed
 }
 
 /// The request digest of an item that renders `detail`: the SHA-256 of the canonical JSON

@@ -27,6 +27,7 @@ pub mod style;
 #[cfg(test)]
 mod testing;
 pub mod totals;
+pub mod undo;
 pub mod unknown;
 pub mod verify;
 pub mod warnings;

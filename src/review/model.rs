@@ -61,6 +61,35 @@ pub struct DryRun {
     pub largest: Vec<Largest>,
     /// Errors and warnings, in step order.
     pub problems: Vec<Problem>,
+    /// What a failure undoes, under `on_failure: compensate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo: Option<UndoPath>,
+}
+
+/// The undo path of a workflow with `on_failure: compensate` (README, *Compensation*): for
+/// every step whose failure ends the run, what is undone and with which request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UndoPath {
+    /// Per step that can fail, in execution order.
+    pub failures: Vec<FailurePoint>,
+    /// Each undo as a step of its own (`charge.compensate`), planned like the steps: its
+    /// action, provider and, per item, the request it sends.
+    pub undos: Vec<StepPlan>,
+    /// What the whole undo path moves, when every undo runs.
+    pub totals: Vec<Total>,
+}
+
+/// What a step's failure undoes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailurePoint {
+    /// The step that fails.
+    pub step: String,
+    /// The steps undone (at least these: any other step with an undo that completed by
+    /// then too), in the order they are undone: last completed first.
+    pub undone: Vec<String>,
+    /// Why nothing is undone, when nothing is: the pivot passed, or the step must complete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward: Option<String>,
 }
 
 /// The workflow file a plan was made from.
@@ -227,7 +256,7 @@ pub struct ForEach {
 }
 
 /// How a step is retried and timed out, defaults written out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Policy {
     /// Retries of retryable failures (provider steps only).
     #[serde(default, skip_serializing_if = "Option::is_none")]

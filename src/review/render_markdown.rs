@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use super::describe::{self, BATCH_ROWS, PROBLEMS_SHOWN};
-use super::model::{Direction, DryRun, ItemDetail, Request, Severity, StepPlan};
+use super::model::{Direction, DryRun, ItemDetail, Request, Severity, StepPlan, Total};
 use super::totals;
 
 /// Renders `plan` as GitHub-flavoured Markdown.
@@ -69,8 +69,48 @@ pub fn render_markdown(plan: &DryRun) -> String {
     for (n, step) in plan.steps.iter().enumerate() {
         step_md(w, n + 1, step, plan);
     }
+    undo_md(w, plan);
     context_md(w, plan);
     out
+}
+
+/// The undo path: what each failure undoes, what the path moves, and each undo's request.
+fn undo_md(w: &mut String, plan: &DryRun) {
+    let Some(undo) = &plan.undo else {
+        return;
+    };
+    let _ = writeln!(w, "\n### Undo path (`on_failure: compensate`)\n");
+    let _ = writeln!(w, "| if this step fails | then |\n|---|---|");
+    for f in &undo.failures {
+        let _ = writeln!(w, "| {} | {} |", code(&f.step), cell(&describe::failure(f)));
+    }
+    let _ = writeln!(w, "\nThe whole undo path moves:\n");
+    if undo.totals.is_empty() {
+        let _ = writeln!(w, "No amounts are known at plan time.");
+    } else {
+        totals_table_md(w, &undo.totals);
+    }
+    for (n, step) in undo.undos.iter().enumerate() {
+        step_md(w, n + 1, step, plan);
+    }
+}
+
+fn totals_table_md(w: &mut String, totals: &[Total]) {
+    let _ = writeln!(
+        w,
+        "| direction | asset | amount | items | provider |\n|---|---|--:|--:|---|"
+    );
+    for t in totals {
+        let _ = writeln!(
+            w,
+            "| {} | {} | {} | {} | {} |",
+            t.direction.as_str(),
+            t.unit,
+            t.amount,
+            t.items,
+            code(&t.provider)
+        );
+    }
 }
 
 /// A table cell: pipes escaped, one line.
@@ -137,21 +177,7 @@ fn totals_md(w: &mut String, plan: &DryRun) {
         let _ = writeln!(w, "No amounts are known at plan time.");
         return;
     }
-    let _ = writeln!(
-        w,
-        "| direction | asset | amount | items | provider |\n|---|---|--:|--:|---|"
-    );
-    for t in &plan.totals {
-        let _ = writeln!(
-            w,
-            "| {} | {} | {} | {} | {} |",
-            t.direction.as_str(),
-            t.unit,
-            t.amount,
-            t.items,
-            code(&t.provider)
-        );
-    }
+    totals_table_md(w, &plan.totals);
     if !plan.largest.is_empty() {
         let _ = writeln!(w, "\n<details><summary>Largest amounts</summary>\n");
         let _ = writeln!(w, "| item | amount | direction |\n|---|--:|---|");

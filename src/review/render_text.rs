@@ -6,7 +6,9 @@
 use std::fmt::Write;
 
 use super::describe::{self, BATCH_ROWS, PROBLEMS_SHOWN};
-use super::model::{Decision, DryRun, ItemDetail, KNOWN_AFTER_APPLY, Request, Severity, StepPlan};
+use super::model::{
+    Decision, DryRun, ItemDetail, KNOWN_AFTER_APPLY, Request, Severity, StepPlan, Total,
+};
 use super::style::Style;
 
 /// Renders `plan`; `style` colours it on a terminal.
@@ -57,8 +59,29 @@ pub fn render_text(plan: &DryRun, style: Style) -> String {
         step_text(w, n + 1, step, plan, style);
     }
     totals_text(w, plan, style);
+    undo_text(w, plan, style);
     problems_text(w, plan, style);
     out
+}
+
+/// The undo path: what each failure undoes, each undo's request, and what the path moves.
+fn undo_text(w: &mut String, plan: &DryRun, style: Style) {
+    let Some(undo) = &plan.undo else {
+        return;
+    };
+    let _ = writeln!(w, "\n{}", style.bold("Undo path (on_failure: compensate)"));
+    for f in &undo.failures {
+        let _ = writeln!(w, "  if `{}` fails: {}", f.step, describe::failure(f));
+    }
+    for (n, step) in undo.undos.iter().enumerate() {
+        let _ = writeln!(w);
+        step_text(w, n + 1, step, plan, style);
+    }
+    let _ = writeln!(w, "\n{}", style.bold("Undo totals"));
+    if undo.totals.is_empty() {
+        let _ = writeln!(w, "  no amounts known at plan time");
+    }
+    totals_table(w, &undo.totals);
 }
 
 fn problems_line(plan: &DryRun, style: Style) -> String {
@@ -289,19 +312,10 @@ fn batch_text(w: &mut String, step: &StepPlan, style: Style) {
     }
 }
 
-fn totals_text(w: &mut String, plan: &DryRun, style: Style) {
-    let _ = writeln!(w, "\n{}", style.bold("Totals"));
-    if plan.totals.is_empty() {
-        let _ = writeln!(w, "  no amounts known at plan time");
-    }
-    let unit_w = plan.totals.iter().map(|t| t.unit.len()).max().unwrap_or(0);
-    let amount_w = plan
-        .totals
-        .iter()
-        .map(|t| t.amount.len())
-        .max()
-        .unwrap_or(0);
-    for t in &plan.totals {
+fn totals_table(w: &mut String, totals: &[Total]) {
+    let unit_w = totals.iter().map(|t| t.unit.len()).max().unwrap_or(0);
+    let amount_w = totals.iter().map(|t| t.amount.len()).max().unwrap_or(0);
+    for t in totals {
         let _ = writeln!(
             w,
             "  {:3}  {:unit_w$}  {:>amount_w$}  {} item{} via `{}`",
@@ -313,6 +327,14 @@ fn totals_text(w: &mut String, plan: &DryRun, style: Style) {
             t.provider
         );
     }
+}
+
+fn totals_text(w: &mut String, plan: &DryRun, style: Style) {
+    let _ = writeln!(w, "\n{}", style.bold("Totals"));
+    if plan.totals.is_empty() {
+        let _ = writeln!(w, "  no amounts known at plan time");
+    }
+    totals_table(w, &plan.totals);
     let unknown = plan.summary.unknown_amounts;
     if unknown > 0 {
         let _ = writeln!(

@@ -44,8 +44,14 @@ use crate::webhooks::Notice;
 /// Deliveries for an unknown provider block trigger a scan at most this often.
 const UNKNOWN_RESCAN: Duration = Duration::from_secs(1);
 
-/// The statuses of runs that can go on.
-const ACTIVE: [RunStatus; 3] = [RunStatus::Pending, RunStatus::Running, RunStatus::Waiting];
+/// The statuses of runs that can go on (a run whose holder died while compensating goes on
+/// compensating).
+const ACTIVE: [RunStatus; 4] = [
+    RunStatus::Pending,
+    RunStatus::Running,
+    RunStatus::Waiting,
+    RunStatus::Compensating,
+];
 
 /// Why runs are looked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -69,6 +69,10 @@ pub enum Code {
     E033,
     /// Card data written in the file under `sensitive: { raw_cards: refuse }`.
     E034,
+    /// A `compensate:` or `saga:` that cannot work: a second pivot, a compensation at or after
+    /// the pivot or of a retriable step, an undo that is not a write its provider offers, or
+    /// a compensation template that reads another step.
+    E036,
     /// A literal amount in a currency or asset sluice does not know.
     W001,
     /// A declared input no step uses.
@@ -77,6 +81,12 @@ pub enum Code {
     W003,
     /// Card data written in the file.
     W004,
+    /// Under `on_failure: compensate`, a step that moves money and can be followed by a failure
+    /// has no `compensate:`.
+    W006,
+    /// Under `on_failure: compensate`, a step that moves money and can be followed by a failure
+    /// cannot be undone at its provider.
+    W007,
 }
 
 impl fmt::Display for Code {
@@ -88,7 +98,10 @@ impl fmt::Display for Code {
 impl Code {
     /// Warnings do not stop a workflow from running.
     pub fn is_warning(self) -> bool {
-        matches!(self, Code::W001 | Code::W002 | Code::W003 | Code::W004)
+        matches!(
+            self,
+            Code::W001 | Code::W002 | Code::W003 | Code::W004 | Code::W006 | Code::W007
+        )
     }
 }
 

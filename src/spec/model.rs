@@ -45,6 +45,11 @@ pub struct WorkflowConfig {
     pub concurrency: Option<u32>,
     /// The steps, in any order: dependencies decide the execution order.
     pub steps: Vec<StepConfig>,
+    /// What a step failing for good does to the steps that succeeded before it: `stop`
+    /// (the default: they stay as they are) or `compensate` (each step's `compensate:`
+    /// action undoes it, in reverse order of completion; README, *Compensation*).
+    #[serde(default, skip_serializing_if = "OnFailure::is_stop")]
+    pub on_failure: OnFailure,
     /// Who hears about this workflow's runs, and on which events.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notify: Vec<super::notify::NotifyRule>,
@@ -52,6 +57,55 @@ pub struct WorkflowConfig {
     /// *Sensitive data*).
     #[serde(default, skip_serializing_if = "SensitiveConfig::is_default")]
     pub sensitive: SensitiveConfig,
+}
+
+/// `on_failure:`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFailure {
+    /// The run stops as `failed`; what succeeded stays done.
+    #[default]
+    Stop,
+    /// The steps that succeeded are undone by their `compensate:` actions, last done first;
+    /// the run ends `compensated`, or `compensation_failed` for an operator.
+    Compensate,
+}
+
+impl OnFailure {
+    /// Whether it is the default (the key is then left out).
+    pub fn is_stop(&self) -> bool {
+        *self == OnFailure::Stop
+    }
+}
+
+/// `saga:`, a step's place in a compensated workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SagaRole {
+    /// The point of no return: once it succeeded, a later failure is never compensated; the
+    /// run goes forward (retries, then `needs_attention`). At most one per workflow.
+    Pivot,
+    /// Must complete: never compensated; its failure stops the run for an operator instead
+    /// of undoing anything.
+    Retriable,
+}
+
+/// A step's `compensate:`: the action that undoes it.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompensateConfig {
+    /// The undoing action (`refund.create`, `swap`, …): a write.
+    #[schemars(schema_with = "action_names")]
+    pub uses: String,
+    /// The provider account, by its name in `providers` (default: the step's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The action's parameters; string values are templates that see `inputs`, `run`, the
+    /// step's own output as `steps.<id>.output` (an item's own, for `for_each` steps) and,
+    /// for `for_each` steps, the element under its alias.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
+    pub with: serde_json::Map<String, serde_json::Value>,
 }
 
 /// What the workflow allows of card data (README, *Sensitive data*).
@@ -363,6 +417,13 @@ pub struct StepConfig {
     /// A failure of this step does not fail the run, and dependants still run.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub continue_on_error: bool,
+    /// The action that undoes this step (each of its items, for `for_each` steps) when a later
+    /// step fails for good under `on_failure: compensate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compensate: Option<CompensateConfig>,
+    /// `pivot` (the point of no return) or `retriable` (must complete, never compensated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saga: Option<SagaRole>,
 }
 
 /// `uses:` is one of the catalogue's actions; listing them lets editors complete them.

@@ -25,11 +25,18 @@ pub enum RunStatus {
     NeedsAttention,
     /// Cancelled by an operator.
     Cancelled,
+    /// A step failed for good and the workflow asked for compensation: the undo path runs.
+    Compensating,
+    /// A step failed for good and every compensation succeeded: nothing it undid is left.
+    Compensated,
+    /// A compensation was refused or could not tell: an operator must look at the items the
+    /// run's error names.
+    CompensationFailed,
 }
 
 impl RunStatus {
     /// Every status, in lifecycle order.
-    pub const ALL: [RunStatus; 7] = [
+    pub const ALL: [RunStatus; 10] = [
         Self::Pending,
         Self::Running,
         Self::Waiting,
@@ -37,6 +44,9 @@ impl RunStatus {
         Self::Failed,
         Self::NeedsAttention,
         Self::Cancelled,
+        Self::Compensating,
+        Self::Compensated,
+        Self::CompensationFailed,
     ];
 
     /// The name stored in the database and shown to users (`needs_attention`).
@@ -49,13 +59,19 @@ impl RunStatus {
             Self::Failed => "failed",
             Self::NeedsAttention => "needs_attention",
             Self::Cancelled => "cancelled",
+            Self::Compensating => "compensating",
+            Self::Compensated => "compensated",
+            Self::CompensationFailed => "compensation_failed",
         }
     }
 
-    /// Whether the run is over: succeeded, failed or cancelled. A run that needs attention is
-    /// not over; it continues once resolved.
+    /// Whether the run is over: succeeded, failed, cancelled or compensated. A run that needs
+    /// attention, or whose compensation failed, is not over: it continues once resolved.
     pub fn is_finished(self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
+        matches!(
+            self,
+            Self::Succeeded | Self::Failed | Self::Cancelled | Self::Compensated
+        )
     }
 }
 

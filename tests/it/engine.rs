@@ -9,6 +9,7 @@ mod http;
 mod operator;
 pub(crate) mod postgres;
 mod runs;
+mod saga;
 mod settlement;
 mod storage;
 mod torture;

@@ -179,6 +179,10 @@ impl Token {
     }
 }
 
+/// A token the sandbox always accepts and never uses up (a Visa test card), so that the
+/// example workflows charge a card without a tokens call first.
+pub const TEST_TOKEN: &str = "tok_sandbox_visa";
+
 /// The card a request names with `card[…]` details or `card=tok_…`, if any. A token is
 /// marked used.
 pub fn card_param(world: &mut World, form: &Form) -> Result<Option<Card>, WhiteError> {
@@ -188,6 +192,18 @@ pub fn card_param(world: &mut World, form: &Form) -> Result<Option<Card>, WhiteE
     let Some(token_id) = form.get("card") else {
         return Ok(None);
     };
+    if token_id == TEST_TOKEN {
+        let details = [
+            ("number", "4242424242424242"),
+            ("exp_month", "12"),
+            ("exp_year", "2030"),
+            ("cvc", "123"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let mut card = Card::from_details(&BTreeMap::from(details), "")?;
+        card.id = ids::prefixed("card_", 27);
+        return Ok(Some(card));
+    }
     let token = world.white.tokens.get_mut(token_id).ok_or_else(|| {
         WhiteError::param(
             "invalid_token",

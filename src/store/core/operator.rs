@@ -86,7 +86,8 @@ impl Store {
             let reopened = sqlx::query(
                 "UPDATE runs SET status = 'pending', error = NULL, finished_at = NULL, \
                  notified_status = NULL, updated_at = $1 \
-                 WHERE id = $2 AND status IN ('failed', 'needs_attention', 'waiting')",
+                 WHERE id = $2 AND status IN ('failed', 'needs_attention', 'waiting', \
+                 'compensation_failed')",
             )
             .bind(now)
             .bind(&action.run_id)

@@ -18,7 +18,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let rows = sqlx::query(
             "SELECT id, workflow_name, finished_at FROM runs \
-             WHERE status IN ('succeeded', 'failed', 'cancelled') AND finished_at < $1 \
+             WHERE status IN ('succeeded', 'failed', 'cancelled', 'compensated') AND finished_at < $1 \
                AND (lease_owner IS NULL OR lease_expires_at < $2) ORDER BY id",
         )
         .bind(ts(prune.finished_before))
