@@ -68,7 +68,7 @@ pub use schedule::SlotRecord;
 pub use sqlite::{Access, DEFAULT_DB_PATH, Durability, SqliteConfig, SqliteStore};
 pub use step::{
     Attention, Checkpoint, Dispatch, NewStep, Outcome, RetryLater, Skip, StepCount, StepError,
-    StepKey, StepRecord, StepResult, StepState, Waiting,
+    StepKey, StepPage, StepRecord, StepResult, StepState, Waiting,
 };
 pub use traits::{
     ClaimStore, EventStore, NotificationStore, OperatorStore, RunStore, ScheduleStore, StepStore,

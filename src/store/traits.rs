@@ -54,7 +54,7 @@ use super::operator::{OperatorAction, OperatorRecord};
 use super::retention::{Prune, Pruned};
 use super::run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
 use super::schedule::SlotRecord;
-use super::step::{NewStep, StepCount, StepKey, StepRecord, StepState};
+use super::step::{NewStep, StepCount, StepKey, StepPage, StepRecord, StepState};
 use super::worker::{WorkerInfo, WorkerRecord};
 use crate::ids::{RunId, StepId};
 
@@ -161,6 +161,10 @@ pub trait StepStore: Send + Sync {
         run_id: &RunId,
         step_id: &StepId,
     ) -> Result<Vec<StepRecord>, StoreError>;
+
+    /// One page of a step's rows in plan order, as [`StepPage`] filters them: what an
+    /// operator's screen reads of a batch too large to load at once.
+    async fn page_steps(&self, page: &StepPage) -> Result<Vec<StepRecord>, StoreError>;
 
     /// One step run.
     ///

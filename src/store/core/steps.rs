@@ -12,7 +12,7 @@ use crate::store::attempt::{AttemptRecord, NewAttempt};
 use crate::store::batch::WriteBatch;
 use crate::store::error::StoreError;
 use crate::store::run::Lease;
-use crate::store::step::{StepCount, StepKey, StepRecord, StepState};
+use crate::store::step::{StepCount, StepKey, StepPage, StepRecord, StepState};
 use crate::store::traits::StepStore;
 
 impl Store {
@@ -91,6 +91,37 @@ impl StepStore for Store {
     ) -> Result<Vec<StepRecord>, StoreError> {
         self.classified(load_steps(self, run_id, Some(step_id)))
             .await
+    }
+
+    async fn page_steps(&self, page: &StepPage) -> Result<Vec<StepRecord>, StoreError> {
+        let mut query = QueryBuilder::new(concat!(
+            "SELECT ",
+            step_columns!(),
+            " FROM step_runs WHERE run_id = "
+        ));
+        query
+            .push_bind(&page.run_id)
+            .push(" AND step_id = ")
+            .push_bind(&page.step_id);
+        if let Some(state) = page.state {
+            query.push(" AND state = ").push_bind(state.as_str());
+        }
+        if let Some(prefix) = &page.key_prefix {
+            // `substr` rather than `LIKE`: the same case-sensitive match on both backends,
+            // with no wildcard in the operator's text to escape.
+            query
+                .push(" AND substr(item_key, 1, length(CAST(")
+                .push_bind(prefix)
+                .push(" AS TEXT))) = ")
+                .push_bind(prefix);
+        }
+        if let Some(after) = page.after_seq {
+            query.push(" AND seq > ").push_bind(after);
+        }
+        query
+            .push(" ORDER BY seq LIMIT ")
+            .push_bind(i64::from(page.limit));
+        self.classified(self.fetch_steps(&mut query)).await
     }
 
     async fn load_step(&self, key: &StepKey) -> Result<StepRecord, StoreError> {
