@@ -159,7 +159,9 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
 #[cfg(feature = "console")]
 fn pages(args: &ServeArgs, store: Arc<dyn Store>, addr: SocketAddr) -> Result<axum::Router> {
     let access = args.console.access(addr)?;
-    Ok(crate::console::app(crate::console::Console::new(store, access)))
+    Ok(crate::console::app(crate::console::Console::new(
+        store, access,
+    )))
 }
 
 /// No console in a build without the `console` feature.

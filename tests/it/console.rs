@@ -1,0 +1,6 @@
+//! The operator console: HTTP-level tests of every page and decision, and one end-to-end test
+//! in a real headless browser.
+
+mod browser;
+mod http;
+mod support;
