@@ -59,7 +59,7 @@ impl AccessArgs {
         if access.is_closed() {
             eprintln!(
                 "warning[W008]: the console on {listen} has no users and is not on loopback: every page answers 401\n  \
-                 hint: give `--users FILE` (README, *Console*), or `--proxy-user-header NAME --trusted-proxy IP`"
+                 hint: give `--users FILE` (README, *Operator console*), or `--proxy-user-header NAME --trusted-proxy IP`"
             );
         }
         Ok(access)

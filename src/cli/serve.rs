@@ -140,7 +140,7 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
         (info, settings),
         workflows,
         scheduled,
-        pages(&args, store, addr)?,
+        pages(args, store, addr)?,
     );
 
     shutdown_signal().await;

@@ -217,7 +217,7 @@ fn closed() -> Response {
     refused(
         StatusCode::UNAUTHORIZED,
         "this console listens beyond loopback and has no users: start it with `--users FILE` \
-         (README, *Console*) or behind a trusted proxy (`--proxy-user-header`, `--trusted-proxy`)",
+         (README, *Operator console*) or behind a trusted proxy (`--proxy-user-header`, `--trusted-proxy`)",
     )
 }
 

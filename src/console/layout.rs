@@ -40,6 +40,8 @@ pub struct Viewer<'a> {
     pub session: &'a Session,
     /// Their CSRF token, for every form on the page.
     pub csrf: String,
+    /// The teams the users file puts them in, comma-separated (may be empty).
+    pub groups: String,
 }
 
 /// A whole page. `live` names what the page's live region follows (`/live?…`): the script
@@ -65,6 +67,7 @@ pub fn page(viewer: &Viewer, section: Section, title: &str, live: &str, body: Ma
                     }
                     span class="who" {
                         (viewer.session.user) " · " (viewer.session.role)
+                        @if !viewer.groups.is_empty() { " · " (viewer.groups) }
                         form method="post" action="/logout" class="inline" {
                             (csrf_field(viewer))
                             button type="submit" class="link" { "Sign out" }

@@ -43,6 +43,13 @@ impl Console {
         Viewer {
             session,
             csrf: self.0.keys.csrf(session),
+            groups: self
+                .0
+                .access
+                .users
+                .get(&session.user)
+                .map(|u| u.groups.join(", "))
+                .unwrap_or_default(),
         }
     }
 

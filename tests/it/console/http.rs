@@ -347,6 +347,10 @@ async fn users_sign_in_and_each_role_may_do_only_its_part() {
     approver.sign_in("abby").await;
     let home = approver.get("/").await;
     assert!(
+        home.body.contains("abby · approver · treasury"),
+        "with the user's groups"
+    );
+    assert!(
         home.body.contains("CFO sign-off") || home.body.contains("sign_off"),
         "{}",
         home.body
