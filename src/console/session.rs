@@ -8,7 +8,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
 use super::users::Role;
 use crate::signing::{hex_signature_matches, hmac_sha256_hex};
@@ -39,7 +39,8 @@ impl Session {
             user: user.to_owned(),
             role,
             nonce: hex::encode(rand::random::<[u8; 16]>()),
-            expires: now + LIFETIME,
+            // To the second, as the cookie carries it.
+            expires: (now + LIFETIME).trunc_subsecs(0),
         }
     }
 
