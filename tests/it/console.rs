@@ -2,5 +2,6 @@
 //! in a real headless browser.
 
 mod browser;
+mod cli;
 mod http;
 mod support;

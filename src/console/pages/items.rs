@@ -138,7 +138,10 @@ pub async fn items(
             tbody {
                 @for row in &rows {
                     tr {
-                        td { a href=(item_link(row)) { (row.key.item_key) } }
+                        td {
+                            @if row.key.item_key.is_empty() { span class="quiet" { "(the step)" } }
+                            @else { a href=(item_link(row)) { (row.key.item_key) } }
+                        }
                         td { (badge(row.state.as_str())) }
                         td { @if let Some((asset, value)) = amount(row) { (value) " " (asset) } }
                         td { (row.attempts) }
