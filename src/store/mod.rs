@@ -67,8 +67,8 @@ pub use run::{Claim, Lease, LeaseScope, NewLease, NewRun, RunFilter, RunRecord, 
 pub use schedule::SlotRecord;
 pub use sqlite::{Access, DEFAULT_DB_PATH, Durability, SqliteConfig, SqliteStore};
 pub use step::{
-    Attention, Checkpoint, Dispatch, NewStep, Outcome, RetryLater, Skip, StepCount, StepError,
-    StepKey, StepPage, StepRecord, StepResult, StepState, Waiting,
+    AssetTotal, Attention, Checkpoint, Dispatch, NewStep, Outcome, RetryLater, Skip, StepCount,
+    StepError, StepKey, StepPage, StepRecord, StepResult, StepState, Waiting,
 };
 pub use traits::{
     ClaimStore, EventStore, NotificationStore, OperatorStore, RunStore, ScheduleStore, StepStore,

@@ -366,6 +366,20 @@ pub struct StepPage {
     pub limit: u32,
 }
 
+/// The amounts of step runs in one state, in one asset or currency: what their stored requests
+/// ask for (`amount`, and `asset` or `currency`), summed exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetTotal {
+    /// The state of the step runs counted.
+    pub state: StepState,
+    /// The asset or currency.
+    pub asset: String,
+    /// Their amounts, summed.
+    pub total: rust_decimal::Decimal,
+    /// How many step runs.
+    pub count: u64,
+}
+
 /// How many step runs of one step are in one state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepCount {

@@ -1,9 +1,7 @@
 //! A step's items: `GET /runs/{run}/steps/{step}/items` a page at a time (keyset on the
 //! plan position, so a 100,000-item step's last page costs what its first does), filtered
-//! by state and key, with the step's totals by state and, per asset, of the page shown;
+//! by state and key, with the step's totals by state and its amounts by state and asset;
 //! `…/items.csv` exports them all; `…/items/{item}` is one item with its evidence.
-
-use std::collections::BTreeMap;
 
 use axum::Extension;
 use axum::extract::{Path, Query, State};
@@ -19,6 +17,7 @@ use super::super::layout::{Section, badge, page, segment, time};
 use super::super::session::Session;
 use super::super::state::Console;
 use super::evidence::{attempt_table, doubt_card, item_link, run_link};
+use super::totals;
 use crate::ids::{ItemKey, RunId, StepId};
 use crate::store::{StepKey, StepPage, StepRecord, StepState};
 
@@ -101,10 +100,9 @@ pub async fn items(
         .into_iter()
         .filter(|c| c.step_id == step_id)
         .collect();
-    let mut by_asset: BTreeMap<String, Decimal> = BTreeMap::new();
-    for (asset, value) in rows.iter().filter_map(amount) {
-        *by_asset.entry(asset).or_default() += value;
-    }
+    let amounts = store
+        .asset_totals(std::slice::from_ref(&run_id), Some(&step_id))
+        .await?;
     let base = format!(
         "{}/steps/{}/items",
         run_link(run_id.as_str()),
@@ -129,10 +127,7 @@ pub async fn items(
             button type="submit" { "Filter" }
             a href={ (base) ".csv?" (query.after(-1).replace("&after=-1", "")) } class="button" { "Export CSV" }
         }
-        p class="totals" {
-            "This page by asset: "
-            @for (asset, total) in &by_asset { (asset) " " (total) " · " }
-        }
+        (totals::table(&amounts))
         table class="items" {
             thead { tr { th { "Item" } th { "State" } th { "Amount" } th { "Attempts" } th { "Provider object" } th { "Updated" } th { "Error" } } }
             tbody {

@@ -1,4 +1,4 @@
-//! The console's pages, one per file; `evidence` and `dag` are the pieces several share.
+//! The console's pages, one per file; `evidence`, `dag` and `totals` are the pieces several share.
 
 pub mod dag;
 pub mod events;
@@ -9,4 +9,5 @@ pub mod login;
 pub mod run;
 pub mod runs;
 pub mod schedules;
+pub mod totals;
 pub mod workers;

@@ -13,9 +13,9 @@ use super::super::error::ConsoleError;
 use super::super::layout::{Section, badge, maybe_time, page, segment, time};
 use super::super::session::Session;
 use super::super::state::Console;
-use super::dag;
 use super::evidence::{approval_card, attempt_table, doubt_card};
 use super::inbox::run_forms;
+use super::{dag, totals};
 use crate::ids::RunId;
 use crate::store::{OperatorRecord, RunStatus, StepCount, StepState};
 
@@ -39,6 +39,9 @@ pub async fn run(
         .await?;
     let attempts = store.load_attempts(&run_id).await?;
     let actions = store.list_operator_actions(&run_id).await?;
+    let amounts = store
+        .asset_totals(std::slice::from_ref(&run_id), None)
+        .await?;
     let timeline: Vec<_> = attempts.iter().rev().take(TIMELINE).rev().collect();
     let acts = viewer.session.role.may_operate()
         && !matches!(run.status, RunStatus::Succeeded | RunStatus::Cancelled);
@@ -58,6 +61,8 @@ pub async fn run(
         h2 { "Steps" }
         (dag::draw(FilePath::new(&run.workflow_path), &counts))
         (step_table(&run_id, &counts))
+        h2 { "Amounts" }
+        (totals::table(&amounts))
         @let doubts: Vec<_> = waiting.iter().filter(|s| s.state == StepState::NeedsAttention).take(DOUBTS).collect();
         @if !doubts.is_empty() {
             h2 { "In doubt" }

@@ -1,5 +1,5 @@
 //! `GET /runs`: runs filtered by workflow, status and creation date, newest first, with how
-//! many are in each status.
+//! many are in each status and their amounts by state and asset.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +14,7 @@ use super::super::layout::{Section, badge, maybe_time, page, time};
 use super::super::session::Session;
 use super::super::state::Console;
 use super::evidence::run_link;
+use super::totals;
 use crate::store::{RunFilter, RunStatus};
 
 /// The most runs one listing shows.
@@ -74,6 +75,8 @@ pub async fn runs(
 ) -> Result<Markup, ConsoleError> {
     let viewer = console.viewer(&session);
     let runs = console.store().list_runs(&query.filter()?).await?;
+    let ids: Vec<_> = runs.iter().map(|r| r.id.clone()).collect();
+    let amounts = console.store().asset_totals(&ids, None).await?;
     let mut by_status: BTreeMap<RunStatus, usize> = BTreeMap::new();
     for run in &runs {
         *by_status.entry(run.status).or_default() += 1;
@@ -96,6 +99,10 @@ pub async fn runs(
         p class="totals" {
             (runs.len()) " runs"
             @for (status, n) in &by_status { " · " (badge(status.as_str())) " " (n) }
+        }
+        details {
+            summary { "Amounts of these runs by state and asset" }
+            (totals::table(&amounts))
         }
         table class="runs" {
             thead { tr { th { "Run" } th { "Workflow" } th { "Status" } th { "Started by" } th { "Created" } th { "Finished" } } }

@@ -18,8 +18,8 @@ use crate::store::class::ErrorClass;
 use crate::store::error::StoreError;
 use crate::store::keys::idempotency_key;
 use crate::store::step::{
-    Attention, Checkpoint, Dispatch, NewStep, Outcome, RetryLater, Skip, StepCount, StepError,
-    StepKey, StepPage, StepResult, StepState, Waiting,
+    AssetTotal, Attention, Checkpoint, Dispatch, NewStep, Outcome, RetryLater, Skip, StepCount,
+    StepError, StepKey, StepPage, StepResult, StepState, Waiting,
 };
 use crate::store::traits::RunStore;
 
@@ -918,4 +918,20 @@ pub(super) async fn a_steps_items_are_read_a_page_at_a_time(env: &Env) {
         .await
         .unwrap();
     assert!(none.is_empty(), "the key match is case-sensitive");
+
+    let totals = store
+        .asset_totals(&[RunId::from("run_a")], Some(&StepId::from("pay")))
+        .await
+        .unwrap();
+    assert_eq!(
+        totals,
+        [AssetTotal {
+            state: StepState::Dispatching,
+            asset: "EURC".into(),
+            total: "30.00".parse().unwrap(),
+            count: 3,
+        }],
+        "pending items have no request yet"
+    );
+    assert!(store.asset_totals(&[], None).await.unwrap().is_empty());
 }

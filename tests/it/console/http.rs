@@ -526,6 +526,12 @@ async fn a_large_steps_items_are_paged_filtered_searched_and_exported() {
         "totals by state"
     );
     assert!(first.body.contains("pending</span> 250"), "{}", first.body);
+    assert!(
+        first
+            .body
+            .contains("<td>EURC</td><td class=\"amount\">125.50</td><td>1</td>"),
+        "the step's amounts by state and asset"
+    );
     let next = first.body.split("rel=\"next\"").next().unwrap();
     let href = &next[next.rfind("href=\"").unwrap() + 6..];
     let href = href[..href.find('"').unwrap()].replace("&amp;", "&");
@@ -577,6 +583,10 @@ async fn runs_are_filtered_by_workflow_status_and_date() {
     let mut b = site.browser();
     let all = b.get("/runs").await;
     assert!(all.body.contains("run_doubt") && all.body.contains("run_failed"));
+    assert!(
+        all.body.contains("<td class=\"amount\">125.50</td>"),
+        "amounts of the runs listed"
+    );
     let sweep = b.get("/runs?workflow=sweep").await;
     assert!(!sweep.body.contains("run_doubt") && sweep.body.contains("run_failed"));
     let failed = b.get("/runs?status=failed").await;
