@@ -140,6 +140,23 @@ async fn page_when(client: &Client, url: &str, done: impl Fn(&str) -> bool) -> S
     }
 }
 
+/// The page's source once `done` holds for it, without reloading: only the page's own script
+/// can change it.
+async fn page_live(client: &Client, done: impl Fn(&str) -> bool) -> String {
+    let started = Instant::now();
+    loop {
+        let source = client.source().await.unwrap();
+        if done(&source) {
+            return source;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the page never changed:\n{source}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_resolves_an_item_in_doubt_in_the_browser_and_the_run_continues() {
     if !browser_present() {
@@ -193,11 +210,21 @@ async fn an_operator_resolves_an_item_in_doubt_in_the_browser_and_the_run_contin
         .await
         .unwrap();
 
-    let run = page_when(&client, &format!("{base}/runs/run_browser"), |s| {
-        s.contains("badge state-succeeded\">succeeded</span> <")
-            || s.contains("<dd><span class=\"badge state-succeeded\">succeeded</span>")
-    })
-    .await;
+    // The form's answer is the run's page; from here the page must change by itself, over
+    // server-sent events, as the worker continues the run.
+    let url = client.current_url().await.unwrap();
+    assert_eq!(url.path(), "/runs/run_browser");
+    let succeeded =
+        |s: &str| s.contains("<dd><span class=\"badge state-succeeded\">succeeded</span>");
+    let first = client.source().await.unwrap();
+    let run = page_live(&client, succeeded).await;
+    eprintln!("the run finished after its page loaded: {}", !succeeded(&first));
+    if !succeeded(&first) {
+        assert!(
+            run.contains("data-refreshed"),
+            "the script swapped the page in"
+        );
+    }
     assert!(
         run.contains("treasury-ana"),
         "the audit trail names the operator:\n{run}"
