@@ -100,7 +100,7 @@ pub async fn runs(
             (runs.len()) " runs"
             @for (status, n) in &by_status { " · " (badge(status.as_str())) " " (n) }
         }
-        details {
+        details open {
             summary { "Amounts of these runs by state and asset" }
             (totals::table(&amounts))
         }
