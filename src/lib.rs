@@ -6,13 +6,16 @@
 //! adapters live in [`providers`]; [`sandbox`] emulates the four providers locally;
 //! [`webhooks`] receives their events. Runs, steps and items are named by the types in [`ids`].
 //! [`settlement`] reports a run's payments and reconciles them with the providers' records.
-//! [`runtime`] composes the engine into the long-running `sluice serve`; the binary's
+//! [`runtime`] composes the engine into the long-running `sluice serve`, with the operator
+//! console ([`console`], behind the default `console` feature); the binary's
 //! commands live in [`cli`].
 #![warn(missing_docs)]
 
 pub mod approval;
 pub mod catalog;
 pub mod cli;
+#[cfg(feature = "console")]
+pub mod console;
 pub mod digest;
 pub mod engine;
 pub mod ids;

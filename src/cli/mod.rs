@@ -2,6 +2,8 @@
 
 mod check;
 mod common;
+#[cfg(feature = "console")]
+mod console;
 mod events;
 mod exit;
 mod graph;
@@ -118,6 +120,9 @@ enum Command {
     Workers(workers::WorkersArgs),
     /// List received webhook events, or redeliver one (`events replay ID`).
     Events(events::EventsArgs),
+    /// Serve the operator console for a database (`serve` serves it too).
+    #[cfg(feature = "console")]
+    Console(console::ConsoleArgs),
 }
 
 /// Runs the command line and returns the process exit code (README, *Commands*).
@@ -164,6 +169,8 @@ pub fn main() -> ExitCode {
                     Command::Serve(args) => serve::run(&args).await,
                     Command::Workers(args) => workers::run(&args).await,
                     Command::Events(args) => events::run(&args).await,
+                    #[cfg(feature = "console")]
+                    Command::Console(args) => console::run(&args).await,
                     Command::Validate(_)
                     | Command::Graph(_)
                     | Command::Schema(_)

@@ -46,6 +46,7 @@ pub async fn run(args: &RunsArgs) -> Result<ExitCode> {
             workflow: args.workflow.clone(),
             statuses,
             limit: Some(args.limit),
+            ..RunFilter::default()
         })
         .await?;
     let mut out = format!(

@@ -20,6 +20,7 @@ use crate::runtime::retention::{self, Retention};
 use crate::runtime::settlement::{self, Pass};
 use crate::runtime::{Adapters, Server, WorkerSettings, Workflows, identity};
 use crate::scheduler::ScheduledWorkflow;
+use crate::store::Store;
 use crate::webhooks::{Providers, bind};
 
 /// Where the receiver listens unless told otherwise.
@@ -89,6 +90,9 @@ pub struct ServeArgs {
     pub reconcile_every: Option<Duration>,
     #[command(flatten)]
     pub db: DbArgs,
+    #[cfg(feature = "console")]
+    #[command(flatten)]
+    pub console: super::console::AccessArgs,
 }
 
 /// A lease TTL: at least a second, so that renewing every third of it is not a busy loop.
@@ -116,7 +120,7 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
     let addr = listener.local_addr()?;
     let info = identity(args.name.as_deref(), addr);
     println!(
-        "serve: worker {} listening on http://{addr} (webhooks at /webhooks/<provider>, /healthz, /metrics)",
+        "serve: worker {} listening on http://{addr} (console at /, webhooks at /webhooks/<provider>, /healthz, /metrics)",
         info.id
     );
     let (scheduled, reloads) = match &args.workflows {
@@ -151,7 +155,14 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
         settlement::spawn(store.clone(), workflows, every, pass)
     })
     .collect::<Vec<_>>();
-    let server = Server::start(store, listener, info, settings, workflows, scheduled);
+    let server = Server::start_with_pages(
+        store.clone(),
+        listener,
+        (info, settings),
+        workflows,
+        scheduled,
+        pages(args, store, addr)?,
+    );
 
     shutdown_signal().await;
     println!("serve: stopping");
@@ -166,6 +177,21 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
     }
     server.stop().await;
     Ok(exit::code(exit::SUCCESS))
+}
+
+/// The operator console, served at `/` beside the webhooks.
+#[cfg(feature = "console")]
+fn pages(args: &ServeArgs, store: Arc<dyn Store>, addr: SocketAddr) -> Result<axum::Router> {
+    let access = args.console.access(addr)?;
+    Ok(crate::console::app(crate::console::Console::new(
+        store, access,
+    )))
+}
+
+/// No console in a build without the `console` feature.
+#[cfg(not(feature = "console"))]
+fn pages(_: &ServeArgs, _: Arc<dyn Store>, _: SocketAddr) -> Result<axum::Router> {
+    Ok(axum::Router::new())
 }
 
 /// Compiles a workflow for the worker, printing its diagnostics, and builds its adapters.

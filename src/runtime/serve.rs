@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -52,6 +53,26 @@ impl Server {
         workflows: Workflows,
         scheduled: Option<watch::Receiver<Vec<Arc<ScheduledWorkflow>>>>,
     ) -> Server {
+        Self::start_with_pages(
+            store,
+            listener,
+            (info, settings),
+            workflows,
+            scheduled,
+            Router::new(),
+        )
+    }
+
+    /// As [`start`](Self::start), serving `pages` (the operator console) on the same
+    /// address beside the webhooks, `/healthz` and `/metrics`.
+    pub fn start_with_pages(
+        store: Arc<dyn Store>,
+        listener: TcpListener,
+        (info, settings): (WorkerInfo, WorkerSettings),
+        workflows: Workflows,
+        scheduled: Option<watch::Receiver<Vec<Arc<ScheduledWorkflow>>>>,
+        pages: Router,
+    ) -> Server {
         let wakeups = Wakeups::new();
         let drain = Drain::new();
         let (notices_tx, notices) = mpsc::unbounded_channel();
@@ -68,7 +89,11 @@ impl Server {
         };
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
-        tasks.spawn(receive(listener, Arc::new(receiver), stopped.clone()));
+        tasks.spawn(receive(
+            listener,
+            app(Arc::new(receiver)).merge(pages),
+            stopped.clone(),
+        ));
         if let Some(scheduled) = scheduled {
             // Its own engine and lease owner name: a slot's run is never walked by the
             // scheduler and the worker at once.
@@ -115,16 +140,12 @@ fn engine_as(store: &Arc<dyn Store>, options: &EngineOptions, owner: &str) -> Ar
     Arc::new(Engine::new(store.clone(), options))
 }
 
-/// Serves webhooks, `/healthz` and `/metrics` until stopped.
-async fn receive(
-    listener: TcpListener,
-    receiver: Arc<Receiver>,
-    mut stopped: watch::Receiver<bool>,
-) {
+/// Serves `routes` (webhooks, `/healthz`, `/metrics`, and the console if any) until stopped.
+async fn receive(listener: TcpListener, routes: Router, mut stopped: watch::Receiver<bool>) {
     let stop = async move {
         let _ = stopped.wait_for(|s| *s).await;
     };
-    if let Err(error) = crate::webhooks::server::serve_until(listener, app(receiver), stop).await {
+    if let Err(error) = crate::webhooks::server::serve_until(listener, routes, stop).await {
         tracing::error!(%error, "The webhook receiver stopped.");
     }
 }

@@ -336,6 +336,7 @@ impl Service {
             workflow: Some(workflow.to_string()),
             statuses: LIVE.to_vec(),
             limit: Some(2),
+            ..RunFilter::default()
         };
         let runs = self.store.list_runs(&filter).await?;
         Ok(runs.into_iter().map(|r| r.id).find(|id| id != run_id))

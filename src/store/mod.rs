@@ -69,8 +69,8 @@ pub use schedule::SlotRecord;
 pub use settlement::{FAILED_AFTER_COMMIT_EVENT, NewSettlement, Settlement, SettlementRecord};
 pub use sqlite::{Access, DEFAULT_DB_PATH, Durability, SqliteConfig, SqliteStore};
 pub use step::{
-    Attention, Checkpoint, Dispatch, NewStep, Outcome, RetryLater, Skip, StepCount, StepError,
-    StepKey, StepRecord, StepResult, StepState, Waiting,
+    AssetTotal, Attention, Checkpoint, Dispatch, NewStep, Outcome, RetryLater, Skip, StepCount,
+    StepError, StepKey, StepPage, StepRecord, StepResult, StepState, Waiting,
 };
 pub use traits::{
     ClaimStore, EventStore, NotificationStore, OperatorStore, RunStore, ScheduleStore,

@@ -238,6 +238,10 @@ pub struct RunFilter {
     pub workflow: Option<String>,
     /// Only runs in one of these statuses (empty: any status).
     pub statuses: Vec<RunStatus>,
+    /// Only runs created at or after this instant.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Only runs created before this instant.
+    pub created_before: Option<DateTime<Utc>>,
     /// At most this many runs, newest first.
     pub limit: Option<u32>,
 }

@@ -347,6 +347,39 @@ pub struct Attention {
     pub message: String,
 }
 
+/// One page of a step's items, for a screen that shows a batch of any size a page at a time
+/// ([`StepStore::page_steps`](super::StepStore::page_steps)): keyset pagination on `seq`, so
+/// the page after item 99,900 of a 100,000-item step costs what the first page costs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepPage {
+    /// The run.
+    pub run_id: RunId,
+    /// The step whose rows (its own, then its items) are listed.
+    pub step_id: StepId,
+    /// Only rows in this state.
+    pub state: Option<StepState>,
+    /// Only items whose key starts with this text (case-sensitive).
+    pub key_prefix: Option<String>,
+    /// Only rows after this position in the plan ([`StepRecord::seq`] of the last row shown).
+    pub after_seq: Option<i64>,
+    /// At most this many rows.
+    pub limit: u32,
+}
+
+/// The amounts of step runs in one state, in one asset or currency: what their stored requests
+/// ask for (`amount`, and `asset` or `currency`), summed exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetTotal {
+    /// The state of the step runs counted.
+    pub state: StepState,
+    /// The asset or currency.
+    pub asset: String,
+    /// Their amounts, summed.
+    pub total: rust_decimal::Decimal,
+    /// How many step runs.
+    pub count: u64,
+}
+
 /// How many step runs of one step are in one state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepCount {

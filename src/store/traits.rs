@@ -55,7 +55,7 @@ use super::retention::{Prune, Pruned};
 use super::run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
 use super::schedule::SlotRecord;
 use super::settlement::{NewSettlement, SettlementRecord};
-use super::step::{NewStep, StepCount, StepKey, StepRecord, StepState};
+use super::step::{AssetTotal, NewStep, StepCount, StepKey, StepPage, StepRecord, StepState};
 use super::worker::{WorkerInfo, WorkerRecord};
 use crate::ids::{RunId, StepId};
 
@@ -162,6 +162,19 @@ pub trait StepStore: Send + Sync {
         run_id: &RunId,
         step_id: &StepId,
     ) -> Result<Vec<StepRecord>, StoreError>;
+
+    /// One page of a step's rows in plan order, as [`StepPage`] filters them: what an
+    /// operator's screen reads of a batch too large to load at once.
+    async fn page_steps(&self, page: &StepPage) -> Result<Vec<StepRecord>, StoreError>;
+
+    /// The amounts the step runs of `runs` (of one step, if given) ask for, by state and
+    /// asset, in state order then by asset. Rows whose request has no decimal `amount` or no
+    /// `asset` or `currency` are not counted.
+    async fn asset_totals(
+        &self,
+        runs: &[RunId],
+        step_id: Option<&StepId>,
+    ) -> Result<Vec<AssetTotal>, StoreError>;
 
     /// One step run.
     ///

@@ -33,9 +33,14 @@ pub async fn serve_until(
             tracing::warn!(%error, "Cannot set TCP_NODELAY on a webhook connection.");
         }
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(stop)
-        .await
+    // The peer's address goes with each request: the console believes a proxy's user
+    // header only from the proxy's addresses.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(stop)
+    .await
 }
 
 /// A receiver serving in the background.

@@ -1,7 +1,8 @@
 //! The crate's layers, enforced (ARCHITECTURE.md, *Layers*): leaves (`approval`, `catalog`, `digest`,
 //! `ids`, `money`, `signing`, `template`) under `spec` (the language) → `plan` (compile, DAG,
 //! checks) → `engine` (execution) → `store` and `providers`; `review` renders plans;
-//! `runtime` composes the engine into `sluice serve`; `cli` is the edge. Each module may
+//! `console` serves the operator pages over the store and the engine, and `runtime` composes
+//! the engine (and the console) into `sluice serve`; `cli` is the edge. Each module may
 //! use what lies below it, never what lies above, so a module can be read, tested and
 //! changed knowing only its own layer and the ones below.
 //!
@@ -27,6 +28,7 @@ const ABOVE_FOUNDATION: &[&str] = &[
     "notify",
     "scheduler",
     "settlement",
+    "console",
     "runtime",
     "cli",
 ];
@@ -50,17 +52,32 @@ const RULES: &[(&str, &[&str])] = &[
             "providers",
             "review",
             "cli",
+            "console",
             "runtime",
         ],
     ),
     (
         "plan",
-        &["engine", "store", "providers", "review", "cli", "runtime"],
+        &[
+            "engine",
+            "store",
+            "providers",
+            "review",
+            "cli",
+            "console",
+            "runtime",
+        ],
     ),
-    ("review", &["engine", "store", "cli", "runtime"]),
-    ("engine", &["review", "cli", "runtime"]),
-    ("store", &["engine", "plan", "review", "cli", "runtime"]),
-    ("providers", &["engine", "plan", "review", "cli", "runtime"]),
+    ("review", &["engine", "store", "cli", "console", "runtime"]),
+    ("engine", &["review", "cli", "console", "runtime"]),
+    (
+        "store",
+        &["engine", "plan", "review", "cli", "console", "runtime"],
+    ),
+    (
+        "providers",
+        &["engine", "plan", "review", "cli", "console", "runtime"],
+    ),
     (
         "sandbox",
         &[
@@ -70,13 +87,15 @@ const RULES: &[(&str, &[&str])] = &[
             "providers",
             "review",
             "cli",
+            "console",
             "runtime",
         ],
     ),
-    ("webhooks", &["review", "cli", "runtime"]),
-    ("notify", &["review", "cli", "runtime"]),
-    ("scheduler", &["review", "cli", "runtime"]),
-    ("settlement", &["review", "cli", "runtime"]),
+    ("webhooks", &["review", "cli", "console", "runtime"]),
+    ("notify", &["review", "cli", "console", "runtime"]),
+    ("scheduler", &["review", "cli", "console", "runtime"]),
+    ("console", &["review", "cli", "runtime"]),
+    ("settlement", &["review", "cli", "console", "runtime"]),
     ("runtime", &["cli"]),
 ];
 

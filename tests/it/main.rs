@@ -1,6 +1,8 @@
 //! sluice's integration tests: one binary, real HTTP on loopback, real SQLite files.
 
 mod cli_validate;
+#[cfg(feature = "console")]
+mod console;
 mod contract;
 mod engine;
 mod layers;

@@ -81,6 +81,7 @@ conformance! {
         a_batch_with_one_refused_write_writes_nothing,
         every_batch_is_fenced_by_its_runs_lease,
         a_failed_write_whose_object_is_known_is_redriven_behind_a_lookup,
+        a_steps_items_are_read_a_page_at_a_time,
     }
     events {
         an_event_wakes_its_waiter_in_the_same_transaction_and_a_duplicate_changes_nothing,

@@ -166,6 +166,12 @@ pub(super) async fn lists_runs_newest_first_by_workflow_and_status(env: &Env) {
         limit: Some(5),
         ..payroll
     };
+    let second = RunFilter {
+        created_from: Some(t0() + TimeDelta::seconds(1)),
+        created_before: Some(t0() + TimeDelta::seconds(2)),
+        ..RunFilter::default()
+    };
+    assert_eq!(ids(store.list_runs(&second).await.unwrap()), ["run_2"]);
     let runs = store.list_runs(&failed).await.unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].error.as_deref(), Some("step `pay` failed"));

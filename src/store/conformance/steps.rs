@@ -18,8 +18,8 @@ use crate::store::class::ErrorClass;
 use crate::store::error::StoreError;
 use crate::store::keys::idempotency_key;
 use crate::store::step::{
-    Attention, Checkpoint, Dispatch, NewStep, Outcome, RetryLater, Skip, StepCount, StepError,
-    StepKey, StepResult, StepState, Waiting,
+    AssetTotal, Attention, Checkpoint, Dispatch, NewStep, Outcome, RetryLater, Skip, StepCount,
+    StepError, StepKey, StepPage, StepResult, StepState, Waiting,
 };
 use crate::store::traits::RunStore;
 
@@ -861,4 +861,77 @@ pub(super) async fn a_failed_write_whose_object_is_known_is_redriven_behind_a_lo
     let one = store.load_step(&e1).await.unwrap();
     assert_eq!((one.state, one.error), (StepState::Dispatching, None));
     assert_eq!(one.attempts, 2);
+}
+
+pub(super) async fn a_steps_items_are_read_a_page_at_a_time(env: &Env) {
+    let store = &*env.store;
+    let items: Vec<String> = (0..250).map(|i| format!("e{i:03}")).collect();
+    let refs: Vec<&str> = items.iter().map(String::as_str).collect();
+    let lease = leased_run(store, &refs).await;
+    let doubtful: Vec<Dispatch> = ["e010", "e100", "e200"]
+        .iter()
+        .map(|i| dispatch(i, "10.00"))
+        .collect();
+    commit(store, &lease, doubtful).await.unwrap();
+
+    let page = |after_seq, state, key_prefix: Option<&str>| StepPage {
+        run_id: RunId::from("run_a"),
+        step_id: StepId::from("pay"),
+        state,
+        key_prefix: key_prefix.map(str::to_owned),
+        after_seq,
+        limit: 100,
+    };
+    let keys = |rows: &[crate::store::step::StepRecord]| {
+        rows.iter()
+            .map(|r| r.key.item_key.to_string())
+            .collect::<Vec<_>>()
+    };
+    let first = store.page_steps(&page(None, None, None)).await.unwrap();
+    assert_eq!(first.len(), 100);
+    assert_eq!(first[0].key.item_key, ItemKey::from("e000"));
+    let last = store
+        .page_steps(&page(Some(first[99].seq), None, None))
+        .await
+        .unwrap();
+    assert_eq!(last[0].key.item_key, ItemKey::from("e100"));
+    let end = store
+        .page_steps(&page(Some(last[99].seq), None, None))
+        .await
+        .unwrap();
+    assert_eq!(keys(&end).last().map(String::as_str), Some("e249"));
+    assert_eq!(end.len(), 50);
+
+    let dispatching = store
+        .page_steps(&page(None, Some(StepState::Dispatching), None))
+        .await
+        .unwrap();
+    assert_eq!(keys(&dispatching), ["e010", "e100", "e200"]);
+    let by_key = store
+        .page_steps(&page(None, None, Some("e10")))
+        .await
+        .unwrap();
+    assert_eq!(by_key.len(), 10);
+    assert!(keys(&by_key).iter().all(|k| k.starts_with("e10")));
+    let none = store
+        .page_steps(&page(None, Some(StepState::Dispatching), Some("E10")))
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "the key match is case-sensitive");
+
+    let totals = store
+        .asset_totals(&[RunId::from("run_a")], Some(&StepId::from("pay")))
+        .await
+        .unwrap();
+    assert_eq!(
+        totals,
+        [AssetTotal {
+            state: StepState::Dispatching,
+            asset: "EURC".into(),
+            total: "30.00".parse().unwrap(),
+            count: 3,
+        }],
+        "pending items have no request yet"
+    );
+    assert!(store.asset_totals(&[], None).await.unwrap().is_empty());
 }

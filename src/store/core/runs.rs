@@ -160,6 +160,12 @@ impl Store {
             }
             query.push(")");
         }
+        if let Some(from) = filter.created_from {
+            query.push(" AND created_at >= ").push_bind(ts(from));
+        }
+        if let Some(before) = filter.created_before {
+            query.push(" AND created_at < ").push_bind(ts(before));
+        }
         query.push(concat!(
             " ORDER BY created_at DESC, id",
             sql!(by_bytes),

@@ -12,7 +12,7 @@ use crate::store::attempt::{AttemptRecord, NewAttempt};
 use crate::store::batch::WriteBatch;
 use crate::store::error::StoreError;
 use crate::store::run::Lease;
-use crate::store::step::{StepCount, StepKey, StepRecord, StepState};
+use crate::store::step::{AssetTotal, StepCount, StepKey, StepPage, StepRecord, StepState};
 use crate::store::traits::StepStore;
 
 impl Store {
@@ -65,6 +65,64 @@ impl Store {
         Ok(counts.into_iter().map(|(_, count)| count).collect())
     }
 
+    async fn asset_totals_inner(
+        &self,
+        runs: &[RunId],
+        step_id: Option<&StepId>,
+    ) -> Result<Vec<AssetTotal>, StoreError> {
+        if runs.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Amounts are decimal text: the database groups equal ones and counts them, and the
+        // sum is made here, exactly, never in the database's floating point.
+        let mut query = QueryBuilder::<Db>::new(concat!(
+            "SELECT state, COALESCE(",
+            sql!(request_field "asset"),
+            ", ",
+            sql!(request_field "currency"),
+            ") AS asset, ",
+            sql!(request_field "amount"),
+            " AS amount, COUNT(*) AS n FROM step_runs WHERE request_json IS NOT NULL AND run_id IN ("
+        ));
+        let mut list = query.separated(", ");
+        for run in runs {
+            list.push_bind(run);
+        }
+        query.push(")");
+        if let Some(step) = step_id {
+            query.push(" AND step_id = ").push_bind(step);
+        }
+        query.push(" GROUP BY state, asset, amount");
+        let rows = query.build().fetch_all(&self.pool).await?;
+        let mut totals: std::collections::BTreeMap<
+            (StepState, String),
+            (rust_decimal::Decimal, u64),
+        > = std::collections::BTreeMap::new();
+        for row in &rows {
+            let asset: Option<String> = row.try_get("asset")?;
+            let amount: Option<String> = row.try_get("amount")?;
+            let (Some(asset), Some(Ok(amount))) =
+                (asset, amount.map(|a| a.parse::<rust_decimal::Decimal>()))
+            else {
+                continue;
+            };
+            let state = parse_step_state(&row.try_get::<String, _>("state")?)?;
+            let count = get_count(row, "n")?;
+            let entry = totals.entry((state, asset)).or_default();
+            entry.0 += amount * rust_decimal::Decimal::from(count);
+            entry.1 += count;
+        }
+        Ok(totals
+            .into_iter()
+            .map(|((state, asset), (total, count))| AssetTotal {
+                state,
+                asset,
+                total,
+                count,
+            })
+            .collect())
+    }
+
     async fn load_attempts_inner(&self, run_id: &RunId) -> Result<Vec<AttemptRecord>, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT ",
@@ -90,6 +148,46 @@ impl StepStore for Store {
         step_id: &StepId,
     ) -> Result<Vec<StepRecord>, StoreError> {
         self.classified(load_steps(self, run_id, Some(step_id)))
+            .await
+    }
+
+    async fn page_steps(&self, page: &StepPage) -> Result<Vec<StepRecord>, StoreError> {
+        let mut query = QueryBuilder::new(concat!(
+            "SELECT ",
+            step_columns!(),
+            " FROM step_runs WHERE run_id = "
+        ));
+        query
+            .push_bind(&page.run_id)
+            .push(" AND step_id = ")
+            .push_bind(&page.step_id);
+        if let Some(state) = page.state {
+            query.push(" AND state = ").push_bind(state.as_str());
+        }
+        if let Some(prefix) = &page.key_prefix {
+            // `substr` rather than `LIKE`: the same case-sensitive match on both backends,
+            // with no wildcard in the operator's text to escape.
+            query
+                .push(" AND substr(item_key, 1, length(CAST(")
+                .push_bind(prefix)
+                .push(" AS TEXT))) = ")
+                .push_bind(prefix);
+        }
+        if let Some(after) = page.after_seq {
+            query.push(" AND seq > ").push_bind(after);
+        }
+        query
+            .push(" ORDER BY seq LIMIT ")
+            .push_bind(i64::from(page.limit));
+        self.classified(self.fetch_steps(&mut query)).await
+    }
+
+    async fn asset_totals(
+        &self,
+        runs: &[RunId],
+        step_id: Option<&StepId>,
+    ) -> Result<Vec<AssetTotal>, StoreError> {
+        self.classified(self.asset_totals_inner(runs, step_id))
             .await
     }
 

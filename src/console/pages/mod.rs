@@ -1,0 +1,13 @@
+//! The console's pages, one per file; `evidence`, `dag` and `totals` are the pieces several share.
+
+pub mod dag;
+pub mod events;
+pub mod evidence;
+pub mod inbox;
+pub mod items;
+pub mod login;
+pub mod run;
+pub mod runs;
+pub mod schedules;
+pub mod totals;
+pub mod workers;

@@ -1,0 +1,60 @@
+//! What every console handler shares: the store, how users are known, and the signing key.
+
+use std::sync::Arc;
+
+use super::access::Access;
+use super::layout::Viewer;
+use super::session::{Keys, Session};
+use crate::store::Store;
+
+/// The console's shared state; cheap to clone.
+#[derive(Clone)]
+pub struct Console(Arc<Inner>);
+
+struct Inner {
+    store: Arc<dyn Store>,
+    access: Access,
+    keys: Keys,
+}
+
+impl Console {
+    /// A console over `store`, with a fresh signing key (sessions last as long as the
+    /// process).
+    pub fn new(store: Arc<dyn Store>, access: Access) -> Console {
+        Console(Arc::new(Inner {
+            store,
+            access,
+            keys: Keys::random(),
+        }))
+    }
+
+    /// The store every page reads and every action writes through.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.0.store
+    }
+
+    /// How users are known.
+    pub fn access(&self) -> &Access {
+        &self.0.access
+    }
+
+    /// What a page shows of `session`: the user and the CSRF token of its forms.
+    pub fn viewer<'a>(&self, session: &'a Session) -> Viewer<'a> {
+        Viewer {
+            session,
+            csrf: self.0.keys.csrf(session),
+            groups: self
+                .0
+                .access
+                .users
+                .get(&session.user)
+                .map(|u| u.groups.join(", "))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The key sessions and CSRF tokens are signed with.
+    pub fn keys(&self) -> &Keys {
+        &self.0.keys
+    }
+}

@@ -1,0 +1,7 @@
+//! The operator console: HTTP-level tests of every page and decision, and one end-to-end test
+//! in a real headless browser.
+
+mod browser;
+mod cli;
+mod http;
+mod support;
