@@ -47,6 +47,8 @@ pub fn spawn(
                     RunStatus::NeedsAttention,
                     RunStatus::Failed,
                 ],
+                created_from: None,
+                created_before: None,
                 limit: Some(RUNS_LOOKED_AT),
             };
             let runs = match store.list_runs(&filter).await {
