@@ -35,6 +35,10 @@ pub enum NotifyEvent {
     Succeeded,
     /// An operator cancelled the run.
     Cancelled,
+    /// A step failed and everything the run had done was undone (`on_failure: compensate`).
+    Compensated,
+    /// A step failed and an undo was refused or cannot be told: an operator must look.
+    CompensationFailed,
 }
 
 impl NotifyEvent {
@@ -46,6 +50,8 @@ impl NotifyEvent {
             Self::Failed => "failed",
             Self::Succeeded => "succeeded",
             Self::Cancelled => "cancelled",
+            Self::Compensated => "compensated",
+            Self::CompensationFailed => "compensation_failed",
         }
     }
 }
