@@ -18,8 +18,9 @@ pub struct Undo {
 
 /// Every undoable write the seeds' APIs allow.
 pub const UNDOS: &[Undo] = &[
-    // White Payments: a captured charge is refunded; an uncaptured one is released by
-    // never capturing it, and a refund of it releases the hold.
+    // White Payments: a captured charge is refunded. An uncaptured one (`capture: false`) is
+    // released by never capturing it (White lets it expire after 7 days); White refuses to
+    // refund it, so its undo belongs on the capture.
     Undo {
         kind: ProviderKind::White,
         action: "charge.create",

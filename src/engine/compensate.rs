@@ -13,7 +13,7 @@
 //! What decides *whether* to compensate is here too: never past the pivot, never for a
 //! failed `saga: retriable` step (both go forward for an operator instead).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -27,7 +27,7 @@ use crate::plan::context::{RunContext, Uses};
 use crate::plan::for_each::DEFAULT_ALIAS;
 use crate::plan::render::render_with;
 use crate::spec::{OnFailure, SagaRole};
-use crate::store::{RunStatus, StepRecord, StepState, StoreError};
+use crate::store::{Outcome, RunStatus, StepRecord, StepState, StoreError};
 use crate::template::Scope;
 
 /// What a run that ended `report` does next: `report` itself, unless the workflow asks for
@@ -61,11 +61,24 @@ pub async fn after(
     let targets = targets(shared).await?;
     let mut problems = Vec::new();
     let mut undone = 0;
+    // Per batch step: how many of its items were undone, and whether all went well.
+    let mut batches: BTreeMap<usize, (usize, bool)> = BTreeMap::new();
     for target in &targets {
-        match undo(shared, ctx, target).await? {
+        let end = undo(shared, ctx, target).await?;
+        if !target.row.key.item_key.is_empty() {
+            let batch = batches.entry(target.index).or_insert((0, true));
+            batch.0 += usize::from(matches!(end, Undone::Yes));
+            batch.1 &= !matches!(end, Undone::No(_));
+        }
+        match end {
             Undone::Yes => undone += 1,
             Undone::Nothing => {}
             Undone::No(why) => problems.push(why),
+        }
+    }
+    for (index, (n, all)) in batches {
+        if all {
+            close_batch(shared, index, n).await?;
         }
     }
     let mut messages = report.messages;
@@ -81,6 +94,32 @@ pub async fn after(
         messages,
         ..report
     })
+}
+
+/// Records a batch step's own undo row once every item's undo is done, so that it reads as
+/// done too (an undo row another pass already closed is left alone).
+async fn close_batch(shared: &Shared, index: usize, undone: usize) -> Result<(), Failure> {
+    let undo_id = StepId::from(&shared.compiled.steps[index].id).undo();
+    let rows = shared
+        .store
+        .load_step_rows(&shared.run_id, &undo_id)
+        .await?;
+    let Some(parent) = rows.into_iter().find(|r| r.key.item_key.is_empty()) else {
+        return Ok(());
+    };
+    if parent.state != StepState::Pending {
+        return Ok(());
+    }
+    let outcome = Outcome::Succeeded {
+        output: serde_json::json!({ "undone": undone }),
+        provider_ref: None,
+    };
+    shared
+        .writer
+        .result(parent.key, outcome)
+        .await
+        .map_err(Halt::from)?;
+    Ok(())
 }
 
 /// Why compensation stopped the run.

@@ -236,15 +236,43 @@ pub fn provider(p: &ProviderPlan) -> String {
     format!("{} at {} ({})", p.kind, p.base_url, notes.join(", "))
 }
 
-/// What a step's failure undoes: `undo \`convert.compensate\`, then \`charge.compensate\``,
+/// What a step's failure undoes, each undo with what it moves: `` undo `convert.compensate`
+/// (120.00 USDC out via `wp`), then `charge.compensate` (120.00 USD out via `white`) ``,
 /// `nothing to undo`, or why the run goes forward instead.
-pub fn failure(f: &FailurePoint) -> String {
+pub fn failure(f: &FailurePoint, undos: &[StepPlan]) -> String {
     if let Some(why) = &f.forward {
         return format!("nothing is undone: {why}");
     }
     if f.undone.is_empty() {
         return "nothing to undo".into();
     }
-    let steps: Vec<String> = f.undone.iter().map(|s| format!("`{s}`")).collect();
+    let steps: Vec<String> = f
+        .undone
+        .iter()
+        .map(|id| {
+            let moves = undos
+                .iter()
+                .find(|u| &u.id == id)
+                .map(|u| super::totals::totals(std::slice::from_ref(u)))
+                .unwrap_or_default();
+            let moves: Vec<String> = moves
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{} {} {} via `{}`",
+                        t.amount,
+                        t.unit,
+                        t.direction.as_str(),
+                        t.provider
+                    )
+                })
+                .collect();
+            if moves.is_empty() {
+                format!("`{id}`")
+            } else {
+                format!("`{id}` ({})", moves.join(", "))
+            }
+        })
+        .collect();
     format!("undo {}", steps.join(", then "))
 }

@@ -82,7 +82,12 @@ fn undo_md(w: &mut String, plan: &DryRun) {
     let _ = writeln!(w, "\n### Undo path (`on_failure: compensate`)\n");
     let _ = writeln!(w, "| if this step fails | then |\n|---|---|");
     for f in &undo.failures {
-        let _ = writeln!(w, "| {} | {} |", code(&f.step), cell(&describe::failure(f)));
+        let _ = writeln!(
+            w,
+            "| {} | {} |",
+            code(&f.step),
+            cell(&describe::failure(f, &undo.undos))
+        );
     }
     let _ = writeln!(w, "\nThe whole undo path moves:\n");
     if undo.totals.is_empty() {

@@ -71,7 +71,12 @@ fn undo_text(w: &mut String, plan: &DryRun, style: Style) {
     };
     let _ = writeln!(w, "\n{}", style.bold("Undo path (on_failure: compensate)"));
     for f in &undo.failures {
-        let _ = writeln!(w, "  if `{}` fails: {}", f.step, describe::failure(f));
+        let _ = writeln!(
+            w,
+            "  if `{}` fails: {}",
+            f.step,
+            describe::failure(f, &undo.undos)
+        );
     }
     for (n, step) in undo.undos.iter().enumerate() {
         let _ = writeln!(w);

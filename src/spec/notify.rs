@@ -36,6 +36,10 @@ pub enum NotifyEvent {
     Succeeded,
     /// An operator cancelled the run.
     Cancelled,
+    /// A step failed and everything the run had done was undone (`on_failure: compensate`).
+    Compensated,
+    /// A step failed and an undo was refused or cannot be told: an operator must look.
+    CompensationFailed,
     /// A payment the provider had accepted failed afterwards: the payee was not paid.
     ItemFailedAfterCommit,
 }
@@ -49,6 +53,8 @@ impl NotifyEvent {
             Self::Failed => "failed",
             Self::Succeeded => "succeeded",
             Self::Cancelled => "cancelled",
+            Self::Compensated => "compensated",
+            Self::CompensationFailed => "compensation_failed",
             Self::ItemFailedAfterCommit => "item_failed_after_commit",
         }
     }

@@ -316,6 +316,18 @@ fn collect_strings(v: &Value, at: Vec<Step>, out: &mut Vec<(Vec<Step>, String)>)
     }
 }
 
+/// Whether a step only authorises a charge (`capture: false`): nothing moves until the
+/// capture, and an authorisation that is never captured is released by the provider (White:
+/// after 7 days), so it needs no undo of its own; the capture does.
+fn authorises_only(action: &ActionSpec, with: &serde_json::Map<String, Value>) -> bool {
+    let uncaptured = match with.get("capture") {
+        Some(Value::Bool(b)) => !b,
+        Some(Value::String(s)) => s.trim() == "false",
+        _ => false,
+    };
+    action.name == "charge.create" && uncaptured
+}
+
 /// W006 and W007: the money-moving steps a failure after them would leave done.
 fn check_holes(c: &mut Checker<'_>, steps: &[StepFacts], pivot: Option<usize>) {
     let cfg = c.cfg;
@@ -325,7 +337,9 @@ fn check_holes(c: &mut Checker<'_>, steps: &[StepFacts], pivot: Option<usize>) {
         let Some(action) = facts.action else {
             continue;
         };
-        let moves_money = action.kind == ActionKind::Write && !action.money.is_empty();
+        let moves_money = action.kind == ActionKind::Write
+            && !action.money.is_empty()
+            && !authorises_only(action, &step.with);
         if !moves_money || step.compensate.is_some() || step.saga.is_some() || after_pivot(i) {
             continue;
         }
@@ -407,6 +421,9 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].0, Code::W007);
         assert!(found[0].1.contains("`payout`"), "{found:?}");
+        // An authorisation moves nothing until it is captured.
+        let authorise = CHARGE.replace("customer_id: c }", "customer_id: c, capture: \"false\" }");
+        assert!(problems("compensate", &format!("{authorise}{PAYOUT}")).is_empty());
         // Under `stop`, nothing is undone and nothing is asked.
         assert!(problems("stop", &format!("{CHARGE}{PAYOUT}")).is_empty());
     }

@@ -463,4 +463,14 @@ steps:
         .map(|e| e.seq)
         .min();
     assert!(last_out < first_back, "{debits:?}");
+    let shown = status(&h, "run_batch_undo").await;
+    let undo = shown
+        .lines()
+        .find(|l| l.trim_start().starts_with("convert.compensate"))
+        .unwrap_or_default();
+    assert!(undo.contains("succeeded"), "{shown}");
+    assert!(
+        shown.contains("compensation: 2 undone, 1 not needed"),
+        "{shown}"
+    );
 }
