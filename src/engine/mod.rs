@@ -16,6 +16,7 @@ pub mod executor;
 pub mod prepare;
 pub mod progress;
 pub mod protocol;
+pub mod settle;
 mod slot;
 pub mod step;
 pub mod writer;

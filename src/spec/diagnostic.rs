@@ -69,6 +69,9 @@ pub enum Code {
     E033,
     /// Card data written in the file under `sensitive: { raw_cards: refuse }`.
     E034,
+    /// `settle` or `settle_timeout` on a step that is not a batch of payments, or a timeout
+    /// without `settle: wait`.
+    E035,
     /// A literal amount in a currency or asset sluice does not know.
     W001,
     /// A declared input no step uses.

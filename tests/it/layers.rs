@@ -76,7 +76,18 @@ const RULES: &[(&str, &[&str])] = &[
     ("webhooks", &["review", "cli", "runtime"]),
     ("notify", &["review", "cli", "runtime"]),
     ("scheduler", &["review", "cli", "runtime"]),
-    ("settlement", &["review", "cli", "runtime"]),
+    (
+        "settlement",
+        &[
+            "engine",
+            "review",
+            "webhooks",
+            "notify",
+            "scheduler",
+            "cli",
+            "runtime",
+        ],
+    ),
     ("runtime", &["cli"]),
 ];
 

@@ -9,6 +9,7 @@ pub mod money;
 pub mod notify;
 pub mod providers;
 pub mod schedule;
+pub mod settle;
 pub mod step;
 pub mod templates;
 pub mod with_fields;
