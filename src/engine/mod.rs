@@ -18,6 +18,7 @@ pub mod held;
 pub mod prepare;
 pub mod progress;
 pub mod protocol;
+pub mod settle;
 mod slot;
 pub mod step;
 pub mod writer;

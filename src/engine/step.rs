@@ -234,7 +234,7 @@ pub async fn run(
         (k.clone(), end)
     });
     let tally = Tally::of(ends);
-    summarise(&shared, &parent, step.tolerate_failures.as_deref(), tally).await
+    summarise(&shared, index, &parent, tally).await
 }
 
 /// Checks a batch step's provider block before its items go out (at most once a minute per
@@ -358,7 +358,7 @@ async fn finish_shared(
     let tally = Tally::from_store(shared, &step_id)
         .await
         .map_err(store_halt)?;
-    summarise(shared, parent, step.tolerate_failures.as_deref(), tally).await
+    summarise(shared, index, parent, tally).await
 }
 
 /// Whether a halt only says that another worker has the item: its claim was lost, or its
@@ -603,10 +603,13 @@ fn held_message(held: usize, why: &str) -> String {
 /// Records a `for_each` step's own row from how its items ended.
 async fn summarise(
     shared: &Shared,
+    index: usize,
     parent: &StepRecord,
-    tolerance: Option<&str>,
     tally: Tally,
 ) -> Result<StepEnd, Halt> {
+    let tolerance = shared.compiled.config.steps[index]
+        .tolerate_failures
+        .as_deref();
     let Tally {
         total,
         succeeded,
@@ -661,6 +664,9 @@ async fn summarise(
         )
         .await?;
         return Ok(StepEnd::Failed(message));
+    }
+    if let Some(end) = super::settle::wait(shared, index, &key).await? {
+        return Ok(end);
     }
     let failures: Vec<Value> = failures
         .into_iter()

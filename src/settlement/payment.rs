@@ -108,6 +108,13 @@ impl PaymentSteps {
         )
     }
 
+    /// Only step `id` of `compiled`, when it moves money.
+    pub fn step(compiled: &CompiledWorkflow, id: &str) -> Self {
+        let mut all = Self::of(compiled);
+        all.0.retain(|step, _| step == id);
+        all
+    }
+
     /// The provider block and action of step `id`, when it moves money.
     pub fn get(&self, id: &str) -> Option<(&str, &'static ActionSpec)> {
         self.0.get(id).map(|(p, a)| (p.as_str(), *a))

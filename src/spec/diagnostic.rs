@@ -69,6 +69,9 @@ pub enum Code {
     E033,
     /// Card data written in the file under `sensitive: { raw_cards: refuse }`.
     E034,
+    /// `settle` or `settle_timeout` on a step that is not a batch of payments, or a timeout
+    /// without `settle: wait`.
+    E035,
     /// A `compensate:` or `saga:` that cannot work: a second pivot, a compensation at or after
     /// the pivot or of a retriable step, an undo that is not a write its provider offers, or
     /// a compensation template that reads another step.

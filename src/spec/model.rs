@@ -424,6 +424,24 @@ pub struct StepConfig {
     /// `pivot` (the point of no return) or `retriable` (must complete, never compensated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saga: Option<SagaRole>,
+    /// For a batch of payments: `track` (the default) succeeds once the provider accepted
+    /// every payment and leaves the rest to settlement tracking; `wait` succeeds only once
+    /// the provider reports every payment final, and fails if one failed after commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settle: Option<SettleMode>,
+    /// With `settle: wait`: how long to wait (default `1h`) before the step needs attention.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settle_timeout: Option<HumanDuration>,
+}
+
+/// What a batch payment step waits for (`settle:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SettleMode {
+    /// Succeed on commit; settlement is tracked afterwards (`sluice serve`, `sluice settle`).
+    Track,
+    /// Succeed once every payment settled; fail if one failed after commit.
+    Wait,
 }
 
 /// `uses:` is one of the catalogue's actions; listing them lets editors complete them.

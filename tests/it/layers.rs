@@ -95,7 +95,19 @@ const RULES: &[(&str, &[&str])] = &[
     ("notify", &["review", "cli", "console", "runtime"]),
     ("scheduler", &["review", "cli", "console", "runtime"]),
     ("console", &["review", "cli", "runtime"]),
-    ("settlement", &["review", "cli", "console", "runtime"]),
+    (
+        "settlement",
+        &[
+            "engine",
+            "review",
+            "webhooks",
+            "notify",
+            "scheduler",
+            "console",
+            "cli",
+            "runtime",
+        ],
+    ),
     ("runtime", &["cli"]),
 ];
 

@@ -10,6 +10,7 @@ pub mod notify;
 pub mod providers;
 pub mod saga;
 pub mod schedule;
+pub mod settle;
 pub mod step;
 pub mod templates;
 pub mod with_fields;

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::templates::{self, Site};
-use super::{Checker, approval, http, money, providers, with_fields, with_shapes};
+use super::{Checker, approval, http, money, providers, settle, with_fields, with_shapes};
 use crate::catalog::{self, ACTIONS, ActionSpec};
 use crate::spec::diagnostic::did_you_mean;
 use crate::spec::{Code, Diagnostic, Seg};
@@ -69,6 +69,7 @@ pub fn check(c: &mut Checker<'_>, index: usize) -> StepFacts {
             approval::check(c, index);
         }
     }
+    settle::check(c, index, action);
     let mut deps = check_needs(c, index);
     deps.extend(check_for_each(c, index));
     deps.extend(check_templates(c, index));

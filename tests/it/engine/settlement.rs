@@ -506,3 +506,86 @@ async fn serve_keeps_tracking_settlements_and_reconciles_on_a_schedule() {
     assert_eq!(rows["E0003"]["state"], "settled");
     assert!(!mismatch("E0002"), "{}", logged());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_that_waits_for_settlement_fails_on_a_failure_after_commit() {
+    let h = Harness::start(Faults::default()).await;
+    let waiting = h.variant(
+        "payroll.yaml",
+        "payroll-wait.yaml",
+        &[(
+            "    max_parallel: 16\n",
+            "    max_parallel: 16\n    settle: wait\n    settle_timeout: 5m\n",
+        )],
+    );
+    let (csv, payees) = h.payroll(4);
+    let args = |run: &str, csv: &std::path::Path| {
+        vec![
+            "run".to_string(),
+            waiting.clone(),
+            "--run-id".into(),
+            run.into(),
+            "--input".into(),
+            format!("payees=@{}", csv.display()),
+        ]
+    };
+    let clean = args("run_wait_clean", &csv);
+    let clean: Vec<&str> = clean.iter().map(String::as_str).collect();
+    let out = h.sluice(&clean, None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    h.assert_paid_exactly_once(&payees);
+    let (rows, _) = report(&h, "run_wait_clean").await;
+    assert!(rows.values().all(|r| r["state"] == "settled"), "{rows:#?}");
+
+    // A payee whose bank refuses the transfer after the provider accepted it.
+    let failing = h.dir.path().join("failing.csv");
+    std::fs::write(
+        &failing,
+        "employee_id,name,amount,iban_label\nE0001,Good Payee,5.00,Good EUR\nE0002,Bad Payee,7.00,fail EUR\n",
+    )
+    .unwrap();
+    let run = args("run_wait_fail", &failing);
+    let run: Vec<&str> = run.iter().map(String::as_str).collect();
+    let out = h.sluice(&run, None).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let status = h.sluice(&["status", "run_wait_fail"], None).await;
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.contains("1 payment(s) failed after commit: `E0002`"),
+        "{status}"
+    );
+    assert!(status.contains("pay[E0002] FAILED"), "{status}");
+    // The step after the payments did not run as if everyone were paid.
+    assert!(
+        status.contains("report                   pending"),
+        "{status}"
+    );
+    let (rows, _) = report(&h, "run_wait_fail").await;
+    assert_eq!(rows["E0001"]["state"], "settled");
+    assert_eq!(rows["E0002"]["state"], "failed_after_commit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settle_applies_only_to_batches_of_payments() {
+    let h = Harness::start(Faults::default()).await;
+    for (file, edit, said) in [
+        (
+            "settle-log.yaml",
+            ("    uses: log\n", "    uses: log\n    settle: wait\n"),
+            "error[E035]: `settle` applies to payment steps, and `log` moves no money",
+        ),
+        (
+            "settle-timeout.yaml",
+            (
+                "    max_parallel: 16\n",
+                "    max_parallel: 16\n    settle_timeout: 10m\n",
+            ),
+            "error[E035]: `settle_timeout` only applies with `settle: wait`",
+        ),
+    ] {
+        let path = h.variant("payroll.yaml", file, &[edit]);
+        let out = h.sluice(&["validate", &path], None).await;
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(text(&out).contains(said), "{}", text(&out));
+    }
+}
