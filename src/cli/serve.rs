@@ -134,13 +134,14 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
         let keep_audit = args.keep_audit;
         retention::spawn(store.clone(), Retention { keep, keep_audit })
     });
+    let scheduled_pages = scheduled.clone();
     let server = Server::start_with_pages(
         store.clone(),
         listener,
         (info, settings),
         workflows,
         scheduled,
-        pages(args, store, addr)?,
+        pages(args, store, addr, scheduled_pages)?,
     );
 
     shutdown_signal().await;
@@ -157,16 +158,25 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
 
 /// The operator console, served at `/` beside the webhooks.
 #[cfg(feature = "console")]
-fn pages(args: &ServeArgs, store: Arc<dyn Store>, addr: SocketAddr) -> Result<axum::Router> {
+fn pages(
+    args: &ServeArgs,
+    store: Arc<dyn Store>,
+    addr: SocketAddr,
+    scheduled: Option<watch::Receiver<Vec<Arc<ScheduledWorkflow>>>>,
+) -> Result<axum::Router> {
     let access = args.console.access(addr)?;
-    Ok(crate::console::app(crate::console::Console::new(
-        store, access,
-    )))
+    let console = crate::console::Console::new(store, access, scheduled);
+    Ok(crate::console::app(console))
 }
 
 /// No console in a build without the `console` feature.
 #[cfg(not(feature = "console"))]
-fn pages(_: &ServeArgs, _: Arc<dyn Store>, _: SocketAddr) -> Result<axum::Router> {
+fn pages(
+    _: &ServeArgs,
+    _: Arc<dyn Store>,
+    _: SocketAddr,
+    _: Option<watch::Receiver<Vec<Arc<ScheduledWorkflow>>>>,
+) -> Result<axum::Router> {
     Ok(axum::Router::new())
 }
 
@@ -181,23 +191,7 @@ fn load_workflow(path: &Path) -> Result<(CompiledWorkflow, Adapters)> {
 /// The scheduled workflows of `dir` with their adapters; invalid files are reported and
 /// left out, the others keep running.
 fn scheduled_in(dir: &Path) -> Result<Vec<Arc<ScheduledWorkflow>>> {
-    let loaded = super::schedule::load_dir(dir)?;
-    let mut scheduled = Vec::new();
-    for (source, compiled) in loaded.workflows {
-        let providers = match build_providers(&compiled.config, None) {
-            Ok(p) => p,
-            Err(error) => {
-                tracing::warn!(path = %source.source.name, error = %format!("{error:#}"), "Workflow not scheduled.");
-                continue;
-            }
-        };
-        match ScheduledWorkflow::new(&source, compiled, providers) {
-            Ok(Some(w)) => scheduled.push(Arc::new(w)),
-            Ok(None) => {}
-            Err(diagnostics) => super::report::eprint(&source.source, &diagnostics),
-        }
-    }
-    Ok(scheduled)
+    super::schedule::scheduled_in(dir, |compiled| build_providers(&compiled.config, None))
 }
 
 /// Reloads the scheduled workflows of `dir` on SIGHUP, sending them to the scheduler; a

@@ -77,7 +77,7 @@ impl Site {
         };
         let listener = bind(loopback).await.unwrap();
         let listening =
-            Listening::start(listener, app(Console::new(store.clone(), access))).unwrap();
+            Listening::start(listener, app(Console::new(store.clone(), access, None))).unwrap();
         Site {
             store,
             listening,
