@@ -640,3 +640,46 @@ async fn a_run_page_hears_of_its_changes_over_server_sent_events() {
         ));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_and_a_decision_work_the_same_on_postgres() {
+    let Some(schema) = crate::engine::postgres::TestSchema::create().await else {
+        return;
+    };
+    let site = Site::start_on(Door::Local, Some(&schema.url)).await;
+    let key = run_in_doubt(&*site.store, 150).await;
+    let mut b = site.browser();
+    let doubt = b
+        .get("/runs/run_doubt/steps/pay/items?state=needs_attention&key=E000")
+        .await;
+    assert_eq!(doubt.status, StatusCode::OK);
+    assert!(doubt.body.contains(">E0001<") && !doubt.body.contains(">E0002<"));
+    assert!(doubt.body.contains("<td class=\"amount\">125.50</td>"));
+    let csrf = b.get("/").await.csrf();
+    let done = b
+        .post(
+            "/runs/run_doubt/steps/pay/resolve",
+            &[
+                ("csrf", &csrf),
+                ("item", "E0001"),
+                ("decision", "skip"),
+                ("reason", "paid by hand"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let step = site.store.load_step(&key).await.unwrap();
+    assert_eq!(step.state, StepState::Skipped);
+    assert_eq!(
+        actions(&site, "run_doubt").await,
+        [(
+            "resolve_skip".into(),
+            "local-ops".into(),
+            Some("paid by hand".into())
+        )]
+    );
+    let csv = b.get("/runs/run_doubt/steps/pay/items.csv").await;
+    assert_eq!(csv.body.lines().count(), 1 + 1 + 150);
+    drop(site);
+    schema.drop().await;
+}

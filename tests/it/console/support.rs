@@ -45,9 +45,14 @@ pub enum Door {
 
 impl Site {
     pub async fn start(door: Door) -> Site {
+        Self::start_on(door, None).await
+    }
+
+    /// As [`start`](Self::start), on the Postgres database at `url` when given.
+    pub async fn start_on(door: Door, url: Option<&str>) -> Site {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sluice.db");
-        let store = open_store(path.to_str().unwrap(), Durability::Full)
+        let store = open_store(url.unwrap_or(path.to_str().unwrap()), Durability::Full)
             .await
             .unwrap();
         let users_hash = hash_password(PASSWORD).unwrap();
