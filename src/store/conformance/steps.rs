@@ -934,4 +934,17 @@ pub(super) async fn a_steps_items_are_read_a_page_at_a_time(env: &Env) {
         "pending items have no request yet"
     );
     assert!(store.asset_totals(&[], None).await.unwrap().is_empty());
+
+    store
+        .record_attempts(&[attempt("e010", AttemptOutcome::InDoubt)])
+        .await
+        .unwrap();
+    let e010 = store
+        .load_step_attempts(&StepKey::item("run_a", "pay", "e010"))
+        .await
+        .unwrap();
+    assert_eq!(e010.len(), 1);
+    assert_eq!(e010[0].attempt.outcome, AttemptOutcome::InDoubt);
+    let e100 = StepKey::item("run_a", "pay", "e100");
+    assert!(store.load_step_attempts(&e100).await.unwrap().is_empty());
 }
