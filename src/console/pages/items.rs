@@ -241,8 +241,8 @@ pub async fn item(
         item_key,
     };
     let step = store.load_step(&key).await?;
-    let attempts = store.load_attempts(&run_id).await?;
-    let mine: Vec<_> = attempts.iter().filter(|a| a.attempt.key == key).collect();
+    let attempts = store.load_step_attempts(&key).await?;
+    let mine: Vec<_> = attempts.iter().collect();
     let body = html! {
         p { a href=(run_link(run_id.as_str())) { "← " (run_id) } }
         @if step.state == StepState::NeedsAttention {

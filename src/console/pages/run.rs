@@ -20,7 +20,7 @@ use crate::ids::RunId;
 use crate::store::{OperatorRecord, RunStatus, StepCount};
 
 /// The most provider calls the timeline shows (the latest).
-const TIMELINE: usize = 200;
+const TIMELINE: u32 = 200;
 /// The most items in doubt per step shown with their evidence (the others are on the items
 /// page).
 const DOUBTS: u32 = 50;
@@ -36,12 +36,12 @@ pub async fn run(
     let run = store.load_run(&run_id).await?;
     let counts = store.count_steps(&run_id).await?;
     let waiting = attention::of_run(&**store, &run_id, DOUBTS).await?;
-    let attempts = store.load_attempts(&run_id).await?;
+    let timeline = store.recent_attempts(&run_id, TIMELINE).await?;
     let actions = store.list_operator_actions(&run_id).await?;
     let amounts = store
         .asset_totals(std::slice::from_ref(&run_id), None)
         .await?;
-    let timeline: Vec<_> = attempts.iter().rev().take(TIMELINE).rev().collect();
+    let timeline: Vec<_> = timeline.iter().collect();
     let acts = viewer.session.role.may_operate()
         && !matches!(run.status, RunStatus::Succeeded | RunStatus::Cancelled);
     let body = html! {

@@ -140,6 +140,28 @@ impl Store {
         rows.iter().map(attempt_from_row).collect()
     }
 
+    async fn recent_attempts_inner(
+        &self,
+        run_id: &RunId,
+        limit: u32,
+    ) -> Result<Vec<AttemptRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            attempt_columns!(),
+            " FROM attempts WHERE run_id = $1 ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(run_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut recent = rows
+            .iter()
+            .map(attempt_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        recent.reverse();
+        Ok(recent)
+    }
+
     async fn load_attempts_inner(&self, run_id: &RunId) -> Result<Vec<AttemptRecord>, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT ",
@@ -268,6 +290,15 @@ impl StepStore for Store {
 
     async fn load_step_attempts(&self, key: &StepKey) -> Result<Vec<AttemptRecord>, StoreError> {
         self.classified(self.load_step_attempts_inner(key)).await
+    }
+
+    async fn recent_attempts(
+        &self,
+        run_id: &RunId,
+        limit: u32,
+    ) -> Result<Vec<AttemptRecord>, StoreError> {
+        self.classified(self.recent_attempts_inner(run_id, limit))
+            .await
     }
 
     async fn load_attempts(&self, run_id: &RunId) -> Result<Vec<AttemptRecord>, StoreError> {
