@@ -6,7 +6,8 @@ use sluice::ids::RunId;
 use sluice::store::{ActionKind, RunStatus, StepState};
 
 use super::support::{
-    Browser, CARD, Door, PASSWORD, Site, event, run_failed, run_in_doubt, run_waiting_approval,
+    Browser, CARD, Door, PASSWORD, Site, event, more_in_doubt, run_failed, run_in_doubt,
+    run_waiting_approval,
 };
 
 async fn actions(site: &Site, run: &str) -> Vec<(String, String, Option<String>)> {
@@ -682,4 +683,32 @@ async fn pages_and_a_decision_work_the_same_on_postgres() {
     assert_eq!(csv.body.lines().count(), 1 + 1 + 150);
     drop(site);
     schema.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_shows_a_page_of_a_steps_items_in_doubt_and_links_to_the_rest() {
+    let site = Site::start(Door::Local).await;
+    run_in_doubt(&*site.store, 40).await;
+    more_in_doubt(&*site.store, 30).await;
+    let mut b = site.browser();
+    let inbox = b.get("/").await;
+    assert_eq!(
+        inbox.body.matches("<article class=\"card doubt\"").count(),
+        20
+    );
+    assert!(
+        inbox.body.contains("10 more of pay in doubt"),
+        "{}",
+        inbox.body
+    );
+    assert!(
+        inbox
+            .body
+            .contains("/runs/run_doubt/steps/pay/items?state=needs_attention")
+    );
+    assert!(inbox.body.contains("30 open"));
+    let rest = b
+        .get("/runs/run_doubt/steps/pay/items?state=needs_attention")
+        .await;
+    assert!(rest.body.contains(">E0030<") && rest.body.contains(">E0001<"));
 }

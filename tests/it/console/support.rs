@@ -282,6 +282,42 @@ pub async fn run_in_doubt(store: &dyn Store, items: usize) -> StepKey {
     key
 }
 
+/// Items `E0002` up to `E{last}` of `run_doubt` in doubt too (dispatched, then attention),
+/// with no provider call recorded.
+pub async fn more_in_doubt(store: &dyn Store, last: usize) {
+    let run_id = RunId::from("run_doubt");
+    let lease = store
+        .acquire_lease(&run_id, "engine-1", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let keys: Vec<String> = (2..=last).map(|i| format!("E{i:04}")).collect();
+    let dispatches = keys
+        .iter()
+        .map(|k| Dispatch {
+            step_id: "pay".into(),
+            item_key: k.as_str().into(),
+            idempotency_key: idempotency_key(&run_id, &StepId::from("pay"), &k.as_str().into()),
+            request: json!({"asset": "EURC", "amount": "1.00"}),
+        })
+        .collect::<Vec<_>>();
+    store
+        .commit_batch(&lease, &WriteBatch::from(dispatches))
+        .await
+        .unwrap();
+    let attention = keys
+        .iter()
+        .map(|k| Attention {
+            key: StepKey::item("run_doubt", "pay", k.as_str()),
+            message: "lost".into(),
+        })
+        .collect::<Vec<_>>();
+    store
+        .commit_batch(&lease, &WriteBatch::from(attention))
+        .await
+        .unwrap();
+    store.release_lease(&lease).await.unwrap();
+}
+
 /// `run_sign`: an approval step `sign_off` waiting.
 pub async fn run_waiting_approval(store: &dyn Store) {
     let run_id = RunId::from("run_sign");
