@@ -52,4 +52,3 @@ shoot inbox /
 shoot runs /runs
 shoot run /runs/run_sweep_0412
 shoot items /runs/run_payroll_march/steps/pay/items
-shoot events /events

@@ -4,16 +4,19 @@
 
 use std::io::BufRead;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use axum::http::HeaderName;
+use tokio::sync::watch;
 
 use super::common::DbArgs;
 use super::exit;
 use super::operator::operator_name;
 use crate::console::{Access, Console, TrustedProxy, Users, app, hash_password};
+use crate::scheduler::{Providers, ScheduledWorkflow};
 use crate::webhooks::{Listening, bind};
 
 /// Where `sluice console` listens unless told otherwise.
@@ -81,6 +84,9 @@ pub struct ConsoleArgs {
     /// Address to serve the console on.
     #[arg(long, value_name = "ADDR", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
+    /// Show the next fire times of the scheduled workflows in DIR (`*.yaml`, `*.yml`).
+    #[arg(long, value_name = "DIR")]
+    pub workflows: Option<PathBuf>,
     #[command(flatten)]
     pub access: AccessArgs,
     #[command(flatten)]
@@ -108,12 +114,22 @@ pub async fn run(args: &ConsoleArgs) -> Result<ExitCode> {
         .with_context(|| format!("cannot listen on `{}`", args.listen))?;
     let addr = listener.local_addr()?;
     let access = args.access.access(addr)?;
-    let listening = Listening::start(listener, app(Console::new(store, access)))?;
+    let scheduled = match &args.workflows {
+        Some(dir) => Some(watch::channel(scheduled_in(dir)?).1),
+        None => None,
+    };
+    let listening = Listening::start(listener, app(Console::new(store, access, scheduled)))?;
     println!("console: http://{}/", listening.addr());
     let _ = tokio::signal::ctrl_c().await;
     println!("console: stopping");
     listening.shutdown().await;
     Ok(exit::code(exit::SUCCESS))
+}
+
+/// The scheduled workflows of `dir`, for their fire times only: the console fires nothing,
+/// so they get no adapters.
+fn scheduled_in(dir: &Path) -> Result<Vec<Arc<ScheduledWorkflow>>> {
+    super::schedule::scheduled_in(dir, |_| Ok(Providers::new()))
 }
 
 fn hash_from_stdin() -> Result<ExitCode> {

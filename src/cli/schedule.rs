@@ -5,12 +5,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use super::{exit, workflow};
 use crate::plan::CompiledWorkflow;
-use crate::scheduler::Schedule;
+use crate::scheduler::{Providers, Schedule, ScheduledWorkflow};
 use crate::spec::{CatchUp, Loaded, Overlap};
 
 /// Show schedules.
@@ -184,6 +185,35 @@ pub(super) fn load_dir(path: &Path) -> anyhow::Result<Dir> {
         dir.workflows.push((loaded, compiled));
     }
     Ok(dir)
+}
+
+/// The scheduled workflows of `dir`, each with the adapters `adapters` builds for it. An
+/// invalid file, or one whose adapters cannot be built, is reported and left out; the others
+/// are returned.
+///
+/// # Errors
+/// As [`load_dir`].
+pub(super) fn scheduled_in(
+    dir: &Path,
+    adapters: impl Fn(&CompiledWorkflow) -> anyhow::Result<Providers>,
+) -> anyhow::Result<Vec<Arc<ScheduledWorkflow>>> {
+    let loaded = load_dir(dir)?;
+    let mut scheduled = Vec::new();
+    for (source, compiled) in loaded.workflows {
+        let providers = match adapters(&compiled) {
+            Ok(p) => p,
+            Err(error) => {
+                tracing::warn!(path = %source.source.name, error = %format!("{error:#}"), "Workflow not scheduled.");
+                continue;
+            }
+        };
+        match ScheduledWorkflow::new(&source, compiled, providers) {
+            Ok(Some(w)) => scheduled.push(Arc::new(w)),
+            Ok(None) => {}
+            Err(diagnostics) => super::report::eprint(&source.source, &diagnostics),
+        }
+    }
+    Ok(scheduled)
 }
 
 /// The workflow files of a directory, sorted, or the one file given.

@@ -34,6 +34,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
   sluice serve --listen 0.0.0.0:8787 --db /var/lib/sluice/sluice.db
   sluice serve --db postgres://sluice@db/sluice --name worker-a --listen 0.0.0.0:8787
 
+The operator console is at http://ADDR/ (on loopback the local user is an operator; elsewhere
+give `--users FILE` or a trusted proxy: README, *Operator console*).
 Point each provider's webhooks at http://ADDR/webhooks/<provider block name> (e.g. /webhooks/ws).
 `/healthz` answers 200 while the store is readable; `/metrics` is Prometheus text.
 Runs whose lease is free are claimed on start (waiting ones too), when an event wakes one of
@@ -155,13 +157,14 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
         settlement::spawn(store.clone(), workflows, every, pass)
     })
     .collect::<Vec<_>>();
+    let scheduled_pages = scheduled.clone();
     let server = Server::start_with_pages(
         store.clone(),
         listener,
         (info, settings),
         workflows,
         scheduled,
-        pages(args, store, addr)?,
+        pages(args, store, addr, scheduled_pages)?,
     );
 
     shutdown_signal().await;
@@ -181,16 +184,25 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
 
 /// The operator console, served at `/` beside the webhooks.
 #[cfg(feature = "console")]
-fn pages(args: &ServeArgs, store: Arc<dyn Store>, addr: SocketAddr) -> Result<axum::Router> {
+fn pages(
+    args: &ServeArgs,
+    store: Arc<dyn Store>,
+    addr: SocketAddr,
+    scheduled: Option<watch::Receiver<Vec<Arc<ScheduledWorkflow>>>>,
+) -> Result<axum::Router> {
     let access = args.console.access(addr)?;
-    Ok(crate::console::app(crate::console::Console::new(
-        store, access,
-    )))
+    let console = crate::console::Console::new(store, access, scheduled);
+    Ok(crate::console::app(console))
 }
 
 /// No console in a build without the `console` feature.
 #[cfg(not(feature = "console"))]
-fn pages(_: &ServeArgs, _: Arc<dyn Store>, _: SocketAddr) -> Result<axum::Router> {
+fn pages(
+    _: &ServeArgs,
+    _: Arc<dyn Store>,
+    _: SocketAddr,
+    _: Option<watch::Receiver<Vec<Arc<ScheduledWorkflow>>>>,
+) -> Result<axum::Router> {
     Ok(axum::Router::new())
 }
 
@@ -205,23 +217,7 @@ fn load_workflow(path: &Path) -> Result<(CompiledWorkflow, Adapters)> {
 /// The scheduled workflows of `dir` with their adapters; invalid files are reported and
 /// left out, the others keep running.
 fn scheduled_in(dir: &Path) -> Result<Vec<Arc<ScheduledWorkflow>>> {
-    let loaded = super::schedule::load_dir(dir)?;
-    let mut scheduled = Vec::new();
-    for (source, compiled) in loaded.workflows {
-        let providers = match build_providers(&compiled.config, None) {
-            Ok(p) => p,
-            Err(error) => {
-                tracing::warn!(path = %source.source.name, error = %format!("{error:#}"), "Workflow not scheduled.");
-                continue;
-            }
-        };
-        match ScheduledWorkflow::new(&source, compiled, providers) {
-            Ok(Some(w)) => scheduled.push(Arc::new(w)),
-            Ok(None) => {}
-            Err(diagnostics) => super::report::eprint(&source.source, &diagnostics),
-        }
-    }
-    Ok(scheduled)
+    super::schedule::scheduled_in(dir, |compiled| build_providers(&compiled.config, None))
 }
 
 /// Reloads the scheduled workflows of `dir` on SIGHUP, sending them to the scheduler; a

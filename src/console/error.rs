@@ -30,6 +30,9 @@ pub enum ConsoleError {
     /// A form field is missing or malformed.
     #[error("{0}")]
     BadForm(&'static str),
+    /// An export could not be written.
+    #[error("cannot write the CSV export")]
+    Export(#[source] csv::Error),
 }
 
 impl ConsoleError {
@@ -46,7 +49,7 @@ impl ConsoleError {
                 | StoreError::Leased { .. },
             )
             | Self::Replay(ReplayError::Unparseable(_)) => StatusCode::CONFLICT,
-            Self::Store(_) | Self::Replay(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Store(_) | Self::Replay(_) | Self::Export(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::BadForm(_) => StatusCode::BAD_REQUEST,
         }

@@ -23,5 +23,5 @@ pub mod users;
 
 pub use access::{Access, TrustedProxy};
 pub use router::app;
-pub use state::Console;
+pub use state::{Console, Scheduled};
 pub use users::{Role, Users, UsersError, hash_password};

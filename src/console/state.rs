@@ -2,10 +2,16 @@
 
 use std::sync::Arc;
 
+use tokio::sync::watch;
+
 use super::access::Access;
 use super::layout::Viewer;
 use super::session::{Keys, Session};
+use crate::scheduler::ScheduledWorkflow;
 use crate::store::Store;
+
+/// The scheduled workflows as `serve` holds them (updated when it reloads them).
+pub type Scheduled = watch::Receiver<Vec<Arc<ScheduledWorkflow>>>;
 
 /// The console's shared state; cheap to clone.
 #[derive(Clone)]
@@ -15,17 +21,28 @@ struct Inner {
     store: Arc<dyn Store>,
     access: Access,
     keys: Keys,
+    scheduled: Option<Scheduled>,
 }
 
 impl Console {
     /// A console over `store`, with a fresh signing key (sessions last as long as the
-    /// process).
-    pub fn new(store: Arc<dyn Store>, access: Access) -> Console {
+    /// process), showing the next fire times of `scheduled` when given.
+    pub fn new(store: Arc<dyn Store>, access: Access, scheduled: Option<Scheduled>) -> Console {
         Console(Arc::new(Inner {
             store,
             access,
             keys: Keys::random(),
+            scheduled,
         }))
+    }
+
+    /// The scheduled workflows known now (none without `--workflows`).
+    pub fn scheduled(&self) -> Vec<Arc<ScheduledWorkflow>> {
+        self.0
+            .scheduled
+            .as_ref()
+            .map(|s| s.borrow().clone())
+            .unwrap_or_default()
     }
 
     /// The store every page reads and every action writes through.

@@ -232,6 +232,17 @@ pub trait StepStore: Send + Sync {
     /// before a retry was decided, …).
     async fn record_attempts(&self, batch: &[NewAttempt]) -> Result<(), StoreError>;
 
+    /// The recorded provider calls of one step run, in recording order.
+    async fn load_step_attempts(&self, key: &StepKey) -> Result<Vec<AttemptRecord>, StoreError>;
+
+    /// The last `limit` recorded provider calls of a run, in recording order: a run's
+    /// timeline, however many items it has.
+    async fn recent_attempts(
+        &self,
+        run_id: &RunId,
+        limit: u32,
+    ) -> Result<Vec<AttemptRecord>, StoreError>;
+
     /// Every recorded provider call of a run, in recording order.
     async fn load_attempts(&self, run_id: &RunId) -> Result<Vec<AttemptRecord>, StoreError>;
 }

@@ -1,7 +1,7 @@
 //! The evidence an operator decides an item in doubt by, and the guarded forms to decide:
 //! its keys, the exact request dispatched (masked) and its digest, every provider call with
 //! its answer or error, the latest lookup, and the provider's object id. Shared by the
-//! inbox and an item's own page.
+//! inbox, a run's page and an item's own page.
 
 use maud::{Markup, html};
 

@@ -6,12 +6,16 @@ use axum::extract::State;
 use maud::{Markup, html};
 
 use super::super::error::ConsoleError;
-use super::super::layout::{Section, Viewer, badge, csrf_field, page, time};
+use super::super::layout::{Section, Viewer, badge, csrf_field, page, segment, time};
 use super::super::session::Session;
 use super::super::state::Console;
+use super::attention;
 use super::evidence::{approval_card, doubt_card, run_link};
-use crate::store::{RunFilter, RunRecord, RunStatus, StepState};
+use crate::ids::{RunId, StepId};
+use crate::store::{RunFilter, RunRecord, RunStatus};
 
+/// The most step runs in doubt shown per step (the rest are on the step's items page).
+const DOUBTS_PER_STEP: u32 = 20;
 /// The most runs the inbox reads per status.
 const RUNS_PER_STATUS: u32 = 200;
 
@@ -38,32 +42,19 @@ pub async fn inbox(
     )
     .await?
     {
-        let steps = store
-            .steps_in_state(&run.id, &[StepState::NeedsAttention, StepState::Waiting])
-            .await?;
-        let (in_doubt, waiting): (Vec<_>, Vec<_>) = steps
-            .into_iter()
-            .partition(|s| s.state == StepState::NeedsAttention);
-        if !in_doubt.is_empty() {
-            let attempts = store.load_attempts(&run.id).await?;
-            for step in &in_doubt {
-                let mine: Vec<_> = attempts
-                    .iter()
-                    .filter(|a| a.attempt.key == step.key)
-                    .collect();
-                doubts = html! { (doubts) (doubt_card(&viewer, step, &mine)) };
-                open += 1;
-            }
+        let waiting = attention::of_run(&**store, &run.id, DOUBTS_PER_STEP).await?;
+        for (step, attempts) in &waiting.doubts {
+            let mine: Vec<_> = attempts.iter().collect();
+            doubts = html! { (doubts) (doubt_card(&viewer, step, &mine)) };
         }
-        for step in waiting.iter().filter(|s| {
-            s.request
-                .as_ref()
-                .and_then(crate::approval::Waiting::from_request)
-                .is_some()
-        }) {
+        for (step_id, more) in &waiting.more {
+            doubts = html! { (doubts) (more_link(&run.id, step_id, *more)) };
+        }
+        for step in &waiting.approvals {
             approvals = html! { (approvals) (approval_card(&viewer, &run, step)) };
-            open += 1;
         }
+        open += waiting.doubts.len() + waiting.approvals.len();
+        open += waiting.more.iter().map(|(_, n)| *n as usize).sum::<usize>();
     }
     let failed = oldest_first(&console, &[RunStatus::Failed]).await?;
     open += failed.len();
@@ -136,6 +127,17 @@ pub fn run_forms(viewer: &Viewer, run: &RunRecord) -> Markup {
                 (csrf_field(viewer))
                 label { "Reason " input type="text" name="reason" required; }
                 button type="submit" class="danger" { "Cancel run" }
+            }
+        }
+    }
+}
+
+/// A link to the rest of a step's items in doubt.
+pub fn more_link(run_id: &RunId, step_id: &StepId, more: u64) -> Markup {
+    html! {
+        p class="more" {
+            a href={ (run_link(run_id.as_str())) "/steps/" (segment(step_id.as_str())) "/items?state=needs_attention" } {
+                (more) " more of " (step_id) " in doubt"
             }
         }
     }

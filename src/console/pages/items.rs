@@ -57,14 +57,17 @@ impl ItemsQuery {
         })
     }
 
-    /// The query string of the same filters after row `seq`.
-    fn after(&self, seq: i64) -> String {
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        query
+    /// The query string of the same filters, from the first row.
+    fn filters(&self) -> String {
+        form_urlencoded::Serializer::new(String::new())
             .append_pair("state", &self.state)
             .append_pair("key", &self.key)
-            .append_pair("after", &seq.to_string());
-        query.finish()
+            .finish()
+    }
+
+    /// The query string of the same filters after row `seq`.
+    fn after(&self, seq: i64) -> String {
+        format!("{}&after={seq}", self.filters())
     }
 }
 
@@ -125,7 +128,7 @@ pub async fn items(
             }
             label { "Key starts with " input type="text" name="key" value=(query.key); }
             button type="submit" { "Filter" }
-            a href={ (base) ".csv?" (query.after(-1).replace("&after=-1", "")) } class="button" { "Export CSV" }
+            a href={ (base) ".csv?" (query.filters()) } class="button" { "Export CSV" }
         }
         (totals::table(&amounts))
         table class="items" {
@@ -177,8 +180,7 @@ pub async fn export(
         "error",
     ];
     let write = |out: &mut csv::Writer<Vec<u8>>, fields: &[&str]| {
-        out.write_record(fields)
-            .map_err(|_| ConsoleError::BadForm("cannot write the CSV"))
+        out.write_record(fields).map_err(ConsoleError::Export)
     };
     write(&mut out, &header)?;
     let mut page = query.page(&run_id, &step_id, EXPORT_BATCH)?;
@@ -209,7 +211,7 @@ pub async fn export(
     }
     let bytes = out
         .into_inner()
-        .map_err(|_| ConsoleError::BadForm("cannot write the CSV"))?;
+        .map_err(|e| ConsoleError::Export(e.into_error().into()))?;
     let name = format!(
         "attachment; filename=\"{}-{}.csv\"",
         segment(run_id.as_str()),
@@ -239,8 +241,8 @@ pub async fn item(
         item_key,
     };
     let step = store.load_step(&key).await?;
-    let attempts = store.load_attempts(&run_id).await?;
-    let mine: Vec<_> = attempts.iter().filter(|a| a.attempt.key == key).collect();
+    let attempts = store.load_step_attempts(&key).await?;
+    let mine: Vec<_> = attempts.iter().collect();
     let body = html! {
         p { a href=(run_link(run_id.as_str())) { "← " (run_id) } }
         @if step.state == StepState::NeedsAttention {

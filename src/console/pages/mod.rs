@@ -1,5 +1,6 @@
 //! The console's pages, one per file; `evidence`, `dag` and `totals` are the pieces several share.
 
+pub mod attention;
 pub mod dag;
 pub mod events;
 pub mod evidence;

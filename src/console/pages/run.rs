@@ -14,15 +14,16 @@ use super::super::layout::{Section, badge, maybe_time, page, segment, time};
 use super::super::session::Session;
 use super::super::state::Console;
 use super::evidence::{approval_card, attempt_table, doubt_card};
-use super::inbox::run_forms;
-use super::{dag, totals};
+use super::inbox::{more_link, run_forms};
+use super::{attention, dag, totals};
 use crate::ids::RunId;
-use crate::store::{OperatorRecord, RunStatus, StepCount, StepState};
+use crate::store::{OperatorRecord, RunStatus, StepCount};
 
 /// The most provider calls the timeline shows (the latest).
-const TIMELINE: usize = 200;
-/// The most items in doubt shown with their evidence (the others are on the items page).
-const DOUBTS: usize = 50;
+const TIMELINE: u32 = 200;
+/// The most items in doubt per step shown with their evidence (the others are on the items
+/// page).
+const DOUBTS: u32 = 50;
 
 /// `GET /runs/{run}`.
 pub async fn run(
@@ -34,15 +35,13 @@ pub async fn run(
     let store = console.store();
     let run = store.load_run(&run_id).await?;
     let counts = store.count_steps(&run_id).await?;
-    let waiting = store
-        .steps_in_state(&run_id, &[StepState::NeedsAttention, StepState::Waiting])
-        .await?;
-    let attempts = store.load_attempts(&run_id).await?;
+    let waiting = attention::of_run(&**store, &run_id, DOUBTS).await?;
+    let timeline = store.recent_attempts(&run_id, TIMELINE).await?;
     let actions = store.list_operator_actions(&run_id).await?;
     let amounts = store
         .asset_totals(std::slice::from_ref(&run_id), None)
         .await?;
-    let timeline: Vec<_> = attempts.iter().rev().take(TIMELINE).rev().collect();
+    let timeline: Vec<_> = timeline.iter().collect();
     let acts = viewer.session.role.may_operate()
         && !matches!(run.status, RunStatus::Succeeded | RunStatus::Cancelled);
     let body = html! {
@@ -63,15 +62,15 @@ pub async fn run(
         (step_table(&run_id, &counts))
         h2 { "Amounts" }
         (totals::table(&amounts))
-        @let doubts: Vec<_> = waiting.iter().filter(|s| s.state == StepState::NeedsAttention).take(DOUBTS).collect();
-        @if !doubts.is_empty() {
+        @if !waiting.doubts.is_empty() {
             h2 { "In doubt" }
-            @for step in &doubts {
-                @let mine: Vec<_> = attempts.iter().filter(|a| a.attempt.key == step.key).collect();
+            @for (step, attempts) in &waiting.doubts {
+                @let mine: Vec<_> = attempts.iter().collect();
                 (doubt_card(&viewer, step, &mine))
             }
+            @for (step_id, more) in &waiting.more { (more_link(&run_id, step_id, *more)) }
         }
-        @for step in waiting.iter().filter(|s| s.state == StepState::Waiting && s.request.as_ref().and_then(crate::approval::Waiting::from_request).is_some()) {
+        @for step in &waiting.approvals {
             h2 { "Approval waiting" }
             (approval_card(&viewer, &run, step))
         }

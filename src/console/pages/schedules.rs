@@ -1,20 +1,23 @@
-//! `GET /schedules`: the slots fired per scheduled workflow, newest first, with how each
-//! run went. (Next fire times are `sluice schedule`'s: they need the workflow files, which
-//! the store does not hold.)
+//! `GET /schedules`: each scheduled workflow's next fire times (of the workflow files
+//! `serve --workflows` or `console --workflows` loaded), and the slots fired, newest first,
+//! with how each run went.
 
 use std::collections::BTreeMap;
 
 use axum::Extension;
 use axum::extract::State;
+use chrono::Utc;
 use maud::{Markup, html};
 
 use super::super::error::ConsoleError;
-use super::super::layout::{Section, badge, maybe_time, page};
+use super::super::layout::{Section, badge, maybe_time, page, time};
 use super::super::session::Session;
 use super::super::state::Console;
 use super::evidence::run_link;
 use crate::store::{RunFilter, RunRecord};
 
+/// How many next fire times are shown per workflow.
+const NEXT: usize = 3;
 /// The most runs read to find the slots.
 const RECENT: u32 = 1_000;
 
@@ -35,12 +38,32 @@ pub async fn schedules(
     for run in runs.iter().filter(|r| r.scheduled_for.is_some()) {
         by_workflow.entry(&run.workflow_name).or_default().push(run);
     }
+    let scheduled = console.scheduled();
+    let now = Utc::now();
     let body = html! {
+        h2 { "Next" }
+        @if scheduled.is_empty() {
+            p class="quiet" { "No scheduled workflow loaded (`--workflows DIR`)." }
+        } @else {
+            table class="next" {
+                thead { tr { th { "Workflow" } th { "Time zone" } th { "Next fire times (UTC)" } } }
+                tbody {
+                    @for w in &scheduled {
+                        tr {
+                            td { (w.name()) }
+                            td { (w.schedule.timezone()) }
+                            td { @for t in w.schedule.upcoming(now).take(NEXT) { (time(t)) " " } }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Fired" }
         @if by_workflow.is_empty() {
             p class="quiet" { "No scheduled slot has fired yet." }
         }
         @for (workflow, slots) in &by_workflow {
-            h2 { (workflow) }
+            h3 { (workflow) }
             table class="slots" {
                 thead { tr { th { "Slot" } th { "Run" } th { "Status" } th { "Finished" } } }
                 tbody {

@@ -934,4 +934,36 @@ pub(super) async fn a_steps_items_are_read_a_page_at_a_time(env: &Env) {
         "pending items have no request yet"
     );
     assert!(store.asset_totals(&[], None).await.unwrap().is_empty());
+
+    store
+        .record_attempts(&[attempt("e010", AttemptOutcome::InDoubt)])
+        .await
+        .unwrap();
+    let e010 = store
+        .load_step_attempts(&StepKey::item("run_a", "pay", "e010"))
+        .await
+        .unwrap();
+    assert_eq!(e010.len(), 1);
+    assert_eq!(e010[0].attempt.outcome, AttemptOutcome::InDoubt);
+    store
+        .record_attempts(&[attempt("e100", AttemptOutcome::Ok)])
+        .await
+        .unwrap();
+    let recent = store
+        .recent_attempts(&RunId::from("run_a"), 1)
+        .await
+        .unwrap();
+    assert_eq!(recent.len(), 1);
+    assert_eq!(
+        recent[0].attempt.key.item_key,
+        ItemKey::from("e100"),
+        "the latest"
+    );
+    let both = store
+        .recent_attempts(&RunId::from("run_a"), 5)
+        .await
+        .unwrap();
+    assert!(both[0].id < both[1].id, "in recording order");
+    let e200 = StepKey::item("run_a", "pay", "e200");
+    assert!(store.load_step_attempts(&e200).await.unwrap().is_empty());
 }

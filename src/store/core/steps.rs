@@ -123,6 +123,45 @@ impl Store {
             .collect())
     }
 
+    async fn load_step_attempts_inner(
+        &self,
+        key: &StepKey,
+    ) -> Result<Vec<AttemptRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            attempt_columns!(),
+            " FROM attempts WHERE run_id = $1 AND step_id = $2 AND item_key = $3 ORDER BY id"
+        ))
+        .bind(&key.run_id)
+        .bind(&key.step_id)
+        .bind(&key.item_key)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(attempt_from_row).collect()
+    }
+
+    async fn recent_attempts_inner(
+        &self,
+        run_id: &RunId,
+        limit: u32,
+    ) -> Result<Vec<AttemptRecord>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            attempt_columns!(),
+            " FROM attempts WHERE run_id = $1 ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(run_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut recent = rows
+            .iter()
+            .map(attempt_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        recent.reverse();
+        Ok(recent)
+    }
+
     async fn load_attempts_inner(&self, run_id: &RunId) -> Result<Vec<AttemptRecord>, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT ",
@@ -247,6 +286,19 @@ impl StepStore for Store {
 
     async fn record_attempts(&self, batch: &[NewAttempt]) -> Result<(), StoreError> {
         self.classified(self.record_attempts_inner(batch)).await
+    }
+
+    async fn load_step_attempts(&self, key: &StepKey) -> Result<Vec<AttemptRecord>, StoreError> {
+        self.classified(self.load_step_attempts_inner(key)).await
+    }
+
+    async fn recent_attempts(
+        &self,
+        run_id: &RunId,
+        limit: u32,
+    ) -> Result<Vec<AttemptRecord>, StoreError> {
+        self.classified(self.recent_attempts_inner(run_id, limit))
+            .await
     }
 
     async fn load_attempts(&self, run_id: &RunId) -> Result<Vec<AttemptRecord>, StoreError> {

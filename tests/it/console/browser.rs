@@ -218,7 +218,10 @@ async fn an_operator_resolves_an_item_in_doubt_in_the_browser_and_the_run_contin
         |s: &str| s.contains("<dd><span class=\"badge state-succeeded\">succeeded</span>");
     let first = client.source().await.unwrap();
     let run = page_live(&client, succeeded).await;
-    eprintln!("the run finished after its page loaded: {}", !succeeded(&first));
+    eprintln!(
+        "the run finished after its page loaded: {}",
+        !succeeded(&first)
+    );
     if !succeeded(&first) {
         assert!(
             run.contains("data-refreshed"),

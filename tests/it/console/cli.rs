@@ -1,5 +1,5 @@
 //! `sluice console`: the password helper's hash signs a user in, and the command serves the
-//! console for a database, warning when nobody could sign in.
+//! console for a database, with the next fire times of the scheduled workflows it is given.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -40,7 +40,14 @@ fn hash_password_reads_stdin_and_its_hash_signs_the_user_in() {
 async fn console_serves_a_database_on_loopback_to_the_local_operator() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["console", "--listen", "127.0.0.1:0", "--db"])
+        .args([
+            "console",
+            "--listen",
+            "127.0.0.1:0",
+            "--workflows",
+            "workflows",
+            "--db",
+        ])
         .arg(dir.path().join("sluice.db"))
         .current_dir(root())
         .env("USER", "lee")
@@ -55,6 +62,16 @@ async fn console_serves_a_database_on_loopback_to_the_local_operator() {
     assert_eq!(page.status(), reqwest::StatusCode::OK);
     let body = page.text().await.unwrap();
     assert!(body.contains("lee · operator"), "{body}");
+    let schedules = reqwest::get(format!("{url}schedules"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        schedules.contains("<td>treasury-rebalance</td>") && schedules.contains("<td>payroll</td>"),
+        "next fire times of the scheduled workflows:\n{schedules}"
+    );
     child.kill().unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(

@@ -6,7 +6,8 @@ use sluice::ids::RunId;
 use sluice::store::{ActionKind, RunStatus, StepState};
 
 use super::support::{
-    Browser, CARD, Door, PASSWORD, Site, event, run_failed, run_in_doubt, run_waiting_approval,
+    Browser, CARD, Door, PASSWORD, Site, event, more_in_doubt, run_failed, run_in_doubt,
+    run_waiting_approval,
 };
 
 async fn actions(site: &Site, run: &str) -> Vec<(String, String, Option<String>)> {
@@ -639,4 +640,75 @@ async fn a_run_page_hears_of_its_changes_over_server_sent_events() {
             &response.chunk().await.unwrap().unwrap(),
         ));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_and_a_decision_work_the_same_on_postgres() {
+    let Some(schema) = crate::engine::postgres::TestSchema::create().await else {
+        return;
+    };
+    let site = Site::start_on(Door::Local, Some(&schema.url)).await;
+    let key = run_in_doubt(&*site.store, 150).await;
+    let mut b = site.browser();
+    let doubt = b
+        .get("/runs/run_doubt/steps/pay/items?state=needs_attention&key=E000")
+        .await;
+    assert_eq!(doubt.status, StatusCode::OK);
+    assert!(doubt.body.contains(">E0001<") && !doubt.body.contains(">E0002<"));
+    assert!(doubt.body.contains("<td class=\"amount\">125.50</td>"));
+    let csrf = b.get("/").await.csrf();
+    let done = b
+        .post(
+            "/runs/run_doubt/steps/pay/resolve",
+            &[
+                ("csrf", &csrf),
+                ("item", "E0001"),
+                ("decision", "skip"),
+                ("reason", "paid by hand"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let step = site.store.load_step(&key).await.unwrap();
+    assert_eq!(step.state, StepState::Skipped);
+    assert_eq!(
+        actions(&site, "run_doubt").await,
+        [(
+            "resolve_skip".into(),
+            "local-ops".into(),
+            Some("paid by hand".into())
+        )]
+    );
+    let csv = b.get("/runs/run_doubt/steps/pay/items.csv").await;
+    assert_eq!(csv.body.lines().count(), 1 + 1 + 150);
+    drop(site);
+    schema.drop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_shows_a_page_of_a_steps_items_in_doubt_and_links_to_the_rest() {
+    let site = Site::start(Door::Local).await;
+    run_in_doubt(&*site.store, 40).await;
+    more_in_doubt(&*site.store, 30).await;
+    let mut b = site.browser();
+    let inbox = b.get("/").await;
+    assert_eq!(
+        inbox.body.matches("<article class=\"card doubt\"").count(),
+        20
+    );
+    assert!(
+        inbox.body.contains("10 more of pay in doubt"),
+        "{}",
+        inbox.body
+    );
+    assert!(
+        inbox
+            .body
+            .contains("/runs/run_doubt/steps/pay/items?state=needs_attention")
+    );
+    assert!(inbox.body.contains("30 open"));
+    let rest = b
+        .get("/runs/run_doubt/steps/pay/items?state=needs_attention")
+        .await;
+    assert!(rest.body.contains(">E0030<") && rest.body.contains(">E0001<"));
 }

@@ -45,9 +45,14 @@ pub enum Door {
 
 impl Site {
     pub async fn start(door: Door) -> Site {
+        Self::start_on(door, None).await
+    }
+
+    /// As [`start`](Self::start), on the Postgres database at `url` when given.
+    pub async fn start_on(door: Door, url: Option<&str>) -> Site {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sluice.db");
-        let store = open_store(path.to_str().unwrap(), Durability::Full)
+        let store = open_store(url.unwrap_or(path.to_str().unwrap()), Durability::Full)
             .await
             .unwrap();
         let users_hash = hash_password(PASSWORD).unwrap();
@@ -77,7 +82,7 @@ impl Site {
         };
         let listener = bind(loopback).await.unwrap();
         let listening =
-            Listening::start(listener, app(Console::new(store.clone(), access))).unwrap();
+            Listening::start(listener, app(Console::new(store.clone(), access, None))).unwrap();
         Site {
             store,
             listening,
@@ -275,6 +280,42 @@ pub async fn run_in_doubt(store: &dyn Store, items: usize) -> StepKey {
         .unwrap();
     store.release_lease(&lease).await.unwrap();
     key
+}
+
+/// Items `E0002` up to `E{last}` of `run_doubt` in doubt too (dispatched, then attention),
+/// with no provider call recorded.
+pub async fn more_in_doubt(store: &dyn Store, last: usize) {
+    let run_id = RunId::from("run_doubt");
+    let lease = store
+        .acquire_lease(&run_id, "engine-1", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let keys: Vec<String> = (2..=last).map(|i| format!("E{i:04}")).collect();
+    let dispatches = keys
+        .iter()
+        .map(|k| Dispatch {
+            step_id: "pay".into(),
+            item_key: k.as_str().into(),
+            idempotency_key: idempotency_key(&run_id, &StepId::from("pay"), &k.as_str().into()),
+            request: json!({"asset": "EURC", "amount": "1.00"}),
+        })
+        .collect::<Vec<_>>();
+    store
+        .commit_batch(&lease, &WriteBatch::from(dispatches))
+        .await
+        .unwrap();
+    let attention = keys
+        .iter()
+        .map(|k| Attention {
+            key: StepKey::item("run_doubt", "pay", k.as_str()),
+            message: "lost".into(),
+        })
+        .collect::<Vec<_>>();
+    store
+        .commit_batch(&lease, &WriteBatch::from(attention))
+        .await
+        .unwrap();
+    store.release_lease(&lease).await.unwrap();
 }
 
 /// `run_sign`: an approval step `sign_off` waiting.
