@@ -7,7 +7,7 @@
 -- (`<step>.compensate`), created with the run. SQLite cannot change a CHECK constraint in
 -- place, so `runs` is copied; other tables reference it, so the copy runs with foreign keys
 -- off (they cannot be switched inside a transaction, hence `no-transaction` and the explicit
--- BEGIN/COMMIT), and the references are checked before it commits.
+-- BEGIN/COMMIT); the copy keeps every id, so every reference still holds.
 
 PRAGMA foreign_keys = OFF;
 

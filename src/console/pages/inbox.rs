@@ -1,5 +1,6 @@
 //! The home page: everything waiting for a person, oldest first — step runs in doubt, runs
-//! that failed, approvals waiting — with the evidence and the decisions on the page.
+//! that failed or could not be compensated, approvals waiting, payments that failed after
+//! the provider accepted them — with the evidence and the decisions on the page.
 
 use axum::Extension;
 use axum::extract::State;
@@ -12,7 +13,7 @@ use super::super::state::Console;
 use super::attention;
 use super::evidence::{approval_card, doubt_card, run_link};
 use crate::ids::{RunId, StepId};
-use crate::store::{RunFilter, RunRecord, RunStatus};
+use crate::store::{RunFilter, RunRecord, RunStatus, Settlement, SettlementRecord};
 
 /// The most step runs in doubt shown per step (the rest are on the step's items page).
 const DOUBTS_PER_STEP: u32 = 20;
@@ -38,6 +39,8 @@ pub async fn inbox(
             RunStatus::Pending,
             RunStatus::Waiting,
             RunStatus::Failed,
+            RunStatus::Compensating,
+            RunStatus::CompensationFailed,
         ],
     )
     .await?
@@ -56,8 +59,14 @@ pub async fn inbox(
         open += waiting.doubts.len() + waiting.approvals.len();
         open += waiting.more.iter().map(|(_, n)| *n as usize).sum::<usize>();
     }
-    let failed = oldest_first(&console, &[RunStatus::Failed]).await?;
+    let failed = oldest_first(
+        &console,
+        &[RunStatus::Failed, RunStatus::CompensationFailed],
+    )
+    .await?;
     open += failed.len();
+    let unpaid = failed_after_commit(&console).await?;
+    open += unpaid.len();
     let body = html! {
         p class="summary" { (open) " open" }
         section {
@@ -71,6 +80,10 @@ pub async fn inbox(
         section {
             h2 { "Failed runs" }
             @for run in &failed { (failed_card(&viewer, run)) }
+        }
+        section {
+            h2 { "Failed after commit" }
+            @for payment in &unpaid { (unpaid_card(payment)) }
         }
     };
     Ok(page(
@@ -97,6 +110,55 @@ async fn oldest_first(
         .await?;
     runs.reverse();
     Ok(runs)
+}
+
+/// The payments the provider failed after accepting them, in the runs that can hold one (a
+/// run's payments succeed before it can; settlement tracking records the failure later).
+async fn failed_after_commit(console: &Console) -> Result<Vec<SettlementRecord>, ConsoleError> {
+    let runs = oldest_first(
+        console,
+        &[
+            RunStatus::Succeeded,
+            RunStatus::Failed,
+            RunStatus::NeedsAttention,
+            RunStatus::Waiting,
+            RunStatus::Running,
+        ],
+    )
+    .await?;
+    let mut unpaid = Vec::new();
+    for run in &runs {
+        let settlements = console.store().load_settlements(&run.id).await?;
+        unpaid.extend(
+            settlements
+                .into_iter()
+                .filter(|s| s.settlement.settlement == Settlement::FailedAfterCommit),
+        );
+    }
+    Ok(unpaid)
+}
+
+/// A payment that failed after commit: the payee was not paid, and nothing sends it again by
+/// itself (README, *Settlement, reports and reconciliation*).
+fn unpaid_card(payment: &SettlementRecord) -> Markup {
+    let key = &payment.settlement.key;
+    let state = payment
+        .settlement
+        .provider_state
+        .as_deref()
+        .unwrap_or("failed");
+    html! {
+        article class="card failed" {
+            h3 {
+                a href={ (run_link(key.run_id.as_str())) "/steps/" (segment(key.step_id.as_str())) "/items/" (segment(key.item_key.as_str())) } {
+                    (key.step_id) "[" (key.item_key) "]"
+                }
+                " " (badge("failed_after_commit"))
+            }
+            p class="quiet" { "run " (key.run_id) " · the provider says " (state) " · learned " (time(payment.at)) }
+            p { "The payee was not paid. Pay them again in a new run; `sluice report " (key.run_id) "` lists the run's payments." }
+        }
+    }
 }
 
 /// A failed run, with its error and the redrive and cancel decisions.

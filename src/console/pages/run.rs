@@ -43,7 +43,10 @@ pub async fn run(
         .await?;
     let timeline: Vec<_> = timeline.iter().collect();
     let acts = viewer.session.role.may_operate()
-        && !matches!(run.status, RunStatus::Succeeded | RunStatus::Cancelled);
+        && !matches!(
+            run.status,
+            RunStatus::Succeeded | RunStatus::Cancelled | RunStatus::Compensated
+        );
     let body = html! {
         dl class="facts" {
             dt { "Status" } dd { (badge(run.status.as_str())) @if let Some(e) = &run.error { " " span class="message" { (e) } } }

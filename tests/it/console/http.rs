@@ -7,7 +7,7 @@ use sluice::store::{ActionKind, RunStatus, StepState};
 
 use super::support::{
     Browser, CARD, Door, PASSWORD, Site, event, more_in_doubt, run_failed, run_in_doubt,
-    run_waiting_approval,
+    run_paid_then_failed, run_waiting_approval,
 };
 
 async fn actions(site: &Site, run: &str) -> Vec<(String, String, Option<String>)> {
@@ -711,4 +711,26 @@ async fn the_inbox_shows_a_page_of_a_steps_items_in_doubt_and_links_to_the_rest(
         .get("/runs/run_doubt/steps/pay/items?state=needs_attention")
         .await;
     assert!(rest.body.contains(">E0030<") && rest.body.contains(">E0001<"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_failed_after_commit_is_an_operator_case_in_the_inbox() {
+    let site = Site::start(Door::Local).await;
+    run_paid_then_failed(&*site.store).await;
+    let mut b = site.browser();
+    let inbox = b.get("/").await;
+    assert_eq!(inbox.status, StatusCode::OK);
+    for shown in [
+        "Failed after commit",
+        "pay[E0001]",
+        "the provider says FAILED",
+        "/runs/run_paid/steps/pay/items/E0001",
+        "1 open",
+    ] {
+        assert!(
+            inbox.body.contains(shown),
+            "`{shown}` missing:\n{}",
+            inbox.body
+        );
+    }
 }

@@ -13,8 +13,8 @@ use sluice::console::{Access, Console, TrustedProxy, Users, app, hash_password};
 use sluice::ids::{RunId, StepId};
 use sluice::store::{
     AttemptOperation, AttemptOutcome, Attention, Dispatch, Durability, ErrorClass, NewAttempt,
-    NewEvent, NewRun, NewStep, RunStatus, StepError, StepKey, StepResult, Store, Waiting,
-    WriteBatch, idempotency_key, open_store,
+    NewEvent, NewRun, NewSettlement, NewStep, RunStatus, Settlement, StepError, StepKey,
+    StepResult, Store, Waiting, WriteBatch, idempotency_key, open_store,
 };
 use sluice::webhooks::{Listening, bind};
 
@@ -381,6 +381,61 @@ pub async fn run_failed(store: &dyn Store) {
         .await
         .unwrap();
     store.release_lease(&lease).await.unwrap();
+}
+
+/// `run_paid`, succeeded, whose payment `pay[E0001]` the provider failed after accepting it.
+pub async fn run_paid_then_failed(store: &dyn Store) {
+    let run_id = RunId::from("run_paid");
+    let key = StepKey::item("run_paid", "pay", "E0001");
+    let steps = [NewStep::step("pay"), NewStep::item("pay", "E0001")];
+    store
+        .create_run(&new_run("run_paid", "payroll"), &steps)
+        .await
+        .unwrap();
+    let lease = store
+        .acquire_lease(&run_id, "engine-1", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let idem = idempotency_key(&run_id, &StepId::from("pay"), &key.item_key);
+    let paid = sluice::store::Outcome::Succeeded {
+        output: json!({"id": "tr_1", "state": "PROCESSING", "amount": "40.00"}),
+        provider_ref: Some("tr_1".into()),
+    };
+    store
+        .commit_batch(
+            &lease,
+            &WriteBatch::from(vec![Dispatch {
+                step_id: "pay".into(),
+                item_key: key.item_key.clone(),
+                idempotency_key: idem,
+                request: json!({"amount": "40.00", "asset": "EURC"}),
+            }]),
+        )
+        .await
+        .unwrap();
+    store
+        .commit_batch(
+            &lease,
+            &WriteBatch::from(vec![StepResult {
+                key: key.clone(),
+                outcome: paid,
+                attempt: None,
+            }]),
+        )
+        .await
+        .unwrap();
+    store
+        .set_run_status(&run_id, RunStatus::Succeeded, None)
+        .await
+        .unwrap();
+    store.release_lease(&lease).await.unwrap();
+    let failed = NewSettlement {
+        key,
+        settlement: Settlement::FailedAfterCommit,
+        provider_state: Some("FAILED".into()),
+        source: "poll".into(),
+    };
+    assert!(store.record_settlement(&failed).await.unwrap());
 }
 
 /// A webhook event whose payload carries [`CARD`].
