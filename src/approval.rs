@@ -19,7 +19,8 @@ pub struct Policy {
     pub min_approvals: u32,
     /// Whether the run's starter may approve (the default, as before policies existed).
     pub allow_self_approval: bool,
-    /// The only people who may approve or deny, when given.
+    /// The only people who may approve or deny, when given: names, and `@group`s of the
+    /// users file (a member of the group may).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approvers: Option<Vec<String>>,
     /// How long to wait for the approvals, as written (`4h`).
@@ -92,13 +93,13 @@ impl Policy {
             let names: Option<Vec<String>> = v.as_array().and_then(|list| {
                 list.iter()
                     .map(|n| n.as_str().map(|s| s.trim().to_owned()))
-                    .filter(|n| n.as_ref().is_none_or(|n| !n.is_empty()))
+                    .filter(|n| n.as_ref().is_none_or(|n| !n.is_empty() && n != "@"))
                     .collect()
             });
             policy.approvers = Some(
                 names
                     .filter(|n| !n.is_empty())
-                    .ok_or_else(|| wrong("approvers", "a list of names", v))?,
+                    .ok_or_else(|| wrong("approvers", "a list of names and @groups", v))?,
             );
         }
         if let Some(v) = field("timeout") {
@@ -230,13 +231,18 @@ impl Waiting {
             .filter(|w: &Waiting| w.approval)
     }
 
-    /// Whether `actor` may approve or deny here at all: on the list, when there is one.
+    /// Whether `actor`, a member of `groups`, may approve or deny here at all: on the list
+    /// by name or by one of their groups (`@treasury`), when there is a list.
     ///
     /// # Errors
     /// [`Refusal::NotAnApprover`].
-    pub fn may_decide(&self, actor: &str) -> Result<(), Refusal> {
+    pub fn may_decide(&self, actor: &str, groups: &[String]) -> Result<(), Refusal> {
+        let listed = |entry: &String| match entry.strip_prefix('@') {
+            Some(group) => groups.iter().any(|g| g == group),
+            None => entry == actor,
+        };
         match &self.policy.approvers {
-            Some(list) if !list.iter().any(|a| a == actor) => Err(Refusal::NotAnApprover {
+            Some(list) if !list.iter().any(listed) => Err(Refusal::NotAnApprover {
                 actor: actor.to_owned(),
                 approvers: list.clone(),
             }),
@@ -244,19 +250,24 @@ impl Waiting {
         }
     }
 
-    /// Counts `approval` if the policy lets its author approve: on the list, not the run's
-    /// `starter` unless self-approval is allowed, and not twice.
+    /// Counts `approval` if the policy lets its author (a member of `groups`) approve: on the
+    /// list, not the run's `starter` unless self-approval is allowed, and not twice.
     ///
     /// # Errors
     /// Why it does not count; nothing is added.
-    pub fn approve(&mut self, starter: Option<&str>, approval: Approval) -> Result<Tally, Refusal> {
+    pub fn approve(
+        &mut self,
+        starter: Option<&str>,
+        approval: Approval,
+        groups: &[String],
+    ) -> Result<Tally, Refusal> {
         let actor = approval.by.as_str();
         if !self.policy.allow_self_approval && starter == Some(actor) {
             return Err(Refusal::SelfApproval {
                 actor: actor.to_owned(),
             });
         }
-        self.may_decide(actor)?;
+        self.may_decide(actor, groups)?;
         if self.approvals.iter().any(|a| a.by == actor) {
             return Err(Refusal::Twice {
                 actor: actor.to_owned(),
@@ -390,33 +401,48 @@ mod tests {
     fn four_eyes_needs_two_people_neither_the_starter() {
         let mut w = waiting(json!({"min_approvals": 2, "allow_self_approval": false}));
         assert_eq!(
-            w.approve(Some("bob"), by("bob")),
+            w.approve(Some("bob"), by("bob"), &[]),
             Err(Refusal::SelfApproval {
                 actor: "bob".into()
             })
         );
-        assert_eq!(w.approve(Some("bob"), by("alice")), Ok(Tally::Short));
+        assert_eq!(w.approve(Some("bob"), by("alice"), &[]), Ok(Tally::Short));
         assert_eq!(
             w.progress(Some("bob")),
             "1 of 2 approvals: alice; waiting for one more, not bob"
         );
         assert_eq!(
-            w.approve(Some("bob"), by("alice")),
+            w.approve(Some("bob"), by("alice"), &[]),
             Err(Refusal::Twice {
                 actor: "alice".into()
             })
         );
-        assert_eq!(w.approve(Some("bob"), by("carol")), Ok(Tally::Released));
+        assert_eq!(
+            w.approve(Some("bob"), by("carol"), &[]),
+            Ok(Tally::Released)
+        );
     }
 
     #[test]
     fn an_allow_list_refuses_everyone_else() {
         let mut w = waiting(json!({"approvers": ["alice"]}));
         assert!(matches!(
-            w.approve(None, by("mallory")),
+            w.approve(None, by("mallory"), &[]),
             Err(Refusal::NotAnApprover { .. })
         ));
-        assert_eq!(w.approve(None, by("alice")), Ok(Tally::Released));
+        assert_eq!(w.approve(None, by("alice"), &[]), Ok(Tally::Released));
+    }
+
+    #[test]
+    fn a_group_on_the_list_admits_its_members_only() {
+        let mut w = waiting(json!({"approvers": ["@treasury", "carol"]}));
+        let treasury = ["treasury".to_string()];
+        assert!(matches!(
+            w.approve(None, by("mallory"), &["sales".to_string()]),
+            Err(Refusal::NotAnApprover { .. })
+        ));
+        assert_eq!(w.approve(None, by("ana"), &treasury), Ok(Tally::Released));
+        assert_eq!(w.may_decide("carol", &[]), Ok(()));
     }
 
     #[test]

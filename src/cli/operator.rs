@@ -1,6 +1,7 @@
 //! Operator decisions: `approve`, `deny`, `resolve`, `cancel`. Each is recorded with who,
 //! when and why (`--as`, default `$USER`; `--reason`) and shown by `sluice status`.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
@@ -51,7 +52,47 @@ pub struct ApproveArgs {
     #[command(flatten)]
     pub who: Who,
     #[command(flatten)]
+    pub users: UsersArg,
+    #[command(flatten)]
     pub db: DbArgs,
+}
+
+/// The users file, for the groups an approval's `approvers: [@group]` admits.
+#[derive(Debug, clap::Args)]
+pub struct UsersArg {
+    /// The console's users file: the decider's groups in it count for an approval that names
+    /// `@group`s among its approvers.
+    #[arg(long, value_name = "FILE", env = "SLUICE_CONSOLE_USERS")]
+    pub users: Option<PathBuf>,
+}
+
+impl UsersArg {
+    /// The groups the users file puts `actor` in; none without a file, or for a name it
+    /// does not list.
+    ///
+    /// # Errors
+    /// A users file that cannot be read.
+    pub fn groups_of(&self, actor: &str) -> Result<Vec<String>> {
+        let Some(path) = &self.users else {
+            return Ok(Vec::new());
+        };
+        #[cfg(feature = "console")]
+        {
+            let users = crate::console::Users::load(path)?;
+            Ok(users
+                .get(actor)
+                .map(|u| u.groups.clone())
+                .unwrap_or_default())
+        }
+        #[cfg(not(feature = "console"))]
+        {
+            let _ = actor;
+            bail!(
+                "`--users {}`: this sluice was built without the console feature, which reads users files",
+                path.display()
+            )
+        }
+    }
 }
 
 /// Deny a waiting `approval` step: it fails, and the run with it.
@@ -71,6 +112,8 @@ pub struct DenyArgs {
     /// Why (required); recorded and shown by `sluice status`.
     #[arg(long, value_name = "TEXT")]
     pub reason: String,
+    #[command(flatten)]
+    pub users: UsersArg,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -180,6 +223,7 @@ pub async fn approve(args: &ApproveArgs) -> Result<ExitCode> {
             kind: ActionKind::Approve,
             actor: args.who.actor(),
             reason: args.who.reason.clone(),
+            groups: args.users.groups_of(&args.who.actor())?,
         },
     )
     .await
@@ -199,6 +243,9 @@ pub async fn deny(args: &DenyArgs) -> Result<ExitCode> {
             kind: ActionKind::Deny,
             actor: operator_name(args.actor.as_deref()),
             reason: Some(args.reason.clone()),
+            groups: args
+                .users
+                .groups_of(&operator_name(args.actor.as_deref()))?,
         },
     )
     .await
@@ -226,6 +273,7 @@ pub async fn resolve(args: &ResolveArgs) -> Result<ExitCode> {
             kind,
             actor: args.who.actor(),
             reason: args.who.reason.clone(),
+            groups: Vec::new(),
         },
     )
     .await
@@ -245,6 +293,7 @@ pub async fn cancel(args: &CancelArgs) -> Result<ExitCode> {
             kind: ActionKind::Cancel,
             actor: args.who.actor(),
             reason: args.who.reason.clone(),
+            groups: Vec::new(),
         },
     )
     .await

@@ -45,6 +45,7 @@ pub async fn run(args: &RetryArgs) -> Result<ExitCode> {
             kind: ActionKind::Retry,
             actor: args.who.actor(),
             reason: args.who.reason.clone(),
+            groups: Vec::new(),
         })
         .await?;
     println!(

@@ -126,6 +126,7 @@ pub async fn approve(
         kind: ActionKind::Approve,
         actor: session.user.clone(),
         reason: form.optional_reason(),
+        groups: console.groups_of(&session.user),
     };
     apply(&console, action).await
 }
@@ -145,6 +146,7 @@ pub async fn deny(
         kind: ActionKind::Deny,
         actor: session.user.clone(),
         reason: Some(form.reason()?),
+        groups: console.groups_of(&session.user),
     };
     apply(&console, action).await
 }
@@ -167,6 +169,7 @@ pub async fn resolve(
         kind: form.resolution()?,
         actor: session.user.clone(),
         reason: Some(form.reason()?),
+        groups: Vec::new(),
     };
     apply(&console, action).await
 }
@@ -186,6 +189,7 @@ pub async fn retry(
         kind: ActionKind::Retry,
         actor: session.user.clone(),
         reason: Some(form.reason()?),
+        groups: Vec::new(),
     };
     apply(&console, action).await
 }
@@ -205,6 +209,7 @@ pub async fn cancel(
         kind: ActionKind::Cancel,
         actor: session.user.clone(),
         reason: Some(form.reason()?),
+        groups: Vec::new(),
     };
     apply(&console, action).await
 }

@@ -70,6 +70,17 @@ impl Console {
         }
     }
 
+    /// The groups the users file puts `user` in (none for a user it does not list): an
+    /// approval's `approvers: [@group]` admits them.
+    pub fn groups_of(&self, user: &str) -> Vec<String> {
+        self.0
+            .access
+            .users
+            .get(user)
+            .map(|u| u.groups.clone())
+            .unwrap_or_default()
+    }
+
     /// The key sessions and CSRF tokens are signed with.
     pub fn keys(&self) -> &Keys {
         &self.0.keys

@@ -160,6 +160,9 @@ pub struct OperatorAction {
     pub actor: String,
     /// Why, in their words.
     pub reason: Option<String>,
+    /// The groups the users file puts the actor in: an approval whose `approvers` name one
+    /// (`@treasury`) admits them. Judged with the decision, not recorded.
+    pub groups: Vec<String>,
 }
 
 /// A recorded operator decision.

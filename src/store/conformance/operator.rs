@@ -24,6 +24,7 @@ fn action(kind: ActionKind, step: Option<&str>, item: Option<&str>) -> OperatorA
         kind,
         actor: "alice".into(),
         reason: Some("checked the dashboard".into()),
+        groups: Vec::new(),
     }
 }
 

@@ -50,6 +50,7 @@ pub(super) async fn prunes_only_runs_finished_before_the_date(env: &Env) {
             kind: ActionKind::Cancel,
             actor: "alice".into(),
             reason: Some("wrong month".into()),
+            groups: Vec::new(),
         })
         .await
         .unwrap();

@@ -159,6 +159,7 @@ impl Store {
                         kind,
                         actor: row.try_get("actor")?,
                         reason: row.try_get("reason")?,
+                        groups: Vec::new(),
                     },
                     at,
                     steps_changed: get_count(row, "steps_changed")?,
@@ -210,7 +211,7 @@ async fn approve(
         return succeed(conn, Transition::Approve, &key, None, &output, now).await;
     };
     let tally = waiting
-        .approve(starter.as_deref(), approval)
+        .approve(starter.as_deref(), approval, &action.groups)
         .map_err(|refusal| refused(&key, refusal))?;
     if tally == Tally::Short {
         sqlx::query(
@@ -255,7 +256,7 @@ async fn deny(
     };
     if let Some((waiting, _)) = waiting_approval(conn, &key).await? {
         waiting
-            .may_decide(&action.actor)
+            .may_decide(&action.actor, &action.groups)
             .map_err(|refusal| refused(&key, refusal))?;
     }
     let message = format!("denied by {}: {reason}", action.actor);

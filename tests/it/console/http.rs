@@ -632,6 +632,7 @@ async fn a_run_page_hears_of_its_changes_over_server_sent_events() {
             kind: ActionKind::ResolveSkip,
             actor: "cli-user".into(),
             reason: Some("paid by hand".into()),
+            groups: Vec::new(),
         })
         .await
         .unwrap();

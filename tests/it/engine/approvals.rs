@@ -251,3 +251,57 @@ async fn a_bad_policy_is_refused_with_its_place_in_the_file() {
         text(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_of_the_users_file_admits_its_members_and_nobody_else() {
+    let h = Harness::start(Faults::default()).await;
+    let users = h.dir.path().join("users.yaml");
+    std::fs::write(
+        &users,
+        "users:\n  - { name: ana, role: approver, groups: [treasury] }\n  - { name: otto, role: approver, groups: [sales] }\n",
+    )
+    .unwrap();
+    let policy = "{ message: \"Treasury sign-off\", approvers: [\"@treasury\"] }";
+    let workflow = approved_payroll(&h, policy);
+    let out = start(&h, &workflow, "run_group", "bob", 2).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+
+    let users = users.display().to_string();
+    let approve_as = |who: &'static str| {
+        let users = users.clone();
+        let h = &h;
+        async move {
+            let args = [
+                "approve",
+                "run_group",
+                "sign_off",
+                "--as",
+                who,
+                "--users",
+                &users,
+            ];
+            h.sluice(&args, None).await
+        }
+    };
+    // Not in the group, and without the users file nobody's groups are known.
+    let out = approve_as("otto").await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("`otto` is not one of the approvers (@treasury)"),
+        "{}",
+        text(&out)
+    );
+    let out = approve(&h, "run_group", "ana").await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+
+    let out = approve_as("ana").await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = h.sluice(&["resume", "run_group"], None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(h.transfers().len(), 2);
+    assert!(
+        status(&h, "run_group")
+            .await
+            .contains("approve sign_off by ana")
+    );
+}
