@@ -111,44 +111,69 @@ async fn apply(console: &Console, action: OperatorAction) -> Result<Redirect, Co
     Ok(Redirect::to(&format!("/runs/{}", segment(run_id.as_str()))))
 }
 
+/// `kind` on `run_id` (at `target`: a step, and an item of it, when it names them) by the
+/// signed-in user, for `reason`, with the groups an approval's `@group` admits.
+fn by_user(
+    console: &Console,
+    session: &Session,
+    run_id: RunId,
+    (step_id, item_key): (Option<StepId>, Option<ItemKey>),
+    kind: ActionKind,
+    reason: Option<String>,
+) -> OperatorAction {
+    OperatorAction {
+        run_id,
+        step_id,
+        item_key,
+        kind,
+        actor: session.user.clone(),
+        reason,
+        groups: console.groups_of(&session.user),
+    }
+}
+
 /// `POST /runs/{run}/steps/{step}/approve`.
 pub async fn approve(
     State(console): State<Console>,
     Extension(session): Extension<Session>,
-    Path((run_id, step_id)): Path<(RunId, StepId)>,
+    Path(at): Path<(RunId, StepId)>,
     Form(form): Form<DecisionForm>,
 ) -> Result<Redirect, ConsoleError> {
-    require(&session, Role::Approver)?;
-    let action = OperatorAction {
-        run_id,
-        step_id: Some(step_id),
-        item_key: None,
-        kind: ActionKind::Approve,
-        actor: session.user.clone(),
-        reason: form.optional_reason(),
-        groups: console.groups_of(&session.user),
-    };
-    apply(&console, action).await
+    approval_decision(&console, &session, at, ActionKind::Approve, &form).await
 }
 
 /// `POST /runs/{run}/steps/{step}/deny`.
 pub async fn deny(
     State(console): State<Console>,
     Extension(session): Extension<Session>,
-    Path((run_id, step_id)): Path<(RunId, StepId)>,
+    Path(at): Path<(RunId, StepId)>,
     Form(form): Form<DecisionForm>,
 ) -> Result<Redirect, ConsoleError> {
-    require(&session, Role::Approver)?;
-    let action = OperatorAction {
-        run_id,
-        step_id: Some(step_id),
-        item_key: None,
-        kind: ActionKind::Deny,
-        actor: session.user.clone(),
-        reason: Some(form.reason()?),
-        groups: console.groups_of(&session.user),
+    approval_decision(&console, &session, at, ActionKind::Deny, &form).await
+}
+
+/// An approver's decision on an approval step; a denial needs a reason.
+async fn approval_decision(
+    console: &Console,
+    session: &Session,
+    (run_id, step_id): (RunId, StepId),
+    kind: ActionKind,
+    form: &DecisionForm,
+) -> Result<Redirect, ConsoleError> {
+    require(session, Role::Approver)?;
+    let reason = match kind {
+        ActionKind::Deny => Some(form.reason()?),
+        _ => form.optional_reason(),
     };
-    apply(&console, action).await
+    let action = by_user(
+        console,
+        session,
+        run_id,
+        (Some(step_id), None),
+        kind,
+        reason,
+    );
+    apply(console, action).await
 }
 
 /// `POST /runs/{run}/steps/{step}/resolve`: one step run in doubt (the form names the
@@ -160,18 +185,38 @@ pub async fn resolve(
     Form(form): Form<DecisionForm>,
 ) -> Result<Redirect, ConsoleError> {
     require(&session, Role::Operator)?;
-    let action = OperatorAction {
+    // Always the one row decided on: with no item, a retry or skip would take every item of
+    // the step in doubt.
+    let target = (Some(step_id), Some(ItemKey::from(form.item.as_str())));
+    let action = by_user(
+        &console,
+        &session,
         run_id,
-        step_id: Some(step_id),
-        // Always the one row decided on: with no item, a retry or skip would take every
-        // item of the step in doubt.
-        item_key: Some(ItemKey::from(form.item.as_str())),
-        kind: form.resolution()?,
-        actor: session.user.clone(),
-        reason: Some(form.reason()?),
-        groups: Vec::new(),
-    };
+        target,
+        form.resolution()?,
+        Some(form.reason()?),
+    );
     apply(&console, action).await
+}
+
+/// A decision about a whole run (retry its failures, cancel it), an operator's.
+async fn run_decision(
+    console: &Console,
+    session: &Session,
+    run_id: RunId,
+    kind: ActionKind,
+    form: &DecisionForm,
+) -> Result<Redirect, ConsoleError> {
+    require(session, Role::Operator)?;
+    let action = by_user(
+        console,
+        session,
+        run_id,
+        (None, None),
+        kind,
+        Some(form.reason()?),
+    );
+    apply(console, action).await
 }
 
 /// `POST /runs/{run}/retry`: every failed step run goes back (redrive).
@@ -181,17 +226,7 @@ pub async fn retry(
     Path(run_id): Path<RunId>,
     Form(form): Form<DecisionForm>,
 ) -> Result<Redirect, ConsoleError> {
-    require(&session, Role::Operator)?;
-    let action = OperatorAction {
-        run_id,
-        step_id: None,
-        item_key: None,
-        kind: ActionKind::Retry,
-        actor: session.user.clone(),
-        reason: Some(form.reason()?),
-        groups: Vec::new(),
-    };
-    apply(&console, action).await
+    run_decision(&console, &session, run_id, ActionKind::Retry, &form).await
 }
 
 /// `POST /runs/{run}/cancel`.
@@ -201,17 +236,7 @@ pub async fn cancel(
     Path(run_id): Path<RunId>,
     Form(form): Form<DecisionForm>,
 ) -> Result<Redirect, ConsoleError> {
-    require(&session, Role::Operator)?;
-    let action = OperatorAction {
-        run_id,
-        step_id: None,
-        item_key: None,
-        kind: ActionKind::Cancel,
-        actor: session.user.clone(),
-        reason: Some(form.reason()?),
-        groups: Vec::new(),
-    };
-    apply(&console, action).await
+    run_decision(&console, &session, run_id, ActionKind::Cancel, &form).await
 }
 
 /// `POST /events/{id}/replay`: the event is delivered to the waiting steps again.
