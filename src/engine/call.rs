@@ -412,12 +412,16 @@ impl<'a> Driver<'a> {
             &self.ikey,
             self.checkpoint.as_ref(),
         );
-        let found = match self
+        let answer = self
             .env
             .provider
             .lookup(&call, self.provider_ref.as_deref())
-            .await
-        {
+            .await;
+        // A lookup is a call like any other: a provider that is down answers it the same, and
+        // the breaker must hear of it, or items in doubt would spend their lookups (and end
+        // needing an operator) while the provider is known to be down.
+        self.report(answer.as_ref().map(|_| ()));
+        let found = match answer {
             Ok(Lookup::Found(out)) => {
                 let failed = out.state.normalized == NormalizedState::Failed;
                 let mut attempt = self.attempt_record(
