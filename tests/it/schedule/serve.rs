@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sluice::sandbox::Faults;
 
-use crate::engine::harness::Harness;
+use crate::engine::harness::{Harness, text};
 
 const WORKFLOW: &str = r#"version: 1
 name: tick
@@ -70,6 +70,18 @@ async fn every_slot_runs_once_across_a_kill_and_a_restart() {
             .success()
     );
     second.wait().unwrap();
+    // A slot that fired as the stop began was handed back at its last checkpoint, as a stop
+    // does: the next start would continue it; here `resume` does.
+    let runs = h
+        .sluice(&["runs", "--workflow", "tick", "--limit", "1000"], None)
+        .await;
+    for line in String::from_utf8_lossy(&runs.stdout).lines().skip(1) {
+        let run = line.split_whitespace().next().unwrap_or_default();
+        if !line.contains(" succeeded ") {
+            let out = h.sluice(&["resume", run], None).await;
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        }
+    }
 
     let mut paid: BTreeMap<String, usize> = BTreeMap::new();
     for e in h.transfers() {
