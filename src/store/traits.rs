@@ -450,6 +450,10 @@ pub trait SettlementStore: Send + Sync {
 
     /// Every settlement of a run, in plan order.
     async fn load_settlements(&self, run_id: &RunId) -> Result<Vec<SettlementRecord>, StoreError>;
+
+    /// The payments failed after commit, across runs, oldest first, at most `limit`: the
+    /// operator cases the console lists, in one query.
+    async fn failed_after_commit(&self, limit: u32) -> Result<Vec<SettlementRecord>, StoreError>;
 }
 
 /// The whole store, as the engine holds it (`Arc<dyn Store>`). Implemented by every type that

@@ -13,7 +13,7 @@ use super::super::state::Console;
 use super::attention;
 use super::evidence::{approval_card, doubt_card, run_link};
 use crate::ids::{RunId, StepId};
-use crate::store::{RunFilter, RunRecord, RunStatus, Settlement, SettlementRecord};
+use crate::store::{RunFilter, RunRecord, RunStatus, SettlementRecord};
 
 /// The most step runs in doubt shown per step (the rest are on the step's items page).
 const DOUBTS_PER_STEP: u32 = 20;
@@ -112,30 +112,9 @@ async fn oldest_first(
     Ok(runs)
 }
 
-/// The payments the provider failed after accepting them, in the runs that can hold one (a
-/// run's payments succeed before it can; settlement tracking records the failure later).
+/// The payments the provider failed after accepting them, oldest first, in one read.
 async fn failed_after_commit(console: &Console) -> Result<Vec<SettlementRecord>, ConsoleError> {
-    let runs = oldest_first(
-        console,
-        &[
-            RunStatus::Succeeded,
-            RunStatus::Failed,
-            RunStatus::NeedsAttention,
-            RunStatus::Waiting,
-            RunStatus::Running,
-        ],
-    )
-    .await?;
-    let mut unpaid = Vec::new();
-    for run in &runs {
-        let settlements = console.store().load_settlements(&run.id).await?;
-        unpaid.extend(
-            settlements
-                .into_iter()
-                .filter(|s| s.settlement.settlement == Settlement::FailedAfterCommit),
-        );
-    }
-    Ok(unpaid)
+    Ok(console.store().failed_after_commit(RUNS_PER_STATUS).await?)
 }
 
 /// A payment that failed after commit: the payee was not paid, and nothing sends it again by

@@ -84,6 +84,11 @@ pub(super) async fn a_settlement_is_recorded_once_and_a_failure_after_commit_is_
         .unwrap_err();
     assert!(matches!(err, StoreError::StepNotFound { .. }), "{err:?}");
 
+    let unpaid = store.failed_after_commit(10).await.unwrap();
+    let keys: Vec<&StepKey> = unpaid.iter().map(|r| &r.settlement.key).collect();
+    assert_eq!(keys, [&StepKey::item("run_a", "pay", "b")]);
+    assert!(store.failed_after_commit(0).await.unwrap().is_empty());
+
     let recorded = store.load_settlements(&run_id).await.unwrap();
     let shown: Vec<(&str, &str, Option<&str>)> = recorded
         .iter()

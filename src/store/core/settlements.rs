@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use super::codec::{get_opt_json, json_text};
-use super::dialect::{Conn, Store, get_ts, ts};
+use super::dialect::{Conn, DbRow, Store, get_ts, ts};
 use crate::ids::RunId;
 use crate::store::error::StoreError;
 use crate::store::notification::NotifyRoute;
@@ -58,7 +58,7 @@ impl Store {
         run_id: &RunId,
     ) -> Result<Vec<SettlementRecord>, StoreError> {
         let rows = sqlx::query(
-            "SELECT s.step_id, s.item_key, s.settlement, s.provider_state, s.source, \
+            "SELECT s.run_id, s.step_id, s.item_key, s.settlement, s.provider_state, s.source, \
              s.settled_at FROM settlements s JOIN step_runs r ON r.run_id = s.run_id \
              AND r.step_id = s.step_id AND r.item_key = s.item_key \
              WHERE s.run_id = $1 ORDER BY r.seq",
@@ -66,27 +66,43 @@ impl Store {
         .bind(run_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let name: String = row.try_get("settlement")?;
-                let settlement = Settlement::from_stored(&name).ok_or(StoreError::Corrupt {
-                    column: "settlement",
-                    value: name,
-                })?;
-                let step_id: String = row.try_get("step_id")?;
-                let item_key: String = row.try_get("item_key")?;
-                Ok(SettlementRecord {
-                    settlement: NewSettlement {
-                        key: StepKey::item(run_id.clone(), step_id, item_key),
-                        settlement,
-                        provider_state: row.try_get("provider_state")?,
-                        source: row.try_get("source")?,
-                    },
-                    at: get_ts(row, "settled_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(settlement_from_row).collect()
     }
+
+    async fn failed_after_commit_inner(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<SettlementRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.run_id, s.step_id, s.item_key, s.settlement, s.provider_state, s.source, \
+             s.settled_at FROM settlements s WHERE s.settlement = 'failed_after_commit' \
+             ORDER BY s.settled_at, s.run_id, s.step_id, s.item_key LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(settlement_from_row).collect()
+    }
+}
+
+fn settlement_from_row(row: &DbRow) -> Result<SettlementRecord, StoreError> {
+    let name: String = row.try_get("settlement")?;
+    let settlement = Settlement::from_stored(&name).ok_or(StoreError::Corrupt {
+        column: "settlement",
+        value: name,
+    })?;
+    let run_id: String = row.try_get("run_id")?;
+    let step_id: String = row.try_get("step_id")?;
+    let item_key: String = row.try_get("item_key")?;
+    Ok(SettlementRecord {
+        settlement: NewSettlement {
+            key: StepKey::item(run_id, step_id, item_key),
+            settlement,
+            provider_state: row.try_get("provider_state")?,
+            source: row.try_get("source")?,
+        },
+        at: get_ts(row, "settled_at")?,
+    })
 }
 
 /// One `item_failed_after_commit` notification per route of the run that wants it, on
@@ -143,5 +159,9 @@ impl SettlementStore for Store {
 
     async fn load_settlements(&self, run_id: &RunId) -> Result<Vec<SettlementRecord>, StoreError> {
         self.classified(self.load_settlements_inner(run_id)).await
+    }
+
+    async fn failed_after_commit(&self, limit: u32) -> Result<Vec<SettlementRecord>, StoreError> {
+        self.classified(self.failed_after_commit_inner(limit)).await
     }
 }
