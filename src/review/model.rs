@@ -532,6 +532,20 @@ pub struct Summary {
     pub unknown_amounts: usize,
 }
 
+impl std::ops::AddAssign for Summary {
+    fn add_assign(&mut self, other: Summary) {
+        self.steps += other.steps;
+        self.items += other.items;
+        self.run += other.run;
+        self.skip += other.skip;
+        self.at_apply += other.at_apply;
+        self.fail += other.fail;
+        self.requests += other.requests;
+        self.writes += other.writes;
+        self.unknown_amounts += other.unknown_amounts;
+    }
+}
+
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }
