@@ -8,6 +8,7 @@ pub(crate) mod harness;
 mod http;
 mod operator;
 pub(crate) mod postgres;
+mod reconcile;
 mod runs;
 mod saga;
 mod settlement;
