@@ -158,14 +158,18 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
     })
     .collect::<Vec<_>>();
     let scheduled_pages = scheduled.clone();
-    let server = Server::start_with_pages(
+    let mut server = Server::start_with_pages(
         store.clone(),
         listener,
         (info, settings),
         workflows,
         scheduled,
-        pages(args, store, addr, scheduled_pages)?,
+        pages(args, store.clone(), addr, scheduled_pages)?,
     );
+    let learning = server.take_objects().map(|objects| {
+        let workflows = Workflows::new(Providers::new(), Box::new(load_workflow));
+        settlement::learn(store, workflows, objects)
+    });
 
     shutdown_signal().await;
     println!("serve: stopping");
@@ -175,7 +179,7 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
     if let Some(pruning) = pruning {
         pruning.abort();
     }
-    for task in tracking {
+    for task in tracking.into_iter().chain(learning) {
         task.abort();
     }
     server.stop().await;

@@ -4,15 +4,22 @@
 //! and, when asked, every payment of those runs reconciled, each disagreement logged with
 //! its item key. Both only read at the providers. Every worker may do it: a settlement is
 //! recorded once however many record it.
+//!
+//! Where a provider sends webhooks, [`learn`] settles a payment as soon as one about its
+//! object arrives: the object is read back (an event is only a hint) and recorded through
+//! the same path as polling, which stays as the fallback for lost webhooks and for providers
+//! that send none.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::workflows::Workflows;
-use crate::settlement::{PaymentState, PaymentSteps, Scope, load, reconcile, track};
-use crate::store::{RunFilter, RunRecord, RunStatus, Store};
+use crate::settlement::{PaymentState, PaymentSteps, Scope, confirm, load, reconcile, track};
+use crate::store::{RunFilter, RunRecord, RunStatus, StepKey, Store};
+use crate::webhooks::ObjectEvent;
 
 /// The newest runs each pass looks at.
 const RUNS_LOOKED_AT: u32 = 200;
@@ -109,5 +116,72 @@ async fn visit(store: &dyn Store, workflows: &mut Workflows, run: &RunRecord, pa
                 }
             }
         }
+    }
+}
+
+/// Settles, from each webhook naming an object, the committed payments made as that object
+/// through that provider block, until `objects` closes.
+pub fn learn(
+    store: Arc<dyn Store>,
+    mut workflows: Workflows,
+    mut objects: mpsc::Receiver<ObjectEvent>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        while let Some(event) = objects.recv().await {
+            let keys = match store.unsettled_by_ref(&event.object_id).await {
+                Ok(keys) => keys,
+                Err(error) => {
+                    tracing::warn!(%error, object = %event.object_id, "Cannot look up the payment of a webhook.");
+                    continue;
+                }
+            };
+            for key in keys {
+                settle_one(&*store, &mut workflows, &event, key).await;
+            }
+        }
+    })
+}
+
+/// Reads back and records payment `key` if its step pays through the event's provider
+/// block and creates the event's kind of object; what goes wrong is logged (the next poll
+/// tries again).
+async fn settle_one(
+    store: &dyn Store,
+    workflows: &mut Workflows,
+    event: &ObjectEvent,
+    key: StepKey,
+) {
+    let workflow = match store.load_run(&key.run_id).await {
+        Ok(run) => match workflows.for_run(&run) {
+            Ok(w) => w,
+            Err(error) => {
+                tracing::debug!(run_id = %run.id, error = %format!("{error:#}"), "Run not settled.");
+                return;
+            }
+        },
+        Err(error) => {
+            tracing::warn!(run_id = %key.run_id, %error, "Cannot load a run to settle.");
+            return;
+        }
+    };
+    let steps = PaymentSteps::step(&workflow.compiled, key.step_id.as_str());
+    let Some((block, action)) = steps.get(key.step_id.as_str()) else {
+        return;
+    };
+    let Some(provider) = workflow.providers.get(block) else {
+        return;
+    };
+    if block != event.provider
+        || provider.payment_object(action.name) != Some(event.object_type.as_str())
+    {
+        return;
+    }
+    let object = (event.object_type.as_str(), event.object_id.as_str());
+    match confirm(store, &**provider, key.clone(), object).await {
+        Ok(Some(new)) => tracing::info!(run_id = %key.run_id, step = %key.step_id,
+            item = %key.item_key, settlement = new.settlement.as_str(), "Settlement learned from a webhook."),
+        Ok(None) => {}
+        Err(error) => tracing::warn!(run_id = %key.run_id, step = %key.step_id,
+            item = %key.item_key, %error, "Cannot confirm a webhook's payment; polling will."),
     }
 }

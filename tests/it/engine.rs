@@ -11,7 +11,7 @@ pub(crate) mod postgres;
 mod reconcile;
 mod runs;
 mod saga;
-mod settlement;
+pub(crate) mod settlement;
 mod storage;
 mod torture;
 mod workers;

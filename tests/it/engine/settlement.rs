@@ -32,14 +32,14 @@ async fn run_payroll(h: &Harness, run_id: &str, n: usize) -> Vec<super::harness:
     payees
 }
 
-pub(super) async fn json_of(h: &Harness, args: &[&str], code: i32) -> Value {
+pub(crate) async fn json_of(h: &Harness, args: &[&str], code: i32) -> Value {
     let out = h.sluice(args, None).await;
     assert_eq!(out.status.code(), Some(code), "{}", text(&out));
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)))
 }
 
 /// The report's payments by item key.
-pub(super) async fn report(h: &Harness, run_id: &str) -> (BTreeMap<String, Value>, Value) {
+pub(crate) async fn report(h: &Harness, run_id: &str) -> (BTreeMap<String, Value>, Value) {
     let doc = json_of(h, &["report", run_id, "--format", "json"], 0).await;
     let rows = doc["payments"]
         .as_array()
@@ -50,7 +50,7 @@ pub(super) async fn report(h: &Harness, run_id: &str) -> (BTreeMap<String, Value
     (rows, doc)
 }
 
-pub(super) async fn hook(h: &Harness, method: reqwest::Method, path: &str, body: Value) -> Value {
+pub(crate) async fn hook(h: &Harness, method: reqwest::Method, path: &str, body: Value) -> Value {
     let answer = reqwest::Client::new()
         .request(method, format!("{}{path}", h.sandbox.hooks_url()))
         .header("content-type", "application/json")
@@ -280,7 +280,7 @@ async fn out_of_band(h: &Harness, asset: &str, note: &str) -> String {
 }
 
 /// The provider API requests other than reads answered so far.
-pub(super) fn writes(h: &Harness) -> usize {
+pub(crate) fn writes(h: &Harness) -> usize {
     h.sandbox
         .requests()
         .iter()
@@ -431,7 +431,7 @@ async fn a_payment_failed_after_commit_is_recorded_once_and_becomes_an_operator_
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
-pub(super) async fn hook_fail(h: &Harness, id: &str) {
+pub(crate) async fn hook_fail(h: &Harness, id: &str) {
     hook(
         h,
         reqwest::Method::POST,
