@@ -9,7 +9,7 @@ use sluice::store::{NotificationStore, SettlementStore};
 
 use super::support::{Serve, deliveries, fault, free_addr, hooked, store, wait_for};
 use crate::engine::harness::text;
-use crate::engine::settlement::{hook_fail, report};
+use crate::engine::settlement::{hook_fail, json_of, report};
 
 const SCHEDULE: &str = "schedule:\n  cron: \"0 9 * * FRI\"\n  timezone: Europe/Berlin\n  catch_up: latest\n  overlap: skip\n  inputs:\n    payees: \"@workflows/data/payroll.csv\"\n";
 
@@ -114,5 +114,81 @@ async fn a_transfer_failed_after_commit_is_recorded_once_from_its_duplicated_web
         "{}",
         text(&status)
     );
+    serve.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whitestones_payout_failed_after_commit_is_learned_from_payout_failed() {
+    let addr = free_addr();
+    let h = hooked(&addr, vec![], |c| {
+        c.speed = 0;
+        for (kind, block) in [
+            (sluice::catalog::ProviderKind::Whitestones, "wst"),
+            (sluice::catalog::ProviderKind::Whitepay, "wp"),
+        ] {
+            c.webhooks
+                .urls
+                .insert(kind, format!("http://{addr}/webhooks/{block}"));
+        }
+    })
+    .await;
+    let workflow = h.variant(
+        "charge-convert-payout.yaml",
+        "charge-convert-payout.yaml",
+        &[],
+    );
+    let out = h
+        .sluice(
+            &[
+                "run",
+                &workflow,
+                "--run-id",
+                "run_payout",
+                "--listen",
+                "none",
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let doc = json_of(&h, &["report", "run_payout", "--format", "json"], 0).await;
+    let payout = doc["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["step"] == "payout")
+        .unwrap()["provider_ref"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let dir = h.dir.path().display().to_string();
+    let serve = Serve::start(&h, &addr, &["--workflows", &dir, "--settle-every", "1h"]).await;
+    hook_fail(&h, &payout).await;
+    h.sandbox.advance(Duration::from_secs(600));
+
+    let store = store(&h).await;
+    let run_id = RunId::from("run_payout");
+    let recorded = wait_for("the payout settled", Duration::from_secs(30), || async {
+        let recorded = store.load_settlements(&run_id).await.ok()?;
+        recorded
+            .into_iter()
+            .find(|r| r.settlement.key.step_id.as_str() == "payout")
+    })
+    .await;
+    assert_eq!(
+        (
+            recorded.settlement.settlement.as_str(),
+            recorded.settlement.source.as_str()
+        ),
+        ("failed_after_commit", "webhook")
+    );
+    let failed = h
+        .sandbox
+        .deliveries()
+        .into_iter()
+        .filter(|d| d.event == "payout.failed" && d.object_id == payout)
+        .count();
+    assert_eq!(failed, 1);
     serve.stop().await;
 }
