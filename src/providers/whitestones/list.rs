@@ -54,10 +54,17 @@ pub(super) async fn marked(
                 });
             }
         }
-        after = items
+        let last = items
             .last()
             .and_then(|i| i.get("id")?.as_str())
             .map(String::from);
+        if more && last.is_some() && last == after {
+            // A list that ignores `starting_after` would answer its first page forever.
+            return Err(client
+                .transport()
+                .unexpected(format!("`{op}` answered the same page again"), false));
+        }
+        after = last;
         if !more || after.is_none() {
             break;
         }
