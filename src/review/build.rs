@@ -198,6 +198,7 @@ pub fn build(source: Source<'_>, adapters: &PlanAdapters, checks: &Checks) -> Dr
         providers,
         steps,
         notify: notify::plans(&compiled.config.notify),
+        reconcile_every: compiled.config.reconcile.as_ref().map(|r| r.every.clone()),
         problems,
         undo,
     };

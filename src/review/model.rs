@@ -53,6 +53,9 @@ pub struct DryRun {
     /// The `notify:` rules: who hears of which run events.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notify: Vec<NotifyPlan>,
+    /// How often `sluice serve` reconciles the runs (`reconcile.every`), as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconcile_every: Option<String>,
     /// Counts over the steps and items.
     pub summary: Summary,
     /// Amounts per direction, asset or currency, and provider.
