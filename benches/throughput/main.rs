@@ -16,10 +16,12 @@
 //! 8. with `SLUICE_BENCH_POSTGRES` set, runs eight payroll runs on Postgres with 1, 2 and 4
 //!    `sluice serve` workers sharing them (see [`workers`]);
 //! 9. runs the peers' workload: 1,000 durable steps of one HTTP POST each to a stub server,
-//!    one at a time and 16 in flight, against a plain loop of the same POSTs (see [`peers`]).
+//!    one at a time and 16 in flight, against a plain loop of the same POSTs (see [`peers`]);
+//! 10. times the operator console's pages of a 100,000-item step (see [`console`]).
 //!
 //! Not part of `cargo test`. `--quick` (about a minute) runs 1,000 payees only.
 
+mod console;
 mod data;
 mod e2e;
 mod overhead;
@@ -63,8 +65,8 @@ struct Args {
     /// Durabilities (default: full,normal).
     #[arg(long, value_delimiter = ',')]
     sync: Vec<String>,
-    /// Only these parts: `e2e`, `overhead`, `store`, `commands`, `plan`, `workers`, `peers`
-    /// (default: all).
+    /// Only these parts: `e2e`, `overhead`, `store`, `commands`, `plan`, `workers`, `peers`,
+    /// `console` (default: all).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Passed by `cargo bench`; ignored.
@@ -161,6 +163,7 @@ fn run(args: &Args) -> Result<(), String> {
         plans: Vec::new(),
         workers: Vec::new(),
         peers: Vec::new(),
+        console: Vec::new(),
         targets: Vec::new(),
         total_s: 0.0,
     };
@@ -349,6 +352,18 @@ fn run(args: &Args) -> Result<(), String> {
                 r.ratio
             );
             results.peers.push(r);
+        }
+    }
+
+    if part("console") {
+        // 100,000 items whatever `--sizes` says (1,000 with `--quick`).
+        let items = if args.quick { 1_000 } else { 100_000 };
+        for r in rt.block_on(console::run(&work, items))? {
+            eprintln!(
+                "console {:>6} {:<24} {:>8.1} ms (max {:.1}) {:>9} bytes",
+                r.items, r.page, r.median_ms, r.max_ms, r.bytes
+            );
+            results.console.push(r);
         }
     }
 
