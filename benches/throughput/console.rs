@@ -160,7 +160,7 @@ async fn build(
             .enumerate()
             .map(|(i, k)| {
                 let n = chunk_no * BATCH + i;
-                let asset = if n % 10 == 0 { "USDC" } else { "EURC" };
+                let asset = if n.is_multiple_of(10) { "USDC" } else { "EURC" };
                 Dispatch {
                     step_id: pay.clone(),
                     item_key: k.clone(),

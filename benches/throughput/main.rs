@@ -69,6 +69,10 @@ struct Args {
     /// `console` (default: all).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Items of the step whose console pages are timed (default: 100000; with `--quick`:
+    /// 1000).
+    #[arg(long, value_name = "N")]
+    console_items: Option<usize>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -357,7 +361,11 @@ fn run(args: &Args) -> Result<(), String> {
 
     if part("console") {
         // 100,000 items whatever `--sizes` says (1,000 with `--quick`).
-        let items = if args.quick { 1_000 } else { 100_000 };
+        let items = match (args.console_items, args.quick) {
+            (Some(n), _) => n,
+            (None, true) => 1_000,
+            (None, false) => 100_000,
+        };
         for r in rt.block_on(console::run(&work, items))? {
             eprintln!(
                 "console {:>6} {:<24} {:>8.1} ms (max {:.1}) {:>9} bytes",

@@ -82,6 +82,7 @@ conformance! {
         every_batch_is_fenced_by_its_runs_lease,
         a_failed_write_whose_object_is_known_is_redriven_behind_a_lookup,
         a_steps_items_are_read_a_page_at_a_time,
+        totals_by_state_and_asset_are_exact_whatever_the_scale_or_size,
     }
     events {
         an_event_wakes_its_waiter_in_the_same_transaction_and_a_duplicate_changes_nothing,
