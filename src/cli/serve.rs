@@ -35,7 +35,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
   sluice serve --db postgres://sluice@db/sluice --name worker-a --listen 0.0.0.0:8787
 
 The operator console is at http://ADDR/ (on loopback the local user is an operator; elsewhere
-give `--users FILE` or a trusted proxy: README, *Operator console*).
+give `--users FILE` or a trusted proxy: README, *Operator console*); *Resume* on a run's page
+continues the run in this process.
 Point each provider's webhooks at http://ADDR/webhooks/<provider block name> (e.g. /webhooks/ws).
 `/healthz` answers 200 while the store is readable; `/metrics` is Prometheus text.
 Runs whose lease is free are claimed on start (waiting ones too), when an event wakes one of

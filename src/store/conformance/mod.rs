@@ -98,6 +98,7 @@ conformance! {
         a_denial_fails_the_step_and_the_run,
         resolving_items_in_doubt,
         cancel_keeps_steps_in_doubt_and_retry_redrives_failures,
+        a_resume_is_recorded_without_changing_a_step_and_refused_once_finished,
     }
     retention {
         prunes_only_runs_finished_before_the_date,
