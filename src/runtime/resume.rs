@@ -116,7 +116,10 @@ impl Runner for Resumer {
         let store = self.store.clone();
         let drain = self.options.drain.clone();
         let run_id = run.id;
-        self.tasks.lock().expect("tasks lock").spawn(async move {
+        let mut tasks = self.tasks.lock().expect("tasks lock");
+        // Runs resumed before that have ended: their tasks are done with.
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(async move {
             tracing::info!(run_id = %run_id, "Resuming the run for an operator.");
             let result = engine
                 .execute(&run_id, workflow.compiled.clone(), workflow.providers.clone())
