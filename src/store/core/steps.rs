@@ -12,20 +12,13 @@ use super::codec::{
 };
 use super::dialect::{Db, DbRow, Store, load_steps, sql};
 use crate::ids::{RunId, StepId};
-use crate::store::amount::{RequestAmount, total_of};
+use crate::store::amount::{RequestAmount, UNITS_SPLIT, total_of};
 use crate::store::attempt::{AttemptRecord, NewAttempt};
 use crate::store::batch::WriteBatch;
 use crate::store::error::StoreError;
 use crate::store::run::Lease;
 use crate::store::step::{AssetTotal, StepCount, StepKey, StepPage, StepRecord, StepState};
 use crate::store::traits::StepStore;
-
-/// [`UNITS_SPLIT`](crate::store::amount::UNITS_SPLIT), as SQL.
-macro_rules! amount_split {
-    () => {
-        "1000000000"
-    };
-}
 
 /// Amounts by state and asset, added up exactly.
 #[derive(Default)]
@@ -48,9 +41,8 @@ impl Totals {
         Ok(())
     }
 
-    fn into_list(self) -> Result<Vec<AssetTotal>, StoreError> {
-        Ok(self
-            .0
+    fn into_list(self) -> Vec<AssetTotal> {
+        self.0
             .into_iter()
             .map(|((state, asset), (total, count))| AssetTotal {
                 state,
@@ -58,7 +50,7 @@ impl Totals {
                 total,
                 count,
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -140,13 +132,13 @@ impl Store {
         let mut totals = Totals::default();
         // The amounts kept as digits and scale: summed by the database from an index, each
         // sum split in two so that neither overflows 64 bits (see `store::amount`).
-        let mut query = QueryBuilder::<Db>::new(concat!(
-            "SELECT state, asset, amount_scale, CAST(SUM(amount_units / ",
-            amount_split!(),
-            ") AS BIGINT) AS high, CAST(SUM(amount_units % ",
-            amount_split!(),
-            ") AS BIGINT) AS low, COUNT(*) AS n FROM step_runs WHERE "
-        ));
+        let mut query =
+            QueryBuilder::<Db>::new("SELECT state, asset, amount_scale, CAST(SUM(amount_units / ");
+        query
+            .push_bind(UNITS_SPLIT)
+            .push(") AS BIGINT) AS high, CAST(SUM(amount_units % ")
+            .push_bind(UNITS_SPLIT)
+            .push(") AS BIGINT) AS low, COUNT(*) AS n FROM step_runs WHERE ");
         of_runs(&mut query, runs, step_id);
         // Grouped in the order of the index that holds them (`step_runs_totals`), so that
         // nothing is sorted; the steps are added together here.
@@ -175,7 +167,7 @@ impl Store {
                 totals.add(&row, found.amount, 1)?;
             }
         }
-        totals.into_list()
+        Ok(totals.into_list())
     }
 
     async fn load_step_attempts_inner(
