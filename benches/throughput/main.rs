@@ -16,10 +16,12 @@
 //! 8. with `SLUICE_BENCH_POSTGRES` set, runs eight payroll runs on Postgres with 1, 2 and 4
 //!    `sluice serve` workers sharing them (see [`workers`]);
 //! 9. runs the peers' workload: 1,000 durable steps of one HTTP POST each to a stub server,
-//!    one at a time and 16 in flight, against a plain loop of the same POSTs (see [`peers`]).
+//!    one at a time and 16 in flight, against a plain loop of the same POSTs (see [`peers`]);
+//! 10. times the operator console's pages of a 100,000-item step (see [`console`]).
 //!
 //! Not part of `cargo test`. `--quick` (about a minute) runs 1,000 payees only.
 
+mod console;
 mod data;
 mod e2e;
 mod overhead;
@@ -63,10 +65,14 @@ struct Args {
     /// Durabilities (default: full,normal).
     #[arg(long, value_delimiter = ',')]
     sync: Vec<String>,
-    /// Only these parts: `e2e`, `overhead`, `store`, `commands`, `plan`, `workers`, `peers`
-    /// (default: all).
+    /// Only these parts: `e2e`, `overhead`, `store`, `commands`, `plan`, `workers`, `peers`,
+    /// `console` (default: all).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Items of the step whose console pages are timed (default: 100000; with `--quick`:
+    /// 1000).
+    #[arg(long, value_name = "N")]
+    console_items: Option<usize>,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -161,6 +167,7 @@ fn run(args: &Args) -> Result<(), String> {
         plans: Vec::new(),
         workers: Vec::new(),
         peers: Vec::new(),
+        console: Vec::new(),
         targets: Vec::new(),
         total_s: 0.0,
     };
@@ -349,6 +356,22 @@ fn run(args: &Args) -> Result<(), String> {
                 r.ratio
             );
             results.peers.push(r);
+        }
+    }
+
+    if part("console") {
+        // 100,000 items whatever `--sizes` says (1,000 with `--quick`).
+        let items = match (args.console_items, args.quick) {
+            (Some(n), _) => n,
+            (None, true) => 1_000,
+            (None, false) => 100_000,
+        };
+        for r in rt.block_on(console::run(&work, items))? {
+            eprintln!(
+                "console {:>6} {:<24} {:>8.1} ms (max {:.1}) {:>9} bytes",
+                r.items, r.page, r.median_ms, r.max_ms, r.bytes
+            );
+            results.console.push(r);
         }
     }
 

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::console::ConsolePage;
 use crate::e2e::{CommandRun, E2eRun, Sync};
 use crate::overhead::OverheadRun;
 use crate::peers::{PeersRun, mode};
@@ -40,6 +41,8 @@ pub struct Results {
     pub workers: Vec<WorkersRun>,
     /// The peers' workload: durable steps of one POST each against a plain loop of them.
     pub peers: Vec<PeersRun>,
+    /// The operator console's pages of a large step, over HTTP.
+    pub console: Vec<ConsolePage>,
     /// The targets, measured.
     pub targets: Vec<Target>,
     /// The whole benchmark's wall time.
@@ -169,7 +172,40 @@ pub fn targets(r: &Results) -> Vec<Target> {
             met: row.map(|p| p.ratio >= bar),
         });
     }
+    out.extend(console_targets(&r.console));
     out
+}
+
+/// The console on a 100,000-item step: the slowest items page (first, deep, filtered,
+/// searched) and the run's page.
+fn console_targets(pages: &[ConsolePage]) -> Vec<Target> {
+    let big = |p: &&ConsolePage| p.items == 100_000;
+    let items = pages
+        .iter()
+        .filter(big)
+        .filter(|p| p.page.starts_with("items") && p.page != "items.csv")
+        .map(|p| p.median_ms)
+        .reduce(f64::max);
+    let run = pages
+        .iter()
+        .filter(big)
+        .find(|p| p.page == "run")
+        .map(|p| p.median_ms);
+    let measured = |v: Option<f64>| v.map_or("not run".into(), |v| format!("{v:.0} ms"));
+    vec![
+        Target {
+            what: "console items page of a 100k-item step (slowest of first, deep, filtered, searched)".into(),
+            bar: "<= 200 ms".into(),
+            measured: measured(items),
+            met: items.map(|v| v <= 200.0),
+        },
+        Target {
+            what: "console run page of a 100k-item run".into(),
+            bar: "< 1 s".into(),
+            measured: measured(run),
+            met: run.map(|v| v < 1_000.0),
+        },
+    ]
 }
 
 /// `sluice plan` on 100k rows: the slower and larger of the text a reviewer reads and the
@@ -344,6 +380,22 @@ pub fn table(r: &Results) -> String {
                 p.plain_per_s,
                 p.durable_per_s,
                 p.ratio
+            );
+        }
+    }
+    if !r.console.is_empty() {
+        let _ = writeln!(
+            t,
+            "\nConsole: pages of a run with one {}-item step, over HTTP (median of 5)",
+            r.console[0].items
+        );
+        let _ = writeln!(t, "| page | median ms | max ms | bytes |");
+        let _ = writeln!(t, "|---|---:|---:|---:|");
+        for p in &r.console {
+            let _ = writeln!(
+                t,
+                "| {} | {:.1} | {:.1} | {} |",
+                p.page, p.median_ms, p.max_ms, p.bytes
             );
         }
     }

@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use axum::http::HeaderName;
@@ -15,8 +16,14 @@ use tokio::sync::watch;
 use super::common::DbArgs;
 use super::exit;
 use super::operator::operator_name;
+use super::serve::load_workflow;
 use crate::console::{Access, Console, TrustedProxy, Users, app, hash_password};
+use crate::engine::{DEFAULT_LEASE_TTL, EngineOptions};
+use crate::runtime::Workflows;
+use crate::runtime::resume::Resumer;
 use crate::scheduler::{Providers, ScheduledWorkflow};
+use crate::store::Store;
+use crate::webhooks::Providers as WebhookProviders;
 use crate::webhooks::{Listening, bind};
 
 /// Where `sluice console` listens unless told otherwise.
@@ -77,7 +84,8 @@ impl AccessArgs {
   sluice console hash-password < password.txt          # a `password_hash` for the users file
 
 Decisions taken here make runs runnable; a `sluice serve` on the same database continues them
-(or `sluice resume RUN`).")]
+(or `sluice resume RUN`). *Resume* on a run's page continues it in this process, as
+`sluice resume` would, with the credentials of this process's environment.")]
 pub struct ConsoleArgs {
     #[command(subcommand)]
     pub action: Option<ConsoleAction>,
@@ -118,12 +126,31 @@ pub async fn run(args: &ConsoleArgs) -> Result<ExitCode> {
         Some(dir) => Some(watch::channel(scheduled_in(dir)?).1),
         None => None,
     };
-    let listening = Listening::start(listener, app(Console::new(store, access, scheduled)))?;
+    let resumer = resumer(store.clone(), DEFAULT_LEASE_TTL);
+    let console = Console::new(store, access, scheduled).with_runner(resumer.clone());
+    let listening = Listening::start(listener, app(console))?;
     println!("console: http://{}/", listening.addr());
     let _ = tokio::signal::ctrl_c().await;
     println!("console: stopping");
     listening.shutdown().await;
+    resumer.stop(STOP_GRACE).await;
     Ok(exit::code(exit::SUCCESS))
+}
+
+/// How long runs resumed from the console get, on stop, to record what they sent.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// What continues the runs an operator resumes from the console: this process, through the
+/// engine, with the workflows and credentials `sluice resume` would use, under leases of
+/// `lease_ttl`.
+pub(super) fn resumer(store: Arc<dyn Store>, lease_ttl: Duration) -> Arc<Resumer> {
+    let workflows = Workflows::new(WebhookProviders::new(), Box::new(load_workflow));
+    let options = EngineOptions {
+        progress: false,
+        lease_ttl,
+        ..EngineOptions::default()
+    };
+    Arc::new(Resumer::new(store, workflows, options))
 }
 
 /// The scheduled workflows of `dir`, for their fire times only: the console fires nothing,

@@ -35,7 +35,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
   sluice serve --db postgres://sluice@db/sluice --name worker-a --listen 0.0.0.0:8787
 
 The operator console is at http://ADDR/ (on loopback the local user is an operator; elsewhere
-give `--users FILE` or a trusted proxy: README, *Operator console*).
+give `--users FILE` or a trusted proxy: README, *Operator console*); *Resume* on a run's page
+continues the run in this process.
 Point each provider's webhooks at http://ADDR/webhooks/<provider block name> (e.g. /webhooks/ws).
 `/healthz` answers 200 while the store is readable; `/metrics` is Prometheus text.
 Runs whose lease is free are claimed on start (waiting ones too), when an event wakes one of
@@ -157,13 +158,14 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
         settlement::spawn_reconcile(store.clone(), serving_workflows(), args.reconcile_every),
     ];
     let scheduled_pages = scheduled.clone();
+    let (pages, resumed) = pages(args, store.clone(), addr, scheduled_pages)?;
     let mut server = Server::start_with_pages(
         store.clone(),
         listener,
         (info, settings),
         workflows,
         scheduled,
-        pages(args, store.clone(), addr, scheduled_pages)?,
+        pages,
     );
     let learning = server
         .take_objects()
@@ -181,20 +183,30 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
         task.abort();
     }
     server.stop().await;
+    stop_resumed(&resumed, args.stop_grace).await;
     Ok(exit::code(exit::SUCCESS))
 }
 
-/// The operator console, served at `/` beside the webhooks.
+/// The runs resumed from the console, continued in this process.
+#[cfg(feature = "console")]
+type Resumed = Arc<crate::runtime::resume::Resumer>;
+/// No console, nothing resumed from it.
+#[cfg(not(feature = "console"))]
+type Resumed = ();
+
+/// The operator console, served at `/` beside the webhooks, and the runs it resumes.
 #[cfg(feature = "console")]
 fn pages(
     args: &ServeArgs,
     store: Arc<dyn Store>,
     addr: SocketAddr,
     scheduled: Option<watch::Receiver<Vec<Arc<ScheduledWorkflow>>>>,
-) -> Result<axum::Router> {
+) -> Result<(axum::Router, Resumed)> {
     let access = args.console.access(addr)?;
-    let console = crate::console::Console::new(store, access, scheduled);
-    Ok(crate::console::app(console))
+    let resumer = super::console::resumer(store.clone(), args.lease_ttl);
+    let console =
+        crate::console::Console::new(store, access, scheduled).with_runner(resumer.clone());
+    Ok((crate::console::app(console), resumer))
 }
 
 /// No console in a build without the `console` feature.
@@ -204,12 +216,21 @@ fn pages(
     _: Arc<dyn Store>,
     _: SocketAddr,
     _: Option<watch::Receiver<Vec<Arc<ScheduledWorkflow>>>>,
-) -> Result<axum::Router> {
-    Ok(axum::Router::new())
+) -> Result<(axum::Router, Resumed)> {
+    Ok((axum::Router::new(), ()))
 }
 
+/// Drains the runs resumed from the console, as the worker drains its own.
+#[cfg(feature = "console")]
+async fn stop_resumed(resumed: &Resumed, grace: Duration) {
+    resumed.stop(grace).await;
+}
+
+#[cfg(not(feature = "console"))]
+async fn stop_resumed(_: &Resumed, _: Duration) {}
+
 /// Compiles a workflow for the worker, printing its diagnostics, and builds its adapters.
-fn load_workflow(path: &Path) -> Result<(CompiledWorkflow, Adapters)> {
+pub(super) fn load_workflow(path: &Path) -> Result<(CompiledWorkflow, Adapters)> {
     let (_, compiled) = workflow::load_and_compile(path)
         .map_err(|e| anyhow!("`{}` is not usable: {e}", path.display()))?;
     let providers = build_providers(&compiled.config, None)?;

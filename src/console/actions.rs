@@ -239,6 +239,32 @@ pub async fn cancel(
     run_decision(&console, &session, run_id, ActionKind::Cancel, &form).await
 }
 
+/// `POST /runs/{run}/resume`: the run is claimed and continued from its checkpoints by this
+/// process's [`Runner`](super::runner::Runner), as `sluice resume` continues it; refused (409)
+/// when a live process holds it, so a second click starts nothing.
+pub async fn resume(
+    State(console): State<Console>,
+    Extension(session): Extension<Session>,
+    Path(run_id): Path<RunId>,
+    Form(form): Form<DecisionForm>,
+) -> Result<Redirect, ConsoleError> {
+    require(&session, Role::Operator)?;
+    let Some(runner) = console.runner() else {
+        return Err(ConsoleError::NoRunner(run_id));
+    };
+    let action = by_user(
+        &console,
+        &session,
+        run_id.clone(),
+        (None, None),
+        ActionKind::Resume,
+        Some(form.reason()?),
+    );
+    runner.resume(action).await?;
+    tracing::info!(run_id = %run_id, actor = %session.user, "Run resumed from the console.");
+    Ok(Redirect::to(&format!("/runs/{}", segment(run_id.as_str()))))
+}
+
 /// `POST /events/{id}/replay`: the event is delivered to the waiting steps again.
 pub async fn replay(
     State(console): State<Console>,

@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 
+use super::runner::RunnerError;
 use super::users::Role;
+use crate::ids::RunId;
 use crate::store::StoreError;
 use crate::webhooks::ReplayError;
 
@@ -30,6 +32,15 @@ pub enum ConsoleError {
     /// A form field is missing or malformed.
     #[error("{0}")]
     BadForm(&'static str),
+    /// A run could not be resumed.
+    #[error(transparent)]
+    Resume(#[from] RunnerError),
+    /// This console was given no way to continue runs.
+    #[error(
+        "this console does not continue runs; continue run `{0}` with `sluice resume {0}`, \
+         or from a `sluice serve` console"
+    )]
+    NoRunner(RunId),
     /// An export could not be written.
     #[error("cannot write the CSV export")]
     Export(#[source] csv::Error),
@@ -48,8 +59,19 @@ impl ConsoleError {
                 | StoreError::ApprovalRefused { .. }
                 | StoreError::Leased { .. },
             )
-            | Self::Replay(ReplayError::Unparseable(_)) => StatusCode::CONFLICT,
-            Self::Store(_) | Self::Replay(_) | Self::Export(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            | Self::Replay(ReplayError::Unparseable(_))
+            | Self::Resume(
+                RunnerError::Held { .. }
+                | RunnerError::Unusable { .. }
+                | RunnerError::Store(StoreError::InvalidAction { .. } | StoreError::Leased { .. }),
+            )
+            | Self::NoRunner(_) => StatusCode::CONFLICT,
+            Self::Resume(RunnerError::Store(StoreError::RunNotFound { .. })) => {
+                StatusCode::NOT_FOUND
+            }
+            Self::Store(_) | Self::Replay(_) | Self::Export(_) | Self::Resume(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::BadForm(_) => StatusCode::BAD_REQUEST,
         }

@@ -6,7 +6,8 @@
 //! A services module like [`webhooks`](crate::webhooks): it reads the [`store`](crate::store)
 //! and takes decisions through the same store calls as the CLI (so the never-twice rules are
 //! the store's and the engine's, never the page's); it never runs a workflow itself — the
-//! `serve` worker continues the runs a decision makes runnable. [`runtime`](crate::runtime)
+//! `serve` worker continues the runs a decision makes runnable, and *resume* hands a run to
+//! the [`Runner`] its process gave it. [`runtime`](crate::runtime)
 //! serves it beside the webhook receiver; `sluice console` serves it alone.
 
 mod access;
@@ -17,11 +18,13 @@ mod layout;
 mod live;
 mod pages;
 mod router;
+mod runner;
 mod session;
 mod state;
 pub mod users;
 
 pub use access::{Access, TrustedProxy};
 pub use router::app;
+pub use runner::{Runner, RunnerError};
 pub use state::{Console, Scheduled};
 pub use users::{Role, Users, UsersError, hash_password};

@@ -6,6 +6,7 @@ use tokio::sync::watch;
 
 use super::access::Access;
 use super::layout::Viewer;
+use super::runner::Runner;
 use super::session::{Keys, Session};
 use crate::scheduler::ScheduledWorkflow;
 use crate::store::Store;
@@ -22,6 +23,7 @@ struct Inner {
     access: Access,
     keys: Keys,
     scheduled: Option<Scheduled>,
+    runner: Option<Arc<dyn Runner>>,
 }
 
 impl Console {
@@ -33,7 +35,25 @@ impl Console {
             access,
             keys: Keys::random(),
             scheduled,
+            runner: None,
         }))
+    }
+
+    /// This console, continuing the runs an operator resumes with `runner`.
+    ///
+    /// # Panics
+    /// When called on a console already cloned (it is set up before it serves).
+    #[must_use]
+    pub fn with_runner(mut self, runner: Arc<dyn Runner>) -> Console {
+        Arc::get_mut(&mut self.0)
+            .expect("the runner is given before the console is shared")
+            .runner = Some(runner);
+        self
+    }
+
+    /// Who continues resumed runs, if this process can.
+    pub fn runner(&self) -> Option<&Arc<dyn Runner>> {
+        self.0.runner.as_ref()
     }
 
     /// The scheduled workflows known now (none without `--workflows`).

@@ -21,6 +21,7 @@
 //!
 //! The behaviour both backends share is tested once, in `conformance`, and run against each.
 
+pub mod amount;
 pub mod attempt;
 pub mod batch;
 pub mod claim;
@@ -50,6 +51,7 @@ pub mod worker;
 #[cfg(test)]
 mod conformance;
 
+pub use amount::RequestAmount;
 pub use attempt::{AttemptOperation, AttemptOutcome, AttemptRecord, NewAttempt};
 pub use batch::WriteBatch;
 pub use claim::{ClaimRole, ClaimSummary, ItemClaim, SharedStep};

@@ -90,6 +90,10 @@ pub enum ActionKind {
     /// Redrive failed steps: they go back to pending, or, when their provider object is
     /// known, to `dispatching` marked [`ErrorClass::OperatorRetry`] to be looked up first.
     Retry,
+    /// Continue the run from its checkpoints, as `sluice resume` does: it changes no step
+    /// (the engine does, under the run's lease, looking up what may have been sent). Recorded
+    /// by whoever claimed the run to continue it; refused on a finished run.
+    Resume,
 }
 
 impl ActionKind {
@@ -103,6 +107,7 @@ impl ActionKind {
             Self::ResolveSkip => "resolve_skip",
             Self::Cancel => "cancel",
             Self::Retry => "retry",
+            Self::Resume => "resume",
         }
     }
 }
@@ -126,6 +131,7 @@ impl ActionKind {
             "resolve_skip" => Self::ResolveSkip,
             "cancel" => Self::Cancel,
             "retry" => Self::Retry,
+            "resume" => Self::Resume,
             _ => return Err(UnknownAction(name.to_owned())),
         })
     }
@@ -146,6 +152,7 @@ impl fmt::Display for ActionKind {
 /// | `ResolveRetry`, `ResolveSkip` | required | `None`: every item of the step needing attention | those |
 /// | `Retry` | optional | optional | the failed step runs of the run, step or item |
 /// | `Cancel` | ignored | ignored | every pending or waiting step run of the run |
+/// | `Resume` | ignored | ignored | none |
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OperatorAction {
     /// The run concerned.

@@ -366,6 +366,25 @@ pub struct StepPage {
     pub limit: u32,
 }
 
+impl StepPage {
+    /// The least key after every key starting with [`key_prefix`](Self::key_prefix), in byte
+    /// (code point) order, so the keys searched are the range from the prefix to it, which
+    /// an index answers: the prefix with its last character that has a successor advanced
+    /// and what follows dropped. `None` without a prefix, or when no character has one (the
+    /// range then has no end).
+    pub fn key_end(&self) -> Option<String> {
+        let mut chars: Vec<char> = self.key_prefix.as_deref()?.chars().collect();
+        while let Some(last) = chars.pop() {
+            let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+            if let Some(next) = next {
+                chars.push(next);
+                return Some(chars.into_iter().collect());
+            }
+        }
+        None
+    }
+}
+
 /// The amounts of step runs in one state, in one asset or currency: what their stored requests
 /// ask for (`amount`, and `asset` or `currency`), summed exactly.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -409,5 +428,29 @@ mod tests {
             StepKey::item("run_1", "pay", "emp-7").to_string(),
             "run_1/pay[emp-7]"
         );
+    }
+
+    #[test]
+    fn a_key_search_ends_where_the_prefix_can_no_longer_be_a_prefix() {
+        let end = |prefix: &str| {
+            StepPage {
+                run_id: "run_1".into(),
+                step_id: "pay".into(),
+                state: None,
+                key_prefix: Some(prefix.to_owned()),
+                after_seq: None,
+                limit: 1,
+            }
+            .key_end()
+        };
+        assert_eq!(end("E00500").as_deref(), Some("E00501"));
+        assert_eq!(end("emp-z").as_deref(), Some("emp-{"));
+        assert_eq!(end("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(end("\u{D7FF}").as_deref(), Some("\u{E000}"));
+        assert_eq!(end("\u{10FFFF}"), None);
+        for key in ["E00500", "E005001", "E00500\u{10FFFF}"] {
+            assert!(key >= "E00500" && key < end("E00500").unwrap().as_str());
+        }
+        assert!("E00501" >= end("E00500").unwrap().as_str());
     }
 }

@@ -4,4 +4,5 @@
 mod browser;
 mod cli;
 mod http;
+mod resume;
 mod support;

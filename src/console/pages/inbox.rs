@@ -164,6 +164,13 @@ pub fn run_forms(viewer: &Viewer, run: &RunRecord) -> Markup {
                 label { "Reason " input type="text" name="reason" required; }
                 button type="submit" { "Retry failed" }
             }
+            @if !run.status.is_finished() {
+                form method="post" action={ (base) "/resume" } class="decision" {
+                    (csrf_field(viewer))
+                    label { "Reason " input type="text" name="reason" required; }
+                    button type="submit" { "Resume" }
+                }
+            }
             form method="post" action={ (base) "/cancel" } class="decision" {
                 (csrf_field(viewer))
                 label { "Reason " input type="text" name="reason" required; }

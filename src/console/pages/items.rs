@@ -8,9 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
-use rust_decimal::Decimal;
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::super::error::ConsoleError;
 use super::super::layout::{Section, badge, page, segment, time};
@@ -19,7 +17,7 @@ use super::super::state::Console;
 use super::evidence::{attempt_table, doubt_card, item_link, run_link};
 use super::totals;
 use crate::ids::{ItemKey, RunId, StepId};
-use crate::store::{StepKey, StepPage, StepRecord, StepState};
+use crate::store::{RequestAmount, StepKey, StepPage, StepRecord, StepState};
 
 /// Rows per page.
 const PAGE: u32 = 100;
@@ -72,16 +70,8 @@ impl ItemsQuery {
 }
 
 /// An item's amount and its asset or currency, from its request.
-fn amount(step: &StepRecord) -> Option<(String, Decimal)> {
-    let request = step.request.as_ref()?;
-    let text = |field: &str| request.get(field).and_then(Value::as_str);
-    let asset = text("asset").or_else(|| text("currency"))?;
-    let amount = request.get("amount").and_then(|v| match v {
-        Value::String(s) => s.parse::<Decimal>().ok(),
-        Value::Number(n) => n.to_string().parse::<Decimal>().ok(),
-        _ => None,
-    })?;
-    Some((asset.to_owned(), amount))
+fn amount(step: &StepRecord) -> Option<RequestAmount> {
+    step.request.as_ref().and_then(RequestAmount::of)
 }
 
 /// `GET /runs/{run}/steps/{step}/items`.
@@ -141,7 +131,7 @@ pub async fn items(
                             @else { a href=(item_link(row)) { (row.key.item_key) } }
                         }
                         td { (badge(row.state.as_str())) }
-                        td { @if let Some((asset, value)) = amount(row) { (value) " " (asset) } }
+                        td { @if let Some(a) = amount(row) { (a.amount) " " (a.asset) } }
                         td { (row.attempts) }
                         td { code { (row.provider_ref.as_deref().unwrap_or("")) } }
                         td { (time(row.updated_at)) }
@@ -187,8 +177,9 @@ pub async fn export(
     loop {
         let rows = store.page_steps(&page).await?;
         for row in &rows {
-            let (asset, value) =
-                amount(row).map_or((String::new(), String::new()), |(a, v)| (a, v.to_string()));
+            let (asset, value) = amount(row).map_or((String::new(), String::new()), |a| {
+                (a.asset, a.amount.to_string())
+            });
             write(
                 &mut out,
                 &[

@@ -82,6 +82,7 @@ conformance! {
         every_batch_is_fenced_by_its_runs_lease,
         a_failed_write_whose_object_is_known_is_redriven_behind_a_lookup,
         a_steps_items_are_read_a_page_at_a_time,
+        totals_by_state_and_asset_are_exact_whatever_the_scale_or_size,
     }
     events {
         an_event_wakes_its_waiter_in_the_same_transaction_and_a_duplicate_changes_nothing,
@@ -97,6 +98,7 @@ conformance! {
         a_denial_fails_the_step_and_the_run,
         resolving_items_in_doubt,
         cancel_keeps_steps_in_doubt_and_retry_redrives_failures,
+        a_resume_is_recorded_without_changing_a_step_and_refused_once_finished,
     }
     retention {
         prunes_only_runs_finished_before_the_date,

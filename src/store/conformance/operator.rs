@@ -414,3 +414,40 @@ pub(super) async fn cancel_keeps_steps_in_doubt_and_retry_redrives_failures(env:
         RunStatus::Cancelled
     );
 }
+
+pub(super) async fn a_resume_is_recorded_without_changing_a_step_and_refused_once_finished(
+    env: &Env,
+) {
+    let store = &*env.store;
+    run_with_steps(store).await;
+    let run_id = RunId::from("run_a");
+    let before = store.load_steps(&run_id).await.unwrap();
+    let record = store
+        .apply_operator_action(&action(ActionKind::Resume, None, None))
+        .await
+        .unwrap();
+    assert_eq!(record.steps_changed, 0);
+    assert_eq!(store.load_steps(&run_id).await.unwrap(), before);
+    let listed = store.list_operator_actions(&run_id).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].action.kind, ActionKind::Resume);
+
+    store
+        .set_run_status(&run_id, RunStatus::Succeeded, None)
+        .await
+        .unwrap();
+    let refused = store
+        .apply_operator_action(&action(ActionKind::Resume, None, None))
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::InvalidAction {
+                action: "resume",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(store.list_operator_actions(&run_id).await.unwrap().len(), 1);
+}

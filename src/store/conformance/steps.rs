@@ -967,3 +967,105 @@ pub(super) async fn a_steps_items_are_read_a_page_at_a_time(env: &Env) {
     let e200 = StepKey::item("run_a", "pay", "e200");
     assert!(store.load_step_attempts(&e200).await.unwrap().is_empty());
 }
+
+pub(super) async fn totals_by_state_and_asset_are_exact_whatever_the_scale_or_size(env: &Env) {
+    let store = &*env.store;
+    let lease = leased_run(store, &["e1", "e2", "e3", "u1", "u2", "big", "w1", "x1"]).await;
+    let with = |item: &str, request: serde_json::Value| Dispatch {
+        request,
+        ..dispatch(item, "0")
+    };
+    let writes = vec![
+        dispatch("e1", "0.10"),
+        dispatch("e2", "0.20"),
+        dispatch("e3", "-0.05"),
+        with("u1", json!({"currency": "USD", "amount": "1.5"})),
+        with("u2", json!({"currency": "USD", "amount": "2.25"})),
+        // 25 digits: more than 64 bits hold, so it is summed from its request.
+        with(
+            "big",
+            json!({"asset": "ETH", "amount": "1234567.123456789012345678"}),
+        ),
+        with("x1", json!({"url": "https://example.test", "amount": "3"})),
+    ];
+    commit(store, &lease, writes).await.unwrap();
+    let waiting = Waiting {
+        key: StepKey::item("run_a", "pay", "w1"),
+        request: Some(transfer("7.00", "w1")),
+        next_check_at: None,
+        deadline_at: None,
+    };
+    commit(store, &lease, vec![waiting]).await.unwrap();
+    let done = StepResult {
+        key: StepKey::item("run_a", "pay", "e1"),
+        outcome: Outcome::Succeeded {
+            output: json!({"id": "tr_1"}),
+            provider_ref: Some("tr_1".into()),
+        },
+        attempt: None,
+    };
+    commit(store, &lease, vec![done]).await.unwrap();
+
+    let total = |state, asset: &str, total: &str, count| AssetTotal {
+        state,
+        asset: asset.into(),
+        total: total.parse().unwrap(),
+        count,
+    };
+    let expected = [
+        total(
+            StepState::Dispatching,
+            "ETH",
+            "1234567.123456789012345678",
+            1,
+        ),
+        total(StepState::Dispatching, "EURC", "0.15", 2),
+        total(StepState::Dispatching, "USD", "3.75", 2),
+        total(StepState::Waiting, "EURC", "7.00", 1),
+        total(StepState::Succeeded, "EURC", "0.10", 1),
+    ];
+    let mut of_step = store
+        .asset_totals(&[RunId::from("run_a")], Some(&StepId::from("pay")))
+        .await
+        .unwrap();
+    of_step.sort_by(|a, b| (a.state, &a.asset).cmp(&(b.state, &b.asset)));
+    assert_eq!(
+        of_step, expected,
+        "0.20 - 0.05 is 0.15, never 0.15000000000000002"
+    );
+    let of_run = store
+        .asset_totals(&[RunId::from("run_a")], None)
+        .await
+        .unwrap();
+    assert_eq!(of_run.len(), expected.len());
+    assert!(of_run.iter().all(|t| expected.contains(t)));
+    assert!(
+        store
+            .asset_totals(&[RunId::from("run_b")], None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The key search is a range of keys: every key with the prefix, none without.
+    let search = |prefix: &str| StepPage {
+        run_id: RunId::from("run_a"),
+        step_id: StepId::from("pay"),
+        state: None,
+        key_prefix: Some(prefix.to_owned()),
+        after_seq: None,
+        limit: 100,
+    };
+    let keys = |rows: Vec<crate::store::step::StepRecord>| {
+        rows.into_iter()
+            .map(|r| r.key.item_key.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        keys(store.page_steps(&search("e")).await.unwrap()),
+        ["e1", "e2", "e3"]
+    );
+    assert_eq!(keys(store.page_steps(&search("u2")).await.unwrap()), ["u2"]);
+    assert!(store.page_steps(&search("E")).await.unwrap().is_empty());
+    assert!(store.page_steps(&search("z")).await.unwrap().is_empty());
+}

@@ -79,6 +79,14 @@ impl Store {
             }
             ActionKind::ResolveRetry => resolve_retry(&mut tx, action, now).await?,
             ActionKind::ResolveSkip => resolve_skip(&mut tx, action, now).await?,
+            ActionKind::Resume if status.is_finished() => {
+                return Err(StoreError::InvalidAction {
+                    run_id: action.run_id.clone(),
+                    action: action.kind.as_str(),
+                    problem: "the run has already finished",
+                });
+            }
+            ActionKind::Resume => 0,
         };
 
         if changed > 0 && !matches!(action.kind, ActionKind::Cancel | ActionKind::Deny) {

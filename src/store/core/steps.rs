@@ -1,19 +1,71 @@
 //! [`StepStore`]: reading step runs and attempts, and the trait's entry points for
 //! the guarded state changes in `transitions.rs`.
 
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
 use sqlx::{QueryBuilder, Row};
 
 use super::codec::{
-    attempt_columns, attempt_from_row, get_count, parse_step_state, step_columns, step_from_row,
+    attempt_columns, attempt_from_row, get_count, get_opt_json, parse_step_state, step_columns,
+    step_from_row,
 };
-use super::dialect::{Db, Store, load_steps, sql};
+use super::dialect::{Db, DbRow, Store, load_steps, sql};
 use crate::ids::{RunId, StepId};
+use crate::store::amount::{RequestAmount, UNITS_SPLIT, total_of};
 use crate::store::attempt::{AttemptRecord, NewAttempt};
 use crate::store::batch::WriteBatch;
 use crate::store::error::StoreError;
 use crate::store::run::Lease;
 use crate::store::step::{AssetTotal, StepCount, StepKey, StepPage, StepRecord, StepState};
 use crate::store::traits::StepStore;
+
+/// Amounts by state and asset, added up exactly.
+#[derive(Default)]
+struct Totals(BTreeMap<(StepState, String), (Decimal, u64)>);
+
+impl Totals {
+    /// Adds `count` rows summing to `total` in the state and asset `row` names.
+    fn add(&mut self, row: &DbRow, total: Decimal, count: u64) -> Result<(), StoreError> {
+        let state = parse_step_state(&row.try_get::<String, _>("state")?)?;
+        let asset: String = row.try_get("asset")?;
+        let entry = self.0.entry((state, asset)).or_default();
+        entry.0 = entry
+            .0
+            .checked_add(total)
+            .ok_or_else(|| StoreError::Corrupt {
+                column: "amount_units",
+                value: "a total past 28 digits".into(),
+            })?;
+        entry.1 += count;
+        Ok(())
+    }
+
+    fn into_list(self) -> Vec<AssetTotal> {
+        self.0
+            .into_iter()
+            .map(|((state, asset), (total, count))| AssetTotal {
+                state,
+                asset,
+                total,
+                count,
+            })
+            .collect()
+    }
+}
+
+/// `run_id IN (runs)`, and `step_id = step` when given.
+fn of_runs(query: &mut QueryBuilder<Db>, runs: &[RunId], step_id: Option<&StepId>) {
+    query.push("run_id IN (");
+    let mut list = query.separated(", ");
+    for run in runs {
+        list.push_bind(run.clone());
+    }
+    query.push(")");
+    if let Some(step) = step_id {
+        query.push(" AND step_id = ").push_bind(step.clone());
+    }
+}
 
 impl Store {
     async fn fetch_steps(
@@ -40,11 +92,10 @@ impl Store {
     }
 
     async fn count_steps_inner(&self, run_id: &RunId) -> Result<Vec<StepCount>, StoreError> {
+        // In the order of `step_runs_totals`, read from it alone.
         let rows = sqlx::query(
-            "SELECT s.step_id, s.state, COUNT(*) AS n, f.first_seq FROM step_runs s \
-             JOIN (SELECT step_id, MIN(seq) AS first_seq FROM step_runs WHERE run_id = $1 \
-                   GROUP BY step_id) f ON f.step_id = s.step_id \
-             WHERE s.run_id = $1 GROUP BY s.step_id, s.state, f.first_seq",
+            "SELECT step_id, state, COUNT(*) AS n, MIN(seq) AS first_seq FROM step_runs \
+             WHERE run_id = $1 GROUP BY step_id, state",
         )
         .bind(run_id)
         .fetch_all(&self.pool)
@@ -60,8 +111,13 @@ impl Store {
                 Ok((row.try_get::<i64, _>("first_seq")?, count))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        // Steps in plan order, states in lifecycle order.
-        counts.sort_by_key(|(first, count)| (*first, count.state));
+        // Steps in plan order (by their first row), states in lifecycle order.
+        let mut first: BTreeMap<StepId, i64> = BTreeMap::new();
+        for (seq, count) in &counts {
+            let at = first.entry(count.step_id.clone()).or_insert(*seq);
+            *at = (*at).min(*seq);
+        }
+        counts.sort_by_key(|(_, count)| (first[&count.step_id], count.state));
         Ok(counts.into_iter().map(|(_, count)| count).collect())
     }
 
@@ -73,54 +129,45 @@ impl Store {
         if runs.is_empty() {
             return Ok(Vec::new());
         }
-        // Amounts are decimal text: the database groups equal ones and counts them, and the
-        // sum is made here, exactly, never in the database's floating point.
-        let mut query = QueryBuilder::<Db>::new(concat!(
-            "SELECT state, COALESCE(",
-            sql!(request_field "asset"),
-            ", ",
-            sql!(request_field "currency"),
-            ") AS asset, ",
-            sql!(request_field "amount"),
-            " AS amount, COUNT(*) AS n FROM step_runs WHERE request_json IS NOT NULL AND run_id IN ("
-        ));
-        let mut list = query.separated(", ");
-        for run in runs {
-            list.push_bind(run);
+        let mut totals = Totals::default();
+        // The amounts kept as digits and scale: summed by the database from an index, each
+        // sum split in two so that neither overflows 64 bits (see `store::amount`).
+        let mut query =
+            QueryBuilder::<Db>::new("SELECT state, asset, amount_scale, CAST(SUM(amount_units / ");
+        query
+            .push_bind(UNITS_SPLIT)
+            .push(") AS BIGINT) AS high, CAST(SUM(amount_units % ")
+            .push_bind(UNITS_SPLIT)
+            .push(") AS BIGINT) AS low, COUNT(*) AS n FROM step_runs WHERE ");
+        of_runs(&mut query, runs, step_id);
+        // Grouped in the order of the index that holds them (`step_runs_totals`), so that
+        // nothing is sorted; the steps are added together here.
+        query.push(
+            " AND asset IS NOT NULL AND amount_units IS NOT NULL \
+             GROUP BY run_id, step_id, state, asset, amount_scale",
+        );
+        for row in query.build().fetch_all(&self.pool).await? {
+            let scale: i64 = row.try_get("amount_scale")?;
+            let (high, low): (i64, i64) = (row.try_get("high")?, row.try_get("low")?);
+            let total = total_of(high, low, scale).ok_or_else(|| StoreError::Corrupt {
+                column: "amount_units",
+                value: format!("a total past 28 digits at scale {scale}"),
+            })?;
+            totals.add(&row, total, get_count(&row, "n")?)?;
         }
-        query.push(")");
-        if let Some(step) = step_id {
-            query.push(" AND step_id = ").push_bind(step);
+        // Amounts too long for 64 bits, and rows written before the columns: from their
+        // requests, parsed here, exactly.
+        let mut query =
+            QueryBuilder::<Db>::new("SELECT state, asset, request_json FROM step_runs WHERE ");
+        of_runs(&mut query, runs, step_id);
+        query.push(" AND asset IS NOT NULL AND amount_units IS NULL");
+        for row in query.build().fetch_all(&self.pool).await? {
+            let request = get_opt_json(&row, "request_json")?;
+            if let Some(found) = request.as_ref().and_then(RequestAmount::of) {
+                totals.add(&row, found.amount, 1)?;
+            }
         }
-        query.push(" GROUP BY state, asset, amount");
-        let rows = query.build().fetch_all(&self.pool).await?;
-        let mut totals: std::collections::BTreeMap<
-            (StepState, String),
-            (rust_decimal::Decimal, u64),
-        > = std::collections::BTreeMap::new();
-        for row in &rows {
-            let asset: Option<String> = row.try_get("asset")?;
-            let amount: Option<String> = row.try_get("amount")?;
-            let (Some(asset), Some(Ok(amount))) =
-                (asset, amount.map(|a| a.parse::<rust_decimal::Decimal>()))
-            else {
-                continue;
-            };
-            let state = parse_step_state(&row.try_get::<String, _>("state")?)?;
-            let count = get_count(row, "n")?;
-            let entry = totals.entry((state, asset)).or_default();
-            entry.0 += amount * rust_decimal::Decimal::from(count);
-            entry.1 += count;
-        }
-        Ok(totals
-            .into_iter()
-            .map(|((state, asset), (total, count))| AssetTotal {
-                state,
-                asset,
-                total,
-                count,
-            })
-            .collect())
+        Ok(totals.into_list())
     }
 
     async fn load_step_attempts_inner(
@@ -130,7 +177,10 @@ impl Store {
         let rows = sqlx::query(concat!(
             "SELECT ",
             attempt_columns!(),
-            " FROM attempts WHERE run_id = $1 AND step_id = $2 AND item_key = $3 ORDER BY id"
+            // Attempt numbers only grow, so this is recording order, read in the order of
+            // `attempts_by_step` (ordering by `id` alone would walk the run's every attempt).
+            " FROM attempts WHERE run_id = $1 AND step_id = $2 AND item_key = $3 \
+             ORDER BY attempt_no, id"
         ))
         .bind(&key.run_id)
         .bind(&key.step_id)
@@ -204,13 +254,17 @@ impl StepStore for Store {
             query.push(" AND state = ").push_bind(state.as_str());
         }
         if let Some(prefix) = &page.key_prefix {
-            // `substr` rather than `LIKE`: the same case-sensitive match on both backends,
-            // with no wildcard in the operator's text to escape.
+            // The keys starting with `prefix` are a range in byte order, which an index
+            // answers; the same case-sensitive match on both backends, with no wildcard in
+            // the operator's text to escape (as `LIKE` would need).
             query
-                .push(" AND substr(item_key, 1, length(CAST(")
-                .push_bind(prefix)
-                .push(" AS TEXT))) = ")
-                .push_bind(prefix);
+                .push(concat!(" AND item_key", sql!(by_bytes), " >= "))
+                .push_bind(prefix.clone());
+            if let Some(end) = page.key_end() {
+                query
+                    .push(concat!(" AND item_key", sql!(by_bytes), " < "))
+                    .push_bind(end);
+            }
         }
         if let Some(after) = page.after_seq {
             query.push(" AND seq > ").push_bind(after);

@@ -24,6 +24,7 @@ use super::codec::{is_foreign_key_violation, json_text, parse_step_state, reques
 use super::dialect::{Conn, Db, Store, Ts, commit_batched, lock_runs, opt_ts, sql, ts};
 use crate::digest::{changed_fields, request_digest};
 use crate::ids::{ItemKey, RunId, StepId};
+use crate::store::amount::AmountColumns;
 use crate::store::attempt::NewAttempt;
 use crate::store::batch::WriteBatch;
 use crate::store::claim::{claim_lost, claimed};
@@ -277,12 +278,14 @@ async fn dispatch_rows(
                 "UPDATE step_runs SET state = {to}, idempotency_key = $1, ",
                 clear_redrive!(),
                 "request_digest = $2, request_json = $3, attempts = attempts + 1, \
-                 next_attempt_at = NULL, updated_at = $4 \
+                 next_attempt_at = NULL, updated_at = $4, \
+                 asset = $10, amount_units = $11, amount_scale = $12 \
                  WHERE run_id = $5 AND step_id = $6 AND item_key = $7 AND {guard} \
                    AND (state = 'pending' OR (idempotency_key = $1 AND request_digest = $2))",
                 claimed!(8, 4, 9)
             )
         );
+        let amount = AmountColumns::of(Some(&item.request));
         let result = sqlx::query(sql)
             .bind(&item.idempotency_key)
             .bind(&digest)
@@ -293,6 +296,9 @@ async fn dispatch_rows(
             .bind(&item.item_key)
             .bind(&lease.owner)
             .bind(lease.holds_run())
+            .bind(amount.asset)
+            .bind(amount.units)
+            .bind(amount.scale)
             .execute(&mut *conn)
             .await?;
         if result.rows_affected() == 0 {
@@ -421,14 +427,21 @@ async fn waiting_rows(
             Transition::Wait,
             concat!(
                 "UPDATE step_runs SET state = {to}, \
-                 request_json = COALESCE($1, request_json), next_attempt_at = $2, \
-                 deadline_at = $3, event_id = NULL, updated_at = $4 \
-                 WHERE run_id = $5 AND step_id = $6 AND item_key = $7 AND {guard}",
-                claimed!(8, 4, 9)
+                 request_json = COALESCE($1, request_json), \
+                 asset = CASE WHEN $1 IS NULL THEN asset ELSE $2 END, \
+                 amount_units = CASE WHEN $1 IS NULL THEN amount_units ELSE $3 END, \
+                 amount_scale = CASE WHEN $1 IS NULL THEN amount_scale ELSE $4 END, \
+                 next_attempt_at = $5, deadline_at = $6, event_id = NULL, updated_at = $7 \
+                 WHERE run_id = $8 AND step_id = $9 AND item_key = $10 AND {guard}",
+                claimed!(11, 7, 12)
             )
         );
+        let amount = AmountColumns::of(item.request.as_ref());
         let query = sqlx::query(sql)
             .bind(item.request.as_ref().map(request_text).transpose()?)
+            .bind(amount.asset)
+            .bind(amount.units)
+            .bind(amount.scale)
             .bind(opt_ts(item.next_check_at))
             .bind(opt_ts(item.deadline_at))
             .bind(now);

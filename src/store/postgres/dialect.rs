@@ -26,10 +26,6 @@ pub(super) type Ts = DateTime<Utc>;
 
 /// The pieces of SQL that differ between the backends, as literals for `concat!`.
 macro_rules! sql {
-    // A text field of a step's stored request (`amount`, `asset`).
-    (request_field $field:literal) => {
-        concat!("(request_json::jsonb ->> '", $field, "')")
-    };
     // Ids and names compare byte by byte, as in SQLite, whatever the database's collation.
     (by_bytes) => {
         " COLLATE \"C\""

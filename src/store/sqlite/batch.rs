@@ -25,6 +25,7 @@ use super::dialect::{Ts, opt_ts, ts};
 use super::ops::codec::{json_text, request_text};
 use super::ops::transitions::{Writer, apply_rest};
 use crate::digest::request_digest;
+use crate::store::amount::AmountColumns;
 use crate::store::attempt::NewAttempt;
 use crate::store::batch::WriteBatch;
 use crate::store::error::StoreError;
@@ -102,23 +103,31 @@ fn push_dispatches(
             .iter()
             .map(|d| {
                 let request = request_text(&d.request)?;
-                Ok((d, request_digest(&d.request), request))
+                let amount = AmountColumns::of(Some(&d.request));
+                Ok((d, request_digest(&d.request), request, amount))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let q = st.open(chunk.len());
-        q.push(" WITH v(v_run, v_step, v_item, v_key, v_digest, v_request) AS (");
-        q.push_values(rows, |mut row, (d, digest, request)| {
+        q.push(
+            " WITH v(v_run, v_step, v_item, v_key, v_digest, v_request, v_asset, v_units, \
+             v_scale) AS (",
+        );
+        q.push_values(rows, |mut row, (d, digest, request, amount)| {
             row.push_bind(&lease.run_id)
                 .push_bind(&d.step_id)
                 .push_bind(&d.item_key)
                 .push_bind(&d.idempotency_key)
                 .push_bind(digest)
-                .push_bind(request);
+                .push_bind(request)
+                .push_bind(amount.asset)
+                .push_bind(amount.units)
+                .push_bind(amount.scale);
         });
         q.push(concat!(
             ") UPDATE step_runs SET state = 'dispatching', idempotency_key = v.v_key, ",
             clear_redrive!(),
-            "request_digest = v.v_digest, request_json = v.v_request, \
+            "request_digest = v.v_digest, request_json = v.v_request, asset = v.v_asset, \
+             amount_units = v.v_units, amount_scale = v.v_scale, \
              attempts = step_runs.attempts + 1, next_attempt_at = NULL, updated_at = ",
         ))
         .push_bind(now);

@@ -24,10 +24,6 @@ pub(super) type Ts = String;
 
 /// The pieces of SQL that differ between the backends, as literals for `concat!`.
 macro_rules! sql {
-    // A text field of a step's stored request (`amount`, `asset`).
-    (request_field $field:literal) => {
-        concat!("CAST(json_extract(request_json, '$.", $field, "') AS TEXT)")
-    };
     // Text compares byte by byte already.
     (by_bytes) => {
         ""
