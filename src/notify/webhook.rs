@@ -122,13 +122,24 @@ pub fn body(n: &NotificationRecord, now: DateTime<Utc>, console: Option<&str>) -
         .as_deref()
         .map(|m| format!(": {m}"))
         .unwrap_or_default();
-    let link = console.map(|base| format!("{}/runs/{}", base.trim_end_matches('/'), n.run_id));
-    let text = format!(
-        "sluice: run `{}` ({}) {}{at}{why}",
-        n.run_id,
-        n.workflow_name,
-        words(&n.event)
-    );
+    // An event of a schedule has no run: it links to the schedules page.
+    let page = n
+        .run_id
+        .as_ref()
+        .map_or_else(|| "schedules".to_string(), |run| format!("runs/{run}"));
+    let link = console.map(|base| format!("{}/{page}", base.trim_end_matches('/')));
+    let text = match &n.run_id {
+        Some(run) => format!(
+            "sluice: run `{run}` ({}) {}{at}{why}",
+            n.workflow_name,
+            words(&n.event)
+        ),
+        None => format!(
+            "sluice: schedule of `{}` {}{why}",
+            n.workflow_name,
+            words(&n.event)
+        ),
+    };
     json!({
         "id": n.id,
         "run": n.run_id,
@@ -149,6 +160,7 @@ fn words(event: &str) -> String {
         "needs_attention" => "needs attention".into(),
         "cancelled" => "was cancelled".into(),
         "item_failed_after_commit" => "has a payment that failed after commit".into(),
+        "schedule_missed" => "missed a slot".into(),
         other => other.replace('_', " "),
     }
 }

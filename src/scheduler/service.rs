@@ -10,9 +10,15 @@
 //! what tells slots that came due while it ran (always fired) from slots missed before it
 //! started (`catch_up`).
 //!
+//! Missed slots: the slots that came due while no service watched and that `catch_up` does
+//! not fire are claimed as missed, with why, together with the `schedule_missed`
+//! notifications they owe ([`ScheduleStore::record_missed_slots`]), before the due slots
+//! fire; at most [`ServiceOptions::batch`] of them (the latest) per gap.
+//!
 //! Overlap, when a slot comes due while another run of the workflow is live (not finished:
 //! pending, running, waiting, or needing attention; whoever started it):
-//! - `skip`: the slot is claimed with no run, and logged; it counts as fired for `catch_up`.
+//! - `skip`: the slot is claimed as skipped with no run, naming the live run, and logged; it
+//!   counts as fired for `catch_up`.
 //! - `queue`: the slot waits, unclaimed, and fires when the live run has ended, oldest
 //!   first. A queued slot that has not fired when the service stops counts as missed at the
 //!   next start.
@@ -33,9 +39,12 @@ use super::launcher::{Launch, Launcher, RunDone};
 use super::prepare::{failed_run, slot_run};
 use super::slots::slot_run_id;
 use super::workflow::ScheduledWorkflow;
+use crate::engine::prepare::notify_routes;
 use crate::ids::RunId;
-use crate::spec::Overlap;
-use crate::store::{Clock, NewRun, RunFilter, RunStatus, Store, StoreError};
+use crate::spec::{CatchUp, Overlap};
+use crate::store::{
+    Clock, MissedSlots, NewRun, NotifyRoute, RunFilter, RunStatus, Store, StoreError,
+};
 use crate::template::Templates;
 
 /// Run statuses that make a run live for the overlap policy: every status but the finished
@@ -83,6 +92,12 @@ pub enum SlotOutcome {
         /// The live run.
         live_run: RunId,
     },
+    /// Came due while no service watched, and `catch_up` does not fire it: claimed as
+    /// missed, with `reason`.
+    Missed {
+        /// Why it did not fire.
+        reason: String,
+    },
     /// `overlap: queue`: waits for `live_run` to end; not claimed yet.
     Queued {
         /// The live run.
@@ -124,6 +139,8 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     options: ServiceOptions,
     templates: Templates,
+    /// Notify routes added to every workflow's own (`serve --notify`).
+    routes: Vec<NotifyRoute>,
     /// Since when each workflow (by name) has been watched.
     watching: Mutex<HashMap<String, DateTime<Utc>>>,
     /// Notified when a launched run ends.
@@ -140,6 +157,7 @@ impl Service {
             clock,
             options: ServiceOptions::default(),
             templates: Templates::new(),
+            routes: Vec::new(),
             watching: Mutex::new(HashMap::new()),
             woken: Arc::new(Notify::new()),
         }
@@ -149,6 +167,24 @@ impl Service {
     pub fn with_options(mut self, options: ServiceOptions) -> Self {
         self.options = options;
         self
+    }
+
+    /// The same service adding `routes` to every workflow's own `notify:` rules, for the
+    /// runs it starts and the slots it finds missed.
+    pub fn with_notify(mut self, routes: Vec<NotifyRoute>) -> Self {
+        self.routes = routes;
+        self
+    }
+
+    /// The notify routes of `workflow`'s runs and slots: its own, then the service's.
+    fn routes(&self, workflow: &ScheduledWorkflow) -> Vec<NotifyRoute> {
+        let mut routes = notify_routes(&workflow.compiled.config.notify);
+        for route in &self.routes {
+            if !routes.contains(route) {
+                routes.push(route.clone());
+            }
+        }
+        routes
     }
 
     /// Fires slots until `shutdown` completes, then returns (runs already launched are the
@@ -240,6 +276,7 @@ impl Service {
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let name = workflow.name();
         let last = self.store.last_slot(name).await?.map(|s| s.slot_at);
+        self.record_missed(workflow, last, since, tick).await?;
         let due = workflow.schedule.due(last, since, now, self.options.batch);
         let mut wake = if due.len() >= self.options.batch {
             Some(now)
@@ -265,6 +302,60 @@ impl Service {
         Ok(wake)
     }
 
+    /// Claims the slots of `workflow` missed before `since` as missed (with the notifications
+    /// they owe), and reports them in `tick`.
+    async fn record_missed(
+        &self,
+        workflow: &ScheduledWorkflow,
+        last: Option<DateTime<Utc>>,
+        since: DateTime<Utc>,
+        tick: &mut Tick,
+    ) -> Result<(), StoreError> {
+        let name = workflow.name();
+        let (slots, more) = workflow
+            .schedule
+            .missed(last, since, self.options.batch);
+        if slots.is_empty() {
+            return Ok(());
+        }
+        let mut reason = match workflow.schedule.catch_up() {
+            CatchUp::Latest => {
+                "no scheduler was running when it came due; `catch_up: latest` fires only the last missed slot"
+            }
+            _ => "no scheduler was running when it came due (`catch_up: none`)",
+        }
+        .to_string();
+        if more {
+            reason.push_str("; earlier slots were missed too");
+        }
+        let missed = MissedSlots {
+            workflow_name: name.to_string(),
+            slots: slots.iter().map(|&t| (t, slot_run_id(name, t))).collect(),
+            reason,
+            routes: self.routes(workflow),
+        };
+        if self.store.record_missed_slots(&missed).await? == 0 {
+            return Ok(());
+        }
+        tracing::warn!(
+            workflow = name,
+            slots = missed.slots.len(),
+            reason = %missed.reason,
+            "Slots missed."
+        );
+        for (slot, run_id) in missed.slots {
+            tick.slots.push(SlotReport {
+                workflow: name.to_string(),
+                slot,
+                run_id,
+                outcome: SlotOutcome::Missed {
+                    reason: missed.reason.clone(),
+                },
+            });
+        }
+        Ok(())
+    }
+
     /// Fires one slot: overlap policy, then the run and the claim in one transaction.
     async fn fire(
         &self,
@@ -280,7 +371,8 @@ impl Service {
             if overlap == Overlap::Queue {
                 return Ok(SlotOutcome::Queued { live_run });
             }
-            let claimed = self.store.claim_slot(name, slot, run_id).await?;
+            let reason = format!("run `{live_run}` was still live (`overlap: skip`)");
+            let claimed = self.store.skip_slot(name, slot, run_id, &reason).await?;
             return Ok(if claimed {
                 SlotOutcome::Skipped { live_run }
             } else {
@@ -291,6 +383,7 @@ impl Service {
             Ok((run, steps, held)) => (
                 NewRun {
                     lease: self.launcher.lease(),
+                    notify: self.routes(workflow),
                     ..run
                 },
                 steps,
@@ -298,7 +391,10 @@ impl Service {
             ),
             Err(error) => {
                 let error = error_chain(&error);
-                let run = failed_run(workflow, slot, run_id);
+                let run = NewRun {
+                    notify: self.routes(workflow),
+                    ..failed_run(workflow, slot, run_id)
+                };
                 let claimed = self.store.fail_slot_run(name, slot, &run, &error).await?;
                 return Ok(if claimed {
                     SlotOutcome::Failed { error }
@@ -353,6 +449,9 @@ fn log(workflow: &str, slot: DateTime<Utc>, run_id: &str, outcome: &SlotOutcome)
         }
         SlotOutcome::Skipped { live_run } => {
             tracing::info!(workflow, %slot, live_run = live_run.as_str(), "Slot skipped: another run is still live (overlap: skip).");
+        }
+        SlotOutcome::Missed { reason } => {
+            tracing::debug!(workflow, %slot, run_id, reason, "Slot missed.");
         }
         SlotOutcome::Queued { live_run } => {
             tracing::debug!(workflow, %slot, live_run = live_run.as_str(), "Slot queued behind a live run (overlap: queue).");

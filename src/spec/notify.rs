@@ -22,7 +22,7 @@ pub struct NotifyRule {
 }
 
 /// A run event a rule can send on: the run reached this status, or one of its payments
-/// failed after commit.
+/// failed after commit; or an event of the workflow's schedule (a slot missed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NotifyEvent {
@@ -42,6 +42,9 @@ pub enum NotifyEvent {
     CompensationFailed,
     /// A payment the provider had accepted failed afterwards: the payee was not paid.
     ItemFailedAfterCommit,
+    /// A slot of the workflow's `schedule:` did not fire: no scheduler was running when it
+    /// came due and `catch_up` did not fire it late.
+    ScheduleMissed,
 }
 
 impl NotifyEvent {
@@ -56,6 +59,7 @@ impl NotifyEvent {
             Self::Compensated => "compensated",
             Self::CompensationFailed => "compensation_failed",
             Self::ItemFailedAfterCommit => "item_failed_after_commit",
+            Self::ScheduleMissed => "schedule_missed",
         }
     }
 }
