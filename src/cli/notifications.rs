@@ -55,10 +55,10 @@ pub async fn run(args: &NotificationsArgs) -> Result<ExitCode> {
     );
     for n in listed {
         let target = describe(&n.target);
-        let owner = n
-            .run_id
-            .as_ref()
-            .map_or_else(|| format!("schedule {}", n.workflow_name), ToString::to_string);
+        let owner = n.run_id.as_ref().map_or_else(
+            || format!("schedule {}", n.workflow_name),
+            ToString::to_string,
+        );
         out.push_str(&format!(
             "{:<6} {:<38} {:<16} {:<10} {:<8} {:<32} {}\n",
             n.id,

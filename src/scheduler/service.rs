@@ -312,9 +312,7 @@ impl Service {
         tick: &mut Tick,
     ) -> Result<(), StoreError> {
         let name = workflow.name();
-        let (slots, more) = workflow
-            .schedule
-            .missed(last, since, self.options.batch);
+        let (slots, more) = workflow.schedule.missed(last, since, self.options.batch);
         if slots.is_empty() {
             return Ok(());
         }

@@ -200,11 +200,10 @@ impl Schedule {
             CatchUp::None => 0,
             CatchUp::Latest => 1,
         };
-        let mut earlier = std::iter::successors(self.prev_before(since), |&slot| {
-            self.prev_before(slot)
-        })
-        .take_while(|slot| *slot > last)
-        .skip(fired_late);
+        let mut earlier =
+            std::iter::successors(self.prev_before(since), |&slot| self.prev_before(slot))
+                .take_while(|slot| *slot > last)
+                .skip(fired_late);
         let mut missed: Vec<DateTime<Utc>> = earlier.by_ref().take(limit).collect();
         let more = earlier.next().is_some();
         missed.reverse();
@@ -441,7 +440,10 @@ mod tests {
         let since = at("2026-11-21T12:30:00Z");
         let missed = |catch_up, limit| {
             let (slots, more) = schedule("0 * * * *", "UTC", catch_up).missed(last, since, limit);
-            let shown: Vec<String> = slots.iter().map(|t| t.format("%H:%M").to_string()).collect();
+            let shown: Vec<String> = slots
+                .iter()
+                .map(|t| t.format("%H:%M").to_string())
+                .collect();
             (shown, more)
         };
         assert_eq!(

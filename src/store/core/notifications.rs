@@ -260,11 +260,12 @@ impl Store {
         routes: &[NotifyRoute],
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        let mut kept = routes_of(&mut tx, run_id)
-            .await?
-            .ok_or_else(|| StoreError::RunNotFound {
-                run_id: run_id.clone(),
-            })?;
+        let mut kept =
+            routes_of(&mut tx, run_id)
+                .await?
+                .ok_or_else(|| StoreError::RunNotFound {
+                    run_id: run_id.clone(),
+                })?;
         let before = kept.len();
         for route in routes {
             if !kept.contains(route) {
