@@ -76,6 +76,9 @@ pub enum Code {
     /// the pivot or of a retriable step, an undo that is not a write its provider offers, or
     /// a compensation template that reads another step.
     E036,
+    /// A secret written literally in `serve`'s notify file instead of read from the
+    /// environment.
+    E038,
     /// A literal amount in a currency or asset sluice does not know.
     W001,
     /// A declared input no step uses.

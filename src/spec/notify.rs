@@ -7,6 +7,15 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// `serve --notify FILE`: rules for every run `serve` starts or holds and every slot of its
+/// schedules, in addition to each workflow's own. Secrets only as `${VAR}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServeNotifyConfig {
+    /// The rules, with the syntax of a workflow's `notify:`.
+    pub notify: Vec<NotifyRule>,
+}
+
 /// One rule: the events, and where they go (a `webhook` or an `email`, exactly one).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
