@@ -10,6 +10,7 @@ mod dst;
 mod engine;
 mod exactly_once;
 mod inputs;
+mod missed;
 mod overlap;
 mod serve;
 mod service_loop;
