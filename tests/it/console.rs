@@ -4,4 +4,5 @@
 mod browser;
 mod cli;
 mod http;
+mod schedules;
 mod support;

@@ -14,4 +14,4 @@ mod missed;
 mod overlap;
 mod serve;
 mod service_loop;
-mod support;
+pub(crate) mod support;
