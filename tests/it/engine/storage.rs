@@ -48,7 +48,7 @@ impl Drop for Tmpfs {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_stops_the_run_cleanly_and_resume_pays_each_payee_once() {
     let h = Harness::start(Faults::default()).await;
-    let Some(fs) = Tmpfs::mount(h.dir.path(), "576k") else {
+    let Some(fs) = Tmpfs::mount(h.dir.path(), "640k") else {
         return;
     };
     let db = fs.0.join("sluice.db");
