@@ -134,6 +134,10 @@ pub(super) async fn a_slot_that_cannot_start_is_claimed_with_a_failed_run(env: &
     let store = &*env.store;
     let run = NewRun {
         scheduled_for: Some(t0()),
+        notify: vec![NotifyRoute {
+            on: vec!["failed".into()],
+            target: json!({"webhook": {"url": "${OPS_HOOK}"}}),
+        }],
         ..new_run("sched_payroll_20250307T090000Z")
     };
     let error = "cannot read `payroll/2025-03-07.csv` for input `payees`";
@@ -149,6 +153,14 @@ pub(super) async fn a_slot_that_cannot_start_is_claimed_with_a_failed_run(env: &
         (RunStatus::Failed, Some(error), Some(t0()))
     );
     assert!(store.load_steps(&run.id).await.unwrap().is_empty());
+    // It pages its `failed` rules, in the same transaction.
+    let owed = store.list_notifications(Some(&run.id), 10).await.unwrap();
+    assert_eq!(
+        owed.iter()
+            .map(|n| (n.event.as_str(), n.message.as_deref()))
+            .collect::<Vec<_>>(),
+        [("failed", Some(error))]
+    );
     // Fired already: by a failure, or by a run.
     assert!(
         !store
