@@ -10,10 +10,13 @@
 //! what tells slots that came due while it ran (always fired) from slots missed before it
 //! started (`catch_up`).
 //!
-//! Missed slots: the slots that came due while no service watched and that `catch_up` does
-//! not fire are claimed as missed, with why, together with the `schedule_missed`
-//! notifications they owe ([`ScheduleStore::record_missed_slots`]), before the due slots
-//! fire; at most [`ServiceOptions::batch`] of them (the latest) per gap.
+//! Missed slots: the slots that came due while this service did not watch and that
+//! `catch_up` does not fire are claimed as missed, with why, together with the
+//! `schedule_missed` notifications they owe ([`ScheduleStore::record_missed_slots`]); at
+//! most [`ServiceOptions::batch`] of them (the latest) per gap. Not at once: another service
+//! on the database may have watched all along and be about to fire the last of them, so the
+//! gap (from the last slot claimed when this service began watching) is recorded
+//! [`ServiceOptions::missed_after`] later, and only the slots still unclaimed then are.
 //!
 //! Overlap, when a slot comes due while another run of the workflow is live (not finished:
 //! pending, running, waiting, or needing attention; whoever started it):
@@ -68,6 +71,9 @@ pub struct ServiceOptions {
     pub max_sleep: Duration,
     /// The most slots of one workflow fired in one tick; the rest follow at once.
     pub batch: usize,
+    /// How long after it begins watching a workflow the service records the slots missed
+    /// before then (see the module docs).
+    pub missed_after: Duration,
 }
 
 impl Default for ServiceOptions {
@@ -76,6 +82,7 @@ impl Default for ServiceOptions {
             recheck: Duration::from_secs(5),
             max_sleep: Duration::from_secs(60),
             batch: 100,
+            missed_after: Duration::from_secs(10),
         }
     }
 }
@@ -132,6 +139,24 @@ pub struct Tick {
     pub wake_at: Option<DateTime<Utc>>,
 }
 
+/// A workflow the service watches.
+#[derive(Debug, Clone, Copy)]
+struct Watch {
+    since: DateTime<Utc>,
+    gap: Gap,
+}
+
+/// The slots a workflow may have missed before the service began watching it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gap {
+    /// Not looked at yet.
+    Unseen,
+    /// From after this slot (the last claimed at the first look) to `since`; not recorded yet.
+    After(Option<DateTime<Utc>>),
+    /// Recorded.
+    Recorded,
+}
+
 /// The scheduler: see the module docs.
 pub struct Service {
     store: Arc<dyn Store>,
@@ -141,8 +166,8 @@ pub struct Service {
     templates: Templates,
     /// Notify routes added to every workflow's own (`serve --notify`).
     routes: Vec<NotifyRoute>,
-    /// Since when each workflow (by name) has been watched.
-    watching: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// Since when each workflow (by name) has been watched, and its gap.
+    watching: Mutex<HashMap<String, Watch>>,
     /// Notified when a launched run ends.
     woken: Arc<Notify>,
 }
@@ -258,12 +283,59 @@ impl Service {
         workflows: &[Arc<ScheduledWorkflow>],
         now: DateTime<Utc>,
     ) -> HashMap<String, DateTime<Utc>> {
-        let mut watching = self.watching.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut watching = self.watching();
         watching.retain(|name, _| workflows.iter().any(|w| w.name() == name));
         for workflow in workflows {
-            watching.entry(workflow.name().to_string()).or_insert(now);
+            watching
+                .entry(workflow.name().to_string())
+                .or_insert(Watch {
+                    since: now,
+                    gap: Gap::Unseen,
+                });
         }
-        watching.clone()
+        watching
+            .iter()
+            .map(|(name, watch)| (name.clone(), watch.since))
+            .collect()
+    }
+
+    fn watching(&self) -> std::sync::MutexGuard<'_, HashMap<String, Watch>> {
+        self.watching.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The gap of `name` to record now, if it is time: `Some(after)`. The first look notes
+    /// `last` as where the gap starts.
+    fn gap_due(
+        &self,
+        name: &str,
+        last: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Option<Option<DateTime<Utc>>> {
+        let mut watching = self.watching();
+        let watch = watching.get_mut(name)?;
+        if watch.gap == Gap::Unseen {
+            watch.gap = Gap::After(last);
+        }
+        match watch.gap {
+            Gap::After(after) if now >= watch.since + delta(self.options.missed_after) => {
+                Some(after)
+            }
+            _ => None,
+        }
+    }
+
+    /// Notes that the gap of `name` is recorded.
+    fn gap_recorded(&self, name: &str) {
+        if let Some(watch) = self.watching().get_mut(name) {
+            watch.gap = Gap::Recorded;
+        }
+    }
+
+    /// When the gap of `name` is to be recorded, if it is not yet.
+    fn gap_wake(&self, name: &str) -> Option<DateTime<Utc>> {
+        let watching = self.watching();
+        let watch = watching.get(name)?;
+        matches!(watch.gap, Gap::After(_)).then(|| watch.since + delta(self.options.missed_after))
     }
 
     /// Fires one workflow's due slots in order; returns when to look at it again.
@@ -276,13 +348,17 @@ impl Service {
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let name = workflow.name();
         let last = self.store.last_slot(name).await?.map(|s| s.slot_at);
-        self.record_missed(workflow, last, since, tick).await?;
+        if let Some(after) = self.gap_due(name, last, now) {
+            self.record_missed(workflow, after, since, tick).await?;
+            self.gap_recorded(name);
+        }
         let due = workflow.schedule.due(last, since, now, self.options.batch);
         let mut wake = if due.len() >= self.options.batch {
             Some(now)
         } else {
             workflow.schedule.next_after(now)
         };
+        wake = earliest(wake, self.gap_wake(name));
         for slot in due {
             let run_id = slot_run_id(name, slot);
             let outcome = self.fire(workflow, slot, &run_id).await?;
@@ -302,8 +378,8 @@ impl Service {
         Ok(wake)
     }
 
-    /// Claims the slots of `workflow` missed before `since` as missed (with the notifications
-    /// they owe), and reports them in `tick`.
+    /// Claims the slots of `workflow` missed after `last` and before `since` as missed (with
+    /// the notifications they owe), those still unclaimed, and reports them in `tick`.
     async fn record_missed(
         &self,
         workflow: &ScheduledWorkflow,
@@ -332,20 +408,21 @@ impl Service {
             reason,
             routes: self.routes(workflow),
         };
-        if self.store.record_missed_slots(&missed).await? == 0 {
+        let claimed = self.store.record_missed_slots(&missed).await?;
+        if claimed.is_empty() {
             return Ok(());
         }
         tracing::warn!(
             workflow = name,
-            slots = missed.slots.len(),
+            slots = claimed.len(),
             reason = %missed.reason,
             "Slots missed."
         );
-        for (slot, run_id) in missed.slots {
+        for slot in claimed {
             tick.slots.push(SlotReport {
                 workflow: name.to_string(),
                 slot,
-                run_id,
+                run_id: slot_run_id(name, slot),
                 outcome: SlotOutcome::Missed {
                     reason: missed.reason.clone(),
                 },

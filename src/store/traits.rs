@@ -326,9 +326,13 @@ pub trait ScheduleStore: Send + Sync {
 
     /// Claims slots that came due while no scheduler watched and that `catch_up` does not
     /// fire, as missed with their reason, and, in the same transaction, owes one
-    /// `schedule_missed` notification per route of `missed` that wants it, unless every slot
-    /// had been claimed already. Returns how many slots this call claimed.
-    async fn record_missed_slots(&self, missed: &MissedSlots) -> Result<usize, StoreError>;
+    /// `schedule_missed` notification per route of `missed` that wants it, naming the slots
+    /// this call claimed (none when every slot had been claimed already: fired by another
+    /// process, or recorded missed by one). Returns those slots, oldest first.
+    async fn record_missed_slots(
+        &self,
+        missed: &MissedSlots,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError>;
 
     /// Claims a slot and creates its run in one transaction: `true` if this call fired the
     /// slot, `false` (and nothing written) if it had fired already. Prefer this to

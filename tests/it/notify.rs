@@ -409,9 +409,9 @@ async fn the_plan_shows_who_is_paged_on_what_and_never_the_target_values() {
     }
 }
 
-/// Waits up to ten seconds for `inbox` to hold `n` deliveries.
+/// Waits up to twenty seconds for `inbox` to hold `n` deliveries.
 pub(crate) async fn wait_for(inbox: &Inbox, n: usize) {
-    for _ in 0..200 {
+    for _ in 0..400 {
         if inbox.bodies().len() >= n {
             return;
         }

@@ -89,19 +89,18 @@ fn slot_from_row(row: &DbRow) -> Result<SlotRecord, StoreError> {
     })
 }
 
-/// The `schedule_missed` notification text for `slots`.
-fn missed_message(missed: &MissedSlots) -> String {
+/// The `schedule_missed` notification text for `slots` (oldest first), missed for `reason`.
+fn missed_message(slots: &[DateTime<Utc>], reason: &str) -> String {
     let stamp = |t: &DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    match (missed.slots.first(), missed.slots.last()) {
-        (Some((first, _)), Some((last, _))) if missed.slots.len() > 1 => format!(
-            "{} slots missed, {} to {}: {}",
-            missed.slots.len(),
+    match slots {
+        [slot] => format!("slot {} missed: {reason}", stamp(slot)),
+        [first, .., last] => format!(
+            "{} slots missed, {} to {}: {reason}",
+            slots.len(),
             stamp(first),
-            stamp(last),
-            missed.reason
+            stamp(last)
         ),
-        (Some((slot, _)), _) => format!("slot {} missed: {}", stamp(slot), missed.reason),
-        _ => missed.reason.clone(),
+        [] => reason.to_string(),
     }
 }
 
@@ -138,10 +137,13 @@ impl Store {
         Ok(inserted)
     }
 
-    async fn record_missed_slots_inner(&self, missed: &MissedSlots) -> Result<usize, StoreError> {
+    async fn record_missed_slots_inner(
+        &self,
+        missed: &MissedSlots,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
         let now = ts(self.now());
         let mut tx = self.begin_write().await?;
-        let mut inserted = 0;
+        let mut inserted = Vec::new();
         for (slot, run_id) in &missed.slots {
             let claimed = Claimed {
                 run_id,
@@ -149,11 +151,11 @@ impl Store {
                 reason: Some(&missed.reason),
             };
             if insert_slot(&mut tx, &missed.workflow_name, *slot, claimed, &now).await? {
-                inserted += 1;
+                inserted.push(*slot);
             }
         }
-        if inserted > 0 {
-            let message = missed_message(missed);
+        if !inserted.is_empty() {
+            let message = missed_message(&inserted, &missed.reason);
             let wanted = missed
                 .routes
                 .iter()
@@ -273,7 +275,10 @@ impl ScheduleStore for Store {
             .await
     }
 
-    async fn record_missed_slots(&self, missed: &MissedSlots) -> Result<usize, StoreError> {
+    async fn record_missed_slots(
+        &self,
+        missed: &MissedSlots,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError> {
         self.classified(self.record_missed_slots_inner(missed))
             .await
     }

@@ -4,7 +4,18 @@
 use sluice::scheduler::SlotOutcome;
 use sluice::store::SlotState;
 
+use sluice::scheduler::Tick;
+
 use crate::schedule::support::{Node, at, runs, setup, started, workflow};
+
+/// The slots a tick recorded missed, as `HH:MM` UTC.
+fn missed(tick: &Tick) -> Vec<String> {
+    tick.slots
+        .iter()
+        .filter(|s| matches!(s.outcome, SlotOutcome::Missed { .. }))
+        .map(|s| s.slot.format("%H:%M").to_string())
+        .collect()
+}
 
 /// Slots started by the second service when it starts at 12:30, then at 13:00.
 async fn after_three_missed_slots(catch_up: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
@@ -108,16 +119,16 @@ async fn slots_passed_over_are_recorded_missed_with_why_and_page_once() {
     clock.set(at("2026-11-21T12:30:00Z"));
     let second = Node::start(&db, &clock).await;
     let tick = second.tick(&wf).await;
-    let missed: Vec<String> = tick
-        .slots
-        .iter()
-        .filter(|s| matches!(s.outcome, SlotOutcome::Missed { .. }))
-        .map(|s| s.slot.format("%H:%M").to_string())
-        .collect();
-    assert_eq!(missed, ["10:00", "11:00"]);
     assert_eq!(started(&tick), ["12:00"]);
+    // Not yet: another service may have watched and be about to fire one of them.
+    assert!(missed(&tick).is_empty(), "{tick:?}");
+    assert_eq!(tick.wake_at, Some(at("2026-11-21T12:30:10Z")));
+    clock.set(at("2026-11-21T12:30:10Z"));
+    assert_eq!(missed(&second.tick(&wf).await), ["10:00", "11:00"]);
     // Another service starting now finds them recorded: nothing is missed or owed twice.
     let third = Node::start(&db, &clock).await;
+    assert!(third.tick(&wf).await.slots.is_empty());
+    clock.set(at("2026-11-21T12:30:30Z"));
     assert!(third.tick(&wf).await.slots.is_empty());
 
     let slots = second.store.list_slots(Some("hourly"), 10).await.unwrap();
@@ -159,5 +170,32 @@ async fn slots_passed_over_are_recorded_missed_with_why_and_page_once() {
             .unwrap()
             .starts_with("2 slots missed, 2026-11-21T10:00:00Z to 2026-11-21T11:00:00Z"),
         "{owed:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_slot_another_service_is_about_to_fire_is_not_recorded_missed() {
+    // A watches all along; B starts just after 10:00 came due, before A fired it.
+    let (dir, clock) = setup("2026-11-21T08:59:00Z");
+    let db = dir.path().join("sluice.db");
+    let wf = [workflow(
+        "hourly",
+        "  cron: \"0 * * * *\"\n  catch_up: none\n  overlap: allow",
+        "",
+    )];
+    let a = Node::start(&db, &clock).await;
+    assert!(a.tick(&wf).await.slots.is_empty());
+    clock.set(at("2026-11-21T09:00:00Z"));
+    assert_eq!(started(&a.tick(&wf).await), ["09:00"]);
+    clock.set(at("2026-11-21T10:00:00.500Z"));
+    let b = Node::start(&db, &clock).await;
+    assert!(b.tick(&wf).await.slots.is_empty());
+    assert_eq!(started(&a.tick(&wf).await), ["10:00"]);
+    clock.set(at("2026-11-21T10:00:20Z"));
+    assert!(missed(&b.tick(&wf).await).is_empty());
+    let slots = b.store.list_slots(Some("hourly"), 10).await.unwrap();
+    assert_eq!(
+        slots.iter().map(|s| s.shown()).collect::<Vec<_>>(),
+        [SlotState::Fired, SlotState::Fired]
     );
 }
