@@ -134,11 +134,14 @@ pub fn body(n: &NotificationRecord, now: DateTime<Utc>, console: Option<&str>) -
             n.workflow_name,
             words(&n.event)
         ),
-        None => format!(
-            "sluice: schedule of `{}` {}{why}",
-            n.workflow_name,
-            words(&n.event)
-        ),
+        None => match n.message.as_deref() {
+            Some(m) => format!("sluice: schedule of `{}`: {m}", n.workflow_name),
+            None => format!(
+                "sluice: schedule of `{}` {}",
+                n.workflow_name,
+                words(&n.event)
+            ),
+        },
     };
     json!({
         "id": n.id,
@@ -168,6 +171,36 @@ fn words(event: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_schedules_notification_has_no_run_and_links_to_the_schedules() {
+        use crate::store::DeliveryState;
+        let now = DateTime::parse_from_rfc3339("2026-11-21T12:30:10Z")
+            .unwrap()
+            .to_utc();
+        let n = NotificationRecord {
+            id: 4,
+            run_id: None,
+            workflow_name: "payroll".into(),
+            event: "schedule_missed".into(),
+            step_id: None,
+            message: Some("slot 2026-11-21T10:00:00Z missed: no scheduler was running".into()),
+            target: Value::Null,
+            created_at: now,
+            state: DeliveryState::Pending,
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: None,
+            delivered_at: None,
+        };
+        let body = body(&n, now, Some("https://ops.example.com/"));
+        assert!(body["run"].is_null());
+        assert_eq!(body["link"], "https://ops.example.com/schedules");
+        assert_eq!(
+            body["text"],
+            "sluice: schedule of `payroll`: slot 2026-11-21T10:00:00Z missed: no scheduler was running"
+        );
+    }
 
     #[test]
     fn a_target_resolves_from_the_environment_and_prints_no_secret() {

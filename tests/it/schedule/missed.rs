@@ -82,7 +82,7 @@ async fn a_slot_missed_while_serve_was_down_pages_once_across_a_restart() {
         body["text"]
             .as_str()
             .unwrap()
-            .starts_with("sluice: schedule of `tick` missed a slot"),
+            .starts_with("sluice: schedule of `tick`: "),
         "{body}"
     );
     let (headers, raw) = inbox.0.lock().unwrap()[0].clone();
