@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// `serve --notify FILE`: rules for every run `serve` starts or holds and every slot of its
 /// schedules, in addition to each workflow's own. Secrets only as `${VAR}`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServeNotifyConfig {
     /// The rules, with the syntax of a workflow's `notify:`.
