@@ -39,15 +39,14 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::{Notify, watch};
 
 use super::launcher::{Launch, Launcher, RunDone};
+use super::missed::{Gap, missed_slots};
 use super::prepare::{failed_run, slot_run};
 use super::slots::slot_run_id;
 use super::workflow::ScheduledWorkflow;
 use crate::engine::prepare::notify_routes;
 use crate::ids::RunId;
-use crate::spec::{CatchUp, Overlap};
-use crate::store::{
-    Clock, MissedSlots, NewRun, NotifyRoute, RunFilter, RunStatus, Store, StoreError,
-};
+use crate::spec::Overlap;
+use crate::store::{Clock, NewRun, NotifyRoute, RunFilter, RunStatus, Store, StoreError};
 use crate::template::Templates;
 
 /// Run statuses that make a run live for the overlap policy: every status but the finished
@@ -144,17 +143,6 @@ pub struct Tick {
 struct Watch {
     since: DateTime<Utc>,
     gap: Gap,
-}
-
-/// The slots a workflow may have missed before the service began watching it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Gap {
-    /// Not looked at yet.
-    Unseen,
-    /// From after this slot (the last claimed at the first look) to `since`; not recorded yet.
-    After(Option<DateTime<Utc>>),
-    /// Recorded.
-    Recorded,
 }
 
 /// The scheduler: see the module docs.
@@ -313,9 +301,7 @@ impl Service {
     ) -> Option<Option<DateTime<Utc>>> {
         let mut watching = self.watching();
         let watch = watching.get_mut(name)?;
-        if watch.gap == Gap::Unseen {
-            watch.gap = Gap::After(last);
-        }
+        watch.gap.look(last);
         match watch.gap {
             Gap::After(after) if now >= watch.since + delta(self.options.missed_after) => {
                 Some(after)
@@ -388,25 +374,9 @@ impl Service {
         tick: &mut Tick,
     ) -> Result<(), StoreError> {
         let name = workflow.name();
-        let (slots, more) = workflow.schedule.missed(last, since, self.options.batch);
-        if slots.is_empty() {
+        let routes = self.routes(workflow);
+        let Some(missed) = missed_slots(workflow, (last, since), self.options.batch, routes) else {
             return Ok(());
-        }
-        let mut reason = match workflow.schedule.catch_up() {
-            CatchUp::Latest => {
-                "no scheduler was running when it came due; `catch_up: latest` fires only the last missed slot"
-            }
-            _ => "no scheduler was running when it came due (`catch_up: none`)",
-        }
-        .to_string();
-        if more {
-            reason.push_str("; earlier slots were missed too");
-        }
-        let missed = MissedSlots {
-            workflow_name: name.to_string(),
-            slots: slots.iter().map(|&t| (t, slot_run_id(name, t))).collect(),
-            reason,
-            routes: self.routes(workflow),
         };
         let claimed = self.store.record_missed_slots(&missed).await?;
         if claimed.is_empty() {
