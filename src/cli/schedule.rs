@@ -132,13 +132,15 @@ fn slots_table(slots: &[SlotRecord]) -> String {
             }
             _ => String::new(),
         };
-        out.push_str(&format!(
-            "{:<21} {:<20} {:<8} {:<40} {why}\n",
+        let line = format!(
+            "{:<21} {:<20} {:<8} {:<40} {why}",
             slot.slot_at.format("%Y-%m-%dT%H:%M:%SZ"),
             slot.workflow_name,
             shown.as_str(),
             run
-        ));
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
     }
     out
 }
@@ -330,4 +332,66 @@ fn workflow_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     }
     files.sort();
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+    use crate::store::RunStatus;
+
+    #[test]
+    fn slots_show_their_outcome_their_run_only_if_they_have_one_and_why() {
+        let at = DateTime::parse_from_rfc3339("2026-11-20T08:00:00Z")
+            .unwrap()
+            .to_utc();
+        let slot = |h: i64, state, run_status, reason: Option<&str>| SlotRecord {
+            workflow_name: "payroll".into(),
+            slot_at: at - TimeDelta::hours(h),
+            run_id: format!("sched_payroll_{h}").into(),
+            claimed_at: at,
+            state,
+            reason: reason.map(str::to_owned),
+            run_status,
+        };
+        let table = slots_table(&[
+            slot(0, SlotState::Fired, Some(RunStatus::Succeeded), None),
+            slot(1, SlotState::Fired, Some(RunStatus::Failed), None),
+            slot(
+                2,
+                SlotState::Skipped,
+                None,
+                Some("run `sched_payroll_1` was still live"),
+            ),
+            slot(3, SlotState::Missed, None, Some("no scheduler was running")),
+        ]);
+        let lines: Vec<Vec<&str>> = table
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().take(4).collect())
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                vec![
+                    "2026-11-20T08:00:00Z",
+                    "payroll",
+                    "fired",
+                    "sched_payroll_0"
+                ],
+                vec![
+                    "2026-11-20T07:00:00Z",
+                    "payroll",
+                    "failed",
+                    "sched_payroll_1"
+                ],
+                vec!["2026-11-20T06:00:00Z", "payroll", "skipped", "-"],
+                vec!["2026-11-20T05:00:00Z", "payroll", "missed", "-"],
+            ]
+        );
+        assert!(table.contains("the run failed (`sluice status sched_payroll_1`)"));
+        assert!(table.lines().all(|l| l == l.trim_end()));
+        assert_eq!(slots_table(&[]), "no slot has come due yet\n");
+    }
 }
