@@ -19,6 +19,7 @@ pub mod console;
 pub mod digest;
 pub mod engine;
 pub mod ids;
+pub mod memory;
 pub mod money;
 pub mod notify;
 pub mod plan;

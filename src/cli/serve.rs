@@ -17,7 +17,7 @@ use super::common::{DbArgs, build_providers};
 use super::{exit, workflow};
 use crate::plan::CompiledWorkflow;
 use crate::runtime::retention::{self, Retention};
-use crate::runtime::settlement::{self, Pass};
+use crate::runtime::settlement;
 use crate::runtime::{Adapters, Server, WorkerSettings, Workflows, identity};
 use crate::scheduler::ScheduledWorkflow;
 use crate::store::Store;
@@ -87,7 +87,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = parse_ttl)]
     pub settle_every: Duration,
     /// Also reconcile the recent runs' payments with the providers' records this often,
-    /// logging every mismatch with its item key.
+    /// logging every mismatch with its item key; a workflow's own `reconcile.every` takes
+    /// precedence for its runs.
     #[arg(long, value_name = "DURATION", value_parser = parse_ttl)]
     pub reconcile_every: Option<Duration>,
     /// Notify rules (a YAML file with a `notify:` list, as in a workflow; secrets only as
@@ -109,6 +110,11 @@ fn parse_ttl(text: &str) -> Result<Duration, String> {
         return Err("must be at least 1s".into());
     }
     Ok(ttl)
+}
+
+/// Workflows loaded as `serve` loads them, for a task of its own.
+fn serving_workflows() -> Workflows {
+    Workflows::new(Providers::new(), Box::new(load_workflow))
 }
 
 /// Runs `serve` until SIGINT or SIGTERM.
@@ -163,25 +169,21 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
         retention::spawn(store.clone(), Retention { keep, keep_audit })
     });
     let tracking = [
-        Some((args.settle_every, Pass::Track)),
-        args.reconcile_every.map(|every| (every, Pass::Reconcile)),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|(every, pass)| {
-        let workflows = Workflows::new(Providers::new(), Box::new(load_workflow));
-        settlement::spawn(store.clone(), workflows, every, pass)
-    })
-    .collect::<Vec<_>>();
+        settlement::spawn(store.clone(), serving_workflows(), args.settle_every),
+        settlement::spawn_reconcile(store.clone(), serving_workflows(), args.reconcile_every),
+    ];
     let scheduled_pages = scheduled.clone();
-    let server = Server::start_with_pages(
+    let mut server = Server::start_with_pages(
         store.clone(),
         listener,
         (info, settings),
         workflows,
         scheduled,
-        pages(args, store, addr, scheduled_pages)?,
+        pages(args, store.clone(), addr, scheduled_pages)?,
     );
+    let learning = server
+        .take_objects()
+        .map(|objects| settlement::learn(store, serving_workflows(), objects));
 
     shutdown_signal().await;
     println!("serve: stopping");
@@ -191,7 +193,7 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
     if let Some(pruning) = pruning {
         pruning.abort();
     }
-    for task in tracking {
+    for task in tracking.into_iter().chain(learning) {
         task.abort();
     }
     server.stop().await;

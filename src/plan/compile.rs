@@ -72,6 +72,7 @@ pub fn compile(loaded: &Loaded) -> Result<CompiledWorkflow, Diagnostics> {
     checks::inputs::check(&mut checker);
     checks::providers::check(&mut checker);
     checks::schedule::check(&mut checker);
+    checks::reconcile::check(&mut checker);
     checks::notify::check(&mut checker);
     for d in checks::schedule::check_inputs(loaded, &checker.templates).0 {
         checker.report(d);

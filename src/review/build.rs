@@ -198,6 +198,7 @@ pub fn build(source: Source<'_>, adapters: &PlanAdapters, checks: &Checks) -> Dr
         providers,
         steps,
         notify: notify::plans(&compiled.config.notify),
+        reconcile_every: compiled.config.reconcile.as_ref().map(|r| r.every.clone()),
         problems,
         undo,
     };
@@ -307,67 +308,121 @@ struct StepEnv<'a> {
 impl StepEnv<'_> {
     /// Every element of a `for_each` list, keys checked like the engine checks them, each
     /// counted in `summary`; only the sample keeps its requests.
+    ///
+    /// The elements are independent, so they are rendered on every core: each worker owns a
+    /// copy of the step's scope (which holds only what its templates read) and renders
+    /// chunks of elements in turn; this thread takes the chunks back in list order and does
+    /// what depends on the order (duplicate keys, counts, the sample). The plan is the same
+    /// whatever the number of workers.
     fn items(
         &self,
-        mut scope: Scope,
+        scope: Scope,
         for_each: &ForEach,
         list: &List,
         problems: &mut Vec<Problem>,
         summary: &mut Summary,
     ) -> Vec<ItemPlan> {
-        let id = &self.step.id;
-        let mut first: HashMap<String, usize> = HashMap::with_capacity(list.len());
-        let mut items = Vec::with_capacity(list.len());
-        let mut sender_kept = false;
-        for (i, value) in list.values().enumerate() {
-            scope.insert(&for_each.alias, value);
-            let key = match self.templates.render(&for_each.key, &scope) {
-                Ok(k) if !k.trim().is_empty() => k.trim().to_string(),
-                Ok(_) => {
-                    problems.push(Problem::new(
-                        Severity::Error,
-                        ProblemKind::ForEach,
-                        id,
-                        format!("element {} has an empty key", i + 1),
-                    ));
-                    format!("#{}", i + 1)
-                }
-                Err(e) => {
-                    problems.push(Problem::new(
-                        Severity::Error,
-                        ProblemKind::Template,
-                        id,
-                        format!("element {}: `key`: {e}", i + 1),
-                    ));
-                    format!("#{}", i + 1)
-                }
-            };
-            match first.get(&key) {
-                Some(f) => problems.push(Problem::new(
-                    Severity::Error,
-                    ProblemKind::DuplicateKey,
-                    &format!("{id}[{key}]"),
-                    format!(
-                        "elements {} and {} have the key `{key}`; the run refuses to start \
-                         (each key is one payment's idempotency key)",
-                        f + 1,
-                        i + 1
-                    ),
-                )),
-                None => {
-                    first.insert(key.clone(), i);
-                }
+        let mut merge = Merge::new(list.len());
+        let chunks = list.len().div_ceil(CHUNK);
+        let workers = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .min(chunks);
+        if workers <= 1 {
+            let mut scope = scope;
+            for c in 0..chunks {
+                let rendered = self.chunk(&mut scope, for_each, list, c);
+                merge.take(&self.step.id, rendered, problems, summary);
             }
-            let mut item = self.item(&scope, Some(key), problems);
-            self.count(summary, &item);
-            let sends = item.sent().is_some();
-            if i >= SAMPLE && (sender_kept || !sends) {
-                item.detail = None;
-            }
-            sender_kept |= sends && item.detail.is_some();
-            items.push(item);
+            return merge.items;
         }
-        items
+        // Each worker allocates in a heap of its own, which cannot reuse what earlier steps
+        // freed in this thread's.
+        crate::memory::release_freed();
+        std::thread::scope(|threads| {
+            // Worker `w` renders chunks `w`, `w + workers`, …, each handed over through its own
+            // channel of one, and this thread takes them in list order: no worker gets more
+            // than two chunks ahead of the merge, so memory stays that of a few chunks.
+            let outputs: Vec<_> = (0..workers)
+                .map(|w| {
+                    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                    let mut scope = scope.clone();
+                    threads.spawn(move || {
+                        for c in (w..chunks).step_by(workers) {
+                            let rendered = self.chunk(&mut scope, for_each, list, c);
+                            if tx.send(rendered).is_err() {
+                                return;
+                            }
+                        }
+                    });
+                    rx
+                })
+                .collect();
+            for c in 0..chunks {
+                let rendered = outputs[c % workers]
+                    .recv()
+                    .expect("a worker renders each of its chunks or panics");
+                merge.take(&self.step.id, rendered, problems, summary);
+            }
+        });
+        merge.items
+    }
+
+    /// Chunk `c` of `list`, each element rendered in `scope` with its key and problems, and
+    /// counted. Only the items the plan may keep in full keep their requests: the sample, and
+    /// the chunk's first that sends (the merge keeps the batch's first).
+    fn chunk(&self, scope: &mut Scope, for_each: &ForEach, list: &List, c: usize) -> Vec<Rendered> {
+        let end = ((c + 1) * CHUNK).min(list.len());
+        let mut sender_kept = false;
+        (c * CHUNK..end)
+            .map(|i| {
+                let value = list.get(i).expect("the chunk is within the list");
+                scope.insert(&for_each.alias, value);
+                let mut rendered = self.element(scope, &for_each.key, i);
+                if i >= SAMPLE && (sender_kept || !rendered.sends) {
+                    rendered.item.detail = None;
+                }
+                sender_kept |= rendered.sends;
+                rendered
+            })
+            .collect()
+    }
+
+    /// Element `i` (in `scope`): its key, rendered by `key`, and its item.
+    fn element(&self, scope: &Scope, key: &str, i: usize) -> Rendered {
+        let id = &self.step.id;
+        let (key, key_problem) = match self.templates.render(key, scope) {
+            Ok(k) if !k.trim().is_empty() => (k.trim().to_string(), None),
+            Ok(_) => (
+                format!("#{}", i + 1),
+                Some(Problem::new(
+                    Severity::Error,
+                    ProblemKind::ForEach,
+                    id,
+                    format!("element {} has an empty key", i + 1),
+                )),
+            ),
+            Err(e) => (
+                format!("#{}", i + 1),
+                Some(Problem::new(
+                    Severity::Error,
+                    ProblemKind::Template,
+                    id,
+                    format!("element {}: `key`: {e}", i + 1),
+                )),
+            ),
+        };
+        let mut problems = Vec::new();
+        let item = self.item(scope, Some(key.clone()), &mut problems);
+        let mut counted = Summary::default();
+        self.count(&mut counted, &item);
+        Rendered {
+            key,
+            key_problem,
+            sends: item.sent().is_some(),
+            item,
+            problems,
+            counted,
+        }
     }
 
     /// One step run: its `if`, its `with`, its requests, and their digest; kept in full.
@@ -525,6 +580,81 @@ impl StepEnv<'_> {
     }
 }
 
+/// Elements rendered per chunk: enough to keep a worker busy between hand-overs, few enough
+/// that the chunks waiting to be merged hold little.
+const CHUNK: usize = 256;
+
+/// One element of a batch as a worker rendered it, before the merge decides what depends
+/// on the elements before it.
+struct Rendered {
+    key: String,
+    key_problem: Option<Problem>,
+    item: ItemPlan,
+    problems: Vec<Problem>,
+    /// The item counted while its requests were still there.
+    counted: Summary,
+    /// It sends a request (known before its requests may be dropped).
+    sends: bool,
+}
+
+/// The items of a batch in list order, with what the order decides: the first element of
+/// each key, and whether an item that sends was kept in full.
+struct Merge {
+    first: HashMap<String, usize>,
+    items: Vec<ItemPlan>,
+    sender_kept: bool,
+}
+
+impl Merge {
+    fn new(len: usize) -> Merge {
+        Merge {
+            first: HashMap::with_capacity(len),
+            items: Vec::with_capacity(len),
+            sender_kept: false,
+        }
+    }
+
+    /// Takes the next elements in list order: their problems, a duplicate key as a problem,
+    /// each counted in `summary`, and only the sample kept in full.
+    fn take(
+        &mut self,
+        id: &str,
+        rendered: Vec<Rendered>,
+        problems: &mut Vec<Problem>,
+        summary: &mut Summary,
+    ) {
+        for r in rendered {
+            let i = self.items.len();
+            problems.extend(r.key_problem);
+            match self.first.get(&r.key) {
+                Some(f) => problems.push(Problem::new(
+                    Severity::Error,
+                    ProblemKind::DuplicateKey,
+                    &format!("{id}[{}]", r.key),
+                    format!(
+                        "elements {} and {} have the key `{}`; the run refuses to start \
+                         (each key is one payment's idempotency key)",
+                        f + 1,
+                        i + 1,
+                        r.key
+                    ),
+                )),
+                None => {
+                    self.first.insert(r.key, i);
+                }
+            }
+            problems.extend(r.problems);
+            *summary += r.counted;
+            let mut item = r.item;
+            if i >= SAMPLE && (self.sender_kept || !r.sends) {
+                item.detail = None;
+            }
+            self.sender_kept |= r.sends && item.detail.is_some();
+            self.items.push(item);
+        }
+    }
+}
+
 fn asserts_false(with: &Map<String, Value>) -> bool {
     match with.get("that") {
         Some(Value::Bool(b)) => !b,
@@ -658,6 +788,69 @@ mod tests {
         assert_ne!(changed.plan_hash, p.plan_hash);
         assert_ne!(changed.steps[1].items[32].digest, pay.items[32].digest);
         assert_eq!(changed.steps[1].items[31].digest, pay.items[31].digest);
+    }
+
+    #[test]
+    fn a_batch_of_many_chunks_is_planned_in_list_order_whatever_renders_it() {
+        // Rows past the sample in later chunks: all skip (amount 0) until the first that
+        // sends, a precision error, and a key repeated from the first chunk.
+        let rows_n = 3 * CHUNK + 7;
+        let (sender, bad, dup) = (CHUNK + 5, 2 * CHUNK + 1, 3 * CHUNK + 3);
+        let mut rows = String::from("id,amount,to\n");
+        for i in 0..rows_n {
+            let id = if i == dup {
+                "E1".to_string()
+            } else {
+                format!("E{i}")
+            };
+            let amount = match i {
+                _ if i == bad => "1.123456789",
+                _ if i >= sender => "1.25",
+                _ => "0",
+            };
+            rows.push_str(&format!("{id},{amount},P{i}\n"));
+        }
+        let p = plan(PAYROLL, &[("payees", csv(&rows))], &Checks::default());
+        let pay = &p.steps[1];
+        let keys: Vec<&str> = pay.items.iter().filter_map(|i| i.key.as_deref()).collect();
+        let expected: Vec<String> = (0..rows_n)
+            .map(|i| {
+                if i == dup {
+                    "E1".into()
+                } else {
+                    format!("E{i}")
+                }
+            })
+            .collect();
+        assert_eq!(keys, expected);
+        let kept: Vec<usize> = (0..rows_n)
+            .filter(|&i| pay.items[i].detail.is_some())
+            .collect();
+        let mut sample: Vec<usize> = (0..SAMPLE).collect();
+        sample.push(sender);
+        assert_eq!(kept, sample);
+        let batch: Vec<(ProblemKind, &str)> = p
+            .problems
+            .iter()
+            .filter(|x| x.subject.starts_with("pay["))
+            .map(|x| (x.kind, x.subject.as_str()))
+            .collect();
+        let bad_key = format!("pay[E{bad}]");
+        assert_eq!(
+            batch,
+            [
+                (ProblemKind::InvalidRequest, bad_key.as_str()),
+                (ProblemKind::DuplicateKey, "pay[E1]")
+            ]
+        );
+        // With `check` and `done` around the batch.
+        assert_eq!(p.summary.items, rows_n + 2);
+        assert_eq!(p.summary.skip, sender);
+        let failed: Vec<usize> = (0..rows_n)
+            .filter(|&i| pay.items[i].decision == Decision::Fail)
+            .collect();
+        assert_eq!(failed, [bad]);
+        assert_eq!(p.summary.requests, 2 * (rows_n - sender - 1));
     }
 
     #[test]

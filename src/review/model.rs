@@ -53,6 +53,9 @@ pub struct DryRun {
     /// The `notify:` rules: who hears of which run events.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notify: Vec<NotifyPlan>,
+    /// How often `sluice serve` reconciles the runs (`reconcile.every`), as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconcile_every: Option<String>,
     /// Counts over the steps and items.
     pub summary: Summary,
     /// Amounts per direction, asset or currency, and provider.
@@ -530,6 +533,20 @@ pub struct Summary {
     /// Writes that will (or may) run whose amount is only known after apply.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unknown_amounts: usize,
+}
+
+impl std::ops::AddAssign for Summary {
+    fn add_assign(&mut self, other: Summary) {
+        self.steps += other.steps;
+        self.items += other.items;
+        self.run += other.run;
+        self.skip += other.skip;
+        self.at_apply += other.at_apply;
+        self.fail += other.fail;
+        self.requests += other.requests;
+        self.writes += other.writes;
+        self.unknown_amounts += other.unknown_amounts;
+    }
 }
 
 fn is_zero(n: &usize) -> bool {

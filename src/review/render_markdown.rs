@@ -47,6 +47,9 @@ pub fn render_markdown(plan: &DryRun) -> String {
     for rule in &plan.notify {
         let _ = writeln!(w, "| notify | {} |", cell(&describe::notify(rule)));
     }
+    if let Some(every) = &plan.reconcile_every {
+        let _ = writeln!(w, "| reconcile | every {} in `sluice serve` |", cell(every));
+    }
     let _ = writeln!(w, "| plan hash | {} |", code(&plan.plan_hash));
     problems_md(w, plan);
     totals_md(w, plan);

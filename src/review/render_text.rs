@@ -52,6 +52,9 @@ pub fn render_text(plan: &DryRun, style: Style) -> String {
             let _ = writeln!(w, "    {}", describe::notify(rule));
         }
     }
+    if let Some(every) = &plan.reconcile_every {
+        let _ = writeln!(w, "  reconcile   every {every} in `sluice serve`");
+    }
     let _ = writeln!(w, "\n{}", describe::summary(&plan.summary));
     let _ = writeln!(w, "{}", problems_line(plan, style));
     for (n, step) in plan.steps.iter().enumerate() {

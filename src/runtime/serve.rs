@@ -17,7 +17,11 @@ use crate::engine::{Drain, Engine, EngineOptions, host_name, owner_name};
 use crate::notify::Notifier;
 use crate::scheduler::{EngineLauncher, ScheduledWorkflow, Service};
 use crate::store::{Store, SystemClock, WorkerInfo};
-use crate::webhooks::{Receiver, app};
+use crate::webhooks::{ObjectEvent, Receiver, app};
+
+/// Webhooks naming an object that wait to be read back for settlement; more are not queued
+/// (polling learns them).
+const OBJECTS_QUEUED: usize = 1024;
 
 /// Who a worker is: `NAME:PID:RANDOM`, the lease owner name of its engine, `NAME` being
 /// `name` or the host name.
@@ -38,6 +42,7 @@ pub fn identity(name: Option<&str>, listen: SocketAddr) -> WorkerInfo {
 pub struct Server {
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
+    objects: Option<mpsc::Receiver<ObjectEvent>>,
 }
 
 impl Server {
@@ -76,8 +81,10 @@ impl Server {
         let wakeups = Wakeups::new();
         let drain = Drain::new();
         let (notices_tx, notices) = mpsc::unbounded_channel();
+        let (objects_tx, objects) = mpsc::channel(OBJECTS_QUEUED);
         let receiver = Receiver::new(store.clone(), workflows.registry().clone(), wakeups.clone())
-            .with_notices(notices_tx);
+            .with_notices(notices_tx)
+            .with_objects(objects_tx);
         let options = EngineOptions {
             wakeups: wakeups.clone(),
             progress: false,
@@ -125,7 +132,17 @@ impl Server {
             workflows,
         );
         tasks.spawn(worker.run(notices, stopped));
-        Server { stop, tasks }
+        Server {
+            stop,
+            tasks,
+            objects: Some(objects),
+        }
+    }
+
+    /// The webhooks naming an object, as they are stored, for settlement
+    /// ([`settlement::learn`](super::settlement::learn)); `None` after the first call.
+    pub fn take_objects(&mut self) -> Option<mpsc::Receiver<ObjectEvent>> {
+        self.objects.take()
     }
 
     /// Stops every task and waits for them: the worker drains and hands its runs back.

@@ -16,4 +16,4 @@ pub mod track;
 pub use payment::{Payment, PaymentState, PaymentSteps, load, payments};
 pub use reconcile::{Finding, Scope, Verdict, reconcile};
 pub use totals::{Total, totals};
-pub use track::track;
+pub use track::{ConfirmError, Source, confirm, track};

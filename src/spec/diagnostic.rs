@@ -76,6 +76,8 @@ pub enum Code {
     /// the pivot or of a retriable step, an undo that is not a write its provider offers, or
     /// a compensation template that reads another step.
     E036,
+    /// A `reconcile.every` that is not a duration of at least a second.
+    E037,
     /// A secret written literally in `serve`'s notify file instead of read from the
     /// environment.
     E038,

@@ -57,6 +57,33 @@ pub struct WorkflowConfig {
     /// *Sensitive data*).
     #[serde(default, skip_serializing_if = "SensitiveConfig::is_default")]
     pub sensitive: SensitiveConfig,
+    /// How often `sluice serve` compares this workflow's recent runs with the providers'
+    /// records (README, *Settlement, reports and reconciliation*); without it, `serve
+    /// --reconcile-every` decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconcile: Option<ReconcileConfig>,
+}
+
+/// `reconcile:`, when `sluice serve` reconciles the workflow's runs.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReconcileConfig {
+    /// How often, at least `1s` (`1h`, `30m`): every mismatch is logged with its item key.
+    /// Kept as written so that validation can point at a bad one (E037).
+    #[schemars(with = "HumanDuration")]
+    pub every: String,
+}
+
+impl ReconcileConfig {
+    /// The shortest interval accepted: a pass reads every payment of the recent runs back.
+    pub const MIN_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+    /// The interval; `None` for text that is not a duration of at least [`Self::MIN_EVERY`]
+    /// (which validation refuses with E037).
+    pub fn interval(&self) -> Option<std::time::Duration> {
+        let every = self.every.parse::<HumanDuration>().ok()?.get();
+        (every >= Self::MIN_EVERY).then_some(every)
+    }
 }
 
 /// `on_failure:`.

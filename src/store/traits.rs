@@ -496,6 +496,12 @@ pub trait SettlementStore: Send + Sync {
     /// The payments failed after commit, across runs, oldest first, at most `limit`: the
     /// operator cases the console lists, in one query.
     async fn failed_after_commit(&self, limit: u32) -> Result<Vec<SettlementRecord>, StoreError>;
+
+    /// The succeeded rows whose recorded provider object id is `provider_ref` and whose
+    /// final state is not recorded yet, in any run: the payments a provider's webhook about
+    /// that object may settle. Ids are only unique per provider, so the caller checks each
+    /// row's provider block.
+    async fn unsettled_by_ref(&self, provider_ref: &str) -> Result<Vec<StepKey>, StoreError>;
 }
 
 /// The whole store, as the engine holds it (`Arc<dyn Store>`). Implemented by every type that

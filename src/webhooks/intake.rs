@@ -38,6 +38,20 @@ pub struct Receiver {
     wakeups: Wakeups,
     metrics: Metrics,
     notices: Option<mpsc::UnboundedSender<Notice>>,
+    objects: Option<mpsc::Sender<ObjectEvent>>,
+}
+
+/// A newly stored event that names a provider object: `serve` reads the object back and
+/// records the settlement of a committed payment it is (README, *Settlement, reports and
+/// reconciliation*).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectEvent {
+    /// The provider block it came for.
+    pub provider: String,
+    /// The object's type, in the adapter's `poll` vocabulary.
+    pub object_type: String,
+    /// The object's id.
+    pub object_id: String,
 }
 
 /// What the receiver tells its owner (`serve`) so it can act.
@@ -135,6 +149,7 @@ impl Receiver {
             wakeups,
             metrics: Metrics::default(),
             notices: None,
+            objects: None,
         }
     }
 
@@ -143,6 +158,28 @@ impl Receiver {
     pub fn with_notices(mut self, tx: mpsc::UnboundedSender<Notice>) -> Self {
         self.notices = Some(tx);
         self
+    }
+
+    /// Sends every newly stored event that names an object to `tx`. When `tx` is full the
+    /// event is not sent (it is stored all the same): webhooks only hasten what polling
+    /// learns anyway.
+    pub fn with_objects(mut self, tx: mpsc::Sender<ObjectEvent>) -> Self {
+        self.objects = Some(tx);
+        self
+    }
+
+    fn announce(&self, provider: &str, event: &Event) {
+        let (Some(tx), Some(id)) = (&self.objects, &event.object_id) else {
+            return;
+        };
+        let sent = tx.try_send(ObjectEvent {
+            provider: provider.to_string(),
+            object_type: event.object_type.clone(),
+            object_id: id.clone(),
+        });
+        if let Err(mpsc::error::TrySendError::Full(_)) = sent {
+            tracing::debug!(provider, object = %id, "Settlement queue full; polling will learn it.");
+        }
     }
 
     fn notify(&self, notice: Notice) {
@@ -237,6 +274,7 @@ impl Receiver {
             EventInsert::Inserted { id, woken } => {
                 tracing::info!(provider = name, event_id = id, event = %event.kind, woken = woken.len(), "Webhook stored.");
                 self.tell(&woken);
+                self.announce(name, &event);
                 Ok(Received::Stored { id, woken })
             }
         }

@@ -20,7 +20,7 @@ pub mod registry;
 pub mod router;
 pub mod server;
 
-pub use intake::{MAX_BODY, Notice, Received, Receiver, Rejection, UNPARSEABLE};
+pub use intake::{MAX_BODY, Notice, ObjectEvent, Received, Receiver, Rejection, UNPARSEABLE};
 pub use matcher::{ReplayError, Replayed, replay, wake_keys};
 pub use metrics::Metrics;
 pub use registry::Providers;

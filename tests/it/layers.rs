@@ -1,5 +1,5 @@
 //! The crate's layers, enforced (ARCHITECTURE.md, *Layers*): leaves (`approval`, `catalog`, `digest`,
-//! `ids`, `money`, `signing`, `template`) under `spec` (the language) → `plan` (compile, DAG,
+//! `ids`, `memory`, `money`, `signing`, `template`) under `spec` (the language) → `plan` (compile, DAG,
 //! checks) → `engine` (execution) → `store` and `providers`; `review` renders plans;
 //! `console` serves the operator pages over the store and the engine, and `runtime` composes
 //! the engine (and the console) into `sluice serve`; `cli` is the edge. Each module may
@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use crate::support::root;
 
-/// Every module above the foundation: the leaves (`approval`, `catalog`, `digest`, `ids`, `money`,
-/// `signing`, `template`) use none of them.
+/// Every module above the foundation: the leaves (`approval`, `catalog`, `digest`, `ids`, `memory`,
+/// `money`, `signing`, `template`) use none of them.
 const ABOVE_FOUNDATION: &[&str] = &[
     "spec",
     "plan",
@@ -39,6 +39,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("catalog", ABOVE_FOUNDATION),
     ("digest", ABOVE_FOUNDATION),
     ("ids", ABOVE_FOUNDATION),
+    ("memory", ABOVE_FOUNDATION),
     ("money", ABOVE_FOUNDATION),
     ("sensitive", ABOVE_FOUNDATION),
     ("signing", ABOVE_FOUNDATION),

@@ -50,6 +50,7 @@ fn examples_pass_and_schema_level_fixtures_fail() {
         "e004-version",
         "e011-step-id",
         "e017-unknown-action",
+        "e037-reconcile-every",
     ] {
         let doc = yaml_as_json(&format!("tests/fixtures/invalid/{name}.yaml"));
         assert!(!v.is_valid(&doc), "{name} passes the schema");

@@ -8,6 +8,7 @@ pub mod inputs;
 pub mod money;
 pub mod notify;
 pub mod providers;
+pub mod reconcile;
 pub mod saga;
 pub mod schedule;
 pub mod settle;

@@ -6,6 +6,7 @@
 //! `GET /charges` lists every charge, so `lookup` finds a charge whose answer was lost by
 //! its marker. `source` is a card token (`card=tok_…`) or a card object (`card[number]=…`).
 
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::client::Client;
@@ -13,7 +14,9 @@ use super::convert;
 use super::wire::{ChargeState, encode_form};
 use crate::catalog::ProviderKind;
 use crate::providers::fields::{With, merge};
-use crate::providers::{Call, Lookup, Outcome, Output, ProviderError, WireRequest};
+use crate::providers::{
+    Call, IdempotencyKey, Lookup, Marked, Outcome, Output, ProviderError, WireRequest,
+};
 
 /// `POST /charges`, form-encoded.
 pub(super) fn build_create(
@@ -174,6 +177,34 @@ pub(super) async fn lookup_create(
         ),
         None => Lookup::Absent,
     })
+}
+
+/// Every charge whose description carries a sluice marker, newest first, from
+/// `GET /charges`: the seed's list takes no parameters and answers every charge at once,
+/// failed ones included, so there is no page to follow.
+pub(super) async fn list_marked(client: &Client) -> Result<Vec<Marked>, ProviderError> {
+    let answer = client
+        .send(&WireRequest::new("GET", client.paths().get("charges")))
+        .await?;
+    let mut marked = Vec::new();
+    for item in client.items(&answer, "charges")? {
+        let key = item
+            .get("description")
+            .and_then(Value::as_str)
+            .and_then(IdempotencyKey::find_marker);
+        if let Some(key) = key {
+            marked.push(Marked {
+                key,
+                created_at: item
+                    .get("created_at")
+                    .and_then(Value::as_str)
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.with_timezone(&Utc)),
+                output: charge_output(client, &item, false)?.0,
+            });
+        }
+    }
+    Ok(marked)
 }
 
 /// The charge's state tells whether the capture happened; an authorisation still waiting

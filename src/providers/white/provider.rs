@@ -14,7 +14,7 @@ use crate::providers::http::{HttpClient, Transport, read_common_error};
 use crate::providers::paths::Paths;
 use crate::providers::settings;
 use crate::providers::{
-    Call, Event, Lookup, Outcome, Output, ParseError, Provider, ProviderError, VerifyError,
+    Call, Event, Lookup, Marked, Outcome, Output, ParseError, Provider, ProviderError, VerifyError,
     WireRequest,
 };
 use crate::spec::env::ResolvedProvider;
@@ -111,6 +111,15 @@ impl Provider for White {
         match action {
             "charge.create" | "charge.capture" => Some("charge"),
             _ => None,
+        }
+    }
+
+    /// `GET /charges`, whose descriptions carry the marker. Refunds carry none (their only
+    /// text is a `reason` from a fixed list), so they are not listed.
+    async fn list_marked(&self, object: &str) -> Result<Option<Vec<Marked>>, ProviderError> {
+        match object {
+            "charge" => Ok(Some(charge::list_marked(&self.client).await?)),
+            _ => Ok(None),
         }
     }
 

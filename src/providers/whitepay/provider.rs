@@ -101,6 +101,13 @@ impl Provider for Whitepay {
             .map(|_| ())
     }
 
+    /// A conversion's transaction, read back by id (`GET /private-api/transactions/{id}`).
+    /// The seed documents no list of transactions, and a conversion carries no reference a
+    /// list could be searched by, so `list_marked` keeps its default: none.
+    fn payment_object(&self, action: &str) -> Option<&'static str> {
+        (action == "swap").then_some("transaction")
+    }
+
     async fn poll(&self, object: &str, id: &str) -> Result<Output, ProviderError> {
         match object {
             "transaction" => balances::transaction(&self.client, id).await,

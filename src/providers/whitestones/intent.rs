@@ -61,7 +61,7 @@ pub(super) fn build(
     )
 }
 
-fn output(client: &Client, item: &Value, write: bool) -> Result<Output, ProviderError> {
+pub(super) fn output(client: &Client, item: &Value, write: bool) -> Result<Output, ProviderError> {
     Ok(convert::intent(item)
         .map_err(|d| client.transport().unexpected(d, write))?
         .0)

@@ -14,12 +14,14 @@
 //! - 429 pauses the whole provider until `Retry-After` (see `ratelimit`).
 //! - Webhooks: `X-WS-Signature` = hex HMAC-SHA256(secret, raw body), header overridable
 //!   with `webhook_signature_header`; see `webhook` for the body shape.
-//! - `poll` objects: `payment_intent`, `payout`.
+//! - `poll` objects: `payment_intent`, `payout`; both are listed for reconciliation by
+//!   `metadata.idempotency_key` (`list`).
 
 mod client;
 mod config;
 mod convert;
 mod intent;
+mod list;
 mod payout;
 mod provider;
 mod webhook;

@@ -46,7 +46,7 @@ pub(super) fn build(
         .json(&Value::Object(body)))
 }
 
-fn output(client: &Client, item: &Value, write: bool) -> Result<Output, ProviderError> {
+pub(super) fn output(client: &Client, item: &Value, write: bool) -> Result<Output, ProviderError> {
     Ok(convert::payout(item)
         .map_err(|d| client.transport().unexpected(d, write))?
         .0)

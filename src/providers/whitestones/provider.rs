@@ -6,7 +6,7 @@ use reqwest::header::HeaderMap;
 
 use super::client::Client;
 use super::config::{Config, DEFAULT_BASE_URL, PATHS};
-use super::{intent, payout, webhook};
+use super::{intent, list, payout, webhook};
 use crate::catalog::ProviderKind;
 use crate::providers::clock::Clock;
 use crate::providers::fields::With;
@@ -14,7 +14,7 @@ use crate::providers::http::{HttpClient, Transport, read_common_error};
 use crate::providers::paths::Paths;
 use crate::providers::settings;
 use crate::providers::{
-    Call, Event, Lookup, Outcome, Output, ParseError, Provider, ProviderError, VerifyError,
+    Call, Event, Lookup, Marked, Outcome, Output, ParseError, Provider, ProviderError, VerifyError,
     WireRequest,
 };
 use crate::spec::env::ResolvedProvider;
@@ -106,6 +106,17 @@ impl Provider for Whitestones {
             "checkout.create" => Some("payment_intent"),
             _ => None,
         }
+    }
+
+    /// `GET /payouts` and `GET /payment_intents`, whose `metadata.idempotency_key` is the
+    /// marker (see `list`).
+    async fn list_marked(&self, object: &str) -> Result<Option<Vec<Marked>>, ProviderError> {
+        let c = &self.client;
+        Ok(Some(match object {
+            "payout" => list::marked(c, "payouts_search", payout::output).await?,
+            "payment_intent" => list::marked(c, "payment_intents_search", intent::output).await?,
+            _ => return Ok(None),
+        }))
     }
 
     async fn poll(&self, object: &str, id: &str) -> Result<Output, ProviderError> {

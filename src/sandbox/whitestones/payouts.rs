@@ -197,21 +197,21 @@ pub async fn create(
     })
 }
 
-/// `GET /payouts?idempotency_key=&limit=`: see [`ListQuery`].
+/// `GET /payouts?idempotency_key=&limit=&starting_after=`: see [`ListQuery`].
 pub async fn list(
     State(shared): State<Arc<Shared>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, WstError> {
     let query = ListQuery::parse(&query)?;
-    Ok(shared.with_world(|world, _| {
+    shared.with_world(|world, _| {
         let kept = world
             .whitestones
             .payouts
             .newest_first()
             .filter(|o| query.keeps(o.idempotency_key.as_deref(), o.metadata.as_ref()))
             .map(Payout::to_json);
-        Json(query.answer(kept))
-    }))
+        query.answer(kept).map(Json)
+    })
 }
 
 /// `GET /payouts/{id}`.

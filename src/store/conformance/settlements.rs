@@ -66,8 +66,15 @@ pub(super) async fn a_settlement_is_recorded_once_and_a_failure_after_commit_is_
         .collect();
     commit(store, &lease, results).await.unwrap();
 
+    // What a webhook about `tr_a` may settle: the succeeded row, not yet settled.
+    assert_eq!(
+        store.unsettled_by_ref("tr_a").await.unwrap(),
+        [StepKey::item("run_a", "pay", "a")]
+    );
+    assert!(store.unsettled_by_ref("tr_c").await.unwrap().is_empty());
     let settled = settle("a", Settlement::Settled, "COMPLETED");
     assert!(store.record_settlement(&settled).await.unwrap());
+    assert!(store.unsettled_by_ref("tr_a").await.unwrap().is_empty());
     assert!(!store.record_settlement(&settled).await.unwrap());
     let changed = settle("a", Settlement::FailedAfterCommit, "FAILED");
     assert!(

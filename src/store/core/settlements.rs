@@ -85,6 +85,30 @@ impl Store {
     }
 }
 
+impl Store {
+    async fn unsettled_by_ref_inner(&self, provider_ref: &str) -> Result<Vec<StepKey>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.run_id, r.step_id, r.item_key FROM step_runs r \
+             WHERE r.provider_ref = $1 AND r.state = 'succeeded' AND NOT EXISTS \
+             (SELECT 1 FROM settlements s WHERE s.run_id = r.run_id AND s.step_id = r.step_id \
+             AND s.item_key = r.item_key) ORDER BY r.run_id, r.seq",
+        )
+        .bind(provider_ref)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let (run_id, step_id, item_key): (String, String, String) = (
+                    row.try_get("run_id")?,
+                    row.try_get("step_id")?,
+                    row.try_get("item_key")?,
+                );
+                Ok(StepKey::item(run_id, step_id, item_key))
+            })
+            .collect()
+    }
+}
+
 fn settlement_from_row(row: &DbRow) -> Result<SettlementRecord, StoreError> {
     let name: String = row.try_get("settlement")?;
     let settlement = Settlement::from_stored(&name).ok_or(StoreError::Corrupt {
@@ -163,5 +187,10 @@ impl SettlementStore for Store {
 
     async fn failed_after_commit(&self, limit: u32) -> Result<Vec<SettlementRecord>, StoreError> {
         self.classified(self.failed_after_commit_inner(limit)).await
+    }
+
+    async fn unsettled_by_ref(&self, provider_ref: &str) -> Result<Vec<StepKey>, StoreError> {
+        self.classified(self.unsettled_by_ref_inner(provider_ref))
+            .await
     }
 }

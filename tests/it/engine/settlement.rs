@@ -32,14 +32,14 @@ async fn run_payroll(h: &Harness, run_id: &str, n: usize) -> Vec<super::harness:
     payees
 }
 
-async fn json_of(h: &Harness, args: &[&str], code: i32) -> Value {
+pub(crate) async fn json_of(h: &Harness, args: &[&str], code: i32) -> Value {
     let out = h.sluice(args, None).await;
     assert_eq!(out.status.code(), Some(code), "{}", text(&out));
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)))
 }
 
 /// The report's payments by item key.
-async fn report(h: &Harness, run_id: &str) -> (BTreeMap<String, Value>, Value) {
+pub(crate) async fn report(h: &Harness, run_id: &str) -> (BTreeMap<String, Value>, Value) {
     let doc = json_of(h, &["report", run_id, "--format", "json"], 0).await;
     let rows = doc["payments"]
         .as_array()
@@ -50,7 +50,7 @@ async fn report(h: &Harness, run_id: &str) -> (BTreeMap<String, Value>, Value) {
     (rows, doc)
 }
 
-async fn hook(h: &Harness, method: reqwest::Method, path: &str, body: Value) -> Value {
+pub(crate) async fn hook(h: &Harness, method: reqwest::Method, path: &str, body: Value) -> Value {
     let answer = reqwest::Client::new()
         .request(method, format!("{}{path}", h.sandbox.hooks_url()))
         .header("content-type", "application/json")
@@ -280,7 +280,7 @@ async fn out_of_band(h: &Harness, asset: &str, note: &str) -> String {
 }
 
 /// The provider API requests other than reads answered so far.
-fn writes(h: &Harness) -> usize {
+pub(crate) fn writes(h: &Harness) -> usize {
     h.sandbox
         .requests()
         .iter()
@@ -431,7 +431,7 @@ async fn a_payment_failed_after_commit_is_recorded_once_and_becomes_an_operator_
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
-async fn hook_fail(h: &Harness, id: &str) {
+pub(crate) async fn hook_fail(h: &Harness, id: &str) {
     hook(
         h,
         reqwest::Method::POST,
@@ -588,4 +588,80 @@ async fn settle_applies_only_to_batches_of_payments() {
         assert_eq!(out.status.code(), Some(2), "{}", text(&out));
         assert!(text(&out).contains(said), "{}", text(&out));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_reconciles_each_workflow_as_often_as_it_says() {
+    let h = frozen().await;
+    let schedule = "schedule:\n  cron: \"0 9 * * FRI\"\n  timezone: Europe/Berlin\n  catch_up: latest\n  overlap: skip\n  inputs:\n    payees: \"@workflows/data/payroll.csv\"\n";
+    let checked = h.variant(
+        "payroll.yaml",
+        "checked.yaml",
+        &[(schedule, "reconcile:\n  every: 1s\n")],
+    );
+    let unchecked = h.variant(
+        "payroll.yaml",
+        "unchecked.yaml",
+        &[
+            (schedule, ""),
+            ("name: payroll\n", "name: payroll-unchecked\n"),
+        ],
+    );
+    let (csv, _) = h.payroll(2);
+    let input = format!("payees=@{}", csv.display());
+    let plan = h.sluice(&["plan", &checked, "--input", &input], None).await;
+    assert!(
+        String::from_utf8_lossy(&plan.stdout).contains("reconcile   every 1s in `sluice serve`"),
+        "{}",
+        text(&plan)
+    );
+    for (workflow, run) in [(&checked, "run_checked"), (&unchecked, "run_unchecked")] {
+        let args = ["run", workflow.as_str(), "--run-id", run, "--input", &input];
+        let out = h.sluice(&args, None).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        // Each run's second payment is changed on the provider's side.
+        let (rows, _) = report(&h, run).await;
+        let id = rows["E0002"]["provider_ref"].as_str().unwrap();
+        hook(
+            &h,
+            reqwest::Method::POST,
+            &format!("/whalestack/transfers/{id}/amount"),
+            json!({"amount": "1.00"}),
+        )
+        .await;
+    }
+
+    // No `--reconcile-every`: only the workflow's own schedule reconciles.
+    let log = h.dir.path().join("serve.log");
+    let mut serve = h
+        .command(
+            &["serve", "--listen", "127.0.0.1:0", "--settle-every", "1h"],
+            None,
+        )
+        .env("RUST_LOG", "sluice=info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("serve starts");
+    let logged = || std::fs::read_to_string(&log).unwrap_or_default();
+    let mismatches = |run: &str| {
+        logged()
+            .lines()
+            .filter(|l| {
+                l.contains("Reconciliation mismatch")
+                    && l.contains(&format!("run_id={run}"))
+                    && l.contains("item=\"E0002\"")
+            })
+            .count()
+    };
+    // Two passes over the checked workflow's run: each also looked at the other run.
+    for _ in 0..600 {
+        if mismatches("run_checked") >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    super::workers::stop(&mut serve);
+    assert!(mismatches("run_checked") >= 2, "{}", logged());
+    assert_eq!(mismatches("run_unchecked"), 0, "{}", logged());
 }
