@@ -1,15 +1,20 @@
 //! `sluice notifications`: what the outbox holds (delivered, pending, given up, and why), and
-//! `--deliver` to try the due ones now.
+//! `--deliver` to try the due ones now. Also reads `serve --notify FILE`.
 
+use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::common::DbArgs;
 use super::exit;
+use crate::engine::prepare::notify_routes;
 use crate::engine::{host_name, owner_name};
 use crate::ids::RunId;
 use crate::notify::{Notifier, describe};
+use crate::plan::checks::notify::check_serve_file;
+use crate::spec::{ServeNotifyConfig, parse_as};
+use crate::store::NotifyRoute;
 
 /// List notifications (newest first), or deliver the due ones first.
 #[derive(Debug, clap::Args)]
@@ -55,10 +60,14 @@ pub async fn run(args: &NotificationsArgs) -> Result<ExitCode> {
     );
     for n in listed {
         let target = describe(&n.target);
+        let owner = n.run_id.as_ref().map_or_else(
+            || format!("schedule {}", n.workflow_name),
+            ToString::to_string,
+        );
         out.push_str(&format!(
             "{:<6} {:<38} {:<16} {:<10} {:<8} {:<32} {}\n",
             n.id,
-            n.run_id,
+            owner,
             n.event,
             n.state,
             n.attempts,
@@ -68,4 +77,26 @@ pub async fn run(args: &NotificationsArgs) -> Result<ExitCode> {
     }
     super::print_stdout(&out);
     Ok(exit::code(exit::SUCCESS))
+}
+
+/// The notify rules of `serve --notify FILE`, as routes, printing the file's problems with
+/// their places.
+///
+/// # Errors
+/// The file cannot be read, or has problems (printed to stderr).
+pub(super) fn load_rules(path: &Path) -> Result<Vec<NotifyRoute>> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read `{name}`"))?;
+    let (source, config) = match parse_as::<ServeNotifyConfig>(&name, &text) {
+        Ok(parsed) => parsed,
+        Err(failure) => {
+            super::report::eprint(&failure.source, &failure.diagnostics);
+            anyhow::bail!("`{name}` is not a valid notify file");
+        }
+    };
+    if let Err(diagnostics) = check_serve_file(&source, &config) {
+        super::report::eprint(&source, &diagnostics);
+        anyhow::bail!("`{name}` is not a valid notify file");
+    }
+    Ok(notify_routes(&config.notify))
 }

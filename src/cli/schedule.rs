@@ -1,6 +1,7 @@
 //! `sluice schedule list [DIR]`: the next fire times of every scheduled workflow in a
-//! directory, in the workflow's time zone and in UTC. Also loads a directory of workflow
-//! files for any command that serves them.
+//! directory, in the workflow's time zone and in UTC; `sluice schedule slots`: the recent
+//! slots in the store and what became of each (fired, skipped, missed, failed, and why).
+//! Also loads a directory of workflow files for any command that serves them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,10 +10,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use super::common::DbArgs;
 use super::{exit, workflow};
 use crate::plan::CompiledWorkflow;
 use crate::scheduler::{Providers, Schedule, ScheduledWorkflow};
 use crate::spec::{CatchUp, Loaded, Overlap};
+use crate::store::{SlotRecord, SlotState};
 
 /// Show schedules.
 #[derive(Debug, clap::Args)]
@@ -25,6 +28,30 @@ pub struct ScheduleArgs {
 enum ScheduleCommand {
     /// Show the next fire times of every workflow with a `schedule:`.
     List(ListArgs),
+    /// Show the recent slots in the database: fired (with the run), skipped, missed or
+    /// failed, and why.
+    Slots(SlotsArgs),
+}
+
+/// `schedule slots`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  sluice schedule slots
+  sluice schedule slots --workflow payroll -n 50
+
+A slot is `fired` when its run was created (`failed` once that run failed, or when it could
+not be prepared), `skipped` when `overlap: skip` passed over it while another run was live,
+and `missed` when no `sluice serve` was running at the time and `catch_up` did not fire it
+late; a missed slot also owes the `schedule_missed` notification.")]
+struct SlotsArgs {
+    /// Only this workflow's slots.
+    #[arg(long, value_name = "NAME")]
+    workflow: Option<String>,
+    /// How many slots to show, newest first.
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 20)]
+    limit: u32,
+    #[command(flatten)]
+    db: DbArgs,
 }
 
 /// `schedule list`.
@@ -54,7 +81,68 @@ struct ListArgs {
 pub fn run(args: &ScheduleArgs) -> ExitCode {
     match &args.command {
         ScheduleCommand::List(list_args) => list(list_args),
+        ScheduleCommand::Slots(slots_args) => slots(slots_args),
     }
+}
+
+fn slots(args: &SlotsArgs) -> ExitCode {
+    let read = async {
+        let store = args.db.open().await?;
+        let slots = store
+            .list_slots(args.workflow.as_deref(), args.limit)
+            .await?;
+        anyhow::Ok(slots)
+    };
+    let slots = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| runtime.block_on(read));
+    match slots {
+        Ok(slots) => {
+            super::print_stdout(&slots_table(&slots));
+            exit::code(exit::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: {}", super::error_chain(e.as_ref()));
+            exit::code(exit::FAILED)
+        }
+    }
+}
+
+/// The slots as a table, newest first.
+fn slots_table(slots: &[SlotRecord]) -> String {
+    if slots.is_empty() {
+        return "no slot has come due yet\n".to_string();
+    }
+    let mut out = format!(
+        "{:<21} {:<20} {:<8} {:<40} {}\n",
+        "SLOT (UTC)", "WORKFLOW", "OUTCOME", "RUN", "WHY"
+    );
+    for slot in slots {
+        let shown = slot.shown();
+        let run = match slot.state {
+            SlotState::Fired | SlotState::Failed => slot.run_id.as_str(),
+            SlotState::Skipped | SlotState::Missed => "-",
+        };
+        let why = match (&slot.reason, shown, slot.state) {
+            (Some(reason), _, _) => reason.clone(),
+            (None, SlotState::Failed, SlotState::Fired) => {
+                format!("the run failed (`sluice status {}`)", slot.run_id)
+            }
+            _ => String::new(),
+        };
+        let line = format!(
+            "{:<21} {:<20} {:<8} {:<40} {why}",
+            slot.slot_at.format("%Y-%m-%dT%H:%M:%SZ"),
+            slot.workflow_name,
+            shown.as_str(),
+            run
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 fn list(args: &ListArgs) -> ExitCode {
@@ -244,4 +332,66 @@ fn workflow_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
     }
     files.sort();
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+    use crate::store::RunStatus;
+
+    #[test]
+    fn slots_show_their_outcome_their_run_only_if_they_have_one_and_why() {
+        let at = DateTime::parse_from_rfc3339("2026-11-20T08:00:00Z")
+            .unwrap()
+            .to_utc();
+        let slot = |h: i64, state, run_status, reason: Option<&str>| SlotRecord {
+            workflow_name: "payroll".into(),
+            slot_at: at - TimeDelta::hours(h),
+            run_id: format!("sched_payroll_{h}").into(),
+            claimed_at: at,
+            state,
+            reason: reason.map(str::to_owned),
+            run_status,
+        };
+        let table = slots_table(&[
+            slot(0, SlotState::Fired, Some(RunStatus::Succeeded), None),
+            slot(1, SlotState::Fired, Some(RunStatus::Failed), None),
+            slot(
+                2,
+                SlotState::Skipped,
+                None,
+                Some("run `sched_payroll_1` was still live"),
+            ),
+            slot(3, SlotState::Missed, None, Some("no scheduler was running")),
+        ]);
+        let lines: Vec<Vec<&str>> = table
+            .lines()
+            .skip(1)
+            .map(|l| l.split_whitespace().take(4).collect())
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                vec![
+                    "2026-11-20T08:00:00Z",
+                    "payroll",
+                    "fired",
+                    "sched_payroll_0"
+                ],
+                vec![
+                    "2026-11-20T07:00:00Z",
+                    "payroll",
+                    "failed",
+                    "sched_payroll_1"
+                ],
+                vec!["2026-11-20T06:00:00Z", "payroll", "skipped", "-"],
+                vec!["2026-11-20T05:00:00Z", "payroll", "missed", "-"],
+            ]
+        );
+        assert!(table.contains("the run failed (`sluice status sched_payroll_1`)"));
+        assert!(table.lines().all(|l| l == l.trim_end()));
+        assert_eq!(slots_table(&[]), "no slot has come due yet\n");
+    }
 }

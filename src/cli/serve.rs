@@ -92,6 +92,11 @@ pub struct ServeArgs {
     /// precedence for its runs.
     #[arg(long, value_name = "DURATION", value_parser = parse_ttl)]
     pub reconcile_every: Option<Duration>,
+    /// Notify rules (a YAML file with a `notify:` list, as in a workflow; secrets only as
+    /// `${VAR}`) for every run this worker starts or holds and every missed slot of its
+    /// schedules, in addition to each workflow's own (README, *Approvals and notifications*).
+    #[arg(long, value_name = "FILE")]
+    pub notify: Option<PathBuf>,
     #[command(flatten)]
     pub db: DbArgs,
     #[cfg(feature = "console")]
@@ -118,6 +123,16 @@ fn serving_workflows() -> Workflows {
 /// # Errors
 /// The store cannot be opened, the address cannot be bound, or `--workflows` is unreadable.
 pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
+    let notify = match &args.notify {
+        Some(path) => match super::notifications::load_rules(path) {
+            Ok(routes) => routes,
+            Err(invalid) => {
+                eprintln!("error: {invalid}");
+                return Ok(exit::code(exit::INVALID));
+            }
+        },
+        None => Vec::new(),
+    };
     let store = args.db.open().await?;
     let mut workflows = Workflows::new(Providers::new(), Box::new(load_workflow));
     if let Some(dir) = &args.workflows {
@@ -148,6 +163,7 @@ pub async fn run(args: &ServeArgs) -> Result<ExitCode> {
         max_runs: args.max_runs as usize,
         grace: args.stop_grace,
         assist: !args.no_share,
+        notify,
     };
     let pruning = args.retention.map(|keep| {
         let keep_audit = args.keep_audit;

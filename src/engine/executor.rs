@@ -83,6 +83,15 @@ impl Engine {
             }
             other => other?,
         };
+        if !self.options.notify.is_empty()
+            && let Err(error) = self
+                .store
+                .add_notify_routes(run_id, &self.options.notify)
+                .await
+        {
+            // The walk's own checkpoints fail the same way if the store is gone.
+            tracing::warn!(run_id = run_id.as_str(), %error, "Cannot add serve's notify rules to the run.");
+        }
         let renewer = {
             let store = self.store.clone();
             let lease = lease.clone();

@@ -62,6 +62,9 @@ pub struct EngineOptions {
     /// Share large batch steps with the live `serve` workers on the database, if there are
     /// any: see [`step::share`].
     pub share_items: bool,
+    /// Notify routes added to those of every run this engine executes (`serve --notify`),
+    /// before it walks the run, so its later status changes owe them notifications.
+    pub notify: Vec<crate::store::NotifyRoute>,
 }
 
 impl Default for EngineOptions {
@@ -75,6 +78,7 @@ impl Default for EngineOptions {
             owner: None,
             drain: Drain::new(),
             share_items: true,
+            notify: Vec::new(),
         }
     }
 }

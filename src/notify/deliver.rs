@@ -32,8 +32,10 @@ pub struct Notifier {
 pub struct Sent {
     /// The notification's id.
     pub id: i64,
-    /// The run.
-    pub run_id: RunId,
+    /// The run; `None` for an event of a workflow's schedule.
+    pub run_id: Option<RunId>,
+    /// The workflow.
+    pub workflow: String,
     /// The event.
     pub event: String,
     /// `None` when delivered, else why not.
@@ -84,6 +86,7 @@ impl Notifier {
                 sent.push(Sent {
                     id: n.id,
                     run_id: n.run_id,
+                    workflow: n.workflow_name,
                     event: n.event,
                     error,
                 });
@@ -98,7 +101,7 @@ impl Notifier {
             match self.deliver_due(None).await {
                 Ok(sent) => {
                     for s in sent.iter().filter(|s| s.error.is_some()) {
-                        tracing::warn!(run_id = %s.run_id, event = %s.event, error = s.error.as_deref().unwrap_or_default(), "Notification not delivered; it is tried again later.");
+                        tracing::warn!(run_id = s.run_id.as_ref().map(RunId::as_str), workflow = %s.workflow, event = %s.event, error = s.error.as_deref().unwrap_or_default(), "Notification not delivered; it is tried again later.");
                     }
                 }
                 Err(error) => tracing::warn!(%error, "Cannot read the notifications outbox."),

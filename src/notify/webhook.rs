@@ -122,13 +122,27 @@ pub fn body(n: &NotificationRecord, now: DateTime<Utc>, console: Option<&str>) -
         .as_deref()
         .map(|m| format!(": {m}"))
         .unwrap_or_default();
-    let link = console.map(|base| format!("{}/runs/{}", base.trim_end_matches('/'), n.run_id));
-    let text = format!(
-        "sluice: run `{}` ({}) {}{at}{why}",
-        n.run_id,
-        n.workflow_name,
-        words(&n.event)
-    );
+    // An event of a schedule has no run: it links to the schedules page.
+    let page = n
+        .run_id
+        .as_ref()
+        .map_or_else(|| "schedules".to_string(), |run| format!("runs/{run}"));
+    let link = console.map(|base| format!("{}/{page}", base.trim_end_matches('/')));
+    let text = match &n.run_id {
+        Some(run) => format!(
+            "sluice: run `{run}` ({}) {}{at}{why}",
+            n.workflow_name,
+            words(&n.event)
+        ),
+        None => match n.message.as_deref() {
+            Some(m) => format!("sluice: schedule of `{}`: {m}", n.workflow_name),
+            None => format!(
+                "sluice: schedule of `{}` {}",
+                n.workflow_name,
+                words(&n.event)
+            ),
+        },
+    };
     json!({
         "id": n.id,
         "run": n.run_id,
@@ -149,6 +163,7 @@ fn words(event: &str) -> String {
         "needs_attention" => "needs attention".into(),
         "cancelled" => "was cancelled".into(),
         "item_failed_after_commit" => "has a payment that failed after commit".into(),
+        "schedule_missed" => "missed a slot".into(),
         other => other.replace('_', " "),
     }
 }
@@ -156,6 +171,36 @@ fn words(event: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_schedules_notification_has_no_run_and_links_to_the_schedules() {
+        use crate::store::DeliveryState;
+        let now = DateTime::parse_from_rfc3339("2026-11-21T12:30:10Z")
+            .unwrap()
+            .to_utc();
+        let n = NotificationRecord {
+            id: 4,
+            run_id: None,
+            workflow_name: "payroll".into(),
+            event: "schedule_missed".into(),
+            step_id: None,
+            message: Some("slot 2026-11-21T10:00:00Z missed: no scheduler was running".into()),
+            target: Value::Null,
+            created_at: now,
+            state: DeliveryState::Pending,
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: None,
+            delivered_at: None,
+        };
+        let body = body(&n, now, Some("https://ops.example.com/"));
+        assert!(body["run"].is_null());
+        assert_eq!(body["link"], "https://ops.example.com/schedules");
+        assert_eq!(
+            body["text"],
+            "sluice: schedule of `payroll`: slot 2026-11-21T10:00:00Z missed: no scheduler was running"
+        );
+    }
 
     #[test]
     fn a_target_resolves_from_the_environment_and_prints_no_secret() {

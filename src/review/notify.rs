@@ -86,9 +86,14 @@ mod tests {
             url: "${OPS_HOOK}".into(),
             secret: Some("${OPS_HOOK_SECRET}".into()),
         };
-        let plans = plans(&[rule(Some(hook), None)]);
+        let missed = NotifyRule {
+            on: vec![NotifyEvent::ScheduleMissed],
+            ..rule(Some(hook.clone()), None)
+        };
+        let plans = plans(&[rule(Some(hook), None), missed]);
         assert_eq!(plans[0].on, ["failed", "needs_attention"]);
         assert_eq!(plans[0].target, "webhook ${OPS_HOOK}, signed");
+        assert_eq!(plans[1].on, ["schedule_missed"]);
     }
 
     #[test]

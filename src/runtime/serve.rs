@@ -92,6 +92,7 @@ impl Server {
             owner: Some(info.id.clone()),
             drain: drain.clone(),
             share_items: settings.assist,
+            notify: settings.notify.clone(),
             ..EngineOptions::default()
         };
         let (stop, stopped) = watch::channel(false);
@@ -105,9 +106,12 @@ impl Server {
             // Its own engine and lease owner name: a slot's run is never walked by the
             // scheduler and the worker at once.
             let engine = engine_as(&store, &options, &format!("{}/scheduler", info.id));
+            let launcher = Arc::new(EngineLauncher::new(engine));
+            let service = Service::new(store.clone(), launcher.clone(), Arc::new(SystemClock))
+                .with_notify(settings.notify.clone());
             tasks.spawn(schedule(
-                store.clone(),
-                engine,
+                service,
+                launcher,
                 scheduled,
                 stopped.clone(),
                 settings.grace,
@@ -167,18 +171,16 @@ async fn receive(listener: TcpListener, routes: Router, mut stopped: watch::Rece
     }
 }
 
-/// Fires due slots of the `workflows` (each once, across every `serve` on the database)
-/// until stopped, then gives scheduled runs in flight `grace` to reach a checkpoint (the
+/// Fires due slots of the `workflows` with `service` (each once, across every `serve` on
+/// the database) until stopped, then gives scheduled runs in flight `grace` to reach a checkpoint (the
 /// engine drains with the worker's).
 async fn schedule(
-    store: Arc<dyn Store>,
-    engine: Arc<Engine>,
+    service: Service,
+    launcher: Arc<EngineLauncher>,
     workflows: watch::Receiver<Vec<Arc<ScheduledWorkflow>>>,
     mut stopped: watch::Receiver<bool>,
     grace: std::time::Duration,
 ) {
-    let launcher = Arc::new(EngineLauncher::new(engine));
-    let service = Service::new(store, launcher.clone(), Arc::new(SystemClock));
     service
         .run(workflows, async move {
             let _ = stopped.wait_for(|s| *s).await;

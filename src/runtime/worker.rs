@@ -77,6 +77,9 @@ pub struct WorkerSettings {
     pub grace: Duration,
     /// Whether to assist with other workers' shared batch steps.
     pub assist: bool,
+    /// Notify routes added to those of every run this `serve` starts or holds and of every
+    /// slot its scheduler finds missed (`serve --notify FILE`).
+    pub notify: Vec<crate::store::NotifyRoute>,
 }
 
 /// Claims and executes runs in this process.

@@ -7,6 +7,8 @@
 //!   `slot.iso`), and their checks.
 //! - [`workflow`]: [`ScheduledWorkflow`], a validated workflow with its schedule and adapters.
 //! - [`prepare`]: a slot's run and step rows, before the store creates them.
+//! - [`missed`]: the slots that came due while nothing watched and will not fire, and when
+//!   a service records them.
 //! - [`service`]: [`Service`], the loop that fires due slots, with the `overlap` policy.
 //! - [`launcher`]: [`Launcher`], what executes a fired run; [`EngineLauncher`] uses the engine.
 //!
@@ -15,6 +17,7 @@
 
 pub mod inputs;
 pub mod launcher;
+pub mod missed;
 pub mod prepare;
 pub mod service;
 pub mod slots;

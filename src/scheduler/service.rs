@@ -10,9 +10,18 @@
 //! what tells slots that came due while it ran (always fired) from slots missed before it
 //! started (`catch_up`).
 //!
+//! Missed slots: the slots that came due while this service did not watch and that
+//! `catch_up` does not fire are claimed as missed, with why, together with the
+//! `schedule_missed` notifications they owe ([`ScheduleStore::record_missed_slots`]); at
+//! most [`ServiceOptions::batch`] of them (the latest) per gap. Not at once: another service
+//! on the database may have watched all along and be about to fire the last of them, so the
+//! gap (from the last slot claimed when this service began watching) is recorded
+//! [`ServiceOptions::missed_after`] later, and only the slots still unclaimed then are.
+//!
 //! Overlap, when a slot comes due while another run of the workflow is live (not finished:
 //! pending, running, waiting, or needing attention; whoever started it):
-//! - `skip`: the slot is claimed with no run, and logged; it counts as fired for `catch_up`.
+//! - `skip`: the slot is claimed as skipped with no run, naming the live run, and logged; it
+//!   counts as fired for `catch_up`.
 //! - `queue`: the slot waits, unclaimed, and fires when the live run has ended, oldest
 //!   first. A queued slot that has not fired when the service stops counts as missed at the
 //!   next start.
@@ -30,12 +39,14 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::{Notify, watch};
 
 use super::launcher::{Launch, Launcher, RunDone};
+use super::missed::{Gap, missed_slots};
 use super::prepare::{failed_run, slot_run};
 use super::slots::slot_run_id;
 use super::workflow::ScheduledWorkflow;
+use crate::engine::prepare::notify_routes;
 use crate::ids::RunId;
 use crate::spec::Overlap;
-use crate::store::{Clock, NewRun, RunFilter, RunStatus, Store, StoreError};
+use crate::store::{Clock, NewRun, NotifyRoute, RunFilter, RunStatus, Store, StoreError};
 use crate::template::Templates;
 
 /// Run statuses that make a run live for the overlap policy: every status but the finished
@@ -59,6 +70,9 @@ pub struct ServiceOptions {
     pub max_sleep: Duration,
     /// The most slots of one workflow fired in one tick; the rest follow at once.
     pub batch: usize,
+    /// How long after it begins watching a workflow the service records the slots missed
+    /// before then (see the module docs).
+    pub missed_after: Duration,
 }
 
 impl Default for ServiceOptions {
@@ -67,6 +81,7 @@ impl Default for ServiceOptions {
             recheck: Duration::from_secs(5),
             max_sleep: Duration::from_secs(60),
             batch: 100,
+            missed_after: Duration::from_secs(10),
         }
     }
 }
@@ -82,6 +97,12 @@ pub enum SlotOutcome {
     Skipped {
         /// The live run.
         live_run: RunId,
+    },
+    /// Came due while no service watched, and `catch_up` does not fire it: claimed as
+    /// missed, with `reason`.
+    Missed {
+        /// Why it did not fire.
+        reason: String,
     },
     /// `overlap: queue`: waits for `live_run` to end; not claimed yet.
     Queued {
@@ -117,6 +138,13 @@ pub struct Tick {
     pub wake_at: Option<DateTime<Utc>>,
 }
 
+/// A workflow the service watches.
+#[derive(Debug, Clone, Copy)]
+struct Watch {
+    since: DateTime<Utc>,
+    gap: Gap,
+}
+
 /// The scheduler: see the module docs.
 pub struct Service {
     store: Arc<dyn Store>,
@@ -124,8 +152,10 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     options: ServiceOptions,
     templates: Templates,
-    /// Since when each workflow (by name) has been watched.
-    watching: Mutex<HashMap<String, DateTime<Utc>>>,
+    /// Notify routes added to every workflow's own (`serve --notify`).
+    routes: Vec<NotifyRoute>,
+    /// Since when each workflow (by name) has been watched, and its gap.
+    watching: Mutex<HashMap<String, Watch>>,
     /// Notified when a launched run ends.
     woken: Arc<Notify>,
 }
@@ -140,6 +170,7 @@ impl Service {
             clock,
             options: ServiceOptions::default(),
             templates: Templates::new(),
+            routes: Vec::new(),
             watching: Mutex::new(HashMap::new()),
             woken: Arc::new(Notify::new()),
         }
@@ -149,6 +180,24 @@ impl Service {
     pub fn with_options(mut self, options: ServiceOptions) -> Self {
         self.options = options;
         self
+    }
+
+    /// The same service adding `routes` to every workflow's own `notify:` rules, for the
+    /// runs it starts and the slots it finds missed.
+    pub fn with_notify(mut self, routes: Vec<NotifyRoute>) -> Self {
+        self.routes = routes;
+        self
+    }
+
+    /// The notify routes of `workflow`'s runs and slots: its own, then the service's.
+    fn routes(&self, workflow: &ScheduledWorkflow) -> Vec<NotifyRoute> {
+        let mut routes = notify_routes(&workflow.compiled.config.notify);
+        for route in &self.routes {
+            if !routes.contains(route) {
+                routes.push(route.clone());
+            }
+        }
+        routes
     }
 
     /// Fires slots until `shutdown` completes, then returns (runs already launched are the
@@ -222,12 +271,57 @@ impl Service {
         workflows: &[Arc<ScheduledWorkflow>],
         now: DateTime<Utc>,
     ) -> HashMap<String, DateTime<Utc>> {
-        let mut watching = self.watching.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut watching = self.watching();
         watching.retain(|name, _| workflows.iter().any(|w| w.name() == name));
         for workflow in workflows {
-            watching.entry(workflow.name().to_string()).or_insert(now);
+            watching
+                .entry(workflow.name().to_string())
+                .or_insert(Watch {
+                    since: now,
+                    gap: Gap::Unseen,
+                });
         }
-        watching.clone()
+        watching
+            .iter()
+            .map(|(name, watch)| (name.clone(), watch.since))
+            .collect()
+    }
+
+    fn watching(&self) -> std::sync::MutexGuard<'_, HashMap<String, Watch>> {
+        self.watching.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The gap of `name` to record now, if it is time: `Some(after)`. The first look notes
+    /// `last` as where the gap starts.
+    fn gap_due(
+        &self,
+        name: &str,
+        last: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Option<Option<DateTime<Utc>>> {
+        let mut watching = self.watching();
+        let watch = watching.get_mut(name)?;
+        watch.gap.look(last);
+        match watch.gap {
+            Gap::After(after) if now >= watch.since + delta(self.options.missed_after) => {
+                Some(after)
+            }
+            _ => None,
+        }
+    }
+
+    /// Notes that the gap of `name` is recorded.
+    fn gap_recorded(&self, name: &str) {
+        if let Some(watch) = self.watching().get_mut(name) {
+            watch.gap = Gap::Recorded;
+        }
+    }
+
+    /// When the gap of `name` is to be recorded, if it is not yet.
+    fn gap_wake(&self, name: &str) -> Option<DateTime<Utc>> {
+        let watching = self.watching();
+        let watch = watching.get(name)?;
+        matches!(watch.gap, Gap::After(_)).then(|| watch.since + delta(self.options.missed_after))
     }
 
     /// Fires one workflow's due slots in order; returns when to look at it again.
@@ -240,12 +334,17 @@ impl Service {
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let name = workflow.name();
         let last = self.store.last_slot(name).await?.map(|s| s.slot_at);
+        if let Some(after) = self.gap_due(name, last, now) {
+            self.record_missed(workflow, after, since, tick).await?;
+            self.gap_recorded(name);
+        }
         let due = workflow.schedule.due(last, since, now, self.options.batch);
         let mut wake = if due.len() >= self.options.batch {
             Some(now)
         } else {
             workflow.schedule.next_after(now)
         };
+        wake = earliest(wake, self.gap_wake(name));
         for slot in due {
             let run_id = slot_run_id(name, slot);
             let outcome = self.fire(workflow, slot, &run_id).await?;
@@ -265,6 +364,43 @@ impl Service {
         Ok(wake)
     }
 
+    /// Claims the slots of `workflow` missed after `last` and before `since` as missed (with
+    /// the notifications they owe), those still unclaimed, and reports them in `tick`.
+    async fn record_missed(
+        &self,
+        workflow: &ScheduledWorkflow,
+        last: Option<DateTime<Utc>>,
+        since: DateTime<Utc>,
+        tick: &mut Tick,
+    ) -> Result<(), StoreError> {
+        let name = workflow.name();
+        let routes = self.routes(workflow);
+        let Some(missed) = missed_slots(workflow, (last, since), self.options.batch, routes) else {
+            return Ok(());
+        };
+        let claimed = self.store.record_missed_slots(&missed).await?;
+        if claimed.is_empty() {
+            return Ok(());
+        }
+        tracing::warn!(
+            workflow = name,
+            slots = claimed.len(),
+            reason = %missed.reason,
+            "Slots missed."
+        );
+        for slot in claimed {
+            tick.slots.push(SlotReport {
+                workflow: name.to_string(),
+                slot,
+                run_id: slot_run_id(name, slot),
+                outcome: SlotOutcome::Missed {
+                    reason: missed.reason.clone(),
+                },
+            });
+        }
+        Ok(())
+    }
+
     /// Fires one slot: overlap policy, then the run and the claim in one transaction.
     async fn fire(
         &self,
@@ -280,7 +416,8 @@ impl Service {
             if overlap == Overlap::Queue {
                 return Ok(SlotOutcome::Queued { live_run });
             }
-            let claimed = self.store.claim_slot(name, slot, run_id).await?;
+            let reason = format!("run `{live_run}` was still live (`overlap: skip`)");
+            let claimed = self.store.skip_slot(name, slot, run_id, &reason).await?;
             return Ok(if claimed {
                 SlotOutcome::Skipped { live_run }
             } else {
@@ -291,6 +428,7 @@ impl Service {
             Ok((run, steps, held)) => (
                 NewRun {
                     lease: self.launcher.lease(),
+                    notify: self.routes(workflow),
                     ..run
                 },
                 steps,
@@ -298,7 +436,10 @@ impl Service {
             ),
             Err(error) => {
                 let error = error_chain(&error);
-                let run = failed_run(workflow, slot, run_id);
+                let run = NewRun {
+                    notify: self.routes(workflow),
+                    ..failed_run(workflow, slot, run_id)
+                };
                 let claimed = self.store.fail_slot_run(name, slot, &run, &error).await?;
                 return Ok(if claimed {
                     SlotOutcome::Failed { error }
@@ -353,6 +494,9 @@ fn log(workflow: &str, slot: DateTime<Utc>, run_id: &str, outcome: &SlotOutcome)
         }
         SlotOutcome::Skipped { live_run } => {
             tracing::info!(workflow, %slot, live_run = live_run.as_str(), "Slot skipped: another run is still live (overlap: skip).");
+        }
+        SlotOutcome::Missed { reason } => {
+            tracing::debug!(workflow, %slot, run_id, reason, "Slot missed.");
         }
         SlotOutcome::Queued { live_run } => {
             tracing::debug!(workflow, %slot, live_run = live_run.as_str(), "Slot queued behind a live run (overlap: queue).");

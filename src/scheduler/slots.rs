@@ -182,6 +182,34 @@ impl Schedule {
         due
     }
 
+    /// The slots [`due`](Self::due) passes over for good: those after `last` but before
+    /// `since`, missed while nothing watched, that `catch_up` does not fire (`none`: every
+    /// one, `latest`: all but the last, `all`: none). At most the `limit` latest of them,
+    /// oldest first, and whether earlier ones were left out.
+    pub fn missed(
+        &self,
+        last: Option<DateTime<Utc>>,
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> (Vec<DateTime<Utc>>, bool) {
+        let Some(last) = last else {
+            return (Vec::new(), false);
+        };
+        let fired_late = match self.catch_up {
+            CatchUp::All => return (Vec::new(), false),
+            CatchUp::None => 0,
+            CatchUp::Latest => 1,
+        };
+        let mut earlier =
+            std::iter::successors(self.prev_before(since), |&slot| self.prev_before(slot))
+                .take_while(|slot| *slot > last)
+                .skip(fired_late);
+        let mut missed: Vec<DateTime<Utc>> = earlier.by_ref().take(limit).collect();
+        let more = earlier.next().is_some();
+        missed.reverse();
+        (missed, more)
+    }
+
     /// The local wall-clock time at `t`.
     fn wall(&self, t: DateTime<Utc>) -> NaiveDateTime {
         self.tz.from_utc_datetime(&t.naive_utc()).naive_local()
@@ -404,6 +432,38 @@ mod tests {
             s.due(Some(now), since, at("2026-11-21T12:00:00Z"), 100)
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn missed_slots_are_those_catch_up_passes_over() {
+        let last = Some(at("2026-11-21T09:00:00Z"));
+        let since = at("2026-11-21T12:30:00Z");
+        let missed = |catch_up, limit| {
+            let (slots, more) = schedule("0 * * * *", "UTC", catch_up).missed(last, since, limit);
+            let shown: Vec<String> = slots
+                .iter()
+                .map(|t| t.format("%H:%M").to_string())
+                .collect();
+            (shown, more)
+        };
+        assert_eq!(
+            missed(CatchUp::None, 100),
+            (vec!["10:00".into(), "11:00".into(), "12:00".into()], false)
+        );
+        // `latest` fires 12:00 late (see `due`): only the slots before it are missed.
+        assert_eq!(
+            missed(CatchUp::Latest, 100),
+            (vec!["10:00".into(), "11:00".into()], false)
+        );
+        assert_eq!(missed(CatchUp::All, 100), (vec![], false));
+        // A limit keeps the latest ones and says earlier ones were left out.
+        assert_eq!(
+            missed(CatchUp::None, 2),
+            (vec!["11:00".into(), "12:00".into()], true)
+        );
+        // Never fired: nothing was missed.
+        let s = schedule("0 * * * *", "UTC", CatchUp::None);
+        assert_eq!(s.missed(None, since, 100), (vec![], false));
     }
 
     #[test]

@@ -78,6 +78,9 @@ pub enum Code {
     E036,
     /// A `reconcile.every` that is not a duration of at least a second.
     E037,
+    /// A secret written literally in `serve`'s notify file instead of read from the
+    /// environment.
+    E038,
     /// A literal amount in a currency or asset sluice does not know.
     W001,
     /// A declared input no step uses.

@@ -66,6 +66,18 @@ pub fn load_file(path: &Path) -> Result<Loaded, LoadError> {
 /// A [`LoadFailure`] holding the diagnostics: YAML syntax (E001), a wrong type or missing
 /// field (E002), an unknown field with a "did you mean" hint (E003).
 pub fn parse(name: &str, text: &str) -> Result<Loaded, Box<LoadFailure>> {
+    parse_as(name, text).map(|(source, config)| Loaded { source, config })
+}
+
+/// Parses YAML text into any model of the language (a workflow, `serve`'s notify rules),
+/// keeping the source for diagnostics; `name` is used in messages.
+///
+/// # Errors
+/// As [`parse`].
+pub fn parse_as<T: serde::de::DeserializeOwned>(
+    name: &str,
+    text: &str,
+) -> Result<(Source, T), Box<LoadFailure>> {
     let options = LoaderOptions::default().error_on_duplicate_keys(true);
     let root = match marked_yaml::parse_yaml_with_options(0, text, options) {
         Ok(root) => root,
@@ -80,8 +92,8 @@ pub fn parse(name: &str, text: &str) -> Result<Loaded, Box<LoadFailure>> {
     };
     let source = Source::new(name, text, Some(root));
     let root: &Node = source.root().expect("parsed above");
-    match marked_yaml::from_node::<WorkflowConfig>(root) {
-        Ok(config) => Ok(Loaded { source, config }),
+    match marked_yaml::from_node::<T>(root) {
+        Ok(config) => Ok((source, config)),
         Err(e) => {
             let diagnostic = model_error(&source, &e);
             Err(Box::new(LoadFailure {
@@ -96,7 +108,7 @@ fn yaml_error(source: &Source, e: &marked_yaml::LoadError) -> Diagnostic {
     use marked_yaml::LoadError as E;
     let (marker, message) = match e {
         E::TopLevelMustBeMapping(m) | E::TopLevelMustBeSequence(m) => {
-            (*m, "a workflow file must be a YAML mapping".to_string())
+            (*m, "the file must be a YAML mapping".to_string())
         }
         E::UnexpectedAnchor(m) => (*m, "YAML anchors and aliases are not supported".into()),
         E::MappingKeyMustBeScalar(m) => (*m, "mapping keys must be plain strings".into()),

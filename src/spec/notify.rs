@@ -7,6 +7,15 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// `serve --notify FILE`: rules for every run `serve` starts or holds and every slot of its
+/// schedules, in addition to each workflow's own. Secrets only as `${VAR}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeNotifyConfig {
+    /// The rules, with the syntax of a workflow's `notify:`.
+    pub notify: Vec<NotifyRule>,
+}
+
 /// One rule: the events, and where they go (a `webhook` or an `email`, exactly one).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -22,7 +31,7 @@ pub struct NotifyRule {
 }
 
 /// A run event a rule can send on: the run reached this status, or one of its payments
-/// failed after commit.
+/// failed after commit; or an event of the workflow's schedule (a slot missed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NotifyEvent {
@@ -42,6 +51,9 @@ pub enum NotifyEvent {
     CompensationFailed,
     /// A payment the provider had accepted failed afterwards: the payee was not paid.
     ItemFailedAfterCommit,
+    /// A slot of the workflow's `schedule:` did not fire: no scheduler was running when it
+    /// came due and `catch_up` did not fire it late.
+    ScheduleMissed,
 }
 
 impl NotifyEvent {
@@ -56,6 +68,7 @@ impl NotifyEvent {
             Self::Compensated => "compensated",
             Self::CompensationFailed => "compensation_failed",
             Self::ItemFailedAfterCommit => "item_failed_after_commit",
+            Self::ScheduleMissed => "schedule_missed",
         }
     }
 }

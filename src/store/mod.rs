@@ -67,7 +67,7 @@ pub use operator::{ActionKind, OperatorAction, OperatorRecord};
 pub use postgres::{PostgresConfig, PostgresStore};
 pub use retention::{Prune, Pruned};
 pub use run::{Claim, Lease, LeaseScope, NewLease, NewRun, RunFilter, RunRecord, RunStatus};
-pub use schedule::SlotRecord;
+pub use schedule::{MissedSlots, SCHEDULE_MISSED_EVENT, SlotRecord, SlotState};
 pub use settlement::{FAILED_AFTER_COMMIT_EVENT, NewSettlement, Settlement, SettlementRecord};
 pub use sqlite::{Access, DEFAULT_DB_PATH, Durability, SqliteConfig, SqliteStore};
 pub use step::{

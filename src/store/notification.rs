@@ -59,16 +59,17 @@ impl fmt::Display for DeliveryState {
     }
 }
 
-/// One notification: an event of a run, for one target.
+/// One notification: an event of a run (or of a workflow's schedule), for one target.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NotificationRecord {
     /// Its id: the event id receivers deduplicate by.
     pub id: i64,
-    /// The run.
-    pub run_id: RunId,
+    /// The run; `None` for an event of the workflow's schedule (`schedule_missed`).
+    pub run_id: Option<RunId>,
     /// The workflow's name.
     pub workflow_name: String,
-    /// The event: the status the run reached.
+    /// The event: the status the run reached, `item_failed_after_commit` or
+    /// `schedule_missed`.
     pub event: String,
     /// The step concerned (the first waiting, in doubt or failed one), if any.
     pub step_id: Option<StepId>,

@@ -49,11 +49,11 @@ use super::claim::{ClaimSummary, ItemClaim, SharedStep};
 use super::error::StoreError;
 use super::event::{EventFilter, EventInsert, EventRecord, NewEvent};
 use super::notice::StoreNotice;
-use super::notification::{Delivery, NotificationRecord};
+use super::notification::{Delivery, NotificationRecord, NotifyRoute};
 use super::operator::{OperatorAction, OperatorRecord};
 use super::retention::{Prune, Pruned};
 use super::run::{Claim, Lease, NewRun, RunFilter, RunRecord, RunStatus};
-use super::schedule::SlotRecord;
+use super::schedule::{MissedSlots, SlotRecord};
 use super::settlement::{NewSettlement, SettlementRecord};
 use super::step::{AssetTotal, NewStep, StepCount, StepKey, StepPage, StepRecord, StepState};
 use super::worker::{WorkerInfo, WorkerRecord};
@@ -314,6 +314,26 @@ pub trait ScheduleStore: Send + Sync {
         run_id: &RunId,
     ) -> Result<bool, StoreError>;
 
+    /// Claims a slot as skipped (`overlap: skip` passed over it while another run was live),
+    /// recording `reason`: `true` for the first claimer only.
+    async fn skip_slot(
+        &self,
+        workflow: &str,
+        slot: DateTime<Utc>,
+        run_id: &RunId,
+        reason: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Claims slots that came due while no scheduler watched and that `catch_up` does not
+    /// fire, as missed with their reason, and, in the same transaction, owes one
+    /// `schedule_missed` notification per route of `missed` that wants it, naming the slots
+    /// this call claimed (none when every slot had been claimed already: fired by another
+    /// process, or recorded missed by one). Returns those slots, oldest first.
+    async fn record_missed_slots(
+        &self,
+        missed: &MissedSlots,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError>;
+
     /// Claims a slot and creates its run in one transaction: `true` if this call fired the
     /// slot, `false` (and nothing written) if it had fired already. Prefer this to
     /// [`claim_slot`](Self::claim_slot) followed by [`RunStore::create_run`], which leaves a
@@ -328,7 +348,8 @@ pub trait ScheduleStore: Send + Sync {
 
     /// Claims a slot whose run could not be prepared (its inputs did not resolve, a
     /// `for_each` list had duplicate keys) and records that run, with no steps, as `failed`
-    /// with `error`, in one transaction, so the failure shows where operators look for runs.
+    /// with `error`, with the notifications its routes want for `failed`, in one
+    /// transaction, so the failure shows where operators look for runs.
     /// `true` if this call fired the slot, `false` (and nothing written) if it had fired
     /// already.
     ///
@@ -342,8 +363,17 @@ pub trait ScheduleStore: Send + Sync {
         error: &str,
     ) -> Result<bool, StoreError>;
 
-    /// The latest slot fired for a workflow, for `catch_up`.
+    /// The latest slot claimed for a workflow (fired, skipped, missed or failed), for
+    /// `catch_up`.
     async fn last_slot(&self, workflow: &str) -> Result<Option<SlotRecord>, StoreError>;
+
+    /// The latest `limit` slots claimed (of `workflow`, or of every workflow), newest first,
+    /// each with its run's status.
+    async fn list_slots(
+        &self,
+        workflow: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<SlotRecord>, StoreError>;
 }
 
 /// The `serve` workers sharing the database.
@@ -428,12 +458,24 @@ pub trait NotificationStore: Send + Sync {
         delivery: &Delivery,
     ) -> Result<bool, StoreError>;
 
-    /// Notifications, newest first (of `run_id`, or of every run).
+    /// Notifications, newest first (of `run_id`, or of every run and schedule).
     async fn list_notifications(
         &self,
         run_id: Option<&RunId>,
         limit: u32,
     ) -> Result<Vec<NotificationRecord>, StoreError>;
+
+    /// Adds `routes` to those of `run_id` (a route it has already is not added twice), so
+    /// its later status changes owe them notifications too: `serve`'s own rules, for the
+    /// runs it starts or holds.
+    ///
+    /// # Errors
+    /// [`StoreError::RunNotFound`] when there is no such run.
+    async fn add_notify_routes(
+        &self,
+        run_id: &RunId,
+        routes: &[NotifyRoute],
+    ) -> Result<(), StoreError>;
 }
 
 /// Settlements of committed payments (see [`settlement`](super::settlement)).

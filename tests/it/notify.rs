@@ -20,14 +20,14 @@ use sluice::sandbox::Faults;
 
 use crate::engine::harness::{Harness, text};
 
-const SECRET: &str = "sentinel-notify-secret-7c2e";
+pub(crate) const SECRET: &str = "sentinel-notify-secret-7c2e";
 
 /// What the receiver got: each delivery's headers and exact body bytes.
 #[derive(Clone, Default)]
-struct Inbox(Arc<Mutex<Vec<(HeaderMap, Bytes)>>>);
+pub(crate) struct Inbox(pub(crate) Arc<Mutex<Vec<(HeaderMap, Bytes)>>>);
 
 impl Inbox {
-    fn bodies(&self) -> Vec<Value> {
+    pub(crate) fn bodies(&self) -> Vec<Value> {
         let got = self.0.lock().unwrap();
         got.iter()
             .map(|(_, body)| serde_json::from_slice(body).unwrap())
@@ -36,7 +36,7 @@ impl Inbox {
 }
 
 /// A webhook receiver on loopback answering `status`; returns its URL.
-async fn receiver(status: StatusCode) -> (String, Inbox) {
+pub(crate) async fn receiver(status: StatusCode) -> (String, Inbox) {
     let inbox = Inbox::default();
     let app = Router::new()
         .route(
@@ -103,7 +103,7 @@ async fn start(
 }
 
 /// Checks the signature with an HMAC computed here, over the bytes received.
-fn assert_signed(headers: &HeaderMap, body: &[u8]) {
+pub(crate) fn assert_signed(headers: &HeaderMap, body: &[u8]) {
     let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
     mac.update(body);
     let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
@@ -407,4 +407,89 @@ async fn the_plan_shows_who_is_paged_on_what_and_never_the_target_values() {
         assert!(!shown.contains(SECRET), "{format}: {shown}");
         assert!(!shown.contains("sentinel-hook-token"), "{format}: {shown}");
     }
+}
+
+/// Waits up to twenty seconds for `inbox` to hold `n` deliveries.
+pub(crate) async fn wait_for(inbox: &Inbox, n: usize) {
+    for _ in 0..400 {
+        if inbox.bodies().len() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `serve --notify FILE` with `${OPS_HOOK}` set to `hook`.
+fn serve_notifying(h: &Harness, hook: &str, rules: &str, extra: &[&str]) -> std::process::Child {
+    let file = h.dir.path().join("serve-notify.yaml");
+    std::fs::write(&file, rules).unwrap();
+    let file = file.display().to_string();
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--notify", &file];
+    args.extend(extra);
+    let mut serve = h.command(&args, None);
+    serve
+        .env("OPS_HOOK", hook)
+        .env("OPS_HOOK_SECRET", SECRET)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    serve.spawn().expect("serve starts")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_level_rules_page_for_a_run_whose_workflow_has_none() {
+    let h = Harness::start(Faults::default()).await;
+    let (hook, inbox) = receiver(StatusCode::OK).await;
+    let rules = "notify:\n  - on: [failed]\n    webhook: { url: \"${OPS_HOOK}\", secret: \"${OPS_HOOK_SECRET}\" }\n";
+    let mut serve = serve_notifying(&h, &hook, rules, &["--rescan", "1s"]);
+    // The plain payroll, no `notify:`, left to serve; a budget below its total fails it.
+    let (csv, _) = h.payroll(2);
+    let input = format!("payees=@{}", csv.display());
+    let args = [
+        "run",
+        "workflows/payroll.yaml",
+        "--run-id",
+        "run_serve_paged",
+        "--input",
+        &input,
+        "--input",
+        "budget=1.00",
+        "--detach",
+    ];
+    let out = sluice(&h, &hook, &args, None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    wait_for(&inbox, 1).await;
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+
+    let bodies = inbox.bodies();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert_eq!(
+        (&bodies[0]["event"], &bodies[0]["run"]),
+        (&Value::from("failed"), &Value::from("run_serve_paged"))
+    );
+    let (headers, body) = inbox.0.lock().unwrap()[0].clone();
+    assert_signed(&headers, &body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serve_notify_file_with_a_literal_secret_is_refused_with_its_place() {
+    let h = Harness::start(Faults::default()).await;
+    let file = h.dir.path().join("bad-notify.yaml");
+    std::fs::write(
+        &file,
+        "notify:\n  - on: [failed]\n    webhook: { url: \"${OPS_HOOK}\", secret: sentinel-literal-5d1 }\n",
+    )
+    .unwrap();
+    let file = file.display().to_string();
+    let out = h
+        .sluice(
+            &["serve", "--listen", "127.0.0.1:0", "--notify", &file],
+            None,
+        )
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let shown = text(&out);
+    assert!(shown.contains("error[E038]"), "{shown}");
+    assert!(shown.contains("bad-notify.yaml:3:"), "{shown}");
+    assert!(!h.db().exists(), "the database was touched");
 }

@@ -1,6 +1,6 @@
 //! `GET /schedules`: each scheduled workflow's next fire times (of the workflow files
-//! `serve --workflows` or `console --workflows` loaded), and the slots fired, newest first,
-//! with how each run went.
+//! `serve --workflows` or `console --workflows` loaded), and its recent slots, newest first:
+//! fired (with how the run went), skipped, missed or failed, and why.
 
 use std::collections::BTreeMap;
 
@@ -10,16 +10,16 @@ use chrono::Utc;
 use maud::{Markup, html};
 
 use super::super::error::ConsoleError;
-use super::super::layout::{Section, badge, maybe_time, page, time};
+use super::super::layout::{Section, badge, page, time};
 use super::super::session::Session;
 use super::super::state::Console;
 use super::evidence::run_link;
-use crate::store::{RunFilter, RunRecord};
+use crate::store::{SlotRecord, SlotState};
 
 /// How many next fire times are shown per workflow.
 const NEXT: usize = 3;
-/// The most runs read to find the slots.
-const RECENT: u32 = 1_000;
+/// The most recent slots read, across workflows.
+const RECENT: u32 = 500;
 
 /// `GET /schedules`.
 pub async fn schedules(
@@ -27,16 +27,13 @@ pub async fn schedules(
     Extension(session): Extension<Session>,
 ) -> Result<Markup, ConsoleError> {
     let viewer = console.viewer(&session);
-    let runs = console
-        .store()
-        .list_runs(&RunFilter {
-            limit: Some(RECENT),
-            ..RunFilter::default()
-        })
-        .await?;
-    let mut by_workflow: BTreeMap<&str, Vec<&RunRecord>> = BTreeMap::new();
-    for run in runs.iter().filter(|r| r.scheduled_for.is_some()) {
-        by_workflow.entry(&run.workflow_name).or_default().push(run);
+    let slots = console.store().list_slots(None, RECENT).await?;
+    let mut by_workflow: BTreeMap<&str, Vec<&SlotRecord>> = BTreeMap::new();
+    for slot in &slots {
+        by_workflow
+            .entry(&slot.workflow_name)
+            .or_default()
+            .push(slot);
     }
     let scheduled = console.scheduled();
     let now = Utc::now();
@@ -58,21 +55,30 @@ pub async fn schedules(
                 }
             }
         }
-        h2 { "Fired" }
+        h2 { "Recent slots" }
         @if by_workflow.is_empty() {
-            p class="quiet" { "No scheduled slot has fired yet." }
+            p class="quiet" { "No scheduled slot has come due yet." }
         }
         @for (workflow, slots) in &by_workflow {
             h3 { (workflow) }
             table class="slots" {
-                thead { tr { th { "Slot" } th { "Run" } th { "Status" } th { "Finished" } } }
+                thead { tr { th { "Slot" } th { "Outcome" } th { "Run" } th { "Why" } } }
                 tbody {
-                    @for run in slots {
+                    @for slot in slots {
                         tr {
-                            td { (maybe_time(run.scheduled_for)) }
-                            td { a href=(run_link(run.id.as_str())) { (run.id) } }
-                            td { (badge(run.status.as_str())) }
-                            td { (maybe_time(run.finished_at)) }
+                            td { (time(slot.slot_at)) }
+                            td { (badge(slot.shown().as_str())) }
+                            td {
+                                @if matches!(slot.state, SlotState::Fired | SlotState::Failed) {
+                                    a href=(run_link(slot.run_id.as_str())) { (slot.run_id) }
+                                    @if let Some(status) = slot.run_status {
+                                        " " (badge(status.as_str()))
+                                    }
+                                } @else {
+                                    "-"
+                                }
+                            }
+                            td { (slot.reason.as_deref().unwrap_or("")) }
                         }
                     }
                 }

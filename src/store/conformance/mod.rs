@@ -91,6 +91,7 @@ conformance! {
     }
     notifications {
         a_status_change_owes_its_notifications_once_and_claims_fence_deliveries,
+        serve_routes_join_a_run_once_and_its_later_changes_owe_them,
     }
     operator {
         approval_is_recorded_with_who_when_and_why,
@@ -108,6 +109,8 @@ conformance! {
         a_slot_run_is_created_with_its_claim_or_not_at_all,
         a_slot_fired_from_two_handles_at_once_starts_one_run,
         a_slot_that_cannot_start_is_claimed_with_a_failed_run,
+        every_slot_says_what_became_of_it,
+        missed_slots_owe_one_notification_with_their_record_once,
     }
     settlements {
         a_settlement_is_recorded_once_and_a_failure_after_commit_is_owed,

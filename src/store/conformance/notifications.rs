@@ -104,3 +104,53 @@ pub(super) async fn a_status_change_owes_its_notifications_once_and_claims_fence
     assert_eq!((row.state, row.attempts), (DeliveryState::Delivered, 2));
     assert!(row.delivered_at.is_some());
 }
+
+pub(super) async fn serve_routes_join_a_run_once_and_its_later_changes_owe_them(env: &Env) {
+    let store = &*env.store;
+    let own = NotifyRoute {
+        on: vec!["failed".into()],
+        target: json!({"webhook": {"url": "${TEAM_HOOK}"}}),
+    };
+    let serve = NotifyRoute {
+        on: vec!["failed".into(), "succeeded".into()],
+        target: json!({"webhook": {"url": "${OPS_HOOK}"}}),
+    };
+    let run = NewRun {
+        notify: vec![own.clone()],
+        ..new_run("run_s")
+    };
+    store
+        .create_run(&run, &[NewStep::step("pay")])
+        .await
+        .unwrap();
+    // Held by two workers in turn: serve's route is added once, the run's own is kept.
+    for _ in 0..2 {
+        store
+            .add_notify_routes(&run.id, std::slice::from_ref(&serve))
+            .await
+            .unwrap();
+    }
+    store
+        .set_run_status(&run.id, RunStatus::Failed, Some("refused"))
+        .await
+        .unwrap();
+    let owed = store.list_notifications(Some(&run.id), 10).await.unwrap();
+    let mut targets: Vec<String> = owed.iter().map(|n| n.target.to_string()).collect();
+    targets.sort();
+    assert_eq!(
+        targets,
+        [
+            json!({"webhook": {"url": "${OPS_HOOK}"}}).to_string(),
+            json!({"webhook": {"url": "${TEAM_HOOK}"}}).to_string(),
+        ]
+    );
+    assert!(owed.iter().all(|n| n.run_id.as_ref() == Some(&run.id)));
+    let error = store
+        .add_notify_routes(&RunId::from("run_none"), &[serve])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, crate::store::StoreError::RunNotFound { .. }),
+        "{error:?}"
+    );
+}

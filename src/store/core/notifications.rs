@@ -23,14 +23,60 @@ use crate::store::notification::{
 use crate::store::run::RunStatus;
 use crate::store::traits::NotificationStore;
 
-/// The columns [`notification_from_row`] reads, of `notifications n JOIN runs r`, as a
+/// The columns [`notification_from_row`] reads, of `notifications n LEFT JOIN runs r`, as a
 /// literal for `concat!` (SQL stays `&'static str`).
 macro_rules! columns {
     () => {
-        "SELECT n.id, n.run_id, r.workflow_name, n.event, n.step_id, n.message, \
-         n.target_json, n.created_at, n.state, n.attempts, n.next_attempt_at, n.last_error, \
-         n.delivered_at FROM notifications n JOIN runs r ON r.id = n.run_id "
+        "SELECT n.id, n.run_id, COALESCE(r.workflow_name, n.workflow_name) AS workflow_name, \
+         n.event, n.step_id, n.message, n.target_json, n.created_at, n.state, n.attempts, \
+         n.next_attempt_at, n.last_error, n.delivered_at \
+         FROM notifications n LEFT JOIN runs r ON r.id = n.run_id "
     };
+}
+
+/// The notify routes `run_id` keeps, on `conn`; `None` when there is no such run.
+pub(in crate::store) async fn routes_of(
+    conn: &mut Conn,
+    run_id: &RunId,
+) -> Result<Option<Vec<NotifyRoute>>, StoreError> {
+    let row = sqlx::query("SELECT notify_json FROM runs WHERE id = $1")
+        .bind(run_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    match get_opt_json(&row, "notify_json")? {
+        Some(value) => serde_json::from_value(value)
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt {
+                column: "notify_json",
+                value: run_id.to_string(),
+            }),
+        None => Ok(Some(Vec::new())),
+    }
+}
+
+/// Adds a notification of a workflow's schedule (no run) for `target`, on `conn` inside the
+/// caller's transaction.
+pub(in crate::store) async fn insert_schedule_notification(
+    conn: &mut Conn,
+    workflow: &str,
+    event: &str,
+    message: &str,
+    target: &serde_json::Value,
+    now: &super::dialect::Ts,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO notifications (workflow_name, event, message, target_json, created_at, \
+         state, attempts, next_attempt_at) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $5)",
+    )
+    .bind(workflow)
+    .bind(event)
+    .bind(message)
+    .bind(json_text("target_json", target)?)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Adds the notifications `run_id` owes for reaching `status`, on `conn` inside the caller's
@@ -47,7 +93,7 @@ pub(in crate::store) async fn enqueue(
     if matches!(status, RunStatus::Pending | RunStatus::Running) {
         return Ok(());
     }
-    let row = sqlx::query("SELECT notify_json, notified_status FROM runs WHERE id = $1")
+    let row = sqlx::query("SELECT notified_status FROM runs WHERE id = $1")
         .bind(run_id)
         .fetch_optional(&mut *conn)
         .await?;
@@ -56,13 +102,7 @@ pub(in crate::store) async fn enqueue(
     if notified.as_deref() == Some(status.as_str()) {
         return Ok(());
     }
-    let routes: Vec<NotifyRoute> = match get_opt_json(&row, "notify_json")? {
-        Some(value) => serde_json::from_value(value).map_err(|_| StoreError::Corrupt {
-            column: "notify_json",
-            value: run_id.to_string(),
-        })?,
-        None => Vec::new(),
-    };
+    let routes = routes_of(conn, run_id).await?.unwrap_or_default();
     sqlx::query("UPDATE runs SET notified_status = $1 WHERE id = $2")
         .bind(status.as_str())
         .bind(run_id)
@@ -113,7 +153,9 @@ fn notification_from_row(row: &DbRow) -> Result<NotificationRecord, StoreError> 
     Ok(NotificationRecord {
         id: row.try_get("id")?,
         run_id: row.try_get("run_id")?,
-        workflow_name: row.try_get("workflow_name")?,
+        workflow_name: row
+            .try_get::<Option<String>, _>("workflow_name")?
+            .unwrap_or_default(),
         event: row.try_get("event")?,
         step_id: row.try_get("step_id")?,
         message: row.try_get("message")?,
@@ -212,6 +254,35 @@ impl Store {
         Ok(true)
     }
 
+    async fn add_notify_routes_inner(
+        &self,
+        run_id: &RunId,
+        routes: &[NotifyRoute],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut kept =
+            routes_of(&mut tx, run_id)
+                .await?
+                .ok_or_else(|| StoreError::RunNotFound {
+                    run_id: run_id.clone(),
+                })?;
+        let before = kept.len();
+        for route in routes {
+            if !kept.contains(route) {
+                kept.push(route.clone());
+            }
+        }
+        if kept.len() > before {
+            sqlx::query("UPDATE runs SET notify_json = $1 WHERE id = $2")
+                .bind(json_text("notify_json", &serde_json::json!(kept))?)
+                .bind(run_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn list_notifications_inner(
         &self,
         run_id: Option<&RunId>,
@@ -258,6 +329,15 @@ impl NotificationStore for Store {
         limit: u32,
     ) -> Result<Vec<NotificationRecord>, StoreError> {
         self.classified(self.list_notifications_inner(run_id, limit))
+            .await
+    }
+
+    async fn add_notify_routes(
+        &self,
+        run_id: &RunId,
+        routes: &[NotifyRoute],
+    ) -> Result<(), StoreError> {
+        self.classified(self.add_notify_routes_inner(run_id, routes))
             .await
     }
 }

@@ -539,9 +539,10 @@ mod tests {
     use super::*;
 
     use crate::ids::RunId;
+    use crate::store::schedule::SlotState;
     use crate::store::sqlite::testing::{new_run, store_in};
     use crate::store::step::NewStep;
-    use crate::store::traits::RunStore;
+    use crate::store::traits::{NotificationStore, RunStore, ScheduleStore};
 
     async fn raw_connection(path: &Path) -> SqliteConnection {
         let options = SqliteConnectOptions::new()
@@ -666,6 +667,58 @@ mod tests {
                 assert!(error.to_string().contains("(tables: none)"), "{error}");
             }
         }
+    }
+
+    #[tokio::test]
+    async fn version_9_keeps_every_notification_and_tells_skipped_slots_from_fired() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sluice.db");
+        let mut conn = raw_connection(&path).await;
+        MIGRATOR.run_to(8, &mut conn).await.unwrap();
+        for statement in [
+            "INSERT INTO runs (id, workflow_name, workflow_path, workflow_hash, inputs_hash, \
+             status, created_at, updated_at) VALUES ('sched_a', 'nightly', 'n.yaml', 'h', 'i', \
+             'failed', '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z')",
+            "INSERT INTO schedule_slots VALUES ('nightly', '2026-01-01T00:00:00.000000Z', \
+             'sched_a', '2026-01-01T00:00:00.000000Z')",
+            "INSERT INTO schedule_slots VALUES ('nightly', '2026-01-01T01:00:00.000000Z', \
+             'sched_b', '2026-01-01T01:00:00.000000Z')",
+            "INSERT INTO notifications (id, run_id, event, message, target_json, created_at, \
+             state, attempts, next_attempt_at, delivered_at) VALUES (7, 'sched_a', 'failed', \
+             'boom', '{\"webhook\":{\"url\":\"${H}\"}}', '2026-01-01T00:00:01.000000Z', \
+             'delivered', 1, '2026-01-01T00:00:01.000000Z', '2026-01-01T00:00:02.000000Z')",
+        ] {
+            sqlx::query(statement).execute(&mut conn).await.unwrap();
+        }
+        conn.close().await.unwrap();
+
+        let store = SqliteStore::open(SqliteConfig::new(&path)).await.unwrap();
+        let kept = store.list_notifications(None, 10).await.unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(
+            (kept[0].id, kept[0].run_id.as_ref().map(RunId::as_str)),
+            (7, Some("sched_a"))
+        );
+        assert_eq!(kept[0].workflow_name, "nightly");
+        assert_eq!(
+            kept[0].delivered_at.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-01-01T00:00:02+00:00")
+        );
+        let slots = store.list_slots(Some("nightly"), 10).await.unwrap();
+        let states: Vec<SlotState> = slots.iter().map(|s| s.shown()).collect();
+        assert_eq!(states, [SlotState::Skipped, SlotState::Failed]);
+        // The copied table keeps its foreign key: a run's notifications go with it.
+        let mut conn = raw_connection(&path).await;
+        let fks: Vec<String> =
+            sqlx::query("SELECT \"table\" FROM pragma_foreign_key_list('notifications')")
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+        assert_eq!(fks, ["runs"]);
+        conn.close().await.unwrap();
     }
 
     #[tokio::test]

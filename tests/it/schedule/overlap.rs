@@ -2,7 +2,7 @@
 
 use sluice::ids::RunId;
 use sluice::scheduler::SlotOutcome;
-use sluice::store::RunStatus;
+use sluice::store::{RunStatus, SlotState};
 
 use crate::schedule::support::{Node, at, finish, minutes, runs, setup, started, workflow};
 
@@ -29,9 +29,17 @@ async fn skip_records_the_slot_without_a_run_and_moves_on() {
             live_run: "sched_minutely_20261121T090000Z".into()
         }
     );
-    // The skipped slot counts as fired: it is the last slot, and has no run.
+    // The skipped slot counts as fired: it is the last slot, and has no run; it says why.
     let last = node.store.last_slot("minutely").await.unwrap().unwrap();
     assert_eq!(last.slot_at, at("2026-11-21T09:01:00Z"));
+    assert_eq!(
+        (last.state, last.run_status, last.reason.as_deref()),
+        (
+            SlotState::Skipped,
+            None,
+            Some("run `sched_minutely_20261121T090000Z` was still live (`overlap: skip`)")
+        )
+    );
     assert_eq!(runs(&node.store, "minutely").await.len(), 1);
 
     // A run that needs attention is live too: it may still move money once resolved.
