@@ -184,11 +184,15 @@ async fn commit(store: &dyn Store, lease: &Lease, part: Part) {
     }
 }
 
-/// Errors that are not about one write: any part of the group would be refused alike.
+/// Errors that are not about one write: any part of the group would be refused alike (and
+/// a full disk's first refusal is the one to report, not what the connection says after it).
 fn refuses_every_part(error: &StoreError) -> bool {
     matches!(
         error,
-        StoreError::LeaseLost { .. } | StoreError::RunNotFound { .. }
+        StoreError::LeaseLost { .. }
+            | StoreError::RunNotFound { .. }
+            | StoreError::Full { .. }
+            | StoreError::ReadOnly { .. }
     )
 }
 

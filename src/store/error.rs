@@ -71,6 +71,16 @@ pub enum StoreError {
         path: PathBuf,
     },
 
+    /// The disk holding the database is full: nothing of the refused transaction was kept.
+    #[error(
+        "the disk holding `{}` is full; nothing of the refused write was kept. Free some space, then `sluice resume` continues the run",
+        path.display()
+    )]
+    Full {
+        /// The database.
+        path: PathBuf,
+    },
+
     /// A read-only open of a database file that does not exist.
     #[error("no sluice database at `{}`", path.display())]
     Missing {

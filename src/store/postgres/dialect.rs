@@ -78,11 +78,19 @@ impl Store {
 
 /// SQLSTATE `read_only_sql_transaction`: a write in a read-only session or on a standby.
 const READ_ONLY_SQL_TRANSACTION: &str = "25006";
+/// SQLSTATE `disk_full`.
+const DISK_FULL: &str = "53100";
 
 /// Whether Postgres refused a write because the session or the server is read-only.
 pub(super) fn is_read_only(error: &sqlx::Error) -> bool {
     let code = error.as_database_error().and_then(|e| e.code());
     code.as_deref() == Some(READ_ONLY_SQL_TRANSACTION)
+}
+
+/// Whether PostgreSQL refused a write because its disk is full.
+pub(super) fn is_full(error: &sqlx::Error) -> bool {
+    let code = error.as_database_error().and_then(|e| e.code());
+    code.as_deref() == Some(DISK_FULL)
 }
 
 /// A time as bound: as it is.

@@ -19,7 +19,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection, Row};
 
-use super::dialect::is_read_only;
+use super::dialect::{is_full, is_read_only};
 use crate::spec::secret::Secret;
 use crate::store::clock::{Clock, SystemClock};
 use crate::store::error::StoreError;
@@ -205,10 +205,13 @@ impl PostgresStore {
         self.pool.close().await;
     }
 
-    /// Names a read-only refusal as such; passes every other error through.
+    /// Names a read-only or full-disk refusal as such; passes every other error through.
     pub(super) fn classify(&self, error: StoreError) -> StoreError {
         match error {
             StoreError::Database(source) if is_read_only(&source) => StoreError::ReadOnly {
+                path: self.location.clone().into(),
+            },
+            StoreError::Database(source) if is_full(&source) => StoreError::Full {
                 path: self.location.clone().into(),
             },
             other => other,

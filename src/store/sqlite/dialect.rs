@@ -79,6 +79,8 @@ pub(super) const SQLITE_BUSY: i32 = 5;
 pub(super) const SQLITE_LOCKED: i32 = 6;
 /// The SQLite result code for "attempt to write a readonly database".
 const SQLITE_READONLY: i32 = 8;
+/// The SQLite result code for "database or disk is full".
+const SQLITE_FULL: i32 = 13;
 /// The SQLite result code for "file is not a database".
 pub(super) const SQLITE_NOTADB: i32 = 26;
 
@@ -91,6 +93,11 @@ pub(super) fn sqlite_code(error: &sqlx::Error) -> Option<i32> {
 /// Whether SQLite refused a write because the file or connection is read-only.
 pub(super) fn is_read_only(error: &sqlx::Error) -> bool {
     sqlite_code(error) == Some(SQLITE_READONLY)
+}
+
+/// Whether SQLite refused a write because the disk is full.
+pub(super) fn is_full(error: &sqlx::Error) -> bool {
+    sqlite_code(error) == Some(SQLITE_FULL)
 }
 
 /// A time as bound: fixed-width text ([`ts_text`]).

@@ -18,7 +18,9 @@ use sqlx::sqlite::{
 };
 use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
 
-use super::dialect::{SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOTADB, is_read_only, sqlite_code};
+use super::dialect::{
+    SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOTADB, is_full, is_read_only, sqlite_code,
+};
 use crate::store::clock::{Clock, SystemClock};
 use crate::store::error::StoreError;
 
@@ -222,10 +224,13 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
-    /// Names a read-only refusal as such; passes every other error through.
+    /// Names a read-only or full-disk refusal as such; passes every other error through.
     pub(super) fn classify(&self, error: StoreError) -> StoreError {
         match error {
             StoreError::Database(source) if is_read_only(&source) => StoreError::ReadOnly {
+                path: self.path.clone(),
+            },
+            StoreError::Database(source) if is_full(&source) => StoreError::Full {
                 path: self.path.clone(),
             },
             other => other,

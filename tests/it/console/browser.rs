@@ -212,8 +212,16 @@ async fn an_operator_resolves_an_item_in_doubt_in_the_browser_and_the_run_contin
 
     // The form's answer is the run's page; from here the page must change by itself, over
     // server-sent events, as the worker continues the run.
-    let url = client.current_url().await.unwrap();
-    assert_eq!(url.path(), "/runs/run_browser");
+    // The click returns before the browser has followed the form's redirect.
+    let mut path = String::new();
+    for _ in 0..100 {
+        path = client.current_url().await.unwrap().path().to_string();
+        if path == "/runs/run_browser" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(path, "/runs/run_browser");
     let succeeded =
         |s: &str| s.contains("<dd><span class=\"badge state-succeeded\">succeeded</span>");
     let first = client.source().await.unwrap();
