@@ -24,7 +24,8 @@ use crate::store::NotifyRoute;
   sluice notifications --deliver      # try every due notification once now (serve does this on its own)
 
 A notification is `pending` until its target accepts it, tried again with a growing delay, and
-`failed` after 8 attempts; targets are shown as written (`${VAR}`), never resolved.")]
+`failed` after 8 attempts; targets are shown as written (`${VAR}`), never resolved, and
+never with a secret: no webhook `secret` or `smtp` URL, a webhook URL without user info or query.")]
 pub struct NotificationsArgs {
     /// Only this run's.
     #[arg(long = "run", value_name = "RUN")]

@@ -22,15 +22,18 @@ pub enum Section {
     Schedules,
     /// Webhook events.
     Events,
+    /// The notifications outbox.
+    Notifications,
     /// `serve` workers.
     Workers,
 }
 
-const NAV: [(Section, &str, &str); 5] = [
+const NAV: [(Section, &str, &str); 6] = [
     (Section::Inbox, "/", "Needs attention"),
     (Section::Runs, "/runs", "Runs"),
     (Section::Schedules, "/schedules", "Schedules"),
     (Section::Events, "/events", "Webhook events"),
+    (Section::Notifications, "/notifications", "Notifications"),
     (Section::Workers, "/workers", "Workers"),
 ];
 

@@ -9,7 +9,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 
 use super::access::guard;
-use super::pages::{events, inbox, items, login, run, runs, schedules, workers};
+use super::pages::{events, inbox, items, login, notifications, run, runs, schedules, workers};
 use super::state::Console;
 use super::{actions, assets, live};
 
@@ -35,6 +35,7 @@ pub fn app(console: Console) -> Router {
         .route("/schedules", get(schedules::schedules))
         .route("/events", get(events::events))
         .route("/events/{id}/replay", post(actions::replay))
+        .route("/notifications", get(notifications::notifications))
         .route("/workers", get(workers::workers))
         .route("/live", get(live::live))
         .route("/login", get(login::show).post(login::submit))

@@ -4,6 +4,7 @@
 mod browser;
 mod cli;
 mod http;
+mod notifications;
 mod resume;
 mod schedules;
 mod support;

@@ -7,6 +7,7 @@ pub mod evidence;
 pub mod inbox;
 pub mod items;
 pub mod login;
+pub mod notifications;
 pub mod run;
 pub mod runs;
 pub mod schedules;
