@@ -316,7 +316,7 @@ impl StepEnv<'_> {
     /// whatever the number of workers.
     fn items(
         &self,
-        scope: Scope,
+        mut scope: Scope,
         for_each: &ForEach,
         list: &List,
         problems: &mut Vec<Problem>,
@@ -326,23 +326,17 @@ impl StepEnv<'_> {
         let chunks = list.len().div_ceil(CHUNK);
         let workers = std::thread::available_parallelism()
             .map_or(1, std::num::NonZeroUsize::get)
-            .min(chunks);
-        if workers <= 1 {
-            let mut scope = scope;
-            for c in 0..chunks {
-                let rendered = self.chunk(&mut scope, for_each, list, c);
-                merge.take(&self.step.id, rendered, problems, summary);
-            }
-            return merge.items;
-        }
+            .min(chunks)
+            .max(1);
         // Each worker allocates in a heap of its own, which cannot reuse what earlier steps
         // freed in this thread's.
         crate::memory::release_freed();
         std::thread::scope(|threads| {
-            // Worker `w` renders chunks `w`, `w + workers`, …, each handed over through its own
-            // channel of one, and this thread takes them in list order: no worker gets more
-            // than two chunks ahead of the merge, so memory stays that of a few chunks.
-            let outputs: Vec<_> = (0..workers)
+            // Chunk `c` is rendered by worker `c % workers`: worker 0 is this thread, which
+            // also merges; each other worker hands its chunks over through its own channel
+            // of one, so none gets more than two chunks ahead of the merge. One thread per
+            // core and no more: each thread allocates in a heap of its own.
+            let outputs: Vec<_> = (1..workers)
                 .map(|w| {
                     let (tx, rx) = std::sync::mpsc::sync_channel(1);
                     let mut scope = scope.clone();
@@ -358,10 +352,18 @@ impl StepEnv<'_> {
                 })
                 .collect();
             for c in 0..chunks {
-                let rendered = outputs[c % workers]
-                    .recv()
-                    .expect("a worker renders each of its chunks or panics");
+                let rendered = match c % workers {
+                    0 => self.chunk(&mut scope, for_each, list, c),
+                    w => outputs[w - 1]
+                        .recv()
+                        .expect("a worker renders each of its chunks or panics"),
+                };
                 merge.take(&self.step.id, rendered, problems, summary);
+                // The heaps free what each chunk rendered between the items the plan keeps;
+                // given back now and then, those pages do not add up.
+                if c % TRIM_EVERY == TRIM_EVERY - 1 {
+                    crate::memory::release_freed();
+                }
             }
         });
         merge.items
@@ -583,6 +585,9 @@ impl StepEnv<'_> {
 /// Elements rendered per chunk: enough to keep a worker busy between hand-overs, few enough
 /// that the chunks waiting to be merged hold little.
 const CHUNK: usize = 256;
+
+/// Chunks merged between two returns of freed memory to the system.
+const TRIM_EVERY: usize = 32;
 
 /// One element of a batch as a worker rendered it, before the merge decides what depends
 /// on the elements before it.
