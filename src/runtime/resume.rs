@@ -15,10 +15,11 @@ use std::time::Duration;
 
 use tokio::task::JoinSet;
 
+use super::worker::execute_logged;
 use super::workflows::Workflows;
 use crate::console::{Runner, RunnerError};
 use crate::engine::executor::holder_is_dead;
-use crate::engine::{Engine, EngineError, EngineOptions, host_name, owner_name};
+use crate::engine::{Engine, EngineOptions, host_name, owner_name};
 use crate::notify::Notifier;
 use crate::store::{Lease, OperatorAction, RunRecord, Store, StoreError};
 
@@ -121,18 +122,7 @@ impl Runner for Resumer {
         while tasks.try_join_next().is_some() {}
         tasks.spawn(async move {
             tracing::info!(run_id = %run_id, "Resuming the run for an operator.");
-            let result = engine
-                .execute(&run_id, workflow.compiled.clone(), workflow.providers.clone())
-                .await;
-            match result {
-                Ok(report) => {
-                    tracing::info!(run_id = %run_id, status = %report.status.as_str(), "Run stopped.");
-                }
-                Err(EngineError::Halted(_)) if drain.is_draining() => {
-                    tracing::info!(run_id = %run_id, "Run handed back at a checkpoint.");
-                }
-                Err(error) => tracing::error!(run_id = %run_id, %error, "The run stopped."),
-            }
+            execute_logged(&engine, &run_id, &workflow, &drain).await;
             let notifier = Notifier::new(store, owner_name("console/notify"));
             if let Err(error) = notifier.deliver_due(Some(&run_id)).await {
                 tracing::warn!(run_id = %run_id, %error, "Notifications left for the next delivery.");

@@ -31,7 +31,7 @@ use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use super::workflows::Workflows;
+use super::workflows::{Workflow, Workflows};
 use crate::engine::await_step::Wakeups;
 use crate::engine::executor::holder_is_dead;
 use crate::engine::{Drain, Engine, EngineError};
@@ -385,23 +385,7 @@ impl Worker {
         let run_id = run.id.clone();
         let handle = self.tasks.spawn(async move {
             tracing::info!(run_id = %run_id, "Resuming the run.");
-            let result = engine
-                .execute(&run_id, workflow.compiled.clone(), workflow.providers.clone())
-                .await;
-            match result {
-                Ok(report) => {
-                    tracing::info!(run_id = %run_id, status = %report.status.as_str(), "Run stopped.");
-                    for message in report.messages {
-                        tracing::info!(run_id = %run_id, "{message}");
-                    }
-                }
-                // Someone else took it first, or it ended meanwhile: nothing to do.
-                Err(EngineError::Store(StoreError::Leased { .. }) | EngineError::Finished { .. }) => {}
-                Err(EngineError::Halted(_)) if drain.is_draining() => {
-                    tracing::info!(run_id = %run_id, "Run handed back at a checkpoint.");
-                }
-                Err(error) => tracing::error!(run_id = %run_id, %error, "The run stopped."),
-            }
+            execute_logged(&engine, &run_id, &workflow, &drain).await;
         });
         self.running.insert(handle.id(), run.id);
         true
@@ -474,5 +458,36 @@ async fn hand_back(store: &dyn Store, worker: &WorkerInfo) {
         {
             tracing::warn!(run_id = %lease.run_id, %error, "Cannot release a run's lease.");
         }
+    }
+}
+
+/// Executes run `run_id` until it stops and logs how: what a worker does with a run it took,
+/// and what `serve` does with a run an operator resumed from the console.
+pub(super) async fn execute_logged(
+    engine: &Engine,
+    run_id: &RunId,
+    workflow: &Workflow,
+    drain: &Drain,
+) {
+    let result = engine
+        .execute(
+            run_id,
+            workflow.compiled.clone(),
+            workflow.providers.clone(),
+        )
+        .await;
+    match result {
+        Ok(report) => {
+            tracing::info!(run_id = %run_id, status = %report.status.as_str(), "Run stopped.");
+            for message in report.messages {
+                tracing::info!(run_id = %run_id, "{message}");
+            }
+        }
+        // Someone else took it first, or it ended meanwhile: nothing to do.
+        Err(EngineError::Store(StoreError::Leased { .. }) | EngineError::Finished { .. }) => {}
+        Err(EngineError::Halted(_)) if drain.is_draining() => {
+            tracing::info!(run_id = %run_id, "Run handed back at a checkpoint.");
+        }
+        Err(error) => tracing::error!(run_id = %run_id, %error, "The run stopped."),
     }
 }
