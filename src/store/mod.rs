@@ -27,6 +27,7 @@ pub mod batch;
 pub mod claim;
 pub mod class;
 pub mod clock;
+pub mod discrepancy;
 pub mod error;
 pub mod event;
 pub mod keys;
@@ -57,6 +58,9 @@ pub use batch::WriteBatch;
 pub use claim::{ClaimRole, ClaimSummary, ItemClaim, SharedStep};
 pub use class::ErrorClass;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use discrepancy::{
+    DiscrepancyKind, DiscrepancyRecord, NewDiscrepancy, RECONCILE_MISMATCH_EVENT,
+};
 pub use error::StoreError;
 pub use event::{EventFilter, EventInsert, EventRecord, NewEvent};
 pub use keys::{idempotency_key, new_run_id};
@@ -75,7 +79,7 @@ pub use step::{
     StepError, StepKey, StepPage, StepRecord, StepResult, StepState, Waiting,
 };
 pub use traits::{
-    ClaimStore, EventStore, NotificationStore, OperatorStore, RunStore, ScheduleStore,
-    SettlementStore, StepStore, Store, WorkerStore,
+    ClaimStore, DiscrepancyStore, EventStore, NotificationStore, OperatorStore, RunStore,
+    ScheduleStore, SettlementStore, StepStore, Store, WorkerStore,
 };
 pub use worker::{WorkerInfo, WorkerRecord};

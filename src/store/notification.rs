@@ -68,8 +68,8 @@ pub struct NotificationRecord {
     pub run_id: Option<RunId>,
     /// The workflow's name.
     pub workflow_name: String,
-    /// The event: the status the run reached, `item_failed_after_commit` or
-    /// `schedule_missed`.
+    /// The event: the status the run reached, `item_failed_after_commit`,
+    /// `reconcile_mismatch` or `schedule_missed`.
     pub event: String,
     /// The step concerned (the first waiting, in doubt or failed one), if any.
     pub step_id: Option<StepId>,

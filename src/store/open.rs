@@ -169,7 +169,7 @@ mod tests {
             .create_run(&crate::store::conformance::fixtures::new_run("run_a"), &[])
             .await
             .unwrap();
-        assert_eq!(db.tables().await.len(), 13);
+        assert_eq!(db.tables().await.len(), 14);
         db.drop().await;
     }
 }

@@ -46,6 +46,7 @@ use tokio::sync::mpsc;
 use super::attempt::{AttemptRecord, NewAttempt};
 use super::batch::WriteBatch;
 use super::claim::{ClaimSummary, ItemClaim, SharedStep};
+use super::discrepancy::{DiscrepancyRecord, NewDiscrepancy};
 use super::error::StoreError;
 use super::event::{EventFilter, EventInsert, EventRecord, NewEvent};
 use super::notice::StoreNotice;
@@ -504,6 +505,34 @@ pub trait SettlementStore: Send + Sync {
     async fn unsettled_by_ref(&self, provider_ref: &str) -> Result<Vec<StepKey>, StoreError>;
 }
 
+/// What scheduled reconciliation found wrong, as operator cases (see
+/// [`discrepancy`](super::discrepancy)).
+#[async_trait::async_trait]
+pub trait DiscrepancyStore: Send + Sync {
+    /// Records a discrepancy unless the same one is open already: `true` if this call
+    /// recorded it, `false` (nothing written) otherwise. A newly recorded one owes, in the
+    /// same transaction, one `reconcile_mismatch` notification per route of its run that
+    /// wants that event.
+    ///
+    /// # Errors
+    /// A store failure, the run being gone (pruned) among them.
+    async fn record_discrepancy(&self, discrepancy: &NewDiscrepancy) -> Result<bool, StoreError>;
+
+    /// Clears the open discrepancies of payment `key` that a match clears (all but
+    /// `unknown_to_sluice`): reconciliation found it matched. Returns how many it cleared.
+    async fn clear_discrepancies(&self, key: &StepKey) -> Result<u64, StoreError>;
+
+    /// Every discrepancy of a run, open and cleared, oldest first.
+    async fn load_discrepancies(
+        &self,
+        run_id: &RunId,
+    ) -> Result<Vec<DiscrepancyRecord>, StoreError>;
+
+    /// The open discrepancies across runs, oldest first, at most `limit`: the operator cases
+    /// the console lists, in one query.
+    async fn open_discrepancies(&self, limit: u32) -> Result<Vec<DiscrepancyRecord>, StoreError>;
+}
+
 /// The whole store, as the engine holds it (`Arc<dyn Store>`). Implemented by every type that
 /// implements the narrow traits.
 pub trait Store:
@@ -516,6 +545,7 @@ pub trait Store:
     + ClaimStore
     + NotificationStore
     + SettlementStore
+    + DiscrepancyStore
 {
 }
 
@@ -529,5 +559,6 @@ impl<T> Store for T where
         + ClaimStore
         + NotificationStore
         + SettlementStore
+        + DiscrepancyStore
 {
 }

@@ -9,6 +9,7 @@
 //! backend.
 
 mod claims;
+mod discrepancies;
 mod env;
 mod events;
 pub(crate) mod fixtures;
@@ -114,6 +115,9 @@ conformance! {
     }
     settlements {
         a_settlement_is_recorded_once_and_a_failure_after_commit_is_owed,
+    }
+    discrepancies {
+        a_discrepancy_is_recorded_once_while_open_and_cleared_by_a_match,
     }
     workers {
         workers_report_heartbeats_expire_and_leave,

@@ -5,6 +5,7 @@ use super::dialect;
 
 pub(in crate::store) mod claims;
 pub(in crate::store) mod codec;
+pub(in crate::store) mod discrepancies;
 pub(in crate::store) mod events;
 pub(in crate::store) mod notifications;
 pub(in crate::store) mod operator;

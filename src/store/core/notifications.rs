@@ -124,21 +124,75 @@ pub(in crate::store) async fn enqueue(
     .await?
     .map(|row| row.try_get("step_id"))
     .transpose()?;
+    let note = RunNote {
+        run_id,
+        event: status.as_str(),
+        step_id: step_id.as_deref(),
+        message,
+    };
     for route in wanted {
-        sqlx::query(
-            "INSERT INTO notifications (run_id, event, step_id, message, target_json, \
-             created_at, state, attempts, next_attempt_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $6)",
-        )
-        .bind(run_id)
-        .bind(status.as_str())
-        .bind(&step_id)
-        .bind(message)
-        .bind(json_text("target_json", &route.target)?)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+        insert_run_notification(conn, &note, &route.target, now).await?;
     }
+    Ok(())
+}
+
+/// A notification about a run, before it is addressed to a route.
+pub(in crate::store) struct RunNote<'a> {
+    /// The run.
+    pub run_id: &'a RunId,
+    /// The event (`needs_attention`, `reconcile_mismatch`).
+    pub event: &'a str,
+    /// The step it is about, if one.
+    pub step_id: Option<&'a str>,
+    /// What happened, in words.
+    pub message: Option<&'a str>,
+}
+
+/// Adds `note` for every route of its run whose `on:` lists its event, on `conn` inside the
+/// caller's transaction: what a payment's operator case (failed after commit, a
+/// reconciliation discrepancy) owes each time one is first recorded.
+///
+/// # Errors
+/// [`StoreError::RunNotFound`] when there is no such run.
+pub(in crate::store) async fn owe(
+    conn: &mut Conn,
+    note: &RunNote<'_>,
+    now: &super::dialect::Ts,
+) -> Result<(), StoreError> {
+    let routes = routes_of(conn, note.run_id)
+        .await?
+        .ok_or_else(|| StoreError::RunNotFound {
+            run_id: note.run_id.clone(),
+        })?;
+    for route in routes
+        .iter()
+        .filter(|r| r.on.iter().any(|e| e == note.event))
+    {
+        insert_run_notification(conn, note, &route.target, now).await?;
+    }
+    Ok(())
+}
+
+/// One outbox row: `note` for `target`, due now.
+async fn insert_run_notification(
+    conn: &mut Conn,
+    note: &RunNote<'_>,
+    target: &serde_json::Value,
+    now: &super::dialect::Ts,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO notifications (run_id, event, step_id, message, target_json, \
+         created_at, state, attempts, next_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $6)",
+    )
+    .bind(note.run_id)
+    .bind(note.event)
+    .bind(note.step_id)
+    .bind(note.message)
+    .bind(json_text("target_json", target)?)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

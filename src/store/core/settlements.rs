@@ -3,11 +3,10 @@
 
 use sqlx::Row;
 
-use super::codec::{get_opt_json, json_text};
 use super::dialect::{Conn, DbRow, Store, get_ts, ts};
+use super::notifications::{RunNote, owe};
 use crate::ids::RunId;
 use crate::store::error::StoreError;
-use crate::store::notification::NotifyRoute;
 use crate::store::settlement::{
     FAILED_AFTER_COMMIT_EVENT, NewSettlement, Settlement, SettlementRecord,
 };
@@ -136,42 +135,18 @@ async fn owe_failure(
     s: &NewSettlement,
     now: &super::dialect::Ts,
 ) -> Result<(), StoreError> {
-    let run_id = &s.key.run_id;
-    let row = sqlx::query("SELECT notify_json FROM runs WHERE id = $1")
-        .bind(run_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    let routes: Vec<NotifyRoute> = match get_opt_json(&row, "notify_json")? {
-        Some(value) => serde_json::from_value(value).map_err(|_| StoreError::Corrupt {
-            column: "notify_json",
-            value: run_id.to_string(),
-        })?,
-        None => Vec::new(),
-    };
     let message = format!(
         "payment {} failed after commit (provider state {}): the payee was not paid",
         s.key,
         s.provider_state.as_deref().unwrap_or("unknown")
     );
-    for route in routes
-        .iter()
-        .filter(|r| r.on.iter().any(|e| e == FAILED_AFTER_COMMIT_EVENT))
-    {
-        sqlx::query(
-            "INSERT INTO notifications (run_id, event, step_id, message, target_json, \
-             created_at, state, attempts, next_attempt_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $6)",
-        )
-        .bind(run_id)
-        .bind(FAILED_AFTER_COMMIT_EVENT)
-        .bind(&s.key.step_id)
-        .bind(&message)
-        .bind(json_text("target_json", &route.target)?)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
+    let note = RunNote {
+        run_id: &s.key.run_id,
+        event: FAILED_AFTER_COMMIT_EVENT,
+        step_id: Some(s.key.step_id.as_str()),
+        message: Some(&message),
+    };
+    owe(conn, &note, now).await
 }
 
 #[async_trait::async_trait]
