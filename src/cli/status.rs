@@ -1,5 +1,6 @@
 //! `sluice status RUN`: every step and item with its state, attempts and last error, the
-//! operator's decisions, the payments that failed after commit, and what to do next.
+//! operator's decisions, the payments that failed after commit or that reconciliation found
+//! disagreeing with their provider, and what to do next.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -12,7 +13,8 @@ use super::exit;
 use crate::approval::Waiting;
 use crate::ids::{RunId, StepId};
 use crate::store::{
-    OperatorRecord, RunRecord, RunStatus, Settlement, SettlementRecord, StepRecord, StepState,
+    DiscrepancyRecord, OperatorRecord, RunRecord, RunStatus, Settlement, SettlementRecord,
+    StepRecord, StepState,
 };
 
 /// Show a run: its steps and items, attempts, errors, operator actions, and the next command.
@@ -44,7 +46,15 @@ pub async fn run(args: &StatusArgs) -> Result<ExitCode> {
     let steps = store.load_steps(&args.run_id).await?;
     let actions = store.list_operator_actions(&args.run_id).await?;
     let settlements = store.load_settlements(&args.run_id).await?;
-    super::print_stdout(&render(&run, &steps, &actions, &settlements, args.items));
+    let discrepancies = store.load_discrepancies(&args.run_id).await?;
+    super::print_stdout(&render(
+        &run,
+        &steps,
+        &actions,
+        &settlements,
+        &discrepancies,
+        args.items,
+    ));
     Ok(exit::code(exit::SUCCESS))
 }
 
@@ -54,6 +64,7 @@ pub fn render(
     steps: &[StepRecord],
     actions: &[OperatorRecord],
     settlements: &[SettlementRecord],
+    discrepancies: &[DiscrepancyRecord],
     all_items: bool,
 ) -> String {
     let mut out = String::new();
@@ -120,33 +131,74 @@ pub fn render(
             );
         }
     }
+    let mut nexts = Vec::new();
     let failed: Vec<&SettlementRecord> = settlements
         .iter()
         .filter(|s| s.settlement.settlement == Settlement::FailedAfterCommit)
         .collect();
     if !failed.is_empty() {
-        out.push_str("\npayments failed after commit (the payee was not paid)\n");
-        for f in &failed {
-            let k = &f.settlement.key;
-            let _ = writeln!(
-                out,
-                "  {}[{}] {} at {}",
-                k.step_id,
-                k.item_key,
-                f.settlement.provider_state.as_deref().unwrap_or("failed"),
-                f.at.to_rfc3339()
-            );
-        }
-        let _ = writeln!(
-            out,
-            "\nnext: {} payment(s) failed after commit: pay them again (see `sluice report {}`)",
+        failed_text(&mut out, &failed);
+        nexts.push(format!(
+            "{} payment(s) failed after commit: pay them again (see `sluice report {}`)",
             failed.len(),
             run.id
-        );
-        return out;
+        ));
     }
-    let _ = writeln!(out, "\nnext: {}", next(run, steps));
+    let open: Vec<&DiscrepancyRecord> = discrepancies
+        .iter()
+        .filter(|d| d.cleared_at.is_none())
+        .collect();
+    if !open.is_empty() {
+        discrepancies_text(&mut out, &open);
+        nexts.push(format!(
+            "{} payment(s) disagree with the provider's records: check them with \
+             `sluice reconcile {}`",
+            open.len(),
+            run.id
+        ));
+    }
+    if nexts.is_empty() {
+        nexts.push(next(run, steps));
+    }
+    out.push('\n');
+    for n in nexts {
+        let _ = writeln!(out, "next: {n}");
+    }
     out
+}
+
+/// The payments the provider failed after accepting them.
+fn failed_text(out: &mut String, failed: &[&SettlementRecord]) {
+    out.push_str("\npayments failed after commit (the payee was not paid)\n");
+    for f in failed {
+        let k = &f.settlement.key;
+        let _ = writeln!(
+            out,
+            "  {}[{}] {} at {}",
+            k.step_id,
+            k.item_key,
+            f.settlement.provider_state.as_deref().unwrap_or("failed"),
+            f.at.to_rfc3339()
+        );
+    }
+}
+
+/// The open discrepancies `serve`'s reconciliation found.
+fn discrepancies_text(out: &mut String, open: &[&DiscrepancyRecord]) {
+    out.push_str("\nreconciliation discrepancies (the provider's records disagree)\n");
+    for d in open {
+        let k = &d.discrepancy.key;
+        let _ = writeln!(
+            out,
+            "  {}[{}] {} ({}): {}, found {}",
+            k.step_id,
+            k.item_key,
+            d.discrepancy.kind.as_str(),
+            d.discrepancy.provider_ref,
+            d.discrepancy.detail,
+            d.found_at.to_rfc3339()
+        );
+    }
 }
 
 /// One step's rows: its state, and its items counted (the open ones, or all, listed).

@@ -163,6 +163,7 @@ fn words(event: &str) -> String {
         "needs_attention" => "needs attention".into(),
         "cancelled" => "was cancelled".into(),
         "item_failed_after_commit" => "has a payment that failed after commit".into(),
+        "reconcile_mismatch" => "has a payment its provider's records disagree with".into(),
         "schedule_missed" => "missed a slot".into(),
         other => other.replace('_', " "),
     }

@@ -3,8 +3,10 @@
 //! after commit (each failure an operator case: `status` lists it, its notifications are
 //! owed); and every payment of those runs reconciled as often as its workflow's
 //! `reconcile.every` says (`serve --reconcile-every` for workflows that do not), each
-//! disagreement logged with its item key. Both only read at the providers. Every worker may
-//! do it: a settlement is recorded once however many record it.
+//! disagreement logged with its item key and recorded as an operator case (a discrepancy:
+//! `status` and the console list it, its notifications are owed), cleared when a later pass
+//! finds the payment matched. Both only read at the providers. Every worker may do it: a
+//! settlement, or an open discrepancy, is recorded once however many record it.
 //!
 //! Where a provider sends webhooks, [`learn`] settles a payment as soon as one about its
 //! object arrives: the object is read back (an event is only a hint) and recorded through
@@ -21,7 +23,8 @@ use tokio::time::Instant;
 
 use super::workflows::{Workflow, Workflows};
 use crate::settlement::{
-    Payment, PaymentState, PaymentSteps, Scope, confirm, load, reconcile, track,
+    Payment, PaymentState, PaymentSteps, Recorded, Scope, confirm, load, reconcile,
+    record_findings, track,
 };
 use crate::spec::ReconcileConfig;
 use crate::store::{RunFilter, RunRecord, RunStatus, StepKey, Store};
@@ -87,7 +90,7 @@ pub fn spawn_reconcile(
                 }
                 done.insert(run.workflow_name.clone());
                 if let Some(payments) = payments_in(&*store, &run, &workflow).await {
-                    reconcile_run(&run, &payments, &workflow).await;
+                    reconcile_run(&*store, &run, &payments, &workflow).await;
                 }
             }
             for name in done {
@@ -154,20 +157,35 @@ async fn track_run(store: &dyn Store, run: &RunRecord, payments: &[Payment], wor
     }
 }
 
-/// Compares a run's payments with the providers' records and logs every disagreement.
-async fn reconcile_run(run: &RunRecord, payments: &[Payment], workflow: &Workflow) {
-    for f in reconcile(payments, &workflow.providers, &Scope::Payments).await {
-        if f.verdict.fails() {
-            tracing::warn!(
-                run_id = %run.id,
-                workflow = %run.workflow_name,
-                step = f.step_id.as_ref().map_or("", |s| s.as_str()),
-                item = f.item_key.as_ref().map_or("", |k| k.as_str()),
-                provider_ref = f.provider_ref.as_deref().unwrap_or(""),
-                finding = f.verdict.as_str(),
-                detail = %f.verdict,
-                "Reconciliation mismatch."
-            );
+/// Compares a run's payments with the providers' records, logs every disagreement, and
+/// records them as operator cases (clearing those of payments that match again); a store
+/// failure is logged, and the next pass records what this one could not.
+async fn reconcile_run(
+    store: &dyn Store,
+    run: &RunRecord,
+    payments: &[Payment],
+    workflow: &Workflow,
+) {
+    let findings = reconcile(payments, &workflow.providers, &Scope::Payments).await;
+    for f in findings.iter().filter(|f| f.verdict.fails()) {
+        tracing::warn!(
+            run_id = %run.id,
+            workflow = %run.workflow_name,
+            step = f.step_id.as_ref().map_or("", |s| s.as_str()),
+            item = f.item_key.as_ref().map_or("", |k| k.as_str()),
+            provider_ref = f.provider_ref.as_deref().unwrap_or(""),
+            finding = f.verdict.as_str(),
+            detail = %f.verdict,
+            "Reconciliation mismatch."
+        );
+    }
+    match record_findings(store, &findings).await {
+        Ok(Recorded { raised, cleared }) if raised > 0 || cleared > 0 => {
+            tracing::info!(run_id = %run.id, raised, cleared, "Reconciliation cases recorded.");
+        }
+        Ok(_) => {}
+        Err(error) => {
+            tracing::warn!(run_id = %run.id, %error, "Cannot record reconciliation cases.");
         }
     }
 }

@@ -11,6 +11,7 @@ use super::payment::{Payment, PaymentState};
 use super::read::{Read, object_of, read_back};
 use crate::ids::{ItemKey, RunId, StepId};
 use crate::providers::{Marked, NormalizedState, Output, Provider, ProviderError, Unit};
+use crate::store::DiscrepancyKind;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
@@ -56,15 +57,25 @@ pub enum Verdict {
 impl Verdict {
     /// The name in reports (`state_mismatch`).
     pub fn as_str(&self) -> &'static str {
+        match (self, self.case()) {
+            (_, Some(kind)) => kind.as_str(),
+            (Self::Matched, None) => "matched",
+            (Self::Unreadable { .. }, None) => "unreadable",
+            (_, None) => "unsupported",
+        }
+    }
+
+    /// The operator case this disagreement is when `serve` finds it: none when the records
+    /// agree, when the provider could not be asked (the next pass asks again), or when the
+    /// adapter cannot read the payment back.
+    pub fn case(&self) -> Option<DiscrepancyKind> {
         match self {
-            Self::Matched => "matched",
-            Self::StateMismatch { .. } => "state_mismatch",
-            Self::AmountMismatch { .. } => "amount_mismatch",
-            Self::UnitMismatch { .. } => "currency_mismatch",
-            Self::MissingAtProvider => "missing_at_provider",
-            Self::UnknownToSluice => "unknown_to_sluice",
-            Self::Unreadable { .. } => "unreadable",
-            Self::Unsupported => "unsupported",
+            Self::StateMismatch { .. } => Some(DiscrepancyKind::StateMismatch),
+            Self::AmountMismatch { .. } => Some(DiscrepancyKind::AmountMismatch),
+            Self::UnitMismatch { .. } => Some(DiscrepancyKind::CurrencyMismatch),
+            Self::MissingAtProvider => Some(DiscrepancyKind::MissingAtProvider),
+            Self::UnknownToSluice => Some(DiscrepancyKind::UnknownToSluice),
+            Self::Matched | Self::Unreadable { .. } | Self::Unsupported => None,
         }
     }
 

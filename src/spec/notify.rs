@@ -31,7 +31,8 @@ pub struct NotifyRule {
 }
 
 /// A run event a rule can send on: the run reached this status, or one of its payments
-/// failed after commit; or an event of the workflow's schedule (a slot missed).
+/// failed after commit or disagrees with its provider's records; or an event of the
+/// workflow's schedule (a slot missed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NotifyEvent {
@@ -51,6 +52,9 @@ pub enum NotifyEvent {
     CompensationFailed,
     /// A payment the provider had accepted failed afterwards: the payee was not paid.
     ItemFailedAfterCommit,
+    /// `serve`'s scheduled reconciliation found a payment the provider's records disagree
+    /// with (once per discrepancy, until it matches again).
+    ReconcileMismatch,
     /// A slot of the workflow's `schedule:` did not fire: no scheduler was running when it
     /// came due and `catch_up` did not fire it late.
     ScheduleMissed,
@@ -68,6 +72,7 @@ impl NotifyEvent {
             Self::Compensated => "compensated",
             Self::CompensationFailed => "compensation_failed",
             Self::ItemFailedAfterCommit => "item_failed_after_commit",
+            Self::ReconcileMismatch => "reconcile_mismatch",
             Self::ScheduleMissed => "schedule_missed",
         }
     }

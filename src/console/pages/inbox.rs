@@ -1,6 +1,7 @@
 //! The home page: everything waiting for a person, oldest first — step runs in doubt, runs
 //! that failed or could not be compensated, approvals waiting, payments that failed after
-//! the provider accepted them — with the evidence and the decisions on the page.
+//! the provider accepted them or that disagree with its records — with the evidence and the
+//! decisions on the page.
 
 use axum::Extension;
 use axum::extract::State;
@@ -13,7 +14,7 @@ use super::super::state::Console;
 use super::attention;
 use super::evidence::{approval_card, doubt_card, run_link};
 use crate::ids::{RunId, StepId};
-use crate::store::{RunFilter, RunRecord, RunStatus, SettlementRecord};
+use crate::store::{DiscrepancyRecord, RunFilter, RunRecord, RunStatus, SettlementRecord};
 
 /// The most step runs in doubt shown per step (the rest are on the step's items page).
 const DOUBTS_PER_STEP: u32 = 20;
@@ -67,6 +68,8 @@ pub async fn inbox(
     open += failed.len();
     let unpaid = failed_after_commit(&console).await?;
     open += unpaid.len();
+    let disagreeing = store.open_discrepancies(RUNS_PER_STATUS).await?;
+    open += disagreeing.len();
     let body = html! {
         p class="summary" { (open) " open" }
         section {
@@ -84,6 +87,10 @@ pub async fn inbox(
         section {
             h2 { "Failed after commit" }
             @for payment in &unpaid { (unpaid_card(payment)) }
+        }
+        section {
+            h2 { "Disagrees with the provider" }
+            @for found in &disagreeing { (discrepancy_card(found)) }
         }
     };
     Ok(page(
@@ -136,6 +143,29 @@ fn unpaid_card(payment: &SettlementRecord) -> Markup {
             }
             p class="quiet" { "run " (key.run_id) " · the provider says " (state) " · learned " (time(payment.at)) }
             p { "The payee was not paid. Pay them again in a new run; `sluice report " (key.run_id) "` lists the run's payments." }
+        }
+    }
+}
+
+/// A payment `serve`'s reconciliation found disagreeing with its provider's records; it
+/// leaves the inbox when a later pass finds it matched (README, *Settlement, reports and
+/// reconciliation*).
+fn discrepancy_card(found: &DiscrepancyRecord) -> Markup {
+    let d = &found.discrepancy;
+    let key = &d.key;
+    html! {
+        article class="card failed" {
+            h3 {
+                a href={ (run_link(key.run_id.as_str())) "/steps/" (segment(key.step_id.as_str())) "/items/" (segment(key.item_key.as_str())) } {
+                    (key.step_id) "[" (key.item_key) "]"
+                }
+                " " (badge(d.kind.as_str()))
+            }
+            p class="quiet" {
+                "run " a href=(run_link(key.run_id.as_str())) { (key.run_id) }
+                " · provider object " (d.provider_ref) " · found " (time(found.found_at))
+            }
+            p { (d.detail) ". `sluice reconcile " (key.run_id) "` compares the run again." }
         }
     }
 }

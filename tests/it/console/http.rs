@@ -6,8 +6,8 @@ use sluice::ids::RunId;
 use sluice::store::{ActionKind, RunStatus, StepState};
 
 use super::support::{
-    Browser, CARD, Door, PASSWORD, Site, event, more_in_doubt, run_failed, run_in_doubt,
-    run_paid_then_failed, run_waiting_approval,
+    Browser, CARD, Door, PASSWORD, Site, event, more_in_doubt, run_disagreeing, run_failed,
+    run_in_doubt, run_paid_then_failed, run_waiting_approval,
 };
 
 async fn actions(site: &Site, run: &str) -> Vec<(String, String, Option<String>)> {
@@ -734,4 +734,32 @@ async fn a_payment_failed_after_commit_is_an_operator_case_in_the_inbox() {
             inbox.body
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconciliation_discrepancy_is_in_the_inbox_until_its_payment_matches() {
+    let site = Site::start(Door::Local).await;
+    let key = run_disagreeing(&*site.store).await;
+    let mut b = site.browser();
+    let inbox = b.get("/").await;
+    assert_eq!(inbox.status, StatusCode::OK);
+    for shown in [
+        "Disagrees with the provider",
+        "pay[E0007]",
+        "state-amount_mismatch",
+        "sluice recorded 120.00, the provider holds 119.00",
+        "/runs/run_recon/steps/pay/items/E0007",
+        "provider object tr_7",
+        "1 open",
+    ] {
+        assert!(
+            inbox.body.contains(shown),
+            "`{shown}` missing:\n{}",
+            inbox.body
+        );
+    }
+    assert_eq!(site.store.clear_discrepancies(&key).await.unwrap(), 1);
+    let inbox = b.get("/").await;
+    assert!(!inbox.body.contains("pay[E0007]"), "{}", inbox.body);
+    assert!(inbox.body.contains("0 open"), "{}", inbox.body);
 }

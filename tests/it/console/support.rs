@@ -12,9 +12,9 @@ use serde_json::json;
 use sluice::console::{Access, Console, TrustedProxy, Users, app, hash_password};
 use sluice::ids::{RunId, StepId};
 use sluice::store::{
-    AttemptOperation, AttemptOutcome, Attention, Dispatch, Durability, ErrorClass, NewAttempt,
-    NewEvent, NewRun, NewSettlement, NewStep, RunStatus, Settlement, StepError, StepKey,
-    StepResult, Store, Waiting, WriteBatch, idempotency_key, open_store,
+    AttemptOperation, AttemptOutcome, Attention, DiscrepancyKind, Dispatch, Durability, ErrorClass,
+    NewAttempt, NewDiscrepancy, NewEvent, NewRun, NewSettlement, NewStep, RunStatus, Settlement,
+    StepError, StepKey, StepResult, Store, Waiting, WriteBatch, idempotency_key, open_store,
 };
 use sluice::webhooks::{Listening, bind};
 
@@ -436,6 +436,24 @@ pub async fn run_paid_then_failed(store: &dyn Store) {
         source: "poll".into(),
     };
     assert!(store.record_settlement(&failed).await.unwrap());
+}
+
+/// `run_recon`, whose payment `pay[E0007]` scheduled reconciliation found the provider
+/// holding another amount for; returns the payment.
+pub async fn run_disagreeing(store: &dyn Store) -> StepKey {
+    let key = StepKey::item("run_recon", "pay", "E0007");
+    store
+        .create_run(&new_run("run_recon", "payroll"), &[])
+        .await
+        .unwrap();
+    let found = NewDiscrepancy {
+        key: key.clone(),
+        kind: DiscrepancyKind::AmountMismatch,
+        provider_ref: "tr_7".into(),
+        detail: "sluice recorded 120.00, the provider holds 119.00".into(),
+    };
+    assert!(store.record_discrepancy(&found).await.unwrap());
+    key
 }
 
 /// A webhook event whose payload carries [`CARD`].

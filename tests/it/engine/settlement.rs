@@ -665,3 +665,158 @@ async fn serve_reconciles_each_workflow_as_often_as_it_says() {
     assert!(mismatches("run_checked") >= 2, "{}", logged());
     assert_eq!(mismatches("run_unchecked"), 0, "{}", logged());
 }
+
+/// `serve` on a free loopback port with `args` and `OPS_HOOK`, logging to `log`; returns it
+/// and its address.
+fn serve_at(
+    h: &Harness,
+    args: &[&str],
+    hook: &str,
+    log: &std::path::Path,
+) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut serve = h
+        .command(args, None)
+        .env("OPS_HOOK", hook)
+        .env("RUST_LOG", "sluice=info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .expect("serve starts");
+    let mut lines = std::io::BufReader::new(serve.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("serve prints its address").unwrap();
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    // Keep reading so serve never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (serve, addr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_raises_one_case_per_discrepancy_and_clears_it_when_the_payment_matches_again() {
+    assert_eq!(
+        NotifyEvent::ReconcileMismatch.as_str(),
+        sluice::store::RECONCILE_MISMATCH_EVENT
+    );
+    let h = frozen().await;
+    let (hook_url, inbox) = receiver().await;
+    let workflow = h.variant("payroll.yaml", "reconciled-payroll.yaml", &[]);
+    let mut text_wf = std::fs::read_to_string(&workflow).unwrap();
+    text_wf.push_str(
+        "\nnotify:\n  - on: [reconcile_mismatch]\n    webhook: { url: \"${OPS_HOOK}\" }\n",
+    );
+    std::fs::write(&workflow, text_wf).unwrap();
+    let (csv, _) = h.payroll(3);
+    let input = format!("payees=@{}", csv.display());
+    let run = ["run", &workflow, "--run-id", "run_recon", "--input", &input];
+    let out = with_hook(&h, &hook_url, &run).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (rows, _) = report(&h, "run_recon").await;
+    let changed = rows["E0002"]["provider_ref"].as_str().unwrap().to_string();
+    let amount_of = |amount: &str| {
+        let path = format!("/whalestack/transfers/{changed}/amount");
+        let h = &h;
+        let body = json!({ "amount": amount });
+        async move { hook(h, reqwest::Method::POST, &path, body).await }
+    };
+    let sent = rows["E0002"]["amount"].as_str().unwrap().to_string();
+    amount_of("1.00").await;
+
+    let log = h.dir.path().join("serve.log");
+    let args = [
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--rescan",
+        "300ms",
+        "--reconcile-every",
+        "1s",
+    ];
+    let (mut serve, addr) = serve_at(&h, &args, &hook_url, &log);
+    let logged = || std::fs::read_to_string(&log).unwrap_or_default();
+    let passes = || {
+        logged()
+            .lines()
+            .filter(|l| l.contains("Reconciliation mismatch") && l.contains("item=\"E0002\""))
+            .count()
+    };
+    let told = || {
+        inbox
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|n| n["event"] == "reconcile_mismatch")
+            .count()
+    };
+    // Several passes see the same discrepancy; it is one case, told once.
+    for _ in 0..600 {
+        if passes() >= 3 && told() >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(passes() >= 3 && told() == 1, "{:?}\n{}", inbox, logged());
+    let got = inbox.lock().unwrap().clone();
+    let message = got[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("run_recon/pay[E0002] amount_mismatch")
+            && message.contains("the provider holds 1.00"),
+        "{message}"
+    );
+    let status = h.sluice(&["status", "run_recon"], None).await;
+    let status = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(
+        status.contains(&format!(
+            "reconciliation discrepancies (the provider's records disagree)\n  \
+             pay[E0002] amount_mismatch ({changed}): sluice recorded "
+        )) && status.contains(", the provider holds 1.00"),
+        "{status}"
+    );
+    assert!(
+        status.contains("next: 1 payment(s) disagree with the provider's records: check them with `sluice reconcile run_recon`"),
+        "{status}"
+    );
+    assert!(!status.contains("pay[E0001] amount"), "{status}");
+    let page = reqwest::get(format!("http://{addr}/")).await.unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    let page = page.text().await.unwrap();
+    for shown in ["pay[E0002]", "state-amount_mismatch", "1 open"] {
+        assert!(page.contains(shown), "`{shown}` missing:\n{page}");
+    }
+
+    // The provider's record is put right: the next pass clears the case.
+    amount_of(&sent).await;
+    let mut cleared = String::new();
+    for _ in 0..600 {
+        let status = h.sluice(&["status", "run_recon"], None).await;
+        cleared = String::from_utf8_lossy(&status.stdout).into_owned();
+        if !cleared.contains("reconciliation discrepancies") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let page = reqwest::get(format!("http://{addr}/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    super::workers::stop(&mut serve);
+    assert!(
+        !cleared.contains("reconciliation discrepancies"),
+        "{cleared}\n{}",
+        logged()
+    );
+    assert!(
+        cleared.contains("run run_recon (payroll): succeeded"),
+        "{cleared}"
+    );
+    assert!(
+        !page.contains("pay[E0002]") && page.contains("0 open"),
+        "{page}"
+    );
+    assert_eq!(told(), 1, "{inbox:?}");
+}
