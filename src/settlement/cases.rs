@@ -4,7 +4,10 @@
 //! notification), and a payment's discrepancies cleared when a later pass finds it matched.
 //! A provider that could not be asked changes nothing: the next pass asks again.
 
+use std::collections::{HashMap, HashSet};
+
 use super::reconcile::{Finding, Verdict};
+use crate::ids::RunId;
 use crate::store::{DiscrepancyStore, NewDiscrepancy, StepKey, StoreError};
 
 /// What one pass changed.
@@ -28,6 +31,7 @@ pub async fn record_findings(
     findings: &[Finding],
 ) -> Result<Recorded, StoreError> {
     let mut recorded = Recorded::default();
+    let mut open = OpenCases::default();
     for f in findings {
         let (Some(run_id), Some(step_id), Some(item_key)) = (&f.run_id, &f.step_id, &f.item_key)
         else {
@@ -35,7 +39,9 @@ pub async fn record_findings(
         };
         let key = StepKey::item(run_id.clone(), step_id.clone(), item_key.clone());
         if f.verdict == Verdict::Matched {
-            recorded.cleared += store.clear_discrepancies(&key).await?;
+            if open.of(store, run_id).await?.contains(&key) {
+                recorded.cleared += store.clear_discrepancies(&key).await?;
+            }
         } else if let (Some(kind), Some(provider_ref)) = (f.verdict.case(), &f.provider_ref) {
             let new = NewDiscrepancy {
                 key,
@@ -47,4 +53,30 @@ pub async fn record_findings(
         }
     }
     Ok(recorded)
+}
+
+/// The payments with an open discrepancy, read once per run a pass looks at: a matched
+/// payment is written to only when it has a case to clear, so a clean pass over a large
+/// payroll writes nothing.
+#[derive(Default)]
+struct OpenCases(HashMap<RunId, HashSet<StepKey>>);
+
+impl OpenCases {
+    async fn of(
+        &mut self,
+        store: &dyn DiscrepancyStore,
+        run_id: &RunId,
+    ) -> Result<&HashSet<StepKey>, StoreError> {
+        if !self.0.contains_key(run_id) {
+            let keys = store
+                .load_discrepancies(run_id)
+                .await?
+                .into_iter()
+                .filter(|d| d.cleared_at.is_none())
+                .map(|d| d.discrepancy.key)
+                .collect();
+            self.0.insert(run_id.clone(), keys);
+        }
+        Ok(&self.0[run_id])
+    }
 }
