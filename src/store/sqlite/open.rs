@@ -358,11 +358,15 @@ fn pool_options(max: u32) -> SqlitePoolOptions {
         .test_before_acquire(false)
 }
 
+/// Every connection keeps its temporary files in memory: a multi-row `UPDATE` inside a
+/// transaction keeps a statement journal of the pages it changes, and past 64 KiB SQLite
+/// would otherwise write it to a temporary file, created and deleted at every group commit.
 fn connect_options(config: &SqliteConfig) -> SqliteConnectOptions {
     let options = SqliteConnectOptions::new()
         .filename(&config.path)
         .busy_timeout(config.busy_timeout)
-        .foreign_keys(true);
+        .foreign_keys(true)
+        .pragma("temp_store", "memory");
     match config.access {
         Access::ReadWrite => options
             .create_if_missing(true)
