@@ -1,9 +1,11 @@
 //! Fields of a provider's answers kept redacted: the adapter's list from the catalog and
 //! the provider block's own `redact`.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
-use super::mask_text;
+use super::mask_digits;
 
 /// What a redacted answer field reads as.
 pub const REDACTED: &str = "***";
@@ -29,36 +31,41 @@ impl FieldPaths {
     }
 
     /// `value` with every matching field (that is not null) replaced by [`REDACTED`], and
-    /// every card number, verification code and IBAN in the rest masked ([`mask_text`]).
-    pub fn redact(&self, value: Value) -> Value {
-        self.walk(value, &mut Vec::new())
+    /// every card number, verification code and IBAN in the rest masked ([`mask_text`](super::mask_text)).
+    pub fn redact(&self, mut value: Value) -> Value {
+        self.walk(&mut value, &mut Vec::new());
+        value
     }
 
-    fn walk(&self, value: Value, path: &mut Vec<String>) -> Value {
+    /// Redacts and masks `value` where it is: an answer's objects keep their allocations
+    /// and only the strings that change are replaced (this runs on every answer kept).
+    fn walk<'a>(&self, value: &'a mut Value, path: &mut Vec<&'a str>) {
         match value {
-            Value::Object(map) => Value::Object(
-                map.into_iter()
-                    .map(|(k, v)| {
-                        path.push(k);
-                        let v = match v {
-                            Value::Null => Value::Null,
-                            _ if self.matches(path) => Value::String(REDACTED.into()),
-                            v => self.walk(v, path),
-                        };
-                        (path.pop().expect("pushed above"), v)
-                    })
-                    .collect(),
-            ),
-            Value::Array(items) => {
-                Value::Array(items.into_iter().map(|v| self.walk(v, path)).collect())
+            Value::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    path.push(k);
+                    match v {
+                        Value::Null => {}
+                        _ if self.matches(path) => *v = Value::String(REDACTED.into()),
+                        v => self.walk(v, path),
+                    }
+                    path.pop();
+                }
             }
-            Value::String(s) => Value::String(mask_text(&s)),
-            other => other,
+            Value::Array(items) => items.iter_mut().for_each(|v| self.walk(v, path)),
+            Value::String(s) => {
+                if let Cow::Owned(masked) = mask_digits(s) {
+                    *s = masked;
+                }
+            }
+            _ => {}
         }
     }
 
-    fn matches(&self, path: &[String]) -> bool {
-        self.paths.iter().any(|p| path.ends_with(p))
+    fn matches(&self, path: &[&str]) -> bool {
+        self.paths.iter().any(|p| {
+            p.len() <= path.len() && p.iter().rev().zip(path.iter().rev()).all(|(a, b)| a == b)
+        })
     }
 }
 

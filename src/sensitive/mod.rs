@@ -15,4 +15,4 @@ mod text;
 
 pub use card::luhn;
 pub use fields::{FieldPaths, REDACTED};
-pub use text::{blank_text, card_paths, mask_map, mask_text, mask_value};
+pub use text::{blank_text, card_paths, mask_digits, mask_map, mask_text, mask_value};
