@@ -5,7 +5,7 @@
 //! A leaf: it depends on nothing in the crate but [`signing`](crate::signing) and
 //! [`sensitive`](crate::sensitive), so every layer may use it.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::sensitive::mask_value;
 use crate::signing::sha256_hex;
@@ -22,39 +22,50 @@ pub fn request_digest(request: &Value) -> String {
 /// escaping, so two requests have the same canonical text exactly when they are equal up to key
 /// order.
 pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_canonical(value, &mut out);
-    out
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
+/// [`canonical_json`] of an object, without making a [`Value`] of it.
+pub fn canonical_object(map: &Map<String, Value>) -> String {
+    let mut out = Vec::new();
+    write_object(map, &mut out);
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// Writes keys and scalars straight into `out` with serde_json's own writer: a digest is
+/// taken of every request a run sends and a plan shows, so nothing is allocated per field.
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
-            for (i, (key, value)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
-                write_canonical(value, out);
-            }
-            out.push('}');
-        }
+        Value::Object(map) => write_object(map, out),
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        scalar => serde_json::to_writer(&mut *out, scalar).expect("writing to memory succeeds"),
     }
+}
+
+fn write_object(map: &Map<String, Value>, out: &mut Vec<u8>) {
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    out.push(b'{');
+    for (i, (key, value)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut *out, key).expect("writing to memory succeeds");
+        out.push(b':');
+        write_canonical(value, out);
+    }
+    out.push(b'}');
 }
 
 /// The paths of the fields in which two requests differ, sorted: `amount`,

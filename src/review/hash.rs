@@ -24,7 +24,7 @@
 use serde_json::{Map, Value, json};
 
 use super::model::{DryRun, ItemDetail, ItemPlan, ProviderPlan, StepPlan};
-use crate::digest::canonical_json;
+use crate::digest::{canonical_json, canonical_object};
 use crate::signing::sha256_hex;
 
 /// The fingerprint of a provider block: SHA-256 over its canonical description.
@@ -86,7 +86,7 @@ fn hashed(plan: &DryRun) -> Value {
 /// so their text as serde writes it is already canonical; sorting it would cost a plan of
 /// 100,000 rows a quarter of its time.
 pub fn request_digest(detail: &ItemDetail) -> String {
-    let with = canonical_json(&Value::Object(detail.with.clone()));
+    let with = canonical_object(&detail.with);
     let requests = serde_json::to_vec(&detail.requests).expect("plain data serialises");
     sha256_hex(&[with.as_bytes(), b"\n", &requests])
 }
