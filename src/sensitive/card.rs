@@ -118,6 +118,11 @@ pub(super) fn mask_cvcs(text: &str, mask: impl Fn(usize) -> String) -> String {
     let mut copied = 0;
     let mut i = 0;
     while i < lower.len() {
+        // Every field name starts with `c` or `s`: other bytes are passed over at once.
+        if !matches!(lower.as_bytes()[i], b'c' | b's') {
+            i += lower[i..].chars().next().map_or(1, char::len_utf8);
+            continue;
+        }
         let Some(name) = CVC_FIELDS
             .iter()
             .filter(|f| lower[i..].starts_with(*f) && word_starts(&lower, i))
@@ -181,6 +186,12 @@ pub(super) fn starred_card(digits: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::mask_text;
+
+    /// [`mask_cvcs`] looks for a field name only where a `c` or an `s` is.
+    #[test]
+    fn every_cvc_field_starts_with_c_or_s() {
+        assert!(super::CVC_FIELDS.iter().all(|f| f.starts_with(['c', 's'])));
+    }
 
     #[test]
     fn card_numbers_are_masked_where_luhn_passes() {

@@ -84,33 +84,38 @@ fn mask_fields(map: &Map<String, Value>, text: &dyn Fn(&str) -> String) -> Map<S
 /// verification codes; IBANs are not card data).
 pub fn card_paths(value: &Value) -> Vec<String> {
     let mut out = Vec::new();
-    collect_paths(
-        value,
-        &mask_with(value, &mask_cards),
-        String::new(),
-        &mut out,
-    );
+    collect_paths(value, String::new(), &mut out);
     out
 }
 
-fn collect_paths(real: &Value, masked: &Value, path: String, out: &mut Vec<String>) {
-    match (real, masked) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, v) in a {
+/// Adds the paths under `value` that [`mask_value`]'s card masking would change, leaf by
+/// leaf, without building the masked copy (this runs on every request of a plan).
+fn collect_paths(value: &Value, path: String, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
                 let child = if path.is_empty() {
                     k.clone()
                 } else {
                     format!("{path}.{k}")
                 };
-                collect_paths(v, &b[k], child, out);
+                match v {
+                    Value::Null => {}
+                    Value::String(s) if s == MASKED_CVC => {}
+                    _ if is_cvc_field(k) => out.push(child),
+                    v => collect_paths(v, child, out),
+                }
             }
         }
-        (Value::Array(a), Value::Array(b)) => {
-            for (i, (x, y)) in a.iter().zip(b).enumerate() {
-                collect_paths(x, y, format!("{path}[{i}]"), out);
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                collect_paths(v, format!("{path}[{i}]"), out);
             }
         }
-        (a, b) if a != b => out.push(path),
+        Value::String(s) if s.bytes().any(|b| b.is_ascii_digit()) && mask_cards(s) != *s => {
+            out.push(path);
+        }
+        Value::Number(n) if is_card_digits(n.to_string().as_bytes()) => out.push(path),
         _ => {}
     }
 }
