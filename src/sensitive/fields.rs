@@ -31,7 +31,8 @@ impl FieldPaths {
     }
 
     /// `value` with every matching field (that is not null) replaced by [`REDACTED`], and
-    /// every card number, verification code and IBAN in the rest masked ([`mask_text`](super::mask_text)).
+    /// every card number, verification code and IBAN in the rest masked
+    /// ([`mask_text`](super::mask_text)).
     pub fn redact(&self, mut value: Value) -> Value {
         self.walk(&mut value, &mut Vec::new());
         value
