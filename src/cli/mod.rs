@@ -96,6 +96,8 @@ enum Command {
     Deny(operator::DenyArgs),
     /// Decide what happened to a step or item that needs attention.
     Resolve(operator::ResolveArgs),
+    /// Dismiss an open reconciliation discrepancy, with a reason.
+    Dismiss(operator::DismissArgs),
     /// List the notifications runs sent or owe, or deliver the due ones now.
     Notifications(notifications::NotificationsArgs),
     /// Cancel a run.
@@ -160,6 +162,7 @@ pub fn main() -> ExitCode {
                     Command::Notifications(args) => notifications::run(&args).await,
                     Command::Resolve(args) => operator::resolve(&args).await,
                     Command::Cancel(args) => operator::cancel(&args).await,
+                    Command::Dismiss(args) => operator::dismiss(&args).await,
                     Command::Retry(args) => retry::run(&args).await,
                     Command::Prune(args) => prune::run(&args).await,
                     Command::Migrate(args) => migrate::run(&args).await,
@@ -215,6 +218,7 @@ fn usage_or_failure(e: &anyhow::Error) -> u8 {
             | StoreError::NewerSchema { .. }
             | StoreError::InvalidAction { .. }
             | StoreError::ApprovalRefused { .. }
+            | StoreError::DiscrepancyNotOpen { .. }
             | StoreError::RunExists { .. },
         ) => exit::INVALID,
         _ => exit::FAILED,

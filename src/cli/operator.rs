@@ -1,5 +1,5 @@
-//! Operator decisions: `approve`, `deny`, `resolve`, `cancel`. Each is recorded with who,
-//! when and why (`--as`, default `$USER`; `--reason`) and shown by `sluice status`.
+//! Operator decisions: `approve`, `deny`, `resolve`, `cancel`, `dismiss`. Each is recorded
+//! with who, when and why (`--as`, default `$USER`; `--reason`) and shown by `sluice status`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,7 +10,7 @@ use super::common::{DbArgs, notify_run};
 use super::exit;
 use super::status::approval_progress;
 use crate::ids::{ItemKey, RunId, StepId};
-use crate::store::{ActionKind, OperatorAction};
+use crate::store::{ActionKind, Dismissal, OperatorAction};
 
 /// Who decided and why.
 #[derive(Debug, Clone, clap::Args)]
@@ -163,6 +163,29 @@ pub struct CancelArgs {
     pub db: DbArgs,
 }
 
+/// Dismiss an open reconciliation discrepancy (`sluice status RUN` lists each with its id):
+/// it was looked into and needs nothing more. The same disagreement found again later is not
+/// reopened.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:
+  sluice dismiss run_0193f0c2a1b4e5d6c7b8a9f0 3 --reason \"paid by hand on purpose, see ticket 812\"")]
+pub struct DismissArgs {
+    /// The run.
+    #[arg(value_name = "RUN")]
+    pub run_id: RunId,
+    /// The discrepancy's id, as `sluice status RUN` shows it (`#3`).
+    #[arg(value_name = "ID")]
+    pub id: i64,
+    /// Who dismisses it (default `$USER`).
+    #[arg(long = "as", value_name = "NAME")]
+    pub actor: Option<String>,
+    /// Why (required); recorded and shown by `sluice status`.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
 /// Splits `pay[E003]` into the step and the item.
 ///
 /// # Errors
@@ -297,6 +320,31 @@ pub async fn cancel(args: &CancelArgs) -> Result<ExitCode> {
         },
     )
     .await
+}
+
+/// Runs `dismiss`.
+///
+/// # Errors
+/// An empty reason, or a discrepancy the run has not open (unknown, cleared or dismissed).
+pub async fn dismiss(args: &DismissArgs) -> Result<ExitCode> {
+    let store = args.db.open().await?;
+    let dismissal = Dismissal {
+        run_id: args.run_id.clone(),
+        id: args.id,
+        actor: operator_name(args.actor.as_deref()),
+        reason: args.reason.clone(),
+    };
+    let record = store.dismiss_discrepancy(&dismissal).await?;
+    let action = &record.action;
+    println!(
+        "dismiss_discrepancy recorded for run {}: discrepancy {} of {}[{}] dismissed by {}",
+        args.run_id,
+        args.id,
+        action.step_id.as_ref().map_or("", |s| s.as_str()),
+        action.item_key.as_ref().map_or("", |i| i.as_str()),
+        action.actor
+    );
+    Ok(exit::code(exit::SUCCESS))
 }
 
 #[cfg(test)]

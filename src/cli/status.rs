@@ -152,8 +152,10 @@ pub fn render(
         discrepancies_text(&mut out, &open);
         nexts.push(format!(
             "{} payment(s) disagree with the provider's records: check them with \
-             `sluice reconcile {}`",
+             `sluice reconcile {}`, then dismiss what needs nothing more with \
+             `sluice dismiss {} ID --reason TEXT`",
             open.len(),
+            run.id,
             run.id
         ));
     }
@@ -190,7 +192,8 @@ fn discrepancies_text(out: &mut String, open: &[&DiscrepancyRecord]) {
         let k = &d.discrepancy.key;
         let _ = writeln!(
             out,
-            "  {}[{}] {} ({}): {}, found {}",
+            "  #{} {}[{}] {} ({}): {}, found {}",
+            d.id,
             k.step_id,
             k.item_key,
             d.discrepancy.kind.as_str(),

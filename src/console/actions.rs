@@ -1,9 +1,10 @@
 //! The console's decisions, each a form POST under `/runs/{run}/…` (or `/events/{id}/replay`)
 //! whose CSRF token `access` checked before it got here. Each is the same store call the CLI
-//! makes (`OperatorStore::apply_operator_action`, `webhooks::replay`), so the never-twice
-//! rules are the store's, not the page's: a step no longer in doubt cannot be resolved, an
-//! item sent back is looked up at the provider before anything is sent again. Each decision
-//! is recorded with the signed-in user's name in the operator-actions table.
+//! makes (`OperatorStore::apply_operator_action`, `DiscrepancyStore::dismiss_discrepancy`,
+//! `webhooks::replay`), so the never-twice rules are the store's, not the page's: a step no
+//! longer in doubt cannot be resolved, an item sent back is looked up at the provider before
+//! anything is sent again, a case cannot be dismissed twice. Each decision is recorded with
+//! the signed-in user's name in the operator-actions table.
 
 use axum::Extension;
 use axum::extract::{Form, Path, State};
@@ -17,7 +18,7 @@ use super::state::Console;
 use super::users::Role;
 use crate::ids::{ItemKey, RunId, StepId};
 use crate::notify::Notifier;
-use crate::store::{ActionKind, OperatorAction};
+use crate::store::{ActionKind, Dismissal, OperatorAction};
 
 /// A decision's reason (and, for a step in doubt, which item and what was found).
 #[derive(Debug, Default, Deserialize)]
@@ -263,6 +264,32 @@ pub async fn resume(
     runner.resume(action).await?;
     tracing::info!(run_id = %run_id, actor = %session.user, "Run resumed from the console.");
     Ok(Redirect::to(&format!("/runs/{}", segment(run_id.as_str()))))
+}
+
+/// `POST /runs/{run}/discrepancies/{id}/dismiss`: an open reconciliation discrepancy needs
+/// nothing more, for a reason; back to the inbox, where it was shown. One already cleared or
+/// dismissed (a second click) is refused with 409.
+pub async fn dismiss(
+    State(console): State<Console>,
+    Extension(session): Extension<Session>,
+    Path((run_id, id)): Path<(RunId, i64)>,
+    Form(form): Form<DecisionForm>,
+) -> Result<Redirect, ConsoleError> {
+    require(&session, Role::Operator)?;
+    let dismissal = Dismissal {
+        run_id,
+        id,
+        actor: session.user.clone(),
+        reason: form.reason()?,
+    };
+    let record = console.store().dismiss_discrepancy(&dismissal).await?;
+    tracing::info!(
+        run_id = %dismissal.run_id,
+        discrepancy = id,
+        actor = %record.action.actor,
+        "Discrepancy dismissed from the console."
+    );
+    Ok(Redirect::to("/"))
 }
 
 /// `POST /events/{id}/replay`: the event is delivered to the waiting steps again.

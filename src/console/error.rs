@@ -57,6 +57,7 @@ impl ConsoleError {
                 StoreError::InvalidTransition { .. }
                 | StoreError::InvalidAction { .. }
                 | StoreError::ApprovalRefused { .. }
+                | StoreError::DiscrepancyNotOpen { .. }
                 | StoreError::Leased { .. },
             )
             | Self::Replay(ReplayError::Unparseable(_))

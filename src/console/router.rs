@@ -26,6 +26,10 @@ pub fn app(console: Console) -> Router {
         .route("/runs/{run}/retry", post(actions::retry))
         .route("/runs/{run}/cancel", post(actions::cancel))
         .route("/runs/{run}/resume", post(actions::resume))
+        .route(
+            "/runs/{run}/discrepancies/{id}/dismiss",
+            post(actions::dismiss),
+        )
         .route("/runs/{run}/steps/{step}/approve", post(actions::approve))
         .route("/runs/{run}/steps/{step}/deny", post(actions::deny))
         .route("/runs/{run}/steps/{step}/resolve", post(actions::resolve))

@@ -240,6 +240,18 @@ pub enum StoreError {
         problem: &'static str,
     },
 
+    /// A dismissal of a discrepancy the run has not open: unknown, or already cleared by a
+    /// match or dismissed; nothing was written.
+    #[error(
+        "run `{run_id}` has no open discrepancy {id} (unknown, or already cleared or dismissed)"
+    )]
+    DiscrepancyNotOpen {
+        /// The run named.
+        run_id: RunId,
+        /// The discrepancy named.
+        id: i64,
+    },
+
     /// An approval its step's policy does not count (self-approval, not an approver, twice);
     /// nothing was recorded.
     #[error("approval of step `{step_id}` of run `{run_id}` refused: {refusal}")]

@@ -59,7 +59,7 @@ pub use claim::{ClaimRole, ClaimSummary, ItemClaim, SharedStep};
 pub use class::ErrorClass;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use discrepancy::{
-    DiscrepancyKind, DiscrepancyRecord, NewDiscrepancy, RECONCILE_MISMATCH_EVENT,
+    DiscrepancyKind, DiscrepancyRecord, Dismissal, NewDiscrepancy, RECONCILE_MISMATCH_EVENT,
 };
 pub use error::StoreError;
 pub use event::{EventFilter, EventInsert, EventRecord, NewEvent};

@@ -1,5 +1,6 @@
-//! Operator decisions (`sluice approve`, `resolve`, `cancel`, `retry`): recorded with who, when
-//! and why, and applied to the steps in the same transaction.
+//! Operator decisions (`sluice approve`, `resolve`, `cancel`, `retry`, `dismiss`): recorded
+//! with who, when and why, and applied to the steps (or the discrepancy) in the same
+//! transaction.
 
 use std::fmt;
 
@@ -94,6 +95,13 @@ pub enum ActionKind {
     /// (the engine does, under the run's lease, looking up what may have been sent). Recorded
     /// by whoever claimed the run to continue it; refused on a finished run.
     Resume,
+    /// Dismiss an open reconciliation discrepancy about the step run, found at the provider
+    /// as `provider_ref` ([`DiscrepancyStore::dismiss_discrepancy`](super::DiscrepancyStore),
+    /// which names it by id; refused by `apply_operator_action`). It changes no step.
+    DismissDiscrepancy {
+        /// The provider's id of the object the discrepancy is about.
+        provider_ref: String,
+    },
 }
 
 impl ActionKind {
@@ -108,6 +116,7 @@ impl ActionKind {
             Self::Cancel => "cancel",
             Self::Retry => "retry",
             Self::Resume => "resume",
+            Self::DismissDiscrepancy { .. } => "dismiss_discrepancy",
         }
     }
 }
@@ -119,7 +128,7 @@ pub struct UnknownAction(pub String);
 
 impl ActionKind {
     /// The action stored as `name` ([`as_str`](Self::as_str)), with the provider reference
-    /// stored beside it (only `resolve_succeeded` has one).
+    /// stored beside it (`resolve_succeeded` and `dismiss_discrepancy` have one).
     pub fn from_stored(name: &str, provider_ref: Option<String>) -> Result<Self, UnknownAction> {
         Ok(match name {
             "approve" => Self::Approve,
@@ -132,6 +141,9 @@ impl ActionKind {
             "cancel" => Self::Cancel,
             "retry" => Self::Retry,
             "resume" => Self::Resume,
+            "dismiss_discrepancy" => Self::DismissDiscrepancy {
+                provider_ref: provider_ref.unwrap_or_default(),
+            },
             _ => return Err(UnknownAction(name.to_owned())),
         })
     }
@@ -153,6 +165,7 @@ impl fmt::Display for ActionKind {
 /// | `Retry` | optional | optional | the failed step runs of the run, step or item |
 /// | `Cancel` | ignored | ignored | every pending or waiting step run of the run |
 /// | `Resume` | ignored | ignored | none |
+/// | `DismissDiscrepancy` | the discrepancy's | the discrepancy's | none (refused here: see [`DiscrepancyStore::dismiss_discrepancy`](super::DiscrepancyStore)) |
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OperatorAction {
     /// The run concerned.
@@ -201,6 +214,10 @@ mod tests {
             ActionKind::ResolveSkip,
             ActionKind::Cancel,
             ActionKind::Retry,
+            ActionKind::Resume,
+            ActionKind::DismissDiscrepancy {
+                provider_ref: "tr_1".to_owned(),
+            },
         ];
         for kind in kinds {
             let name = kind.as_str();
@@ -208,7 +225,10 @@ mod tests {
                 ActionKind::from_stored(name, Some("tr_1".to_owned())).map(|k| k.as_str()),
                 Ok(name)
             );
-            if !matches!(kind, ActionKind::ResolveSucceeded { .. }) {
+            if !matches!(
+                kind,
+                ActionKind::ResolveSucceeded { .. } | ActionKind::DismissDiscrepancy { .. }
+            ) {
                 assert_eq!(ActionKind::from_stored(name, None), Ok(kind));
             }
         }

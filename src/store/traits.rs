@@ -46,7 +46,7 @@ use tokio::sync::mpsc;
 use super::attempt::{AttemptRecord, NewAttempt};
 use super::batch::WriteBatch;
 use super::claim::{ClaimSummary, ItemClaim, SharedStep};
-use super::discrepancy::{DiscrepancyRecord, NewDiscrepancy};
+use super::discrepancy::{DiscrepancyRecord, Dismissal, NewDiscrepancy};
 use super::error::StoreError;
 use super::event::{EventFilter, EventInsert, EventRecord, NewEvent};
 use super::notice::StoreNotice;
@@ -531,6 +531,20 @@ pub trait DiscrepancyStore: Send + Sync {
     /// The open discrepancies across runs, oldest first, at most `limit`: the operator cases
     /// the console lists, in one query.
     async fn open_discrepancies(&self, limit: u32) -> Result<Vec<DiscrepancyRecord>, StoreError>;
+
+    /// Dismisses one open discrepancy of `dismissal.run_id`: it is cleared and the decision
+    /// recorded as a `dismiss_discrepancy` operator action (who, why, the payment and the
+    /// provider object) in the same transaction, returned. The same disagreement found again
+    /// later is not recorded again.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidAction`] without a reason; [`StoreError::DiscrepancyNotOpen`]
+    /// when the run has no such discrepancy open (unknown, cleared or dismissed already:
+    /// nothing is written).
+    async fn dismiss_discrepancy(
+        &self,
+        dismissal: &Dismissal,
+    ) -> Result<OperatorRecord, StoreError>;
 }
 
 /// The whole store, as the engine holds it (`Arc<dyn Store>`). Implemented by every type that

@@ -90,7 +90,7 @@ pub async fn inbox(
         }
         section {
             h2 { "Disagrees with the provider" }
-            @for found in &disagreeing { (discrepancy_card(found)) }
+            @for found in &disagreeing { (discrepancy_card(&viewer, found)) }
         }
     };
     Ok(page(
@@ -148,9 +148,9 @@ fn unpaid_card(payment: &SettlementRecord) -> Markup {
 }
 
 /// A payment `serve`'s reconciliation found disagreeing with its provider's records; it
-/// leaves the inbox when a later pass finds it matched (README, *Settlement, reports and
-/// reconciliation*).
-fn discrepancy_card(found: &DiscrepancyRecord) -> Markup {
+/// leaves the inbox when a later pass finds it matched, or when an operator dismisses it
+/// with a reason (README, *Settlement, reports and reconciliation*).
+fn discrepancy_card(viewer: &Viewer, found: &DiscrepancyRecord) -> Markup {
     let d = &found.discrepancy;
     let key = &d.key;
     html! {
@@ -166,6 +166,15 @@ fn discrepancy_card(found: &DiscrepancyRecord) -> Markup {
                 " · provider object " (d.provider_ref) " · found " (time(found.found_at))
             }
             p { (d.detail) ". `sluice reconcile " (key.run_id) "` compares the run again." }
+            @if viewer.session.role.may_operate() {
+                div class="decisions" {
+                    form method="post" action={ (run_link(key.run_id.as_str())) "/discrepancies/" (found.id) "/dismiss" } class="decision" {
+                        (csrf_field(viewer))
+                        label { "Reason " input type="text" name="reason" required; }
+                        button type="submit" { "Dismiss" }
+                    }
+                }
+            }
         }
     }
 }

@@ -118,6 +118,7 @@ conformance! {
     }
     discrepancies {
         a_discrepancy_is_recorded_once_while_open_and_cleared_by_a_match,
+        a_dismissal_clears_one_case_with_its_audit_row_and_keeps_it_closed,
     }
     workers {
         workers_report_heartbeats_expire_and_leave,

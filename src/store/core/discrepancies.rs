@@ -1,24 +1,26 @@
 //! [`DiscrepancyStore`]: what scheduled reconciliation found wrong, recorded once while it is
-//! open, the `reconcile_mismatch` notification it owes in the same transaction, and its
-//! clearing when the payment matches again.
+//! open, the `reconcile_mismatch` notification it owes in the same transaction, its clearing
+//! when the payment matches again, and an operator's dismissal, recorded with it.
 
 use sqlx::Row;
 
 use super::dialect::{DbRow, Store, get_opt_ts, get_ts, ts};
 use super::notifications::{RunNote, owe};
+use super::operator::record;
 use crate::ids::RunId;
 use crate::store::discrepancy::{
-    DiscrepancyKind, DiscrepancyRecord, NewDiscrepancy, RECONCILE_MISMATCH_EVENT,
+    DiscrepancyKind, DiscrepancyRecord, Dismissal, NewDiscrepancy, RECONCILE_MISMATCH_EVENT,
 };
 use crate::store::error::StoreError;
+use crate::store::operator::{ActionKind, OperatorAction, OperatorRecord};
 use crate::store::step::StepKey;
 use crate::store::traits::DiscrepancyStore;
 
 /// The columns [`discrepancy_from_row`] reads, as a literal for `concat!`.
 macro_rules! columns {
     () => {
-        "SELECT run_id, step_id, item_key, kind, provider_ref, detail, found_at, cleared_at \
-         FROM discrepancies "
+        "SELECT id, run_id, step_id, item_key, kind, provider_ref, detail, found_at, \
+         cleared_at, dismissed_by FROM discrepancies "
     };
 }
 
@@ -27,10 +29,13 @@ impl Store {
         let now = &ts(self.now());
         let key = &d.key;
         let mut tx = self.begin_write().await?;
-        // The open one, if any, is this case already: the partial unique index says so.
+        // The open one, if any, is this case already: the partial unique index says so. One
+        // an operator dismissed stays dismissed.
         let inserted = sqlx::query(
             "INSERT INTO discrepancies (run_id, step_id, item_key, kind, provider_ref, detail, \
-             found_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+             found_at) SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM \
+             discrepancies WHERE run_id = $1 AND step_id = $2 AND item_key = $3 AND kind = $4 \
+             AND provider_ref = $5 AND dismissed_by IS NOT NULL) ON CONFLICT DO NOTHING",
         )
         .bind(&key.run_id)
         .bind(&key.step_id)
@@ -107,6 +112,59 @@ impl Store {
         .await?;
         rows.iter().map(discrepancy_from_row).collect()
     }
+
+    /// The case is cleared first, so that a second dismissal, or a match cleared meanwhile,
+    /// finds nothing open and writes nothing.
+    async fn dismiss_inner(&self, dismissal: &Dismissal) -> Result<OperatorRecord, StoreError> {
+        let reason = dismissal.reason.trim();
+        if reason.is_empty() {
+            return Err(StoreError::InvalidAction {
+                run_id: dismissal.run_id.clone(),
+                action: "dismiss_discrepancy",
+                problem: "a dismissal needs a reason",
+            });
+        }
+        let at = self.now();
+        let now = &ts(at);
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "UPDATE discrepancies SET cleared_at = $1 WHERE id = $2 AND run_id = $3 \
+             AND cleared_at IS NULL RETURNING step_id, item_key, provider_ref",
+        )
+        .bind(now)
+        .bind(dismissal.id)
+        .bind(&dismissal.run_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::DiscrepancyNotOpen {
+            run_id: dismissal.run_id.clone(),
+            id: dismissal.id,
+        })?;
+        let action = OperatorAction {
+            run_id: dismissal.run_id.clone(),
+            step_id: Some(row.try_get("step_id")?),
+            item_key: Some(row.try_get("item_key")?),
+            kind: ActionKind::DismissDiscrepancy {
+                provider_ref: row.try_get("provider_ref")?,
+            },
+            actor: dismissal.actor.clone(),
+            reason: Some(reason.to_owned()),
+            groups: Vec::new(),
+        };
+        let id = record(&mut tx, &action, 0, now).await?;
+        sqlx::query("UPDATE discrepancies SET dismissed_by = $1 WHERE id = $2")
+            .bind(id)
+            .bind(dismissal.id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(OperatorRecord {
+            id,
+            action,
+            at,
+            steps_changed: 0,
+        })
+    }
 }
 
 fn discrepancy_from_row(row: &DbRow) -> Result<DiscrepancyRecord, StoreError> {
@@ -119,6 +177,7 @@ fn discrepancy_from_row(row: &DbRow) -> Result<DiscrepancyRecord, StoreError> {
     let step_id: String = row.try_get("step_id")?;
     let item_key: String = row.try_get("item_key")?;
     Ok(DiscrepancyRecord {
+        id: row.try_get("id")?,
         discrepancy: NewDiscrepancy {
             key: StepKey::item(run_id, step_id, item_key),
             kind,
@@ -127,6 +186,7 @@ fn discrepancy_from_row(row: &DbRow) -> Result<DiscrepancyRecord, StoreError> {
         },
         found_at: get_ts(row, "found_at")?,
         cleared_at: get_opt_ts(row, "cleared_at")?,
+        dismissed_by: row.try_get("dismissed_by")?,
     })
 }
 
@@ -150,5 +210,12 @@ impl DiscrepancyStore for Store {
 
     async fn open_discrepancies(&self, limit: u32) -> Result<Vec<DiscrepancyRecord>, StoreError> {
         self.classified(self.open_discrepancies_inner(limit)).await
+    }
+
+    async fn dismiss_discrepancy(
+        &self,
+        dismissal: &Dismissal,
+    ) -> Result<OperatorRecord, StoreError> {
+        self.classified(self.dismiss_inner(dismissal)).await
     }
 }

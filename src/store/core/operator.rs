@@ -87,6 +87,13 @@ impl Store {
                 });
             }
             ActionKind::Resume => 0,
+            ActionKind::DismissDiscrepancy { .. } => {
+                return Err(StoreError::InvalidAction {
+                    run_id: action.run_id.clone(),
+                    action: action.kind.as_str(),
+                    problem: "a discrepancy is dismissed by its id",
+                });
+            }
         };
 
         if changed > 0 && !matches!(action.kind, ActionKind::Cancel | ActionKind::Deny) {
@@ -109,27 +116,7 @@ impl Store {
             }
         }
 
-        let provider_ref = match &action.kind {
-            ActionKind::ResolveSucceeded { provider_ref } => Some(provider_ref.as_str()),
-            _ => None,
-        };
-        let id: i64 = sqlx::query(
-            "INSERT INTO operator_actions (run_id, step_id, item_key, action, provider_ref, \
-             actor, reason, at, steps_changed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-             RETURNING id",
-        )
-        .bind(&action.run_id)
-        .bind(&action.step_id)
-        .bind(&action.item_key)
-        .bind(action.kind.as_str())
-        .bind(provider_ref)
-        .bind(&action.actor)
-        .bind(&action.reason)
-        .bind(now)
-        .bind(i64::try_from(changed).unwrap_or(i64::MAX))
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("id")?;
+        let id = record(&mut tx, action, changed, now).await?;
         tx.commit().await?;
         Ok(OperatorRecord {
             id,
@@ -175,6 +162,38 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Writes the `operator_actions` row of `action`, which changed `changed` step runs, and
+/// returns its id.
+pub(super) async fn record(
+    conn: &mut Conn,
+    action: &OperatorAction,
+    changed: u64,
+    now: &Ts,
+) -> Result<i64, StoreError> {
+    let provider_ref = match &action.kind {
+        ActionKind::ResolveSucceeded { provider_ref }
+        | ActionKind::DismissDiscrepancy { provider_ref } => Some(provider_ref.as_str()),
+        _ => None,
+    };
+    Ok(sqlx::query(
+        "INSERT INTO operator_actions (run_id, step_id, item_key, action, provider_ref, \
+         actor, reason, at, steps_changed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         RETURNING id",
+    )
+    .bind(&action.run_id)
+    .bind(&action.step_id)
+    .bind(&action.item_key)
+    .bind(action.kind.as_str())
+    .bind(provider_ref)
+    .bind(&action.actor)
+    .bind(&action.reason)
+    .bind(now)
+    .bind(i64::try_from(changed).unwrap_or(i64::MAX))
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("id")?)
 }
 
 /// The step run an action names: its step, and its item or `""`.

@@ -763,3 +763,79 @@ async fn a_reconciliation_discrepancy_is_in_the_inbox_until_its_payment_matches(
     assert!(!inbox.body.contains("pay[E0007]"), "{}", inbox.body);
     assert!(inbox.body.contains("0 open"), "{}", inbox.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_dismisses_a_discrepancy_with_a_reason_and_it_leaves_the_inbox() {
+    let site = Site::start(Door::Users).await;
+    run_disagreeing(&*site.store).await;
+    let id = site.store.open_discrepancies(10).await.unwrap()[0].id;
+    let path = format!("/runs/run_recon/discrepancies/{id}/dismiss");
+
+    let mut viewer = site.browser();
+    viewer.sign_in("vera").await;
+    let home = viewer.get("/").await;
+    assert!(home.body.contains("pay[E0007]"), "{}", home.body);
+    assert!(!home.body.contains(&path), "no button for a viewer");
+    let refused = viewer
+        .post(&path, &[("csrf", &home.csrf()), ("reason", "x")])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    let mut operator = site.browser();
+    operator.sign_in("otto").await;
+    let home = operator.get("/").await;
+    assert!(
+        home.body.contains(&format!("action=\"{path}\"")),
+        "{}",
+        home.body
+    );
+    let csrf = home.csrf();
+    let refused = operator.post(&path, &[("reason", "no token")]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let refused = operator
+        .post(&path, &[("csrf", &csrf), ("reason", "  ")])
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::BAD_REQUEST,
+        "a reason is required"
+    );
+    assert!(actions(&site, "run_recon").await.is_empty());
+    assert_eq!(site.store.open_discrepancies(10).await.unwrap().len(), 1);
+
+    let dismissed = operator
+        .post(
+            &path,
+            &[("csrf", &csrf), ("reason", "fee taken by the bank, agreed")],
+        )
+        .await;
+    assert_eq!(
+        dismissed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        dismissed.body
+    );
+    assert_eq!(dismissed.location(), "/");
+    let inbox = operator.get("/").await;
+    assert!(!inbox.body.contains("pay[E0007]"), "{}", inbox.body);
+    assert!(inbox.body.contains("0 open"), "{}", inbox.body);
+    assert_eq!(
+        actions(&site, "run_recon").await,
+        [(
+            "dismiss_discrepancy".into(),
+            "otto".into(),
+            Some("fee taken by the bank, agreed".into())
+        )]
+    );
+    // A second click finds it dismissed already: refused, nothing more recorded.
+    let again = operator
+        .post(&path, &[("csrf", &csrf), ("reason", "again")])
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert!(
+        again.body.contains("already cleared or dismissed"),
+        "{}",
+        again.body
+    );
+    assert_eq!(actions(&site, "run_recon").await.len(), 1);
+}

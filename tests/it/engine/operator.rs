@@ -2,6 +2,7 @@
 //! on resume, tolerated failures and redrive. Every decision is recorded and shown by status.
 
 use sluice::sandbox::{FaultKind, FaultRule, Faults};
+use sluice::store::{DiscrepancyKind, Durability, NewDiscrepancy, StepKey, open_store};
 
 use super::harness::{Harness, text};
 
@@ -368,4 +369,79 @@ async fn retry_failed_looks_up_payments_that_moved_and_never_pays_twice() {
     h.assert_paid_exactly_once(&payees);
     let shown = status(&h, "run_misrecorded").await;
     assert!(shown.contains("5 items: 5 succeeded"), "{shown}");
+}
+
+/// An object at the provider that no record names (paid outside the engine) never clears by a
+/// match: an operator dismisses the case with a reason, and `status` shows who and why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_dismisses_a_discrepancy_and_status_shows_who_and_why() {
+    let h = Harness::start(Faults::default()).await;
+    let (csv, _) = h.payroll(2);
+    let args = Harness::payroll_run("run_outside", &csv);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = h.sluice(&args, None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    {
+        // What `serve`'s reconciliation records (its own test runs that path).
+        let store = open_store(h.db().to_str().unwrap(), Durability::Full)
+            .await
+            .unwrap();
+        let found = NewDiscrepancy {
+            key: StepKey::item("run_outside", "pay", "E0002"),
+            kind: DiscrepancyKind::UnknownToSluice,
+            provider_ref: "tr_outside".into(),
+            detail: "the provider holds an object with this payment's marker".into(),
+        };
+        assert!(store.record_discrepancy(&found).await.unwrap());
+    }
+    let shown = status(&h, "run_outside").await;
+    assert!(
+        shown.contains("  #1 pay[E0002] unknown_to_sluice (tr_outside): "),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("`sluice dismiss run_outside ID --reason TEXT`"),
+        "{shown}"
+    );
+
+    let out = h.sluice(&["dismiss", "run_outside", "1"], None).await;
+    assert_eq!(out.status.code(), Some(2), "a dismissal needs a reason");
+    let out = h
+        .sluice(&["dismiss", "run_outside", "7", "--reason", "x"], None)
+        .await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("run `run_outside` has no open discrepancy 7"),
+        "{}",
+        text(&out)
+    );
+    let dismiss = [
+        "dismiss",
+        "run_outside",
+        "1",
+        "--as",
+        "carol",
+        "--reason",
+        "paid by hand on purpose, ticket 812",
+    ];
+    let out = h.sluice(&dismiss, None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let shown = status(&h, "run_outside").await;
+    assert!(!shown.contains("reconciliation discrepancies"), "{shown}");
+    assert!(!shown.contains("sluice dismiss"), "{shown}");
+    assert!(
+        shown.contains(
+            "dismiss_discrepancy pay[E0002] by carol: paid by hand on purpose, ticket 812"
+        ),
+        "{shown}"
+    );
+    // Dismissed already: nothing to dismiss.
+    let out = h.sluice(&dismiss, None).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("already cleared or dismissed"),
+        "{}",
+        text(&out)
+    );
 }

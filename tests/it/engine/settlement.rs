@@ -771,7 +771,7 @@ async fn serve_raises_one_case_per_discrepancy_and_clears_it_when_the_payment_ma
     assert!(
         status.contains(&format!(
             "reconciliation discrepancies (the provider's records disagree)\n  \
-             pay[E0002] amount_mismatch ({changed}): sluice recorded "
+             #1 pay[E0002] amount_mismatch ({changed}): sluice recorded "
         )) && status.contains(", the provider holds 1.00"),
         "{status}"
     );
