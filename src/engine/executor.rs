@@ -66,6 +66,9 @@ impl Engine {
         compiled: Arc<CompiledWorkflow>,
         providers: HashMap<String, Arc<dyn Provider>>,
     ) -> Result<RunReport, EngineError> {
+        // What creating the run freed (its inputs as values, its rows) goes back before the
+        // stored inputs are read again, likely on another thread and so in another heap.
+        crate::memory::release_freed();
         let mut run = self.store.load_run(run_id).await?;
         if run.status.is_finished() {
             return Err(EngineError::Finished {
