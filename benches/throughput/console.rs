@@ -14,15 +14,16 @@ use chrono::Utc;
 use serde::Serialize;
 use serde_json::json;
 use sluice::console::{Access, Console, Users, app};
-use sluice::ids::{ItemKey, RunId, StepId};
+use sluice::ids::{RunId, StepId};
 use sluice::store::{
     AttemptOperation, AttemptOutcome, Attention, Dispatch, Durability, ErrorClass, NewAttempt,
-    NewRun, NewStep, Outcome, SqliteConfig, SqliteStore, StepError, StepKey, StepResult, Store,
-    WriteBatch, idempotency_key,
+    Outcome, SqliteConfig, SqliteStore, StepError, StepKey, StepResult, Store, WriteBatch,
+    idempotency_key,
 };
 use sluice::webhooks::{Listening, bind};
 
 use crate::e2e::fresh_db;
+use crate::store::pay_run;
 
 /// Fetches timed per page, after the warm-up.
 const FETCHES: usize = 5;
@@ -132,24 +133,7 @@ async fn build(
     items: usize,
 ) -> Result<(), sluice::store::StoreError> {
     let pay = StepId::from("pay");
-    let keys: Vec<ItemKey> = (1..=items)
-        .map(|i| ItemKey::from(format!("E{i:07}")))
-        .collect();
-    let mut steps = vec![NewStep::step("pay")];
-    steps.extend(keys.iter().map(|k| NewStep::item("pay", k)));
-    let run = NewRun {
-        id: run_id.clone(),
-        workflow_name: "payroll".into(),
-        workflow_path: "workflows/payroll.yaml".into(),
-        workflow_hash: String::new(),
-        inputs_hash: String::new(),
-        inputs: json!({}),
-        plan_hash: None,
-        scheduled_for: None,
-        started_by: "bench".into(),
-        notify: Vec::new(),
-        lease: None,
-    };
+    let (run, steps, keys) = pay_run(run_id, items);
     store.create_run(&run, &steps).await?;
     let lease = store
         .acquire_lease(run_id, "bench", Duration::from_secs(3600))

@@ -61,24 +61,7 @@ pub async fn run(
         .map_err(e)?;
     let run_id = RunId::from("store_bench");
     let pay = StepId::from("pay");
-    let keys: Vec<ItemKey> = (1..=items)
-        .map(|i| ItemKey::from(format!("E{i:07}")))
-        .collect();
-    let mut steps = vec![NewStep::step("pay")];
-    steps.extend(keys.iter().map(|k| NewStep::item("pay", k)));
-    let run = NewRun {
-        id: run_id.clone(),
-        workflow_name: "payroll".into(),
-        workflow_path: "workflows/payroll.yaml".into(),
-        workflow_hash: String::new(),
-        inputs_hash: String::new(),
-        inputs: json!({}),
-        plan_hash: None,
-        scheduled_for: None,
-        started_by: "bench".into(),
-        notify: Vec::new(),
-        lease: None,
-    };
+    let (run, steps, keys) = pay_run(&run_id, items);
     store.create_run(&run, &steps).await.map_err(e)?;
     let lease = store
         .acquire_lease(&run_id, "bench", Duration::from_secs(3600))
@@ -177,4 +160,28 @@ pub async fn run(
         total_us: per(dispatch + checkpoint + result),
         db_mib: db_bytes(&db) as f64 / (1024.0 * 1024.0),
     })
+}
+
+/// A run of `payroll` whose `pay` step has `items` items keyed `E0000001`…, not yet created,
+/// with its step rows and the items' keys: what the store and console benches write to.
+pub fn pay_run(run_id: &RunId, items: usize) -> (NewRun, Vec<NewStep>, Vec<ItemKey>) {
+    let keys: Vec<ItemKey> = (1..=items)
+        .map(|i| ItemKey::from(format!("E{i:07}")))
+        .collect();
+    let mut steps = vec![NewStep::step("pay")];
+    steps.extend(keys.iter().map(|k| NewStep::item("pay", k)));
+    let run = NewRun {
+        id: run_id.clone(),
+        workflow_name: "payroll".into(),
+        workflow_path: "workflows/payroll.yaml".into(),
+        workflow_hash: String::new(),
+        inputs_hash: String::new(),
+        inputs: json!({}),
+        plan_hash: None,
+        scheduled_for: None,
+        started_by: "bench".into(),
+        notify: Vec::new(),
+        lease: None,
+    };
+    (run, steps, keys)
 }
